@@ -1,0 +1,72 @@
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "distances.h"
+#include "errors.h"
+
+namespace semvec {
+
+const char* simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::Scalar: return "scalar";
+    case SimdLevel::Avx2: return "avx2";
+    case SimdLevel::Avx512: return "avx512";
+  }
+  return "scalar";
+}
+
+CpuFeatures detect_cpu() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  // libgcc checks XCR0, so these are false when the OS does not save the
+  // wider registers.
+  f.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  f.avx512 = f.avx2_fma && __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vl");
+#endif
+  return f;
+}
+
+SimdLevel resolve_simd_level(const char* requested, const CpuFeatures& cpu) {
+  SimdLevel best = cpu.avx512 ? SimdLevel::Avx512 : cpu.avx2_fma ? SimdLevel::Avx2 : SimdLevel::Scalar;
+  if (requested == nullptr || requested[0] == '\0') return best;
+  std::string r(requested);
+  SimdLevel want;
+  if (r == "scalar") {
+    want = SimdLevel::Scalar;
+  } else if (r == "avx2") {
+    want = SimdLevel::Avx2;
+  } else if (r == "avx512") {
+    want = SimdLevel::Avx512;
+  } else {
+    throw Error(ErrorCode::Unsupported,
+                "SEMVEC_SIMD must be one of scalar, avx2, avx512; received '" + r + "'");
+  }
+  if (static_cast<int>(want) > static_cast<int>(best)) {
+    throw Error(ErrorCode::Unsupported,
+                "SEMVEC_SIMD=" + r + " was requested but this CPU supports at most '" +
+                    simd_level_name(best) + "'; unset SEMVEC_SIMD or choose a lower level");
+  }
+  return want;
+}
+
+const Kernels* kernels_for(SimdLevel level) {
+  static const CpuFeatures cpu = detect_cpu();
+  switch (level) {
+    case SimdLevel::Scalar: return &kScalarKernels;
+    case SimdLevel::Avx2: return cpu.avx2_fma ? &kAvx2Kernels : nullptr;
+    case SimdLevel::Avx512: return cpu.avx512 ? &kAvx512Kernels : nullptr;
+  }
+  return nullptr;
+}
+
+const Kernels& kernels() {
+  static const Kernels* chosen =
+      kernels_for(resolve_simd_level(std::getenv("SEMVEC_SIMD"), detect_cpu()));
+  return *chosen;
+}
+
+}  // namespace semvec

@@ -1,0 +1,81 @@
+// Distance kernels: one table of function pointers per SIMD level, chosen
+// once at load (see dispatch.cpp). Each level lives in its own translation
+// unit compiled with its own target flags; the scalar reference is always
+// built.
+//
+// Packed layout. Stored vectors are kept in blocks of kBlock vectors,
+// transposed inside the block so that one SIMD load reads the same component
+// of 16 consecutive vectors:
+//   element (vector v, component c) of block b is at
+//   blocks[b * kBlock * d + c * kBlock + (v % kBlock)]
+// A query then needs no horizontal reductions: one broadcast of q[c] and one
+// fused multiply-add per component give 16 scores at once, for one query
+// (memory-bound) or a register tile of queries (compute-bound, like GEMM).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace semvec {
+
+constexpr size_t kBlock = 16;
+
+enum class SimdLevel : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+const char* simd_level_name(SimdLevel level);
+
+struct Kernels {
+  SimdLevel level;
+
+  // <x, y> for x, y of size d.
+  float (*inner_product)(const float* x, const float* y, size_t d);
+
+  // ||x - y||^2 for x, y of size d.
+  float (*l2sqr)(const float* x, const float* y, size_t d);
+
+  // Scores of nq queries against nb packed blocks (nb * kBlock vectors).
+  //   q:      nq * d, row-major
+  //   blocks: nb * kBlock * d, packed layout above
+  //   sqnorm: nb * kBlock squared norms, or nullptr
+  //   out:    nq rows of stride ldo (ldo >= nb * kBlock)
+  // out[i][j] = <q_i, x_j>, or 2 <q_i, x_j> - sqnorm[j] when sqnorm is given
+  // (larger is nearer in L2: ||q - x||^2 = ||q||^2 - out[i][j]).
+  void (*scores_packed)(const float* q, size_t nq, const float* blocks, size_t nb, size_t d,
+                        const float* sqnorm, float* out, size_t ldo);
+
+  // Writes the indices i < n with s[i] >= threshold to idx, in increasing
+  // order; returns how many.
+  size_t (*select_at_least)(const float* s, size_t n, float threshold, uint32_t* idx);
+
+  // Machine-limit probes for benchmarks.
+  // Runs `iters` rounds of independent FMA chains; returns the flops done.
+  double (*fma_probe)(size_t iters);
+  // Streams x (n floats, n a multiple of 64) and returns a sum (so the read
+  // is not optimised away).
+  float (*read_probe)(const float* x, size_t n);
+};
+
+extern const Kernels kScalarKernels;
+extern const Kernels kAvx2Kernels;
+extern const Kernels kAvx512Kernels;
+
+struct CpuFeatures {
+  bool avx2_fma = false;
+  bool avx512 = false;  // F + BW + DQ + VL, with OS support
+};
+
+CpuFeatures detect_cpu();
+
+// The level to use given the value of SEMVEC_SIMD (nullptr or empty: the best
+// the CPU has). Throws Error(Unsupported) for an unknown name or a level the
+// CPU lacks.
+SimdLevel resolve_simd_level(const char* requested, const CpuFeatures& cpu);
+
+// The kernels chosen at load from the CPU and SEMVEC_SIMD. The first call
+// throws if SEMVEC_SIMD is invalid.
+const Kernels& kernels();
+
+// The kernels of one level, or nullptr when this CPU cannot run them.
+const Kernels* kernels_for(SimdLevel level);
+
+}  // namespace semvec

@@ -1,0 +1,62 @@
+// AVX-512 kernels (F, BW, DQ, VL). Compiled with -mavx512* -mfma in this
+// translation unit only; reached only through the dispatch table when the
+// CPU has these instructions.
+#include <immintrin.h>
+
+#include "distances.h"
+
+namespace semvec {
+namespace {
+
+struct V {
+  using reg = __m512;
+  static constexpr int W = 16;
+  static constexpr int MR = 12;  // 12 rows x 2 registers = 24 accumulators of 32
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static reg load_tail(const float* p, size_t n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+  }
+  static reg set1(float x) { return _mm512_set1_ps(x); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static float reduce(reg v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+#include "kernels_simd.inc"
+
+size_t select_at_least_avx512(const float* s, size_t n, float threshold, uint32_t* idx) {
+  const __m512 t = _mm512_set1_ps(threshold);
+  __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i step = _mm512_set1_epi32(16);
+  size_t count = 0, i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __mmask16 m = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + i), t, _CMP_GE_OQ);
+    if (m) {
+      _mm512_mask_compressstoreu_epi32(idx + count, m, lanes);
+      count += static_cast<size_t>(__builtin_popcount(m));
+    }
+    lanes = _mm512_add_epi32(lanes, step);
+  }
+  for (; i < n; ++i)
+    if (s[i] >= threshold) idx[count++] = static_cast<uint32_t>(i);
+  return count;
+}
+
+}  // namespace
+
+const Kernels kAvx512Kernels = {
+    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd,    scores_packed_simd,
+    select_at_least_avx512, fma_probe_simd,     read_probe_simd,
+};
+
+}  // namespace semvec

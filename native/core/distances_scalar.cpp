@@ -1,0 +1,72 @@
+// Scalar reference kernels: the definition every SIMD level is tested
+// against, and the fallback on CPUs without AVX2. Built with the baseline
+// target flags only.
+#include "distances.h"
+
+namespace semvec {
+namespace {
+
+float inner_product_scalar(const float* x, const float* y, size_t d) {
+  float s = 0.0f;
+  for (size_t i = 0; i < d; ++i) s += x[i] * y[i];
+  return s;
+}
+
+float l2sqr_scalar(const float* x, const float* y, size_t d) {
+  float s = 0.0f;
+  for (size_t i = 0; i < d; ++i) {
+    float t = x[i] - y[i];
+    s += t * t;
+  }
+  return s;
+}
+
+void scores_packed_scalar(const float* q, size_t nq, const float* blocks, size_t nb, size_t d,
+                          const float* sqnorm, float* out, size_t ldo) {
+  for (size_t i = 0; i < nq; ++i) {
+    const float* qi = q + i * d;
+    for (size_t b = 0; b < nb; ++b) {
+      const float* blk = blocks + b * kBlock * d;
+      float acc[kBlock] = {};
+      for (size_t c = 0; c < d; ++c)
+        for (size_t l = 0; l < kBlock; ++l) acc[l] += qi[c] * blk[c * kBlock + l];
+      float* o = out + i * ldo + b * kBlock;
+      for (size_t l = 0; l < kBlock; ++l)
+        o[l] = sqnorm ? 2.0f * acc[l] - sqnorm[b * kBlock + l] : acc[l];
+    }
+  }
+}
+
+size_t select_at_least_scalar(const float* s, size_t n, float threshold, uint32_t* idx) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (s[i] >= threshold) idx[count++] = static_cast<uint32_t>(i);
+  return count;
+}
+
+double fma_probe_scalar(size_t iters) {
+  float a[8];
+  for (int j = 0; j < 8; ++j) a[j] = 1.0f + 0.001f * static_cast<float>(j);
+  for (size_t it = 0; it < iters; ++it)
+    for (int j = 0; j < 8; ++j) a[j] = a[j] * 0.999999f + 1e-7f;
+  float s = 0.0f;
+  for (int j = 0; j < 8; ++j) s += a[j];
+  volatile float sink = s;
+  (void)sink;
+  return static_cast<double>(iters) * 8.0 * 2.0;
+}
+
+float read_probe_scalar(const float* x, size_t n) {
+  float s = 0.0f;
+  for (size_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+}  // namespace
+
+const Kernels kScalarKernels = {
+    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar,      scores_packed_scalar,
+    select_at_least_scalar, fma_probe_scalar,     read_probe_scalar,
+};
+
+}  // namespace semvec

@@ -1,0 +1,87 @@
+// Exact (brute-force) index: every query is scored against every stored
+// vector with the packed SIMD kernels, and the exact top-k is kept.
+//
+// Metrics: InnerProduct scores <q, x> (higher is better); Cosine normalises
+// stored and query vectors, then scores <q, x>; L2 scores ||q - x||^2 (lower
+// is better). Ids are caller-chosen 64-bit integers, unique in the index.
+//
+// Thread safety: a readers-writer lock guards the index: searches and saves
+// share it, add and remove take it alone.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "io.h"
+
+namespace semvec {
+
+struct SearchResults {
+  size_t nq = 0;
+  size_t k = 0;                 // results per query: min(requested k, size)
+  std::vector<float> scores;    // nq * k, best first per query
+  std::vector<uint64_t> ids;    // nq * k
+};
+
+class FlatIndex {
+ public:
+  FlatIndex(size_t dim, Metric metric);
+
+  size_t dim() const { return dim_; }
+  Metric metric() const { return metric_; }
+  size_t size() const;
+  uint64_t next_id() const;
+  size_t memory_usage() const;
+  bool contains(uint64_t id) const;
+
+  // Adds n vectors (x: n * dim). ids: n unique ids not in the index, or
+  // nullptr for sequential ids from next_id(). All or nothing: on error the
+  // index is unchanged.
+  void add(const float* x, size_t n, const uint64_t* ids);
+
+  // Scores nq queries (q: nq * dim) and returns the best min(k, size) per
+  // query. k must be >= 1.
+  SearchResults search(const float* q, size_t nq, size_t k) const;
+
+  // Removes the given ids (repeats are allowed). All or nothing: if any id is
+  // absent, throws Error(NotFound) and removes none. Returns the number removed.
+  size_t remove(const uint64_t* ids, size_t n);
+
+  // Copies the stored vector of `id` (normalised, for Cosine) into out (dim).
+  void reconstruct(uint64_t id, float* out) const;
+
+  void save(const std::string& path) const;
+  // Serialises into memory obtained from alloc(size) (called once, under the
+  // lock, so the size matches the contents).
+  void serialize(const std::function<void*(size_t)>& alloc) const;
+
+  static std::unique_ptr<FlatIndex> load(const std::string& path);
+  static std::unique_ptr<FlatIndex> deserialize(const void* data, size_t size);
+
+ private:
+  size_t payload_bytes_locked() const;
+  void write_locked(Writer& w) const;
+  static std::unique_ptr<FlatIndex> read(Reader& r);
+  void reserve_locked(size_t n);
+  void pack_locked(const float* x, size_t n, size_t first_slot);
+  void unpack_rows(size_t first, size_t count, float* out) const;
+  void move_slot(size_t from, size_t to);
+
+  size_t dim_;
+  Metric metric_;
+  size_t size_ = 0;
+  uint64_t next_id_ = 0;
+  std::vector<float> blocks_;   // packed, ceil(size / kBlock) blocks
+  std::vector<float> sqnorms_;  // L2 only: ||x||^2 per slot, padded to blocks
+  std::vector<uint64_t> ids_;   // id per slot
+  std::unordered_map<uint64_t, uint32_t> slot_of_;
+  mutable std::shared_mutex mutex_;
+};
+
+}  // namespace semvec

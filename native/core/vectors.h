@@ -1,0 +1,21 @@
+// Helpers over plain row-major vector sets (x: size n * d).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace semvec {
+
+// Scales each of the n vectors of x to unit L2 norm, in place. A vector whose
+// norm is zero is left unchanged (all zeros) rather than turned into NaN; the
+// number of such vectors is returned.
+size_t fvec_renorm_L2(float* x, size_t n, size_t d);
+
+// Same, from x into out (out may equal x).
+size_t fvec_normalized_L2(const float* x, size_t n, size_t d, float* out);
+
+// Throws Error(InvalidArgument) naming the first vector and component that is
+// NaN or infinite; `what` names the argument in the message ("vectors").
+void check_finite(const float* x, size_t n, size_t d, const char* what);
+
+}  // namespace semvec

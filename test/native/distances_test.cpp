@@ -1,0 +1,107 @@
+// Every SIMD level against the scalar reference, over odd and even dims.
+#include <algorithm>
+#include <cmath>
+
+#include "distances.h"
+#include "harness.h"
+#include "util.h"
+
+using namespace semvec;
+
+static const size_t kDims[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 384, 768};
+
+// Relative error bound for sums of d products of unit-variance values.
+static double tol_for(size_t d) { return 1e-5 * std::sqrt(static_cast<double>(d)) + 1e-6; }
+
+TEST("distances: inner_product of every level matches scalar") {
+  for (const Kernels* k : testutil::available_levels())
+    for (size_t d : kDims) {
+      auto x = testutil::random_vectors(1, d, 1 + d), y = testutil::random_vectors(1, d, 2 + d);
+      double ref = 0;
+      for (size_t i = 0; i < d; ++i) ref += double(x[i]) * y[i];
+      CHECK_NEAR(k->inner_product(x.data(), y.data(), d), ref, tol_for(d));
+      CHECK_NEAR(k->inner_product(x.data(), y.data(), d),
+                 kScalarKernels.inner_product(x.data(), y.data(), d), tol_for(d));
+    }
+}
+
+TEST("distances: l2sqr of every level matches scalar") {
+  for (const Kernels* k : testutil::available_levels())
+    for (size_t d : kDims) {
+      auto x = testutil::random_vectors(1, d, 3 + d), y = testutil::random_vectors(1, d, 4 + d);
+      double ref = 0;
+      for (size_t i = 0; i < d; ++i) ref += (double(x[i]) - y[i]) * (double(x[i]) - y[i]);
+      CHECK_NEAR(k->l2sqr(x.data(), y.data(), d), ref, tol_for(d));
+      CHECK(k->l2sqr(x.data(), x.data(), d) == 0.0f);
+    }
+}
+
+TEST("distances: scores_packed of every level matches a direct computation") {
+  for (const Kernels* k : testutil::available_levels())
+    for (size_t d : kDims)
+      for (size_t nq : {1, 2, 5, 13, 49})
+        for (size_t nb : {1, 2, 3}) {
+          const size_t n = nb * kBlock;
+          auto q = testutil::random_vectors(nq, d, 7 + d);
+          auto x = testutil::random_vectors(n, d, 8 + d + nq);
+          auto packed = testutil::pack(x, n, d);
+          std::vector<float> sq(n);
+          for (size_t j = 0; j < n; ++j)
+            sq[j] = kScalarKernels.inner_product(&x[j * d], &x[j * d], d);
+          const size_t ldo = n + 5;  // a stride wider than the row
+          for (bool l2 : {false, true}) {
+            std::vector<float> out(nq * ldo, -1.0f);
+            k->scores_packed(q.data(), nq, packed.data(), nb, d, l2 ? sq.data() : nullptr,
+                             out.data(), ldo);
+            for (size_t i = 0; i < nq; ++i) {
+              for (size_t j = 0; j < n; ++j) {
+                double ip = 0;
+                for (size_t c = 0; c < d; ++c) ip += double(q[i * d + c]) * x[j * d + c];
+                double want = l2 ? 2 * ip - sq[j] : ip;
+                CHECK_NEAR(out[i * ldo + j], want, 4 * tol_for(d) * (l2 ? std::sqrt(d) : 1));
+              }
+              for (size_t j = n; j < ldo; ++j) CHECK(out[i * ldo + j] == -1.0f);  // no overrun
+            }
+          }
+        }
+}
+
+TEST("distances: select_at_least of every level matches scalar") {
+  for (const Kernels* k : testutil::available_levels())
+    for (size_t n : {0, 1, 7, 16, 17, 100, 1000}) {
+      auto s = testutil::random_vectors(1, n == 0 ? 1 : n, 11 + n);
+      if (n > 3) s[3] = 0.5f;  // an exact hit on the threshold counts
+      std::vector<uint32_t> a(n + 1), b(n + 1);
+      size_t ca = k->select_at_least(s.data(), n, 0.5f, a.data());
+      size_t cb = kScalarKernels.select_at_least(s.data(), n, 0.5f, b.data());
+      CHECK_EQ(ca, cb);
+      for (size_t i = 0; i < ca; ++i) CHECK_EQ(a[i], b[i]);
+      for (size_t i = 0; i < ca; ++i) CHECK(s[a[i]] >= 0.5f);
+    }
+}
+
+TEST("dispatch: resolve_simd_level picks the best level and honours overrides") {
+  CpuFeatures none, avx2, avx512;
+  avx2.avx2_fma = true;
+  avx512.avx2_fma = avx512.avx512 = true;
+  CHECK(resolve_simd_level(nullptr, none) == SimdLevel::Scalar);
+  CHECK(resolve_simd_level("", avx2) == SimdLevel::Avx2);
+  CHECK(resolve_simd_level(nullptr, avx512) == SimdLevel::Avx512);
+  CHECK(resolve_simd_level("scalar", avx512) == SimdLevel::Scalar);
+  CHECK(resolve_simd_level("avx2", avx512) == SimdLevel::Avx2);
+  CHECK_THROWS_CODE(resolve_simd_level("avx512", avx2), ErrorCode::Unsupported);
+  CHECK_THROWS_CODE(resolve_simd_level("avx2", none), ErrorCode::Unsupported);
+  CHECK_THROWS_CODE(resolve_simd_level("sse9", avx512), ErrorCode::Unsupported);
+  try {
+    resolve_simd_level("avx512", avx2);
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("at most 'avx2'") != std::string::npos);
+  }
+}
+
+TEST("dispatch: kernels_for refuses levels the CPU lacks") {
+  CpuFeatures cpu = detect_cpu();
+  CHECK(kernels_for(SimdLevel::Scalar) != nullptr);
+  CHECK((kernels_for(SimdLevel::Avx2) != nullptr) == cpu.avx2_fma);
+  CHECK((kernels_for(SimdLevel::Avx512) != nullptr) == cpu.avx512);
+}
