@@ -1,6 +1,8 @@
 // AVX-512 kernels (F, BW, DQ, VL). Compiled with -mavx512* -mfma in this
 // translation unit only; reached only through the dispatch table when the
 // CPU has these instructions.
+// GCC 12 warns falsely about _mm256_undefined_pd inside its own headers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "distances.h"

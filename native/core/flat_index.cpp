@@ -70,6 +70,7 @@ void FlatIndex::reserve_locked(size_t n) {
     if (metric_ == Metric::L2) sqnorms_.reserve(want * kBlock);
     ids_.reserve(want * kBlock);
   }
+  blocks_.reserve(nb * kBlock * dim_);
   if (metric_ == Metric::L2) sqnorms_.reserve(nb * kBlock);
   ids_.reserve(n);
   slot_of_.reserve(n);
@@ -130,12 +131,13 @@ void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   reserve_locked(old + n);
   // Nothing below allocates beyond the reservations, so nothing can fail
   // half-way.
-  blocks_.resize(blocks_for(old + n) * kBlock * dim_, 0.0f);
-  if (metric_ == Metric::L2) sqnorms_.resize(blocks_for(old + n) * kBlock, 0.0f);
+  blocks_.resize(blocks_for(old + n) * kBlock * dim_);
+  if (metric_ == Metric::L2) sqnorms_.resize(blocks_for(old + n) * kBlock);
+  ids_.resize(old + n);
   pack_locked(x, n, old);
   for (size_t i = 0; i < n; ++i) {
     uint64_t id = ids ? ids[i] : next_id_ + i;
-    ids_.push_back(id);
+    ids_[old + i] = id;
     slot_of_.emplace(id, static_cast<uint32_t>(old + i));
   }
   uint64_t max_id = ids ? *std::max_element(ids, ids + n) : next_id_ + n - 1;
@@ -227,10 +229,10 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
     float* lane = blocks_.data() + (last / kBlock) * kBlock * d + (last % kBlock);
     for (size_t c = 0; c < d; ++c) lane[c * kBlock] = 0.0f;
     if (metric_ == Metric::L2) sqnorms_[last] = 0.0f;
-    ids_.pop_back();
     --size_;
     ++removed;
   }
+  ids_.resize(size_);
   blocks_.resize(blocks_for(size_) * kBlock * d);
   if (metric_ == Metric::L2) sqnorms_.resize(blocks_for(size_) * kBlock);
   return removed;
@@ -313,8 +315,8 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
   uint64_t next_id = r.read_pod<uint64_t>();
   ix.ids_.resize(n);
   r.read(ix.ids_.data(), n * sizeof(uint64_t));
-  ix.blocks_.resize(blocks_for(n) * kBlock * d, 0.0f);
-  if (ix.metric_ == Metric::L2) ix.sqnorms_.resize(blocks_for(n) * kBlock, 0.0f);
+  ix.blocks_.resize(blocks_for(n) * kBlock * d);
+  if (ix.metric_ == Metric::L2) ix.sqnorms_.resize(blocks_for(n) * kBlock);
   const size_t step = kBlock * 64;
   std::vector<float> rows(step * d);
   for (size_t s = 0; s < n; s += step) {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "buffer.h"
 #include "io.h"
 
 namespace semvec {
@@ -77,9 +78,9 @@ class FlatIndex {
   Metric metric_;
   size_t size_ = 0;
   uint64_t next_id_ = 0;
-  std::vector<float> blocks_;   // packed, ceil(size / kBlock) blocks
-  std::vector<float> sqnorms_;  // L2 only: ||x||^2 per slot, padded to blocks
-  std::vector<uint64_t> ids_;   // id per slot
+  PodBuffer<float> blocks_;     // packed, ceil(size / kBlock) blocks
+  PodBuffer<float> sqnorms_;    // L2 only: ||x||^2 per slot, padded to blocks
+  PodBuffer<uint64_t> ids_;     // id per slot
   std::unordered_map<uint64_t, uint32_t> slot_of_;
   mutable std::shared_mutex mutex_;
 };

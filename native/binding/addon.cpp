@@ -1,0 +1,97 @@
+// Registers the addon: module functions and the index classes.
+#include <napi.h>
+
+#include <thread>
+
+#include "../core/distances.h"
+#include "../core/probes.h"
+#include "../core/thread_pool.h"
+#include "../core/vectors.h"
+#include "addon.h"
+#include "args.h"
+#include "errors.h"
+#include "flat_index_wrap.h"
+
+namespace semvec_binding {
+namespace {
+
+Napi::Value SimdLevel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), semvec::simd_level_name(semvec::kernels().level));
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(semvec::ThreadPool::global().threads()));
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  size_t n = count_arg(info, 0, "threads", 0, 1024);
+  semvec::ThreadPool::global().set_threads(n == 0 ? semvec::hardware_threads() : n);
+  return info.Env().Undefined();
+}
+
+Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(semvec::hardware_threads()));
+}
+
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  set_error_factory(info);
+  return info.Env().Undefined();
+}
+
+// normalize(x: Float32Array, dim, out: Float32Array) -> number of zero vectors
+Napi::Value Normalize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = f32_arg(info, 0, "vectors");
+  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
+  size_t n = rows_of(env, x, dim, "vectors");
+  F32View out = f32_arg(info, 2, "out");
+  if (out.length != x.length)
+    throw_error(env, "ERR_INVALID_ARGUMENT", "out must have the same length as vectors");
+  size_t zeros = guard(env, [&] {
+    semvec::check_finite(x.data, n, dim, "vectors");
+    return semvec::fvec_normalized_L2(x.data, n, dim, const_cast<float*>(out.data));
+  });
+  return Napi::Number::New(env, static_cast<double>(zeros));
+}
+
+Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
+  size_t threads = count_arg(info, 0, "threads", 1, 1024);
+  double seconds = number_arg(info, 1, "seconds");
+  return Napi::Number::New(info.Env(), semvec::probe_fma_gflops(threads, seconds));
+}
+
+Napi::Value ProbeRead(const Napi::CallbackInfo& info) {
+  size_t threads = count_arg(info, 0, "threads", 1, 1024);
+  size_t bytes = count_arg(info, 1, "bytes", 1 << 20, 1e12);
+  size_t repeats = count_arg(info, 2, "repeats", 1, 1000);
+  return Napi::Number::New(info.Env(),
+                           semvec::probe_read_gbps(threads, bytes, static_cast<int>(repeats)));
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  // Resolve the SIMD level now: a bad SEMVEC_SIMD fails the load with its
+  // own message instead of the first search.
+  guard(env, [] { return semvec::kernels().level; });
+  exports.Set("simdLevel", Napi::Function::New<SimdLevel>(env, "simdLevel"));
+  exports.Set("getThreads", Napi::Function::New<GetThreads>(env, "getThreads"));
+  exports.Set("setThreads", Napi::Function::New<SetThreads>(env, "setThreads"));
+  exports.Set("hardwareThreads", Napi::Function::New<HardwareThreads>(env, "hardwareThreads"));
+  exports.Set("setErrorFactory", Napi::Function::New<SetErrorFactory>(env, "setErrorFactory"));
+  exports.Set("normalize", Napi::Function::New<Normalize>(env, "normalize"));
+  exports.Set("probeFmaGflops", Napi::Function::New<ProbeFma>(env, "probeFmaGflops"));
+  exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
+  exports.Set("FlatIndex", FlatIndexWrap::Define(env));
+  return exports;
+}
+
+}  // namespace semvec_binding
+
+static Napi::Object InitSemvec(Napi::Env env, Napi::Object exports) {
+  return semvec_binding::Init(env, exports);
+}
+
+NODE_API_MODULE(semvec, InitSemvec)

@@ -1,0 +1,40 @@
+// JavaScript class over semvec::FlatIndex. The core index is held by a
+// shared_ptr so async work keeps it alive even if the wrapper is collected.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "../core/flat_index.h"
+
+namespace semvec_binding {
+
+class FlatIndexWrap : public Napi::ObjectWrap<FlatIndexWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // A new JS wrapper around an existing core index.
+  static Napi::Value Wrap(Napi::Env env, std::shared_ptr<semvec::FlatIndex> index);
+
+  explicit FlatIndexWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Add(const Napi::CallbackInfo& info);
+  Napi::Value AddAsync(const Napi::CallbackInfo& info);
+  Napi::Value Search(const Napi::CallbackInfo& info);
+  Napi::Value SearchAsync(const Napi::CallbackInfo& info);
+  Napi::Value Remove(const Napi::CallbackInfo& info);
+  Napi::Value Contains(const Napi::CallbackInfo& info);
+  Napi::Value Get(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value SaveAsync(const Napi::CallbackInfo& info);
+  Napi::Value Serialize(const Napi::CallbackInfo& info);
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+  static Napi::Value LoadAsync(const Napi::CallbackInfo& info);
+  static Napi::Value Deserialize(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<semvec::FlatIndex> index_;
+};
+
+}  // namespace semvec_binding

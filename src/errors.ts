@@ -1,0 +1,101 @@
+/**
+ * Every error semvec throws is a {@link SemvecError} with a stable `code`.
+ * Errors from the native core arrive as the same classes.
+ */
+
+/** The stable error codes. Match on `err.code`, never on the message. */
+export const ErrorCode = {
+  /** An argument has the wrong type, range or shape. */
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  /** A vector's length does not match the index dimension. */
+  DIMENSION_MISMATCH: 'ERR_DIMENSION_MISMATCH',
+  /** An id is already present, or repeated within one call. */
+  DUPLICATE_ID: 'ERR_DUPLICATE_ID',
+  /** An id or file does not exist. */
+  NOT_FOUND: 'ERR_NOT_FOUND',
+  /** A file failed its integrity checks (truncated, bit flips, bad fields). */
+  CORRUPT_FILE: 'ERR_CORRUPT_FILE',
+  /** A file was written by a newer, incompatible format version. */
+  UNSUPPORTED_VERSION: 'ERR_UNSUPPORTED_VERSION',
+  /** A file holds another kind of index than the one asked for. */
+  WRONG_INDEX_KIND: 'ERR_WRONG_INDEX_KIND',
+  /** The operating system refused a read or write. */
+  IO: 'ERR_IO',
+  /** This machine or build cannot do what was asked (e.g. a SIMD level). */
+  UNSUPPORTED: 'ERR_UNSUPPORTED',
+  /** The native module could not be loaded. */
+  NATIVE_LOAD: 'ERR_NATIVE_LOAD',
+  /** Memory could not be allocated. */
+  OUT_OF_MEMORY: 'ERR_OUT_OF_MEMORY',
+  /** A bug in semvec: please report it. */
+  INTERNAL: 'ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every semvec error. */
+export class SemvecError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Bad arguments: wrong type, range, shape, dimension or duplicate ids. */
+export class ValidationError extends SemvecError {}
+
+/** A requested id or file does not exist. */
+export class NotFoundError extends SemvecError {}
+
+/** A file is corrupt, of a newer format, or of another index kind. */
+export class FileFormatError extends SemvecError {}
+
+/** The operating system refused a read or write. */
+export class SemvecIOError extends SemvecError {}
+
+/** The native module failed to load, lacks a capability, or failed internally. */
+export class NativeError extends SemvecError {}
+
+const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string) => SemvecError> = {
+  ERR_INVALID_ARGUMENT: ValidationError,
+  ERR_DIMENSION_MISMATCH: ValidationError,
+  ERR_DUPLICATE_ID: ValidationError,
+  ERR_NOT_FOUND: NotFoundError,
+  ERR_CORRUPT_FILE: FileFormatError,
+  ERR_UNSUPPORTED_VERSION: FileFormatError,
+  ERR_WRONG_INDEX_KIND: FileFormatError,
+  ERR_IO: SemvecIOError,
+  ERR_UNSUPPORTED: NativeError,
+  ERR_NATIVE_LOAD: NativeError,
+  ERR_OUT_OF_MEMORY: NativeError,
+  ERR_INTERNAL: NativeError,
+};
+
+/** Builds the error of the right family for a code (unknown codes: internal). */
+export function createError(code: string, message: string): SemvecError {
+  const known = Object.prototype.hasOwnProperty.call(familyOf, code);
+  const c = (known ? code : ErrorCode.INTERNAL) as ErrorCode;
+  return new familyOf[c](c, message);
+}
+
+/**
+ * Awaits a native promise and, on failure, gives the error the stack of the
+ * call that started the work (native async errors otherwise have none).
+ */
+export async function withCallerStack<T>(promise: Promise<T>, caller: { stack?: string }): Promise<T> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err instanceof Error && caller.stack) {
+      const frames = caller.stack.split('\n').slice(1).join('\n');
+      err.stack = `${err.name}: ${err.message}\n${frames}`;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Loads the compiled addon once, on first use, with an actionable message
+ * when it cannot be loaded.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import { createError, ErrorCode, NativeError, SemvecError } from './errors.js';
+
+export interface NativeSearchResults {
+  k: number;
+  nq: number;
+  ids: Float64Array;
+  scores: Float32Array;
+}
+
+export interface NativeFlatIndexInfo {
+  dim: number;
+  metric: 'ip' | 'cosine' | 'l2';
+  size: number;
+  nextId: number;
+  memoryUsage: number;
+}
+
+export interface NativeFlatIndex {
+  add(vectors: Float32Array, ids?: Float64Array): void;
+  addAsync(vectors: Float32Array, ids?: Float64Array): Promise<void>;
+  search(queries: Float32Array, k: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number): Promise<NativeSearchResults>;
+  remove(ids: Float64Array): number;
+  contains(id: number): boolean;
+  get(id: number): Float32Array;
+  info(): NativeFlatIndexInfo;
+  save(path: string): void;
+  saveAsync(path: string): Promise<void>;
+  serialize(): Buffer;
+}
+
+export interface NativeFlatIndexClass {
+  new (dim: number, metric: string): NativeFlatIndex;
+  load(path: string): NativeFlatIndex;
+  loadAsync(path: string): Promise<NativeFlatIndex>;
+  deserialize(buffer: Uint8Array): NativeFlatIndex;
+}
+
+export interface NativeAddon {
+  simdLevel(): 'scalar' | 'avx2' | 'avx512';
+  getThreads(): number;
+  setThreads(threads: number): void;
+  hardwareThreads(): number;
+  setErrorFactory(factory: (code: string, message: string) => Error): void;
+  normalize(vectors: Float32Array, dim: number, out: Float32Array): number;
+  probeFmaGflops(threads: number, seconds: number): number;
+  probeReadGbps(threads: number, bytes: number, repeats: number): number;
+  FlatIndex: NativeFlatIndexClass;
+}
+
+/** Where the addon is built: `build/Release/semvec.node` in the package. */
+export const addonPath = fileURLToPath(new URL('../build/Release/semvec.node', import.meta.url));
+
+let addon: NativeAddon | undefined;
+
+function loadError(err: unknown): SemvecError {
+  // An error thrown by the addon's own initialisation (a bad SEMVEC_SIMD)
+  // already says what to do.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_') && code !== 'ERR_DLOPEN_FAILED') {
+    return createError(code, (err as Error).message);
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  const help = existsSync(addonPath)
+    ? 'The file exists but the system could not load it: it was probably built for another ' +
+      'platform, CPU architecture or Node.js ABI. Rebuild it on this machine with `npm rebuild semvec`.'
+    : 'The native build did not run or failed. Run `npm rebuild semvec` and read its output; ' +
+      'building needs cmake >= 3.15 and a C++17 compiler (g++ >= 9 or clang >= 10).';
+  return new NativeError(
+    ErrorCode.NATIVE_LOAD,
+    `semvec could not load its native module at ${addonPath}.\n${help}\nCause: ${reason}`,
+    { cause: err },
+  );
+}
+
+/** The addon, loaded on first call. Throws a {@link NativeError} if it cannot load. */
+export function native(): NativeAddon {
+  if (addon === undefined) {
+    const require = createRequire(import.meta.url);
+    let loaded: NativeAddon;
+    try {
+      loaded = require(addonPath) as NativeAddon;
+    } catch (err) {
+      throw loadError(err);
+    }
+    loaded.setErrorFactory(createError);
+    addon = loaded;
+  }
+  return addon;
+}
