@@ -61,7 +61,8 @@ export const addonPath = fileURLToPath(new URL('../build/Release/semvec.node', i
 
 let addon: NativeAddon | undefined;
 
-function loadError(err: unknown): SemvecError {
+/** @internal The error thrown when the addon cannot load: says why and what to do. */
+export function explainLoadFailure(err: unknown, fileExists: boolean): SemvecError {
   // An error thrown by the addon's own initialisation (a bad SEMVEC_SIMD)
   // already says what to do.
   const code = (err as { code?: unknown } | null)?.code;
@@ -69,7 +70,7 @@ function loadError(err: unknown): SemvecError {
     return createError(code, (err as Error).message);
   }
   const reason = err instanceof Error ? err.message : String(err);
-  const help = existsSync(addonPath)
+  const help = fileExists
     ? 'The file exists but the system could not load it: it was probably built for another ' +
       'platform, CPU architecture or Node.js ABI. Rebuild it on this machine with `npm rebuild semvec`.'
     : 'The native build did not run or failed. Run `npm rebuild semvec` and read its output; ' +
@@ -89,7 +90,7 @@ export function native(): NativeAddon {
     try {
       loaded = require(addonPath) as NativeAddon;
     } catch (err) {
-      throw loadError(err);
+      throw explainLoadFailure(err, existsSync(addonPath));
     }
     loaded.setErrorFactory(createError);
     addon = loaded;

@@ -1,0 +1,98 @@
+/**
+ * Async twins run on worker threads: the event loop keeps turning while they
+ * work, and concurrent searches and adds are safe.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { FlatIndex } from '../src/index.js';
+import { bruteForce, randomVectors } from './helpers/data.js';
+
+/** Counts 1 ms timer ticks while `work` runs. */
+async function ticksDuring(work: () => Promise<unknown>): Promise<number> {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  return ticks;
+}
+
+describe('async work keeps the event loop free', () => {
+  const dim = 256;
+  const index = new FlatIndex({ dim, metric: 'ip' });
+  const vectors = randomVectors(200_000, dim, 21);
+  index.add(vectors);
+  // Enough work to take a noticeable time on any machine: 2,000 queries.
+  const queries = randomVectors(2_000, dim, 22);
+
+  it('a timer keeps firing during a long searchBatchAsync, and not during searchBatch', async () => {
+    const syncTicks = await ticksDuring(async () => {
+      index.searchBatch(queries, 10);
+    });
+    const start = performance.now();
+    const asyncTicks = await ticksDuring(() => index.searchBatchAsync(queries, 10));
+    const elapsed = performance.now() - start;
+    expect(syncTicks).toBe(0); // the synchronous call blocked the loop throughout
+    // The timer ran during the async call; demand a third of the ideal count
+    // so a loaded machine does not make this flaky.
+    expect(asyncTicks).toBeGreaterThan(Math.max(3, elapsed / 3));
+  });
+
+  it('addAsync, saveAsync and loadAsync also leave the loop free', async () => {
+    const big = randomVectors(100_000, dim, 23);
+    const target = new FlatIndex({ dim, metric: 'ip' });
+    expect(await ticksDuring(() => target.addAsync(big))).toBeGreaterThan(0);
+    expect(target.size).toBe(100_000);
+  });
+});
+
+describe('concurrent async operations are safe', () => {
+  it('searches running alongside adds see a consistent index', async () => {
+    const dim = 32;
+    const index = new FlatIndex({ dim, metric: 'l2' });
+    const base = randomVectors(5_000, dim, 31);
+    index.add(base);
+    const extra = randomVectors(5_000, dim, 32);
+    const queries = randomVectors(50, dim, 33);
+
+    const ops: Promise<unknown>[] = [];
+    for (let round = 0; round < 10; round++) {
+      ops.push(index.searchBatchAsync(queries, 5));
+      // Adds may run in any order: give each chunk its own ids.
+      const chunkIds = Array.from({ length: 500 }, (_, j) => 5_000 + round * 500 + j);
+      ops.push(index.addAsync(extra.subarray(round * 500 * dim, (round + 1) * 500 * dim), chunkIds));
+      ops.push(index.searchAsync(queries.subarray(0, dim), 5));
+    }
+    const results = await Promise.all(ops);
+    expect(index.size).toBe(10_000);
+    // Each search returned k results sorted best first.
+    for (const r of results) {
+      if (Array.isArray(r)) {
+        for (const one of r as { scores: Float32Array }[]) {
+          expect(one.scores.length).toBe(5);
+          for (let j = 1; j < 5; j++) expect(one.scores[j]!).toBeGreaterThanOrEqual(one.scores[j - 1]!);
+        }
+      }
+    }
+    // After everything settles, results are exact over all vectors.
+    const all = new Float32Array(10_000 * dim);
+    all.set(base);
+    all.set(extra, 5_000 * dim);
+    const ids = Array.from({ length: 10_000 }, (_, i) => i);
+    const got = await index.searchAsync(queries.subarray(0, dim), 5);
+    const want = bruteForce(all, ids, queries.subarray(0, dim), dim, 'l2', 5);
+    expect(Array.from(got.ids)).toEqual(want.map((h) => h.id));
+  });
+
+  it('many concurrent searches agree with the synchronous result', async () => {
+    const dim = 48;
+    const index = new FlatIndex({ dim, metric: 'cosine' });
+    index.add(randomVectors(20_000, dim, 41));
+    const q = randomVectors(1, dim, 42);
+    const want = index.search(q, 10);
+    const got = await Promise.all(Array.from({ length: 16 }, () => index.searchAsync(q, 10)));
+    for (const r of got) expect(r).toEqual(want);
+  });
+});
