@@ -1,0 +1,48 @@
+# Secondary build with node-gyp (`npx node-gyp rebuild`). The primary build
+# is CMakeLists.txt via cmake-js; keep both source lists identical (a test
+# checks it). Each SIMD level is its own static library so that only its
+# translation unit gets the wider target flags.
+{
+  "target_defaults": {
+    "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fexceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++1y"],
+    "cflags!": ["-fno-exceptions"],
+    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+    "include_dirs": ["native/core"]
+  },
+  "targets": [
+    {
+      "target_name": "semvec_avx2",
+      "type": "static_library",
+      "sources": ["native/core/distances_avx2.cpp"],
+      "cflags_cc": ["-mavx2", "-mfma"]
+    },
+    {
+      "target_name": "semvec_avx512",
+      "type": "static_library",
+      "sources": ["native/core/distances_avx512.cpp"],
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"]
+    },
+    {
+      "target_name": "semvec",
+      "dependencies": ["semvec_avx2", "semvec_avx512"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": [
+        "native/core/buffer.cpp",
+        "native/core/crc32c.cpp",
+        "native/core/dispatch.cpp",
+        "native/core/distances_scalar.cpp",
+        "native/core/errors.cpp",
+        "native/core/flat_index.cpp",
+        "native/core/io.cpp",
+        "native/core/probes.cpp",
+        "native/core/scan.cpp",
+        "native/core/thread_pool.cpp",
+        "native/core/vectors.cpp",
+        "native/binding/addon.cpp",
+        "native/binding/errors.cpp",
+        "native/binding/flat_index_wrap.cpp"
+      ]
+    }
+  ]
+}
