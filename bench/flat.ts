@@ -341,6 +341,21 @@ function bestOf(a: Limits, b: Limits): Limits {
   };
 }
 
+/** A single-query median against the memory bound. */
+interface SingleJudgement {
+  boundMs: number;
+  medianOverBound: number;
+  target: number;
+  pass: boolean;
+}
+
+/** Batch throughput against the FMA peak. */
+interface BatchJudgement {
+  fractionOfFmaPeak: number;
+  target: number;
+  pass: boolean;
+}
+
 interface SizeResult {
   n: number;
   generateSeconds: number;
@@ -353,11 +368,7 @@ interface SizeResult {
     baseline: Latency;
     semvecOverBaseline: number;
     asyncOverSync: number;
-    boundMs: number;
-    medianOverBound: number;
-    target: number;
-    pass: boolean;
-  };
+  } & SingleJudgement;
   batch: {
     queries: number;
     reps: number;
@@ -367,10 +378,7 @@ interface SizeResult {
     baselineQueries: number;
     baselineQps: number;
     semvecOverBaselineQps: number;
-    fractionOfFmaPeak: number;
-    target: number;
-    pass: boolean;
-  };
+  } & BatchJudgement;
   topKOverlapWithBaseline: number;
 }
 
@@ -526,14 +534,14 @@ async function benchSize(
 }
 
 /** The single-query median against the memory bound N*dim*4 B / bandwidth. */
-function judgeSingle(n: number, dim: number, medianMs: number, readGbps: number) {
+function judgeSingle(n: number, dim: number, medianMs: number, readGbps: number): SingleJudgement {
   const boundMs = ((n * dim * 4) / (readGbps * 1e9)) * 1e3;
   const medianOverBound = medianMs / boundMs;
   return { boundMs, medianOverBound, target: SINGLE_TARGET, pass: medianOverBound <= SINGLE_TARGET };
 }
 
 /** Batch GFLOP/s against the FMA peak. */
-function judgeBatch(gflops: number, peakGflops: number) {
+function judgeBatch(gflops: number, peakGflops: number): BatchJudgement {
   const fractionOfFmaPeak = gflops / peakGflops;
   return { fractionOfFmaPeak, target: BATCH_TARGET, pass: fractionOfFmaPeak >= BATCH_TARGET };
 }
