@@ -18,17 +18,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "buffer.h"
+#include "index_common.h"
 #include "io.h"
+#include "packed_store.h"
 
 namespace semvec {
-
-struct SearchResults {
-  size_t nq = 0;
-  size_t k = 0;                 // results per query: min(requested k, size)
-  std::vector<float> scores;    // nq * k, best first per query
-  std::vector<uint64_t> ids;    // nq * k
-};
 
 class FlatIndex {
  public:
@@ -69,18 +63,11 @@ class FlatIndex {
   size_t payload_bytes_locked() const;
   void write_locked(Writer& w) const;
   static std::unique_ptr<FlatIndex> read(Reader& r);
-  void reserve_locked(size_t n);
-  void pack_locked(const float* x, size_t n, size_t first_slot);
-  void unpack_rows(size_t first, size_t count, float* out) const;
-  void move_slot(size_t from, size_t to);
 
   size_t dim_;
   Metric metric_;
-  size_t size_ = 0;
   uint64_t next_id_ = 0;
-  PodBuffer<float> blocks_;     // packed, ceil(size / kBlock) blocks
-  PodBuffer<float> sqnorms_;    // L2 only: ||x||^2 per slot, padded to blocks
-  PodBuffer<uint64_t> ids_;     // id per slot
+  PackedStore store_;  // norms kept for L2 only
   std::unordered_map<uint64_t, uint32_t> slot_of_;
   mutable std::shared_mutex mutex_;
 };

@@ -1,0 +1,101 @@
+#include "index_common.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "distances.h"
+#include "vectors.h"
+
+namespace semvec {
+
+size_t check_dim(size_t dim) {
+  if (dim == 0 || dim > kMaxDim)
+    throw Error(ErrorCode::InvalidArgument, "dim must be an integer in 1.." + std::to_string(kMaxDim) +
+                                                "; received " + std::to_string(dim));
+  return dim;
+}
+
+Metric check_metric(Metric metric) {
+  if (static_cast<uint32_t>(metric) > 2) throw Error(ErrorCode::InvalidArgument, "unknown metric");
+  return metric;
+}
+
+void check_capacity(size_t size, size_t adding) {
+  if (adding > kMaxVectors - size)
+    throw Error(ErrorCode::InvalidArgument,
+                "an index holds at most " + std::to_string(kMaxVectors) + " vectors");
+}
+
+const float* prepare_queries(const float* q, size_t nq, size_t d, Metric metric, std::vector<float>& buf) {
+  if (metric != Metric::Cosine) return q;
+  buf.resize(nq * d);
+  fvec_normalized_L2(q, nq, d, buf.data());
+  return buf.data();
+}
+
+void finish_results(TopK* heaps, const float* queries, size_t nq, size_t d, Metric metric,
+                    SearchResults& res) {
+  const Kernels& kn = kernels();
+  res.scores.assign(nq * res.k, 0.0f);
+  res.ids.assign(nq * res.k, 0);
+  for (size_t i = 0; i < nq; ++i) {
+    std::vector<Hit> hits = heaps[i].take_sorted();
+    const float* qi = queries + i * d;
+    const float qsq = metric == Metric::L2 ? kn.inner_product(qi, qi, d) : 0.0f;
+    for (size_t j = 0; j < res.k && j < hits.size(); ++j) {
+      float s = hits[j].score;
+      // ||q - x||^2 = ||q||^2 - (2 <q, x> - ||x||^2), clamped against rounding.
+      if (metric == Metric::L2) s = std::max(0.0f, qsq - s);
+      res.scores[i * res.k + j] = s;
+      res.ids[i * res.k + j] = hits[j].id;
+    }
+  }
+}
+
+void expect_kind(const FileHeader& h, IndexKind kind) {
+  if (h.kind != kind)
+    throw Error(ErrorCode::WrongKind, std::string("expected a ") + index_kind_name(kind) +
+                                          " index file; this file holds a " + index_kind_name(h.kind) +
+                                          " index");
+}
+
+void write_ids(Writer& w, const PackedStore& store) {
+  std::vector<uint64_t> ids(store.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = store.id_at(i);
+  w.write(ids.data(), ids.size() * sizeof(uint64_t));
+}
+
+void write_vectors(Writer& w, const PackedStore& store) {
+  const size_t step = kBlock * 64, d = store.dim();
+  std::vector<float> rows(step * d);
+  for (size_t s = 0; s < store.size(); s += step) {
+    const size_t m = std::min(step, store.size() - s);
+    store.unpack_rows(s, m, rows.data());
+    w.write(rows.data(), m * d * sizeof(float));
+  }
+}
+
+void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedStore& store) {
+  const size_t step = kBlock * 64;
+  std::vector<float> rows(step * dim);
+  store.reserve(store.size() + n);
+  for (size_t s = 0; s < n; s += step) {
+    const size_t m = std::min(step, n - s);
+    r.read(rows.data(), m * dim * sizeof(float));
+    for (size_t i = 0; i < m * dim; ++i)
+      if (!std::isfinite(rows[i]))
+        throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: stored vector " +
+                                                std::to_string(s + i / dim) + " is not finite");
+    store.append(rows.data(), m, ids + s, false, nullptr);
+  }
+}
+
+void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids) {
+  if (ids.empty()) return;
+  const uint64_t max_id = *std::max_element(ids.begin(), ids.end());
+  if (next_id <= max_id)
+    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: next id " + std::to_string(next_id) +
+                                            " is not above the largest id " + std::to_string(max_id));
+}
+
+}  // namespace semvec

@@ -1,0 +1,112 @@
+#include "packed_store.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "distances.h"
+#include "thread_pool.h"
+
+namespace semvec {
+
+namespace {
+size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
+}  // namespace
+
+size_t PackedStore::memory_usage() const {
+  return blocks_.capacity() * sizeof(float) + sqnorms_.capacity() * sizeof(float) +
+         ids_.capacity() * sizeof(uint64_t);
+}
+
+void PackedStore::reserve(size_t n) {
+  const size_t nb = blocks_for(n);
+  if (nb * kBlock * dim_ <= blocks_.capacity()) return;
+  const size_t want = std::max(nb, blocks_for(size_) + blocks_for(size_) / 2);
+  blocks_.reserve(want * kBlock * dim_);
+  if (with_norms_) sqnorms_.reserve(want * kBlock);
+  ids_.reserve(want * kBlock);
+}
+
+void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
+  const Kernels& kn = kernels();
+  float* dst = blocks_.data() + (slot / kBlock) * kBlock * dim_ + (slot % kBlock);
+  float sq = kn.inner_product(row, row, dim_);
+  float scale = 1.0f;
+  if (normalize && sq > 0.0f) {
+    scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(sq)));
+    sq = 1.0f;
+  }
+  for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = row[c] * scale;
+  if (with_norms_) sqnorms_[slot] = sq;
+}
+
+void PackedStore::append(const float* x, size_t n, const uint64_t* ids, bool normalize,
+                         ThreadPool* pool) {
+  if (n == 0) return;
+  reserve(size_ + n);
+  const size_t first = size_;
+  blocks_.resize(blocks_for(first + n) * kBlock * dim_);
+  if (with_norms_) sqnorms_.resize(blocks_for(first + n) * kBlock);
+  ids_.resize(first + n);
+  for (size_t i = 0; i < n; ++i) ids_[first + i] = ids[i];
+
+  // Tasks cover whole destination blocks so no two write the same block.
+  const size_t b0 = first / kBlock, nblocks = blocks_for(first + n) - b0;
+  const size_t tasks = pool && n >= 4096 ? std::min(nblocks, pool->threads() * 4) : 1;
+  auto work = [&](size_t t) {
+    size_t s0 = std::max(first, (b0 + nblocks * t / tasks) * kBlock);
+    size_t s1 = std::min(first + n, (b0 + nblocks * (t + 1) / tasks) * kBlock);
+    for (size_t s = s0; s < s1; ++s) pack_row(x + (s - first) * dim_, s, normalize);
+  };
+  if (tasks > 1) {
+    pool->parallel_for(tasks, work);
+  } else {
+    work(0);
+  }
+  size_ = first + n;
+}
+
+uint64_t PackedStore::remove_slot(size_t slot) {
+  const size_t last = size_ - 1;
+  float* lane_last = blocks_.data() + (last / kBlock) * kBlock * dim_ + (last % kBlock);
+  if (slot != last) {
+    float* dst = blocks_.data() + (slot / kBlock) * kBlock * dim_ + (slot % kBlock);
+    for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = lane_last[c * kBlock];
+    if (with_norms_) sqnorms_[slot] = sqnorms_[last];
+    ids_[slot] = ids_[last];
+  }
+  const uint64_t at_slot = ids_[slot];
+  // Keep padding lanes zero.
+  for (size_t c = 0; c < dim_; ++c) lane_last[c * kBlock] = 0.0f;
+  if (with_norms_) sqnorms_[last] = 0.0f;
+  size_ = last;
+  ids_.resize(size_);
+  blocks_.resize(blocks_for(size_) * kBlock * dim_);
+  if (with_norms_) sqnorms_.resize(blocks_for(size_) * kBlock);
+  return at_slot;
+}
+
+void PackedStore::unpack_rows(size_t first, size_t count, float* out) const {
+  for (size_t i = 0; i < count; ++i) {
+    size_t s = first + i;
+    const float* src = blocks_.data() + (s / kBlock) * kBlock * dim_ + (s % kBlock);
+    for (size_t c = 0; c < dim_; ++c) out[i * dim_ + c] = src[c * kBlock];
+  }
+}
+
+PackedRun PackedStore::run(size_t first, size_t last) const {
+  PackedRun r;
+  r.blocks = blocks_.data() + (first / kBlock) * kBlock * dim_;
+  r.sqnorms = with_norms_ ? sqnorms_.data() + first : nullptr;
+  r.ids = ids_.data() + first;
+  r.count = last - first;
+  return r;
+}
+
+void PackedStore::clear() {
+  size_ = 0;
+  blocks_ = PodBuffer<float>();
+  sqnorms_ = PodBuffer<float>();
+  ids_ = PodBuffer<uint64_t>();
+}
+
+}  // namespace semvec
