@@ -36,6 +36,8 @@
         "native/core/flat_index.cpp",
         "native/core/index_common.cpp",
         "native/core/io.cpp",
+        "native/core/ivf_index.cpp",
+        "native/core/kmeans.cpp",
         "native/core/packed_store.cpp",
         "native/core/probes.cpp",
         "native/core/scan.cpp",

@@ -8,6 +8,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::DimensionMismatch: return "ERR_DIMENSION_MISMATCH";
     case ErrorCode::DuplicateId: return "ERR_DUPLICATE_ID";
     case ErrorCode::NotFound: return "ERR_NOT_FOUND";
+    case ErrorCode::NotTrained: return "ERR_NOT_TRAINED";
     case ErrorCode::CorruptFile: return "ERR_CORRUPT_FILE";
     case ErrorCode::UnsupportedVersion: return "ERR_UNSUPPORTED_VERSION";
     case ErrorCode::WrongKind: return "ERR_WRONG_INDEX_KIND";

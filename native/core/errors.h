@@ -13,6 +13,7 @@ enum class ErrorCode {
   DimensionMismatch,
   DuplicateId,
   NotFound,
+  NotTrained,
   CorruptFile,
   UnsupportedVersion,
   WrongKind,

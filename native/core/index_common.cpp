@@ -42,6 +42,7 @@ void finish_results(TopK* heaps, const float* queries, size_t nq, size_t d, Metr
     std::vector<Hit> hits = heaps[i].take_sorted();
     const float* qi = queries + i * d;
     const float qsq = metric == Metric::L2 ? kn.inner_product(qi, qi, d) : 0.0f;
+    if (!res.counts.empty()) res.counts[i] = static_cast<uint32_t>(std::min(res.k, hits.size()));
     for (size_t j = 0; j < res.k && j < hits.size(); ++j) {
       float s = hits[j].score;
       // ||q - x||^2 = ||q||^2 - (2 <q, x> - ||x||^2), clamped against rounding.

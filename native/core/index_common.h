@@ -24,6 +24,9 @@ struct SearchResults {
   size_t k = 0;               // results per query: min(requested k, size)
   std::vector<float> scores;  // nq * k, best first per query
   std::vector<uint64_t> ids;  // nq * k
+  // Results found per query (<= k; less when an approximate index finds
+  // fewer candidates). Empty means k for every query.
+  std::vector<uint32_t> counts;
 };
 
 size_t check_dim(size_t dim);

@@ -20,7 +20,16 @@ struct PackedRun {
 };
 
 // Scores queries q (nq * d) against `run` and pushes every candidate into
-// heaps[0..nq). With sqnorms the score is 2 <q, x> - ||x||^2.
-void scan_packed(const float* q, size_t nq, size_t d, const PackedRun& run, TopK* heaps);
+// heaps[0..nq), or into heaps[heap_of[i]] for query i when heap_of is given.
+// With sqnorms the score is 2 <q, x> - ||x||^2.
+void scan_packed(const float* q, size_t nq, size_t d, const PackedRun& run, TopK* heaps,
+                 const uint32_t* heap_of = nullptr);
+
+// For each of the n points x (n * d), the slot of the best-scoring vector of
+// `run` (ties: the lower slot) and its score. With sqnorms the best is the
+// nearest in L2 and score = 2 <x, c> - ||c||^2; otherwise the largest <x, c>.
+// Runs on the global thread pool.
+void assign_best(const float* x, size_t n, size_t d, const PackedRun& run, uint32_t* best,
+                 float* score);
 
 }  // namespace semvec

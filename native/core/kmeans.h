@@ -1,0 +1,44 @@
+// k-means clustering (Lloyd iterations) on the batch scoring kernel.
+//
+// Deterministic: for a given seed the result is the same whatever the thread
+// count (assignment is per point; centroid sums run per cluster in point
+// order).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace semvec {
+
+enum class KMeansInit { PlusPlus, Random };
+
+// Defaults, documented once: see src/kmeans.ts for the user-facing text.
+struct KMeansParams {
+  size_t k = 0;
+  size_t iterations = 25;               // Lloyd iterations at most
+  uint64_t seed = 1234;
+  bool spherical = false;               // unit-norm points and centroids (cosine)
+  size_t max_points_per_centroid = 256; // training subsample: k * this points at most
+  KMeansInit init = KMeansInit::PlusPlus;
+  // Called after each iteration's assignment with (iteration from 1, inertia
+  // of the training points); return false to stop early. Runs on the
+  // calling thread.
+  std::function<bool(size_t, double)> progress;
+};
+
+struct KMeansResult {
+  std::vector<float> centroids;          // k * d
+  std::vector<uint32_t> assignments;     // n: nearest centroid of every input point
+  double inertia = 0;                    // sum of squared distances of all n points
+  size_t iterations = 0;                 // Lloyd iterations run
+  std::vector<double> history;           // inertia of the training points per iteration
+  size_t training_points = 0;
+};
+
+// x: n * d. Throws Error(InvalidArgument) for k < 1, k > n, n == 0, or
+// non-finite values.
+KMeansResult kmeans(const float* x, size_t n, size_t d, const KMeansParams& params);
+
+}  // namespace semvec
