@@ -45,7 +45,9 @@
         "native/core/vectors.cpp",
         "native/binding/addon.cpp",
         "native/binding/errors.cpp",
-        "native/binding/flat_index_wrap.cpp"
+        "native/binding/flat_index_wrap.cpp",
+        "native/binding/ivf_index_wrap.cpp",
+        "native/binding/kmeans_binding.cpp"
       ]
     }
   ]

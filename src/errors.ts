@@ -13,6 +13,8 @@ export const ErrorCode = {
   DUPLICATE_ID: 'ERR_DUPLICATE_ID',
   /** An id or file does not exist. */
   NOT_FOUND: 'ERR_NOT_FOUND',
+  /** An approximate index was used before training. */
+  NOT_TRAINED: 'ERR_NOT_TRAINED',
   /** A file failed its integrity checks (truncated, bit flips, bad fields). */
   CORRUPT_FILE: 'ERR_CORRUPT_FILE',
   /** A file was written by a newer, incompatible format version. */
@@ -67,6 +69,7 @@ const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string) => Semv
   ERR_DIMENSION_MISMATCH: ValidationError,
   ERR_DUPLICATE_ID: ValidationError,
   ERR_NOT_FOUND: NotFoundError,
+  ERR_NOT_TRAINED: ValidationError,
   ERR_CORRUPT_FILE: FileFormatError,
   ERR_UNSUPPORTED_VERSION: FileFormatError,
   ERR_WRONG_INDEX_KIND: FileFormatError,

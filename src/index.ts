@@ -11,9 +11,17 @@ export {
   SemvecIOError,
   ValidationError,
 } from './errors.js';
-export { FlatIndex, METRICS } from './flat-index.js';
-export type { FlatIndexOptions, Metric, SearchResult } from './flat-index.js';
+export { FlatIndex } from './flat-index.js';
+export type { FlatIndexOptions } from './flat-index.js';
+export { IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
+export type { IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
+export { kmeans, kmeansAsync } from './kmeans.js';
+export type { ClusteringOptions, KMeansOptions, KMeansResult } from './kmeans.js';
+export { recallAtK } from './recall.js';
+export type { ResultIds } from './recall.js';
 export { getThreads, hardwareThreads, setThreads, simdLevel } from './system.js';
 export type { SimdLevel } from './system.js';
 export { normalize, normalizeInPlace, row } from './vectors.js';
 export type { IdsInput, VectorInput, VectorsInput } from './validate.js';
+export { METRICS, VectorIndex } from './vector-index.js';
+export type { Metric, SearchResult } from './vector-index.js';

@@ -13,6 +13,8 @@ export interface NativeSearchResults {
   nq: number;
   ids: Float64Array;
   scores: Float32Array;
+  /** Results per query when fewer than k may be found (IVF). */
+  counts?: Uint32Array;
 }
 
 export interface NativeFlatIndexInfo {
@@ -23,11 +25,10 @@ export interface NativeFlatIndexInfo {
   memoryUsage: number;
 }
 
-export interface NativeFlatIndex {
+/** What every native index class provides. */
+export interface NativeIndex {
   add(vectors: Float32Array, ids?: Float64Array): void;
   addAsync(vectors: Float32Array, ids?: Float64Array): Promise<void>;
-  search(queries: Float32Array, k: number): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number): Promise<NativeSearchResults>;
   remove(ids: Float64Array): number;
   contains(id: number): boolean;
   get(id: number): Float32Array;
@@ -37,11 +38,63 @@ export interface NativeFlatIndex {
   serialize(): Buffer;
 }
 
-export interface NativeFlatIndexClass {
+export interface NativeFlatIndex extends NativeIndex {
+  search(queries: Float32Array, k: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number): Promise<NativeSearchResults>;
+}
+
+export interface NativeKMeansOptions {
+  k?: number;
+  iterations: number;
+  seed: number;
+  spherical?: boolean;
+  maxPointsPerCentroid: number;
+  init: 'kmeans++' | 'random';
+}
+
+export interface NativeTrainResult {
+  history: Float64Array;
+  iterations: number;
+  trainingPoints: number;
+}
+
+export interface NativeKMeansResult extends NativeTrainResult {
+  centroids: Float32Array;
+  assignments: Uint32Array;
+  inertia: number;
+}
+
+export interface NativeIvfIndexInfo extends NativeFlatIndexInfo {
+  nlist: number;
+  nprobe: number;
+  trained: boolean;
+}
+
+export type ProgressCallback = (iteration: number, inertia: number) => unknown;
+
+export interface NativeIvfIndex extends NativeIndex {
+  info(): NativeIvfIndexInfo;
+  train(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): NativeTrainResult;
+  trainAsync(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): Promise<NativeTrainResult>;
+  search(queries: Float32Array, k: number, nprobe: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, nprobe: number): Promise<NativeSearchResults>;
+  setNprobe(nprobe: number): void;
+  listSizes(): Float64Array;
+  centroids(): Float32Array;
+}
+
+export interface NativeIndexClass<N> {
+  load(path: string): N;
+  loadAsync(path: string): Promise<N>;
+  deserialize(buffer: Uint8Array): N;
+}
+
+export interface NativeIvfIndexClass extends NativeIndexClass<NativeIvfIndex> {
+  new (dim: number, metric: string, nlist: number, nprobe: number): NativeIvfIndex;
+}
+
+export interface NativeFlatIndexClass extends NativeIndexClass<NativeFlatIndex> {
   new (dim: number, metric: string): NativeFlatIndex;
-  load(path: string): NativeFlatIndex;
-  loadAsync(path: string): Promise<NativeFlatIndex>;
-  deserialize(buffer: Uint8Array): NativeFlatIndex;
 }
 
 export interface NativeAddon {
@@ -53,7 +106,16 @@ export interface NativeAddon {
   normalize(vectors: Float32Array, dim: number, out: Float32Array): number;
   probeFmaGflops(threads: number, seconds: number): number;
   probeReadGbps(threads: number, bytes: number, repeats: number): number;
+  suggestNlist(n: number): number;
+  kmeans(vectors: Float32Array, dim: number, options: NativeKMeansOptions, progress?: ProgressCallback): NativeKMeansResult;
+  kmeansAsync(
+    vectors: Float32Array,
+    dim: number,
+    options: NativeKMeansOptions,
+    progress?: ProgressCallback,
+  ): Promise<NativeKMeansResult>;
   FlatIndex: NativeFlatIndexClass;
+  IvfIndex: NativeIvfIndexClass;
 }
 
 /** Where the addon is built: `build/Release/semvec.node` in the package. */

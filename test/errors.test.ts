@@ -19,6 +19,7 @@ describe('SemvecError', () => {
       ERR_DIMENSION_MISMATCH: ValidationError,
       ERR_DUPLICATE_ID: ValidationError,
       ERR_NOT_FOUND: NotFoundError,
+      ERR_NOT_TRAINED: ValidationError,
       ERR_CORRUPT_FILE: FileFormatError,
       ERR_UNSUPPORTED_VERSION: FileFormatError,
       ERR_WRONG_INDEX_KIND: FileFormatError,

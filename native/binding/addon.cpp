@@ -11,6 +11,9 @@
 #include "args.h"
 #include "errors.h"
 #include "flat_index_wrap.h"
+#include "ivf_index_wrap.h"
+#include "kmeans_binding.h"
+#include "../core/ivf_index.h"
 
 namespace semvec_binding {
 namespace {
@@ -55,6 +58,11 @@ Napi::Value Normalize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(zeros));
 }
 
+Napi::Value SuggestNlist(const Napi::CallbackInfo& info) {
+  size_t n = count_arg(info, 0, "n", 0, 1e15);
+  return Napi::Number::New(info.Env(), static_cast<double>(semvec::suggest_nlist(n)));
+}
+
 Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
   size_t threads = count_arg(info, 0, "threads", 1, 1024);
   double seconds = number_arg(info, 1, "seconds");
@@ -84,7 +92,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("normalize", Napi::Function::New<Normalize>(env, "normalize"));
   exports.Set("probeFmaGflops", Napi::Function::New<ProbeFma>(env, "probeFmaGflops"));
   exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
+  exports.Set("suggestNlist", Napi::Function::New<SuggestNlist>(env, "suggestNlist"));
+  exports.Set("kmeans", Napi::Function::New<KMeans>(env, "kmeans"));
+  exports.Set("kmeansAsync", Napi::Function::New<KMeansAsync>(env, "kmeansAsync"));
   exports.Set("FlatIndex", FlatIndexWrap::Define(env));
+  exports.Set("IvfIndex", IvfIndexWrap::Define(env));
   return exports;
 }
 

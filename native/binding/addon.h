@@ -9,6 +9,7 @@ namespace semvec_binding {
 struct AddonData {
   Napi::FunctionReference error_factory;
   Napi::FunctionReference flat_index_ctor;
+  Napi::FunctionReference ivf_index_ctor;
 };
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

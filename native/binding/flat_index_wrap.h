@@ -30,9 +30,6 @@ class FlatIndexWrap : public Napi::ObjectWrap<FlatIndexWrap> {
   Napi::Value Save(const Napi::CallbackInfo& info);
   Napi::Value SaveAsync(const Napi::CallbackInfo& info);
   Napi::Value Serialize(const Napi::CallbackInfo& info);
-  static Napi::Value Load(const Napi::CallbackInfo& info);
-  static Napi::Value LoadAsync(const Napi::CallbackInfo& info);
-  static Napi::Value Deserialize(const Napi::CallbackInfo& info);
 
   std::shared_ptr<semvec::FlatIndex> index_;
 };

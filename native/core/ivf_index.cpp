@@ -128,6 +128,7 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
   }
   params.k = nlist_;
   params.spherical = metric_ == Metric::Cosine;
+  params.assign_all = false;
   // k-means runs without the lock: searches and adds go on meanwhile.
   KMeansResult res = kmeans(x, n, dim_, params);
   std::unique_lock<std::shared_mutex> lock(mutex_);

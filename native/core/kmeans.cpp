@@ -199,6 +199,10 @@ KMeansResult kmeans(const float* x_in, size_t n, size_t d, const KMeansParams& p
     previous = labels;
   }
 
+  if (!p.assign_all) {
+    res.inertia = res.history.empty() ? 0 : res.history.back();
+    return res;
+  }
   // Final assignment of every input point to the final centroids.
   res.assignments.resize(n);
   res.inertia = assign(x, n, d, res.centroids, k, train == x ? train_sq : sqnorms_of(x, n, d),

@@ -22,6 +22,9 @@ struct KMeansParams {
   bool spherical = false;               // unit-norm points and centroids (cosine)
   size_t max_points_per_centroid = 256; // training subsample: k * this points at most
   KMeansInit init = KMeansInit::PlusPlus;
+  // Assign every input point at the end (assignments, inertia). IVF training
+  // turns this off: adding the vectors assigns them anyway.
+  bool assign_all = true;
   // Called after each iteration's assignment with (iteration from 1, inertia
   // of the training points); return false to stop early. Runs on the
   // calling thread.
@@ -32,6 +35,8 @@ struct KMeansResult {
   std::vector<float> centroids;          // k * d
   std::vector<uint32_t> assignments;     // n: nearest centroid of every input point
   double inertia = 0;                    // sum of squared distances of all n points
+                                         // (without assign_all: of the training points,
+                                         // at the last iteration)
   size_t iterations = 0;                 // Lloyd iterations run
   std::vector<double> history;           // inertia of the training points per iteration
   size_t training_points = 0;

@@ -1,0 +1,157 @@
+#include "ivf_index_wrap.h"
+
+#include "addon.h"
+#include "args.h"
+#include "errors.h"
+#include "index_methods.h"
+#include "kmeans_binding.h"
+#include "workers.h"
+
+namespace semvec_binding {
+
+using semvec::IvfIndex;
+using semvec::SearchResults;
+
+Napi::Function IvfIndexWrap::Define(Napi::Env env) {
+  Napi::Function ctor = DefineClass(
+      env, "NativeIvfIndex",
+      {
+          InstanceMethod<&IvfIndexWrap::Train>("train"),
+          InstanceMethod<&IvfIndexWrap::TrainAsync>("trainAsync"),
+          InstanceMethod<&IvfIndexWrap::Add>("add"),
+          InstanceMethod<&IvfIndexWrap::AddAsync>("addAsync"),
+          InstanceMethod<&IvfIndexWrap::Search>("search"),
+          InstanceMethod<&IvfIndexWrap::SearchAsync>("searchAsync"),
+          InstanceMethod<&IvfIndexWrap::Remove>("remove"),
+          InstanceMethod<&IvfIndexWrap::Contains>("contains"),
+          InstanceMethod<&IvfIndexWrap::Get>("get"),
+          InstanceMethod<&IvfIndexWrap::Info>("info"),
+          InstanceMethod<&IvfIndexWrap::SetNprobe>("setNprobe"),
+          InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
+          InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
+          InstanceMethod<&IvfIndexWrap::Save>("save"),
+          InstanceMethod<&IvfIndexWrap::SaveAsync>("saveAsync"),
+          InstanceMethod<&IvfIndexWrap::Serialize>("serialize"),
+          StaticMethod<&index_load<IvfIndex, IvfIndexWrap>>("load"),
+          StaticMethod<&index_load_async<IvfIndex, IvfIndexWrap>>("loadAsync"),
+          StaticMethod<&index_deserialize<IvfIndex, IvfIndexWrap>>("deserialize"),
+      });
+  addon_data(env).ivf_index_ctor = Napi::Persistent(ctor);
+  return ctor;
+}
+
+Napi::Value IvfIndexWrap::Wrap(Napi::Env env, std::shared_ptr<IvfIndex> index) {
+  return wrap_existing(env, addon_data(env).ivf_index_ctor, std::move(index));
+}
+
+// new IvfIndex(dim, metric, nlist, nprobe)
+IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IvfIndexWrap>(info) {
+  index_ = from_external<IvfIndex>(info);
+  if (index_) return;
+  size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
+  semvec::Metric metric = metric_arg(info, 1);
+  size_t nlist = count_arg(info, 2, "nlist", 1, 1 << 20);
+  size_t nprobe = count_arg(info, 3, "nprobe", 1, 1 << 20);
+  index_ = guard(info.Env(), [&] { return std::make_shared<IvfIndex>(dim, metric, nlist, nprobe); });
+}
+
+// train(vectors, options, progress?) -> { history, iterations, trainingPoints }
+Napi::Value IvfIndexWrap::Train(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = f32_arg(info, 0, "vectors");
+  size_t n = rows_of(env, x, index_->dim(), "vectors");
+  semvec::KMeansParams p = kmeans_params(info, 1);
+  attach_sync_progress(p, info, 2);
+  semvec::KMeansResult r = guard(env, [&] { return index_->train(x.data, n, p); });
+  return kmeans_result_to_js(env, r, false);
+}
+
+Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = f32_arg(info, 0, "vectors");
+  size_t n = rows_of(env, x, index_->dim(), "vectors");
+  semvec::KMeansParams p = kmeans_params(info, 1);
+  auto progress = async_progress(info, 2);
+  attach_progress(p, progress);
+  auto index = index_;
+  auto out = std::make_shared<semvec::KMeansResult>();
+  return PromiseWorker::Start(
+      env,
+      [index, x, n, p, out, progress] {
+        struct Release {
+          std::shared_ptr<AsyncProgress> p;
+          ~Release() { release_progress(p); }
+        } release{progress};
+        *out = index->train(x.data, n, p);
+      },
+      [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]});
+}
+
+Napi::Value IvfIndexWrap::Add(const Napi::CallbackInfo& info) { return index_add(info, *index_); }
+Napi::Value IvfIndexWrap::AddAsync(const Napi::CallbackInfo& info) { return index_add_async(info, index_); }
+Napi::Value IvfIndexWrap::Remove(const Napi::CallbackInfo& info) { return index_remove(info, *index_); }
+Napi::Value IvfIndexWrap::Contains(const Napi::CallbackInfo& info) { return index_contains(info, *index_); }
+Napi::Value IvfIndexWrap::Get(const Napi::CallbackInfo& info) { return index_get(info, *index_); }
+Napi::Value IvfIndexWrap::Save(const Napi::CallbackInfo& info) { return index_save(info, *index_); }
+Napi::Value IvfIndexWrap::SaveAsync(const Napi::CallbackInfo& info) { return index_save_async(info, index_); }
+Napi::Value IvfIndexWrap::Serialize(const Napi::CallbackInfo& info) { return index_serialize(info, *index_); }
+
+// search(queries, k, nprobe) with nprobe 0 = the index default
+Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View q = f32_arg(info, 0, "queries");
+  size_t nq = rows_of(env, q, index_->dim(), "queries");
+  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
+  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, nprobe); });
+  return results_to_js(env, r);
+}
+
+Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View q = f32_arg(info, 0, "queries");
+  size_t nq = rows_of(env, q, index_->dim(), "queries");
+  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
+  auto index = index_;
+  auto out = std::make_shared<SearchResults>();
+  return PromiseWorker::Start(
+      env, [index, q, nq, k, nprobe, out] { *out = index->search(q.data, nq, k, nprobe); },
+      [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
+}
+
+Napi::Value IvfIndexWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dim", Napi::Number::New(env, static_cast<double>(index_->dim())));
+  o.Set("metric", Napi::String::New(env, semvec::metric_name(index_->metric())));
+  o.Set("size", Napi::Number::New(env, static_cast<double>(index_->size())));
+  o.Set("nextId", Napi::Number::New(env, static_cast<double>(index_->next_id())));
+  o.Set("memoryUsage", Napi::Number::New(env, static_cast<double>(index_->memory_usage())));
+  o.Set("nlist", Napi::Number::New(env, static_cast<double>(index_->nlist())));
+  o.Set("nprobe", Napi::Number::New(env, static_cast<double>(index_->nprobe())));
+  o.Set("trained", Napi::Boolean::New(env, index_->is_trained()));
+  return o;
+}
+
+Napi::Value IvfIndexWrap::SetNprobe(const Napi::CallbackInfo& info) {
+  size_t nprobe = count_arg(info, 0, "nprobe", 0, 1 << 20);
+  guard(info.Env(), [&] { index_->set_nprobe(nprobe); });
+  return info.Env().Undefined();
+}
+
+Napi::Value IvfIndexWrap::ListSizes(const Napi::CallbackInfo& info) {
+  std::vector<size_t> sizes = index_->list_sizes();
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) out[i] = static_cast<double>(sizes[i]);
+  return out;
+}
+
+Napi::Value IvfIndexWrap::Centroids(const Napi::CallbackInfo& info) {
+  std::vector<float> c = index_->centroids();
+  Napi::Float32Array out = Napi::Float32Array::New(info.Env(), c.size());
+  if (!c.empty()) std::memcpy(out.Data(), c.data(), c.size() * sizeof(float));
+  return out;
+}
+
+}  // namespace semvec_binding

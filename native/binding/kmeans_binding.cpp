@@ -1,0 +1,127 @@
+#include "kmeans_binding.h"
+
+#include <cstring>
+
+#include "args.h"
+#include "errors.h"
+#include "workers.h"
+
+namespace semvec_binding {
+
+namespace {
+double opt_number(Napi::Object o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+}  // namespace
+
+semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i) {
+  semvec::KMeansParams p;
+  if (info.Length() <= i || !info[i].IsObject())
+    throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "k-means options must be an object");
+  Napi::Object o = info[i].As<Napi::Object>();
+  p.k = static_cast<size_t>(opt_number(o, "k", 0));
+  p.iterations = static_cast<size_t>(opt_number(o, "iterations", 25));
+  p.seed = static_cast<uint64_t>(opt_number(o, "seed", 1234));
+  p.max_points_per_centroid = static_cast<size_t>(opt_number(o, "maxPointsPerCentroid", 256));
+  Napi::Value sph = o.Get("spherical");
+  p.spherical = sph.IsBoolean() && sph.As<Napi::Boolean>().Value();
+  Napi::Value init = o.Get("init");
+  p.init = init.IsString() && init.As<Napi::String>().Utf8Value() == "random" ? semvec::KMeansInit::Random
+                                                                               : semvec::KMeansInit::PlusPlus;
+  return p;
+}
+
+Napi::Value kmeans_result_to_js(Napi::Env env, const semvec::KMeansResult& r, bool with_data) {
+  Napi::Object o = Napi::Object::New(env);
+  if (with_data) {
+    Napi::Float32Array c = Napi::Float32Array::New(env, r.centroids.size());
+    std::memcpy(c.Data(), r.centroids.data(), r.centroids.size() * sizeof(float));
+    Napi::Uint32Array a = Napi::Uint32Array::New(env, r.assignments.size());
+    std::memcpy(a.Data(), r.assignments.data(), r.assignments.size() * sizeof(uint32_t));
+    o.Set("centroids", c);
+    o.Set("assignments", a);
+    o.Set("inertia", Napi::Number::New(env, r.inertia));
+  }
+  Napi::Float64Array h = Napi::Float64Array::New(env, r.history.size());
+  for (size_t i = 0; i < r.history.size(); ++i) h[i] = r.history[i];
+  o.Set("history", h);
+  o.Set("iterations", Napi::Number::New(env, static_cast<double>(r.iterations)));
+  o.Set("trainingPoints", Napi::Number::New(env, static_cast<double>(r.training_points)));
+  return o;
+}
+
+struct AsyncProgress {
+  Napi::ThreadSafeFunction tsfn;
+};
+
+std::shared_ptr<AsyncProgress> async_progress(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsFunction()) return nullptr;
+  auto p = std::make_shared<AsyncProgress>();
+  p->tsfn = Napi::ThreadSafeFunction::New(info.Env(), info[i].As<Napi::Function>(), "semvec-progress", 0, 1);
+  return p;
+}
+
+void attach_progress(semvec::KMeansParams& params, std::shared_ptr<AsyncProgress> progress) {
+  if (!progress) return;
+  params.progress = [progress](size_t it, double inertia) {
+    auto* data = new std::pair<double, double>(static_cast<double>(it), inertia);
+    napi_status s = progress->tsfn.BlockingCall(
+        data, [](Napi::Env env, Napi::Function fn, std::pair<double, double>* d) {
+          double a = d->first, b = d->second;
+          delete d;
+          fn.Call({Napi::Number::New(env, a), Napi::Number::New(env, b)});
+        });
+    if (s != napi_ok) delete data;
+    return true;
+  };
+}
+
+void release_progress(const std::shared_ptr<AsyncProgress>& progress) {
+  if (progress) progress->tsfn.Release();
+}
+
+void attach_sync_progress(semvec::KMeansParams& params, const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsFunction()) return;
+  Napi::Function fn = info[i].As<Napi::Function>();
+  Napi::Env env = info.Env();
+  params.progress = [fn, env](size_t it, double inertia) {
+    Napi::Value r = fn.Call({Napi::Number::New(env, static_cast<double>(it)), Napi::Number::New(env, inertia)});
+    return !(r.IsBoolean() && !r.As<Napi::Boolean>().Value());
+  };
+}
+
+// kmeans(vectors: Float32Array, dim, options, progress?)
+Napi::Value KMeans(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = f32_arg(info, 0, "vectors");
+  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
+  size_t n = rows_of(env, x, dim, "vectors");
+  semvec::KMeansParams p = kmeans_params(info, 2);
+  attach_sync_progress(p, info, 3);
+  semvec::KMeansResult r = guard(env, [&] { return semvec::kmeans(x.data, n, dim, p); });
+  return kmeans_result_to_js(env, r, true);
+}
+
+Napi::Value KMeansAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = f32_arg(info, 0, "vectors");
+  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
+  size_t n = rows_of(env, x, dim, "vectors");
+  semvec::KMeansParams p = kmeans_params(info, 2);
+  auto progress = async_progress(info, 3);
+  attach_progress(p, progress);
+  auto out = std::make_shared<semvec::KMeansResult>();
+  return PromiseWorker::Start(
+      env,
+      [x, n, dim, p, out, progress] {
+        struct Release {
+          std::shared_ptr<AsyncProgress> p;
+          ~Release() { release_progress(p); }
+        } release{progress};
+        *out = semvec::kmeans(x.data, n, dim, p);
+      },
+      [out](Napi::Env e) { return kmeans_result_to_js(e, *out, true); }, {info[0]});
+}
+
+}  // namespace semvec_binding

@@ -1,0 +1,242 @@
+/**
+ * Approximate search with an inverted file (IVF): k-means splits the space
+ * into `nlist` cells, each vector is stored in the list of its nearest
+ * centroid, and a query scans only the `nprobe` most promising lists. More
+ * probes: higher recall, lower speed; `nprobe = nlist` is exact.
+ */
+import { ErrorCode, withCallerStack } from './errors.js';
+import { clusteringOptions, progressRelay, type ClusteringOptions } from './kmeans.js';
+import { native, type NativeIvfIndex, type NativeSearchResults } from './native.js';
+import { checkDim, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import type { IdsInput, VectorInput, VectorsInput } from './validate.js';
+import {
+  callerStack,
+  firstResult,
+  METRICS,
+  nativeFromBuffer,
+  nativeLoadAsync,
+  splitResults,
+  VectorIndex,
+  type Metric,
+  type SearchResult,
+} from './vector-index.js';
+
+/** Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does. */
+export const IVF_TRAINING_DEFAULTS = { iterations: 10, maxPointsPerCentroid: 64, init: 'random' } as const;
+
+export interface IVFIndexOptions {
+  /** Vector dimension, 1 to 65536. */
+  dim: number;
+  /** Comparison; default `'cosine'`. */
+  metric?: Metric;
+  /** Number of inverted lists (k-means cells). See {@link suggestNlist}. */
+  nlist: number;
+  /** Lists scanned per query by default, 1 to nlist; default min(8, nlist). */
+  nprobe?: number;
+  /** Train on the vectors of the first add when the index is not trained yet. */
+  autoTrain?: boolean;
+  /** Training options used by autoTrain (and by train() when given none). */
+  training?: ClusteringOptions;
+}
+
+export interface IVFSearchOptions {
+  /** Lists to scan for this call, 1 to nlist; default the index's nprobe. */
+  nprobe?: number;
+}
+
+export interface TrainResult {
+  /** k-means iterations run. */
+  iterations: number;
+  /** Inertia of the training points per iteration. */
+  history: Float64Array;
+  /** Points the centroids were trained on. */
+  trainingPoints: number;
+}
+
+const NATIVE = Symbol('native');
+
+/**
+ * A common nlist for n vectors: about 4 * sqrt(n) (at most n / 39, so that
+ * training has enough points per centroid), a multiple of 16 above 64.
+ * 1,000,000 vectors: 4000 lists.
+ *
+ * @example
+ * const ivf = new IVFIndex({ dim: 384, nlist: suggestNlist(1_000_000) });
+ */
+export function suggestNlist(n: number): number {
+  return native().suggestNlist(checkInteger(n, 'n', 0, Number.MAX_SAFE_INTEGER));
+}
+
+/**
+ * An IVF index. Train it (or set `autoTrain`), add vectors, search with a
+ * per-call `nprobe` to pick the speed/recall trade-off.
+ *
+ * @example
+ * const ivf = new IVFIndex({ dim: 384, metric: 'cosine', nlist: 1024 });
+ * ivf.train(sample);
+ * ivf.add(vectors);
+ * const { ids } = ivf.search(query, 10, { nprobe: 16 });
+ */
+export class IVFIndex extends VectorIndex<NativeIvfIndex> {
+  #autoTrain = false;
+  #training: ClusteringOptions = {};
+
+  constructor(options: IVFIndexOptions);
+  /** @internal */
+  constructor(options: { [NATIVE]: NativeIvfIndex });
+  constructor(options: IVFIndexOptions | { [NATIVE]: NativeIvfIndex }) {
+    if (options === null || typeof options !== 'object') {
+      fail(ErrorCode.INVALID_ARGUMENT, `IVFIndex options must be an object like { dim: 384, nlist: 1024 }; received ${describe(options)}`);
+    }
+    if (NATIVE in options) {
+      super(options[NATIVE]);
+      return;
+    }
+    const dim = checkDim(options.dim);
+    const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+    const nlist = checkInteger(options.nlist, 'nlist', 1, 1 << 20);
+    const nprobe = checkInteger(options.nprobe ?? Math.min(8, nlist), 'nprobe', 1, nlist);
+    if (options.training !== undefined) clusteringOptions(options.training, IVF_TRAINING_DEFAULTS);
+    super(new (native().IvfIndex)(dim, metric, nlist, nprobe));
+    this.#autoTrain = options.autoTrain === true;
+    this.#training = options.training ?? {};
+  }
+
+  /** Number of inverted lists. */
+  get nlist(): number {
+    return this.handle.info().nlist;
+  }
+
+  /** Lists scanned per query when a search does not say. */
+  get nprobe(): number {
+    return this.handle.info().nprobe;
+  }
+
+  set nprobe(value: number) {
+    this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.nlist));
+  }
+
+  /** Whether the coarse quantizer has been trained. */
+  get isTrained(): boolean {
+    return this.handle.info().trained;
+  }
+
+  /** Vectors in each inverted list. */
+  listSizes(): number[] {
+    return Array.from(this.handle.listSizes());
+  }
+
+  /** The trained centroids (nlist * dim), empty before training. */
+  centroids(): Float32Array {
+    return this.handle.centroids();
+  }
+
+  #trainArgs(vectors: VectorsInput, options: ClusteringOptions | undefined) {
+    const x = toVectors(vectors, this.dim, 'vectors');
+    const merged = { ...this.#training, ...options };
+    return { x, o: clusteringOptions(merged, IVF_TRAINING_DEFAULTS), progress: progressRelay(merged.onProgress) };
+  }
+
+  /**
+   * Trains the coarse quantizer (k-means with k = nlist) on a sample of the
+   * data, at least nlist vectors. Defaults: 10 iterations, at most 64 points
+   * per centroid, random init. Only an empty index can be trained.
+   *
+   * @example
+   * ivf.train(vectors, { seed: 7 });
+   */
+  train(vectors: VectorsInput, options?: ClusteringOptions): TrainResult {
+    const { x, o, progress } = this.#trainArgs(vectors, options);
+    const r = this.handle.train(x, o, progress.callback);
+    progress.check();
+    return r;
+  }
+
+  /** {@link train} on a worker thread. */
+  async trainAsync(vectors: VectorsInput, options?: ClusteringOptions): Promise<TrainResult> {
+    const caller = callerStack(this.trainAsync);
+    const { x, o, progress } = this.#trainArgs(vectors, options);
+    const r = await withCallerStack(this.handle.trainAsync(x, o, progress.callback), caller);
+    progress.check();
+    return r;
+  }
+
+  /**
+   * Adds vectors to the lists of their nearest centroids (all or nothing).
+   * Untrained: throws ERR_NOT_TRAINED, or trains on these vectors first when
+   * `autoTrain` is set.
+   */
+  override add(vectors: VectorsInput, ids?: IdsInput): void {
+    if (this.#autoTrain && !this.isTrained) this.train(vectors);
+    super.add(vectors, ids);
+  }
+
+  /** {@link add} on a worker thread (training first if `autoTrain` asks). */
+  override async addAsync(vectors: VectorsInput, ids?: IdsInput): Promise<void> {
+    if (this.#autoTrain && !this.isTrained) await this.trainAsync(vectors);
+    return super.addAsync(vectors, ids);
+  }
+
+  #nprobe(options: IVFSearchOptions | undefined): number {
+    if (options === undefined) return 0;
+    if (options === null || typeof options !== 'object') {
+      fail(ErrorCode.INVALID_ARGUMENT, `search options must be an object like { nprobe: 16 }; received ${describe(options)}`);
+    }
+    return options.nprobe === undefined ? 0 : checkInteger(options.nprobe, 'nprobe', 1, this.nlist);
+  }
+
+  /**
+   * The (approximately) nearest k vectors to `query`, best first, from the
+   * `nprobe` lists whose centroids are nearest. May return fewer than k when
+   * those lists hold fewer vectors.
+   *
+   * @example
+   * const { ids, scores } = ivf.search(query, 10, { nprobe: 32 });
+   */
+  search(query: VectorInput, k: number, options?: IVFSearchOptions): SearchResult {
+    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), this.#nprobe(options)));
+  }
+
+  /** {@link search} on a worker thread. */
+  searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
+    const caller = callerStack(this.searchAsync);
+    const q = toVector(query, this.dim);
+    const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), this.#nprobe(options));
+    return withCallerStack(p, caller).then(firstResult);
+  }
+
+  /**
+   * Searches many queries at once. Queries are grouped by list, so each
+   * probed list is read once per batch.
+   *
+   * @example
+   * const results = ivf.searchBatch(queries, 10, { nprobe: 16 });
+   */
+  searchBatch(queries: VectorsInput, k: number, options?: IVFSearchOptions): SearchResult[] {
+    const q = toVectors(queries, this.dim, 'queries', true);
+    return splitResults(this.handle.search(q, checkK(k), this.#nprobe(options)));
+  }
+
+  /** {@link searchBatch} on a worker thread. */
+  searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
+    const caller = callerStack(this.searchBatchAsync);
+    const q = toVectors(queries, this.dim, 'queries', true);
+    return withCallerStack(this.handle.searchAsync(q, checkK(k), this.#nprobe(options)), caller).then(splitResults);
+  }
+
+  /** Loads an IVF index saved with {@link save}. */
+  static load(path: string): IVFIndex {
+    return new IVFIndex({ [NATIVE]: native().IvfIndex.load(checkPath(path)) });
+  }
+
+  /** {@link load} on a worker thread. */
+  static async loadAsync(path: string): Promise<IVFIndex> {
+    const caller = callerStack(IVFIndex.loadAsync);
+    return new IVFIndex({ [NATIVE]: await nativeLoadAsync(native().IvfIndex, path, caller) });
+  }
+
+  /** Reads an IVF index from {@link toBuffer}'s output. */
+  static fromBuffer(buffer: Uint8Array): IVFIndex {
+    return new IVFIndex({ [NATIVE]: nativeFromBuffer(native().IvfIndex, buffer) });
+  }
+}

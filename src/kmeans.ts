@@ -1,0 +1,162 @@
+/**
+ * k-means clustering on the native batch kernel: Lloyd iterations,
+ * multi-threaded, deterministic for a given seed (whatever the thread count).
+ */
+import { ErrorCode, withCallerStack } from './errors.js';
+import { native, type NativeKMeansOptions, type ProgressCallback } from './native.js';
+import { checkDim, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from './validate.js';
+import { callerStack } from './vector-index.js';
+
+/** Options shared by {@link kmeans} and IVF training. */
+export interface ClusteringOptions {
+  /** Lloyd iterations at most (stops early once no point changes cluster). */
+  iterations?: number;
+  /** Seed of the initialisation and the training subsample. Default 1234. */
+  seed?: number;
+  /**
+   * Training uses at most k * maxPointsPerCentroid points, a seeded sample
+   * (0: all points).
+   */
+  maxPointsPerCentroid?: number;
+  /** `'kmeans++'` (spread-out seeds) or `'random'` (k distinct sampled points). */
+  init?: 'kmeans++' | 'random';
+  /**
+   * Called after each iteration with its number (from 1) and the inertia of
+   * the training points. In synchronous calls, returning false stops early.
+   */
+  onProgress?: (iteration: number, inertia: number) => void | boolean;
+}
+
+export interface KMeansOptions extends ClusteringOptions {
+  /** Number of clusters, 1 to the number of vectors. */
+  k: number;
+  /** Needed when vectors are one Float32Array; taken from the rows otherwise. */
+  dim?: number;
+  /**
+   * `'l2'` (default): classic k-means on squared distances. `'cosine'`:
+   * spherical k-means (points and centroids on the unit sphere).
+   */
+  metric?: 'l2' | 'cosine';
+}
+
+export interface KMeansResult {
+  k: number;
+  dim: number;
+  /** k * dim, row-major. */
+  centroids: Float32Array;
+  /** Cluster of every input vector. */
+  assignments: Uint32Array;
+  /** Sum of squared distances of every vector to its centroid (unit vectors for cosine). */
+  inertia: number;
+  /** Iterations run. */
+  iterations: number;
+  /** Inertia of the training points after each iteration's assignment; never increases. */
+  history: Float64Array;
+  /** Points the centroids were trained on (<= k * maxPointsPerCentroid). */
+  trainingPoints: number;
+}
+
+/** @internal Validates clustering options into the native form. */
+export function clusteringOptions(
+  o: ClusteringOptions,
+  defaults: { iterations: number; maxPointsPerCentroid: number; init: 'kmeans++' | 'random' },
+): NativeKMeansOptions {
+  if (o === null || typeof o !== 'object') {
+    fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(o)}`);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    fail(ErrorCode.INVALID_ARGUMENT, `onProgress must be a function; received ${describe(o.onProgress)}`);
+  }
+  return {
+    iterations: checkInteger(o.iterations ?? defaults.iterations, 'iterations', 1, 1_000_000),
+    seed: checkInteger(o.seed ?? 1234, 'seed', 0, Number.MAX_SAFE_INTEGER),
+    maxPointsPerCentroid: checkInteger(o.maxPointsPerCentroid ?? defaults.maxPointsPerCentroid, 'maxPointsPerCentroid', 0, 1 << 30),
+    init: checkOneOf(o.init ?? defaults.init, 'init', ['kmeans++', 'random'] as const),
+  };
+}
+
+/**
+ * @internal Relays a user progress callback to native code. An error thrown
+ * by the callback stops the iterations (in synchronous calls) and is
+ * rethrown by `check()` once the native call returns: it never escapes into
+ * native code and is never lost.
+ */
+export function progressRelay(fn: ClusteringOptions['onProgress']): { callback?: ProgressCallback; check(): void } {
+  let error: { value: unknown } | undefined;
+  if (!fn) return { check() {} };
+  return {
+    callback: (iteration, inertia) => {
+      if (error) return false;
+      try {
+        return fn(iteration, inertia);
+      } catch (err) {
+        error = { value: err };
+        return false;
+      }
+    },
+    check() {
+      if (error) throw error.value;
+    },
+  };
+}
+
+const KMEANS_DEFAULTS = { iterations: 25, maxPointsPerCentroid: 256, init: 'kmeans++' } as const;
+
+function prepare(vectors: VectorsInput, options: KMeansOptions): [Float32Array, number, NativeKMeansOptions] {
+  if (options === null || typeof options !== 'object') {
+    fail(ErrorCode.INVALID_ARGUMENT, `kmeans options must be an object like { k: 8 }; received ${describe(options)}`);
+  }
+  let dim = options.dim;
+  if (dim === undefined) {
+    if (Array.isArray(vectors) && vectors.length > 0) dim = (vectors[0] as ArrayLike<number>).length;
+    else if (vectors instanceof Float32Array) {
+      fail(ErrorCode.INVALID_ARGUMENT, 'dim is required when vectors are one Float32Array');
+    }
+  }
+  if (Array.isArray(vectors) && vectors.length === 0) {
+    fail(ErrorCode.INVALID_ARGUMENT, 'vectors must hold at least one vector; received none');
+  }
+  const d = checkDim(dim);
+  const x = toVectors(vectors, d, 'vectors');
+  const n = x.length / d;
+  const k = options.k;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > n) {
+    fail(ErrorCode.INVALID_ARGUMENT, `k must be an integer from 1 to the number of vectors (${n}); received ${describe(k)}`);
+  }
+  const metric = checkOneOf(options.metric ?? 'l2', 'metric', ['l2', 'cosine'] as const);
+  return [x, d, { ...clusteringOptions(options, KMEANS_DEFAULTS), k, spherical: metric === 'cosine' }];
+}
+
+function result(r: { centroids: Float32Array; assignments: Uint32Array; inertia: number; iterations: number; history: Float64Array; trainingPoints: number }, k: number, dim: number): KMeansResult {
+  return { k, dim, ...r };
+}
+
+/**
+ * Clusters vectors into k groups.
+ *
+ * @example
+ * const { assignments, centroids } = kmeans(vectors, { k: 3, dim: 384, seed: 7 });
+ */
+export function kmeans(vectors: VectorsInput, options: KMeansOptions): KMeansResult {
+  const [x, dim, o] = prepare(vectors, options);
+  const progress = progressRelay(options.onProgress);
+  const r = native().kmeans(x, dim, o, progress.callback);
+  progress.check();
+  return result(r, o.k as number, dim);
+}
+
+/**
+ * {@link kmeans} on a worker thread; onProgress is called on the main thread
+ * as iterations finish (its return value is ignored).
+ *
+ * @example
+ * const clusters = await kmeansAsync(vectors, { k: 100, dim: 384, onProgress: (i, e) => console.log(i, e) });
+ */
+export async function kmeansAsync(vectors: VectorsInput, options: KMeansOptions): Promise<KMeansResult> {
+  const caller = callerStack(kmeansAsync);
+  const [x, dim, o] = prepare(vectors, options);
+  const progress = progressRelay(options.onProgress);
+  const r = await withCallerStack(native().kmeansAsync(x, dim, o, progress.callback), caller);
+  progress.check();
+  return result(r, o.k as number, dim);
+}

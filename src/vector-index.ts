@@ -1,0 +1,191 @@
+/**
+ * What every semvec index shares: adding, removing, reading back, saving.
+ * Search lives in the concrete classes (FlatIndex, IVFIndex).
+ */
+import { ErrorCode, withCallerStack } from './errors.js';
+import type { NativeIndex, NativeIndexClass, NativeSearchResults } from './native.js';
+import { checkPath, describe, fail, toIds, toVectors, type IdsInput, type VectorsInput } from './validate.js';
+
+/**
+ * How vectors are compared.
+ * - `'ip'`: inner product; higher is nearer.
+ * - `'cosine'`: cosine similarity; stored and query vectors are normalised.
+ * - `'l2'`: squared Euclidean distance; lower is nearer.
+ */
+export type Metric = 'ip' | 'cosine' | 'l2';
+
+export const METRICS: readonly Metric[] = ['ip', 'cosine', 'l2'];
+
+/**
+ * The results of one query, best first: `ids[i]` scored `scores[i]`.
+ * Scores are similarities for `'ip'` and `'cosine'` (descending) and squared
+ * distances for `'l2'` (ascending). Never padded: a flat index returns
+ * min(k, size) results; an IVF index may return fewer when the probed lists
+ * hold fewer vectors.
+ */
+export interface SearchResult {
+  ids: Float64Array;
+  scores: Float32Array;
+}
+
+/** @internal Splits flat native results into per-query views (no copies). */
+export function splitResults(r: NativeSearchResults): SearchResult[] {
+  const out: SearchResult[] = new Array(r.nq);
+  for (let i = 0; i < r.nq; i++) {
+    const n = r.counts ? (r.counts[i] as number) : r.k;
+    out[i] = {
+      ids: r.ids.subarray(i * r.k, i * r.k + n),
+      scores: r.scores.subarray(i * r.k, i * r.k + n),
+    };
+  }
+  return out;
+}
+
+/** @internal The single result of a one-query search. */
+export function firstResult(r: NativeSearchResults): SearchResult {
+  return splitResults(r)[0] ?? { ids: new Float64Array(0), scores: new Float32Array(0) };
+}
+
+/** @internal A stack-capturing wrapper for async native calls. */
+export function callerStack(fn: Function): { stack?: string } {
+  const caller: { stack?: string } = {};
+  Error.captureStackTrace(caller, fn);
+  return caller;
+}
+
+/** @internal Loads a native index of class `cls` and checks the buffer argument. */
+export function nativeFromBuffer<N>(cls: NativeIndexClass<N>, buffer: unknown): N {
+  if (!(buffer instanceof Uint8Array)) {
+    fail(ErrorCode.INVALID_ARGUMENT, `buffer must be a Buffer or Uint8Array; received ${describe(buffer)}`);
+  }
+  return cls.deserialize(buffer);
+}
+
+/** @internal */
+export async function nativeLoadAsync<N>(cls: NativeIndexClass<N>, path: string, caller: { stack?: string }): Promise<N> {
+  return withCallerStack(cls.loadAsync(checkPath(path)), caller);
+}
+
+/**
+ * Base of the index classes. Thread safety: searches run concurrently with
+ * each other; adds and removes wait for running searches (a readers-writer
+ * lock guards each index). Do not modify a Float32Array passed to an async
+ * method until its promise settles: it is read in place, without a copy.
+ */
+export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
+  readonly #native: N;
+  /** Vector dimension. */
+  readonly dim: number;
+  /** Comparison used by this index. */
+  readonly metric: Metric;
+
+  protected constructor(handle: N) {
+    this.#native = handle;
+    const info = handle.info();
+    this.dim = info.dim;
+    this.metric = info.metric;
+  }
+
+  /** @internal The native index. */
+  protected get handle(): N {
+    return this.#native;
+  }
+
+  /** Number of stored vectors. */
+  get size(): number {
+    return this.#native.info().size;
+  }
+
+  /** The id the next add without explicit ids starts from (largest id ever added + 1). */
+  get nextId(): number {
+    return this.#native.info().nextId;
+  }
+
+  /** Bytes of memory held by the index (vectors, ids, lookup tables). */
+  memoryUsage(): number {
+    return this.#native.info().memoryUsage;
+  }
+
+  protected prepareAdd(vectors: VectorsInput, ids?: IdsInput): [Float32Array, Float64Array | undefined] {
+    const x = toVectors(vectors, this.dim, 'vectors');
+    const n = x.length / this.dim;
+    return [x, ids === undefined ? undefined : toIds(ids, n)];
+  }
+
+  /**
+   * Adds vectors: one Float32Array of n * dim values (read in place, no copy)
+   * or an array of rows. Ids are non-negative safe integers, unique in the
+   * index; without them ids continue from {@link nextId}. All or nothing: on
+   * any error (a duplicate id, NaN, a wrong dimension) nothing is added.
+   *
+   * @example
+   * index.add(new Float32Array(2 * 384), [10, 11]);
+   */
+  add(vectors: VectorsInput, ids?: IdsInput): void {
+    const [x, i] = this.prepareAdd(vectors, ids);
+    this.#native.add(x, i);
+  }
+
+  /**
+   * {@link add} on a worker thread: the event loop stays free.
+   *
+   * @example
+   * await index.addAsync(vectors);
+   */
+  addAsync(vectors: VectorsInput, ids?: IdsInput): Promise<void> {
+    const caller = callerStack(this.addAsync);
+    const [x, i] = this.prepareAdd(vectors, ids);
+    return withCallerStack(this.#native.addAsync(x, i), caller);
+  }
+
+  /**
+   * Removes vectors by id and returns how many were removed. All or nothing:
+   * if any id is absent, throws ERR_NOT_FOUND and removes none.
+   *
+   * @example
+   * index.remove([10, 11]);
+   */
+  remove(ids: IdsInput): number {
+    return this.#native.remove(toIds(ids, undefined));
+  }
+
+  /** Whether `id` is stored. */
+  has(id: number): boolean {
+    return typeof id === 'number' && this.#native.contains(id);
+  }
+
+  /**
+   * A copy of the stored vector of `id` (normalised, for `'cosine'`).
+   * Throws ERR_NOT_FOUND if absent.
+   *
+   * @example
+   * const v = index.getVector(10);
+   */
+  getVector(id: number): Float32Array {
+    const [i] = toIds([id], 1, 'id');
+    return this.#native.get(i as number);
+  }
+
+  /**
+   * Writes the index to `path` atomically (temporary file, fsync, rename):
+   * a crash leaves the old file or the new one, never a mix. The file is
+   * versioned and checksummed (CRC-32C).
+   *
+   * @example
+   * index.save('vectors.svx');
+   */
+  save(path: string): void {
+    this.#native.save(checkPath(path));
+  }
+
+  /** {@link save} on a worker thread. */
+  saveAsync(path: string): Promise<void> {
+    const caller = callerStack(this.saveAsync);
+    return withCallerStack(this.#native.saveAsync(checkPath(path)), caller);
+  }
+
+  /** The index in the file format, as a Buffer. */
+  toBuffer(): Buffer {
+    return this.#native.serialize();
+  }
+}
