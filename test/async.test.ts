@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { FlatIndex } from '../src/index.js';
-import { bruteForce, randomVectors } from './helpers/data.js';
+import { FlatIndex, IVFIndex, kmeansAsync } from '../src/index.js';
+import { blobs, bruteForce, randomVectors } from './helpers/data.js';
 
 /** Counts 1 ms timer ticks while `work` runs. */
 async function ticksDuring(work: () => Promise<unknown>): Promise<number> {
@@ -45,6 +45,20 @@ describe('async work keeps the event loop free', () => {
     const target = new FlatIndex({ dim, metric: 'ip' });
     expect(await ticksDuring(() => target.addAsync(big))).toBeGreaterThan(0);
     expect(target.size).toBe(100_000);
+  });
+});
+
+describe('IVF training, k-means and IVF search run off the event loop', () => {
+  it('trainAsync, addAsync, searchBatchAsync and kmeansAsync leave the timer running', async () => {
+    const dim = 64;
+    const data = blobs(60_000, dim, 100, 0.3, 51);
+    const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 256 });
+    const trainTicks = await ticksDuring(() => ivf.trainAsync(data, { maxPointsPerCentroid: 128 }));
+    const addTicks = await ticksDuring(() => ivf.addAsync(data));
+    const searchTicks = await ticksDuring(() => ivf.searchBatchAsync(data.subarray(0, 2000 * dim), 10, { nprobe: 64 }));
+    const kmeansTicks = await ticksDuring(() => kmeansAsync(data, { k: 64, dim, iterations: 5 }));
+    expect(ivf.size).toBe(60_000);
+    for (const ticks of [trainTicks, addTicks, searchTicks, kmeansTicks]) expect(ticks).toBeGreaterThan(0);
   });
 });
 

@@ -67,3 +67,18 @@ export function crc32c(bytes: Uint8Array): number {
   }
   return ~c >>> 0;
 }
+
+/**
+ * A clustered set: `centers` gaussian blobs in dim dimensions with the given
+ * spread around centres drawn uniformly in [-1, 1].
+ */
+export function blobs(n: number, dim: number, centers: number, spread: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const c = new Float32Array(centers * dim).map(() => r() * 2 - 1);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor(r() * centers);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = (c[j * dim + d] as number) + spread * (r() + r() + r() - 1.5);
+  }
+  return out;
+}
