@@ -40,7 +40,7 @@ describe('async work keeps the event loop free', () => {
     expect(asyncTicks).toBeGreaterThan(Math.max(3, elapsed / 3));
   });
 
-  it('addAsync, saveAsync and loadAsync also leave the loop free', async () => {
+  it('addAsync also leaves the loop free', async () => {
     const big = randomVectors(100_000, dim, 23);
     const target = new FlatIndex({ dim, metric: 'ip' });
     expect(await ticksDuring(() => target.addAsync(big))).toBeGreaterThan(0);
