@@ -11,20 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { FlatIndex, FileFormatError, NotFoundError, SemvecError } from '../src/index.js';
 import { crc32c, randomVectors } from './helpers/data.js';
+import { codeOf } from './helpers/errors.js';
 
 const golden = fileURLToPath(new URL('fixtures/flat-v1.svx', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'semvec-format-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SemvecError);
-    return (err as SemvecError).code;
-  }
-  return undefined;
-}
 
 /** Rewrites header fields and fixes the header checksum, as a hand-made file would. */
 function withHeader(bytes: Buffer, edit: (view: DataView) => void): Buffer {

@@ -7,19 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { FlatIndex, IVFIndex, recallAtK, SemvecError, suggestNlist, type Metric } from '../src/index.js';
 import { blobs } from './helpers/data.js';
+import { codeOf } from './helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semvec-ivf-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SemvecError);
-    return (err as SemvecError).code;
-  }
-  return undefined;
-}
 
 const dim = 24;
 const data = blobs(6000, dim, 60, 0.35, 1);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { kmeans, kmeansAsync, SemvecError, setThreads } from '../src/index.js';
+import { kmeans, kmeansAsync, setThreads } from '../src/index.js';
 import { blobs } from './helpers/data.js';
+import { codeOf } from './helpers/errors.js';
 
 const dim = 16;
 const data = blobs(3000, dim, 6, 0.05, 3);
@@ -53,14 +54,7 @@ describe('kmeans', () => {
   });
 
   it('rejects k < 1, k > n, empty input, a wrong dimension and a missing dim', () => {
-    const code = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        return (e as SemvecError).code;
-      }
-      return undefined;
-    };
+    const code = codeOf;
     expect(code(() => kmeans(data, { k: 0, dim }))).toBe('ERR_INVALID_ARGUMENT');
     expect(code(() => kmeans(data, { k: 3001, dim }))).toBe('ERR_INVALID_ARGUMENT');
     expect(code(() => kmeans([], { k: 1 }))).toBe('ERR_INVALID_ARGUMENT');

@@ -12,24 +12,12 @@ using semvec::FlatIndex;
 using semvec::SearchResults;
 
 Napi::Function FlatIndexWrap::Define(Napi::Env env) {
-  Napi::Function ctor = DefineClass(
-      env, "NativeFlatIndex",
-      {
-          InstanceMethod<&FlatIndexWrap::Add>("add"),
-          InstanceMethod<&FlatIndexWrap::AddAsync>("addAsync"),
-          InstanceMethod<&FlatIndexWrap::Search>("search"),
-          InstanceMethod<&FlatIndexWrap::SearchAsync>("searchAsync"),
-          InstanceMethod<&FlatIndexWrap::Remove>("remove"),
-          InstanceMethod<&FlatIndexWrap::Contains>("contains"),
-          InstanceMethod<&FlatIndexWrap::Get>("get"),
-          InstanceMethod<&FlatIndexWrap::Info>("info"),
-          InstanceMethod<&FlatIndexWrap::Save>("save"),
-          InstanceMethod<&FlatIndexWrap::SaveAsync>("saveAsync"),
-          InstanceMethod<&FlatIndexWrap::Serialize>("serialize"),
-          StaticMethod<&index_load<FlatIndex, FlatIndexWrap>>("load"),
-          StaticMethod<&index_load_async<FlatIndex, FlatIndexWrap>>("loadAsync"),
-          StaticMethod<&index_deserialize<FlatIndex, FlatIndexWrap>>("deserialize"),
-      });
+  Napi::Function ctor = DefineClass(env, "NativeFlatIndex",
+                                    CommonMethods({
+                                        InstanceMethod<&FlatIndexWrap::Search>("search"),
+                                        InstanceMethod<&FlatIndexWrap::SearchAsync>("searchAsync"),
+                                        InstanceMethod<&FlatIndexWrap::Info>("info"),
+                                    }));
   addon_data(env).flat_index_ctor = Napi::Persistent(ctor);
   return ctor;
 }
@@ -38,22 +26,12 @@ Napi::Value FlatIndexWrap::Wrap(Napi::Env env, std::shared_ptr<FlatIndex> index)
   return wrap_existing(env, addon_data(env).flat_index_ctor, std::move(index));
 }
 
-FlatIndexWrap::FlatIndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FlatIndexWrap>(info) {
-  index_ = from_external<FlatIndex>(info);
+FlatIndexWrap::FlatIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   if (index_) return;
   size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 1);
   index_ = guard(info.Env(), [&] { return std::make_shared<FlatIndex>(dim, metric); });
 }
-
-Napi::Value FlatIndexWrap::Add(const Napi::CallbackInfo& info) { return index_add(info, *index_); }
-Napi::Value FlatIndexWrap::AddAsync(const Napi::CallbackInfo& info) { return index_add_async(info, index_); }
-Napi::Value FlatIndexWrap::Remove(const Napi::CallbackInfo& info) { return index_remove(info, *index_); }
-Napi::Value FlatIndexWrap::Contains(const Napi::CallbackInfo& info) { return index_contains(info, *index_); }
-Napi::Value FlatIndexWrap::Get(const Napi::CallbackInfo& info) { return index_get(info, *index_); }
-Napi::Value FlatIndexWrap::Save(const Napi::CallbackInfo& info) { return index_save(info, *index_); }
-Napi::Value FlatIndexWrap::SaveAsync(const Napi::CallbackInfo& info) { return index_save_async(info, index_); }
-Napi::Value FlatIndexWrap::Serialize(const Napi::CallbackInfo& info) { return index_serialize(info, *index_); }
 
 // search(queries: Float32Array, k: number) -> { k, nq, ids, scores }
 Napi::Value FlatIndexWrap::Search(const Napi::CallbackInfo& info) {
@@ -77,15 +55,6 @@ Napi::Value FlatIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
       [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
 }
 
-Napi::Value FlatIndexWrap::Info(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("dim", Napi::Number::New(env, static_cast<double>(index_->dim())));
-  o.Set("metric", Napi::String::New(env, semvec::metric_name(index_->metric())));
-  o.Set("size", Napi::Number::New(env, static_cast<double>(index_->size())));
-  o.Set("nextId", Napi::Number::New(env, static_cast<double>(index_->next_id())));
-  o.Set("memoryUsage", Napi::Number::New(env, static_cast<double>(index_->memory_usage())));
-  return o;
-}
+Napi::Value FlatIndexWrap::Info(const Napi::CallbackInfo& info) { return BaseInfo(info.Env()); }
 
 }  // namespace semvec_binding

@@ -7,10 +7,11 @@
 #include <memory>
 
 #include "../core/flat_index.h"
+#include "index_wrap.h"
 
 namespace semvec_binding {
 
-class FlatIndexWrap : public Napi::ObjectWrap<FlatIndexWrap> {
+class FlatIndexWrap : public IndexWrap<FlatIndexWrap, semvec::FlatIndex> {
  public:
   static Napi::Function Define(Napi::Env env);
   // A new JS wrapper around an existing core index.
@@ -19,19 +20,9 @@ class FlatIndexWrap : public Napi::ObjectWrap<FlatIndexWrap> {
   explicit FlatIndexWrap(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value Add(const Napi::CallbackInfo& info);
-  Napi::Value AddAsync(const Napi::CallbackInfo& info);
   Napi::Value Search(const Napi::CallbackInfo& info);
   Napi::Value SearchAsync(const Napi::CallbackInfo& info);
-  Napi::Value Remove(const Napi::CallbackInfo& info);
-  Napi::Value Contains(const Napi::CallbackInfo& info);
-  Napi::Value Get(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
-  Napi::Value Save(const Napi::CallbackInfo& info);
-  Napi::Value SaveAsync(const Napi::CallbackInfo& info);
-  Napi::Value Serialize(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<semvec::FlatIndex> index_;
 };
 
 }  // namespace semvec_binding

@@ -13,29 +13,17 @@ using semvec::IvfIndex;
 using semvec::SearchResults;
 
 Napi::Function IvfIndexWrap::Define(Napi::Env env) {
-  Napi::Function ctor = DefineClass(
-      env, "NativeIvfIndex",
-      {
-          InstanceMethod<&IvfIndexWrap::Train>("train"),
-          InstanceMethod<&IvfIndexWrap::TrainAsync>("trainAsync"),
-          InstanceMethod<&IvfIndexWrap::Add>("add"),
-          InstanceMethod<&IvfIndexWrap::AddAsync>("addAsync"),
-          InstanceMethod<&IvfIndexWrap::Search>("search"),
-          InstanceMethod<&IvfIndexWrap::SearchAsync>("searchAsync"),
-          InstanceMethod<&IvfIndexWrap::Remove>("remove"),
-          InstanceMethod<&IvfIndexWrap::Contains>("contains"),
-          InstanceMethod<&IvfIndexWrap::Get>("get"),
-          InstanceMethod<&IvfIndexWrap::Info>("info"),
-          InstanceMethod<&IvfIndexWrap::SetNprobe>("setNprobe"),
-          InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
-          InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
-          InstanceMethod<&IvfIndexWrap::Save>("save"),
-          InstanceMethod<&IvfIndexWrap::SaveAsync>("saveAsync"),
-          InstanceMethod<&IvfIndexWrap::Serialize>("serialize"),
-          StaticMethod<&index_load<IvfIndex, IvfIndexWrap>>("load"),
-          StaticMethod<&index_load_async<IvfIndex, IvfIndexWrap>>("loadAsync"),
-          StaticMethod<&index_deserialize<IvfIndex, IvfIndexWrap>>("deserialize"),
-      });
+  Napi::Function ctor = DefineClass(env, "NativeIvfIndex",
+                                    CommonMethods({
+                                        InstanceMethod<&IvfIndexWrap::Train>("train"),
+                                        InstanceMethod<&IvfIndexWrap::TrainAsync>("trainAsync"),
+                                        InstanceMethod<&IvfIndexWrap::Search>("search"),
+                                        InstanceMethod<&IvfIndexWrap::SearchAsync>("searchAsync"),
+                                        InstanceMethod<&IvfIndexWrap::Info>("info"),
+                                        InstanceMethod<&IvfIndexWrap::SetNprobe>("setNprobe"),
+                                        InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
+                                        InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
+                                    }));
   addon_data(env).ivf_index_ctor = Napi::Persistent(ctor);
   return ctor;
 }
@@ -45,8 +33,7 @@ Napi::Value IvfIndexWrap::Wrap(Napi::Env env, std::shared_ptr<IvfIndex> index) {
 }
 
 // new IvfIndex(dim, metric, nlist, nprobe)
-IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IvfIndexWrap>(info) {
-  index_ = from_external<IvfIndex>(info);
+IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   if (index_) return;
   size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 1);
@@ -87,15 +74,6 @@ Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
       [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]});
 }
 
-Napi::Value IvfIndexWrap::Add(const Napi::CallbackInfo& info) { return index_add(info, *index_); }
-Napi::Value IvfIndexWrap::AddAsync(const Napi::CallbackInfo& info) { return index_add_async(info, index_); }
-Napi::Value IvfIndexWrap::Remove(const Napi::CallbackInfo& info) { return index_remove(info, *index_); }
-Napi::Value IvfIndexWrap::Contains(const Napi::CallbackInfo& info) { return index_contains(info, *index_); }
-Napi::Value IvfIndexWrap::Get(const Napi::CallbackInfo& info) { return index_get(info, *index_); }
-Napi::Value IvfIndexWrap::Save(const Napi::CallbackInfo& info) { return index_save(info, *index_); }
-Napi::Value IvfIndexWrap::SaveAsync(const Napi::CallbackInfo& info) { return index_save_async(info, index_); }
-Napi::Value IvfIndexWrap::Serialize(const Napi::CallbackInfo& info) { return index_serialize(info, *index_); }
-
 // search(queries, k, nprobe) with nprobe 0 = the index default
 Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -122,12 +100,7 @@ Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value IvfIndexWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("dim", Napi::Number::New(env, static_cast<double>(index_->dim())));
-  o.Set("metric", Napi::String::New(env, semvec::metric_name(index_->metric())));
-  o.Set("size", Napi::Number::New(env, static_cast<double>(index_->size())));
-  o.Set("nextId", Napi::Number::New(env, static_cast<double>(index_->next_id())));
-  o.Set("memoryUsage", Napi::Number::New(env, static_cast<double>(index_->memory_usage())));
+  Napi::Object o = BaseInfo(env);
   o.Set("nlist", Napi::Number::New(env, static_cast<double>(index_->nlist())));
   o.Set("nprobe", Napi::Number::New(env, static_cast<double>(index_->nprobe())));
   o.Set("trained", Napi::Boolean::New(env, index_->is_trained()));
