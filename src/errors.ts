@@ -23,6 +23,10 @@ export const ErrorCode = {
   WRONG_INDEX_KIND: 'ERR_WRONG_INDEX_KIND',
   /** The operating system refused a read or write. */
   IO: 'ERR_IO',
+  /** A model file could not be downloaded (HTTP error, dropped connection, wrong size). */
+  DOWNLOAD: 'ERR_DOWNLOAD',
+  /** A model is not on disk and downloads are turned off (offline mode). */
+  OFFLINE: 'ERR_OFFLINE',
   /** This machine or build cannot do what was asked (e.g. a SIMD level). */
   UNSUPPORTED: 'ERR_UNSUPPORTED',
   /** The native module could not be loaded. */
@@ -58,7 +62,7 @@ export class NotFoundError extends SemvecError {}
 /** A file is corrupt, of a newer format, or of another index kind. */
 export class FileFormatError extends SemvecError {}
 
-/** The operating system refused a read or write. */
+/** The operating system refused a read or write, or a download failed or was not allowed. */
 export class SemvecIOError extends SemvecError {}
 
 /** The native module failed to load, lacks a capability, or failed internally. */
@@ -74,6 +78,8 @@ const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string) => Semv
   ERR_UNSUPPORTED_VERSION: FileFormatError,
   ERR_WRONG_INDEX_KIND: FileFormatError,
   ERR_IO: SemvecIOError,
+  ERR_DOWNLOAD: SemvecIOError,
+  ERR_OFFLINE: SemvecIOError,
   ERR_UNSUPPORTED: NativeError,
   ERR_NATIVE_LOAD: NativeError,
   ERR_OUT_OF_MEMORY: NativeError,

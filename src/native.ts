@@ -107,6 +107,7 @@ export interface NativeAddon {
   probeFmaGflops(threads: number, seconds: number): number;
   probeReadGbps(threads: number, bytes: number, repeats: number): number;
   suggestNlist(n: number): number;
+  similarityMatrix(a: Float32Array, b: Float32Array, dim: number, metric: string): Float32Array;
   kmeans(vectors: Float32Array, dim: number, options: NativeKMeansOptions, progress?: ProgressCallback): NativeKMeansResult;
   kmeansAsync(
     vectors: Float32Array,

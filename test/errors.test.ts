@@ -24,6 +24,8 @@ describe('SemvecError', () => {
       ERR_UNSUPPORTED_VERSION: FileFormatError,
       ERR_WRONG_INDEX_KIND: FileFormatError,
       ERR_IO: SemvecIOError,
+      ERR_DOWNLOAD: SemvecIOError,
+      ERR_OFFLINE: SemvecIOError,
       ERR_UNSUPPORTED: NativeError,
       ERR_NATIVE_LOAD: NativeError,
       ERR_OUT_OF_MEMORY: NativeError,

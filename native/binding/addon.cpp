@@ -1,9 +1,14 @@
 // Registers the addon: module functions and the index classes.
 #include <napi.h>
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "../core/distances.h"
+#include "../core/index_common.h"
+#include "../core/packed_store.h"
+#include "../core/scan.h"
 #include "../core/probes.h"
 #include "../core/thread_pool.h"
 #include "../core/vectors.h"
@@ -63,6 +68,36 @@ Napi::Value SuggestNlist(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(semvec::suggest_nlist(n)));
 }
 
+// similarityMatrix(a, b, dim, metric) -> Float32Array(na * nb): inner
+// products, cosine similarities or squared L2 distances of every pair.
+Napi::Value SimilarityMatrix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View a = f32_arg(info, 0, "a");
+  F32View b = f32_arg(info, 1, "b");
+  size_t dim = count_arg(info, 2, "dim", 1, semvec::kMaxDim);
+  semvec::Metric metric = metric_arg(info, 3);
+  size_t na = rows_of(env, a, dim, "a"), nb = rows_of(env, b, dim, "b");
+  Napi::Float32Array out = Napi::Float32Array::New(env, na * nb);
+  guard(env, [&] {
+    semvec::check_finite(a.data, na, dim, "a");
+    semvec::check_finite(b.data, nb, dim, "b");
+    std::vector<float> qbuf;
+    const float* qs = semvec::prepare_queries(a.data, na, dim, metric, qbuf);
+    semvec::PackedStore store(dim, metric == semvec::Metric::L2);
+    std::vector<uint64_t> ids(nb, 0);
+    store.append(b.data, nb, ids.data(), metric == semvec::Metric::Cosine, &semvec::ThreadPool::global());
+    semvec::score_all(qs, na, dim, store.run(), out.Data());
+    if (metric == semvec::Metric::L2) {
+      const semvec::Kernels& kn = semvec::kernels();
+      for (size_t i = 0; i < na; ++i) {
+        float qq = kn.inner_product(qs + i * dim, qs + i * dim, dim);
+        for (size_t j = 0; j < nb; ++j) out[i * nb + j] = std::max(0.0f, qq - out[i * nb + j]);
+      }
+    }
+  });
+  return out;
+}
+
 Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
   size_t threads = count_arg(info, 0, "threads", 1, 1024);
   double seconds = number_arg(info, 1, "seconds");
@@ -92,6 +127,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("normalize", Napi::Function::New<Normalize>(env, "normalize"));
   exports.Set("probeFmaGflops", Napi::Function::New<ProbeFma>(env, "probeFmaGflops"));
   exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
+  exports.Set("similarityMatrix", Napi::Function::New<SimilarityMatrix>(env, "similarityMatrix"));
   exports.Set("suggestNlist", Napi::Function::New<SuggestNlist>(env, "suggestNlist"));
   exports.Set("kmeans", Napi::Function::New<KMeans>(env, "kmeans"));
   exports.Set("kmeansAsync", Napi::Function::New<KMeansAsync>(env, "kmeansAsync"));

@@ -95,4 +95,29 @@ void assign_best(const float* x, size_t n, size_t d, const PackedRun& run, uint3
   });
 }
 
+void score_all(const float* q, size_t nq, size_t d, const PackedRun& run, float* out) {
+  if (nq == 0 || run.count == 0) return;
+  const Kernels& kn = kernels();
+  const size_t chunk_blocks = std::max<size_t>(1, kChunkBytes / (kBlock * d * sizeof(float)));
+  const size_t nblocks = (run.count + kBlock - 1) / kBlock;
+  const size_t ntiles = (nq + kQueryTile - 1) / kQueryTile;
+  ThreadPool& pool = ThreadPool::global();
+  std::atomic<size_t> next_tile{0};
+  pool.parallel_for(std::min(ntiles, pool.threads()), [&](size_t) {
+    std::vector<float> scores(kQueryTile * chunk_blocks * kBlock);
+    for (size_t tile = next_tile++; tile < ntiles; tile = next_tile++) {
+      const size_t i0 = tile * kQueryTile, nqt = std::min(kQueryTile, nq - i0);
+      for (size_t b0 = 0; b0 < nblocks; b0 += chunk_blocks) {
+        const size_t nb = std::min(chunk_blocks, nblocks - b0);
+        const size_t first = b0 * kBlock, valid = std::min(nb * kBlock, run.count - first);
+        kn.scores_packed(q + i0 * d, nqt, run.blocks + b0 * kBlock * d, nb, d,
+                         run.sqnorms ? run.sqnorms + first : nullptr, scores.data(), nb * kBlock);
+        for (size_t i = 0; i < nqt; ++i)
+          std::copy(scores.data() + i * nb * kBlock, scores.data() + i * nb * kBlock + valid,
+                    out + (i0 + i) * run.count + first);
+      }
+    }
+  });
+}
+
 }  // namespace semvec

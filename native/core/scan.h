@@ -32,4 +32,8 @@ void scan_packed(const float* q, size_t nq, size_t d, const PackedRun& run, TopK
 void assign_best(const float* x, size_t n, size_t d, const PackedRun& run, uint32_t* best,
                  float* score);
 
+// out[i * run.count + j] = score of query i against vector j (the same
+// scores as scan_packed), for every pair. Runs on the global thread pool.
+void score_all(const float* q, size_t nq, size_t d, const PackedRun& run, float* out);
+
 }  // namespace semvec

@@ -1,0 +1,278 @@
+/**
+ * Sentence embeddings computed locally with onnxruntime-node, the way
+ * sentence-transformers computes them: tokenise, run the transformer, pool
+ * the token vectors (mean weighted by the attention mask), optionally
+ * L2-normalise.
+ *
+ * onnxruntime-node and @huggingface/tokenizers are loaded only when an
+ * embedder is made, so the index API works without them.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Tokenizer } from '@huggingface/tokenizers';
+
+import { ErrorCode, NativeError, SemvecError, ValidationError } from '../errors.js';
+import { hardwareThreads } from '../system.js';
+import { checkInteger, checkOneOf, describe, fail } from '../validate.js';
+import { normalizeInPlace } from '../vectors.js';
+import { resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
+import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
+import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
+
+export interface EmbedderOptions extends ResolveOptions {
+  /** Threads for the ONNX runtime's operators; default: every hardware thread. */
+  threads?: number;
+  /** Longest input in tokens; default: the model's (256 for all-MiniLM-L6-v2). */
+  maxTokens?: number;
+  /** Token pooling; default: the model's (`'mean'` for sentence-transformers). */
+  pooling?: Pooling;
+}
+
+export interface EmbedOptions {
+  /** Texts per ONNX run; default 32. */
+  batchSize?: number;
+  /** L2-normalise each embedding (cosine similarity = inner product); default true. */
+  normalize?: boolean;
+  /** Called after each batch with the texts done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+type Ort = typeof import('onnxruntime-node');
+
+async function loadRuntime(): Promise<{ ort: Ort; Tokenizer: typeof Tokenizer }> {
+  try {
+    const [ort, tok] = await Promise.all([import('onnxruntime-node'), import('@huggingface/tokenizers')]);
+    return { ort: (ort as { default?: Ort }).default ?? ort, Tokenizer: tok.Tokenizer };
+  } catch (err) {
+    throw new NativeError(
+      ErrorCode.NATIVE_LOAD,
+      'Embedding text needs the packages onnxruntime-node and @huggingface/tokenizers, which could not be loaded. ' +
+        'Install them next to semvec: npm install onnxruntime-node @huggingface/tokenizers ' +
+        `(Cause: ${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
+  }
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new SemvecError(ErrorCode.CORRUPT_FILE, `cannot read ${path} as JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The token text of a special token entry in tokenizer_config.json. */
+function specialToken(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return undefined;
+}
+
+/**
+ * A sentence-embedding model.
+ *
+ * @example
+ * const model = await Embedder.load('all-MiniLM-L6-v2');
+ * const vectors = await model.embed(['first text', 'second text']); // Float32Array of 2 * 384
+ * await model.close();
+ */
+export class Embedder {
+  /** The model's name (registry name, hub id or directory name). */
+  readonly name: string;
+  /** Embedding dimension. */
+  readonly dim: number;
+  /** Longest input in tokens; longer texts are truncated. */
+  readonly maxTokens: number;
+  readonly pooling: Pooling;
+  /** Where the model's files are. */
+  readonly files: ModelFiles;
+  readonly #session: InferenceSession;
+  readonly #ort: Ort;
+  readonly #encoder: TextEncoder;
+  readonly #inputs: ReadonlySet<string>;
+  readonly #output: string;
+  #closed = false;
+
+  private constructor(init: {
+    name: string;
+    dim: number;
+    pooling: Pooling;
+    files: ModelFiles;
+    session: InferenceSession;
+    ort: Ort;
+    encoder: TextEncoder;
+  }) {
+    this.name = init.name;
+    this.dim = init.dim;
+    this.pooling = init.pooling;
+    this.files = init.files;
+    this.#session = init.session;
+    this.#ort = init.ort;
+    this.#encoder = init.encoder;
+    this.maxTokens = init.encoder.maxTokens;
+    this.#inputs = new Set(init.session.inputNames);
+    const outs = init.session.outputNames;
+    this.#output = outs.includes('last_hidden_state') ? 'last_hidden_state' : (outs[0] as string);
+  }
+
+  /**
+   * Loads a model by registry name (`'all-MiniLM-L6-v2'`, the default), by
+   * Hugging Face hub id (`'sentence-transformers/all-MiniLM-L6-v2'`) or from
+   * a local directory holding `model.onnx` (or `onnx/model.onnx`),
+   * `tokenizer.json` and `tokenizer_config.json`. Looks in the cache
+   * (`SEMVEC_CACHE`) before downloading; `SEMVEC_OFFLINE=1` forbids downloads.
+   *
+   * @example
+   * const model = await Embedder.load('./models/all-MiniLM-L6-v2', { threads: 2 });
+   */
+  static async load(nameOrPath: string = DEFAULT_MODEL, options: EmbedderOptions = {}): Promise<Embedder> {
+    if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) {
+      fail(ErrorCode.INVALID_ARGUMENT, `model must be a model name, hub id or directory; received ${describe(nameOrPath)}`);
+    }
+    if (options === null || typeof options !== 'object') {
+      fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
+    }
+    const threads = checkInteger(options.threads ?? hardwareThreads(), 'threads', 1, 1024);
+    const known = findModel(nameOrPath);
+    const hubId = known?.hubId ?? (/^[\w.-]+\/[\w.-]+$/.test(nameOrPath) ? nameOrPath : undefined);
+    const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
+    const { ort, Tokenizer } = await loadRuntime();
+
+    const [tokenizerJson, tokenizerConfig, config] = await Promise.all([
+      readJson(files.tokenizer),
+      readJson(files.tokenizerConfig),
+      files.config ? readJson(files.config) : Promise.resolve({} as Record<string, unknown>),
+    ]);
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
+    } catch (err) {
+      throw new SemvecError(ErrorCode.CORRUPT_FILE, `cannot build the tokenizer from ${files.tokenizer}: ${(err as Error).message}`, { cause: err });
+    }
+
+    // Longest input: explicit, else the registry's, else the model's limits.
+    const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 512;
+    const configured = typeof tokenizerConfig.model_max_length === 'number' ? tokenizerConfig.model_max_length : positions;
+    const maxTokens = checkInteger(options.maxTokens ?? known?.maxTokens ?? Math.min(configured, positions), 'maxTokens', 2, 1 << 20);
+    const pooling = checkOneOf(options.pooling ?? known?.pooling ?? 'mean', 'pooling', ['mean', 'cls'] as const);
+    const padToken = specialToken(tokenizerConfig.pad_token) ?? '[PAD]';
+    const padId = tokenizer.token_to_id(padToken) ?? 0;
+    const endToken = specialToken(tokenizerConfig.sep_token) ?? specialToken(tokenizerConfig.eos_token);
+    const encoder = new TextEncoder(tokenizer, maxTokens, padId, endToken);
+
+    let session: InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(files.onnx, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new SemvecError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
+    }
+    if (!session.inputNames.includes('input_ids')) {
+      await session.release();
+      fail(ErrorCode.INVALID_ARGUMENT, `the ONNX model ${files.onnx} has no input_ids input (inputs: ${session.inputNames.join(', ')}); semvec runs BERT-style text encoders`);
+    }
+    const hidden = typeof config.hidden_size === 'number' ? config.hidden_size : undefined;
+    const name = known?.name ?? (hubId ?? basename(files.dir));
+    const embedder = new Embedder({ name, dim: known?.dim ?? hidden ?? 0, pooling, files, session, ort, encoder });
+    if (embedder.dim === 0) {
+      // Unknown size: run one text to find it.
+      const probe = await embedder.#run(encoder.batch([encoder.encode('a')]));
+      return new Embedder({ name, dim: probe.dim, pooling, files, session, ort, encoder });
+    }
+    return embedder;
+  }
+
+  async #run(batch: Batch): Promise<{ hidden: Float32Array; dim: number }> {
+    const ort = this.#ort;
+    const shape = [batch.size, batch.seqLen];
+    const feeds: Record<string, Tensor> = { input_ids: new ort.Tensor('int64', batch.inputIds, shape) };
+    if (this.#inputs.has('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', batch.attentionMask, shape);
+    if (this.#inputs.has('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, shape);
+    const out = await this.#session.run(feeds, [this.#output]);
+    const t = out[this.#output] as Tensor;
+    const dims = t.dims;
+    if (dims.length !== 3 || dims[0] !== batch.size || dims[1] !== batch.seqLen) {
+      throw new SemvecError(
+        ErrorCode.INVALID_ARGUMENT,
+        `the model's output ${this.#output} has shape [${dims.join(', ')}]; expected [batch, sequence, hidden] = [${batch.size}, ${batch.seqLen}, ...]`,
+      );
+    }
+    return { hidden: t.data as Float32Array, dim: dims[2] as number };
+  }
+
+  /**
+   * Embeds texts: one Float32Array of texts.length * dim values, row i for
+   * texts[i] (see {@link rows}). Texts are sorted by length before batching
+   * (less padding) and the order is restored. Inference runs on the ONNX
+   * runtime's threads: the event loop stays free.
+   *
+   * @example
+   * const x = await model.embed(docs, { batchSize: 64, onProgress: (d, n) => console.log(d, n) });
+   */
+  async embed(texts: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array> {
+    if (this.#closed) fail(ErrorCode.INVALID_ARGUMENT, `the embedder ${this.name} is closed`);
+    const list = typeof texts === 'string' ? [texts] : texts;
+    if (!Array.isArray(list)) {
+      fail(ErrorCode.INVALID_ARGUMENT, `texts must be a string or an array of strings; received ${describe(texts)}`);
+    }
+    list.forEach((t, i) => {
+      if (typeof t !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `texts[${i}] must be a string; received ${describe(t)}`);
+      if (t.length === 0) fail(ErrorCode.INVALID_ARGUMENT, `texts[${i}] is an empty string; there is nothing to embed`);
+    });
+    if (options === null || typeof options !== 'object') {
+      fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
+    }
+    const batchSize = checkInteger(options.batchSize ?? 32, 'batchSize', 1, 1 << 16);
+    const normalize = options.normalize ?? true;
+    const out = new Float32Array(list.length * this.dim);
+    if (list.length === 0) return out;
+
+    const encodings = list.map((t) => this.#encoder.encode(t));
+    const order = encodings.map((_, i) => i).sort((a, b) => (encodings[a]!.ids.length - encodings[b]!.ids.length) || a - b);
+    const pool = this.pooling === 'cls' ? clsPool : meanPool;
+    for (let start = 0; start < order.length; start += batchSize) {
+      const rowsOf = order.slice(start, start + batchSize);
+      const batch = this.#encoder.batch(rowsOf.map((i) => encodings[i]!));
+      const { hidden, dim } = await this.#run(batch);
+      if (dim !== this.dim) {
+        throw new ValidationError(ErrorCode.DIMENSION_MISMATCH, `the model produced ${dim}-d vectors; expected ${this.dim}`);
+      }
+      pool(hidden, batch, dim, out, rowsOf);
+      options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
+    }
+    if (normalize) normalizeInPlace(out, this.dim);
+    return out;
+  }
+
+  /** Embeds one text: a Float32Array of dim values. */
+  async embedOne(text: string, options: Omit<EmbedOptions, 'batchSize' | 'onProgress'> = {}): Promise<Float32Array> {
+    return this.embed([text], options);
+  }
+
+  /** Views of each row of an embed() result (no copies). */
+  rows(embeddings: Float32Array): Float32Array[] {
+    const n = Math.floor(embeddings.length / this.dim);
+    return Array.from({ length: n }, (_, i) => embeddings.subarray(i * this.dim, (i + 1) * this.dim));
+  }
+
+  /** Token count of a text after truncation (special tokens included). */
+  countTokens(text: string): number {
+    if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
+    return this.#encoder.encode(text).ids.length;
+  }
+
+  /** Frees the ONNX session. The embedder cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#session.release();
+  }
+}

@@ -1,0 +1,64 @@
+/** Pairwise similarity of vectors. */
+import { ErrorCode } from './errors.js';
+import { native } from './native.js';
+import { checkDim, checkOneOf, describe, fail, toVector, toVectors, type VectorInput, type VectorsInput } from './validate.js';
+import { METRICS, type Metric } from './vector-index.js';
+
+/**
+ * Cosine similarity of two vectors of the same length, in [-1, 1]; 0 when
+ * either is all zeros.
+ *
+ * @example
+ * cosineSimilarity([1, 0], [1, 1]); // 0.7071
+ */
+export function cosineSimilarity(a: VectorInput, b: VectorInput): number {
+  const len = (a as ArrayLike<number> | null)?.length;
+  if (typeof len !== 'number') fail(ErrorCode.INVALID_ARGUMENT, `a must be an array of numbers; received ${describe(a)}`);
+  const x = toVector(a, len, 'a');
+  const y = toVector(b, len, 'b');
+  let dot = 0;
+  let xx = 0;
+  let yy = 0;
+  for (let i = 0; i < len; i++) {
+    const xi = x[i] as number;
+    const yi = y[i] as number;
+    dot += xi * yi;
+    xx += xi * xi;
+    yy += yi * yi;
+  }
+  return xx === 0 || yy === 0 ? 0 : dot / Math.sqrt(xx * yy);
+}
+
+export interface SimilarityMatrixOptions {
+  /** Needed when the inputs are flat Float32Arrays; taken from the rows otherwise. */
+  dim?: number;
+  /** `'cosine'` (default), `'ip'` (inner products) or `'l2'` (squared distances). */
+  metric?: Metric;
+}
+
+/**
+ * The similarity of every row of A with every row of B, as one Float32Array
+ * of rows(A) * rows(B) values: entry [i * rows(B) + j] compares A[i] with
+ * B[j]. Computed by the native batch kernel.
+ *
+ * @example
+ * const m = similarityMatrix(embeddings, embeddings, { dim: 384 });
+ * const sim01 = m[0 * n + 1];
+ */
+export function similarityMatrix(a: VectorsInput, b: VectorsInput, options: SimilarityMatrixOptions = {}): Float32Array {
+  if (options === null || typeof options !== 'object') {
+    fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
+  }
+  let dim = options.dim;
+  if (dim === undefined) {
+    const first = (Array.isArray(a) ? a[0] : undefined) ?? (Array.isArray(b) ? b[0] : undefined);
+    if (first === undefined) fail(ErrorCode.INVALID_ARGUMENT, 'dim is required when the inputs are flat Float32Arrays or empty');
+    dim = (first as ArrayLike<number>).length;
+  }
+  const d = checkDim(dim);
+  const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+  const x = toVectors(a, d, 'a', true);
+  const y = toVectors(b, d, 'b', true);
+  if (x.length === 0 || y.length === 0) return new Float32Array(0);
+  return native().similarityMatrix(x, y, d, metric);
+}

@@ -1,0 +1,141 @@
+import { rmSync } from 'node:fs';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { Embedder, MODELS, SemvecError } from '../../src/index.js';
+import { findModel } from '../../src/embedder/registry.js';
+import { codeOf } from '../helpers/errors.js';
+import { haveToyModel, toyModelDir } from '../helpers/models.js';
+
+const texts = [
+  'The cat sat on the mat.',
+  'A considerably longer sentence about vector search engines, inverted files and k-means clustering.',
+  'Hi',
+  'Semantic search finds documents by meaning rather than by exact keywords.',
+];
+
+function close(a: Float32Array, b: Float32Array, tol = 1e-5): void {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) expect(Math.abs((a[i] as number) - (b[i] as number))).toBeLessThanOrEqual(tol);
+}
+
+describe.skipIf(!haveToyModel)('Embedder on the toy model with the MiniLM tokenizer', () => {
+  let dir: string;
+  let model: Embedder;
+  beforeAll(async () => {
+    dir = toyModelDir();
+    model = await Embedder.load(dir, { threads: 2 });
+  });
+  afterAll(async () => {
+    await model.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads from a local directory and finds the output size', () => {
+    expect(model.dim).toBe(16);
+    expect(model.maxTokens).toBe(512);
+    expect(model.pooling).toBe('mean');
+    expect(model.files.onnx).toMatch(/model\.onnx$/);
+  });
+
+  it('returns one row per text, in order, whatever the batching', async () => {
+    const all = await model.embed(texts);
+    expect(all).toHaveLength(texts.length * 16);
+    for (const batchSize of [1, 2, 3, 64]) close(await model.embed(texts, { batchSize }), all);
+    // Row i is text i embedded alone: order survives length sorting.
+    for (let i = 0; i < texts.length; i++) close(model.rows(all)[i]!, await model.embedOne(texts[i]!));
+  });
+
+  it('padding does not change a vector: alone and in a padded batch agree', async () => {
+    const alone = await model.embed(['Hi']);
+    const padded = await model.embed(['Hi', texts[1]!], { batchSize: 2 });
+    close(model.rows(padded)[0]!, alone);
+  });
+
+  it('normalises by default, and not when asked', async () => {
+    const unit = await model.embed(texts);
+    for (const r of model.rows(unit)) expect(Math.hypot(...r)).toBeCloseTo(1, 5);
+    const raw = await model.embed(texts, { normalize: false });
+    expect(model.rows(raw).some((r) => Math.abs(Math.hypot(...r) - 1) > 1e-3)).toBe(true);
+  });
+
+  it('truncates long texts at maxTokens, keeping [SEP] last', async () => {
+    const short = await Embedder.load(dir, { maxTokens: 16 });
+    try {
+      const long = 'word '.repeat(2000);
+      expect(short.countTokens(long)).toBe(16);
+      // Texts that agree on their first 14 word tokens embed identically.
+      close(await short.embedOne(`${long} apple`), await short.embedOne(`${long} banana orange`));
+      expect(model.countTokens(long)).toBe(512);
+      const v = await model.embedOne(long);
+      expect(v.every(Number.isFinite)).toBe(true);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('reports progress per batch', async () => {
+    const seen: Array<[number, number]> = [];
+    await model.embed(texts, { batchSize: 3, onProgress: (d, n) => void seen.push([d, n]) });
+    expect(seen).toEqual([
+      [3, 4],
+      [4, 4],
+    ]);
+  });
+
+  it('an empty list gives an empty result; bad input is a typed error', async () => {
+    expect(await model.embed([])).toHaveLength(0);
+    await expect(model.embed([''])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /texts\[0\] is an empty string/ });
+    await expect(model.embed([1 as never])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /texts\[0\] must be a string; received the number 1/ });
+    await expect(model.embed({} as never)).rejects.toBeInstanceOf(SemvecError);
+    await expect(model.embed(texts, { batchSize: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('a closed embedder refuses work', async () => {
+    const m = await Embedder.load(dir);
+    await m.close();
+    await expect(m.embed(['x'])).rejects.toMatchObject({ message: /closed/ });
+  });
+
+  it('rejects bad arguments and directories that are not models', async () => {
+    await expect(Embedder.load('' as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(Embedder.load(dir, { threads: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(Embedder.load(dir, { pooling: 'max' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('model registry', () => {
+  it("knows the walkthrough's models by short name and hub id", () => {
+    expect(Object.keys(MODELS)).toEqual([
+      'all-MiniLM-L6-v2',
+      'all-mpnet-base-v2',
+      'paraphrase-multilingual-MiniLM-L12-v2',
+      'msmarco-distilbert-base-v4',
+    ]);
+    expect(findModel('sentence-transformers/all-MiniLM-L6-v2')).toMatchObject({ name: 'all-MiniLM-L6-v2', dim: 384, maxTokens: 256 });
+    expect(findModel('all-mpnet-base-v2')?.dim).toBe(768);
+    expect(findModel('nope')).toBeUndefined();
+    expect(codeOf(() => undefined)).toBeUndefined();
+  });
+});
+
+const realDir = process.env.SEMVEC_MODEL_DIR;
+describe('real all-MiniLM-L6-v2 weights', () => {
+  it.skipIf(!realDir)(
+    `matches the published reference values${realDir ? '' : ' (skipped: set SEMVEC_MODEL_DIR to a directory with the real model.onnx to run)'}`,
+    async () => {
+      const model = await Embedder.load(realDir as string);
+      try {
+        expect(model.dim).toBe(384);
+        const v = await model.embedOne('This is an example sentence');
+        [0.0676, 0.0634, 0.0488, 0.0793, 0.0374].forEach((ref, i) => expect(Math.abs((v[i] as number) - ref)).toBeLessThan(0.01));
+        const [cat, feline, ml] = model.rows(await model.embed(['A cat sits on the mat.', 'A feline rests on a rug.', 'Gradient descent minimises a loss.']));
+        const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * (b[i] as number), 0);
+        expect(dot(cat!, feline!)).toBeGreaterThan(dot(cat!, ml!) + 0.2);
+      } finally {
+        await model.close();
+      }
+    },
+  );
+  if (!realDir) console.log('real-model embedding test skipped: set SEMVEC_MODEL_DIR to the all-MiniLM-L6-v2 directory (with model.onnx) to run it');
+});

@@ -1,0 +1,450 @@
+/**
+ * Model files: local directories, the cache, and downloads from a stand-in
+ * hub on 127.0.0.1 (never a real host): resume, faults, progress, offline.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import {
+  defaultCacheDir,
+  resolveModelFiles,
+  type DownloadProgress,
+  type ResolveOptions,
+} from '../../src/embedder/model-files.js';
+import { NotFoundError, SemvecError, SemvecIOError, ValidationError } from '../../src/index.js';
+import { serve, startHubServer, type HubServer } from '../helpers/hub-server.js';
+
+const shared = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
+const REPO = 'test-org/toy-bert';
+const FILES: Record<string, Buffer> = {
+  'onnx/model.onnx': readFileSync(join(shared, 'toy-random-bert/model.onnx')),
+  'tokenizer.json': readFileSync(join(shared, 'all-MiniLM-L6-v2/tokenizer.json')),
+  'tokenizer_config.json': readFileSync(join(shared, 'all-MiniLM-L6-v2/tokenizer_config.json')),
+  'config.json': readFileSync(join(shared, 'all-MiniLM-L6-v2/config.json')),
+};
+const ONNX = FILES['onnx/model.onnx']!;
+
+const root = mkdtempSync(join(tmpdir(), 'semvec-model-files-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+/** A fresh empty directory under the test's temp root. */
+function freshDir(): string {
+  const d = join(root, `d${n++}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+let hub: HubServer;
+beforeEach(async () => {
+  hub = await startHubServer(REPO, FILES);
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+  await hub.close();
+});
+
+/** Options that never depend on this machine's environment. */
+function opts(cacheDir: string, more: ResolveOptions = {}): ResolveOptions {
+  return { cacheDir, hubUrl: hub.url, offline: false, progressBar: false, ...more };
+}
+
+async function rejection(p: Promise<unknown>): Promise<SemvecError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(SemvecError);
+    return err as SemvecError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Every file under dir, as paths relative to it. */
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .map((f) => f.split('\\').join('/'))
+    .sort();
+}
+
+describe('local directories', () => {
+  function modelDir(layout: Record<string, string>): string {
+    const dir = freshDir();
+    for (const [name, from] of Object.entries(layout)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), readFileSync(join(shared, from)));
+    }
+    return dir;
+  }
+
+  it('resolves a directory holding model.onnx and the tokenizer files, by absolute or relative path', async () => {
+    const dir = modelDir({
+      'model.onnx': 'toy-random-bert/model.onnx',
+      'tokenizer.json': 'all-MiniLM-L6-v2/tokenizer.json',
+      'tokenizer_config.json': 'all-MiniLM-L6-v2/tokenizer_config.json',
+      'config.json': 'all-MiniLM-L6-v2/config.json',
+    });
+    const expected = {
+      dir,
+      onnx: join(dir, 'model.onnx'),
+      tokenizer: join(dir, 'tokenizer.json'),
+      tokenizerConfig: join(dir, 'tokenizer_config.json'),
+      config: join(dir, 'config.json'),
+    };
+    expect(await resolveModelFiles(dir, undefined, opts(freshDir()))).toEqual(expected);
+    // A hub id does not matter when the directory exists: no request is made.
+    expect(await resolveModelFiles(relative(process.cwd(), dir), REPO, opts(freshDir()))).toEqual(expected);
+    expect(hub.requests).toHaveLength(0);
+  });
+
+  it('finds onnx/model.onnx, or options.onnxFile, and leaves out a missing config.json', async () => {
+    const dir = modelDir({
+      'onnx/model.onnx': 'toy-random-bert/model.onnx',
+      'onnx/model_quint8.onnx': 'toy-random-bert/model.onnx',
+      'tokenizer.json': 'all-MiniLM-L6-v2/tokenizer.json',
+      'tokenizer_config.json': 'all-MiniLM-L6-v2/tokenizer_config.json',
+    });
+    const files = await resolveModelFiles(dir, undefined, opts(freshDir()));
+    expect(files.onnx).toBe(join(dir, 'onnx/model.onnx'));
+    expect(files.config).toBeUndefined();
+    expect('config' in files).toBe(false);
+    const quant = await resolveModelFiles(dir, undefined, opts(freshDir(), { onnxFile: 'onnx/model_quint8.onnx' }));
+    expect(quant.onnx).toBe(join(dir, 'onnx/model_quint8.onnx'));
+    // An onnxFile the directory lacks falls back to the usual names.
+    const fallback = await resolveModelFiles(dir, undefined, opts(freshDir(), { onnxFile: 'onnx/model_O4.onnx' }));
+    expect(fallback.onnx).toBe(join(dir, 'onnx/model.onnx'));
+  });
+
+  it('an incomplete directory is ERR_NOT_FOUND naming it, the missing files and the layout', async () => {
+    const dir = modelDir({ 'tokenizer.json': 'all-MiniLM-L6-v2/tokenizer.json' });
+    const err = await rejection(resolveModelFiles(dir, REPO, opts(freshDir())));
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.code).toBe('ERR_NOT_FOUND');
+    expect(err.message).toContain(dir);
+    expect(err.message).toMatch(/lacks model\.onnx or onnx\/model\.onnx, tokenizer_config\.json:/);
+    expect(err.message).toMatch(/needs model\.onnx \(or onnx\/model\.onnx\), tokenizer\.json and tokenizer_config\.json/);
+    expect(hub.requests).toHaveLength(0);
+  });
+});
+
+describe('downloads', () => {
+  it('downloads into an empty cache, then resolves from the cache without a request', async () => {
+    const cache = freshDir();
+    const files = await resolveModelFiles('toy-bert', REPO, opts(cache));
+    const dir = join(cache, 'test-org--toy-bert', 'main');
+    expect(files).toEqual({
+      dir,
+      onnx: join(dir, 'onnx/model.onnx'),
+      tokenizer: join(dir, 'tokenizer.json'),
+      tokenizerConfig: join(dir, 'tokenizer_config.json'),
+      config: join(dir, 'config.json'),
+    });
+    for (const [name, body] of Object.entries(FILES)) expect(readFileSync(join(dir, name)).equals(body), name).toBe(true);
+    expect(listFiles(dir)).toEqual(Object.keys(FILES).sort()); // no .part left behind
+    expect(hub.requests.map((r) => r.file)).toEqual(['config.json', 'tokenizer_config.json', 'tokenizer.json', 'onnx/model.onnx']);
+    expect(hub.requests.every((r) => r.range === undefined)).toBe(true);
+
+    const again = await resolveModelFiles('toy-bert', REPO, opts(cache));
+    expect(again).toEqual(files);
+    expect(hub.requests).toHaveLength(4);
+  });
+
+  it('reports progress with increasing byte counts and the announced total', async () => {
+    const events: DownloadProgress[] = [];
+    await resolveModelFiles(REPO, REPO, opts(freshDir(), { onProgress: (p) => events.push(p) }));
+    for (const [name, body] of Object.entries(FILES)) {
+      const mine = events.filter((e) => e.file === name);
+      expect(mine.length, name).toBeGreaterThanOrEqual(2);
+      expect(mine[0]!.received).toBe(0);
+      expect(mine.every((e) => e.total === body.length)).toBe(true);
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.received).toBeGreaterThan(mine[i - 1]!.received);
+      expect(mine.at(-1)!.received).toBe(body.length);
+    }
+    expect(events.filter((e) => e.file === 'onnx/model.onnx').length).toBeGreaterThan(3); // ~2 MB arrives in chunks
+  });
+
+  it('tolerates a repository without config.json (404)', async () => {
+    await hub.close();
+    const { 'config.json': _, ...withoutConfig } = FILES;
+    hub = await startHubServer(REPO, withoutConfig);
+    const cache = freshDir();
+    const files = await resolveModelFiles(REPO, REPO, opts(cache));
+    expect(files.config).toBeUndefined();
+    expect(readFileSync(files.onnx).equals(ONNX)).toBe(true);
+    expect(listFiles(files.dir)).toEqual(['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    // The cache is complete without it: no new request.
+    await resolveModelFiles(REPO, REPO, opts(cache));
+    expect(hub.requests).toHaveLength(4);
+  });
+
+  it('follows redirects, uses the revision and an onnxFile path', async () => {
+    await hub.close();
+    const withO2: Record<string, Buffer> = { ...FILES, 'onnx/model_O2.onnx': ONNX };
+    hub = await startHubServer(REPO, withO2, 'v1.0');
+    hub.intercept = (req, res) => {
+      const url = req.url ?? '';
+      if (url.startsWith('/cdn/')) serve(req, res, withO2[url.slice(`/cdn/${REPO}/resolve/v1.0/`.length)]);
+      else res.writeHead(302, { location: `/cdn${url}` }).end();
+      return true;
+    };
+    const files = await resolveModelFiles(REPO, REPO, opts(freshDir(), { revision: 'v1.0', onnxFile: 'onnx/model_O2.onnx' }));
+    expect(files.dir.endsWith(join('test-org--toy-bert', 'v1.0'))).toBe(true);
+    expect(files.onnx).toBe(join(files.dir, 'onnx/model_O2.onnx'));
+    expect(readFileSync(files.onnx).equals(ONNX)).toBe(true);
+    expect(hub.requests.filter((r) => r.url.startsWith('/cdn/'))).toHaveLength(4);
+  });
+
+  it('a connection dropped midway is ERR_DOWNLOAD, leaves no final file, and the retry resumes with Range', async () => {
+    const cache = freshDir();
+    const dir = join(cache, 'test-org--toy-bert', 'main');
+    const half = ONNX.length >> 1;
+    hub.intercept = (_req, res, file, body) => {
+      if (file !== 'onnx/model.onnx' || !body) return false;
+      res.writeHead(200, { 'content-length': body.length });
+      // Destroy a little after the bytes went out, so the client has read them.
+      res.write(body.subarray(0, half), () => setTimeout(() => res.socket?.destroy(), 100));
+      return true;
+    };
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(cache)));
+    expect(err).toBeInstanceOf(SemvecIOError);
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err.message).toContain(`${hub.url}/${REPO}/resolve/main/onnx/model.onnx`);
+    expect(err.message).toMatch(/connection dropped after \d+ of \d+ bytes/);
+    expect(err.message).toContain('model.onnx.part is kept');
+    expect(existsSync(join(dir, 'onnx/model.onnx'))).toBe(false);
+    const kept = statSync(join(dir, 'onnx/model.onnx.part')).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(half);
+
+    // The good server resumes from the kept bytes.
+    hub.intercept = undefined;
+    hub.requests.length = 0;
+    const files = await resolveModelFiles(REPO, REPO, opts(cache));
+    expect(hub.requests).toEqual([expect.objectContaining({ file: 'onnx/model.onnx', range: `bytes=${kept}-` })]);
+    expect(readFileSync(files.onnx).equals(ONNX)).toBe(true);
+    expect(existsSync(join(dir, 'onnx/model.onnx.part'))).toBe(false);
+  });
+
+  it('a stale .part the server cannot continue (200 to a Range, or 416) is restarted from zero', async () => {
+    const cache = freshDir();
+    const dir = join(cache, 'test-org--toy-bert', 'main');
+    mkdirSync(join(dir, 'onnx'), { recursive: true });
+    writeFileSync(join(dir, 'tokenizer.json.part'), 'garbage');
+    writeFileSync(join(dir, 'onnx/model.onnx.part'), Buffer.alloc(ONNX.length + 5)); // past the end: 416
+    hub.intercept = (_req, res, file, body) => {
+      if (file !== 'tokenizer.json' || !body) return false;
+      res.writeHead(200, { 'content-length': body.length }).end(body); // ignores Range
+      return true;
+    };
+    const files = await resolveModelFiles(REPO, REPO, opts(cache));
+    expect(readFileSync(files.tokenizer).equals(FILES['tokenizer.json']!)).toBe(true);
+    expect(readFileSync(files.onnx).equals(ONNX)).toBe(true);
+    const onnxRequests = hub.requests.filter((r) => r.file === 'onnx/model.onnx').map((r) => r.range);
+    expect(onnxRequests).toEqual([`bytes=${ONNX.length + 5}-`, undefined]);
+    expect(hub.requests.find((r) => r.file === 'tokenizer.json')?.range).toBe('bytes=7-');
+    expect(listFiles(dir)).toEqual(Object.keys(FILES).sort());
+  });
+
+  it('a server error is ERR_DOWNLOAD naming the URL and the status', async () => {
+    hub.intercept = (_req, res, file) => {
+      if (file !== 'tokenizer.json') return false;
+      res.writeHead(500).end('boom');
+      return true;
+    };
+    const cache = freshDir();
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(cache)));
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err).toBeInstanceOf(SemvecIOError);
+    expect(err.message).toContain(`cannot download ${hub.url}/${REPO}/resolve/main/tokenizer.json`);
+    expect(err.message).toContain('HTTP 500');
+    const dir = join(cache, 'test-org--toy-bert', 'main');
+    expect(listFiles(dir)).toEqual(['config.json', 'tokenizer_config.json']);
+  });
+
+  it('a missing required file (404) is ERR_DOWNLOAD with advice on the path', async () => {
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(freshDir(), { onnxFile: 'onnx/model_fp16.onnx' })));
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err.message).toContain('/resolve/main/onnx/model_fp16.onnx');
+    expect(err.message).toContain('HTTP 404');
+    expect(err.message).toContain('options.onnxFile');
+  });
+
+  it('a body shorter than its Content-Length is ERR_DOWNLOAD, never a final file', async () => {
+    hub.intercept = (req, _res, file, body) => {
+      if (file !== 'tokenizer.json' || !body) return false;
+      // An HTTP/1.0 reply that claims more bytes than it sends, then closes.
+      req.socket.end(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
+          body.subarray(0, 1000),
+        ]),
+      );
+      return true;
+    };
+    const cache = freshDir();
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(cache)));
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err.message).toContain('/resolve/main/tokenizer.json');
+    // The bytes that came may or may not reach the .part: undici drops a body's queued chunks on error.
+    expect(err.message).toMatch(
+      new RegExp(`shorter than its Content-Length: it ended after \\d+ of ${FILES['tokenizer.json']!.length} bytes`),
+    );
+    expect(existsSync(join(cache, 'test-org--toy-bert', 'main', 'tokenizer.json'))).toBe(false);
+  });
+
+  it('a complete response whose size disagrees with the announced one is ERR_DOWNLOAD', async () => {
+    const body = FILES['tokenizer_config.json']!;
+    hub.intercept = (_req, res, file) => {
+      if (file !== 'tokenizer_config.json') return false;
+      res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes 0-${body.length - 1}/${body.length + 10}` });
+      res.end(body);
+      return true;
+    };
+    const cache = freshDir();
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(cache)));
+    expect(err.code).toBe('ERR_DOWNLOAD');
+    expect(err.message).toContain(`received ${body.length} bytes but the server announced ${body.length + 10}`);
+    expect(existsSync(join(cache, 'test-org--toy-bert', 'main', 'tokenizer_config.json'))).toBe(false);
+  });
+
+  it('draws a progress bar on stderr when asked', async () => {
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    });
+    await resolveModelFiles(REPO, REPO, opts(freshDir(), { progressBar: true }));
+    vi.restoreAllMocks();
+    const out = written.join('');
+    expect(out).toMatch(/onnx\/model\.onnx \[=+\] 100% \| 2\.0 MB\/2\.0 MB \| [\d.]+ [kMG]?B\/s \| ETA /);
+    expect(out).toMatch(/tokenizer\.json \[[=-]+\] \d+% \| /);
+  });
+
+  it('an aborted download rejects with the signal reason and keeps no final file', async () => {
+    const cache = freshDir();
+    hub.intercept = (_req, res, file, body) => {
+      if (file !== 'onnx/model.onnx' || !body) return false;
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, 100_000)); // then stalls
+      return true;
+    };
+    const controller = new AbortController();
+    const onProgress = (p: DownloadProgress): void => {
+      if (p.file === 'onnx/model.onnx' && p.received > 0) controller.abort();
+    };
+    const p = resolveModelFiles(REPO, REPO, opts(cache, { signal: controller.signal, onProgress }));
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(existsSync(join(cache, 'test-org--toy-bert', 'main', 'onnx/model.onnx'))).toBe(false);
+  });
+
+  it('concurrent resolves of one model download it once', async () => {
+    const cache = freshDir();
+    const [a, b] = await Promise.all([
+      resolveModelFiles(REPO, REPO, opts(cache)),
+      resolveModelFiles('toy-bert', REPO, opts(cache)),
+    ]);
+    expect(a).toEqual(b);
+    expect(hub.requests).toHaveLength(4);
+  });
+});
+
+describe('offline and unknown names', () => {
+  it('offline with an empty cache is ERR_OFFLINE naming the cache path and the files', async () => {
+    const cache = freshDir();
+    const dir = join(cache, 'test-org--toy-bert', 'main');
+    for (const o of [opts(cache, { offline: true }), { cacheDir: cache, hubUrl: hub.url }]) {
+      vi.stubEnv('SEMVEC_OFFLINE', '1');
+      const err = await rejection(resolveModelFiles(REPO, REPO, o));
+      expect(err).toBeInstanceOf(SemvecIOError);
+      expect(err.code).toBe('ERR_OFFLINE');
+      expect(err.message).toContain(`Put its files in ${dir}: onnx/model.onnx, tokenizer.json, tokenizer_config.json`);
+      expect(err.message).toContain('pass the path of a local directory');
+    }
+    vi.stubEnv('SEMVEC_OFFLINE', 'true');
+    expect((await rejection(resolveModelFiles(REPO, REPO, { cacheDir: cache, hubUrl: hub.url }))).code).toBe('ERR_OFFLINE');
+    expect(hub.requests).toHaveLength(0);
+  });
+
+  it('offline still uses a complete cache', async () => {
+    const cache = freshDir();
+    const online = await resolveModelFiles(REPO, REPO, opts(cache));
+    vi.stubEnv('SEMVEC_OFFLINE', '1');
+    expect(await resolveModelFiles(REPO, REPO, { cacheDir: cache, hubUrl: 'http://127.0.0.1:9' })).toEqual(online);
+  });
+
+  it('an unknown name without a hub id is ERR_NOT_FOUND saying how to name a model', async () => {
+    const err = await rejection(resolveModelFiles('no-such-model', undefined, opts(freshDir())));
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.code).toBe('ERR_NOT_FOUND');
+    expect(err.message).toContain('"no-such-model" is neither a local directory nor a known model name');
+    expect(err.message).toContain("hub id such as 'sentence-transformers/all-MiniLM-L6-v2'");
+    expect(err.message).toContain('the path of a directory');
+    const file = join(freshDir(), 'model.onnx');
+    writeFileSync(file, ONNX.subarray(0, 10));
+    expect((await rejection(resolveModelFiles(file, undefined, opts(freshDir())))).message).toContain('is a file, not a model directory');
+    expect(hub.requests).toHaveLength(0);
+  });
+});
+
+describe('arguments and defaults', () => {
+  it('rejects bad arguments with ERR_INVALID_ARGUMENT', async () => {
+    const cache = freshDir();
+    vi.stubEnv('HF_ENDPOINT', hub.url);
+    const bad: Array<[unknown, unknown, unknown, RegExp]> = [
+      ['', REPO, {}, /nameOrPath must be a non-empty string; received the string ""/],
+      [42, REPO, {}, /nameOrPath must be a non-empty string; received the number 42/],
+      ['x', 'a/b/c', {}, /hubId must be a hub repository id .*received the string "a\/b\/c"/],
+      ['x', '../etc', {}, /hubId must be/],
+      ['x', REPO, null, /options must be an object; received null/],
+      ['x', REPO, 'fast', /options must be an object; received the string "fast"/],
+      ['x', REPO, { cacheDir: 3 }, /options\.cacheDir must be a non-empty string; received the number 3/],
+      ['x', REPO, { offline: 'yes' }, /options\.offline must be a boolean; received the string "yes"/],
+      ['x', REPO, { hubUrl: 'ftp://example.invalid' }, /options\.hubUrl must be an http\(s\) URL/],
+      ['x', REPO, { hubUrl: 'not a url' }, /options\.hubUrl must be an http\(s\) URL/],
+      ['x', REPO, { revision: '../x' }, /options\.revision must be a branch, tag or commit/],
+      ['x', REPO, { onnxFile: '/etc/passwd' }, /options\.onnxFile must be a relative path inside the model repository/],
+      ['x', REPO, { onnxFile: 'onnx/../../x.onnx' }, /options\.onnxFile must be/],
+      ['x', REPO, { onProgress: 'log' }, /options\.onProgress must be a function/],
+      ['x', REPO, { progressBar: 1 }, /options\.progressBar must be a boolean; received the number 1/],
+      ['x', REPO, { signal: {} }, /options\.signal must be an AbortSignal; received an object/],
+    ];
+    for (const [name, id, o, message] of bad) {
+      const call = (resolveModelFiles as (...a: unknown[]) => Promise<unknown>)(name, id, o === 'fast' || o === null ? o : { cacheDir: cache, ...(o as object) });
+      const err = await rejection(call);
+      expect(err, String(message)).toBeInstanceOf(ValidationError);
+      expect(err.code).toBe('ERR_INVALID_ARGUMENT');
+      expect(err.message).toMatch(message);
+    }
+    vi.stubEnv('HF_ENDPOINT', 'huggingface.co');
+    const env = await rejection(resolveModelFiles('x', REPO, { cacheDir: cache }));
+    expect(env.message).toMatch(/the HF_ENDPOINT environment variable must be an http\(s\) URL/);
+    // Wider option objects (an embedder's own options) are accepted.
+    vi.unstubAllEnvs();
+    await resolveModelFiles(REPO, REPO, { ...opts(cache), threads: 2 } as ResolveOptions);
+    expect(hub.requests).toHaveLength(4);
+  });
+
+  it('defaultCacheDir follows SEMVEC_CACHE, then XDG_CACHE_HOME, then ~/.cache', () => {
+    vi.stubEnv('SEMVEC_CACHE', '/srv/models');
+    vi.stubEnv('XDG_CACHE_HOME', '/var/cache/me');
+    expect(defaultCacheDir()).toBe('/srv/models');
+    vi.stubEnv('SEMVEC_CACHE', '');
+    expect(defaultCacheDir()).toBe(join('/var/cache/me', 'semvec'));
+    vi.stubEnv('XDG_CACHE_HOME', '');
+    expect(defaultCacheDir()).toBe(join(homedir(), '.cache', 'semvec'));
+  });
+
+  it('uses the hub and cache of the environment when no option is given', async () => {
+    const cache = freshDir();
+    vi.stubEnv('SEMVEC_CACHE', cache);
+    vi.stubEnv('HF_ENDPOINT', `${hub.url}/`);
+    vi.stubEnv('SEMVEC_OFFLINE', '');
+    const files = await resolveModelFiles(REPO, REPO, { progressBar: false });
+    expect(files.dir).toBe(join(cache, 'test-org--toy-bert', 'main'));
+    expect(hub.requests).toHaveLength(4);
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * Test models: ../shared/models beside the repository. The toy model is a
+ * random-weight BERT (16-d output) with the real export's inputs and outputs;
+ * it is paired here with the real all-MiniLM-L6-v2 tokenizer files.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const sharedModels = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
+export const miniLmDir = join(sharedModels, 'all-MiniLM-L6-v2');
+export const toyOnnx = join(sharedModels, 'toy-random-bert', 'model.onnx');
+export const haveToyModel = existsSync(toyOnnx) && existsSync(join(miniLmDir, 'tokenizer.json'));
+
+/** A temporary model directory: the toy ONNX file with the MiniLM tokenizer. */
+export function toyModelDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'semvec-toy-model-'));
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(toyOnnx, join(dir, 'model.onnx'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(miniLmDir, f), join(dir, f));
+  return dir;
+}
