@@ -34,15 +34,33 @@
  * baseline uses squared distance. GFLOP/s always counts 2 flops per element.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import Benchmark from 'benchmark';
 
-import { FlatIndex, getThreads, hardwareThreads, METRICS, normalizeInPlace, simdLevel } from '../src/index.js';
+import { FlatIndex, hardwareThreads, METRICS, normalizeInPlace } from '../src/index.js';
 import type { Metric } from '../src/index.js';
 import { native } from '../src/native.js';
+import {
+  fmt,
+  fmtBytes,
+  fmtInt,
+  fmtMs,
+  latencyOf,
+  machineInfo,
+  makeMixture,
+  now,
+  positiveInt,
+  printMachine,
+  progress,
+  sample,
+  table,
+  timeEach,
+  verdict,
+  type Latency,
+  type MixtureSpec,
+} from './common.js';
 
 // ---------------------------------------------------------------- options ---
 
@@ -50,6 +68,15 @@ const K = 10;
 const CLUSTERS = 256;
 const NOISE_FRACTION = 0.05;
 const SEEDS = { mixture: 1, data: 2, queries: 3 } as const;
+/** 256 isotropic clusters of radius 0.15-0.75, Zipf-like weights (exponent 0.7), 5% noise. */
+const MIXTURE: MixtureSpec = {
+  clusters: CLUSTERS,
+  zipf: 0.7,
+  radius: [0.15, 0.75],
+  intrinsicDim: 0,
+  isotropicShare: 1,
+  noiseFraction: NOISE_FRACTION,
+};
 const SINGLE_TARGET = 1.3; // single-query median / memory bound, at most
 const BATCH_TARGET = 0.5; // batch GFLOP/s / FMA peak, at least
 const ASYNC_CALLS = 50;
@@ -81,11 +108,6 @@ function parseParams(): Params {
     },
     strict: true,
   });
-  const positiveInt = (text: string, name: string): number => {
-    const v = Number(text.replaceAll('_', ''));
-    if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer; received ${text}`);
-    return v;
-  };
   const quick = values.quick === true;
   const sizes = (values.n ?? (quick ? '20000' : '100000,1000000')).split(',').map((s) => positiveInt(s.trim(), 'n'));
   const metric = values.metric as Metric;
@@ -104,102 +126,6 @@ function parseParams(): Params {
     probeRepeats: quick ? 2 : 3,
     fmaSeconds: quick ? 0.2 : 0.5,
   };
-}
-
-// ------------------------------------------------------------------- data ---
-
-/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Writes `centre[c + j] + sigma * z_j` to `out[base + j]` for j < dim, with
- * z_j standard normal (Marsaglia's polar method, both values of each pair
- * used; about 1.5x faster than the trigonometric Box-Muller).
- */
-function gaussianRow(
-  out: Float32Array,
-  base: number,
-  dim: number,
-  centre: Float32Array,
-  c: number,
-  sigma: number,
-  rand: () => number,
-): void {
-  for (let j = 0; j < dim; j += 2) {
-    let u: number;
-    let v: number;
-    let s: number;
-    do {
-      u = 2 * rand() - 1;
-      v = 2 * rand() - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s === 0);
-    const f = sigma * Math.sqrt((-2 * Math.log(s)) / s);
-    out[base + j] = centre[c + j]! + u * f;
-    if (j + 1 < dim) out[base + j + 1] = centre[c + j + 1]! + v * f;
-  }
-}
-
-/** The mixture: centres with norm ~1, unequal (Zipf-like) weights and spreads. */
-interface Mixture {
-  dim: number;
-  centres: Float32Array; // CLUSTERS * dim
-  sigma: Float64Array; // per-coordinate spread of each cluster
-  cumWeight: Float64Array; // cumulative weights, last = 1
-}
-
-function makeMixture(dim: number, seed: number): Mixture {
-  const rand = mulberry32(seed);
-  const scale = 1 / Math.sqrt(dim);
-  const centres = new Float32Array(CLUSTERS * dim);
-  const origin = new Float32Array(dim);
-  for (let c = 0; c < CLUSTERS; c++) gaussianRow(centres, c * dim, dim, origin, 0, scale, rand);
-  const sigma = new Float64Array(CLUSTERS);
-  const cumWeight = new Float64Array(CLUSTERS);
-  let total = 0;
-  for (let c = 0; c < CLUSTERS; c++) {
-    sigma[c] = (0.15 + 0.6 * rand()) * scale; // cluster radius 0.15-0.75 of a centre's norm
-    total += 1 / (c + 1) ** 0.7;
-    cumWeight[c] = total;
-  }
-  for (let c = 0; c < CLUSTERS; c++) cumWeight[c] = cumWeight[c]! / total;
-  cumWeight[CLUSTERS - 1] = 1;
-  return { dim, centres, sigma, cumWeight };
-}
-
-/** n rows from the mixture, in one row-major Float32Array. */
-function sample(m: Mixture, n: number, seed: number): Float32Array {
-  const { dim, centres, sigma, cumWeight } = m;
-  const rand = mulberry32(seed);
-  const noiseSigma = 1 / Math.sqrt(dim);
-  const origin = new Float32Array(dim);
-  const out = new Float32Array(n * dim);
-  for (let i = 0, base = 0; i < n; i++, base += dim) {
-    if (rand() < NOISE_FRACTION) {
-      gaussianRow(out, base, dim, origin, 0, noiseSigma, rand);
-      continue;
-    }
-    // Binary search of the cumulative weights.
-    const u = rand();
-    let lo = 0;
-    let hi = CLUSTERS - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cumWeight[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    gaussianRow(out, base, dim, centres, lo * dim, sigma[lo]!, rand);
-  }
-  return out;
 }
 
 // --------------------------------------------------------------- baseline ---
@@ -239,46 +165,6 @@ function tsSearch(data: Float32Array, n: number, dim: number, q: Float32Array, k
 
 // ----------------------------------------------------------------- timing ---
 
-function now(): number {
-  return Number(process.hrtime.bigint()) / 1e9;
-}
-
-function sorted(xs: readonly number[]): number[] {
-  return [...xs].sort((a, b) => a - b);
-}
-
-function median(xs: readonly number[]): number {
-  const s = sorted(xs);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Nearest-rank quantile. */
-function quantile(xs: readonly number[], q: number): number {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-
-interface Latency {
-  medianMs: number;
-  p99Ms: number;
-  meanMs: number;
-  samples: number;
-  callsPerSample: number;
-  method: 'benchmark.js' | 'hrtime';
-}
-
-function latencyOf(secondsPerCall: readonly number[], callsPerSample: number, method: Latency['method']): Latency {
-  return {
-    medianMs: median(secondsPerCall) * 1e3,
-    p99Ms: quantile(secondsPerCall, 0.99) * 1e3,
-    meanMs: (secondsPerCall.reduce((a, b) => a + b, 0) / secondsPerCall.length) * 1e3,
-    samples: secondsPerCall.length,
-    callsPerSample,
-    method,
-  };
-}
-
 /** benchmark.js run of `fn`; each sample is (nearly always) one call. */
 function benchmarkLatency(name: string, fn: () => void, maxTime: number): Latency {
   const bench = new Benchmark(name, fn, { maxTime, minTime: 1e-4, minSamples: 10, initCount: 1 });
@@ -286,16 +172,6 @@ function benchmarkLatency(name: string, fn: () => void, maxTime: number): Latenc
   if (bench.error) throw bench.error;
   const sample: number[] = (bench.stats.sample as unknown[]).filter((x): x is number => typeof x === 'number');
   return latencyOf(sample, bench.count, 'benchmark.js');
-}
-
-function timeEach(calls: number, fn: (i: number) => void): number[] {
-  const times: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = now();
-    fn(i);
-    times.push(now() - t0);
-  }
-  return times;
 }
 
 async function timeEachAsync(calls: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
@@ -309,18 +185,6 @@ async function timeEachAsync(calls: number, fn: (i: number) => Promise<unknown>)
 }
 
 // ---------------------------------------------------------------- results ---
-
-interface Machine {
-  cpu: string;
-  logicalCores: number;
-  hardwareThreads: number;
-  semvecThreads: number;
-  simd: string;
-  node: string;
-  platform: string;
-  totalMemoryGB: number;
-  date: string;
-}
 
 interface Limits {
   read1Gbps: number;
@@ -380,31 +244,6 @@ interface SizeResult {
     semvecOverBaselineQps: number;
   } & BatchJudgement;
   topKOverlapWithBaseline: number;
-}
-
-// ------------------------------------------------------------- formatting ---
-
-const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
-const fmt = (x: number, digits = 2): string =>
-  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const fmtMs = (ms: number): string => (ms < 10 ? `${fmt(ms, 3)} ms` : ms < 1000 ? `${fmt(ms, 1)} ms` : `${fmt(ms / 1e3, 2)} s`);
-const fmtBytes = (b: number): string =>
-  b >= 2 ** 30 ? `${fmt(b / 2 ** 30, 2)} GiB` : b >= 2 ** 20 ? `${fmt(b / 2 ** 20, 1)} MiB` : `${fmtInt(b / 1024)} KiB`;
-const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
-
-function table(headers: string[], rows: string[][], indent = '  '): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]): string =>
-    indent +
-    cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), indent + widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-function progress(message: string): void {
-  process.stderr.write(`  .. ${message}\n`);
 }
 
 // ------------------------------------------------------------------ bench ---
@@ -623,23 +462,10 @@ function printSummary(results: SizeResult[]): void {
 
 async function main(): Promise<void> {
   const p = parseParams();
-  const machine: Machine = {
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    logicalCores: os.cpus().length,
-    hardwareThreads: hardwareThreads(),
-    semvecThreads: getThreads(),
-    simd: simdLevel(),
-    node: process.version,
-    platform: `${os.platform()} ${os.arch()} ${os.release()}`,
-    totalMemoryGB: os.totalmem() / 2 ** 30,
-    date: new Date().toISOString(),
-  };
+  const machine = machineInfo();
 
   console.log(`semvec FlatIndex benchmark${p.quick ? ' (quick)' : ''}`);
-  console.log(`  date      ${machine.date}`);
-  console.log(`  cpu       ${machine.cpu}, ${machine.logicalCores} logical cores, ${fmt(machine.totalMemoryGB, 1)} GiB RAM`);
-  console.log(`  semvec    SIMD ${machine.simd}, ${machine.semvecThreads} threads (hardware ${machine.hardwareThreads})`);
-  console.log(`  node      ${machine.node}, ${machine.platform}`);
+  printMachine(machine);
   console.log(
     `  params    N ${p.sizes.map(fmtInt).join(', ')}; dim ${p.dim}; metric ${p.metric}; k ${p.k}; ${fmtInt(p.queries)} queries; ` +
       `${CLUSTERS} clusters + ${NOISE_FRACTION * 100}% noise; seeds ${JSON.stringify(SEEDS)}`,
@@ -650,7 +476,7 @@ async function main(): Promise<void> {
   const maxN = Math.max(...p.sizes);
   progress(`generating ${fmtInt(maxN)} x ${p.dim} vectors + ${fmtInt(p.queries)} queries`);
   const t0 = now();
-  const mixture = makeMixture(p.dim, SEEDS.mixture);
+  const mixture = makeMixture(p.dim, SEEDS.mixture, MIXTURE);
   const data = sample(mixture, maxN, SEEDS.data);
   const queries = sample(mixture, p.queries, SEEDS.queries);
   if (p.metric === 'cosine') {

@@ -23,6 +23,8 @@ export const ErrorCode = {
   WRONG_INDEX_KIND: 'ERR_WRONG_INDEX_KIND',
   /** The operating system refused a read or write. */
   IO: 'ERR_IO',
+  /** Another process holds the collection database. */
+  LOCKED: 'ERR_LOCKED',
   /** A model file could not be downloaded (HTTP error, dropped connection, wrong size). */
   DOWNLOAD: 'ERR_DOWNLOAD',
   /** A model is not on disk and downloads are turned off (offline mode). */
@@ -78,6 +80,7 @@ const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string) => Semv
   ERR_UNSUPPORTED_VERSION: FileFormatError,
   ERR_WRONG_INDEX_KIND: FileFormatError,
   ERR_IO: SemvecIOError,
+  ERR_LOCKED: SemvecIOError,
   ERR_DOWNLOAD: SemvecIOError,
   ERR_OFFLINE: SemvecIOError,
   ERR_UNSUPPORTED: NativeError,

@@ -8,6 +8,7 @@ import { native, type NativeFlatIndex } from './native.js';
 import { checkDim, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
 import type { VectorInput, VectorsInput } from './validate.js';
 import {
+  allowList,
   callerStack,
   firstResult,
   METRICS,
@@ -16,6 +17,7 @@ import {
   splitResults,
   VectorIndex,
   type Metric,
+  type SearchOptions,
   type SearchResult,
 } from './vector-index.js';
 
@@ -54,20 +56,21 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   }
 
   /**
-   * The k stored vectors nearest to `query`, best first.
+   * The k stored vectors nearest to `query`, best first; with
+   * `allowIds`, the k nearest among those ids.
    *
    * @example
    * const { ids, scores } = index.search(query, 10);
    */
-  search(query: VectorInput, k: number): SearchResult {
-    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k)));
+  search(query: VectorInput, k: number, options?: SearchOptions): SearchResult {
+    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), allowList(options)));
   }
 
   /** {@link search} on a worker thread. */
-  searchAsync(query: VectorInput, k: number): Promise<SearchResult> {
+  searchAsync(query: VectorInput, k: number, options?: SearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
     const q = toVector(query, this.dim);
-    return withCallerStack(this.handle.searchAsync(q, checkK(k)), caller).then(firstResult);
+    return withCallerStack(this.handle.searchAsync(q, checkK(k), allowList(options)), caller).then(firstResult);
   }
 
   /**
@@ -78,16 +81,16 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
    * @example
    * const results = index.searchBatch(queries, 10); // results[i].ids
    */
-  searchBatch(queries: VectorsInput, k: number): SearchResult[] {
+  searchBatch(queries: VectorsInput, k: number, options?: SearchOptions): SearchResult[] {
     const q = toVectors(queries, this.dim, 'queries', true);
-    return splitResults(this.handle.search(q, checkK(k)));
+    return splitResults(this.handle.search(q, checkK(k), allowList(options)));
   }
 
   /** {@link searchBatch} on a worker thread. */
-  searchBatchAsync(queries: VectorsInput, k: number): Promise<SearchResult[]> {
+  searchBatchAsync(queries: VectorsInput, k: number, options?: SearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
     const q = toVectors(queries, this.dim, 'queries', true);
-    return withCallerStack(this.handle.searchAsync(q, checkK(k)), caller).then(splitResults);
+    return withCallerStack(this.handle.searchAsync(q, checkK(k), allowList(options)), caller).then(splitResults);
   }
 
   /**

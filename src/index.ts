@@ -24,7 +24,7 @@ export type { SimdLevel } from './system.js';
 export { normalize, normalizeInPlace, row } from './vectors.js';
 export type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 export { METRICS, VectorIndex } from './vector-index.js';
-export type { Metric, SearchResult } from './vector-index.js';
+export type { Metric, SearchOptions, SearchResult } from './vector-index.js';
 export { cosineSimilarity, similarityMatrix } from './similarity.js';
 export type { SimilarityMatrixOptions } from './similarity.js';
 export { Embedder } from './embedder/embedder.js';
@@ -33,3 +33,19 @@ export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
 export type { ModelInfo, Pooling } from './embedder/registry.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
+export { Client, checkCollectionName } from './collection/client.js';
+export type { CollectionSummary, CreateCollectionOptions, GetCollectionOptions } from './collection/client.js';
+export { Collection, IVF_MIN_RECORDS } from './collection/collection.js';
+export type {
+  CollectionRecord,
+  DeleteOptions,
+  Filters,
+  GetOptions,
+  Include,
+  IndexKind,
+  QueryMatch,
+  QueryOptions,
+  RecordsInput,
+  UpdateInput,
+} from './collection/collection.js';
+export type { FieldOperators, Metadata, MetadataValue, Where, WhereDocument } from './collection/filter.js';

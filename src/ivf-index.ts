@@ -10,6 +10,7 @@ import { native, type NativeIvfIndex, type NativeSearchResults } from './native.
 import { checkDim, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
 import type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 import {
+  allowList,
   callerStack,
   firstResult,
   METRICS,
@@ -18,6 +19,7 @@ import {
   splitResults,
   VectorIndex,
   type Metric,
+  type SearchOptions,
   type SearchResult,
 } from './vector-index.js';
 
@@ -39,8 +41,12 @@ export interface IVFIndexOptions {
   training?: ClusteringOptions;
 }
 
-export interface IVFSearchOptions {
-  /** Lists to scan for this call, 1 to nlist; default the index's nprobe. */
+export interface IVFSearchOptions extends SearchOptions {
+  /**
+   * Lists to scan for this call, 1 to nlist; default the index's nprobe.
+   * With `allowIds`, lists holding no allowed id are skipped and probing
+   * continues past nprobe lists until k allowed vectors have been seen.
+   */
   nprobe?: number;
 }
 
@@ -194,14 +200,14 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    * const { ids, scores } = ivf.search(query, 10, { nprobe: 32 });
    */
   search(query: VectorInput, k: number, options?: IVFSearchOptions): SearchResult {
-    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), this.#nprobe(options)));
+    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), this.#nprobe(options), allowList(options)));
   }
 
   /** {@link search} on a worker thread. */
   searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
     const q = toVector(query, this.dim);
-    const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), this.#nprobe(options));
+    const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), this.#nprobe(options), allowList(options));
     return withCallerStack(p, caller).then(firstResult);
   }
 
@@ -214,14 +220,14 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    */
   searchBatch(queries: VectorsInput, k: number, options?: IVFSearchOptions): SearchResult[] {
     const q = toVectors(queries, this.dim, 'queries', true);
-    return splitResults(this.handle.search(q, checkK(k), this.#nprobe(options)));
+    return splitResults(this.handle.search(q, checkK(k), this.#nprobe(options), allowList(options)));
   }
 
   /** {@link searchBatch} on a worker thread. */
   searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
     const q = toVectors(queries, this.dim, 'queries', true);
-    return withCallerStack(this.handle.searchAsync(q, checkK(k), this.#nprobe(options)), caller).then(splitResults);
+    return withCallerStack(this.handle.searchAsync(q, checkK(k), this.#nprobe(options), allowList(options)), caller).then(splitResults);
   }
 
   /** Loads an IVF index saved with {@link save}. */

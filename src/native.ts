@@ -39,8 +39,8 @@ export interface NativeIndex {
 }
 
 export interface NativeFlatIndex extends NativeIndex {
-  search(queries: Float32Array, k: number): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number): Promise<NativeSearchResults>;
+  search(queries: Float32Array, k: number, allow?: Float64Array): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, allow?: Float64Array): Promise<NativeSearchResults>;
 }
 
 export interface NativeKMeansOptions {
@@ -76,8 +76,8 @@ export interface NativeIvfIndex extends NativeIndex {
   info(): NativeIvfIndexInfo;
   train(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): NativeTrainResult;
   trainAsync(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): Promise<NativeTrainResult>;
-  search(queries: Float32Array, k: number, nprobe: number): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number, nprobe: number): Promise<NativeSearchResults>;
+  search(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array): Promise<NativeSearchResults>;
   setNprobe(nprobe: number): void;
   listSizes(): Float64Array;
   centroids(): Float32Array;

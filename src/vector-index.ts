@@ -28,6 +28,25 @@ export interface SearchResult {
   scores: Float32Array;
 }
 
+/** Options every index's search takes. */
+export interface SearchOptions {
+  /**
+   * Only these ids may be returned (ids not in the index are ignored). The
+   * results are the best k among them, so a filtered search returns k
+   * results whenever that many allowed vectors exist.
+   */
+  allowIds?: IdsInput;
+}
+
+/** @internal The native allow-list of search options, validated. */
+export function allowList(options: SearchOptions | undefined): Float64Array | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object') {
+    fail(ErrorCode.INVALID_ARGUMENT, `search options must be an object; received ${describe(options)}`);
+  }
+  return options.allowIds === undefined ? undefined : toIds(options.allowIds, undefined, 'allowIds');
+}
+
 /** @internal Splits flat native results into per-query views (no copies). */
 export function splitResults(r: NativeSearchResults): SearchResult[] {
   const out: SearchResult[] = new Array(r.nq);

@@ -24,6 +24,7 @@ describe('SemvecError', () => {
       ERR_UNSUPPORTED_VERSION: FileFormatError,
       ERR_WRONG_INDEX_KIND: FileFormatError,
       ERR_IO: SemvecIOError,
+      ERR_LOCKED: SemvecIOError,
       ERR_DOWNLOAD: SemvecIOError,
       ERR_OFFLINE: SemvecIOError,
       ERR_UNSUPPORTED: NativeError,

@@ -33,13 +33,14 @@ FlatIndexWrap::FlatIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   index_ = guard(info.Env(), [&] { return std::make_shared<FlatIndex>(dim, metric); });
 }
 
-// search(queries: Float32Array, k: number) -> { k, nq, ids, scores }
+// search(queries: Float32Array, k: number, allow?: Float64Array) -> { k, nq, ids, scores }
 Napi::Value FlatIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = count_arg(info, 1, "k", 1, 1e9);
-  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k); });
+  auto allow = allow_arg(info, 2);
+  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, allow_data(allow), allow_size(allow)); });
   return results_to_js(env, r);
 }
 
@@ -48,10 +49,11 @@ Napi::Value FlatIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = count_arg(info, 1, "k", 1, 1e9);
+  auto allow = allow_arg(info, 2);
   auto index = index_;
   auto out = std::make_shared<SearchResults>();
   return PromiseWorker::Start(
-      env, [index, q, nq, k, out] { *out = index->search(q.data, nq, k); },
+      env, [index, q, nq, k, allow, out] { *out = index->search(q.data, nq, k, allow_data(allow), allow_size(allow)); },
       [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
 }
 

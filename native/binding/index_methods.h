@@ -36,6 +36,19 @@ inline Napi::Value results_to_js(Napi::Env env, const semvec::SearchResults& r) 
   return out;
 }
 
+// Optional allow-list argument (Float64Array of ids) at position i.
+inline std::shared_ptr<std::vector<uint64_t>> allow_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+  return std::make_shared<std::vector<uint64_t>>(ids_arg(info, i));
+}
+
+inline const uint64_t* allow_data(const std::shared_ptr<std::vector<uint64_t>>& a) {
+  static const uint64_t none = 0;
+  return a ? (a->empty() ? &none : a->data()) : nullptr;
+}
+
+inline size_t allow_size(const std::shared_ptr<std::vector<uint64_t>>& a) { return a ? a->size() : 0; }
+
 // Vectors and optional ids of an add call, checked against the index.
 struct AddArgs {
   F32View vectors;

@@ -74,14 +74,15 @@ Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
       [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]});
 }
 
-// search(queries, k, nprobe) with nprobe 0 = the index default
+// search(queries, k, nprobe, allow?) with nprobe 0 = the index default
 Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = count_arg(info, 1, "k", 1, 1e9);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
-  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, nprobe); });
+  auto allow = allow_arg(info, 3);
+  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow)); });
   return results_to_js(env, r);
 }
 
@@ -91,10 +92,14 @@ Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = count_arg(info, 1, "k", 1, 1e9);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
+  auto allow = allow_arg(info, 3);
   auto index = index_;
   auto out = std::make_shared<SearchResults>();
   return PromiseWorker::Start(
-      env, [index, q, nq, k, nprobe, out] { *out = index->search(q.data, nq, k, nprobe); },
+      env,
+      [index, q, nq, k, nprobe, allow, out] {
+        *out = index->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow));
+      },
       [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
 }
 

@@ -53,7 +53,8 @@ void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
-SearchResults FlatIndex::search(const float* q, size_t nq, size_t k) const {
+SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint64_t* allow,
+                                size_t n_allow) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
   check_finite(q, nq, dim_, "queries");
   const size_t d = dim_;
@@ -64,11 +65,28 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k) const {
   const size_t n = store_.size();
   SearchResults res;
   res.nq = nq;
-  res.k = std::min(k, n);
-  if (res.k == 0 || nq == 0) return res;
+  const size_t nblocks = (n + kBlock - 1) / kBlock;
+  std::vector<uint16_t> masks;
+  size_t candidates = n;
+  if (allow != nullptr) {
+    masks.assign(nblocks, 0);
+    candidates = 0;
+    for (size_t i = 0; i < n_allow; ++i) {
+      auto it = slot_of_.find(allow[i]);
+      if (it == slot_of_.end()) continue;
+      uint16_t bit = static_cast<uint16_t>(1u << (it->second % kBlock));
+      uint16_t& m = masks[it->second / kBlock];
+      if (!(m & bit)) ++candidates;
+      m |= bit;
+    }
+  }
+  res.k = std::min(k, candidates);
+  if (res.k == 0 || nq == 0) {
+    res.k = 0;
+    return res;
+  }
 
   ThreadPool& pool = ThreadPool::global();
-  const size_t nblocks = (n + kBlock - 1) / kBlock;
   // Split the stored vectors among threads (each reads its share once for
   // all queries); at least 64 blocks per task so small indexes stay serial.
   const size_t tasks = std::max<size_t>(1, std::min(pool.threads(), nblocks / 64));
@@ -76,7 +94,9 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k) const {
   pool.parallel_for(tasks, [&](size_t t) {
     size_t b0 = nblocks * t / tasks, b1 = nblocks * (t + 1) / tasks;
     partial[t].assign(nq, TopK(res.k));
-    scan_packed(qs, nq, d, store_.run(b0 * kBlock, std::min(b1 * kBlock, n)), partial[t].data());
+    PackedRun run = store_.run(b0 * kBlock, std::min(b1 * kBlock, n));
+    if (!masks.empty()) run.masks = masks.data() + b0;
+    scan_packed(qs, nq, d, run, partial[t].data());
   });
   for (size_t i = 0; i < nq; ++i)
     for (size_t t = 1; t < tasks; ++t) partial[0][i].merge(partial[t][i]);

@@ -41,8 +41,11 @@ class FlatIndex {
   void add(const float* x, size_t n, const uint64_t* ids);
 
   // Scores nq queries (q: nq * dim) and returns the best min(k, size) per
-  // query. k must be >= 1.
-  SearchResults search(const float* q, size_t nq, size_t k) const;
+  // query. k must be >= 1. With an allow-list (allow: n_allow ids; ids not
+  // in the index are ignored) only those vectors are returned: min(k, number
+  // of allowed vectors) per query, exactly the best among them.
+  SearchResults search(const float* q, size_t nq, size_t k, const uint64_t* allow = nullptr,
+                       size_t n_allow = 0) const;
 
   // Removes the given ids (repeats are allowed). All or nothing: if any id is
   // absent, throws Error(NotFound) and removes none. Returns the number removed.

@@ -200,7 +200,8 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
-SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprobe) const {
+SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprobe,
+                               const uint64_t* allow, size_t n_allow) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
@@ -213,25 +214,59 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   const size_t np = check_nprobe(nprobe == 0 ? nprobe_ : nprobe);
   SearchResults res;
   res.nq = nq;
-  res.k = std::min(k, size_);
+  // Allow-list: lane masks per list, and how many allowed vectors each holds.
+  std::vector<std::vector<uint16_t>> masks;
+  std::vector<size_t> allowed_in(allow ? nlist_ : 0, 0);
+  size_t candidates = size_;
+  if (allow != nullptr) {
+    masks.resize(nlist_);
+    candidates = 0;
+    for (size_t i = 0; i < n_allow; ++i) {
+      auto it = where_.find(allow[i]);
+      if (it == where_.end()) continue;
+      const size_t l = where_list(it->second), slot = where_slot(it->second);
+      std::vector<uint16_t>& m = masks[l];
+      if (m.empty()) m.assign((lists_[l].size() + kBlock - 1) / kBlock, 0);
+      const uint16_t bit = static_cast<uint16_t>(1u << (slot % kBlock));
+      if (!(m[slot / kBlock] & bit)) {
+        ++candidates;
+        ++allowed_in[l];
+      }
+      m[slot / kBlock] |= bit;
+    }
+  }
+  res.k = std::min(k, candidates);
   res.counts.assign(nq, 0);
   if (res.k == 0 || nq == 0) {
     res.k = 0;
     return res;
   }
 
-  // 1. The nprobe best lists of each query.
-  std::vector<TopK> coarse(nq, TopK(np));
-  scan_packed(qs, nq, d, centroids_.run(), coarse.data());
-  // 2. Queries grouped by list.
+  // 1. The lists each query probes: its nprobe best; with an allow-list, its
+  // nprobe best among lists holding allowed vectors, then more until k
+  // allowed vectors are covered.
   std::vector<std::vector<uint32_t>> by_list(nlist_);
-  for (size_t i = 0; i < nq; ++i)
-    for (const Hit& h : coarse[i].take_sorted()) by_list[h.id].push_back(static_cast<uint32_t>(i));
+  {
+    std::vector<TopK> coarse(nq, TopK(allow ? nlist_ : np));
+    scan_packed(qs, nq, d, centroids_.run(), coarse.data());
+    for (size_t i = 0; i < nq; ++i) {
+      size_t taken = 0, covered = 0;
+      for (const Hit& h : coarse[i].take_sorted()) {
+        if (allow) {
+          if (allowed_in[h.id] == 0) continue;
+          if (taken >= np && covered >= res.k) break;
+          covered += allowed_in[h.id];
+        }
+        by_list[h.id].push_back(static_cast<uint32_t>(i));
+        ++taken;
+      }
+    }
+  }
   std::vector<uint32_t> probed;
   for (size_t l = 0; l < nlist_; ++l)
     if (!by_list[l].empty() && lists_[l].size() > 0) probed.push_back(static_cast<uint32_t>(l));
 
-  // 3. Each probed list scanned once, by whichever thread claims it, for all
+  // 2. Each probed list scanned once, by whichever thread claims it, for all
   // the queries that probe it.
   ThreadPool& pool = ThreadPool::global();
   size_t work = 0;
@@ -254,7 +289,9 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
           std::copy(qs + size_t(qs_of[j]) * d, qs + size_t(qs_of[j] + 1) * d, group.begin() + j * d);
         qptr = group.data();
       }
-      scan_packed(qptr, qs_of.size(), d, lists_[l].run(), partial[t].data(), qs_of.data());
+      PackedRun run = lists_[l].run();
+      if (allow) run.masks = masks[l].data();
+      scan_packed(qptr, qs_of.size(), d, run, partial[t].data(), qs_of.data());
     }
   });
   for (size_t i = 0; i < nq; ++i)

@@ -54,8 +54,13 @@ class IvfIndex {
   // Adds vectors to the lists of their nearest centroids; all or nothing.
   void add(const float* x, size_t n, const uint64_t* ids);
 
-  // nprobe = 0 uses the index default.
-  SearchResults search(const float* q, size_t nq, size_t k, size_t nprobe) const;
+  // nprobe = 0 uses the index default. With an allow-list (allow: n_allow
+  // ids), only those vectors are returned; lists holding none are skipped,
+  // and probing goes past nprobe lists until k allowed vectors have been
+  // seen (or every list holding one has been scanned), so a filtered search
+  // returns min(k, allowed) results.
+  SearchResults search(const float* q, size_t nq, size_t k, size_t nprobe,
+                       const uint64_t* allow = nullptr, size_t n_allow = 0) const;
 
   size_t remove(const uint64_t* ids, size_t n);
   void reconstruct(uint64_t id, float* out) const;

@@ -30,8 +30,9 @@ void scan_packed(const float* q, size_t nq, size_t d, const PackedRun& run, TopK
   std::vector<float> scores(qtile * chunk_blocks * kBlock);
   std::vector<uint32_t> picked(chunk_blocks * kBlock);
 
-  for (size_t b0 = 0; b0 < nblocks; b0 += chunk_blocks) {
-    const size_t nb = std::min(chunk_blocks, nblocks - b0);
+  // Scores runs of consecutive blocks [b0, b0 + nb) that contain allowed
+  // vectors (all blocks when there is no allow-list).
+  auto score_run = [&](size_t b0, size_t nb) {
     const size_t first = b0 * kBlock;
     const size_t valid = std::min(nb * kBlock, run.count - first);
     const size_t ldo = nb * kBlock;
@@ -43,8 +44,29 @@ void scan_packed(const float* q, size_t nq, size_t d, const PackedRun& run, TopK
         TopK& heap = heaps[heap_of ? heap_of[i0 + i] : i0 + i];
         const float* row = scores.data() + i * ldo;
         size_t m = kn.select_at_least(row, valid, heap.threshold(), picked.data());
-        for (size_t j = 0; j < m; ++j) heap.push(row[picked[j]], run.ids[first + picked[j]]);
+        for (size_t j = 0; j < m; ++j) {
+          const size_t col = picked[j];
+          if (run.masks && !((run.masks[b0 + col / kBlock] >> (col % kBlock)) & 1u)) continue;
+          heap.push(row[col], run.ids[first + col]);
+        }
       }
+    }
+  };
+  for (size_t b0 = 0; b0 < nblocks; b0 += chunk_blocks) {
+    const size_t end = std::min(nblocks, b0 + chunk_blocks);
+    if (run.masks == nullptr) {
+      score_run(b0, end - b0);
+      continue;
+    }
+    for (size_t b = b0; b < end;) {
+      if (run.masks[b] == 0) {
+        ++b;
+        continue;
+      }
+      size_t e = b + 1;
+      while (e < end && run.masks[e] != 0) ++e;
+      score_run(b, e - b);
+      b = e;
     }
   }
 }

@@ -17,6 +17,9 @@ struct PackedRun {
   const float* sqnorms;   // count squared norms (padded to blocks), or nullptr for <q, x>
   const uint64_t* ids;    // count ids
   size_t count;
+  // Optional allow-list: one 16-bit lane mask per block (bit l set: vector
+  // l of the block may be returned). Blocks with an empty mask are skipped.
+  const uint16_t* masks = nullptr;
 };
 
 // Scores queries q (nq * d) against `run` and pushes every candidate into

@@ -213,3 +213,37 @@ TEST("ivf: suggest_nlist is about 4 sqrt(n), bounded") {
   CHECK_EQ(suggest_nlist(1000000), size_t(4000));
   CHECK(suggest_nlist(100000) >= 1264 && suggest_nlist(100000) <= 1280);
 }
+
+TEST("filtered search: only allowed ids, exactly the best of them, flat and IVF") {
+  const size_t n = 5000, d = 16, nq = 8, k = 10;
+  auto x = blobs(n, d, 40, 12, 0.4f);
+  auto q = blobs(nq, d, 40, 13, 0.4f);
+  FlatIndex flat(d, Metric::L2);
+  flat.add(x.data(), n, nullptr);
+  IvfIndex ivf(d, Metric::L2, 32, 2);
+  ivf.train(x.data(), n, KMeansParams());
+  ivf.add(x.data(), n, nullptr);
+  for (size_t stride : {2, 37, 997}) {
+    std::vector<uint64_t> allow;
+    for (uint64_t id = 0; id < n; id += stride) allow.push_back(id);
+    allow.push_back(n + 5);  // unknown ids are ignored
+    // Reference: a flat index over the allowed vectors only.
+    FlatIndex sub(d, Metric::L2);
+    for (size_t j = 0; j + 1 < allow.size(); ++j) sub.add(&x[allow[j] * d], 1, &allow[j]);
+    auto want = sub.search(q.data(), nq, k);
+    auto got = flat.search(q.data(), nq, k, allow.data(), allow.size());
+    CHECK_EQ(got.k, std::min(k, allow.size() - 1));
+    CHECK(got.ids == want.ids);
+    // IVF: min(k, allowed) results, all allowed, sorted; exact at nprobe = nlist.
+    auto approx = ivf.search(q.data(), nq, k, 2, allow.data(), allow.size());
+    for (size_t i = 0; i < nq; ++i) {
+      CHECK_EQ(approx.counts[i], uint32_t(std::min(k, allow.size() - 1)));
+      for (size_t j = 0; j < approx.counts[i]; ++j) CHECK(approx.ids[i * approx.k + j] % stride == 0);
+    }
+    auto all = ivf.search(q.data(), nq, k, 32, allow.data(), allow.size());
+    CHECK(all.ids == want.ids);
+  }
+  std::vector<uint64_t> none = {n + 100};
+  CHECK_EQ(flat.search(q.data(), 1, k, none.data(), 1).k, size_t(0));
+  CHECK_EQ(ivf.search(q.data(), 1, k, 4, none.data(), 1).k, size_t(0));
+}

@@ -1,0 +1,839 @@
+/**
+ * bench/ivf.ts: exact vs approximate. How much faster than the exact
+ * FlatIndex is IVFIndex, and what recall does it keep?
+ *
+ * Run with `npm run bench:ivf` (or `npx tsx bench/ivf.ts --quick`).
+ *
+ * Method. Everything is measured in one run on one machine:
+ * - Data: a seeded gaussian mixture in `dim` dimensions (bench/common.ts),
+ *   one Float32Array per difficulty (mulberry32 + polar Box-Muller); queries
+ *   come from the same mixture with another seed. The largest N is
+ *   generated once per difficulty and smaller N use its first rows (the rows
+ *   are i.i.d., so a prefix is a sample of the same distribution).
+ *   - `hard`: 3,000 isotropic clusters with Zipf-like weights (exponent 0.8),
+ *     radii 0.4-1.4 (centres are ~1.41 apart, so clusters overlap), plus 10%
+ *     isotropic background noise. Tuned so that at N = 1M with nlist =
+ *     suggestNlist(N), nprobe = 1 finds under 60% of the true top 10.
+ *   - `easy`: 1,000 clusters (Zipf 0.7), radii 0.05-0.5, each nearly flat
+ *     (98% of its variance along 2 random directions), 1% noise: neighbours
+ *     stay in one IVF cell, so nprobe = 1 already finds most of them.
+ * - Ground truth: FlatIndex.searchBatch of all queries, k = 10; that call is
+ *   also the first of the flat index's 3 batch timings (best kept). Flat
+ *   single-query latency: median and p99 of search() over 30 queries.
+ * - IVF: train(x) on the whole prefix with the IVF defaults (k-means with k =
+ *   nlist on a seeded sample of nlist * 64 points, 10 iterations, random
+ *   init; onProgress only records when each iteration ends), then add(x);
+ *   both timed; memoryUsage() of both indexes; list sizes.
+ * - Per nprobe (1, 2, ..., 128, at most nlist): recall@10 (recallAtK) of
+ *   searchBatch against the ground truth; single-query latency of search()
+ *   over 300 queries (median and p99, process.hrtime around each call, after
+ *   a short warm-up); single QPS = 1 / median; batch QPS = queries / best of
+ *   3 searchBatch calls; speed-ups over the flat index measured above. The
+ *   vectors scanned per query are computed from the centroids and list sizes
+ *   (the probed lists are the nprobe nearest centroids).
+ * - The fastest nprobe reaching recall@10 >= 0.90, 0.95 and 0.99.
+ * - Targets (PASS/MISS from the measured numbers): at N = 1M, hard: recall@10
+ *   >= 0.95 at >= 20x the flat index's single-query QPS; train + add < 60 s;
+ *   nprobe = 1 recall@10 < 0.6 (a check that the data is hard).
+ *
+ * For metric 'cosine' the data and queries are normalised once up front.
+ * Results go to a JSON file and a recall-vs-QPS SVG chart.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import {
+  FlatIndex,
+  IVF_TRAINING_DEFAULTS,
+  IVFIndex,
+  METRICS,
+  normalizeInPlace,
+  recallAtK,
+  suggestNlist,
+} from '../src/index.js';
+import type { Metric, SearchResult } from '../src/index.js';
+import {
+  fmt,
+  fmtBytes,
+  fmtInt,
+  fmtMs,
+  latencyOf,
+  machineInfo,
+  makeMixture,
+  median,
+  now,
+  positiveInt,
+  printMachine,
+  progress,
+  sample,
+  table,
+  timeEach,
+  verdict,
+  type Latency,
+  type Machine,
+  type MixtureSpec,
+} from './common.js';
+
+// ---------------------------------------------------------------- options ---
+
+const K = 10;
+const NPROBES = [1, 2, 4, 8, 16, 32, 64, 128] as const;
+const RECALL_LEVELS = [0.9, 0.95, 0.99] as const;
+const SEEDS = { mixture: 1, data: 2, queries: 3 } as const;
+const FLAT_SINGLE_QUERIES = 30;
+const IVF_SINGLE_QUERIES = 300;
+const WARMUP_CALLS = 5;
+const BATCH_REPS = 3;
+
+type Difficulty = 'hard' | 'easy';
+const DIFFICULTY_NAMES: readonly Difficulty[] = ['hard', 'easy'];
+
+/** The data sets; see the header. Centres are N(0, I/dim), ~1.41 apart. */
+const DIFFICULTIES: Record<Difficulty, MixtureSpec> = {
+  hard: { clusters: 3000, zipf: 0.8, radius: [0.4, 1.4], intrinsicDim: 0, isotropicShare: 1, noiseFraction: 0.1 },
+  easy: { clusters: 1000, zipf: 0.7, radius: [0.05, 0.5], intrinsicDim: 2, isotropicShare: 0.02, noiseFraction: 0.01 },
+};
+
+/** Targets, judged on the run with N = TARGETS.n and difficulty TARGETS.difficulty. */
+const TARGETS = {
+  n: 1_000_000,
+  difficulty: 'hard' as Difficulty,
+  recall: 0.95, // recall@10 at least ...
+  speedup: 20, // ... at this many times the flat index's single-query QPS
+  buildSeconds: 60, // train + add, under
+  nprobe1RecallBelow: 0.6, // the data must be hard: nprobe 1 finds less than this
+} as const;
+
+interface Params {
+  sizes: number[];
+  dim: number;
+  queries: number;
+  metric: Metric;
+  nlist: number | null; // null: suggestNlist(N)
+  difficulties: Difficulty[];
+  out: string;
+  svg: string;
+  quick: boolean;
+  k: number;
+}
+
+function parseParams(): Params {
+  const { values } = parseArgs({
+    options: {
+      n: { type: 'string' },
+      dim: { type: 'string', default: '384' },
+      queries: { type: 'string', default: '1000' },
+      nlist: { type: 'string' },
+      metric: { type: 'string', default: 'l2' },
+      difficulty: { type: 'string', default: 'hard,easy' },
+      out: { type: 'string', default: 'bench/results/ivf.json' },
+      svg: { type: 'string', default: 'bench/results/ivf.svg' },
+      quick: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const quick = values.quick === true;
+  const sizes = (values.n ?? (quick ? '50000' : '100000,1000000')).split(',').map((s) => positiveInt(s.trim(), 'n'));
+  const metric = values.metric as Metric;
+  if (!METRICS.includes(metric)) throw new Error(`--metric must be one of ${METRICS.join('|')}; received ${values.metric}`);
+  const difficulties = values.difficulty.split(',').map((s) => {
+    const d = s.trim() as Difficulty;
+    if (!DIFFICULTY_NAMES.includes(d)) {
+      throw new Error(`--difficulty must be ${DIFFICULTY_NAMES.join('|')} or a list of them; received ${values.difficulty}`);
+    }
+    return d;
+  });
+  const nlist = values.nlist === undefined || values.nlist === 'auto' ? null : positiveInt(values.nlist, 'nlist');
+  if (nlist !== null && nlist > Math.min(...sizes)) {
+    throw new Error(`--nlist ${nlist} is larger than the smallest N (${Math.min(...sizes)}); training needs N >= nlist`);
+  }
+  return {
+    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    dim: positiveInt(values.dim, 'dim'),
+    queries: positiveInt(values.queries, 'queries'),
+    metric,
+    nlist,
+    difficulties: [...new Set(difficulties)],
+    out: resolve(values.out),
+    svg: resolve(values.svg),
+    quick,
+    k: K,
+  };
+}
+
+// ---------------------------------------------------------------- results ---
+
+interface NprobeRow {
+  nprobe: number;
+  recall: number;
+  /** Mean vectors in the lists a query probes (from the centroids and list sizes). */
+  scannedPerQuery: number;
+  scannedFraction: number;
+  single: Latency;
+  singleQps: number;
+  singleSpeedup: number; // over the flat index's single-query QPS
+  batch: { reps: number; bestSeconds: number; qps: number; speedup: number };
+}
+
+/** The fastest nprobe with recall@10 >= level, if any. */
+type AtRecall =
+  | { level: number; reached: false; bestRecall: number }
+  | {
+      level: number;
+      reached: true;
+      nprobe: number;
+      recall: number;
+      singleQps: number;
+      singleSpeedup: number;
+      batchQps: number;
+      batchSpeedup: number;
+    };
+
+interface RunResult {
+  difficulty: Difficulty;
+  n: number;
+  nlist: number;
+  flat: {
+    addSeconds: number;
+    memoryBytes: number;
+    groundTruthSeconds: number;
+    single: Latency;
+    singleQps: number;
+    batch: { reps: number; bestSeconds: number; qps: number };
+  };
+  ivf: {
+    train: {
+      seconds: number;
+      trainingPoints: number;
+      iterations: number;
+      /** Seconds from the train() call to the end of each iteration's assignment. */
+      iterationEndSeconds: number[];
+      /** 2 * points * nlist * dim per iteration's assignment, over the whole train time. */
+      gflops: number;
+    };
+    add: { seconds: number; vectorsPerSecond: number; gflops: number };
+    buildSeconds: number;
+    memoryBytes: number;
+    lists: { min: number; median: number; max: number; mean: number; empty: number };
+    rows: NprobeRow[];
+  };
+  atRecall: AtRecall[];
+  rssBytes: number;
+}
+
+interface TargetResult {
+  name: string;
+  run: string;
+  measured: string;
+  limit: string;
+  value: number | null;
+  pass: boolean | null; // null: not measured in this run
+}
+
+// ------------------------------------------------------------------ bench ---
+
+function runLabel(difficulty: Difficulty, n: number): string {
+  return `${difficulty}, N = ${fmtInt(n)}`;
+}
+
+/** The fastest nprobe reaching each recall level. */
+function atRecallLevels(rows: readonly NprobeRow[]): AtRecall[] {
+  return RECALL_LEVELS.map((level): AtRecall => {
+    const ok = rows.filter((r) => r.recall >= level);
+    if (ok.length === 0) return { level, reached: false, bestRecall: Math.max(...rows.map((r) => r.recall)) };
+    const best = ok.reduce((a, b) => (b.singleQps > a.singleQps ? b : a));
+    return {
+      level,
+      reached: true,
+      nprobe: best.nprobe,
+      recall: best.recall,
+      singleQps: best.singleQps,
+      singleSpeedup: best.singleSpeedup,
+      batchQps: best.batch.qps,
+      batchSpeedup: best.batch.speedup,
+    };
+  });
+}
+
+/** Best-of-reps wall time of fn; returns the first call's value too. */
+function bestOf<T>(reps: number, fn: () => T): { first: T; bestSeconds: number; seconds: number[] } {
+  const seconds: number[] = [];
+  let first: T | undefined;
+  for (let r = 0; r < reps; r++) {
+    const t0 = now();
+    const v = fn();
+    seconds.push(now() - t0);
+    if (r === 0) first = v;
+  }
+  return { first: first as T, bestSeconds: Math.min(...seconds), seconds };
+}
+
+function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, queries: Float32Array, n: number): RunResult {
+  const { dim, k } = p;
+  const data = allData.subarray(0, n * dim);
+  const nq = queries.length / dim;
+  const qs: Float32Array[] = Array.from({ length: nq }, (_, i) => queries.subarray(i * dim, (i + 1) * dim));
+  const nlist = p.nlist ?? suggestNlist(n);
+  const label = `${difficulty} N=${fmtInt(n)}`;
+
+  // Exact: add, ground truth (= first batch timing), single queries.
+  progress(`${label}: flat add + ground truth (searchBatch x ${BATCH_REPS})`);
+  const flat = new FlatIndex({ dim, metric: p.metric });
+  let t0 = now();
+  flat.add(data);
+  const flatAddSeconds = now() - t0;
+  const gt = bestOf(BATCH_REPS, () => flat.searchBatch(queries, k));
+  const truth: SearchResult[] = gt.first;
+  if (truth.length !== nq) throw new Error(`flat searchBatch returned ${truth.length} results for ${nq} queries`);
+  progress(`${label}: flat single queries (${FLAT_SINGLE_QUERIES})`);
+  for (let i = 0; i < 3; i++) flat.search(qs[i % nq]!, k);
+  const flatCalls = Math.min(FLAT_SINGLE_QUERIES, nq);
+  const flatSingle = latencyOf(
+    timeEach(flatCalls, (i) => flat.search(qs[i]!, k)),
+    1,
+    'hrtime',
+  );
+
+  // IVF: train, add.
+  progress(`${label}: ivf train (nlist ${fmtInt(nlist)})`);
+  const ivf = new IVFIndex({ dim, metric: p.metric, nlist });
+  const iterationEnds: number[] = [];
+  t0 = now();
+  const trained = ivf.train(data, { onProgress: () => void iterationEnds.push(now() - t0) });
+  const trainSeconds = now() - t0;
+  progress(`${label}: ivf add`);
+  t0 = now();
+  ivf.add(data);
+  const addSeconds = now() - t0;
+  const sizes = ivf.listSizes();
+  const sortedSizes = [...sizes].sort((a, b) => a - b);
+
+  // Vectors scanned per query at each nprobe: the lists of the nprobe
+  // nearest centroids, as the index picks them (same metric).
+  const maxProbe = Math.min(nlist, NPROBES[NPROBES.length - 1]!);
+  const coarse = new FlatIndex({ dim, metric: p.metric });
+  coarse.add(ivf.centroids());
+  const probed = coarse.searchBatch(queries, maxProbe);
+  const scannedAt = (nprobe: number): number => {
+    let total = 0;
+    for (const r of probed) for (let j = 0; j < Math.min(nprobe, r.ids.length); j++) total += sizes[r.ids[j]!]!;
+    return total / nq;
+  };
+
+  // Per nprobe: recall and batch (best of 3), then single-query latency.
+  const rows: NprobeRow[] = [];
+  const singleCalls = IVF_SINGLE_QUERIES; // cycling through the queries
+  for (const nprobe of NPROBES) {
+    if (nprobe > nlist) break;
+    progress(`${label}: nprobe ${nprobe}: searchBatch x ${BATCH_REPS}, ${singleCalls} single queries`);
+    const batch = bestOf(BATCH_REPS, () => ivf.searchBatch(queries, k, { nprobe }));
+    const recall = recallAtK(batch.first, truth, k);
+    for (let i = 0; i < WARMUP_CALLS; i++) ivf.search(qs[i % nq]!, k, { nprobe });
+    const single = latencyOf(
+      timeEach(singleCalls, (i) => ivf.search(qs[i % nq]!, k, { nprobe })),
+      1,
+      'hrtime',
+    );
+    const scanned = scannedAt(nprobe);
+    const batchQps = nq / batch.bestSeconds;
+    rows.push({
+      nprobe,
+      recall,
+      scannedPerQuery: scanned,
+      scannedFraction: scanned / n,
+      single,
+      singleQps: 1e3 / single.medianMs,
+      singleSpeedup: flatSingle.medianMs / single.medianMs,
+      batch: { reps: BATCH_REPS, bestSeconds: batch.bestSeconds, qps: batchQps, speedup: batchQps / (nq / gt.bestSeconds) },
+    });
+  }
+
+  const iterations = trained.iterations;
+  return {
+    difficulty,
+    n,
+    nlist,
+    flat: {
+      addSeconds: flatAddSeconds,
+      memoryBytes: flat.memoryUsage(),
+      groundTruthSeconds: gt.seconds[0]!,
+      single: flatSingle,
+      singleQps: 1e3 / flatSingle.medianMs,
+      batch: { reps: BATCH_REPS, bestSeconds: gt.bestSeconds, qps: nq / gt.bestSeconds },
+    },
+    ivf: {
+      train: {
+        seconds: trainSeconds,
+        trainingPoints: trained.trainingPoints,
+        iterations,
+        iterationEndSeconds: iterationEnds,
+        gflops: (2 * trained.trainingPoints * nlist * dim * iterations) / trainSeconds / 1e9,
+      },
+      add: { seconds: addSeconds, vectorsPerSecond: n / addSeconds, gflops: (2 * n * nlist * dim) / addSeconds / 1e9 },
+      buildSeconds: trainSeconds + addSeconds,
+      memoryBytes: ivf.memoryUsage(),
+      lists: {
+        min: sortedSizes[0]!,
+        median: median(sortedSizes),
+        max: sortedSizes[sortedSizes.length - 1]!,
+        mean: n / nlist,
+        empty: sortedSizes.filter((s) => s === 0).length,
+      },
+      rows,
+    },
+    atRecall: atRecallLevels(rows),
+    rssBytes: process.memoryUsage().rss,
+  };
+}
+
+// ---------------------------------------------------------------- targets ---
+
+function judgeTargets(runs: readonly RunResult[]): TargetResult[] {
+  const target = runs.find((r) => r.n === TARGETS.n && r.difficulty === TARGETS.difficulty);
+  const where = runLabel(TARGETS.difficulty, TARGETS.n);
+  const out: TargetResult[] = [];
+  const speed = `>= ${TARGETS.speedup}x flat single-query QPS`;
+  if (!target) {
+    out.push({ name: `recall@10 >= ${TARGETS.recall} at ${speed}`, run: where, measured: 'not in this run', limit: speed, value: null, pass: null });
+  } else {
+    const at = target.atRecall.find((a) => a.level === TARGETS.recall);
+    if (at === undefined || !at.reached) {
+      out.push({
+        name: `recall@10 >= ${TARGETS.recall} at ${speed}`,
+        run: where,
+        measured: `recall ${TARGETS.recall} not reached (best ${fmt(at?.reached === false ? at.bestRecall : 0, 3)})`,
+        limit: speed,
+        value: null,
+        pass: false,
+      });
+    } else {
+      out.push({
+        name: `recall@10 >= ${TARGETS.recall} at ${speed}`,
+        run: where,
+        measured: `nprobe ${at.nprobe}: recall ${fmt(at.recall, 3)}, ${fmt(at.singleSpeedup, 1)}x`,
+        limit: speed,
+        value: at.singleSpeedup,
+        pass: at.singleSpeedup >= TARGETS.speedup,
+      });
+    }
+  }
+  // Train + add: judged on every run at the target N.
+  const atN = runs.filter((r) => r.n === TARGETS.n);
+  if (atN.length === 0) {
+    out.push({ name: `train + add < ${TARGETS.buildSeconds} s`, run: `N = ${fmtInt(TARGETS.n)}`, measured: 'not in this run', limit: `< ${TARGETS.buildSeconds} s`, value: null, pass: null });
+  }
+  for (const r of atN) {
+    out.push({
+      name: `train + add < ${TARGETS.buildSeconds} s`,
+      run: runLabel(r.difficulty, r.n),
+      measured: `${fmt(r.ivf.train.seconds, 1)} + ${fmt(r.ivf.add.seconds, 1)} = ${fmt(r.ivf.buildSeconds, 1)} s`,
+      limit: `< ${TARGETS.buildSeconds} s`,
+      value: r.ivf.buildSeconds,
+      pass: r.ivf.buildSeconds < TARGETS.buildSeconds,
+    });
+  }
+  const np1 = target?.ivf.rows.find((row) => row.nprobe === 1);
+  out.push({
+    name: `nprobe 1 recall@10 < ${TARGETS.nprobe1RecallBelow} (data is hard)`,
+    run: where,
+    measured: np1 ? fmt(np1.recall, 3) : 'not in this run',
+    limit: `< ${TARGETS.nprobe1RecallBelow}`,
+    value: np1?.recall ?? null,
+    pass: np1 ? np1.recall < TARGETS.nprobe1RecallBelow : null,
+  });
+  return out;
+}
+
+// --------------------------------------------------------------- printing ---
+
+function fmtQps(qps: number): string {
+  return qps >= 100 ? fmtInt(qps) : fmt(qps, 1);
+}
+
+function fmtAtRecall(a: AtRecall): string {
+  if (!a.reached) return `not reached (best recall ${fmt(a.bestRecall, 3)})`;
+  return (
+    `nprobe ${a.nprobe} (recall ${fmt(a.recall, 3)}): ${fmtQps(a.singleQps)} QPS single (${fmt(a.singleSpeedup, 1)}x flat), ` +
+    `${fmtQps(a.batchQps)} QPS batch (${fmt(a.batchSpeedup, 1)}x flat)`
+  );
+}
+
+function printRun(r: RunResult, p: Params): void {
+  const f = r.flat;
+  const t = r.ivf.train;
+  const ends = t.iterationEndSeconds;
+  const perIteration = ends.slice(1).map((e, i) => e - ends[i]!);
+  const nlistNote = p.nlist === null ? ' = suggestNlist(N)' : '';
+  console.log(
+    `\n${runLabel(r.difficulty, r.n)}  (dim ${p.dim}, ${p.metric}, k ${p.k}; data ${fmtBytes(r.n * p.dim * 4)}; nlist ${fmtInt(r.nlist)}${nlistNote})`,
+  );
+  console.log(
+    `  flat   add ${fmt(f.addSeconds, 2)} s; ground truth (searchBatch, ${fmtInt(p.queries)} queries) ${fmt(f.groundTruthSeconds, 2)} s`,
+  );
+  console.log(
+    `         single query median ${fmtMs(f.single.medianMs)}, p99 ${fmtMs(f.single.p99Ms)} (${f.single.samples} queries) = ` +
+      `${fmtQps(f.singleQps)} QPS; batch ${fmtQps(f.batch.qps)} QPS (best of ${f.batch.reps})`,
+  );
+  console.log(
+    `  ivf    train ${fmt(t.seconds, 2)} s  (k-means on ${fmtInt(t.trainingPoints)} points, ${t.iterations} iterations, ` +
+      `${fmt(t.gflops, 0)} GFLOP/s; sampling + init + 1st iteration ${fmt(ends[0] ?? t.seconds, 2)} s, ` +
+      `then ${perIteration.length > 0 ? fmt(median(perIteration), 2) : '-'} s per iteration)`,
+  );
+  console.log(
+    `         add ${fmt(r.ivf.add.seconds, 2)} s  (${fmtInt(r.ivf.add.vectorsPerSecond)} vectors/s; assignment to ${fmtInt(r.nlist)} centroids at ${fmt(r.ivf.add.gflops, 0)} GFLOP/s)`,
+  );
+  console.log(`         train + add ${fmt(r.ivf.buildSeconds, 2)} s`);
+  const l = r.ivf.lists;
+  console.log(
+    `  memory ivf ${fmtBytes(r.ivf.memoryBytes)}, flat ${fmtBytes(f.memoryBytes)}; process rss ${fmtBytes(r.rssBytes)}`,
+  );
+  console.log(
+    `  lists  min ${fmtInt(l.min)}, median ${fmtInt(l.median)}, max ${fmtInt(l.max)}, mean ${fmt(l.mean, 1)}; ${fmtInt(l.empty)} empty`,
+  );
+  console.log('');
+  console.log(
+    table(
+      ['nprobe', 'recall@10', 'scanned/query', 'median', 'p99', 'single QPS', 'vs flat', 'batch QPS', 'vs flat'],
+      [
+        ...r.ivf.rows.map((row) => [
+          String(row.nprobe),
+          fmt(row.recall, 3),
+          `${fmtInt(row.scannedPerQuery)} (${fmt(row.scannedFraction * 100, 2)}%)`,
+          fmtMs(row.single.medianMs),
+          fmtMs(row.single.p99Ms),
+          fmtQps(row.singleQps),
+          `${fmt(row.singleSpeedup, 1)}x`,
+          fmtQps(row.batch.qps),
+          `${fmt(row.batch.speedup, 1)}x`,
+        ]),
+        [
+          'flat',
+          '1.000',
+          `${fmtInt(r.n)} (100%)`,
+          fmtMs(f.single.medianMs),
+          fmtMs(f.single.p99Ms),
+          fmtQps(f.singleQps),
+          '1.0x',
+          fmtQps(f.batch.qps),
+          '1.0x',
+        ],
+      ],
+    ),
+  );
+  console.log(
+    `  (single: ${r.ivf.rows[0]?.single.samples ?? 0} search() calls per nprobe, flat ${f.single.samples}; batch: ${fmtInt(p.queries)} queries, best of ${BATCH_REPS})`,
+  );
+  console.log('');
+  for (const a of r.atRecall) console.log(`  recall >= ${fmt(a.level, 2)}   ${fmtAtRecall(a)}`);
+  if (r.difficulty === TARGETS.difficulty) {
+    const np1 = r.ivf.rows.find((row) => row.nprobe === 1);
+    if (np1) {
+      const hard = np1.recall < TARGETS.nprobe1RecallBelow;
+      const judged = r.n === TARGETS.n;
+      console.log(
+        `  difficulty check: nprobe 1 recall ${fmt(np1.recall, 3)} ${hard ? '<' : '>='} ${TARGETS.nprobe1RecallBelow}` +
+          (judged ? (hard ? '  ok' : '  WARNING: the hard data is not hard enough') : `  (judged at N = ${fmtInt(TARGETS.n)} only)`),
+      );
+    }
+  }
+}
+
+function printSummary(runs: readonly RunResult[]): void {
+  const cell = (a: AtRecall | undefined): string =>
+    a === undefined || !a.reached ? 'not reached' : `np ${a.nprobe}: ${fmtQps(a.singleQps)} (${fmt(a.singleSpeedup, a.singleSpeedup < 10 ? 1 : 0)}x)`;
+  console.log('\nSummary (QPS single query; in brackets: speed-up over the exact FlatIndex in the same run)');
+  console.log(
+    table(
+      ['run', 'nlist', 'train s', 'add s', 'sum s', 'flat QPS', 'recall np=1', 'recall >= 0.90', 'recall >= 0.95', 'recall >= 0.99'],
+      runs.map((r) => [
+        runLabel(r.difficulty, r.n),
+        fmtInt(r.nlist),
+        fmt(r.ivf.train.seconds, 1),
+        fmt(r.ivf.add.seconds, 1),
+        fmt(r.ivf.buildSeconds, 1),
+        fmtQps(r.flat.singleQps),
+        r.ivf.rows[0] ? fmt(r.ivf.rows[0].recall, 3) : '-',
+        cell(r.atRecall.find((a) => a.level === 0.9)),
+        cell(r.atRecall.find((a) => a.level === 0.95)),
+        cell(r.atRecall.find((a) => a.level === 0.99)),
+      ]),
+    ),
+  );
+}
+
+function printTargets(targets: readonly TargetResult[]): void {
+  console.log('\nTargets (judged on the measured numbers)');
+  const width = Math.max(...targets.map((t) => t.name.length));
+  for (const t of targets) {
+    const result = t.pass === null ? 'not measured' : verdict(t.pass);
+    console.log(`  ${result.padEnd(4)}  ${t.name.padEnd(width)}  ${t.run}: ${t.measured}`);
+  }
+}
+
+// -------------------------------------------------------------------- svg ---
+
+const PALETTE = ['#1f6fb4', '#d2461f', '#2e9a3a', '#8a4fb0', '#b8860b'] as const;
+
+function esc(s: string): string {
+  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+}
+
+function fmtSize(n: number): string {
+  return n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : fmtInt(n);
+}
+
+/** Recall@10 (x) against single-query QPS (y, log), one curve per run, flat QPS dashed. */
+function renderSvg(runs: readonly RunResult[], p: Params, machine: Machine): string {
+  const W = 960;
+  const H = 600;
+  const M = { left: 78, right: 230, top: 64, bottom: 62 };
+  const pw = W - M.left - M.right;
+  const ph = H - M.top - M.bottom;
+  const sizes = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
+  const colour = (n: number): string => PALETTE[sizes.indexOf(n) % PALETTE.length]!;
+  const flatQps = sizes.map((n) => {
+    const at = runs.filter((r) => r.n === n);
+    return { n, qps: at.reduce((s, r) => s + r.flat.singleQps, 0) / at.length };
+  });
+
+  const recalls = runs.flatMap((r) => r.ivf.rows.map((row) => row.recall));
+  const qpsAll = [...runs.flatMap((r) => r.ivf.rows.map((row) => row.singleQps)), ...flatQps.map((f) => f.qps)];
+  const xMin = Math.min(0.9, Math.floor(Math.min(...recalls) * 20) / 20);
+  const xMax = 1 + (1 - xMin) * 0.015; // a little room right of recall 1
+  const yLo = Math.floor(Math.log10(Math.min(...qpsAll)) * 4) / 4;
+  const yHi = Math.ceil(Math.log10(Math.max(...qpsAll)) * 4) / 4 + 0.05;
+  const X = (recall: number): number => M.left + ((recall - xMin) / (xMax - xMin)) * pw;
+  const Y = (qps: number): number => M.top + ph - ((Math.log10(qps) - yLo) / (yHi - yLo)) * ph;
+  const out: string[] = [];
+  const add = (s: string): void => void out.push(s);
+
+  add(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  add(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  add(
+    `<text x="${M.left}" y="26" font-size="16" font-weight="bold">semvec IVFIndex vs exact FlatIndex: recall@${p.k} against single-query QPS</text>`,
+  );
+  add(
+    `<text x="${M.left}" y="45" fill="#555">${esc(
+      `dim ${p.dim}, ${p.metric}, ${fmtInt(p.queries)} queries, nlist ${p.nlist === null ? 'suggestNlist(N)' : fmtInt(p.nlist)}; ` +
+        `points labelled with nprobe; ${machine.cpu}, ${machine.logicalCores} cores, ${machine.simd}; ${machine.date.slice(0, 10)}`,
+    )}</text>`,
+  );
+
+  // Grid and axes.
+  add(`<g stroke="#e3e3e3" stroke-width="1">`);
+  const xTicks: number[] = [];
+  for (let i = Math.round(xMin * 20); i <= 20; i++) xTicks.push(i / 20); // up to 1.00
+  for (const x of xTicks) add(`<line x1="${X(x).toFixed(1)}" y1="${M.top}" x2="${X(x).toFixed(1)}" y2="${M.top + ph}"/>`);
+  const yTicks: { v: number; major: boolean }[] = [];
+  const decades = yHi - yLo;
+  for (let e = Math.floor(yLo); e <= Math.ceil(yHi); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      const lv = Math.log10(v);
+      if (lv < yLo - 1e-9 || lv > yHi + 1e-9) continue;
+      if (m !== 1 && decades > 3.5) continue;
+      yTicks.push({ v, major: m === 1 });
+    }
+  }
+  for (const t of yTicks) {
+    add(`<line x1="${M.left}" y1="${Y(t.v).toFixed(1)}" x2="${M.left + pw}" y2="${Y(t.v).toFixed(1)}"${t.major ? ' stroke="#cfcfcf"' : ''}/>`);
+  }
+  add(`</g>`);
+  add(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  add(`<g text-anchor="middle" fill="#333">`);
+  for (const x of xTicks) add(`<text x="${X(x).toFixed(1)}" y="${M.top + ph + 18}">${fmt(x, 2)}</text>`);
+  add(`<text x="${M.left + pw / 2}" y="${H - 16}" font-size="13">recall@${p.k} (against FlatIndex, exact)</text>`);
+  add(`</g>`);
+  add(`<g text-anchor="end" fill="#333">`);
+  for (const t of yTicks) {
+    add(`<text x="${M.left - 8}" y="${(Y(t.v) + 4).toFixed(1)}">${t.v >= 1 ? fmtInt(t.v) : fmt(t.v, 1)}</text>`);
+  }
+  add(`</g>`);
+  add(
+    `<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">single-query QPS (1 / median latency, log scale)</text>`,
+  );
+
+  // Flat lines.
+  for (const f of flatQps) {
+    const y = Y(f.qps).toFixed(1);
+    add(`<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="${colour(f.n)}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
+    add(`<text x="${M.left + 6}" y="${(Y(f.qps) - 5).toFixed(1)}" fill="${colour(f.n)}">flat, N = ${fmtSize(f.n)}: ${fmtQps(f.qps)} QPS (recall 1)</text>`);
+  }
+
+  // Curves.
+  interface Box {
+    x0: number;
+    y0: number;
+    x1: number;
+    y1: number;
+  }
+  const markers: Box[] = [];
+  const labels: { x: number; y: number; text: string; colour: string }[] = [];
+  for (const r of runs) {
+    const c = colour(r.n);
+    const hard = r.difficulty === 'hard';
+    const pts = r.ivf.rows.map((row) => [X(row.recall), Y(row.singleQps)] as const);
+    add(
+      `<polyline fill="none" stroke="${c}" stroke-width="2"${hard ? '' : ' stroke-dasharray="2 3"'} points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
+    );
+    r.ivf.rows.forEach((row, i) => {
+      const [x, y] = pts[i]!;
+      add(
+        hard
+          ? `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${c}"/>`
+          : `<rect x="${(x - 4).toFixed(1)}" y="${(y - 4).toFixed(1)}" width="8" height="8" fill="#fff" stroke="${c}" stroke-width="1.8"/>`,
+      );
+      markers.push({ x0: x - 4, y0: y - 4, x1: x + 4, y1: y + 4 });
+      labels.push({ x, y, text: String(row.nprobe), colour: c });
+    });
+  }
+  // nprobe labels, placed after all markers: the first free spot around the
+  // point (a label that fits nowhere is left out; its point stays).
+  const placed: Box[] = [...markers];
+  const overlaps = (a: Box, b: Box): boolean => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+  for (const l of labels) {
+    const w = 6 * l.text.length;
+    const h = 10;
+    const spots: [number, number][] = [
+      [-6 - w, -14], // above left
+      [6, -14], // above right
+      [-8 - w, -5], // left
+      [8, -5], // right
+      [-6 - w, 5], // below left
+      [6, 5], // below right
+    ];
+    for (const [dx, dy] of spots) {
+      const box: Box = { x0: l.x + dx, y0: l.y + dy, x1: l.x + dx + w, y1: l.y + dy + h };
+      if (box.x0 < M.left || box.x1 > M.left + pw || box.y0 < M.top || box.y1 > M.top + ph) continue;
+      if (placed.some((b) => overlaps(b, box))) continue;
+      placed.push(box);
+      add(`<text x="${box.x0.toFixed(1)}" y="${(box.y1 - 1).toFixed(1)}" font-size="10" fill="${l.colour}">${esc(l.text)}</text>`);
+      break;
+    }
+  }
+
+  // Legend.
+  const lx = M.left + pw + 18;
+  let ly = M.top + 8;
+  add(`<text x="${lx}" y="${ly}" font-weight="bold">IVF runs</text>`);
+  ly += 20;
+  for (const r of runs) {
+    const c = colour(r.n);
+    const hard = r.difficulty === 'hard';
+    add(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${c}" stroke-width="2"${hard ? '' : ' stroke-dasharray="2 3"'}/>`);
+    add(
+      hard
+        ? `<circle cx="${lx + 14}" cy="${ly - 4}" r="4" fill="${c}"/>`
+        : `<rect x="${lx + 10}" y="${ly - 8}" width="8" height="8" fill="#fff" stroke="${c}" stroke-width="1.8"/>`,
+    );
+    add(`<text x="${lx + 36}" y="${ly}">${esc(`${r.difficulty}, N = ${fmtSize(r.n)}`)}</text>`);
+    ly += 20;
+  }
+  ly += 6;
+  for (const f of flatQps) {
+    add(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${colour(f.n)}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
+    add(`<text x="${lx + 36}" y="${ly}">flat (exact), N = ${fmtSize(f.n)}</text>`);
+    ly += 20;
+  }
+  ly += 10;
+  const notes = [
+    'hard: overlapping isotropic',
+    'clusters + 10% noise',
+    'easy: separated, nearly flat',
+    'clusters + 1% noise',
+    '',
+    'labels: nprobe',
+    'up and right is better',
+  ];
+  for (const line of notes) {
+    add(`<text x="${lx}" y="${ly}" fill="#555" font-size="11">${esc(line)}</text>`);
+    ly += 15;
+  }
+  add(`</svg>`);
+  return `${out.join('\n')}\n`;
+}
+
+// ------------------------------------------------------------------- main ---
+
+function main(): void {
+  const p = parseParams();
+  const machine = machineInfo();
+  const loadBefore = os.loadavg();
+
+  console.log(`semvec IVFIndex vs FlatIndex benchmark${p.quick ? ' (quick)' : ''}`);
+  printMachine(machine);
+  console.log(`  load      ${loadBefore.map((x) => fmt(x, 2)).join(' ')} (1, 5, 15 min averages at start)`);
+  console.log(
+    `  params    N ${p.sizes.map(fmtInt).join(', ')}; dim ${p.dim}; metric ${p.metric}; k ${p.k}; ${fmtInt(p.queries)} queries; ` +
+      `nlist ${p.nlist === null ? 'suggestNlist(N)' : fmtInt(p.nlist)}; nprobe ${NPROBES.join(', ')}; seeds ${JSON.stringify(SEEDS)}`,
+  );
+  console.log(`  training  IVF defaults ${JSON.stringify(IVF_TRAINING_DEFAULTS)}, default seed`);
+  for (const d of p.difficulties) {
+    const s = DIFFICULTIES[d];
+    console.log(
+      `  data      ${d}: ${fmtInt(s.clusters)} clusters, Zipf ${s.zipf}, radius ${s.radius[0]}-${s.radius[1]} (centres ~1.41 apart), ` +
+        `${s.intrinsicDim === 0 ? 'isotropic' : `${fmt((1 - s.isotropicShare) * 100, 0)}% of variance along ${s.intrinsicDim} directions`}, ` +
+        `${fmt(s.noiseFraction * 100, 0)}% noise`,
+    );
+  }
+
+  const runs: RunResult[] = [];
+  const generateSeconds: Record<string, number> = {};
+  const maxN = Math.max(...p.sizes);
+  for (const difficulty of p.difficulties) {
+    progress(`${difficulty}: generating ${fmtInt(maxN)} x ${p.dim} vectors + ${fmtInt(p.queries)} queries`);
+    const t0 = now();
+    const mixture = makeMixture(p.dim, SEEDS.mixture, DIFFICULTIES[difficulty]);
+    const data = sample(mixture, maxN, SEEDS.data);
+    const queries = sample(mixture, p.queries, SEEDS.queries);
+    if (p.metric === 'cosine') {
+      normalizeInPlace(data, p.dim);
+      normalizeInPlace(queries, p.dim);
+    }
+    generateSeconds[difficulty] = now() - t0;
+    for (const n of p.sizes) {
+      const r = benchRun(p, difficulty, data, queries, n);
+      runs.push(r);
+      printRun(r, p);
+    }
+  }
+  console.log(
+    `\nData: ${p.difficulties.map((d) => `${d} ${fmtInt(maxN)} x ${p.dim} generated in ${fmt(generateSeconds[d] ?? 0, 1)} s`).join('; ')} (smaller N use its first rows)`,
+  );
+  printSummary(runs);
+  const targets = judgeTargets(runs);
+  printTargets(targets);
+  const loadAfter = os.loadavg();
+  console.log(`\n  load      ${loadAfter.map((x) => fmt(x, 2)).join(' ')} (1, 5, 15 min averages at the end)`);
+
+  const json = {
+    benchmark: 'semvec IVFIndex vs FlatIndex (bench/ivf.ts)',
+    machine: { ...machine, loadAverageStart: loadBefore, loadAverageEnd: loadAfter },
+    params: {
+      ...p,
+      nlist: p.nlist ?? 'suggestNlist(N)',
+      nprobes: NPROBES.filter((x) => x <= (p.nlist ?? Infinity)),
+      seeds: SEEDS,
+      data: Object.fromEntries(p.difficulties.map((d) => [d, DIFFICULTIES[d]])),
+      training: IVF_TRAINING_DEFAULTS,
+      flatSingleQueries: FLAT_SINGLE_QUERIES,
+      ivfSingleQueries: IVF_SINGLE_QUERIES,
+      batchReps: BATCH_REPS,
+      recallLevels: RECALL_LEVELS,
+      targets: TARGETS,
+    },
+    generateSeconds,
+    runs,
+    targets,
+  };
+  mkdirSync(dirname(p.out), { recursive: true });
+  writeFileSync(p.out, `${JSON.stringify(json, null, 2)}\n`);
+  mkdirSync(dirname(p.svg), { recursive: true });
+  writeFileSync(p.svg, renderSvg(runs, p, machine));
+  console.log(`\nResults written to ${p.out}`);
+  console.log(`Chart written to ${p.svg}`);
+}
+
+main();

@@ -1,0 +1,198 @@
+/**
+ * Chroma-style filters: validation, evaluation of `where` over in-memory
+ * metadata columns, and SQL for `whereDocument`.
+ *
+ * where:
+ *   { field: value }                      shorthand for { field: { $eq: value } }
+ *   { field: { $eq | $ne: value } }       string, number or boolean
+ *   { field: { $gt | $gte | $lt | $lte: number } }
+ *   { field: { $in | $nin: value[] } }
+ *   { $and: [where, ...] }, { $or: [where, ...] }
+ *   Several fields in one object must all match.
+ * Values match by type: 1 never equals '1' or true. A record without the
+ * field never matches $eq, $in or a comparison, and always matches $ne and
+ * $nin (they are the negations of $eq and $in).
+ *
+ * whereDocument:
+ *   { $contains: text }, { $not_contains: text }, and $and / $or of these.
+ */
+import { ErrorCode } from '../errors.js';
+import { describe, fail } from '../validate.js';
+import type { MetadataColumns } from './metadata-columns.js';
+
+export type MetadataValue = string | number | boolean;
+export type Metadata = Record<string, MetadataValue>;
+
+export interface FieldOperators {
+  $eq?: MetadataValue;
+  $ne?: MetadataValue;
+  $gt?: number;
+  $gte?: number;
+  $lt?: number;
+  $lte?: number;
+  $in?: MetadataValue[];
+  $nin?: MetadataValue[];
+}
+
+export type Where = { $and: Where[] } | { $or: Where[] } | { [field: string]: MetadataValue | FieldOperators };
+
+export type WhereDocument =
+  | { $contains: string }
+  | { $not_contains: string }
+  | { $and: WhereDocument[] }
+  | { $or: WhereDocument[] };
+
+const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin'];
+
+function bad(message: string): never {
+  return fail(ErrorCode.INVALID_ARGUMENT, message);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+export function isMetadataValue(v: unknown): v is MetadataValue {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** Checks a metadata key: non-empty, not starting with '$'. */
+export function checkMetadataKey(key: string, at: string): string {
+  if (key.length === 0 || key.startsWith('$')) {
+    bad(`${at}: metadata keys must be non-empty and must not start with '$'; received ${JSON.stringify(key)}`);
+  }
+  return key;
+}
+
+/** Validates one record's metadata: a plain object of string, finite number or boolean values. */
+export function checkMetadata(m: unknown, at: string): Metadata | null {
+  if (m === null || m === undefined) return null;
+  if (!isPlainObject(m)) bad(`${at} must be an object of string, number or boolean values; received ${describe(m)}`);
+  for (const [k, v] of Object.entries(m)) {
+    checkMetadataKey(k, at);
+    if (!isMetadataValue(v)) bad(`${at}.${k} must be a string, a finite number or a boolean; received ${describe(v)}`);
+  }
+  return m as Metadata;
+}
+
+/** A validated `where`, ready to evaluate. */
+export type Condition =
+  | { kind: 'and' | 'or'; parts: Condition[] }
+  | { kind: 'eq' | 'ne'; field: string; value: MetadataValue }
+  | { kind: 'in' | 'nin'; field: string; values: MetadataValue[] }
+  | { kind: 'cmp'; field: string; op: '$gt' | '$gte' | '$lt' | '$lte'; value: number };
+
+function fieldCondition(field: string, cond: unknown, at: string): Condition {
+  checkMetadataKey(field, at);
+  if (isMetadataValue(cond)) return { kind: 'eq', field, value: cond };
+  if (!isPlainObject(cond)) {
+    bad(`${at}.${field} must be a string, number, boolean or an operator object like { $gt: 3 }; received ${describe(cond)}`);
+  }
+  const ops = Object.keys(cond);
+  if (ops.length === 0) bad(`${at}.${field} has no operator; use one of ${OPERATORS.join(', ')}`);
+  const parts: Condition[] = ops.map((op) => {
+    const v = cond[op];
+    switch (op) {
+      case '$eq':
+      case '$ne':
+        if (!isMetadataValue(v)) bad(`${at}.${field}.${op} must be a string, number or boolean; received ${describe(v)}`);
+        return { kind: op === '$eq' ? 'eq' : 'ne', field, value: v };
+      case '$gt':
+      case '$gte':
+      case '$lt':
+      case '$lte':
+        if (typeof v !== 'number' || !Number.isFinite(v)) bad(`${at}.${field}.${op} must be a finite number; received ${describe(v)}`);
+        return { kind: 'cmp', field, op, value: v };
+      case '$in':
+      case '$nin':
+        if (!Array.isArray(v) || v.length === 0 || !v.every(isMetadataValue)) {
+          bad(`${at}.${field}.${op} must be a non-empty array of strings, numbers or booleans; received ${describe(v)}`);
+        }
+        return { kind: op === '$in' ? 'in' : 'nin', field, values: v as MetadataValue[] };
+      default:
+        return bad(`${at}.${field}: unknown operator ${JSON.stringify(op)}; use one of ${OPERATORS.join(', ')}`);
+    }
+  });
+  return parts.length === 1 ? (parts[0] as Condition) : { kind: 'and', parts };
+}
+
+/** Validates a `where` filter into a condition tree. */
+export function parseWhere(where: unknown, at = 'where'): Condition {
+  if (!isPlainObject(where)) bad(`${at} must be an object like { category: 'ml' }; received ${describe(where)}`);
+  const keys = Object.keys(where);
+  if (keys.length === 0) bad(`${at} is empty; give at least one condition`);
+  const parts: Condition[] = keys.map((key) => {
+    const value = where[key];
+    if (key === '$and' || key === '$or') {
+      if (!Array.isArray(value) || value.length === 0) bad(`${at}.${key} must be a non-empty array of conditions; received ${describe(value)}`);
+      return { kind: key === '$and' ? 'and' : 'or', parts: value.map((w, i) => parseWhere(w, `${at}.${key}[${i}]`)) };
+    }
+    if (key.startsWith('$')) bad(`${at}: unknown operator ${JSON.stringify(key)} at the top level; use $and or $or`);
+    return fieldCondition(key, value, at);
+  });
+  return parts.length === 1 ? (parts[0] as Condition) : { kind: 'and', parts };
+}
+
+/** Evaluates a condition over every slot of the columns: 1 where it holds. */
+export function evaluate(cond: Condition, cols: MetadataColumns): Uint8Array {
+  const n = cols.size;
+  switch (cond.kind) {
+    case 'and':
+    case 'or': {
+      const out = evaluate(cond.parts[0] as Condition, cols);
+      for (const p of cond.parts.slice(1)) {
+        const m = evaluate(p, cols);
+        if (cond.kind === 'and') for (let i = 0; i < n; i++) out[i]! &= m[i]!;
+        else for (let i = 0; i < n; i++) out[i]! |= m[i]!;
+      }
+      return out;
+    }
+    case 'eq':
+      return cols.equals(cond.field, cond.value);
+    case 'ne': {
+      const m = cols.equals(cond.field, cond.value);
+      for (let i = 0; i < n; i++) m[i] = m[i]! ^ 1;
+      return m;
+    }
+    case 'in':
+    case 'nin': {
+      const m = new Uint8Array(n);
+      for (const v of cond.values) {
+        const e = cols.equals(cond.field, v);
+        for (let i = 0; i < n; i++) m[i]! |= e[i]!;
+      }
+      if (cond.kind === 'nin') for (let i = 0; i < n; i++) m[i] = m[i]! ^ 1;
+      return m;
+    }
+    case 'cmp':
+      return cols.compare(cond.field, cond.op, cond.value);
+  }
+}
+
+/** SQL (a boolean expression over the `document` column) for whereDocument. */
+export function compileWhereDocument(where: unknown, params: unknown[] = [], at = 'whereDocument'): { sql: string; params: unknown[] } {
+  if (!isPlainObject(where)) bad(`${at} must be an object like { $contains: 'text' }; received ${describe(where)}`);
+  const keys = Object.keys(where);
+  if (keys.length !== 1) bad(`${at} must have exactly one operator ($contains, $not_contains, $and, $or); received ${keys.length}`);
+  const key = keys[0] as string;
+  const value = where[key];
+  let sql: string;
+  switch (key) {
+    case '$contains':
+    case '$not_contains':
+      if (typeof value !== 'string' || value.length === 0) bad(`${at}.${key} must be a non-empty string; received ${describe(value)}`);
+      params.push(value);
+      sql = key === '$contains' ? '(document IS NOT NULL AND instr(document, ?) > 0)' : '(document IS NULL OR instr(document, ?) = 0)';
+      break;
+    case '$and':
+    case '$or': {
+      if (!Array.isArray(value) || value.length === 0) bad(`${at}.${key} must be a non-empty array; received ${describe(value)}`);
+      const inner = value.map((w, i) => compileWhereDocument(w, params, `${at}.${key}[${i}]`).sql);
+      sql = `(${inner.join(key === '$and' ? ' AND ' : ' OR ')})`;
+      break;
+    }
+    default:
+      return bad(`${at}: unknown operator ${JSON.stringify(key)}; use $contains, $not_contains, $and or $or`);
+  }
+  return { sql, params };
+}
