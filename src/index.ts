@@ -49,3 +49,5 @@ export type {
   UpdateInput,
 } from './collection/collection.js';
 export type { FieldOperators, Metadata, MetadataValue, Where, WhereDocument } from './collection/filter.js';
+export { SemanticSearch } from './search/semantic-search.js';
+export type { IndexOptions, SearchHit, SemanticSearchOptions, SemanticSearchQuery } from './search/semantic-search.js';
