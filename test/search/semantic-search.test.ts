@@ -1,0 +1,80 @@
+import { rmSync } from 'node:fs';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { Client, Embedder, SemanticSearch } from '../../src/index.js';
+import { haveToyModel, toyModelDir } from '../helpers/models.js';
+
+const docs = [
+  'Machine learning is a subset of artificial intelligence.',
+  'BERT is a bidirectional transformer pretrained on masked language modeling.',
+  'Overfitting occurs when a model learns the training data too well.',
+  'Python is a versatile high-level programming language.',
+  'Vector databases store embeddings for similarity search.',
+  'Cross-validation estimates model performance more reliably.',
+];
+
+describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder (toy model)', () => {
+  let dir: string;
+  let model: Embedder;
+  beforeAll(async () => {
+    dir = toyModelDir();
+    model = await Embedder.load(dir);
+  });
+  afterAll(async () => {
+    await model.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('indexes documents and returns the best matches with scores and positions', async () => {
+    const engine = new SemanticSearch({ model });
+    await engine.index(docs);
+    expect(engine.size).toBe(6);
+    expect(engine.indexKind).toBe('flat');
+    // A document is its own best match (score 1).
+    const hits = await engine.search(docs[2]!, { topK: 3 });
+    expect(hits).toHaveLength(3);
+    expect(hits[0]).toEqual({ document: docs[2], score: expect.closeTo(1, 5), index: 2 });
+    expect(hits[1]!.score).toBeLessThanOrEqual(hits[0]!.score);
+  });
+
+  it('minScore keeps only results at or above the threshold', async () => {
+    const engine = new SemanticSearch({ model });
+    await engine.index(docs);
+    const all = await engine.search(docs[0]!, { topK: 6 });
+    const cut = all[2]!.score;
+    const kept = await engine.search(docs[0]!, { topK: 6, minScore: cut });
+    expect(kept.map((h) => h.index)).toEqual(all.filter((h) => h.score >= cut).map((h) => h.index));
+    expect(await engine.search(docs[0]!, { topK: 6, minScore: 1.01 })).toEqual([]);
+  });
+
+  it('uses IVF when asked, with the same best match', async () => {
+    const engine = new SemanticSearch({ model, index: 'ivf', nprobe: 2 });
+    await engine.index(docs);
+    expect(engine.indexKind).toBe('ivf');
+    expect((await engine.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
+  });
+
+  it('rejects bad queries and returns nothing before indexing', async () => {
+    const engine = new SemanticSearch({ model });
+    expect(await engine.search('anything')).toEqual([]);
+    await expect(engine.search('')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await engine.index(docs);
+    await expect(engine.search('x', { topK: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(() => new SemanticSearch({ index: 'hnsw' as never })).toThrow(/index must be one of/);
+  });
+
+  it('a collection with an embedder embeds documents and queryTexts', async () => {
+    const client = new Client();
+    const col = await client.createCollection('texts', { embedder: model });
+    expect(col.dim).toBe(model.dim);
+    await col.add({ ids: docs.map((_, i) => `d${i}`), documents: docs, metadatas: docs.map((_, i) => ({ topic: i < 3 ? 'ml' : 'other' })) });
+    const [hits] = await col.query({ queryTexts: docs[3]!, nResults: 2 });
+    expect(hits![0]!.id).toBe('d3');
+    const [ml] = await col.query({ queryTexts: [docs[3]!], nResults: 2, where: { topic: 'ml' } });
+    expect(ml!.map((h) => h.metadata?.topic)).toEqual(['ml', 'ml']);
+    await col.update({ ids: ['d0'], documents: [docs[3]!] }); // re-embedded
+    const [again] = await col.query({ queryTexts: docs[3]!, nResults: 2 });
+    expect(again!.map((h) => h.id).sort()).toEqual(['d0', 'd3']);
+  });
+});
