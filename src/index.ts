@@ -51,3 +51,7 @@ export type {
 export type { FieldOperators, Metadata, MetadataValue, Where, WhereDocument } from './collection/filter.js';
 export { SemanticSearch } from './search/semantic-search.js';
 export type { IndexOptions, SearchHit, SemanticSearchOptions, SemanticSearchQuery } from './search/semantic-search.js';
+export { clusterTexts, clusterVectors, suggestK } from './cluster/cluster.js';
+export type { ClusterOptions, Clustering, SuggestKOptions, SuggestKResult, TextCluster, TextClustering } from './cluster/cluster.js';
+export { compareModels, evaluateApproximate, evaluatePairs, evaluateRetrieval, rocAuc } from './evaluate/evaluate.js';
+export type { ApproximateReport, ModelComparisonRow, Pair, PairsReport, PairVerdict, RetrievalReport, RetrievalTask } from './evaluate/evaluate.js';
