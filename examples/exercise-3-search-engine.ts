@@ -1,10 +1,10 @@
 /**
- * The walkthrough's level-3 exercise: a persistent search engine over 200+
+ * Exercise 3 (the walkthrough's level 3): a persistent search engine over 200+
  * documents with metadata (category, date, author), with plain semantic
  * search, filtered search ("documents from category X similar to Y") and a
  * similarity threshold that rejects everything below it.
  *
- * Run: npx tsx examples/level3-search-engine.ts
+ * Run: npx tsx examples/exercise-3-search-engine.ts
  * Model: all-MiniLM-L6-v2 from the cache or the Hugging Face hub, or the
  * directory in SEMVEC_MODEL_DIR (model.onnx + tokenizer files).
  */
@@ -12,7 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Client, Embedder, type Collection, type Metadata, type QueryMatch } from 'semvec';
+import { Client, type Collection, type Metadata, type QueryMatch } from 'semvec';
+
+import { loadModel } from './_shared.js';
 
 // ---- a generated corpus: 4 categories x 60 documents ----
 
@@ -89,18 +91,8 @@ async function searchAbove(col: Collection, query: string, minScore: number, k =
   return (await col.query({ queryTexts: query, nResults: k, minScore }))[0] ?? [];
 }
 
-const modelName = process.env.SEMVEC_MODEL_DIR ?? 'all-MiniLM-L6-v2';
-let model: Embedder;
-try {
-  model = await Embedder.load(modelName);
-} catch (err) {
-  console.error(`This example needs the sentence-embedding model all-MiniLM-L6-v2 and could not load ${modelName}:`);
-  console.error(`  ${(err as Error).message.split('\n')[0]}`);
-  console.error('Set SEMVEC_MODEL_DIR to a directory holding its model.onnx (or onnx/model.onnx), tokenizer.json and tokenizer_config.json,');
-  console.error('or run it once with network access so the model is downloaded into the cache (SEMVEC_CACHE, default ~/.cache/semvec).');
-  process.exit(1);
-}
-const dir = mkdtempSync(join(tmpdir(), 'semvec-level3-'));
+const model = await loadModel('all-MiniLM-L6-v2');
+const dir = mkdtempSync(join(tmpdir(), 'semvec-exercise3-'));
 try {
   const client = await Client.open(dir);
   const col = await client.getOrCreateCollection('notes', { metric: 'cosine', embedder: model });
