@@ -202,6 +202,7 @@ export interface ModelComparisonRow {
   textsPerSecond: number;
   /** For pair tasks. */
   accuracy?: number;
+  bestThreshold?: number;
   bestAccuracy?: number;
   rocAuc?: number;
   /** For retrieval tasks. */
@@ -233,7 +234,7 @@ export async function compareModels(
         if ('pairs' in task) {
           const r = await evaluatePairs(m, task.pairs, { threshold: task.threshold });
           texts = task.pairs.length * 2;
-          metrics = { accuracy: r.accuracy, bestAccuracy: r.bestAccuracy, rocAuc: r.rocAuc };
+          metrics = { accuracy: r.accuracy, bestThreshold: r.bestThreshold, bestAccuracy: r.bestAccuracy, rocAuc: r.rocAuc };
         } else {
           const r = await evaluateRetrieval(m, task, { k: task.k });
           texts = task.queries.length + task.documents.length;
@@ -258,7 +259,9 @@ export interface ApproximateReport {
 
 /**
  * How much faster is IVF than exact search on your vectors, at what
- * recall@k, across nprobe values? Queries default to a sample of the vectors.
+ * recall@k, across nprobe values? Without `queries`, the last 10% of the
+ * vectors (at most 200) are held out of both indexes and used as queries,
+ * so no query finds itself.
  *
  * @example
  * const r = evaluateApproximate(vectors, { dim: 384 });
@@ -271,11 +274,15 @@ export function evaluateApproximate(
   if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object like { dim: 384 }; received ${describe(options)}`);
   const dim = checkDim(options.dim);
   const metric = checkOneOf(options.metric ?? 'cosine', 'metric', ['ip', 'cosine', 'l2'] as const);
-  const x = toVectors(vectors, dim, 'vectors');
-  const n = x.length / dim;
+  const all = toVectors(vectors, dim, 'vectors');
+  const total = all.length / dim;
+  const held = options.queries !== undefined ? 0 : Math.max(1, Math.min(200, Math.floor(total / 10)));
+  const x = all.subarray(0, (total - held) * dim);
+  const n = total - held;
+  if (n < 1) fail(ErrorCode.INVALID_ARGUMENT, 'evaluateApproximate needs at least 2 vectors');
   const k = checkInteger(options.k ?? 10, 'k', 1, n);
   const nlist = checkInteger(options.nlist ?? suggestNlist(n), 'nlist', 1, n);
-  const q = options.queries !== undefined ? toVectors(options.queries, dim, 'queries') : x.slice(0, Math.min(n, 200) * dim);
+  const q = options.queries !== undefined ? toVectors(options.queries, dim, 'queries') : all.subarray(n * dim);
   const nq = q.length / dim;
   const flat = new FlatIndex({ dim, metric });
   flat.add(x);

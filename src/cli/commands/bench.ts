@@ -1,0 +1,193 @@
+/**
+ * `semvec bench`: exact (FlatIndex) against approximate (IVFIndex) search
+ * on seeded synthetic clustered vectors, no model needed. Per nprobe:
+ * recall@k against the exact results, single-query QPS and the speed-up
+ * over exact search. A table, and optionally JSON and an SVG chart.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
+
+import type { SearchResult } from '../../vector-index.js';
+import type { Metric } from '../../vector-index.js';
+import { renderRecallQpsSvg } from '../chart.js';
+import { CliError, fmt, fmtInt, fmtRate, fmtSeconds, painter, phase, table, usage, type Style } from '../output.js';
+import { defaultClusters, makeMixture, sampleMixture } from '../synthetic.js';
+
+export interface BenchCommandOptions {
+  n: number;
+  dim: number;
+  /** Default suggestNlist(n). */
+  nlist?: number;
+  /** Default 1, 2, 4, ... up to nlist (at most 256). */
+  nprobe?: number[];
+  queries: number;
+  metric: Metric;
+  seed: number;
+  k: number;
+  /** Default n / 100 (2 to 1,000). */
+  clusters?: number;
+  out?: string;
+  svg?: string;
+  json: boolean;
+}
+
+export interface BenchRow {
+  nprobe: number;
+  recall: number;
+  qps: number;
+  medianMs: number;
+  speedup: number;
+}
+
+export interface BenchReport {
+  benchmark: 'semvec bench';
+  params: { n: number; dim: number; metric: Metric; k: number; queries: number; nlist: number; nprobes: number[]; clusters: number; seed: number };
+  machine: { simd: string; threads: number; cpu: string; node: string };
+  seconds: { generate: number; flatAdd: number; ivfTrain: number; ivfAdd: number };
+  flat: { qps: number; medianMs: number };
+  rows: BenchRow[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function defaultNprobes(nlist: number): number[] {
+  const out: number[] = [];
+  for (let p = 1; p <= Math.min(nlist, 256); p *= 2) out.push(p);
+  return out;
+}
+
+function writeOut(path: string, text: string): string {
+  const abs = resolve(path);
+  try {
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+  } catch (err) {
+    throw new CliError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+  return abs;
+}
+
+export async function runBench(o: BenchCommandOptions, style: Style): Promise<void> {
+  const { FlatIndex, IVFIndex, suggestNlist, recallAtK, normalizeInPlace, simdLevel, getThreads } = await import('../../index.js');
+  const { n, dim, k, metric } = o;
+  const nlist = o.nlist ?? suggestNlist(n);
+  if (nlist > n) throw usage(`--nlist ${nlist} is larger than --n ${n}: training needs at least nlist vectors`);
+  const nprobes = o.nprobe ?? defaultNprobes(nlist);
+  const bad = nprobes.find((p) => p > nlist);
+  if (bad !== undefined) throw usage(`--nprobe ${bad} is larger than nlist (${nlist})`);
+  const clusters = Math.min(o.clusters ?? defaultClusters(n), n);
+  const nq = o.queries;
+  const time = <T>(fn: () => T): [T, number] => {
+    const t = performance.now();
+    const v = fn();
+    return [v, (performance.now() - t) / 1000];
+  };
+
+  phase(style, `generating ${fmtInt(n)} x ${dim} vectors in ${fmtInt(clusters)} clusters and ${fmtInt(nq)} queries (seed ${o.seed})`);
+  const [[data, queries], generateSeconds] = time(() => {
+    const mixture = makeMixture(dim, clusters, o.seed);
+    const x = sampleMixture(mixture, n, o.seed + 1);
+    const q = sampleMixture(mixture, nq, o.seed + 2);
+    if (metric === 'cosine') {
+      normalizeInPlace(x, dim);
+      normalizeInPlace(q, dim);
+    }
+    return [x, q] as const;
+  });
+  const qs = Array.from({ length: nq }, (_, i) => queries.subarray(i * dim, (i + 1) * dim));
+
+  /** Per-query latencies (ms) and results, after a short warm-up. */
+  const timeQueries = (search: (q: Float32Array) => SearchResult): { results: SearchResult[]; ms: number[]; seconds: number } => {
+    for (let i = 0; i < Math.min(20, nq); i++) search(qs[i]!); // warm-up
+    const results: SearchResult[] = [];
+    const ms: number[] = [];
+    const t0 = performance.now();
+    for (const q of qs) {
+      const t = performance.now();
+      results.push(search(q));
+      ms.push(performance.now() - t);
+    }
+    return { results, ms, seconds: (performance.now() - t0) / 1000 };
+  };
+
+  phase(style, 'exact search (FlatIndex): add, then one search() per query');
+  const flat = new FlatIndex({ dim, metric });
+  const [, flatAdd] = time(() => flat.add(data));
+  const exact = timeQueries((q) => flat.search(q, k));
+  const flatQps = nq / exact.seconds;
+
+  phase(style, `IVF: train (nlist ${fmtInt(nlist)}) and add`);
+  const ivf = new IVFIndex({ dim, metric, nlist });
+  const [, ivfTrain] = time(() => ivf.train(data, { seed: o.seed }));
+  const [, ivfAdd] = time(() => ivf.add(data));
+
+  const rows: BenchRow[] = [];
+  for (const nprobe of nprobes) {
+    phase(style, `IVF search, nprobe ${nprobe}`);
+    const r = timeQueries((q) => ivf.search(q, k, { nprobe }));
+    const qps = nq / r.seconds;
+    rows.push({ nprobe, recall: recallAtK(r.results, exact.results, k), qps, medianMs: median(r.ms), speedup: qps / flatQps });
+  }
+
+  const report: BenchReport = {
+    benchmark: 'semvec bench',
+    params: { n, dim, metric, k, queries: nq, nlist, nprobes, clusters, seed: o.seed },
+    machine: { simd: simdLevel(), threads: getThreads(), cpu: cpus()[0]?.model.trim() ?? 'unknown', node: process.version },
+    seconds: { generate: generateSeconds, flatAdd, ivfTrain, ivfAdd },
+    flat: { qps: flatQps, medianMs: median(exact.ms) },
+    rows,
+  };
+
+  const written: string[] = [];
+  if (o.out) written.push(`results: ${writeOut(o.out, `${JSON.stringify(report, null, 2)}\n`)}`);
+  if (o.svg) {
+    const svg = renderRecallQpsSvg({
+      title: `semvec IVF vs exact search: recall@${k} against single-query QPS`,
+      subtitle: `N = ${fmtInt(n)}, dim ${dim}, ${metric}, ${fmtInt(nq)} queries, nlist ${fmtInt(nlist)}; synthetic clustered data (seed ${o.seed}); ${report.machine.simd}, ${report.machine.threads} threads`,
+      k,
+      series: [{ name: `IVF, nlist ${fmtInt(nlist)}`, points: rows.map((r) => ({ recall: r.recall, qps: r.qps, label: String(r.nprobe) })) }],
+      baselines: [{ name: 'exact (FlatIndex)', qps: flatQps }],
+      notes: ['labels: nprobe', 'up and right is better'],
+    });
+    written.push(`chart: ${writeOut(o.svg, svg)}`);
+  }
+
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const p = painter(style);
+  const out: string[] = [];
+  out.push(
+    `${p.bold('semvec bench')}: N = ${fmtInt(n)} x ${dim} (${metric}), ${fmtInt(clusters)} clusters, ${fmtInt(nq)} queries, k = ${k}, nlist = ${fmtInt(nlist)}; ${report.machine.simd}, ${report.machine.threads} threads`,
+  );
+  out.push(`build: exact add ${fmtSeconds(flatAdd)}; IVF train ${fmtSeconds(ivfTrain)} + add ${fmtSeconds(ivfAdd)}`);
+  out.push('');
+  out.push(
+    table(
+      ['nprobe', `recall@${k}`, 'QPS', 'median ms', 'speed-up'],
+      [
+        ...rows.map((r) => [String(r.nprobe), fmt(r.recall, 3), fmtRate(r.qps), fmt(r.medianMs, 3), `${fmt(r.speedup, 1)}x`]),
+        ['exact', '1.000', fmtRate(flatQps), fmt(report.flat.medianMs, 3), '1.0x'],
+      ],
+      ['right', 'right', 'right', 'right', 'right'],
+      p.bold,
+    ),
+  );
+  for (const level of [0.9, 0.95, 0.99]) {
+    const ok = rows.filter((r) => r.recall >= level);
+    const best = ok.length > 0 ? ok.reduce((a, b) => (b.qps > a.qps ? b : a)) : undefined;
+    out.push(
+      best
+        ? `recall >= ${level.toFixed(2)}: nprobe ${best.nprobe}, ${fmtRate(best.qps)} QPS, ${fmt(best.speedup, 1)}x exact`
+        : `recall >= ${level.toFixed(2)}: not reached (best ${fmt(Math.max(...rows.map((r) => r.recall)), 3)})`,
+    );
+  }
+  if (written.length > 0) out.push('', ...written);
+  process.stdout.write(`${out.join('\n')}\n`);
+}

@@ -1,0 +1,36 @@
+/**
+ * Models for the command line: a stable key for the model a collection was
+ * indexed with (kept in the collection's metadata), and loading with the
+ * download bar only when progress is shown.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import type { Embedder } from '../embedder/embedder.js';
+import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';
+import type { Style } from './output.js';
+
+/** The collection metadata key holding the model. */
+export const MODEL_KEY = 'semvec.model';
+
+export { DEFAULT_MODEL };
+
+/**
+ * The same string for the same model: a local directory's absolute path, a
+ * known model's hub id, otherwise the name as given.
+ */
+export function modelKey(spec: string): string {
+  try {
+    const abs = resolve(spec);
+    if (statSync(abs).isDirectory()) return abs;
+  } catch {
+    // not a local path
+  }
+  return findModel(spec)?.hubId ?? spec;
+}
+
+/** Loads a model; the download bar (if any) follows the terminal's style. */
+export async function loadEmbedder(spec: string, style: Style): Promise<Embedder> {
+  const { Embedder } = await import('../embedder/embedder.js');
+  return Embedder.load(spec, { progressBar: style.progress });
+}

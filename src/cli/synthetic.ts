@@ -1,0 +1,103 @@
+/**
+ * Seeded synthetic data for `semvec bench`: a gaussian mixture of
+ * clusters with unequal sizes and spreads, like real embeddings are
+ * clustered; queries are drawn from the same mixture with another seed (so
+ * they are not copies of stored vectors).
+ */
+
+/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal values (Marsaglia's polar method, both values of each pair used). */
+function gaussian(rand: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const v = spare;
+      spare = undefined;
+      return v;
+    }
+    let u: number;
+    let v: number;
+    let s: number;
+    do {
+      u = 2 * rand() - 1;
+      v = 2 * rand() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    spare = v * f;
+    return u * f;
+  };
+}
+
+export interface Mixture {
+  dim: number;
+  clusters: number;
+  /** clusters * dim; each centre ~ N(0, I/dim), so centres are ~1.41 apart. */
+  centres: Float32Array;
+  /** Per-coordinate spread of each cluster. */
+  sigma: Float64Array;
+  /** Cumulative cluster weights (Zipf-like, exponent 0.7), last = 1. */
+  cumWeight: Float64Array;
+}
+
+/** The default number of clusters for n vectors: n / 100, from 2 to 1,000. */
+export function defaultClusters(n: number): number {
+  return Math.min(1000, Math.max(2, Math.round(n / 100)));
+}
+
+/**
+ * A mixture of `clusters` gaussians whose radii (RMS distance to the
+ * centre) are uniform in [0.3, 0.9]: neighbouring clusters overlap, so
+ * approximate search has real work to do.
+ */
+export function makeMixture(dim: number, clusters: number, seed: number): Mixture {
+  const rand = mulberry32(seed);
+  const g = gaussian(rand);
+  const scale = 1 / Math.sqrt(dim);
+  const centres = new Float32Array(clusters * dim);
+  for (let i = 0; i < centres.length; i++) centres[i] = g() * scale;
+  const sigma = new Float64Array(clusters);
+  const cumWeight = new Float64Array(clusters);
+  let total = 0;
+  for (let c = 0; c < clusters; c++) {
+    sigma[c] = (0.3 + 0.6 * rand()) * scale;
+    total += 1 / (c + 1) ** 0.7;
+    cumWeight[c] = total;
+  }
+  for (let c = 0; c < clusters; c++) cumWeight[c] = cumWeight[c]! / total;
+  cumWeight[clusters - 1] = 1;
+  return { dim, clusters, centres, sigma, cumWeight };
+}
+
+/** n vectors from the mixture, row-major. */
+export function sampleMixture(m: Mixture, n: number, seed: number): Float32Array {
+  const { dim, centres, sigma, cumWeight } = m;
+  const rand = mulberry32(seed);
+  const g = gaussian(rand);
+  const out = new Float32Array(n * dim);
+  for (let i = 0, base = 0; i < n; i++, base += dim) {
+    const u = rand();
+    let lo = 0;
+    let hi = m.clusters - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cumWeight[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    const s = sigma[lo]!;
+    const c = lo * dim;
+    for (let j = 0; j < dim; j++) out[base + j] = centres[c + j]! + s * g();
+  }
+  return out;
+}

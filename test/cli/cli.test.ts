@@ -1,0 +1,298 @@
+/**
+ * The `semvec` command line, run as a subprocess (`node --import tsx
+ * src/cli/main.ts ...`) in a temporary working directory, offline, with the
+ * toy model (random weights, real MiniLM tokenizer): identical texts get
+ * identical embeddings, so a query equal to a stored document finds it
+ * first with score 1; rankings are otherwise meaningless.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { haveToyModel, toyModelDir } from '../helpers/models.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const mainTs = join(root, 'src', 'cli', 'main.ts');
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'semvec-cli-'));
+const model = haveToyModel ? toyModelDir() : '';
+
+/** Runs the CLI in `work` (piped: stdout is not a terminal), offline. */
+function semvec(...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, SEMVEC_OFFLINE: '1', SEMVEC_CACHE: join(work, 'cache') };
+  delete env.NO_COLOR;
+  delete env.FORCE_COLOR;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', tsx, mainTs, ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      const status = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+function expectOk(r: Run): void {
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+}
+
+/** A failure: non-zero exit, nothing on stdout, exactly one line on stderr, no stack trace. */
+function expectOneLineError(r: Run, pattern: RegExp): void {
+  expect(r.status).not.toBe(0);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^semvec: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+const ESC = '\u001b[';
+
+interface QueryJson {
+  query: string;
+  collection: string;
+  results: { rank: number; id: string; score: number; distance: number; document: string | null; metadata: Record<string, unknown> | null }[];
+}
+
+beforeAll(() => {
+  const docs = join(work, 'docs');
+  mkdirSync(join(docs, 'sub'), { recursive: true });
+  mkdirSync(join(docs, '.hidden'), { recursive: true });
+  writeFileSync(join(docs, 'a.txt'), 'Transformers use attention to model language.\n');
+  writeFileSync(join(docs, 'notes.md'), '# Databases\n\nSQL joins tables together.\n\n\nIndexes speed up database queries.\n');
+  writeFileSync(
+    join(docs, 'sub', 'data.jsonl'),
+    [
+      JSON.stringify({ text: 'BERT is a transformer model', category: 'ml', year: 2018, nested: { skipped: true } }),
+      '',
+      JSON.stringify({ text: 'Postgres is a relational database', category: 'db', year: 1996 }),
+      JSON.stringify({ text: 'Redis keeps data in memory', category: 'db', year: 2009, fast: true }),
+    ].join('\n'),
+  );
+  writeFileSync(join(docs, '.hidden', 'secret.txt'), 'never indexed');
+  writeFileSync(join(docs, 'table.csv'), 'not,indexed\n');
+  writeFileSync(
+    join(work, 'pairs.jsonl'),
+    [
+      { a: 'a cat sits on the mat', b: 'a kitten rests on a rug', label: 1 },
+      { a: 'a cat sits on the mat', b: 'stock markets fell sharply', label: 0 },
+      { a: 'the weather is nice today', b: 'it is sunny outside', label: 1 },
+      { a: 'I like pizza', b: 'a lecture on quantum physics', label: 0 },
+    ]
+      .map((p) => JSON.stringify(p))
+      .join('\n'),
+  );
+  writeFileSync(
+    join(work, 'lines.txt'),
+    ['cats are cute pets', 'dogs are loyal pets', '', 'the stock market fell', 'shares dropped sharply', 'python is a language', 'javascript runs in browsers'].join('\n'),
+  );
+});
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+  if (model) rmSync(model, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveToyModel)('semvec index and query', () => {
+  const db = 'db';
+
+  it('index reads .txt, .md (per paragraph) and .jsonl files under a directory and prints a one-line summary', async () => {
+    const r = await semvec('index', 'docs', '--db', db, '--model', model, '--split', 'paragraph');
+    expectOk(r);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    // a.txt#1, notes.md#1-3, data.jsonl:1, :3, :4 (blank line 2 skipped); .hidden and .csv ignored
+    expect(lines[0]).toMatch(/^Indexed 7 documents from 3 files into "default" in [\d.]+ s \([\d.,]+ docs\/s; 7 new, 0 updated, 0 unchanged\); the collection holds 7 documents\.$/);
+  });
+
+  it('re-indexing is idempotent; changed files are updated and --prune removes what disappeared', async () => {
+    const again = await semvec('index', 'docs', '--db', db, '--split', 'paragraph'); // the collection's model is reused
+    expectOk(again);
+    expect(again.stdout).toMatch(/0 new, 0 updated, 7 unchanged\); the collection holds 7 documents/);
+
+    writeFileSync(join(work, 'docs', 'a.txt'), 'Transformers use self-attention.\n');
+    writeFileSync(join(work, 'docs', 'notes.md'), '# Databases\n\nSQL joins tables together.\n');
+    const edited = await semvec('index', 'docs', '--db', db, '--split', 'paragraph', '--prune');
+    expectOk(edited);
+    expect(edited.stdout).toMatch(/Indexed 6 documents .*0 new, 1 updated, 5 unchanged, 1 removed\); the collection holds 6 documents/);
+
+    const list = await semvec('query', 'anything', '--db', db, '-k', '50', '--json');
+    expectOk(list);
+    const ids = (JSON.parse(list.stdout) as QueryJson).results.map((m) => m.id).sort();
+    expect(ids).toEqual(['docs/a.txt#1', 'docs/notes.md#1', 'docs/notes.md#2', 'docs/sub/data.jsonl:1', 'docs/sub/data.jsonl:3', 'docs/sub/data.jsonl:4']);
+  });
+
+  it('query prints a plain table: rank, score, id, snippet, metadata', async () => {
+    const r = await semvec('query', 'BERT is a transformer model', '--db', db, '-k', '3');
+    expectOk(r);
+    expect(r.stdout).not.toContain(ESC);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^rank\s+score\s+id\s+snippet\s+metadata$/);
+    expect(lines[1]).toMatch(/^-+( +-+){4}$/);
+    expect(lines).toHaveLength(2 + 3);
+    expect(lines[2]).toMatch(/^\s*1\s+1\.000\s+docs\/sub\/data\.jsonl:1\s+BERT is a transformer model\s+category=ml year=2018$/);
+  });
+
+  it('query --json with --where and --min-score', async () => {
+    const all = await semvec('query', 'Redis keeps data in memory', '--db', db, '--where', '{"category": "db"}', '--json');
+    expectOk(all);
+    const parsed = JSON.parse(all.stdout) as QueryJson;
+    expect(parsed.query).toBe('Redis keeps data in memory');
+    expect(parsed.collection).toBe('default');
+    expect(parsed.results.map((m) => m.id).sort()).toEqual(['docs/sub/data.jsonl:3', 'docs/sub/data.jsonl:4']);
+    expect(parsed.results[0]).toMatchObject({ rank: 1, id: 'docs/sub/data.jsonl:4', document: 'Redis keeps data in memory', metadata: { category: 'db', year: 2009, fast: true } });
+    expect(parsed.results[0]!.score).toBeCloseTo(1, 4);
+
+    const strict = await semvec('query', 'Redis keeps data in memory', '--db', db, '--min-score', '0.9999', '--json');
+    expectOk(strict);
+    const hits = (JSON.parse(strict.stdout) as QueryJson).results;
+    expect(hits[0]!.id).toBe('docs/sub/data.jsonl:4');
+    for (const h of hits) expect(h.score).toBeGreaterThanOrEqual(0.9999);
+
+    const none = await semvec('query', 'Redis', '--db', db, '--where', '{"category": "nothing"}');
+    expectOk(none);
+    expect(none.stdout).toMatch(/^No matches in "default"/);
+  });
+});
+
+describe('semvec bench', () => {
+  it('measures recall@10, QPS and speed-up per nprobe, and writes JSON and an SVG chart', async () => {
+    const r = await semvec('bench', '--n', '5000', '--dim', '16', '--queries', '50', '--nprobe', '1,4,16', '--out', 'out/bench.json', '--svg', 'out/bench.svg');
+    expectOk(r);
+    expect(r.stdout).toMatch(/^semvec bench: N = 5,000 x 16 \(l2\)/);
+    expect(r.stdout).toMatch(/nprobe\s+recall@10\s+QPS\s+median ms\s+speed-up/);
+    expect(r.stdout).toMatch(/\n\s+exact\s+1\.000\s/);
+    const report = JSON.parse(readFileSync(join(work, 'out', 'bench.json'), 'utf8')) as {
+      params: { n: number; dim: number; nlist: number; nprobes: number[] };
+      flat: { qps: number };
+      rows: { nprobe: number; recall: number; qps: number; speedup: number }[];
+    };
+    expect(report.params).toMatchObject({ n: 5000, dim: 16, nprobes: [1, 4, 16] });
+    expect(report.rows.map((x) => x.nprobe)).toEqual([1, 4, 16]);
+    for (const row of report.rows) {
+      expect(row.recall).toBeGreaterThanOrEqual(0);
+      expect(row.recall).toBeLessThanOrEqual(1);
+      expect(row.qps).toBeGreaterThan(0);
+      expect(row.speedup).toBeCloseTo(row.qps / report.flat.qps, 6);
+    }
+    expect(report.rows[2]!.recall).toBeGreaterThan(report.rows[0]!.recall);
+    const svg = readFileSync(join(work, 'out', 'bench.svg'), 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('recall@10');
+    expect(svg).toContain('<polyline');
+  });
+});
+
+describe.skipIf(!haveToyModel)('semvec eval and cluster', () => {
+  it('eval prints the comparison table of the models on labelled pairs', async () => {
+    const [table, json] = await Promise.all([
+      semvec('eval', 'pairs.jsonl', '--models', `${model},${model}`, '--threshold', '0.6'),
+      semvec('eval', 'pairs.jsonl', '--models', model, '--json'),
+    ]);
+    expectOk(table);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('4 pairs (2 similar, 2 different); accuracy at threshold 0.6');
+    expect(lines[2]).toMatch(/^model\s+dim\s+size MB\s+texts\/s\s+accuracy\s+best acc\s+ROC AUC$/);
+    expect(lines.slice(4)).toHaveLength(2);
+    for (const row of lines.slice(4)) expect(row).toMatch(/^semvec-toy-model-\S+\s+16\s+[\d.]+\s+[\d.,]+\s+[01]\.\d{3}\s+[01]\.\d{3}\s+[01]\.\d{3}$/);
+
+    expectOk(json);
+    const out = JSON.parse(json.stdout) as { pairs: number; threshold: number; models: { dim: number; accuracy: number; bestAccuracy: number; rocAuc: number }[] };
+    expect(out).toMatchObject({ pairs: 4, threshold: 0.5 });
+    expect(out.models).toHaveLength(1);
+    expect(out.models[0]!.dim).toBe(16);
+    expect(out.models[0]!.bestAccuracy).toBeGreaterThanOrEqual(out.models[0]!.accuracy);
+  });
+
+  it('cluster prints each cluster with its members; -k auto uses suggestK', async () => {
+    const [three, auto] = await Promise.all([
+      semvec('cluster', 'lines.txt', '-k', '3', '--model', model),
+      semvec('cluster', 'lines.txt', '-k', 'auto', '--model', model, '--json'),
+    ]);
+    expectOk(three);
+    const text = three.stdout;
+    expect(text.split('\n')[0]).toBe('3 clusters of 6 texts');
+    expect(text.match(/^Cluster \d \(\d texts?\)$/gm)).toHaveLength(3);
+    for (const line of ['cats are cute pets', 'dogs are loyal pets', 'the stock market fell', 'shares dropped sharply', 'python is a language', 'javascript runs in browsers']) {
+      expect(text.split('\n').filter((l) => l === `  ${line}`)).toHaveLength(1);
+    }
+
+    expectOk(auto);
+    const c = JSON.parse(auto.stdout) as { k: number; texts: number; suggestK: { k: number; scores: unknown[] }; clusters: { size: number; members: { index: number; text: string }[] }[] };
+    expect(c.texts).toBe(6);
+    expect(c.k).toBe(c.suggestK.k);
+    expect(c.k).toBeGreaterThanOrEqual(2);
+    expect(c.suggestK.scores).toHaveLength(4); // k = 2..5 for 6 texts
+    expect(c.clusters.reduce((s, x) => s + x.size, 0)).toBe(6);
+    expect(c.clusters.flatMap((x) => x.members.map((m) => m.index)).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
+
+describe('semvec help and errors', () => {
+  it('--help for the root and every command, and --version', async () => {
+    const [rootHelp, version, ...helps] = await Promise.all([
+      semvec('--help'),
+      semvec('--version'),
+      ...['index', 'query', 'bench', 'eval', 'cluster'].map((c) => semvec(c, '--help')),
+    ]);
+    expectOk(rootHelp);
+    expect(rootHelp.stdout).toMatch(/^Usage: semvec \[options\] \[command\]/);
+    for (const c of ['index', 'query', 'bench', 'eval', 'cluster']) expect(rootHelp.stdout).toMatch(new RegExp(`\\n  ${c} `));
+    expectOk(version);
+    expect(version.stdout.trim()).toBe(pkg.version);
+    expect(pkg.bin.semvec).toBe('./dist/cli/main.js');
+
+    const expected: Record<string, string[]> = {
+      index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--text-field <name>', '--batch-size <n>'],
+      query: ['Usage: semvec query [options] <text>', '--db <dir>', '-k, --top-k <n>', '--where <json>', '--min-score <score>', '--json'],
+      bench: ['Usage: semvec bench [options]', '--n <n>', '--dim <dim>', '--nlist <n>', '--nprobe <list>', '--queries <n>', '--metric <metric>', '--seed <seed>', '--out <file>', '--svg <file>'],
+      eval: ['Usage: semvec eval [options] <pairs>', '--models <list>', '--threshold <t>'],
+      cluster: ['Usage: semvec cluster [options] <file>', '-k, --clusters <k>', '--model <model>', '--seed <seed>'],
+    };
+    Object.values(expected).forEach((needles, i) => {
+      const r = helps[i]!;
+      expectOk(r);
+      for (const n of needles) expect(r.stdout).toContain(n);
+    });
+  });
+
+  it('bad input: a non-zero exit, one line on stderr, no stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [['query', 'hello'], /required option '--db <dir>' not specified/],
+      [['query', 'hello', '--db', 'db', '--where', '{"category": ml}'], /--where is not valid JSON/],
+      [['query', 'hello', '--db', 'db', '--where', '{"year": {"$near": 3}}'], /--where.*\$near/],
+      [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['query', 'hello', '--db', 'no-such-db'], /no semvec database in no-such-db/],
+      [['index', 'no-such-dir', '--db', 'db2'], /no such file or directory: no-such-dir/],
+      [['index', 'pairs.jsonl', '--db', 'db2', '--text-field', 'body'], /pairs\.jsonl:1: no string field "body"/],
+      [['bench', '--n', '100', '--nlist', '200'], /--nlist 200 is larger than --n 100/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => semvec(...args)));
+    runs.forEach((r, i) => expectOneLineError(r, cases[i]![1]));
+    // Usage errors exit with 2, failures with 1.
+    expect(runs[0]!.status).toBe(2);
+    expect(runs[5]!.status).toBe(1);
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const r = await semvec('cluster', 'missing.txt', '--verbose');
+    expect(r.status).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe('semvec: no such file or directory: missing.txt');
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
