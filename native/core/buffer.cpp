@@ -1,6 +1,6 @@
 #include "buffer.h"
 
-#include <sys/mman.h>
+#include <sys/mman.h>  // mmap, mremap (g++ defines _GNU_SOURCE)
 
 #include <cstdint>
 #include <cstdlib>
@@ -42,6 +42,25 @@ void* buffer_allocate(size_t bytes, size_t* mapped_bytes) {
 #endif
   *mapped_bytes = rounded;
   return p;
+}
+
+void* buffer_grow(void* p, size_t mapped_bytes, size_t used, size_t bytes, size_t* new_mapped) {
+#ifdef MREMAP_MAYMOVE
+  if (p != nullptr && !(mapped_bytes & 1) && bytes >= kMapThreshold) {
+    size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* q = ::mremap(p, mapped_bytes, rounded, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(q, rounded, MADV_HUGEPAGE);
+#endif
+    *new_mapped = rounded;
+    return q;  // the new pages are zero, as the fresh mapping's would be
+  }
+#endif
+  void* q = buffer_allocate(bytes, new_mapped);
+  if (used > 0) std::memcpy(q, p, used);
+  buffer_free(p, mapped_bytes);
+  return q;
 }
 
 void buffer_free(void* p, size_t mapped_bytes) {

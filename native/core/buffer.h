@@ -17,6 +17,9 @@ namespace semvec {
 namespace detail {
 void* buffer_allocate(size_t bytes, size_t* mapped_bytes);  // zeroed; 64-byte aligned
 void buffer_free(void* p, size_t mapped_bytes);
+// Grows a buffer to at least `bytes`, keeping the first `used` bytes. Large
+// buffers are remapped in place by the kernel (no copy); the rest are copied.
+void* buffer_grow(void* p, size_t mapped_bytes, size_t used, size_t bytes, size_t* new_mapped);
 }  // namespace detail
 
 template <typename T>
@@ -46,9 +49,7 @@ class PodBuffer {
   void reserve(size_t n) {
     if (n <= capacity_) return;
     size_t mapped = 0;
-    T* p = static_cast<T*>(detail::buffer_allocate(n * sizeof(T), &mapped));
-    if (size_ > 0) std::memcpy(p, data_, size_ * sizeof(T));
-    detail::buffer_free(data_, mapped_);
+    T* p = static_cast<T*>(detail::buffer_grow(data_, mapped_, size_ * sizeof(T), n * sizeof(T), &mapped));
     data_ = p;
     mapped_ = mapped;
     capacity_ = (mapped & ~size_t(1)) / sizeof(T);

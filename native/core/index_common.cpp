@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "distances.h"
+#include "thread_pool.h"
 #include "vectors.h"
 
 namespace semvec {
@@ -77,17 +78,19 @@ void write_vectors(Writer& w, const PackedStore& store) {
 }
 
 void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedStore& store) {
-  const size_t step = kBlock * 64;
-  std::vector<float> rows(step * dim);
+  // About 16 MiB per read (a multiple of the block), packed on all threads.
+  const size_t step = std::max<size_t>(kBlock, (size_t(16) << 20) / (dim * sizeof(float)) / kBlock * kBlock);
+  std::vector<float> rows(std::min(step, n) * dim);
   store.reserve(store.size() + n);
   for (size_t s = 0; s < n; s += step) {
     const size_t m = std::min(step, n - s);
     r.read(rows.data(), m * dim * sizeof(float));
-    for (size_t i = 0; i < m * dim; ++i)
-      if (!std::isfinite(rows[i]))
-        throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: stored vector " +
-                                                std::to_string(s + i / dim) + " is not finite");
-    store.append(rows.data(), m, ids + s, false, nullptr);
+    try {
+      check_finite(rows.data(), m, dim, "stored vectors");
+    } catch (const Error&) {
+      throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: a stored vector is not finite");
+    }
+    store.append(rows.data(), m, ids + s, false, &ThreadPool::global());
   }
 }
 

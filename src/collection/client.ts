@@ -61,6 +61,8 @@ export class Client {
   readonly #store: CollectionStore;
   readonly #dir: string | undefined;
   readonly #open = new Map<string, Collection>();
+  /** Collections whose index was rebuilt or caught up: their snapshot is stale even with no pending change. */
+  readonly #stale = new Set<number>();
   #closed = false;
 
   /** An in-memory client: nothing is persisted. */
@@ -147,7 +149,8 @@ export class Client {
       if (embedder) open.setEmbedder(embedder);
       return open;
     }
-    const col = new Collection(this.#store, this.#info(row), this.#loadIndex(row), embedder);
+    const col = new Collection(this.#store, this.#info(row), await this.#loadIndex(row), embedder);
+    await col.upgradeIndex();
     this.#open.set(name, col);
     return col;
   }
@@ -181,7 +184,7 @@ export class Client {
   // ---- index snapshots ----
 
   /** The index of a collection: its snapshot caught up, or rebuilt from the database. */
-  #loadIndex(row: CollectionRow): FlatIndex | IVFIndex | undefined {
+  async #loadIndex(row: CollectionRow): Promise<FlatIndex | IVFIndex | undefined> {
     if (row.dim === null) return undefined;
     const dim = row.dim;
     const snap = this.#store.snapshot(row.cid);
@@ -191,10 +194,10 @@ export class Client {
       try {
         if (existsSync(file)) {
           try {
-            index = FlatIndex.load(file);
+            index = await FlatIndex.loadAsync(file);
           } catch (err) {
             if ((err as SemvecError).code !== ErrorCode.WRONG_INDEX_KIND) throw err;
-            index = IVFIndex.load(file);
+            index = await IVFIndex.loadAsync(file);
           }
           if (index.dim !== dim || index.metric !== row.metric) index = undefined;
         }
@@ -207,14 +210,16 @@ export class Client {
         if (present.length > 0) index.remove(present);
         const puts = [...changes].filter(([, put]) => put).map(([rid]) => rid);
         const { rids, vectors } = this.#store.embeddingsOf(puts, dim);
-        if (rids.length > 0) index.add(vectors, rids);
+        if (rids.length > 0) await index.addAsync(vectors, rids);
+        if (changes.size > 0) this.#stale.add(row.cid);
         if (index.size !== this.#store.count(row.cid)) index = undefined; // disagrees with the database
       }
     }
     if (!index) {
       index = new FlatIndex({ dim, metric: row.metric });
       const { rids, vectors } = this.#store.allEmbeddings(row.cid, dim);
-      if (rids.length > 0) index.add(vectors, rids);
+      if (rids.length > 0) await index.addAsync(vectors, rids);
+      if (this.#dir) this.#stale.add(row.cid);
     }
     return index;
   }
@@ -229,12 +234,13 @@ export class Client {
     if (!this.#dir) return;
     for (const col of this.#open.values()) {
       const index = col.nativeIndex;
-      if (!index || this.#store.pendingChanges(col.cid) === 0) continue;
+      if (!index || (this.#store.pendingChanges(col.cid) === 0 && !this.#stale.has(col.cid))) continue;
       const seq = this.#store.lastSeq();
       const file = `${col.cid}-${seq}.svx`;
       await index.saveAsync(join(this.#dir, 'indexes', file));
       const old = this.#store.snapshot(col.cid);
       this.#store.recordSnapshot(col.cid, seq, file);
+      this.#stale.delete(col.cid);
       if (old && old.file !== file) rmSync(join(this.#dir, 'indexes', old.file), { force: true });
     }
     this.#removeStrayFiles();

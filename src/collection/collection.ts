@@ -119,6 +119,18 @@ function checkInclude(include: unknown): readonly Include[] {
   return include as Include[];
 }
 
+/** Records selected by filters: how many, membership, and their row ids. */
+interface Matching {
+  count: number;
+  has(rid: number): boolean;
+  rids(): Float64Array;
+}
+
+function setMatching(rids: Float64Array): Matching {
+  let set: Set<number> | undefined;
+  return { count: rids.length, has: (rid) => (set ??= new Set(rids)).has(rid), rids: () => rids };
+}
+
 export class Collection {
   readonly #store: CollectionStore;
   #info: CollectionInfo;
@@ -170,7 +182,8 @@ export class Collection {
 
   async #vectorsFor(n: number, embeddings: VectorsInput | undefined, documents: readonly (string | null | undefined)[] | undefined, at: string): Promise<Float32Array> {
     if (embeddings !== undefined) {
-      const dim = this.#info.dim ?? (Array.isArray(embeddings) ? (embeddings[0] as ArrayLike<number> | undefined)?.length : undefined);
+      const flatDim = embeddings instanceof Float32Array && n > 0 && embeddings.length % n === 0 ? embeddings.length / n : undefined;
+      const dim = this.#info.dim ?? (Array.isArray(embeddings) ? (embeddings[0] as ArrayLike<number> | undefined)?.length : flatDim);
       if (dim === undefined) {
         bad(`${at}: the collection's dimension is not known yet; pass embeddings as an array of arrays (or create the collection with an embedder)`);
       }
@@ -240,6 +253,11 @@ export class Collection {
     ivf.train(vectors);
     ivf.add(vectors, rids);
     this.#index = ivf;
+  }
+
+  /** @internal After loading: an 'ivf' collection rebuilt as exact moves to IVF. */
+  async upgradeIndex(): Promise<void> {
+    this.#maybeUseIvf();
   }
 
   /**
@@ -312,25 +330,27 @@ export class Collection {
     this.#applyPuts(rids, vectors, merged);
   }
 
-  #matching(filters: Filters, at: string): Float64Array | undefined {
+  /** The records matching the filters, or undefined when there are none. */
+  #matching(filters: Filters, at: string): Matching | undefined {
     const { where, whereDocument } = filters;
     if (where === undefined && whereDocument === undefined) return undefined;
-    let rids: Float64Array | undefined;
-    if (where !== undefined) {
-      const cond = parseWhere(where);
-      rids = this.#metadataColumns().select(evaluate(cond, this.#metadataColumns()));
-    }
+    let docs: Float64Array | undefined;
     if (whereDocument !== undefined) {
       const { sql, params } = compileWhereDocument(whereDocument, [], `${at}: whereDocument`);
-      const docs = this.#store.ridsWhere(this.cid, sql, params);
-      if (rids === undefined) {
-        rids = docs;
-      } else {
-        const set = new Set(docs);
-        rids = rids.filter((r) => set.has(r));
-      }
+      docs = this.#store.ridsWhere(this.cid, sql, params);
     }
-    return rids;
+    if (where === undefined) return setMatching(docs as Float64Array);
+    const cols = this.#metadataColumns();
+    const mask = evaluate(parseWhere(where), cols);
+    if (docs !== undefined) return setMatching(docs.filter((r) => mask[cols.slotOf(r) as number] === 1));
+    let count = 0;
+    for (let i = 0; i < mask.length; i++) count += mask[i]!;
+    let rids: Float64Array | undefined;
+    return {
+      count,
+      has: (rid) => mask[cols.slotOf(rid) ?? -1] === 1,
+      rids: () => (rids ??= cols.select(mask)),
+    };
   }
 
   #metadataColumns(): MetadataColumns {
@@ -351,11 +371,8 @@ export class Collection {
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
     const matching = this.#matching(options, 'delete');
     if (ids === undefined && matching === undefined) bad('delete needs ids, where or whereDocument; to remove everything, delete the collection');
-    let rids = ids === undefined ? Array.from(matching as Float64Array) : this.#store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
-    if (ids !== undefined && matching !== undefined) {
-      const allowed = new Set(matching);
-      rids = rids.filter((r) => allowed.has(r));
-    }
+    let rids = ids === undefined ? Array.from((matching as Matching).rids()) : this.#store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
+    if (ids !== undefined && matching !== undefined) rids = rids.filter((r) => matching.has(r));
     if (rids.length === 0) return 0;
     this.#store.delete(this.cid, rids);
     const index = this.#index;
@@ -392,12 +409,9 @@ export class Collection {
     let rids: number[];
     if (ids !== undefined) {
       rids = this.#store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
-      if (matching) {
-        const allowed = new Set(matching);
-        rids = rids.filter((r) => allowed.has(r));
-      }
+      if (matching) rids = rids.filter((r) => matching.has(r));
     } else if (matching) {
-      rids = Array.from(matching).sort((a, b) => a - b);
+      rids = Array.from(matching.rids()).sort((a, b) => a - b);
     } else {
       return this.#store
         .page(this.cid, limit, offset, include.includes('embeddings'), this.#info.dim)
@@ -450,11 +464,8 @@ export class Collection {
     if (dim === undefined || !this.#index || this.#index.size === 0) return Array.from({ length: queries.length / (dim ?? 1) }, () => []);
     const allow = this.#matching(options, 'query');
     const nq = queries.length / dim;
-    if (allow !== undefined && allow.length === 0) return Array.from({ length: nq }, () => []);
-    const results =
-      this.#index instanceof IVFIndex
-        ? await this.#index.searchBatchAsync(queries, nResults, { allowIds: allow, nprobe: options.nprobe })
-        : await this.#index.searchBatchAsync(queries, nResults, { allowIds: allow });
+    if (allow !== undefined && allow.count === 0) return Array.from({ length: nq }, () => []);
+    const results = await this.#search(queries, nResults, allow, options.nprobe);
     const all = new Set<number>();
     for (const r of results) for (const id of r.ids) all.add(id);
     const rows = this.#store.rows([...all], include.includes('embeddings'), dim);
@@ -472,6 +483,33 @@ export class Collection {
       });
       return out;
     });
+  }
+
+  /**
+   * Top-k per query among `allow` (all records when undefined). A wide
+   * filter (over a tenth of the records) first tries an unfiltered search
+   * for more results and keeps the allowed ones: when at least k pass, they
+   * are exactly the filtered top-k, without building a large allow-list
+   * natively. Otherwise (and for narrow filters) the native search takes the
+   * allow-list.
+   */
+  async #search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined) {
+    const index = this.#index as FlatIndex | IVFIndex;
+    const run = (kk: number, allowIds?: Float64Array) =>
+      index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
+    if (allow === undefined) return run(k);
+    const selectivity = allow.count / index.size;
+    if (selectivity > 0.1 && index instanceof FlatIndex) {
+      const wider = Math.min(index.size, Math.ceil((k * 2) / selectivity) + 16);
+      const loose = await run(wider);
+      const kept = loose.map((r) => {
+        const keep: number[] = [];
+        for (let j = 0; j < r.ids.length && keep.length < k; j++) if (allow.has(r.ids[j] as number)) keep.push(j);
+        return { ids: Float64Array.from(keep, (j) => r.ids[j] as number), scores: Float32Array.from(keep, (j) => r.scores[j] as number) };
+      });
+      if (kept.every((r) => r.ids.length === Math.min(k, allow.count))) return kept;
+    }
+    return run(k, allow.rids());
   }
 
   #setDimForQuery(dim: number): void {

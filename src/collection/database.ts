@@ -7,7 +7,9 @@
  * Tables:
  *   collections  one row per collection (name, metric, dim, index kind, metadata)
  *   records      rid (the native index id, never reused), collection, id,
- *                document, metadata (JSON), embedding (float32 blob)
+ *                document, metadata (JSON)
+ *   embeddings   rid -> embedding (float32 blob), apart so that scans of
+ *                metadata and documents do not read the vectors
  *   changes      an ordered log (seq) of puts and deletes of rids since each
  *                collection's last index snapshot
  *   snapshots    per collection: the seq its snapshot file covers, and the file
@@ -39,8 +41,11 @@ CREATE TABLE IF NOT EXISTS records (
   id TEXT NOT NULL,
   document TEXT,
   metadata TEXT,
-  embedding BLOB NOT NULL,
   UNIQUE (cid, id)
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+  rid INTEGER PRIMARY KEY REFERENCES records(rid) ON DELETE CASCADE,
+  embedding BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

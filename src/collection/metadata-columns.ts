@@ -156,6 +156,11 @@ export class MetadataColumns {
     return out;
   }
 
+  /** The slot of a record, or undefined. */
+  slotOf(rid: number): number | undefined {
+    return this.#slotOf.get(rid);
+  }
+
   /** Row ids of the slots set in mask. */
   select(mask: Uint8Array): Float64Array {
     let count = 0;

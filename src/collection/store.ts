@@ -5,6 +5,8 @@
  */
 import { ErrorCode, NotFoundError, SemvecError, ValidationError } from '../errors.js';
 import type { Metric } from '../vector-index.js';
+import type BetterSqlite3 from 'better-sqlite3';
+
 import type { Db } from './database.js';
 import type { Metadata } from './filter.js';
 
@@ -56,9 +58,20 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 export class CollectionStore {
   readonly db: Db;
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
 
   constructor(db: Db) {
     this.db = db;
+  }
+
+  /** A prepared statement, prepared once per SQL text. */
+  #sql(text: string): BetterSqlite3.Statement {
+    let stmt = this.#statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.#statements.set(text, stmt);
+    }
+    return stmt;
   }
 
   // ---- collections ----
@@ -80,6 +93,7 @@ export class CollectionStore {
 
   deleteCollection(cid: number): void {
     this.db.transaction(() => {
+      this.db.prepare('DELETE FROM embeddings WHERE rid IN (SELECT rid FROM records WHERE cid = ?)').run(cid);
       this.db.prepare('DELETE FROM records WHERE cid = ?').run(cid);
       this.db.prepare('DELETE FROM changes WHERE cid = ?').run(cid);
       this.db.prepare('DELETE FROM snapshots WHERE cid = ?').run(cid);
@@ -94,13 +108,17 @@ export class CollectionStore {
   // ---- writes ----
 
   #log(cid: number, rid: number, op: number): void {
-    this.db.prepare('INSERT INTO changes (cid, rid, op) VALUES (?, ?, ?)').run(cid, rid, op);
+    this.#sql('INSERT INTO changes (cid, rid, op) VALUES (?, ?, ?)').run(cid, rid, op);
+  }
+
+  #putEmbedding(rid: number, embedding: Buffer): void {
+    this.#sql('INSERT INTO embeddings (rid, embedding) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET embedding = excluded.embedding').run(rid, embedding);
   }
 
   /** Inserts new records; ERR_DUPLICATE_ID (and nothing written) if an id exists. */
   insert(cid: number, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): number[] {
-    const exists = this.db.prepare('SELECT 1 FROM records WHERE cid = ? AND id = ?').pluck();
-    const insert = this.db.prepare('INSERT INTO records (cid, id, document, metadata, embedding) VALUES (?, ?, ?, ?, ?)');
+    const exists = this.#sql('SELECT 1 FROM records WHERE cid = ? AND id = ?').pluck();
+    const insert = this.#sql('INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?)');
     return this.db.transaction(() => {
       ids.forEach((id) => {
         if (exists.get(cid, id) !== undefined) {
@@ -110,7 +128,8 @@ export class CollectionStore {
       this.#setDim(cid, dim);
       return ids.map((id, i) => {
         const m = metas[i];
-        const rid = Number(insert.run(cid, id, documents?.[i] ?? null, m ? JSON.stringify(m) : null, blob(vectors, i, dim)).lastInsertRowid);
+        const rid = Number(insert.run(cid, id, documents?.[i] ?? null, m ? JSON.stringify(m) : null).lastInsertRowid);
+        this.#putEmbedding(rid, blob(vectors, i, dim));
         this.#log(cid, rid, PUT);
         return rid;
       });
@@ -119,9 +138,9 @@ export class CollectionStore {
 
   /** Inserts or replaces records (same rid for existing ids). */
   upsert(cid: number, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): number[] {
-    const find = this.db.prepare('SELECT rid FROM records WHERE cid = ? AND id = ?').pluck();
-    const insert = this.db.prepare('INSERT INTO records (cid, id, document, metadata, embedding) VALUES (?, ?, ?, ?, ?)');
-    const replace = this.db.prepare('UPDATE records SET document = ?, metadata = ?, embedding = ? WHERE rid = ?');
+    const find = this.#sql('SELECT rid FROM records WHERE cid = ? AND id = ?').pluck();
+    const insert = this.#sql('INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?)');
+    const replace = this.#sql('UPDATE records SET document = ?, metadata = ? WHERE rid = ?');
     return this.db.transaction(() => {
       this.#setDim(cid, dim);
       return ids.map((id, i) => {
@@ -131,11 +150,12 @@ export class CollectionStore {
         const old = find.get(cid, id) as number | undefined;
         let rid: number;
         if (old === undefined) {
-          rid = Number(insert.run(cid, id, doc, meta, blob(vectors, i, dim)).lastInsertRowid);
+          rid = Number(insert.run(cid, id, doc, meta).lastInsertRowid);
         } else {
-          replace.run(doc, meta, blob(vectors, i, dim), old);
+          replace.run(doc, meta, old);
           rid = old;
         }
+        this.#putEmbedding(rid, blob(vectors, i, dim));
         this.#log(cid, rid, PUT);
         return rid;
       });
@@ -151,7 +171,7 @@ export class CollectionStore {
     patches: readonly (Record<string, Metadata[string] | null> | undefined)[],
     vectors: Float32Array | undefined,
   ): { rids: number[]; metadatas: (Metadata | null)[] } {
-    const find = this.db.prepare('SELECT rid, metadata FROM records WHERE cid = ? AND id = ?');
+    const find = this.#sql('SELECT rid, metadata FROM records WHERE cid = ? AND id = ?');
     return this.db.transaction(() => {
       const found = ids.map((id) => {
         const row = find.get(cid, id) as { rid: number; metadata: string | null } | undefined;
@@ -174,12 +194,11 @@ export class CollectionStore {
           sets.push('document = ?');
           params.push(documents[i]);
         }
+        if (sets.length > 0) this.#sql(`UPDATE records SET ${sets.join(', ')} WHERE rid = ?`).run(...params, row.rid);
         if (vectors) {
-          sets.push('embedding = ?');
-          params.push(blob(vectors, i, dim as number));
+          this.#putEmbedding(row.rid, blob(vectors, i, dim as number));
+          this.#log(cid, row.rid, PUT);
         }
-        if (sets.length > 0) this.db.prepare(`UPDATE records SET ${sets.join(', ')} WHERE rid = ?`).run(...params, row.rid);
-        if (vectors) this.#log(cid, row.rid, PUT);
         return m;
       });
       return { rids: found.map((r) => r.rid), metadatas };
@@ -187,7 +206,7 @@ export class CollectionStore {
   }
 
   delete(cid: number, rids: readonly number[]): void {
-    const del = this.db.prepare('DELETE FROM records WHERE rid = ? AND cid = ?');
+    const del = this.#sql('DELETE FROM records WHERE rid = ? AND cid = ?');
     this.db.transaction(() => {
       for (const rid of rids) {
         del.run(rid, cid);
@@ -199,11 +218,11 @@ export class CollectionStore {
   // ---- reads ----
 
   count(cid: number): number {
-    return this.db.prepare('SELECT count(*) FROM records WHERE cid = ?').pluck().get(cid) as number;
+    return this.#sql('SELECT count(*) FROM records WHERE cid = ?').pluck().get(cid) as number;
   }
 
   ridsOf(cid: number, ids: readonly string[]): (number | undefined)[] {
-    const find = this.db.prepare('SELECT rid FROM records WHERE cid = ? AND id = ?').pluck();
+    const find = this.#sql('SELECT rid FROM records WHERE cid = ? AND id = ?').pluck();
     return ids.map((id) => find.get(cid, id) as number | undefined);
   }
 
@@ -225,10 +244,11 @@ export class CollectionStore {
   }
 
   rows(rids: readonly number[], withEmbedding: boolean, dim: number | undefined): Map<number, StoredRow> {
-    const cols = `rid, id, document, metadata${withEmbedding ? ', embedding' : ''}`;
+    const cols = `r.rid AS rid, id, document, metadata${withEmbedding ? ', e.embedding AS embedding' : ''}`;
+    const from = withEmbedding ? 'records r JOIN embeddings e ON e.rid = r.rid' : 'records r';
     const out = new Map<number, StoredRow>();
     for (const part of chunks(rids)) {
-      const stmt = this.db.prepare(`SELECT ${cols} FROM records WHERE rid IN (${part.map(() => '?').join(', ')})`);
+      const stmt = this.#sql(`SELECT ${cols} FROM ${from} WHERE r.rid IN (${part.map(() => '?').join(', ')})`);
       for (const r of stmt.all(...part) as RawRow[]) {
         out.set(r.rid, this.#row(r, dim));
       }
@@ -237,9 +257,9 @@ export class CollectionStore {
   }
 
   page(cid: number, limit: number, offset: number, withEmbedding: boolean, dim: number | undefined): StoredRow[] {
-    const cols = `rid, id, document, metadata${withEmbedding ? ', embedding' : ''}`;
-    const rows = this.db
-      .prepare(`SELECT ${cols} FROM records WHERE cid = ? ORDER BY rid LIMIT ? OFFSET ?`)
+    const cols = `r.rid AS rid, id, document, metadata${withEmbedding ? ', e.embedding AS embedding' : ''}`;
+    const from = withEmbedding ? 'records r JOIN embeddings e ON e.rid = r.rid' : 'records r';
+    const rows = this.#sql(`SELECT ${cols} FROM ${from} WHERE cid = ? ORDER BY r.rid LIMIT ? OFFSET ?`)
       .all(cid, limit === Infinity ? -1 : limit, offset) as RawRow[];
     return rows.map((r) => this.#row(r, dim));
   }
@@ -249,7 +269,8 @@ export class CollectionStore {
     const n = this.count(cid);
     const vectors = new Float32Array(n * dim);
     const rids: number[] = [];
-    for (const r of this.db.prepare('SELECT rid, embedding FROM records WHERE cid = ? ORDER BY rid').iterate(cid) as Iterable<{ rid: number; embedding: Buffer }>) {
+    const sql = 'SELECT e.rid AS rid, e.embedding AS embedding FROM records r JOIN embeddings e ON e.rid = r.rid WHERE r.cid = ? ORDER BY r.rid';
+    for (const r of this.db.prepare(sql).iterate(cid) as Iterable<{ rid: number; embedding: Buffer }>) {
       if (r.embedding.byteLength !== dim * 4) {
         throw new SemvecError(ErrorCode.CORRUPT_FILE, `the stored embedding of record ${r.rid} has ${r.embedding.byteLength / 4} values; expected ${dim}`);
       }
@@ -264,7 +285,7 @@ export class CollectionStore {
     const found: number[] = [];
     const vectors = new Float32Array(rids.length * dim);
     for (const part of chunks(rids)) {
-      const rows = this.db.prepare(`SELECT rid, embedding FROM records WHERE rid IN (${part.map(() => '?').join(', ')})`).all(...part) as { rid: number; embedding: Buffer }[];
+      const rows = this.#sql(`SELECT rid, embedding FROM embeddings WHERE rid IN (${part.map(() => '?').join(', ')})`).all(...part) as { rid: number; embedding: Buffer }[];
       for (const r of rows) {
         new Uint8Array(vectors.buffer, found.length * dim * 4, dim * 4).set(r.embedding);
         found.push(r.rid);

@@ -298,3 +298,25 @@ describe('clients and persistence', () => {
     await rejectsCode(client.listCollections(), 'ERR_INVALID_ARGUMENT', /closed/);
   });
 });
+
+describe('wide filters', () => {
+  it('are exact whether the unfiltered shortcut finds enough matches or falls back to the allow-list', async () => {
+    const col = await new Client().createCollection('wide', { metric: 'l2' });
+    const n = 1000;
+    // 80% of the records sit near the origin (cat a), 20% far away (cat b).
+    const emb = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? [100 + i / 100, 100, 100] : [i / 1000, 0, 0]));
+    await col.add({ ids: emb.map((_, i) => `p${i}`), embeddings: emb, metadatas: emb.map((_, i) => ({ cat: i % 5 === 0 ? 'b' : 'a' })) });
+    const q = [0, 0, 0];
+    const exact = (cat: string) =>
+      emb
+        .map((v, i) => ({ id: `p${i}`, d: v.reduce((s, x) => s + x * x, 0), cat: i % 5 === 0 ? 'b' : 'a' }))
+        .filter((r) => r.cat === cat)
+        .sort((a, b) => a.d - b.d)
+        .slice(0, 10)
+        .map((r) => r.id);
+    for (const cat of ['a', 'b']) {
+      const [hits] = await col.query({ queryEmbeddings: [q], nResults: 10, where: { cat } });
+      expect(hits!.map((h) => h.id)).toEqual(exact(cat));
+    }
+  });
+});

@@ -4,6 +4,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "buffer.h"
 #include "crc32c.h"
 #include "harness.h"
 #include "thread_pool.h"
@@ -122,4 +123,21 @@ TEST("thread_pool: rethrows a task's exception and survives resizing") {
   pool.set_threads(4);
   pool.parallel_for(10, [&](size_t) { n++; });
   CHECK_EQ(n.load(), 20);
+}
+
+TEST("buffer: growth keeps contents and new elements are zero, small and mapped") {
+  PodBuffer<uint32_t> b;
+  for (size_t n : {10, 1000, 300000, 2000000, 5000000}) {  // crosses the mapping threshold
+    size_t old = b.size();
+    b.resize(n);
+    for (size_t i = 0; i < old; ++i) CHECK_EQ(b[i], uint32_t(i * 7));
+    for (size_t i = old; i < n; ++i) CHECK_EQ(b[i], 0u);
+    for (size_t i = old; i < n; ++i) b[i] = uint32_t(i * 7);
+  }
+  b.resize(100);  // shrinking zeroes the tail, so growing again shows zeros
+  b.resize(200);
+  for (size_t i = 100; i < 200; ++i) CHECK_EQ(b[i], 0u);
+  PodBuffer<uint32_t> moved(std::move(b));
+  CHECK_EQ(moved.size(), size_t(200));
+  CHECK_EQ(moved[99], uint32_t(99 * 7));
 }
