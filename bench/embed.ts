@@ -63,6 +63,7 @@ import { parseArgs } from 'node:util';
 
 import { Embedder, hardwareThreads, simdLevel } from '../src/index.js';
 import { native } from '../src/native.js';
+import { fmt, fmtInt, mulberry32, now, progress, table, verdict } from './common.js';
 
 // ---------------------------------------------------------------- options ---
 
@@ -139,10 +140,6 @@ function parseParams(): Params {
 }
 
 // ------------------------------------------------------------------ model ---
-
-function progress(message: string): void {
-  process.stderr.write(`  .. ${message}\n`);
-}
 
 /** A problem with the set-up (model, tools): reported as a message, without a stack trace. */
 class SetupError extends Error {}
@@ -226,18 +223,6 @@ function flopsPerToken(m: ModelShape, seqLen: number): number {
 }
 
 // ------------------------------------------------------------------ texts ---
-
-/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Common English words first (drawn most often), then topical and rarer
 // words, some of which the WordPiece vocabulary splits into several pieces.
@@ -334,10 +319,6 @@ function makeTexts(n: number, seed: number): { texts: string[]; kinds: Kind[]; w
 }
 
 // ------------------------------------------------------------ measurement ---
-
-function now(): number {
-  return Number(process.hrtime.bigint()) / 1e9;
-}
 
 /** Seconds spent inside InferenceSession.run, by either library (same onnxruntime-node). */
 const sessionRun = { seconds: 0, calls: 0 };
@@ -485,21 +466,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 // ------------------------------------------------------------- formatting ---
 
-const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
-const fmt = (x: number, digits = 2): string =>
-  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
-
-function table(headers: string[], rows: string[][], indent = '  '): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]): string =>
-    indent +
-    cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), indent + widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 // ------------------------------------------------------------------ bench ---
 

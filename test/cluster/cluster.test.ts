@@ -1,11 +1,9 @@
-import { rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { clusterTexts, clusterVectors, Embedder, suggestK } from '../../src/index.js';
+import { clusterTexts, clusterVectors, suggestK } from '../../src/index.js';
 import { blobs } from '../helpers/data.js';
 import { codeOf } from '../helpers/errors.js';
-import { haveToyModel, toyModelDir } from '../helpers/models.js';
+import { haveToyModel, useToyModel } from '../helpers/models.js';
 
 describe('clusterVectors and suggestK', () => {
   const dim = 12;
@@ -34,20 +32,11 @@ describe('clusterVectors and suggestK', () => {
 });
 
 describe.skipIf(!haveToyModel)('clusterTexts (toy model)', () => {
-  let dir: string;
-  let model: Embedder;
-  beforeAll(async () => {
-    dir = toyModelDir();
-    model = await Embedder.load(dir);
-  });
-  afterAll(async () => {
-    await model.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const toy = useToyModel();
 
   it('lists each cluster with its members; identical texts share a cluster', async () => {
     const texts = ['apple pie', 'apple pie', 'tax law reform', 'tax law reform', 'quantum physics', 'quantum physics'];
-    const r = await clusterTexts(texts, { k: 3, model, seed: 1 });
+    const r = await clusterTexts(texts, { k: 3, model: toy.model(), seed: 1 });
     expect(r.clusters.flatMap((c) => c.indices).sort()).toEqual([0, 1, 2, 3, 4, 5]);
     for (const c of r.clusters) c.indices.forEach((i, j) => expect(c.members[j]).toBe(texts[i]));
     expect(r.labels[0]).toBe(r.labels[1]);

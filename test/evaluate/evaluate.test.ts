@@ -1,10 +1,8 @@
-import { rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { compareModels, Embedder, evaluateApproximate, evaluatePairs, evaluateRetrieval, rocAuc } from '../../src/index.js';
+import { compareModels, evaluateApproximate, evaluatePairs, evaluateRetrieval, rocAuc } from '../../src/index.js';
 import { blobs } from '../helpers/data.js';
-import { haveToyModel, toyModelDir } from '../helpers/models.js';
+import { haveToyModel, useToyModel } from '../helpers/models.js';
 
 describe('rocAuc', () => {
   it('is 1 for a perfect ranking, 0 for a reversed one, 0.5 with ties, and handles ties in ranks', () => {
@@ -32,16 +30,7 @@ describe('evaluateApproximate', () => {
 });
 
 describe.skipIf(!haveToyModel)('model evaluation (toy model)', () => {
-  let dir: string;
-  let model: Embedder;
-  beforeAll(async () => {
-    dir = toyModelDir();
-    model = await Embedder.load(dir);
-  });
-  afterAll(async () => {
-    await model.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const toy = useToyModel();
 
   it('evaluatePairs: identical texts are similar; accuracy, best threshold, AUC', async () => {
     const pairs = [
@@ -50,27 +39,27 @@ describe.skipIf(!haveToyModel)('model evaluation (toy model)', () => {
       ['the weather today', 'quantum physics research', 0],
       ['cat on the mat', 'tax law reform', 0],
     ] as const;
-    const r = await evaluatePairs(model, pairs, { threshold: 0.999 });
+    const r = await evaluatePairs(toy.model(), pairs, { threshold: 0.999 });
     expect(r.pairs[0]!.similarity).toBeCloseTo(1, 5);
     expect(r.pairs.map((p) => p.predicted)).toEqual([1, 1, 0, 0]);
     expect(r.accuracy).toBe(1);
     expect(r.rocAuc).toBe(1);
     expect(r.bestAccuracy).toBe(1);
-    await expect(evaluatePairs(model, [['a', 'b', 2 as 1]])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(evaluatePairs(toy.model(), [['a', 'b', 2 as 1]])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 
   it('evaluateRetrieval: a query equal to a document finds it first', async () => {
     const documents = ['alpha beta', 'gamma delta', 'epsilon zeta', 'eta theta'];
-    const r = await evaluateRetrieval(model, { queries: ['gamma delta', 'eta theta'], documents, relevant: [[1], [3]] }, { k: 2 });
+    const r = await evaluateRetrieval(toy.model(), { queries: ['gamma delta', 'eta theta'], documents, relevant: [[1], [3]] }, { k: 2 });
     expect(r.mrr).toBe(1);
     expect(r.recallAtK).toBe(1);
     expect(r.ndcgAtK).toBe(1);
     expect(r.perQuery[0]!.ranked[0]).toBe(1);
-    await expect(evaluateRetrieval(model, { queries: ['x'], documents, relevant: [[9]] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(evaluateRetrieval(toy.model(), { queries: ['x'], documents, relevant: [[9]] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 
   it('compareModels puts metrics, size, dim and throughput side by side', async () => {
-    const rows = await compareModels([model, dir], { pairs: [['a b', 'a b', 1], ['a b', 'c d', 0]], threshold: 0.999 });
+    const rows = await compareModels([toy.model(), toy.dir()], { pairs: [['a b', 'a b', 1], ['a b', 'c d', 0]], threshold: 0.999 });
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.dim).toBe(16);

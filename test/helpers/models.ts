@@ -3,10 +3,14 @@
  * random-weight BERT (16-d output) with the real export's inputs and outputs;
  * it is paired here with the real all-MiniLM-L6-v2 tokenizer files.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll } from 'vitest';
+
+import { Embedder } from '../../src/index.js';
 
 export const sharedModels = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
 export const miniLmDir = join(sharedModels, 'all-MiniLM-L6-v2');
@@ -20,4 +24,22 @@ export function toyModelDir(): string {
   copyFileSync(toyOnnx, join(dir, 'model.onnx'));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(miniLmDir, f), join(dir, f));
   return dir;
+}
+
+/**
+ * Registers hooks that load the toy model before the tests of the calling
+ * describe block and release it after; returns accessors for it.
+ */
+export function useToyModel(): { dir(): string; model(): Embedder } {
+  let dir: string | undefined;
+  let model: Embedder | undefined;
+  beforeAll(async () => {
+    dir = toyModelDir();
+    model = await Embedder.load(dir);
+  });
+  afterAll(async () => {
+    await model?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir: () => dir as string, model: () => model as Embedder };
 }

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { Client, Embedder, SemanticSearch } from '../../src/index.js';
-import { haveToyModel, toyModelDir } from '../helpers/models.js';
+import { Client, SemanticSearch } from '../../src/index.js';
+import { haveToyModel, useToyModel } from '../helpers/models.js';
 
 const docs = [
   'Machine learning is a subset of artificial intelligence.',
@@ -15,19 +13,10 @@ const docs = [
 ];
 
 describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder (toy model)', () => {
-  let dir: string;
-  let model: Embedder;
-  beforeAll(async () => {
-    dir = toyModelDir();
-    model = await Embedder.load(dir);
-  });
-  afterAll(async () => {
-    await model.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const toy = useToyModel();
 
   it('indexes documents and returns the best matches with scores and positions', async () => {
-    const engine = new SemanticSearch({ model });
+    const engine = new SemanticSearch({ model: toy.model() });
     await engine.index(docs);
     expect(engine.size).toBe(6);
     expect(engine.indexKind).toBe('flat');
@@ -39,7 +28,7 @@ describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder 
   });
 
   it('minScore keeps only results at or above the threshold', async () => {
-    const engine = new SemanticSearch({ model });
+    const engine = new SemanticSearch({ model: toy.model() });
     await engine.index(docs);
     const all = await engine.search(docs[0]!, { topK: 6 });
     const cut = all[2]!.score;
@@ -49,14 +38,14 @@ describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder 
   });
 
   it('uses IVF when asked, with the same best match', async () => {
-    const engine = new SemanticSearch({ model, index: 'ivf', nprobe: 2 });
+    const engine = new SemanticSearch({ model: toy.model(), index: 'ivf', nprobe: 2 });
     await engine.index(docs);
     expect(engine.indexKind).toBe('ivf');
     expect((await engine.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
   });
 
   it('rejects bad queries and returns nothing before indexing', async () => {
-    const engine = new SemanticSearch({ model });
+    const engine = new SemanticSearch({ model: toy.model() });
     expect(await engine.search('anything')).toEqual([]);
     await expect(engine.search('')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await engine.index(docs);
@@ -66,8 +55,8 @@ describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder 
 
   it('a collection with an embedder embeds documents and queryTexts', async () => {
     const client = new Client();
-    const col = await client.createCollection('texts', { embedder: model });
-    expect(col.dim).toBe(model.dim);
+    const col = await client.createCollection('texts', { embedder: toy.model() });
+    expect(col.dim).toBe(toy.model().dim);
     await col.add({ ids: docs.map((_, i) => `d${i}`), documents: docs, metadatas: docs.map((_, i) => ({ topic: i < 3 ? 'ml' : 'other' })) });
     const [hits] = await col.query({ queryTexts: docs[3]!, nResults: 2 });
     expect(hits![0]!.id).toBe('d3');
