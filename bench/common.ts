@@ -5,21 +5,13 @@
  */
 import os from 'node:os';
 
+import { mulberry32 } from '../src/cli/synthetic.js';
 import { getThreads, hardwareThreads, simdLevel } from '../src/index.js';
 
 // ------------------------------------------------------------------- data ---
 
-/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32: the seeded PRNG `semvec bench` uses too. */
+export { mulberry32 };
 
 /**
  * Writes `centre[c + j] + sigma * z_j` to `out[base + j]` for j < dim, with
