@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""bench/peers_faiss.py: the FAISS side of `npm run bench:peers`.
+
+Run by bench/peers.ts as a subprocess under /usr/bin/python3 (Debian's
+python3-faiss; see bench/setup-peers.sh). It is a small line protocol so the
+TypeScript driver can interleave FAISS with the other libraries in one run:
+every line on stdin is one JSON command, every answer one JSON line on
+stdout. Vectors and queries are read from the raw float32 (.f32, row-major)
+files the driver wrote; result ids go back as raw int64 files.
+
+Commands (all times in seconds, measured here with time.perf_counter, so
+they include the Python -> C++ call but not the pipe):
+  {"cmd": "info"}
+  {"cmd": "load", "data": path, "queries": path, "dim": d}
+  {"cmd": "flat_build"}                               IndexFlatIP.add
+  {"cmd": "ivf_build", "nlist": n, "niter": i, "maxPointsPerCentroid": m}
+  {"cmd": "single", "index": "flat"|"ivf", "count": c, "nprobe": p, "out": path}
+  {"cmd": "batch", "index": "flat"|"ivf", "nprobe": p, "out": path}
+  {"cmd": "quit"}
+"""
+import json
+import sys
+import time
+
+try:
+    import faiss
+    import numpy as np
+except ImportError as e:  # the driver checks first; this is a fallback
+    print(json.dumps({"error": f"missing module: {e.name}; run bench/setup-peers.sh"}), flush=True)
+    sys.exit(3)
+
+K = 10
+state = {}
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def index_for(cmd):
+    index = state[cmd["index"]]
+    if cmd["index"] == "ivf":
+        index.nprobe = int(cmd["nprobe"])
+    return index
+
+
+def handle(cmd):
+    c = cmd["cmd"]
+    if c == "info":
+        return {
+            "faiss": faiss.__version__,
+            "numpy": np.__version__,
+            "compileOptions": faiss.get_compile_options(),
+            "ompThreads": faiss.omp_get_max_threads(),
+            "python": sys.version.split()[0],
+        }
+    if c == "load":
+        d = int(cmd["dim"])
+        t0 = time.perf_counter()
+        state["x"] = np.fromfile(cmd["data"], dtype=np.float32).reshape(-1, d)
+        state["q"] = np.fromfile(cmd["queries"], dtype=np.float32).reshape(-1, d)
+        state["dim"] = d
+        return {"seconds": time.perf_counter() - t0, "n": state["x"].shape[0], "nq": state["q"].shape[0]}
+    if c == "flat_build":
+        index = faiss.IndexFlatIP(state["dim"])
+        t0 = time.perf_counter()
+        index.add(state["x"])
+        state["flat"] = index
+        return {"seconds": time.perf_counter() - t0}
+    if c == "ivf_build":
+        d = state["dim"]
+        quantizer = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFFlat(quantizer, d, int(cmd["nlist"]), faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = int(cmd["niter"])
+        index.cp.max_points_per_centroid = int(cmd["maxPointsPerCentroid"])
+        index.cp.seed = 1234
+        t0 = time.perf_counter()
+        index.train(state["x"])
+        t1 = time.perf_counter()
+        index.add(state["x"])
+        t2 = time.perf_counter()
+        state["ivf"] = index
+        state["ivf_quantizer"] = quantizer  # keep it alive
+        return {"trainSeconds": t1 - t0, "addSeconds": t2 - t1}
+    if c == "single":
+        index = index_for(cmd)
+        q = state["q"]
+        count = int(cmd["count"])
+        nq = q.shape[0]
+        for i in range(3):  # warm-up
+            index.search(q[i % nq : i % nq + 1], K)
+        times = []
+        ids = np.empty((count, K), dtype=np.int64)
+        for i in range(count):
+            row = q[i % nq : i % nq + 1]
+            t0 = time.perf_counter()
+            _, I = index.search(row, K)
+            times.append(time.perf_counter() - t0)
+            ids[i] = I[0]
+        ids.tofile(cmd["out"])
+        return {"times": times}
+    if c == "batch":
+        index = index_for(cmd)
+        t0 = time.perf_counter()
+        _, I = index.search(state["q"], K)
+        seconds = time.perf_counter() - t0
+        I.astype(np.int64).tofile(cmd["out"])
+        return {"seconds": seconds}
+    raise ValueError(f"unknown command {c!r}")
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        cmd = json.loads(line)
+        if cmd.get("cmd") == "quit":
+            reply({"ok": True})
+            return
+        try:
+            reply(handle(cmd))
+        except Exception as e:  # report, keep serving
+            reply({"error": f"{type(e).__name__}: {e}"})
+
+
+if __name__ == "__main__":
+    main()
