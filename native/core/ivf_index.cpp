@@ -127,7 +127,10 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
                   "this index already holds vectors; train a new index instead of retraining");
   }
   params.k = nlist_;
-  params.spherical = metric_ == Metric::Cosine;
+  // Inner product and cosine train spherical k-means (unit centroids), as
+  // FAISS does for inner product: unnormalised centroids of different norms
+  // would pull vectors into a few lists under inner-product assignment.
+  params.spherical = metric_ != Metric::L2;
   params.assign_all = false;
   // k-means runs without the lock: searches and adds go on meanwhile.
   KMeansResult res = kmeans(x, n, dim_, params);

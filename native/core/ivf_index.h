@@ -9,8 +9,8 @@
 // search groups queries by list, so each probed list is read once per batch.
 //
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
-// inner product for IP and Cosine (Cosine trains spherical k-means on unit
-// vectors).
+// inner product for IP and Cosine. IP and Cosine train spherical k-means
+// (unit centroids); Cosine also normalises the vectors.
 #pragma once
 
 #include <cstddef>
