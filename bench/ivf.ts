@@ -56,6 +56,7 @@ import {
   recallAtK,
   suggestNlist,
 } from '../src/index.js';
+import { renderRecallQpsSvg } from '../src/cli/chart.js';
 import type { Metric, SearchResult } from '../src/index.js';
 import {
   fmt,
@@ -609,185 +610,31 @@ function printTargets(targets: readonly TargetResult[]): void {
 
 // -------------------------------------------------------------------- svg ---
 
-const PALETTE = ['#1f6fb4', '#d2461f', '#2e9a3a', '#8a4fb0', '#b8860b'] as const;
-
-function esc(s: string): string {
-  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-}
-
+/** 1000000 -> "1M", 100000 -> "100k". */
 function fmtSize(n: number): string {
   return n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : fmtInt(n);
 }
 
-/** Recall@10 (x) against single-query QPS (y, log), one curve per run, flat QPS dashed. */
+/** The recall-vs-QPS chart of every run, drawn by the chart `semvec bench` uses. */
 function renderSvg(runs: readonly RunResult[], p: Params, machine: Machine): string {
-  const W = 960;
-  const H = 600;
-  const M = { left: 78, right: 230, top: 64, bottom: 62 };
-  const pw = W - M.left - M.right;
-  const ph = H - M.top - M.bottom;
   const sizes = [...new Set(runs.map((r) => r.n))].sort((a, b) => a - b);
-  const colour = (n: number): string => PALETTE[sizes.indexOf(n) % PALETTE.length]!;
-  const flatQps = sizes.map((n) => {
-    const at = runs.filter((r) => r.n === n);
-    return { n, qps: at.reduce((s, r) => s + r.flat.singleQps, 0) / at.length, runs: at.length };
-  });
-
-  const recalls = runs.flatMap((r) => r.ivf.rows.map((row) => row.recall));
-  const qpsAll = [...runs.flatMap((r) => r.ivf.rows.map((row) => row.singleQps)), ...flatQps.map((f) => f.qps)];
-  const xMin = Math.min(0.9, Math.floor(Math.min(...recalls) * 20) / 20);
-  const xMax = 1 + (1 - xMin) * 0.015; // a little room right of recall 1
-  const yLo = Math.floor(Math.log10(Math.min(...qpsAll)) * 4) / 4;
-  const yHi = Math.ceil(Math.log10(Math.max(...qpsAll)) * 4) / 4 + 0.05;
-  const X = (recall: number): number => M.left + ((recall - xMin) / (xMax - xMin)) * pw;
-  const Y = (qps: number): number => M.top + ph - ((Math.log10(qps) - yLo) / (yHi - yLo)) * ph;
-  const out: string[] = [];
-  const add = (s: string): void => void out.push(s);
-
-  add(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
-  add(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  add(
-    `<text x="${M.left}" y="26" font-size="16" font-weight="bold">semvec IVFIndex vs exact FlatIndex: recall@${p.k} against single-query QPS</text>`,
-  );
-  add(
-    `<text x="${M.left}" y="45" fill="#555">${esc(
+  return renderRecallQpsSvg({
+    title: `semvec IVFIndex vs exact FlatIndex: recall@${p.k} against single-query QPS`,
+    subtitle:
       `dim ${p.dim}, ${p.metric}, ${fmtInt(p.queries)} queries, nlist ${p.nlist === null ? 'suggestNlist(N)' : fmtInt(p.nlist)}; ` +
-        `points labelled with nprobe; ${machine.cpu}, ${machine.logicalCores} cores, ${machine.simd}; ${machine.date.slice(0, 10)}`,
-    )}</text>`,
-  );
-
-  // Grid and axes.
-  add(`<g stroke="#e3e3e3" stroke-width="1">`);
-  const xTicks: number[] = [];
-  for (let i = Math.round(xMin * 20); i <= 20; i++) xTicks.push(i / 20); // up to 1.00
-  for (const x of xTicks) add(`<line x1="${X(x).toFixed(1)}" y1="${M.top}" x2="${X(x).toFixed(1)}" y2="${M.top + ph}"/>`);
-  const yTicks: { v: number; major: boolean }[] = [];
-  const decades = yHi - yLo;
-  for (let e = Math.floor(yLo); e <= Math.ceil(yHi); e++) {
-    for (const m of [1, 2, 5]) {
-      const v = m * 10 ** e;
-      const lv = Math.log10(v);
-      if (lv < yLo - 1e-9 || lv > yHi + 1e-9) continue;
-      if (m !== 1 && decades > 3.5) continue;
-      yTicks.push({ v, major: m === 1 });
-    }
-  }
-  for (const t of yTicks) {
-    add(`<line x1="${M.left}" y1="${Y(t.v).toFixed(1)}" x2="${M.left + pw}" y2="${Y(t.v).toFixed(1)}"${t.major ? ' stroke="#cfcfcf"' : ''}/>`);
-  }
-  add(`</g>`);
-  add(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
-  add(`<g text-anchor="middle" fill="#333">`);
-  for (const x of xTicks) add(`<text x="${X(x).toFixed(1)}" y="${M.top + ph + 18}">${fmt(x, 2)}</text>`);
-  add(`<text x="${M.left + pw / 2}" y="${H - 16}" font-size="13">recall@${p.k} (against FlatIndex, exact)</text>`);
-  add(`</g>`);
-  add(`<g text-anchor="end" fill="#333">`);
-  for (const t of yTicks) {
-    add(`<text x="${M.left - 8}" y="${(Y(t.v) + 4).toFixed(1)}">${t.v >= 1 ? fmtInt(t.v) : fmt(t.v, 1)}</text>`);
-  }
-  add(`</g>`);
-  add(
-    `<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">single-query QPS (1 / median latency, log scale)</text>`,
-  );
-
-  // Flat lines.
-  for (const f of flatQps) {
-    const y = Y(f.qps).toFixed(1);
-    add(`<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="${colour(f.n)}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
-    add(`<text x="${M.left + 6}" y="${(Y(f.qps) - 5).toFixed(1)}" fill="${colour(f.n)}">flat, N = ${fmtSize(f.n)}: ${fmtQps(f.qps)} QPS (recall 1${f.runs > 1 ? `; mean of ${f.runs} runs` : ''})</text>`);
-  }
-
-  // Curves.
-  interface Box {
-    x0: number;
-    y0: number;
-    x1: number;
-    y1: number;
-  }
-  const markers: Box[] = [];
-  const labels: { x: number; y: number; text: string; colour: string }[] = [];
-  for (const r of runs) {
-    const c = colour(r.n);
-    const hard = r.difficulty === 'hard';
-    const pts = r.ivf.rows.map((row) => [X(row.recall), Y(row.singleQps)] as const);
-    add(
-      `<polyline fill="none" stroke="${c}" stroke-width="2"${hard ? '' : ' stroke-dasharray="2 3"'} points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
-    );
-    r.ivf.rows.forEach((row, i) => {
-      const [x, y] = pts[i]!;
-      add(
-        hard
-          ? `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${c}"/>`
-          : `<rect x="${(x - 4).toFixed(1)}" y="${(y - 4).toFixed(1)}" width="8" height="8" fill="#fff" stroke="${c}" stroke-width="1.8"/>`,
-      );
-      markers.push({ x0: x - 4, y0: y - 4, x1: x + 4, y1: y + 4 });
-      labels.push({ x, y, text: String(row.nprobe), colour: c });
-    });
-  }
-  // nprobe labels, placed after all markers: the first free spot around the
-  // point (a label that fits nowhere is left out; its point stays).
-  const placed: Box[] = [...markers];
-  const overlaps = (a: Box, b: Box): boolean => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
-  for (const l of labels) {
-    const w = 6 * l.text.length;
-    const h = 10;
-    const spots: [number, number][] = [
-      [-6 - w, -14], // above left
-      [6, -14], // above right
-      [-8 - w, -5], // left
-      [8, -5], // right
-      [-6 - w, 5], // below left
-      [6, 5], // below right
-    ];
-    for (const [dx, dy] of spots) {
-      const box: Box = { x0: l.x + dx, y0: l.y + dy, x1: l.x + dx + w, y1: l.y + dy + h };
-      if (box.x0 < M.left || box.x1 > M.left + pw || box.y0 < M.top || box.y1 > M.top + ph) continue;
-      if (placed.some((b) => overlaps(b, box))) continue;
-      placed.push(box);
-      add(`<text x="${box.x0.toFixed(1)}" y="${(box.y1 - 1).toFixed(1)}" font-size="10" fill="${l.colour}">${esc(l.text)}</text>`);
-      break;
-    }
-  }
-
-  // Legend.
-  const lx = M.left + pw + 18;
-  let ly = M.top + 8;
-  add(`<text x="${lx}" y="${ly}" font-weight="bold">IVF runs</text>`);
-  ly += 20;
-  for (const r of runs) {
-    const c = colour(r.n);
-    const hard = r.difficulty === 'hard';
-    add(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${c}" stroke-width="2"${hard ? '' : ' stroke-dasharray="2 3"'}/>`);
-    add(
-      hard
-        ? `<circle cx="${lx + 14}" cy="${ly - 4}" r="4" fill="${c}"/>`
-        : `<rect x="${lx + 10}" y="${ly - 8}" width="8" height="8" fill="#fff" stroke="${c}" stroke-width="1.8"/>`,
-    );
-    add(`<text x="${lx + 36}" y="${ly}">${esc(`${r.difficulty}, N = ${fmtSize(r.n)}`)}</text>`);
-    ly += 20;
-  }
-  ly += 6;
-  for (const f of flatQps) {
-    add(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${colour(f.n)}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
-    add(`<text x="${lx + 36}" y="${ly}">flat (exact), N = ${fmtSize(f.n)}</text>`);
-    ly += 20;
-  }
-  ly += 10;
-  const notes = [
-    'hard: overlapping isotropic',
-    'clusters + 10% noise',
-    'easy: separated, nearly flat',
-    'clusters + 1% noise',
-    '',
-    'labels: nprobe',
-    'up and right is better',
-  ];
-  for (const line of notes) {
-    add(`<text x="${lx}" y="${ly}" fill="#555" font-size="11">${esc(line)}</text>`);
-    ly += 15;
-  }
-  add(`</svg>`);
-  return `${out.join('\n')}\n`;
+      `points labelled with nprobe; ${machine.cpu}, ${machine.logicalCores} cores, ${machine.simd}; ${machine.date.slice(0, 10)}`,
+    k: p.k,
+    series: runs.map((r) => ({
+      name: `${r.difficulty}, N = ${fmtSize(r.n)}`,
+      points: r.ivf.rows.map((row) => ({ recall: row.recall, qps: row.singleQps, label: String(row.nprobe) })),
+      dashed: r.difficulty === 'easy',
+    })),
+    baselines: sizes.map((n) => {
+      const at = runs.filter((r) => r.n === n);
+      return { name: `flat (exact), N = ${fmtSize(n)}`, qps: at.reduce((s, r) => s + r.flat.singleQps, 0) / at.length };
+    }),
+    notes: ['hard: overlapping isotropic', 'clusters + 10% noise', 'easy: separated, nearly flat', 'clusters + 1% noise', '', 'labels: nprobe'],
+  });
 }
 
 // ------------------------------------------------------------------- main ---

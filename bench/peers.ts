@@ -650,40 +650,40 @@ async function main(): Promise<void> {
           ),
         );
       }
-      console.log(`\nFastest setting reaching each recall@10 level (batch QPS; semvec x = semvec QPS / peer QPS)`);
       const peersApprox = approximate.filter((a) => a.lib !== 'semvec').map((a) => a.lib);
-      console.log(
-        table(
-          ['recall >=', ...approximate.map((a) => a.lib), ...peersApprox.map((l) => `semvec x ${l}`)],
-          recallLevels.map((lv) => [
-            fmt(lv.level, 2),
-            ...approximate.map((a) => {
-              const b = lv.best[a.lib];
-              return b ? `${fmtInt(b.batchQps)} (${b.setting})` : 'not reached';
-            }),
-            ...peersApprox.map((l) => {
-              const x = lv.semvecOver[l];
-              return x === null || x === undefined ? '-' : `${fmt(x, 2)}x`;
-            }),
-          ]),
-        ),
+      // One table per measure: the fastest setting of each library reaching
+      // each recall level, and semvec's advantage over each peer.
+      const recallTable = (title: string, cell: (lv: (typeof recallLevels)[number], lib: Lib) => string, ratio: (lv: (typeof recallLevels)[number], lib: Lib) => number | null | undefined) => {
+        console.log(`\nFastest setting reaching each recall@10 level (${title})`);
+        console.log(
+          table(
+            ['recall >=', ...approximate.map((a) => a.lib), ...peersApprox.map((l) => `semvec x ${l}`)],
+            recallLevels.map((lv) => [
+              fmt(lv.level, 2),
+              ...approximate.map((a) => cell(lv, a.lib)),
+              ...peersApprox.map((l) => {
+                const x = ratio(lv, l);
+                return x === null || x === undefined ? '-' : `${fmt(x, 2)}x`;
+              }),
+            ]),
+          ),
+        );
+      };
+      recallTable(
+        'batch QPS; semvec x = semvec QPS / peer QPS',
+        (lv, lib) => {
+          const b = lv.best[lib];
+          return b ? `${fmtInt(b.batchQps)} (${b.setting})` : 'not reached';
+        },
+        (lv, lib) => lv.semvecOver[lib],
       );
-      console.log(`\nFastest setting reaching each recall@10 level (single-query median; semvec x = peer latency / semvec latency)`);
-      console.log(
-        table(
-          ['recall >=', ...approximate.map((a) => a.lib), ...peersApprox.map((l) => `semvec x ${l}`)],
-          recallLevels.map((lv) => [
-            fmt(lv.level, 2),
-            ...approximate.map((a) => {
-              const b = lv.bestSingle[a.lib];
-              return b ? `${fmtMs(b.singleMedianMs)} (${b.setting})` : 'not reached';
-            }),
-            ...peersApprox.map((l) => {
-              const x = lv.semvecOverSingle[l];
-              return x === null || x === undefined ? '-' : `${fmt(x, 2)}x`;
-            }),
-          ]),
-        ),
+      recallTable(
+        'single-query median; semvec x = peer latency / semvec latency',
+        (lv, lib) => {
+          const b = lv.bestSingle[lib];
+          return b ? `${fmtMs(b.singleMedianMs)} (${b.setting})` : 'not reached';
+        },
+        (lv, lib) => lv.semvecOverSingle[lib],
       );
     }
 
