@@ -26,6 +26,7 @@ CpuFeatures detect_cpu() {
   f.avx512 = f.avx2_fma && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
+  f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
 #endif
   return f;
 }
@@ -58,7 +59,9 @@ const Kernels* kernels_for(SimdLevel level) {
   switch (level) {
     case SimdLevel::Scalar: return &kScalarKernels;
     case SimdLevel::Avx2: return cpu.avx2_fma ? &kAvx2Kernels : nullptr;
-    case SimdLevel::Avx512: return cpu.avx512 ? &kAvx512Kernels : nullptr;
+    case SimdLevel::Avx512:
+      if (!cpu.avx512) return nullptr;
+      return cpu.avx512_vnni ? &kAvx512VnniKernels : &kAvx512Kernels;
   }
   return nullptr;
 }

@@ -47,6 +47,18 @@ struct Kernels {
   // order; returns how many.
   size_t (*select_at_least)(const float* s, size_t n, float threshold, uint32_t* idx);
 
+  // Integer scores of one 8-bit query against nb blocks of 8-bit codes (the
+  // scan of an sq8-encoded IVF list; see sq8.h). Codes use a packed layout
+  // of their own: groups = ceil(d / 4) groups of 4 components, and
+  //   byte (vector v, component c) of block b is at
+  //   codes[b * groups * 64 + (c / 4) * 64 + (v % kBlock) * 4 + c % 4]
+  // so that one 64-byte load holds 4 components of 16 vectors (the operand
+  // of one AVX-512 VNNI vpdpbusd).
+  //   q:   groups * 4 signed bytes (zero past d)
+  //   out: nb * kBlock sums, out[j] = sum over c of codes(j, c) * q[c]
+  // The sums are exact (no saturation), so every level returns the same.
+  void (*sq8_dots)(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out);
+
   // Machine-limit probes for benchmarks.
   // Runs `iters` rounds of independent FMA chains; returns the flops done.
   double (*fma_probe)(size_t iters);
@@ -58,10 +70,12 @@ struct Kernels {
 extern const Kernels kScalarKernels;
 extern const Kernels kAvx2Kernels;
 extern const Kernels kAvx512Kernels;
+extern const Kernels kAvx512VnniKernels;  // kAvx512Kernels with the VNNI sq8_dots
 
 struct CpuFeatures {
   bool avx2_fma = false;
   bool avx512 = false;  // F + BW + DQ + VL, with OS support
+  bool avx512_vnni = false;
 };
 
 CpuFeatures detect_cpu();

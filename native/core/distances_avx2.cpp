@@ -50,11 +50,34 @@ size_t select_at_least_avx2(const float* s, size_t n, float threshold, uint32_t*
   return count;
 }
 
+// Codes widened to 16 bits and multiplied by pairs of query bytes (vpmaddwd):
+// exact, unlike vpmaddubsw, which saturates.
+void sq8_dots_avx2(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out) {
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * groups * 64;
+    // acc[r]: vectors 4r..4r+3, two partial sums each.
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+    for (size_t g = 0; g < groups; ++g) {
+      const __m256i qq = _mm256_cvtepi8_epi16(_mm_set1_epi32(*reinterpret_cast<const int32_t*>(q + 4 * g)));
+      for (int r = 0; r < 4; ++r) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + g * 64 + r * 16));
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_cvtepu8_epi16(x), qq));
+      }
+    }
+    // hadd gives [v0 v1 v4 v5 | v2 v3 v6 v7]; the permute restores the order.
+    const __m256i lo = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[0], acc[1]), 0xD8);
+    const __m256i hi = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[2], acc[3]), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock + 8), hi);
+  }
+}
+
 }  // namespace
 
 const Kernels kAvx2Kernels = {
-    SimdLevel::Avx2,      inner_product_simd, l2sqr_simd,    scores_packed_simd,
-    select_at_least_avx2, fma_probe_simd,     read_probe_simd,
+    SimdLevel::Avx2,      inner_product_simd, l2sqr_simd,     scores_packed_simd,
+    select_at_least_avx2, sq8_dots_avx2,      fma_probe_simd, read_probe_simd,
 };
 
 }  // namespace semvec

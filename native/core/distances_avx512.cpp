@@ -54,11 +54,59 @@ size_t select_at_least_avx512(const float* s, size_t n, float threshold, uint32_
   return count;
 }
 
+// Without VNNI: codes widened to 16 bits, pairs of query bytes (vpmaddwd).
+void sq8_dots_avx512(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out) {
+  // Partial sums come out as [v0a v0b v1a v1b ...]: even and odd lanes of
+  // lo (vectors 0-7) and hi (8-15), gathered in vector order.
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * groups * 64;
+    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+    for (size_t g = 0; g < groups; ++g) {
+      const __m512i qq = _mm512_cvtepi8_epi16(_mm256_set1_epi32(*reinterpret_cast<const int32_t*>(q + 4 * g)));
+      const __m256i* p = reinterpret_cast<const __m256i*>(blk + g * 64);
+      lo = _mm512_add_epi32(lo, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_loadu_si256(p)), qq));
+      hi = _mm512_add_epi32(hi, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_loadu_si256(p + 1)), qq));
+    }
+    const __m512i sum = _mm512_add_epi32(_mm512_permutex2var_epi32(lo, even, hi),
+                                         _mm512_permutex2var_epi32(lo, odd, hi));
+    _mm512_storeu_si512(out + b * kBlock, sum);
+  }
+}
+
+// VNNI: one vpdpbusd per 4 components of 16 vectors; four accumulators so
+// consecutive instructions do not wait on each other.
+__attribute__((target("avx512vnni"))) void sq8_dots_vnni(const int8_t* q, const uint8_t* codes,
+                                                          size_t nb, size_t groups, int32_t* out) {
+  const int32_t* q4 = reinterpret_cast<const int32_t*>(q);
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * groups * 64;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    size_t g = 0;
+    for (; g + 4 <= groups; g += 4) {
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(blk + g * 64), _mm512_set1_epi32(q4[g]));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(blk + g * 64 + 64), _mm512_set1_epi32(q4[g + 1]));
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(blk + g * 64 + 128), _mm512_set1_epi32(q4[g + 2]));
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(blk + g * 64 + 192), _mm512_set1_epi32(q4[g + 3]));
+    }
+    for (; g < groups; ++g)
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(blk + g * 64), _mm512_set1_epi32(q4[g]));
+    _mm512_storeu_si512(out + b * kBlock,
+                        _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+  }
+}
+
 }  // namespace
 
 const Kernels kAvx512Kernels = {
-    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd,    scores_packed_simd,
-    select_at_least_avx512, fma_probe_simd,     read_probe_simd,
+    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd,     scores_packed_simd,
+    select_at_least_avx512, sq8_dots_avx512,    fma_probe_simd, read_probe_simd,
+};
+
+const Kernels kAvx512VnniKernels = {
+    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd,     scores_packed_simd,
+    select_at_least_avx512, sq8_dots_vnni,      fma_probe_simd, read_probe_simd,
 };
 
 }  // namespace semvec

@@ -44,6 +44,18 @@ size_t select_at_least_scalar(const float* s, size_t n, float threshold, uint32_
   return count;
 }
 
+void sq8_dots_scalar(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out) {
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * groups * 64;
+    int32_t acc[kBlock] = {};
+    for (size_t g = 0; g < groups; ++g)
+      for (size_t l = 0; l < kBlock; ++l)
+        for (size_t j = 0; j < 4; ++j)
+          acc[l] += int32_t(blk[g * 64 + l * 4 + j]) * int32_t(q[g * 4 + j]);
+    for (size_t l = 0; l < kBlock; ++l) out[b * kBlock + l] = acc[l];
+  }
+}
+
 double fma_probe_scalar(size_t iters) {
   float a[8];
   for (int j = 0; j < 8; ++j) a[j] = 1.0f + 0.001f * static_cast<float>(j);
@@ -65,8 +77,8 @@ float read_probe_scalar(const float* x, size_t n) {
 }  // namespace
 
 const Kernels kScalarKernels = {
-    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar,      scores_packed_scalar,
-    select_at_least_scalar, fma_probe_scalar,     read_probe_scalar,
+    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar,     scores_packed_scalar,
+    select_at_least_scalar, sq8_dots_scalar,      fma_probe_scalar, read_probe_scalar,
 };
 
 }  // namespace semvec

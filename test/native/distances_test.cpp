@@ -105,3 +105,40 @@ TEST("dispatch: kernels_for refuses levels the CPU lacks") {
   CHECK((kernels_for(SimdLevel::Avx2) != nullptr) == cpu.avx2_fma);
   CHECK((kernels_for(SimdLevel::Avx512) != nullptr) == cpu.avx512);
 }
+
+// Every sq8_dots implementation this CPU can run: each level, plus AVX-512
+// without VNNI when the CPU has VNNI (the dispatcher would pick the latter).
+static std::vector<const Kernels*> sq8_implementations() {
+  std::vector<const Kernels*> out = testutil::available_levels();
+  if (detect_cpu().avx512_vnni) out.push_back(&kAvx512Kernels);
+  return out;
+}
+
+TEST("distances: sq8_dots of every implementation is the exact integer dot product") {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const Kernels* k : sq8_implementations())
+    for (size_t d : kDims)
+      for (size_t nb : {1, 2, 5}) {
+        const size_t groups = (d + 3) / 4, n = nb * kBlock;
+        std::vector<uint8_t> codes(nb * groups * 64, 0);
+        std::vector<int8_t> q(groups * 4, 0);
+        std::vector<int> rows(n * d);
+        for (size_t j = 0; j < n; ++j)
+          for (size_t c = 0; c < d; ++c) {
+            rows[j * d + c] = byte(rng);
+            codes[(j / kBlock) * groups * 64 + (c / 4) * 64 + (j % kBlock) * 4 + c % 4] =
+                static_cast<uint8_t>(rows[j * d + c]);
+          }
+        // Extremes included: -128 and 127 against 255 must not saturate.
+        for (size_t c = 0; c < d; ++c) q[c] = static_cast<int8_t>(c % 3 == 0 ? -128 : c % 3 == 1 ? 127 : byte(rng) - 128);
+        std::vector<int32_t> out(n + 3, -7);
+        k->sq8_dots(q.data(), codes.data(), nb, groups, out.data());
+        for (size_t j = 0; j < n; ++j) {
+          int64_t want = 0;
+          for (size_t c = 0; c < d; ++c) want += int64_t(rows[j * d + c]) * q[c];
+          CHECK_EQ(int64_t(out[j]), want);
+        }
+        for (size_t j = n; j < n + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
+      }
+}
