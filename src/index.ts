@@ -13,8 +13,8 @@ export {
 } from './errors.js';
 export { FlatIndex } from './flat-index.js';
 export type { FlatIndexOptions } from './flat-index.js';
-export { IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
-export type { IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
+export { DEFAULT_RERANK, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
+export type { IVFEncoding, IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
 export { kmeans, kmeansAsync } from './kmeans.js';
 export type { ClusteringOptions, KMeansOptions, KMeansResult } from './kmeans.js';
 export { recallAtK } from './recall.js';

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './kmeans.js';
-import { native, type NativeIvfIndex, type NativeSearchResults } from './native.js';
+import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
 import { checkDim, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
 import type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 import {
@@ -23,6 +23,13 @@ import {
   type SearchResult,
 } from './vector-index.js';
 
+export type { IVFEncoding } from './native.js';
+
+/** Candidates an `'sq8'` index re-scores exactly per query unless told otherwise. */
+export const DEFAULT_RERANK = 64;
+const MAX_RERANK = 1 << 20;
+const ENCODINGS = ['f32', 'sq8'] as const;
+
 /** Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does. */
 export const IVF_TRAINING_DEFAULTS = { iterations: 10, maxPointsPerCentroid: 64, init: 'random' } as const;
 
@@ -35,6 +42,20 @@ export interface IVFIndexOptions {
   nlist: number;
   /** Lists scanned per query by default, 1 to nlist; default min(8, nlist). */
   nprobe?: number;
+  /**
+   * How the lists store the vectors a probe scans. `'f32'` (default): the
+   * float vectors, scores exact within the probed lists. `'sq8'`: also one
+   * byte per component (8-bit scalar quantisation, ranges learnt in
+   * {@link IVFIndex.train}); a probe scans the bytes, a quarter of the
+   * memory traffic, and the best `rerank` candidates are scored again
+   * exactly from the floats. Costs 25% more memory than `'f32'`.
+   */
+  encoding?: IVFEncoding;
+  /**
+   * `'sq8'` only: candidates per query re-scored exactly (at least k are);
+   * 0 returns the 8-bit estimates as scores. Default 64.
+   */
+  rerank?: number;
   /** Train on the vectors of the first add when the index is not trained yet. */
   autoTrain?: boolean;
   /** Training options used by autoTrain (and by train() when given none). */
@@ -48,6 +69,8 @@ export interface IVFSearchOptions extends SearchOptions {
    * continues past nprobe lists until k allowed vectors have been seen.
    */
   nprobe?: number;
+  /** `'sq8'` only: candidates re-scored exactly for this call; default the index's rerank. */
+  rerank?: number;
 }
 
 export interface TrainResult {
@@ -102,8 +125,10 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
     const nlist = checkInteger(options.nlist, 'nlist', 1, 1 << 20);
     const nprobe = checkInteger(options.nprobe ?? Math.min(8, nlist), 'nprobe', 1, nlist);
+    const encoding = checkOneOf(options.encoding ?? 'f32', 'encoding', ENCODINGS);
+    const rerank = checkInteger(options.rerank ?? DEFAULT_RERANK, 'rerank', 0, MAX_RERANK);
     if (options.training !== undefined) clusteringOptions(options.training, IVF_TRAINING_DEFAULTS);
-    super(new (native().IvfIndex)(dim, metric, nlist, nprobe));
+    super(new (native().IvfIndex)(dim, metric, nlist, nprobe, encoding, rerank));
     this.#autoTrain = options.autoTrain === true;
     this.#training = options.training ?? {};
   }
@@ -120,6 +145,20 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
 
   set nprobe(value: number) {
     this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.nlist));
+  }
+
+  /** How the lists store vectors: `'f32'` or `'sq8'`. */
+  get encoding(): IVFEncoding {
+    return this.handle.info().encoding;
+  }
+
+  /** `'sq8'`: candidates re-scored exactly when a search does not say. */
+  get rerank(): number {
+    return this.handle.info().rerank;
+  }
+
+  set rerank(value: number) {
+    this.handle.setRerank(checkInteger(value, 'rerank', 0, MAX_RERANK));
   }
 
   /** Whether the coarse quantizer has been trained. */
@@ -183,12 +222,17 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return super.addAsync(vectors, ids);
   }
 
-  #nprobe(options: IVFSearchOptions | undefined): number {
-    if (options === undefined) return 0;
+  /** The native search arguments after k: nprobe (0: default), allow-list, rerank (undefined: default). */
+  #searchArgs(options: IVFSearchOptions | undefined): [number, Float64Array | undefined, number | undefined] {
+    if (options === undefined) return [0, undefined, undefined];
     if (options === null || typeof options !== 'object') {
       fail(ErrorCode.INVALID_ARGUMENT, `search options must be an object like { nprobe: 16 }; received ${describe(options)}`);
     }
-    return options.nprobe === undefined ? 0 : checkInteger(options.nprobe, 'nprobe', 1, this.nlist);
+    return [
+      options.nprobe === undefined ? 0 : checkInteger(options.nprobe, 'nprobe', 1, this.nlist),
+      allowList(options),
+      options.rerank === undefined ? undefined : checkInteger(options.rerank, 'rerank', 0, MAX_RERANK),
+    ];
   }
 
   /**
@@ -200,14 +244,14 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    * const { ids, scores } = ivf.search(query, 10, { nprobe: 32 });
    */
   search(query: VectorInput, k: number, options?: IVFSearchOptions): SearchResult {
-    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), this.#nprobe(options), allowList(options)));
+    return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), ...this.#searchArgs(options)));
   }
 
   /** {@link search} on a worker thread. */
   searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
     const q = toVector(query, this.dim);
-    const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), this.#nprobe(options), allowList(options));
+    const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options));
     return withCallerStack(p, caller).then(firstResult);
   }
 
@@ -220,14 +264,14 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    */
   searchBatch(queries: VectorsInput, k: number, options?: IVFSearchOptions): SearchResult[] {
     const q = toVectors(queries, this.dim, 'queries', true);
-    return splitResults(this.handle.search(q, checkK(k), this.#nprobe(options), allowList(options)));
+    return splitResults(this.handle.search(q, checkK(k), ...this.#searchArgs(options)));
   }
 
   /** {@link searchBatch} on a worker thread. */
   searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
     const q = toVectors(queries, this.dim, 'queries', true);
-    return withCallerStack(this.handle.searchAsync(q, checkK(k), this.#nprobe(options), allowList(options)), caller).then(splitResults);
+    return withCallerStack(this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options)), caller).then(splitResults);
   }
 
   /** Loads an IVF index saved with {@link save}. */

@@ -68,7 +68,12 @@ export interface NativeIvfIndexInfo extends NativeFlatIndexInfo {
   nlist: number;
   nprobe: number;
   trained: boolean;
+  encoding: IVFEncoding;
+  rerank: number;
 }
+
+/** How an IVF index stores the vectors its probes scan. */
+export type IVFEncoding = 'f32' | 'sq8';
 
 export type ProgressCallback = (iteration: number, inertia: number) => unknown;
 
@@ -76,9 +81,10 @@ export interface NativeIvfIndex extends NativeIndex {
   info(): NativeIvfIndexInfo;
   train(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): NativeTrainResult;
   trainAsync(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): Promise<NativeTrainResult>;
-  search(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array): Promise<NativeSearchResults>;
+  search(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array, rerank?: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array, rerank?: number): Promise<NativeSearchResults>;
   setNprobe(nprobe: number): void;
+  setRerank(rerank: number): void;
   listSizes(): Float64Array;
   centroids(): Float32Array;
 }
@@ -90,7 +96,7 @@ export interface NativeIndexClass<N> {
 }
 
 export interface NativeIvfIndexClass extends NativeIndexClass<NativeIvfIndex> {
-  new (dim: number, metric: string, nlist: number, nprobe: number): NativeIvfIndex;
+  new (dim: number, metric: string, nlist: number, nprobe: number, encoding: IVFEncoding, rerank: number): NativeIvfIndex;
 }
 
 export interface NativeFlatIndexClass extends NativeIndexClass<NativeFlatIndex> {

@@ -76,7 +76,7 @@ describe('damaged and foreign files', () => {
   });
 
   it('a newer major version is ERR_UNSUPPORTED_VERSION with advice', () => {
-    const newer = withHeader(good, (v) => v.setUint16(8, 2, true));
+    const newer = withHeader(good, (v) => v.setUint16(8, 3, true));
     let err: unknown;
     try {
       FlatIndex.fromBuffer(newer);
@@ -84,7 +84,7 @@ describe('damaged and foreign files', () => {
       err = e;
     }
     expect((err as SemvecError).code).toBe('ERR_UNSUPPORTED_VERSION');
-    expect((err as Error).message).toMatch(/format 2\.0 is newer than this semvec reads \(1\.x\); upgrade semvec/);
+    expect((err as Error).message).toMatch(/format 3\.0 is newer than this semvec reads \(2\.x\); upgrade semvec/);
   });
 
   it('a newer minor version of the same major is still read', () => {

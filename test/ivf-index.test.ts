@@ -146,6 +146,127 @@ describe('IVFIndex lifecycle', () => {
   });
 });
 
+describe("IVFIndex with encoding 'sq8'", () => {
+  const flatOf = (metric: Metric): FlatIndex => {
+    const flat = new FlatIndex({ dim, metric });
+    flat.add(data);
+    return flat;
+  };
+  const sq8Of = (metric: Metric, options: { rerank?: number } = {}): IVFIndex => {
+    const ivf = new IVFIndex({ dim, metric, nlist: 32, encoding: 'sq8', ...options });
+    ivf.train(data, { seed: 4 });
+    ivf.add(data);
+    return ivf;
+  };
+
+  for (const metric of ['l2', 'ip', 'cosine'] as Metric[]) {
+    it(`${metric}: re-ranking every vector at nprobe = nlist returns exactly the flat index's results`, () => {
+      const ivf = sq8Of(metric);
+      expect(ivf.encoding).toBe('sq8');
+      const exact = flatOf(metric).searchBatch(queries, 10);
+      const all = ivf.searchBatch(queries, 10, { nprobe: 32, rerank: data.length / dim });
+      expect(all.map((r) => Array.from(r.ids))).toEqual(exact.map((r) => Array.from(r.ids)));
+      all.forEach((r, q) => r.scores.forEach((s, j) => expect(s).toBeCloseTo(exact[q]!.scores[j]!, 4)));
+    });
+  }
+
+  it('keeps the recall of the float lists with the default rerank, and less without re-ranking', () => {
+    const f32 = new IVFIndex({ dim, metric: 'l2', nlist: 32 });
+    f32.train(data, { seed: 4 });
+    f32.add(data);
+    const sq8 = sq8Of('l2');
+    expect(sq8.rerank).toBe(64);
+    const exact = flatOf('l2').searchBatch(queries, 10);
+    for (const nprobe of [2, 8, 32]) {
+      const want = recallAtK(f32.searchBatch(queries, 10, { nprobe }), exact, 10);
+      expect(recallAtK(sq8.searchBatch(queries, 10, { nprobe }), exact, 10)).toBeCloseTo(want, 2);
+    }
+    // rerank 0: the 8-bit estimates themselves, close to the exact distances.
+    const estimated = sq8.searchBatch(queries, 10, { nprobe: 32, rerank: 0 });
+    expect(recallAtK(estimated, exact, 10)).toBeGreaterThan(0.8);
+    estimated.forEach((r, q) => {
+      const truth = exact[q]!.scores[0]!;
+      expect(Math.abs(r.scores[0]! - truth)).toBeLessThan(0.05 * Math.max(1, truth));
+    });
+  });
+
+  it('agrees between single, batch and async searches, with an allow-list and after removals', async () => {
+    const ivf = sq8Of('cosine', { rerank: 20 });
+    ivf.nprobe = 4;
+    const q = queries.subarray(0, 20 * dim);
+    const batch = ivf.searchBatch(q, 5);
+    batch.forEach((r, i) => expect(ivf.search(q.subarray(i * dim, (i + 1) * dim), 5)).toEqual(r));
+    expect(await ivf.searchBatchAsync(q, 5)).toEqual(batch);
+    expect(await ivf.searchAsync(q.subarray(0, dim), 5)).toEqual(batch[0]);
+
+    const allowIds = Array.from({ length: 300 }, (_, i) => i * 7);
+    const filtered = ivf.searchBatch(q, 5, { allowIds });
+    const allowed = new Set(allowIds);
+    for (const r of filtered) {
+      expect(r.ids.length).toBe(5);
+      for (const id of r.ids) expect(allowed.has(id)).toBe(true);
+    }
+
+    const gone = Array.from(batch[0]!.ids);
+    expect(ivf.remove(gone)).toBe(5);
+    const after = ivf.search(q.subarray(0, dim), 5, { nprobe: 32, rerank: 6000 });
+    for (const id of gone) expect(Array.from(after.ids)).not.toContain(id);
+    const flat = new FlatIndex({ dim, metric: 'cosine' });
+    flat.add(data);
+    flat.remove(gone);
+    expect(Array.from(after.ids)).toEqual(Array.from(flat.search(q.subarray(0, dim), 5).ids));
+  });
+
+  it('validates encoding and rerank', () => {
+    expect(codeOf(() => new IVFIndex({ dim, nlist: 8, encoding: 'pq' as never }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(() => new IVFIndex({ dim, nlist: 8, encoding: 'pq' as never })).toThrow(/encoding must be one of 'f32', 'sq8'/);
+    for (const rerank of [-1, 1.5, 2 ** 21]) {
+      expect(codeOf(() => new IVFIndex({ dim, nlist: 8, encoding: 'sq8', rerank }))).toBe('ERR_INVALID_ARGUMENT');
+    }
+    const ivf = new IVFIndex({ dim, nlist: 8, encoding: 'sq8' });
+    ivf.train(data);
+    ivf.add(data.subarray(0, 100 * dim));
+    expect(codeOf(() => ivf.search(queries.subarray(0, dim), 3, { rerank: -2 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(() => (ivf.rerank = 0.5)).toThrow(/rerank/);
+    ivf.rerank = 8;
+    expect(ivf.rerank).toBe(8);
+    expect(new IVFIndex({ dim, nlist: 8 }).encoding).toBe('f32');
+  });
+
+  it('saves and loads as format 2 with identical results; float indexes stay format 1', async () => {
+    const ivf = sq8Of('l2', { rerank: 12 });
+    ivf.remove([3, 4, 5]);
+    const path = join(dir, 'ivf-sq8.svx');
+    await ivf.saveAsync(path);
+    const bytes = readFileSync(path);
+    expect(bytes.readUInt16LE(8)).toBe(2);
+    const want = ivf.searchBatch(queries.subarray(0, 10 * dim), 7, { nprobe: 3 });
+    for (const c of [IVFIndex.load(path), await IVFIndex.loadAsync(path), IVFIndex.fromBuffer(bytes)]) {
+      expect([c.encoding, c.rerank, c.size]).toEqual(['sq8', 12, 5997]);
+      expect(c.searchBatch(queries.subarray(0, 10 * dim), 7, { nprobe: 3 })).toEqual(want);
+      expect(c.searchBatch(queries.subarray(0, 10 * dim), 7, { nprobe: 3, rerank: 0 })).toEqual(
+        ivf.searchBatch(queries.subarray(0, 10 * dim), 7, { nprobe: 3, rerank: 0 }),
+      );
+    }
+    const f32 = new IVFIndex({ dim, nlist: 4 });
+    f32.train(data.subarray(0, 100 * dim));
+    expect(Buffer.from(f32.toBuffer()).readUInt16LE(8)).toBe(1);
+    const bad = Buffer.from(bytes);
+    bad[bad.length - 30]! ^= 1;
+    expect(codeOf(() => IVFIndex.fromBuffer(bad))).toBe('ERR_CORRUPT_FILE');
+  });
+
+  it('reads the format 2 golden file', () => {
+    const golden = fileURLToPath(new URL('fixtures/ivf-sq8-v2.svx', import.meta.url));
+    const ivf = IVFIndex.load(golden);
+    expect([ivf.encoding, ivf.rerank, ivf.size, ivf.nlist, ivf.nprobe, ivf.nextId]).toEqual(['sq8', 2, 3, 2, 1, 41]);
+    const r = ivf.search([1, 0, 0], 3, { nprobe: 2 });
+    expect(Array.from(r.ids)).toEqual([10, 30, 40]);
+    expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
+    expect(IVFIndex.fromBuffer(readFileSync(golden)).toBuffer().equals(readFileSync(golden))).toBe(true);
+  });
+});
+
 describe('suggestNlist', () => {
   it('is about 4 sqrt(n), bounded by n / 39', () => {
     expect(suggestNlist(1_000_000)).toBe(4000);

@@ -21,6 +21,7 @@ Napi::Function IvfIndexWrap::Define(Napi::Env env) {
                                         InstanceMethod<&IvfIndexWrap::SearchAsync>("searchAsync"),
                                         InstanceMethod<&IvfIndexWrap::Info>("info"),
                                         InstanceMethod<&IvfIndexWrap::SetNprobe>("setNprobe"),
+                                        InstanceMethod<&IvfIndexWrap::SetRerank>("setRerank"),
                                         InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
                                         InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
                                     }));
@@ -32,14 +33,37 @@ Napi::Value IvfIndexWrap::Wrap(Napi::Env env, std::shared_ptr<IvfIndex> index) {
   return wrap_existing(env, addon_data(env).ivf_index_ctor, std::move(index));
 }
 
-// new IvfIndex(dim, metric, nlist, nprobe)
+namespace {
+
+constexpr double kMaxRerank = 1 << 20;
+
+semvec::IvfEncoding encoding_arg(const Napi::CallbackInfo& info, size_t i) {
+  std::string e = string_arg(info, i, "encoding");
+  if (e == "f32") return semvec::IvfEncoding::F32;
+  if (e == "sq8") return semvec::IvfEncoding::Sq8;
+  throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "encoding must be 'f32' or 'sq8'; received '" + e + "'");
+}
+
+// Optional rerank argument: undefined for the index default.
+size_t rerank_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return IvfIndex::kDefault;
+  return count_arg(info, i, "rerank", 0, kMaxRerank);
+}
+
+}  // namespace
+
+// new IvfIndex(dim, metric, nlist, nprobe, encoding, rerank)
 IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   if (index_) return;
   size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 1);
   size_t nlist = count_arg(info, 2, "nlist", 1, 1 << 20);
   size_t nprobe = count_arg(info, 3, "nprobe", 1, 1 << 20);
-  index_ = guard(info.Env(), [&] { return std::make_shared<IvfIndex>(dim, metric, nlist, nprobe); });
+  semvec::IvfEncoding encoding = encoding_arg(info, 4);
+  size_t rerank = count_arg(info, 5, "rerank", 0, kMaxRerank);
+  index_ = guard(info.Env(), [&] {
+    return std::make_shared<IvfIndex>(dim, metric, nlist, nprobe, encoding, rerank);
+  });
 }
 
 // train(vectors, options, progress?) -> { history, iterations, trainingPoints }
@@ -74,7 +98,7 @@ Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
       [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]});
 }
 
-// search(queries, k, nprobe, allow?) with nprobe 0 = the index default
+// search(queries, k, nprobe, allow?, rerank?) with nprobe 0 = the index default
 Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
@@ -82,7 +106,10 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   size_t k = count_arg(info, 1, "k", 1, 1e9);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
   auto allow = allow_arg(info, 3);
-  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow)); });
+  size_t rerank = rerank_arg(info, 4);
+  SearchResults r = guard(env, [&] {
+    return index_->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow), rerank);
+  });
   return results_to_js(env, r);
 }
 
@@ -93,12 +120,13 @@ Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   size_t k = count_arg(info, 1, "k", 1, 1e9);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
   auto allow = allow_arg(info, 3);
+  size_t rerank = rerank_arg(info, 4);
   auto index = index_;
   auto out = std::make_shared<SearchResults>();
   return PromiseWorker::Start(
       env,
-      [index, q, nq, k, nprobe, allow, out] {
-        *out = index->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow));
+      [index, q, nq, k, nprobe, allow, rerank, out] {
+        *out = index->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow), rerank);
       },
       [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
 }
@@ -109,12 +137,20 @@ Napi::Value IvfIndexWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("nlist", Napi::Number::New(env, static_cast<double>(index_->nlist())));
   o.Set("nprobe", Napi::Number::New(env, static_cast<double>(index_->nprobe())));
   o.Set("trained", Napi::Boolean::New(env, index_->is_trained()));
+  o.Set("encoding", Napi::String::New(env, semvec::ivf_encoding_name(index_->encoding())));
+  o.Set("rerank", Napi::Number::New(env, static_cast<double>(index_->rerank())));
   return o;
 }
 
 Napi::Value IvfIndexWrap::SetNprobe(const Napi::CallbackInfo& info) {
   size_t nprobe = count_arg(info, 0, "nprobe", 0, 1 << 20);
   guard(info.Env(), [&] { index_->set_nprobe(nprobe); });
+  return info.Env().Undefined();
+}
+
+Napi::Value IvfIndexWrap::SetRerank(const Napi::CallbackInfo& info) {
+  size_t rerank = count_arg(info, 0, "rerank", 0, kMaxRerank);
+  index_->set_rerank(rerank);
   return info.Env().Undefined();
 }
 

@@ -24,6 +24,7 @@ class IvfIndexWrap : public IndexWrap<IvfIndexWrap, semvec::IvfIndex> {
   Napi::Value SearchAsync(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value SetNprobe(const Napi::CallbackInfo& info);
+  Napi::Value SetRerank(const Napi::CallbackInfo& info);
   Napi::Value ListSizes(const Napi::CallbackInfo& info);
   Napi::Value Centroids(const Napi::CallbackInfo& info);
 };

@@ -3,7 +3,7 @@
 // Layout (all integers little-endian):
 //   header, 64 bytes:
 //     0  char[8]  magic "SEMVECIX"
-//     8  u16      format major (kFormatMajor); a reader rejects newer majors
+//     8  u16      format major (at most kFormatMajor); a reader rejects newer majors
 //     10 u16      format minor; newer minors are readable
 //     12 u32      index kind (IndexKind)
 //     16 u32      metric (Metric)
@@ -29,7 +29,10 @@
 
 namespace semvec {
 
-constexpr uint16_t kFormatMajor = 1;
+// The newest format this code reads. Writers use the oldest version that
+// can hold the index (1.0 for every flat index and f32 IVF index; 2.0 for an
+// sq8 IVF index), so files stay readable by older semvec where possible.
+constexpr uint16_t kFormatMajor = 2;
 constexpr uint16_t kFormatMinor = 0;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
@@ -42,8 +45,8 @@ const char* index_kind_name(IndexKind kind);
 const char* metric_name(Metric metric);
 
 struct FileHeader {
-  uint16_t major = kFormatMajor;
-  uint16_t minor = kFormatMinor;
+  uint16_t major = 1;
+  uint16_t minor = 0;
   IndexKind kind = IndexKind::Flat;
   Metric metric = Metric::InnerProduct;
   uint32_t dim = 0;

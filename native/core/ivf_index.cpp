@@ -23,6 +23,10 @@ constexpr size_t kMaxNlist = 1u << 20;
 
 }  // namespace
 
+const char* ivf_encoding_name(IvfEncoding encoding) {
+  return encoding == IvfEncoding::Sq8 ? "sq8" : "f32";
+}
+
 size_t suggest_nlist(size_t n) {
   if (n == 0) return 1;
   size_t s = static_cast<size_t>(std::lround(4.0 * std::sqrt(static_cast<double>(n))));
@@ -31,19 +35,31 @@ size_t suggest_nlist(size_t n) {
   return std::max<size_t>(1, std::min(s, kMaxNlist));
 }
 
-IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe)
+IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEncoding encoding,
+                   size_t rerank)
     : dim_(check_dim(dim)),
       metric_(check_metric(metric)),
       nlist_(nlist),
       nprobe_(nprobe),
-      centroids_(dim, metric == Metric::L2) {
+      encoding_(encoding),
+      rerank_(rerank),
+      centroids_(dim, metric == Metric::L2),
+      codec_(dim) {
+  if (encoding != IvfEncoding::F32 && encoding != IvfEncoding::Sq8)
+    throw Error(ErrorCode::InvalidArgument, "unknown IVF encoding " +
+                                                std::to_string(static_cast<uint32_t>(encoding)));
   if (nlist == 0 || nlist > kMaxNlist)
     throw Error(ErrorCode::InvalidArgument, "nlist must be an integer from 1 to " +
                                                 std::to_string(kMaxNlist) + "; received " +
                                                 std::to_string(nlist));
   check_nprobe(nprobe);
   lists_.reserve(nlist);
-  for (size_t l = 0; l < nlist; ++l) lists_.emplace_back(dim, metric == Metric::L2);
+  for (size_t l = 0; l < nlist; ++l)
+    lists_.emplace_back(dim, metric == Metric::L2, encoding != IvfEncoding::Sq8);
+  if (encoding == IvfEncoding::Sq8) {
+    codes_.reserve(nlist);
+    for (size_t l = 0; l < nlist; ++l) codes_.emplace_back(codec_.block_bytes());
+  }
 }
 
 size_t IvfIndex::check_nprobe(size_t nprobe) const {
@@ -62,6 +78,16 @@ size_t IvfIndex::nprobe() const {
 void IvfIndex::set_nprobe(size_t nprobe) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   nprobe_ = check_nprobe(nprobe);
+}
+
+size_t IvfIndex::rerank() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return rerank_;
+}
+
+void IvfIndex::set_rerank(size_t rerank) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  rerank_ = rerank;
 }
 
 bool IvfIndex::is_trained() const {
@@ -89,6 +115,7 @@ size_t IvfIndex::memory_usage() const {
   size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
                  lists_.capacity() * sizeof(PackedStore);
   for (const PackedStore& l : lists_) bytes += l.memory_usage();
+  for (const CodeStore& c : codes_) bytes += c.memory_usage() + sizeof(CodeStore);
   return bytes;
 }
 
@@ -134,10 +161,13 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
   params.assign_all = false;
   // k-means runs without the lock: searches and adds go on meanwhile.
   KMeansResult res = kmeans(x, n, dim_, params);
+  Sq8Codec codec(dim_);
+  if (encoding_ == IvfEncoding::Sq8) codec.train(x, n, metric_ == Metric::Cosine);
   std::unique_lock<std::shared_mutex> lock(mutex_);
   if (size_ > 0)
     throw Error(ErrorCode::InvalidArgument, "vectors were added while training; nothing was changed");
   set_centroids_locked(res.centroids.data());
+  codec_ = std::move(codec);
   return res;
 }
 
@@ -164,8 +194,11 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   // Group rows by list, then reserve everything before changing anything.
   std::vector<size_t> count(nlist_, 0);
   for (uint32_t l : list_of) count[l]++;
-  for (size_t l = 0; l < nlist_; ++l)
-    if (count[l]) lists_[l].reserve(lists_[l].size() + count[l]);
+  for (size_t l = 0; l < nlist_; ++l) {
+    if (count[l] == 0) continue;
+    lists_[l].reserve(lists_[l].size() + count[l]);
+    if (!codes_.empty()) codes_[l].reserve(codes_[l].size() + count[l]);
+  }
   where_.reserve(where_.size() + n);
 
   std::vector<size_t> start(nlist_ + 1, 0);
@@ -194,6 +227,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
       }
       // Already unit vectors for Cosine: no second normalisation.
       lists_[l].append(rows.data(), m, row_ids.data(), false, nullptr);
+      if (!codes_.empty()) codes_[l].append(codec_, rows.data(), m);
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
@@ -204,7 +238,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
 }
 
 SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprobe,
-                               const uint64_t* allow, size_t n_allow) const {
+                               const uint64_t* allow, size_t n_allow, size_t rerank) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
@@ -251,7 +285,7 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   std::vector<std::vector<uint32_t>> by_list(nlist_);
   {
     std::vector<TopK> coarse(nq, TopK(allow ? nlist_ : np));
-    scan_packed(qs, nq, d, centroids_.run(), coarse.data());
+    scan_centroids_locked(qs, nq, coarse.data());
     for (size_t i = 0; i < nq; ++i) {
       size_t taken = 0, covered = 0;
       for (const Hit& h : coarse[i].take_sorted()) {
@@ -269,38 +303,168 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   for (size_t l = 0; l < nlist_; ++l)
     if (!by_list[l].empty() && lists_[l].size() > 0) probed.push_back(static_cast<uint32_t>(l));
 
-  // 2. Each probed list scanned once, by whichever thread claims it, for all
-  // the queries that probe it.
+  // 2. Each probed list scanned once, for all the queries that probe it.
+  std::vector<TopK> heaps(nq, TopK(res.k));
+  if (encoding_ == IvfEncoding::Sq8) {
+    scan_sq8_locked(qs, nq, rerank == kDefault ? rerank_ : rerank, probed, by_list, masks, heaps.data());
+  } else {
+    scan_f32_locked(qs, nq, probed, by_list, masks, heaps.data());
+  }
+  finish_results(heaps.data(), qs, nq, d, metric_, res);
+  return res;
+}
+
+// Few queries are split across the pool by ranges of centroids, many by
+// ranges of queries; small jobs stay on the calling thread.
+void IvfIndex::scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const {
   ThreadPool& pool = ThreadPool::global();
-  size_t work = 0;
-  for (uint32_t l : probed) work += lists_[l].size() * by_list[l].size();
-  const size_t tasks = std::max<size_t>(1, std::min(pool.threads(), work / 4096));
+  const size_t threads = pool.threads();
+  const size_t tasks = std::min(threads, nq * nlist_ * dim_ / (size_t(1) << 18));
+  if (tasks <= 1) {
+    scan_packed(qs, nq, dim_, centroids_.run(), heaps);
+  } else if (nq >= 2 * threads) {
+    pool.parallel_for(tasks, [&](size_t t) {
+      const size_t i0 = nq * t / tasks, i1 = nq * (t + 1) / tasks;
+      scan_packed(qs + i0 * dim_, i1 - i0, dim_, centroids_.run(), heaps + i0);
+    });
+  } else {
+    const size_t nblocks = (nlist_ + kBlock - 1) / kBlock;
+    std::vector<std::vector<TopK>> part(tasks, std::vector<TopK>(nq, TopK(heaps[0].k())));
+    pool.parallel_for(tasks, [&](size_t t) {
+      const size_t first = nblocks * t / tasks * kBlock;
+      const size_t last = std::min(nlist_, nblocks * (t + 1) / tasks * kBlock);
+      scan_packed(qs, nq, dim_, centroids_.run(first, last), part[t].data());
+    });
+    for (size_t i = 0; i < nq; ++i)
+      for (size_t t = 0; t < tasks; ++t) heaps[i].merge(part[t][i]);
+  }
+}
+
+namespace {
+
+// Runs scan(t, p) for the probed lists p on up to `tasks` threads, each
+// claiming lists in turn, with one selection per query per thread; merges
+// them into heaps.
+template <typename Scan>
+void scan_lists(size_t tasks, size_t nprobed, size_t nq, TopK* heaps, Scan scan) {
+  ThreadPool& pool = ThreadPool::global();
+  tasks = std::max<size_t>(1, std::min(pool.threads(), tasks));
   std::vector<std::vector<TopK>> partial(tasks);
   std::atomic<size_t> next{0};
   pool.parallel_for(tasks, [&](size_t t) {
-    partial[t].assign(nq, TopK(res.k));
-    std::vector<float> group;
-    for (size_t p = next++; p < probed.size(); p = next++) {
-      const uint32_t l = probed[p];
-      const std::vector<uint32_t>& qs_of = by_list[l];
-      const float* qptr;
-      if (qs_of.size() == 1) {
-        qptr = qs + size_t(qs_of[0]) * d;
-      } else {
-        group.resize(qs_of.size() * d);
-        for (size_t j = 0; j < qs_of.size(); ++j)
-          std::copy(qs + size_t(qs_of[j]) * d, qs + size_t(qs_of[j] + 1) * d, group.begin() + j * d);
-        qptr = group.data();
-      }
-      PackedRun run = lists_[l].run();
-      if (allow) run.masks = masks[l].data();
-      scan_packed(qptr, qs_of.size(), d, run, partial[t].data(), qs_of.data());
-    }
+    partial[t].assign(nq, TopK(heaps[0].k()));
+    for (size_t p = next++; p < nprobed; p = next++) scan(partial[t].data(), p);
   });
   for (size_t i = 0; i < nq; ++i)
-    for (size_t t = 1; t < tasks; ++t) partial[0][i].merge(partial[t][i]);
-  finish_results(partial[0].data(), qs, nq, d, metric_, res);
-  return res;
+    for (size_t t = 0; t < tasks; ++t) heaps[i].merge(partial[t][i]);
+}
+
+// Threads worth waking for `work` vector-query pairs.
+size_t tasks_for(size_t work) { return work / 4096; }
+
+}  // namespace
+
+void IvfIndex::scan_f32_locked(const float* qs, size_t nq, const std::vector<uint32_t>& probed,
+                               const std::vector<std::vector<uint32_t>>& by_list,
+                               const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
+  const size_t d = dim_;
+  size_t work = 0;
+  for (uint32_t l : probed) work += lists_[l].size() * by_list[l].size();
+  scan_lists(tasks_for(work), probed.size(), nq, heaps, [&](TopK* partial, size_t p) {
+    thread_local std::vector<float> group;
+    const uint32_t l = probed[p];
+    const std::vector<uint32_t>& qs_of = by_list[l];
+    const float* qptr;
+    if (qs_of.size() == 1) {
+      qptr = qs + size_t(qs_of[0]) * d;
+    } else {
+      group.resize(qs_of.size() * d);
+      for (size_t j = 0; j < qs_of.size(); ++j)
+        std::copy(qs + size_t(qs_of[j]) * d, qs + size_t(qs_of[j] + 1) * d, group.begin() + j * d);
+      qptr = group.data();
+    }
+    PackedRun run = lists_[l].run();
+    if (!masks.empty()) run.masks = masks[l].data();
+    scan_packed(qptr, qs_of.size(), d, run, partial, qs_of.data());
+  });
+}
+
+// Selects candidates by their 8-bit scores (with the list and slot as id),
+// then, with rerank > 0, scores them again from the float vectors.
+void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
+                               const std::vector<uint32_t>& probed,
+                               const std::vector<std::vector<uint32_t>>& by_list,
+                               const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
+  const Kernels& kn = kernels();
+  const size_t d = dim_, groups = codec_.groups();
+  std::vector<Sq8Codec::Query> coded(nq);
+  for (size_t i = 0; i < nq; ++i) codec_.prepare(qs + i * d, coded[i]);
+  const size_t k = heaps[0].k();
+  std::vector<TopK> candidates(nq, TopK(rerank == 0 ? k : std::max(rerank, k)));
+  size_t work = 0;
+  for (uint32_t l : probed) work += lists_[l].size() * by_list[l].size();
+  // Codes are a quarter of the bytes: worth a thread at 4x the work.
+  scan_lists(tasks_for(work / 4), probed.size(), nq, candidates.data(), [&](TopK* partial, size_t p) {
+    thread_local std::vector<int32_t> dots;
+    thread_local std::vector<float> scores;
+    thread_local std::vector<uint32_t> picked;
+    const uint32_t l = probed[p];
+    const PackedRun run = lists_[l].run();
+    const size_t nb = (run.count + kBlock - 1) / kBlock;
+    dots.resize(nb * kBlock);
+    scores.resize(nb * kBlock);
+    picked.resize(nb * kBlock);
+    const uint16_t* mask = masks.empty() ? nullptr : masks[l].data();
+    for (uint32_t i : by_list[l]) {
+      const Sq8Codec::Query& qc = coded[i];
+      kn.sq8_dots(qc.w.data(), codes_[l].data(), nb, groups, dots.data());
+      for (size_t j = 0; j < run.count; ++j) {
+        const float ip = qc.score(dots[j]);
+        scores[j] = run.sqnorms ? 2.0f * ip - run.sqnorms[j] : ip;
+      }
+      TopK& heap = partial[i];
+      const size_t m = kn.select_at_least(scores.data(), run.count, heap.threshold(), picked.data());
+      for (size_t j = 0; j < m; ++j) {
+        const size_t slot = picked[j];
+        if (mask && !((mask[slot / kBlock] >> (slot % kBlock)) & 1u)) continue;
+        heap.push(scores[slot], pack_where(l, slot));
+      }
+    }
+  });
+
+  // Candidates to results: exact scores (rerank) or the estimates, with ids.
+  auto finish = [&](size_t i) {
+    const std::vector<Hit> hits = candidates[i].take_sorted();
+    // Vectors are read whole from scattered places: fetch a few ahead.
+    constexpr size_t kAhead = 4;
+    auto prefetch = [&](const Hit& h) {
+      if (rerank == 0) return;
+      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)].row(where_slot(h.id)));
+      for (size_t b = 0; b < d * sizeof(float); b += 64) __builtin_prefetch(p + b);
+    };
+    for (size_t j = 0; j < std::min(kAhead, hits.size()); ++j) prefetch(hits[j]);
+    for (size_t j = 0; j < hits.size(); ++j) {
+      const Hit& h = hits[j];
+      if (j + kAhead < hits.size()) prefetch(hits[j + kAhead]);
+      const size_t l = where_list(h.id), slot = where_slot(h.id);
+      const PackedRun run = lists_[l].run();
+      float score = h.score;
+      if (rerank > 0) {
+        const float ip = kn.inner_product(qs + i * d, lists_[l].row(slot), d);
+        score = run.sqnorms ? 2.0f * ip - run.sqnorms[slot] : ip;
+      }
+      heaps[i].push(score, run.ids[slot]);
+    }
+  };
+  ThreadPool& pool = ThreadPool::global();
+  if (nq == 1 || rerank == 0) {
+    for (size_t i = 0; i < nq; ++i) finish(i);
+  } else {
+    std::atomic<size_t> next{0};
+    pool.parallel_for(std::min(pool.threads(), nq), [&](size_t) {
+      for (size_t i = next++; i < nq; i = next++) finish(i);
+    });
+  }
 }
 
 size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
@@ -317,6 +481,7 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
     const bool moves = slot + 1 != lists_[l].size();
     where_.erase(it);
     uint64_t moved = lists_[l].remove_slot(slot);
+    if (!codes_.empty()) codes_[l].remove_slot(slot);
     if (moves) where_[moved] = pack_where(l, slot);
     --size_;
     ++removed;
@@ -332,25 +497,31 @@ void IvfIndex::reconstruct(uint64_t id, float* out) const {
 }
 
 // ---- persistence ----
-// Payload of kind Ivf, format 1.0:
+// Payload of kind Ivf (format 1.0 for F32, 2.0 for Sq8):
 //   u64 next_id
-//   u32 nlist, u32 nprobe, u32 trained (0 or 1), u32 reserved (0)
+//   u32 nlist, u32 nprobe, u32 trained (0 or 1), u32 encoding (0 F32, 1 Sq8;
+//   a reserved 0 in format 1)
+//   if Sq8: u32 rerank, u32 reserved (0)
 //   if trained:
 //     f32 centroids[nlist * dim], row-major
+//     if Sq8: f32 vmin[dim], f32 step[dim]
 //     u64 list_sizes[nlist]
 //     per list: u64 ids[size], f32 vectors[size * dim] (unit vectors for Cosine)
+// Sq8 codes are not stored: they are encoded again from the vectors on load.
 
 size_t IvfIndex::payload_bytes_locked() const {
-  size_t bytes = sizeof(uint64_t) + 4 * sizeof(uint32_t);
+  const bool sq8 = encoding_ == IvfEncoding::Sq8;
+  size_t bytes = sizeof(uint64_t) + 4 * sizeof(uint32_t) + (sq8 ? 2 * sizeof(uint32_t) : 0);
   if (trained_)
-    bytes += nlist_ * dim_ * sizeof(float) + nlist_ * sizeof(uint64_t) +
-             size_ * (sizeof(uint64_t) + dim_ * sizeof(float));
+    bytes += nlist_ * dim_ * sizeof(float) + (sq8 ? 2 * dim_ * sizeof(float) : 0) +
+             nlist_ * sizeof(uint64_t) + size_ * (sizeof(uint64_t) + dim_ * sizeof(float));
   return bytes;
 }
 
 void IvfIndex::write_locked(Writer& w) const {
   FileHeader h;
   h.kind = IndexKind::Ivf;
+  if (encoding_ == IvfEncoding::Sq8) h.major = 2;
   h.metric = metric_;
   h.dim = static_cast<uint32_t>(dim_);
   h.count = size_;
@@ -360,12 +531,20 @@ void IvfIndex::write_locked(Writer& w) const {
   w.write_pod<uint32_t>(static_cast<uint32_t>(nlist_));
   w.write_pod<uint32_t>(static_cast<uint32_t>(nprobe_));
   w.write_pod<uint32_t>(trained_ ? 1 : 0);
-  w.write_pod<uint32_t>(0);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(encoding_));
+  if (encoding_ == IvfEncoding::Sq8) {
+    w.write_pod<uint32_t>(static_cast<uint32_t>(std::min<size_t>(rerank_, 0xFFFFFFFFu)));
+    w.write_pod<uint32_t>(0);
+  }
   if (!trained_) {
     w.write_trailer();
     return;
   }
   write_vectors(w, centroids_);
+  if (encoding_ == IvfEncoding::Sq8) {
+    w.write(codec_.vmin().data(), dim_ * sizeof(float));
+    w.write(codec_.step().data(), dim_ * sizeof(float));
+  }
   for (const PackedStore& l : lists_) w.write_pod<uint64_t>(l.size());
   for (const PackedStore& l : lists_) {
     write_ids(w, l);
@@ -397,16 +576,25 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
   if (h.count > kMaxVectors) throw corrupt("count out of range");
   const uint64_t next_id = r.read_pod<uint64_t>();
   const uint32_t nlist = r.read_pod<uint32_t>(), nprobe = r.read_pod<uint32_t>();
-  const uint32_t trained = r.read_pod<uint32_t>(), reserved = r.read_pod<uint32_t>();
+  const uint32_t trained = r.read_pod<uint32_t>(), encoding = r.read_pod<uint32_t>();
   if (nlist == 0 || nlist > kMaxNlist) throw corrupt("nlist " + std::to_string(nlist) + " out of range");
   if (nprobe == 0 || nprobe > nlist) throw corrupt("nprobe " + std::to_string(nprobe) + " out of range");
-  if (trained > 1 || reserved != 0) throw corrupt("bad flags");
+  if (trained > 1 || encoding > (h.major >= 2 ? 1u : 0u)) throw corrupt("bad flags");
+  const bool sq8 = encoding == static_cast<uint32_t>(IvfEncoding::Sq8);
+  uint32_t rerank = 0;
+  if (sq8) {
+    rerank = r.read_pod<uint32_t>();
+    if (r.read_pod<uint32_t>() != 0) throw corrupt("bad flags");
+  }
   const uint64_t d = h.dim;
-  const uint64_t expect = sizeof(uint64_t) + 16 +
-                          (trained ? nlist * d * 4 + nlist * 8ull + h.count * (8 + d * 4) : 0);
+  const uint64_t expect = sizeof(uint64_t) + 16 + (sq8 ? 8 : 0) +
+                          (trained ? nlist * d * 4 + (sq8 ? 2 * d * 4 : 0) + nlist * 8ull +
+                                         h.count * (8 + d * 4)
+                                   : 0);
   if (h.payload_bytes != expect || (!trained && h.count != 0))
     throw corrupt("payload size does not match count, dim and nlist");
-  auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe);
+  auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe,
+                                          static_cast<IvfEncoding>(encoding), rerank);
   IvfIndex& ix = *index;
   if (trained) {
     std::vector<uint64_t> cids(nlist);
@@ -416,6 +604,15 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
     std::vector<float> c(nlist * d);
     tmp.unpack_rows(0, nlist, c.data());
     ix.set_centroids_locked(c.data());
+    if (sq8) {
+      std::vector<float> vmin(d), step(d);
+      r.read(vmin.data(), d * sizeof(float));
+      r.read(step.data(), d * sizeof(float));
+      for (size_t i = 0; i < d; ++i)
+        if (!std::isfinite(vmin[i]) || !(step[i] > 0.0f) || !std::isfinite(step[i]))
+          throw corrupt("sq8 ranges are not finite and positive");
+      ix.codec_.set(vmin.data(), step.data());
+    }
     std::vector<uint64_t> sizes(nlist);
     r.read(sizes.data(), nlist * sizeof(uint64_t));
     uint64_t total = 0;
@@ -438,10 +635,26 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
     }
     check_next_id(next_id, all_ids);
     ix.size_ = h.count;
+    if (sq8) ix.encode_all_locked();
   }
   r.read_trailer();
   ix.next_id_ = next_id;
   return index;
+}
+
+void IvfIndex::encode_all_locked() {
+  ThreadPool& pool = ThreadPool::global();
+  std::atomic<size_t> next{0};
+  pool.parallel_for(pool.threads(), [&](size_t) {
+    std::vector<float> rows;
+    for (size_t l = next++; l < nlist_; l = next++) {
+      const size_t m = lists_[l].size();
+      rows.resize(m * dim_);
+      lists_[l].unpack_rows(0, m, rows.data());
+      codes_[l].reserve(m);
+      codes_[l].append(codec_, rows.data(), m);
+    }
+  });
 }
 
 std::unique_ptr<IvfIndex> IvfIndex::load(const std::string& path) {

@@ -8,6 +8,11 @@
 // a probe is a streaming scan with the same kernels as the flat index. Batch
 // search groups queries by list, so each probed list is read once per batch.
 //
+// With the Sq8 encoding, each list also keeps 8-bit codes of its vectors
+// (sq8.h): a probe scans the codes (a quarter of the bytes) for the best
+// `rerank` candidates, which are then scored again exactly from the float
+// vectors. rerank = 0 skips that step: scores are the 8-bit estimates.
+//
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
 // inner product for IP and Cosine. IP and Cosine train spherical k-means
 // (unit centroids); Cosine also normalises the vectors.
@@ -26,18 +31,30 @@
 #include "io.h"
 #include "kmeans.h"
 #include "packed_store.h"
+#include "sq8.h"
 
 namespace semvec {
 
+enum class IvfEncoding : uint32_t { F32 = 0, Sq8 = 1 };
+
+const char* ivf_encoding_name(IvfEncoding encoding);
+
+// Default candidates re-ranked exactly per query by an Sq8 index.
+constexpr size_t kDefaultRerank = 64;
+
 class IvfIndex {
  public:
-  IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe);
+  IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe,
+           IvfEncoding encoding = IvfEncoding::F32, size_t rerank = kDefaultRerank);
 
   size_t dim() const { return dim_; }
   Metric metric() const { return metric_; }
   size_t nlist() const { return nlist_; }
   size_t nprobe() const;
   void set_nprobe(size_t nprobe);
+  IvfEncoding encoding() const { return encoding_; }
+  size_t rerank() const;
+  void set_rerank(size_t rerank);
   bool is_trained() const;
   size_t size() const;
   uint64_t next_id() const;
@@ -54,13 +71,16 @@ class IvfIndex {
   // Adds vectors to the lists of their nearest centroids; all or nothing.
   void add(const float* x, size_t n, const uint64_t* ids);
 
-  // nprobe = 0 uses the index default. With an allow-list (allow: n_allow
+  // nprobe = 0 uses the index default; so does rerank = kDefault (Sq8 only:
+  // candidates re-ranked exactly, at least k; 0: none). With an allow-list (allow: n_allow
   // ids), only those vectors are returned; lists holding none are skipped,
   // and probing goes past nprobe lists until k allowed vectors have been
   // seen (or every list holding one has been scanned), so a filtered search
   // returns min(k, allowed) results.
+  static constexpr size_t kDefault = ~size_t(0);
   SearchResults search(const float* q, size_t nq, size_t k, size_t nprobe,
-                       const uint64_t* allow = nullptr, size_t n_allow = 0) const;
+                       const uint64_t* allow = nullptr, size_t n_allow = 0,
+                       size_t rerank = kDefault) const;
 
   size_t remove(const uint64_t* ids, size_t n);
   void reconstruct(uint64_t id, float* out) const;
@@ -74,7 +94,20 @@ class IvfIndex {
   size_t check_nprobe(size_t nprobe) const;
   void set_centroids_locked(const float* c);
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
+  // Step 1 of a search: each query's best centroids into heaps[0..nq).
+  void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
+  // Step 2 of a search: scan the probed lists (by_list[l]: the queries
+  // probing list l) into one selection per query.
+  void scan_f32_locked(const float* qs, size_t nq, const std::vector<uint32_t>& probed,
+                       const std::vector<std::vector<uint32_t>>& by_list,
+                       const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
+  void scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
+                       const std::vector<uint32_t>& probed,
+                       const std::vector<std::vector<uint32_t>>& by_list,
+                       const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
   size_t payload_bytes_locked() const;
+  // Sq8: codes of every list from its vectors (after a load).
+  void encode_all_locked();
   void write_locked(Writer& w) const;
   static std::unique_ptr<IvfIndex> read(Reader& r);
 
@@ -82,11 +115,15 @@ class IvfIndex {
   Metric metric_;
   size_t nlist_;
   size_t nprobe_;
+  IvfEncoding encoding_;
+  size_t rerank_;
   bool trained_ = false;
   uint64_t next_id_ = 0;
   size_t size_ = 0;
   PackedStore centroids_;          // ids = list numbers; norms for L2
   std::vector<PackedStore> lists_;
+  Sq8Codec codec_;                 // Sq8: trained with the centroids
+  std::vector<CodeStore> codes_;   // Sq8: one per list, slot for slot
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
   mutable std::shared_mutex mutex_;

@@ -28,14 +28,15 @@ void PackedStore::reserve(size_t n) {
 
 void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
   const Kernels& kn = kernels();
-  float* dst = blocks_.data() + (slot / kBlock) * kBlock * dim_ + (slot % kBlock);
+  float* dst = at(slot);
+  const size_t st = stride();
   float sq = kn.inner_product(row, row, dim_);
   float scale = 1.0f;
   if (normalize && sq > 0.0f) {
     scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(sq)));
     sq = 1.0f;
   }
-  for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = row[c] * scale;
+  for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c] * scale;
   if (with_norms_) sqnorms_[slot] = sq;
 }
 
@@ -66,17 +67,17 @@ void PackedStore::append(const float* x, size_t n, const uint64_t* ids, bool nor
 }
 
 uint64_t PackedStore::remove_slot(size_t slot) {
-  const size_t last = size_ - 1;
-  float* lane_last = blocks_.data() + (last / kBlock) * kBlock * dim_ + (last % kBlock);
+  const size_t last = size_ - 1, st = stride();
+  float* lane_last = at(last);
   if (slot != last) {
-    float* dst = blocks_.data() + (slot / kBlock) * kBlock * dim_ + (slot % kBlock);
-    for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = lane_last[c * kBlock];
+    float* dst = at(slot);
+    for (size_t c = 0; c < dim_; ++c) dst[c * st] = lane_last[c * st];
     if (with_norms_) sqnorms_[slot] = sqnorms_[last];
     ids_[slot] = ids_[last];
   }
   const uint64_t at_slot = ids_[slot];
   // Keep padding lanes zero.
-  for (size_t c = 0; c < dim_; ++c) lane_last[c * kBlock] = 0.0f;
+  for (size_t c = 0; c < dim_; ++c) lane_last[c * st] = 0.0f;
   if (with_norms_) sqnorms_[last] = 0.0f;
   size_ = last;
   ids_.resize(size_);
@@ -86,16 +87,16 @@ uint64_t PackedStore::remove_slot(size_t slot) {
 }
 
 void PackedStore::unpack_rows(size_t first, size_t count, float* out) const {
+  const size_t st = stride();
   for (size_t i = 0; i < count; ++i) {
-    size_t s = first + i;
-    const float* src = blocks_.data() + (s / kBlock) * kBlock * dim_ + (s % kBlock);
-    for (size_t c = 0; c < dim_; ++c) out[i * dim_ + c] = src[c * kBlock];
+    const float* src = at(first + i);
+    for (size_t c = 0; c < dim_; ++c) out[i * dim_ + c] = src[c * st];
   }
 }
 
 PackedRun PackedStore::run(size_t first, size_t last) const {
   PackedRun r;
-  r.blocks = blocks_.data() + (first / kBlock) * kBlock * dim_;
+  r.blocks = packed_ ? blocks_.data() + (first / kBlock) * kBlock * dim_ : nullptr;
   r.sqnorms = with_norms_ ? sqnorms_.data() + first : nullptr;
   r.ids = ids_.data() + first;
   r.count = last - first;
