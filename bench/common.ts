@@ -149,6 +149,34 @@ export function sample(m: Mixture, n: number, seed: number): Float32Array {
   return out;
 }
 
+/** The data sets of bench/ivf.ts and bench/peers.ts. */
+export type Difficulty = 'hard' | 'easy';
+export const DIFFICULTY_NAMES: readonly Difficulty[] = ['hard', 'easy'];
+
+/**
+ * `hard`: 3,000 overlapping isotropic clusters of unequal weight and radius,
+ * 10% isotropic noise (nprobe 1 finds under 60% of the true top 10 at 1M).
+ * `easy`: 1,000 separated, nearly flat clusters (98% of the variance along 2
+ * directions), 1% noise (nprobe 1 already finds most neighbours).
+ * Centres are N(0, I/dim), ~1.41 apart.
+ */
+export const DIFFICULTIES: Record<Difficulty, MixtureSpec> = {
+  hard: { clusters: 3000, zipf: 0.8, radius: [0.4, 1.4], intrinsicDim: 0, isotropicShare: 1, noiseFraction: 0.1 },
+  easy: { clusters: 1000, zipf: 0.7, radius: [0.05, 0.5], intrinsicDim: 2, isotropicShare: 0.02, noiseFraction: 0.01 },
+};
+
+/** `hard,easy` -> ['hard', 'easy'] (deduplicated, in the given order). */
+export function parseDifficulties(text: string): Difficulty[] {
+  const list = text.split(',').map((s) => {
+    const d = s.trim() as Difficulty;
+    if (!DIFFICULTY_NAMES.includes(d)) {
+      throw new Error(`--difficulty must be ${DIFFICULTY_NAMES.join('|')} or a list of them; received ${text}`);
+    }
+    return d;
+  });
+  return [...new Set(list)];
+}
+
 // ----------------------------------------------------------------- timing ---
 
 export function now(): number {
@@ -230,12 +258,19 @@ export function machineInfo(): Machine {
   };
 }
 
-/** The date, cpu, semvec and node lines of a benchmark's header. */
+/** The date, cpu, semvec and node lines of a benchmark's header, as [name, value]. */
+export function machineLines(machine: Machine): [string, string][] {
+  return [
+    ['date', machine.date],
+    ['cpu', `${machine.cpu}, ${machine.logicalCores} logical cores, ${fmt(machine.totalMemoryGB, 1)} GiB RAM`],
+    ['semvec', `SIMD ${machine.simd}, ${machine.semvecThreads} threads (hardware ${machine.hardwareThreads})`],
+    ['node', `${machine.node}, ${machine.platform}`],
+  ];
+}
+
+/** Prints {@link machineLines}. */
 export function printMachine(machine: Machine): void {
-  console.log(`  date      ${machine.date}`);
-  console.log(`  cpu       ${machine.cpu}, ${machine.logicalCores} logical cores, ${fmt(machine.totalMemoryGB, 1)} GiB RAM`);
-  console.log(`  semvec    SIMD ${machine.simd}, ${machine.semvecThreads} threads (hardware ${machine.hardwareThreads})`);
-  console.log(`  node      ${machine.node}, ${machine.platform}`);
+  for (const [name, value] of machineLines(machine)) console.log(`  ${name.padEnd(9)} ${value}`);
 }
 
 // ---------------------------------------------------------------- options ---
@@ -258,16 +293,22 @@ export const fmtBytes = (b: number): string =>
   b >= 2 ** 30 ? `${fmt(b / 2 ** 30, 2)} GiB` : b >= 2 ** 20 ? `${fmt(b / 2 ** 20, 1)} MiB` : `${fmtInt(b / 1024)} KiB`;
 export const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
 
-/** A text table: first column left-aligned, the others right-aligned. */
-export function table(headers: string[], rows: string[][], indent = '  '): string {
+/** A text table: the first `left` columns left-aligned, the others right-aligned. */
+export function table(headers: string[], rows: string[][], indent = '  ', left = 1): string {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]): string =>
     indent +
     cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .map((cell, c) => (c < left ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
       .join('  ')
       .trimEnd();
   return [line(headers), indent + widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** {@link table} in Markdown, aligned the same way (cells' `|` escaped). */
+export function markdownTable(headers: string[], rows: string[][], left = 1): string {
+  const line = (cells: string[]): string => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
+  return [line(headers), `|${headers.map((_, c) => (c < left ? '---' : '---:')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
 /** A progress note on stderr (stdout keeps only the results). */

@@ -23,10 +23,12 @@
  *   Both are measured before and again after the IVF runs and the faster is
  *   kept (as bench/flat.ts does with its machine probes): on a shared machine
  *   the load drifts, and this way the speed-ups err low, not high.
- * - IVF: train(x) on the whole prefix with the IVF defaults (k-means with k =
- *   nlist on a seeded sample of nlist * 64 points, 10 iterations, random
- *   init; onProgress only records when each iteration ends), then add(x);
- *   both timed; memoryUsage() of both indexes; list sizes.
+ * - IVF, once per encoding (`f32`: float lists; `sq8`: 8-bit codes scanned,
+ *   the best `rerank` candidates re-scored from the floats): train(x) on the
+ *   whole prefix with the IVF defaults (k-means with k = nlist on a seeded
+ *   sample of nlist * 64 points, 10 iterations, random init; onProgress only
+ *   records when each iteration ends), then add(x); both timed;
+ *   memoryUsage() of both indexes; list sizes.
  * - Per nprobe (1, 2, ..., 128, at most nlist): recall@10 (recallAtK) of
  *   searchBatch against the ground truth; single-query latency of search()
  *   over 300 queries (median and p99, process.hrtime around each call, after
@@ -48,6 +50,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import {
+  DEFAULT_RERANK,
   FlatIndex,
   IVF_TRAINING_DEFAULTS,
   IVFIndex,
@@ -57,8 +60,9 @@ import {
   suggestNlist,
 } from '../src/index.js';
 import { renderRecallQpsSvg } from '../src/cli/chart.js';
-import type { Metric, SearchResult } from '../src/index.js';
+import type { IVFEncoding, Metric, SearchResult } from '../src/index.js';
 import {
+  DIFFICULTIES,
   fmt,
   fmtBytes,
   fmtInt,
@@ -67,6 +71,7 @@ import {
   machineInfo,
   makeMixture,
   median,
+  parseDifficulties,
   now,
   positiveInt,
   printMachine,
@@ -76,14 +81,15 @@ import {
   timeEach,
   verdict,
   type Latency,
+  type Difficulty,
   type Machine,
-  type MixtureSpec,
 } from './common.js';
 
 // ---------------------------------------------------------------- options ---
 
 const K = 10;
-const NPROBES = [1, 2, 4, 8, 16, 32, 64, 128] as const;
+// Powers of two, with half steps where recall crosses 0.9-0.99 on the hard data.
+const NPROBES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128] as const;
 const RECALL_LEVELS = [0.9, 0.95, 0.99] as const;
 const SEEDS = { mixture: 1, data: 2, queries: 3 } as const;
 const FLAT_SINGLE_QUERIES = 30;
@@ -91,14 +97,7 @@ const IVF_SINGLE_QUERIES = 300;
 const WARMUP_CALLS = 5;
 const BATCH_REPS = 3;
 
-type Difficulty = 'hard' | 'easy';
-const DIFFICULTY_NAMES: readonly Difficulty[] = ['hard', 'easy'];
-
-/** The data sets; see the header. Centres are N(0, I/dim), ~1.41 apart. */
-const DIFFICULTIES: Record<Difficulty, MixtureSpec> = {
-  hard: { clusters: 3000, zipf: 0.8, radius: [0.4, 1.4], intrinsicDim: 0, isotropicShare: 1, noiseFraction: 0.1 },
-  easy: { clusters: 1000, zipf: 0.7, radius: [0.05, 0.5], intrinsicDim: 2, isotropicShare: 0.02, noiseFraction: 0.01 },
-};
+const ENCODINGS: readonly IVFEncoding[] = ['f32', 'sq8'];
 
 /** Targets, judged on the run with N = TARGETS.n and difficulty TARGETS.difficulty. */
 const TARGETS = {
@@ -117,6 +116,8 @@ interface Params {
   metric: Metric;
   nlist: number | null; // null: suggestNlist(N)
   difficulties: Difficulty[];
+  encodings: IVFEncoding[];
+  rerank: number;
   out: string;
   svg: string;
   quick: boolean;
@@ -132,6 +133,8 @@ function parseParams(): Params {
       nlist: { type: 'string' },
       metric: { type: 'string', default: 'l2' },
       difficulty: { type: 'string', default: 'hard,easy' },
+      encoding: { type: 'string', default: 'f32,sq8' },
+      rerank: { type: 'string', default: String(DEFAULT_RERANK) },
       out: { type: 'string', default: 'bench/results/ivf.json' },
       svg: { type: 'string', default: 'bench/results/ivf.svg' },
       quick: { type: 'boolean', default: false },
@@ -142,12 +145,11 @@ function parseParams(): Params {
   const sizes = (values.n ?? (quick ? '50000' : '100000,1000000')).split(',').map((s) => positiveInt(s.trim(), 'n'));
   const metric = values.metric as Metric;
   if (!METRICS.includes(metric)) throw new Error(`--metric must be one of ${METRICS.join('|')}; received ${values.metric}`);
-  const difficulties = values.difficulty.split(',').map((s) => {
-    const d = s.trim() as Difficulty;
-    if (!DIFFICULTY_NAMES.includes(d)) {
-      throw new Error(`--difficulty must be ${DIFFICULTY_NAMES.join('|')} or a list of them; received ${values.difficulty}`);
-    }
-    return d;
+  const difficulties = parseDifficulties(values.difficulty);
+  const encodings = values.encoding.split(',').map((s) => {
+    const e = s.trim() as IVFEncoding;
+    if (!ENCODINGS.includes(e)) throw new Error(`--encoding must be ${ENCODINGS.join('|')} or a list of them; received ${values.encoding}`);
+    return e;
   });
   const nlist = values.nlist === undefined || values.nlist === 'auto' ? null : positiveInt(values.nlist, 'nlist');
   if (nlist !== null && nlist > Math.min(...sizes)) {
@@ -159,7 +161,9 @@ function parseParams(): Params {
     queries: positiveInt(values.queries, 'queries'),
     metric,
     nlist,
-    difficulties: [...new Set(difficulties)],
+    difficulties,
+    encodings: [...new Set(encodings)],
+    rerank: positiveInt(values.rerank, 'rerank'),
     out: resolve(values.out),
     svg: resolve(values.svg),
     quick,
@@ -198,6 +202,9 @@ type AtRecall =
 interface RunResult {
   difficulty: Difficulty;
   n: number;
+  encoding: IVFEncoding;
+  /** Candidates re-scored exactly per query (sq8), else null. */
+  rerank: number | null;
   nlist: number;
   flat: {
     addSeconds: number;
@@ -242,8 +249,8 @@ interface TargetResult {
 
 // ------------------------------------------------------------------ bench ---
 
-function runLabel(difficulty: Difficulty, n: number): string {
-  return `${difficulty}, N = ${fmtInt(n)}`;
+function runLabel(difficulty: Difficulty, n: number, encoding?: IVFEncoding): string {
+  return `${difficulty}, N = ${fmtInt(n)}${encoding === undefined ? '' : `, ${encoding}`}`;
 }
 
 /** The fastest nprobe reaching each recall level. */
@@ -278,43 +285,36 @@ function bestOf<T>(reps: number, fn: () => T): { first: T; bestSeconds: number; 
   return { first: first as T, bestSeconds: Math.min(...seconds), seconds };
 }
 
-function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, queries: Float32Array, n: number): RunResult {
+/** One IVF index built and swept over nprobe; speed-ups are filled in later. */
+interface IvfMeasured {
+  encoding: IVFEncoding;
+  ivf: Omit<RunResult['ivf'], 'rows'>;
+  measured: Omit<NprobeRow, 'singleSpeedup' | 'batch'>[];
+  batchSeconds: number[];
+}
+
+function benchIvf(
+  p: Params,
+  label: string,
+  encoding: IVFEncoding,
+  data: Float32Array,
+  queries: Float32Array,
+  truth: SearchResult[],
+  nlist: number,
+): IvfMeasured {
   const { dim, k } = p;
-  const data = allData.subarray(0, n * dim);
+  const n = data.length / dim;
   const nq = queries.length / dim;
   const qs: Float32Array[] = Array.from({ length: nq }, (_, i) => queries.subarray(i * dim, (i + 1) * dim));
-  const nlist = p.nlist ?? suggestNlist(n);
-  const label = `${difficulty} N=${fmtInt(n)}`;
+  const rerank = encoding === 'sq8' ? p.rerank : undefined;
 
-  // Exact: add, ground truth (= first batch timing), single queries.
-  progress(`${label}: flat add + ground truth (searchBatch x ${BATCH_REPS})`);
-  const flat = new FlatIndex({ dim, metric: p.metric });
-  let t0 = now();
-  flat.add(data);
-  const flatAddSeconds = now() - t0;
-  const gt = bestOf(BATCH_REPS, () => flat.searchBatch(queries, k));
-  const truth: SearchResult[] = gt.first;
-  if (truth.length !== nq) throw new Error(`flat searchBatch returned ${truth.length} results for ${nq} queries`);
-  const flatCalls = Math.min(FLAT_SINGLE_QUERIES, nq);
-  const flatSingleLatency = (when: string): Latency => {
-    progress(`${label}: flat single queries (${flatCalls}, ${when})`);
-    for (let i = 0; i < 3; i++) flat.search(qs[i % nq]!, k);
-    return latencyOf(
-      timeEach(flatCalls, (i) => flat.search(qs[i]!, k)),
-      1,
-      'hrtime',
-    );
-  };
-  const flatSingleBefore = flatSingleLatency('before');
-
-  // IVF: train, add.
-  progress(`${label}: ivf train (nlist ${fmtInt(nlist)})`);
-  const ivf = new IVFIndex({ dim, metric: p.metric, nlist });
+  progress(`${label}: ivf ${encoding} train (nlist ${fmtInt(nlist)})`);
+  const ivf = new IVFIndex({ dim, metric: p.metric, nlist, encoding, rerank });
   const iterationEnds: number[] = [];
-  t0 = now();
+  let t0 = now();
   const trained = ivf.train(data, { onProgress: () => void iterationEnds.push(now() - t0) });
   const trainSeconds = now() - t0;
-  progress(`${label}: ivf add`);
+  progress(`${label}: ivf ${encoding} add`);
   t0 = now();
   ivf.add(data);
   const addSeconds = now() - t0;
@@ -334,12 +334,12 @@ function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, quer
   };
 
   // Per nprobe: recall and batch (best of 3), then single-query latency.
-  const measured: Omit<NprobeRow, 'singleSpeedup' | 'batch'>[] = [];
+  const measured: IvfMeasured['measured'] = [];
   const batchSeconds: number[] = [];
   const singleCalls = IVF_SINGLE_QUERIES; // cycling through the queries
   for (const nprobe of NPROBES) {
     if (nprobe > nlist) break;
-    progress(`${label}: nprobe ${nprobe}: searchBatch x ${BATCH_REPS}, ${singleCalls} single queries`);
+    progress(`${label}: ivf ${encoding} nprobe ${nprobe}: searchBatch x ${BATCH_REPS}, ${singleCalls} single queries`);
     const batch = bestOf(BATCH_REPS, () => ivf.searchBatch(queries, k, { nprobe }));
     const recall = recallAtK(batch.first, truth, k);
     for (let i = 0; i < WARMUP_CALLS; i++) ivf.search(qs[i % nq]!, k, { nprobe });
@@ -352,44 +352,9 @@ function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, quer
     measured.push({ nprobe, recall, scannedPerQuery: scanned, scannedFraction: scanned / n, single, singleQps: 1e3 / single.medianMs });
     batchSeconds.push(batch.bestSeconds);
   }
-
-  // Exact again, after the IVF runs; the faster of the two measurements is
-  // kept (on a shared machine the load drifts; speed-ups err low, not high).
-  const flatSingleAfter = flatSingleLatency('after');
-  progress(`${label}: flat searchBatch x ${BATCH_REPS} (after)`);
-  const flatBatchAfter = bestOf(BATCH_REPS, () => flat.searchBatch(queries, k));
-  const flatSingle = flatSingleAfter.medianMs < flatSingleBefore.medianMs ? flatSingleAfter : flatSingleBefore;
-  const flatBatchSeconds = Math.min(gt.bestSeconds, flatBatchAfter.bestSeconds);
-  const rows: NprobeRow[] = measured.map((m, i) => {
-    const qps = nq / batchSeconds[i]!;
-    return {
-      ...m,
-      singleSpeedup: flatSingle.medianMs / m.single.medianMs,
-      batch: { reps: BATCH_REPS, bestSeconds: batchSeconds[i]!, qps, speedup: qps / (nq / flatBatchSeconds) },
-    };
-  });
-
   const iterations = trained.iterations;
   return {
-    difficulty,
-    n,
-    nlist,
-    flat: {
-      addSeconds: flatAddSeconds,
-      memoryBytes: flat.memoryUsage(),
-      groundTruthSeconds: gt.seconds[0]!,
-      single: flatSingle,
-      singleQps: 1e3 / flatSingle.medianMs,
-      singleBefore: flatSingleBefore,
-      singleAfter: flatSingleAfter,
-      batch: {
-        reps: BATCH_REPS,
-        bestSeconds: flatBatchSeconds,
-        qps: nq / flatBatchSeconds,
-        qpsBefore: nq / gt.bestSeconds,
-        qpsAfter: nq / flatBatchAfter.bestSeconds,
-      },
-    },
+    encoding,
     ivf: {
       train: {
         seconds: trainSeconds,
@@ -406,39 +371,111 @@ function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, quer
         median: median(sortedSizes),
         max: sortedSizes[sortedSizes.length - 1]!,
         mean: n / nlist,
-        empty: sortedSizes.filter((s) => s === 0).length,
+        empty: sortedSizes.filter((x) => x === 0).length,
       },
-      rows,
     },
-    atRecall: atRecallLevels(rows),
-    rssBytes: process.memoryUsage().rss,
+    measured,
+    batchSeconds,
   };
+}
+
+/** The flat index, then one IVF index per encoding, on the first n rows: one result per encoding. */
+function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, queries: Float32Array, n: number): RunResult[] {
+  const { dim, k } = p;
+  const data = allData.subarray(0, n * dim);
+  const nq = queries.length / dim;
+  const qs: Float32Array[] = Array.from({ length: nq }, (_, i) => queries.subarray(i * dim, (i + 1) * dim));
+  const nlist = p.nlist ?? suggestNlist(n);
+  const label = `${difficulty} N=${fmtInt(n)}`;
+
+  // Exact: add, ground truth (= first batch timing), single queries.
+  progress(`${label}: flat add + ground truth (searchBatch x ${BATCH_REPS})`);
+  const flat = new FlatIndex({ dim, metric: p.metric });
+  const t0 = now();
+  flat.add(data);
+  const flatAddSeconds = now() - t0;
+  const gt = bestOf(BATCH_REPS, () => flat.searchBatch(queries, k));
+  const truth: SearchResult[] = gt.first;
+  if (truth.length !== nq) throw new Error(`flat searchBatch returned ${truth.length} results for ${nq} queries`);
+  const flatCalls = Math.min(FLAT_SINGLE_QUERIES, nq);
+  const flatSingleLatency = (when: string): Latency => {
+    progress(`${label}: flat single queries (${flatCalls}, ${when})`);
+    for (let i = 0; i < 3; i++) flat.search(qs[i % nq]!, k);
+    return latencyOf(
+      timeEach(flatCalls, (i) => flat.search(qs[i]!, k)),
+      1,
+      'hrtime',
+    );
+  };
+  const flatSingleBefore = flatSingleLatency('before');
+
+  const ivfs = p.encodings.map((encoding) => benchIvf(p, label, encoding, data, queries, truth, nlist));
+
+  // Exact again, after the IVF runs; the faster of the two measurements is
+  // kept (on a shared machine the load drifts; speed-ups err low, not high).
+  const flatSingleAfter = flatSingleLatency('after');
+  progress(`${label}: flat searchBatch x ${BATCH_REPS} (after)`);
+  const flatBatchAfter = bestOf(BATCH_REPS, () => flat.searchBatch(queries, k));
+  const flatSingle = flatSingleAfter.medianMs < flatSingleBefore.medianMs ? flatSingleAfter : flatSingleBefore;
+  const flatBatchSeconds = Math.min(gt.bestSeconds, flatBatchAfter.bestSeconds);
+  const flatResult: RunResult['flat'] = {
+    addSeconds: flatAddSeconds,
+    memoryBytes: flat.memoryUsage(),
+    groundTruthSeconds: gt.seconds[0]!,
+    single: flatSingle,
+    singleQps: 1e3 / flatSingle.medianMs,
+    singleBefore: flatSingleBefore,
+    singleAfter: flatSingleAfter,
+    batch: {
+      reps: BATCH_REPS,
+      bestSeconds: flatBatchSeconds,
+      qps: nq / flatBatchSeconds,
+      qpsBefore: nq / gt.bestSeconds,
+      qpsAfter: nq / flatBatchAfter.bestSeconds,
+    },
+  };
+  return ivfs.map((m) => {
+    const rows: NprobeRow[] = m.measured.map((row, i) => {
+      const qps = nq / m.batchSeconds[i]!;
+      return {
+        ...row,
+        singleSpeedup: flatSingle.medianMs / row.single.medianMs,
+        batch: { reps: BATCH_REPS, bestSeconds: m.batchSeconds[i]!, qps, speedup: qps / flatResult.batch.qps },
+      };
+    });
+    return {
+      difficulty,
+      n,
+      encoding: m.encoding,
+      rerank: m.encoding === 'sq8' ? p.rerank : null,
+      nlist,
+      flat: flatResult,
+      ivf: { ...m.ivf, rows },
+      atRecall: atRecallLevels(rows),
+      rssBytes: process.memoryUsage().rss,
+    };
+  });
 }
 
 // ---------------------------------------------------------------- targets ---
 
 function judgeTargets(runs: readonly RunResult[]): TargetResult[] {
-  const target = runs.find((r) => r.n === TARGETS.n && r.difficulty === TARGETS.difficulty);
+  const targets = runs.filter((r) => r.n === TARGETS.n && r.difficulty === TARGETS.difficulty);
   const where = runLabel(TARGETS.difficulty, TARGETS.n);
   const out: TargetResult[] = [];
   const speed = `>= ${TARGETS.speedup}x flat single-query QPS`;
-  if (!target) {
-    out.push({ name: `recall@10 >= ${TARGETS.recall} at ${speed}`, run: where, measured: 'not in this run', limit: speed, value: null, pass: null });
-  } else {
+  const name = `recall@10 >= ${TARGETS.recall} at ${speed}`;
+  if (targets.length === 0) out.push({ name, run: where, measured: 'not in this run', limit: speed, value: null, pass: null });
+  for (const target of targets) {
+    const run = runLabel(target.difficulty, target.n, target.encoding);
     const at = target.atRecall.find((a) => a.level === TARGETS.recall);
     if (at === undefined || !at.reached) {
-      out.push({
-        name: `recall@10 >= ${TARGETS.recall} at ${speed}`,
-        run: where,
-        measured: `recall ${TARGETS.recall} not reached (best ${fmt(at?.reached === false ? at.bestRecall : 0, 3)})`,
-        limit: speed,
-        value: null,
-        pass: false,
-      });
+      const best = at?.reached === false ? at.bestRecall : 0;
+      out.push({ name, run, measured: `recall ${TARGETS.recall} not reached (best ${fmt(best, 3)})`, limit: speed, value: null, pass: false });
     } else {
       out.push({
-        name: `recall@10 >= ${TARGETS.recall} at ${speed}`,
-        run: where,
+        name,
+        run,
         measured: `nprobe ${at.nprobe}: recall ${fmt(at.recall, 3)}, ${fmt(at.singleSpeedup, 1)}x`,
         limit: speed,
         value: at.singleSpeedup,
@@ -454,17 +491,18 @@ function judgeTargets(runs: readonly RunResult[]): TargetResult[] {
   for (const r of atN) {
     out.push({
       name: `train + add < ${TARGETS.buildSeconds} s`,
-      run: runLabel(r.difficulty, r.n),
+      run: runLabel(r.difficulty, r.n, r.encoding),
       measured: `${fmt(r.ivf.train.seconds, 1)} + ${fmt(r.ivf.add.seconds, 1)} = ${fmt(r.ivf.buildSeconds, 1)} s`,
       limit: `< ${TARGETS.buildSeconds} s`,
       value: r.ivf.buildSeconds,
       pass: r.ivf.buildSeconds < TARGETS.buildSeconds,
     });
   }
-  const np1 = target?.ivf.rows.find((row) => row.nprobe === 1);
+  // The data check, on the first encoding run (the coarse quantizer is the same).
+  const np1 = targets[0]?.ivf.rows.find((row) => row.nprobe === 1);
   out.push({
     name: `nprobe 1 recall@10 < ${TARGETS.nprobe1RecallBelow} (data is hard)`,
-    run: where,
+    run: targets[0] ? runLabel(targets[0].difficulty, targets[0].n, targets[0].encoding) : where,
     measured: np1 ? fmt(np1.recall, 3) : 'not in this run',
     limit: `< ${TARGETS.nprobe1RecallBelow}`,
     value: np1?.recall ?? null,
@@ -489,14 +527,17 @@ function fmtAtRecall(a: AtRecall): string {
 
 function printRun(r: RunResult, p: Params): void {
   /** Vectors read per query, as GB/s at a single-query median latency. */
-  const gbps = (vectors: number, medianMs: number): number => (vectors * p.dim * 4) / (medianMs * 1e-3) / 1e9;
+  const gbps = (bytes: number, medianMs: number): number => bytes / (medianMs * 1e-3) / 1e9;
+  // A probe reads 4 bytes per component (f32) or 1 (sq8 codes); centroids are floats.
+  const listBytes = r.encoding === 'sq8' ? p.dim : p.dim * 4;
   const f = r.flat;
   const t = r.ivf.train;
   const ends = t.iterationEndSeconds;
   const perIteration = ends.slice(1).map((e, i) => e - ends[i]!);
   const nlistNote = p.nlist === null ? ' = suggestNlist(N)' : '';
   console.log(
-    `\n${runLabel(r.difficulty, r.n)}  (dim ${p.dim}, ${p.metric}, k ${p.k}; data ${fmtBytes(r.n * p.dim * 4)}; nlist ${fmtInt(r.nlist)}${nlistNote})`,
+    `\n${runLabel(r.difficulty, r.n, r.encoding)}  (dim ${p.dim}, ${p.metric}, k ${p.k}; data ${fmtBytes(r.n * p.dim * 4)}; nlist ${fmtInt(r.nlist)}${nlistNote}` +
+      `${r.rerank === null ? '' : `; rerank ${r.rerank}`})`,
   );
   console.log(
     `  flat   add ${fmt(f.addSeconds, 2)} s; ground truth (searchBatch, ${fmtInt(p.queries)} queries) ${fmt(f.groundTruthSeconds, 2)} s`,
@@ -534,7 +575,7 @@ function printRun(r: RunResult, p: Params): void {
           String(row.nprobe),
           fmt(row.recall, 3),
           `${fmtInt(row.scannedPerQuery)} (${fmt(row.scannedFraction * 100, 2)}%)`,
-          fmt(gbps(row.scannedPerQuery + r.nlist, row.single.medianMs), 1),
+          fmt(gbps(row.scannedPerQuery * listBytes + r.nlist * p.dim * 4, row.single.medianMs), 1),
           fmtMs(row.single.medianMs),
           fmtMs(row.single.p99Ms),
           fmtQps(row.singleQps),
@@ -546,7 +587,7 @@ function printRun(r: RunResult, p: Params): void {
           'flat',
           '1.000',
           `${fmtInt(r.n)} (100%)`,
-          fmt(gbps(r.n, f.single.medianMs), 1),
+          fmt(gbps(r.n * p.dim * 4, f.single.medianMs), 1),
           fmtMs(f.single.medianMs),
           fmtMs(f.single.p99Ms),
           fmtQps(f.singleQps),
@@ -560,7 +601,9 @@ function printRun(r: RunResult, p: Params): void {
   console.log(
     `  (single: ${r.ivf.rows[0]?.single.samples ?? 0} search() calls per nprobe, flat ${f.single.samples}; batch: ${fmtInt(p.queries)} queries, best of ${BATCH_REPS};`,
   );
-  console.log(`   scan GB/s: (scanned + nlist centroids) * dim * 4 bytes / single-query median)`);
+  console.log(
+    `   scan GB/s: (scanned * dim * ${r.encoding === 'sq8' ? '1 byte (sq8 codes)' : '4 bytes'} + nlist centroids * dim * 4 bytes) / single-query median)`,
+  );
   console.log('');
   for (const a of r.atRecall) console.log(`  recall >= ${fmt(a.level, 2)}   ${fmtAtRecall(a)}`);
   if (r.difficulty === TARGETS.difficulty) {
@@ -584,7 +627,7 @@ function printSummary(runs: readonly RunResult[]): void {
     table(
       ['run', 'nlist', 'train s', 'add s', 'sum s', 'flat QPS', 'recall np=1', 'recall >= 0.90', 'recall >= 0.95', 'recall >= 0.99'],
       runs.map((r) => [
-        runLabel(r.difficulty, r.n),
+        runLabel(r.difficulty, r.n, r.encoding),
         fmtInt(r.nlist),
         fmt(r.ivf.train.seconds, 1),
         fmt(r.ivf.add.seconds, 1),
@@ -625,7 +668,7 @@ function renderSvg(runs: readonly RunResult[], p: Params, machine: Machine): str
       `points labelled with nprobe; ${machine.cpu}, ${machine.logicalCores} cores, ${machine.simd}; ${machine.date.slice(0, 10)}`,
     k: p.k,
     series: runs.map((r) => ({
-      name: `${r.difficulty}, N = ${fmtSize(r.n)}`,
+      name: `${r.difficulty}, N = ${fmtSize(r.n)}, ${r.encoding}`,
       points: r.ivf.rows.map((row) => ({ recall: row.recall, qps: row.singleQps, label: String(row.nprobe) })),
       dashed: r.difficulty === 'easy',
     })),
@@ -649,7 +692,8 @@ function main(): void {
   console.log(`  load      ${loadBefore.map((x) => fmt(x, 2)).join(' ')} (1, 5, 15 min averages at start)`);
   console.log(
     `  params    N ${p.sizes.map(fmtInt).join(', ')}; dim ${p.dim}; metric ${p.metric}; k ${p.k}; ${fmtInt(p.queries)} queries; ` +
-      `nlist ${p.nlist === null ? 'suggestNlist(N)' : fmtInt(p.nlist)}; nprobe ${NPROBES.join(', ')}; seeds ${JSON.stringify(SEEDS)}`,
+      `nlist ${p.nlist === null ? 'suggestNlist(N)' : fmtInt(p.nlist)}; nprobe ${NPROBES.join(', ')}; ` +
+      `encodings ${p.encodings.join(', ')} (sq8 rerank ${p.rerank}); seeds ${JSON.stringify(SEEDS)}`,
   );
   console.log(`  training  IVF defaults ${JSON.stringify(IVF_TRAINING_DEFAULTS)}, default seed`);
   for (const d of p.difficulties) {
@@ -676,9 +720,10 @@ function main(): void {
     }
     generateSeconds[difficulty] = now() - t0;
     for (const n of p.sizes) {
-      const r = benchRun(p, difficulty, data, queries, n);
-      runs.push(r);
-      printRun(r, p);
+      for (const r of benchRun(p, difficulty, data, queries, n)) {
+        runs.push(r);
+        printRun(r, p);
+      }
     }
   }
   console.log(
