@@ -6,16 +6,22 @@ python3-faiss; see bench/setup-peers.sh). It is a small line protocol so the
 TypeScript driver can interleave FAISS with the other libraries in one run:
 every line on stdin is one JSON command, every answer one JSON line on
 stdout. Vectors and queries are read from the raw float32 (.f32, row-major)
-files the driver wrote; result ids go back as raw int64 files.
+files the driver wrote; result ids go back as raw int64 files, k-means
+centroids as raw float32 files (the driver scores them itself, the same way
+for every library).
 
 Commands (all times in seconds, measured here with time.perf_counter, so
 they include the Python -> C++ call but not the pipe):
   {"cmd": "info"}
-  {"cmd": "load", "data": path, "queries": path, "dim": d}
+  {"cmd": "load", "data": path, "queries": path, "dim": d, "rows": n}
+                                                      the first n rows of data
   {"cmd": "flat_build"}                               IndexFlatIP.add
   {"cmd": "ivf_build", "nlist": n, "niter": i, "maxPointsPerCentroid": m}
   {"cmd": "single", "index": "flat"|"ivf", "count": c, "nprobe": p, "out": path}
   {"cmd": "batch", "index": "flat"|"ivf", "nprobe": p, "out": path}
+  {"cmd": "kmeans", "lib": "faiss"|"sklearn", "data": path, "dim": d,
+   "rows": n, "k": k, "niter": i, "maxPointsPerCentroid": m, "seed": s,
+   "out": path}                                       centroids to out
   {"cmd": "quit"}
 """
 import json
@@ -45,6 +51,47 @@ def index_for(cmd):
     return index
 
 
+def sklearn_version():
+    try:
+        import sklearn
+    except ImportError:
+        return None
+    return sklearn.__version__
+
+
+def kmeans(cmd):
+    """k-means on the first `rows` rows of `data`: faiss.Kmeans or sklearn
+    KMeans with the same k, iterations, seed and subsample (at most
+    k * maxPointsPerCentroid points, as FAISS and semvec sample), random
+    initialisation (FAISS has no k-means++). The time includes the
+    subsampling; the centroids go to `out`."""
+    d, k, rows = int(cmd["dim"]), int(cmd["k"]), int(cmd["rows"])
+    niter, seed = int(cmd["niter"]), int(cmd["seed"])
+    max_points = k * int(cmd["maxPointsPerCentroid"])
+    x = np.fromfile(cmd["data"], dtype=np.float32, count=rows * d).reshape(rows, d)
+    if cmd["lib"] == "faiss":
+        km = faiss.Kmeans(d, k, niter=niter, seed=seed, max_points_per_centroid=int(cmd["maxPointsPerCentroid"]), spherical=False)
+        t0 = time.perf_counter()
+        km.train(x)
+        seconds = time.perf_counter() - t0
+        centroids, iterations = km.centroids, niter
+        # FAISS's objective is that of the last assignment, before the last update.
+        own = float(km.obj[-1])
+    elif cmd["lib"] == "sklearn":
+        from sklearn.cluster import KMeans
+
+        t0 = time.perf_counter()
+        train = x if rows <= max_points else x[np.random.default_rng(seed).choice(rows, max_points, replace=False)]
+        # tol = 0: stop only when no point changes cluster (as semvec), else run niter.
+        km = KMeans(n_clusters=k, init="random", n_init=1, max_iter=niter, tol=0.0, algorithm="lloyd", random_state=seed).fit(train)
+        seconds = time.perf_counter() - t0
+        centroids, iterations, own = km.cluster_centers_, int(km.n_iter_), float(km.inertia_)
+    else:
+        raise ValueError(f"unknown k-means library {cmd['lib']!r}")
+    np.ascontiguousarray(centroids, dtype=np.float32).tofile(cmd["out"])
+    return {"seconds": seconds, "iterations": iterations, "trainingPoints": min(rows, max_points), "ownInertia": own}
+
+
 def handle(cmd):
     c = cmd["cmd"]
     if c == "info":
@@ -54,11 +101,12 @@ def handle(cmd):
             "compileOptions": faiss.get_compile_options(),
             "ompThreads": faiss.omp_get_max_threads(),
             "python": sys.version.split()[0],
+            "sklearn": sklearn_version(),
         }
     if c == "load":
         d = int(cmd["dim"])
         t0 = time.perf_counter()
-        state["x"] = np.fromfile(cmd["data"], dtype=np.float32).reshape(-1, d)
+        state["x"] = np.fromfile(cmd["data"], dtype=np.float32, count=int(cmd["rows"]) * d).reshape(-1, d)
         state["q"] = np.fromfile(cmd["queries"], dtype=np.float32).reshape(-1, d)
         state["dim"] = d
         return {"seconds": time.perf_counter() - t0, "n": state["x"].shape[0], "nq": state["q"].shape[0]}
@@ -107,6 +155,8 @@ def handle(cmd):
         seconds = time.perf_counter() - t0
         I.astype(np.int64).tofile(cmd["out"])
         return {"seconds": seconds}
+    if c == "kmeans":
+        return kmeans(cmd)
     raise ValueError(f"unknown command {c!r}")
 
 

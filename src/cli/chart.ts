@@ -1,7 +1,10 @@
 /**
- * A recall-vs-QPS chart as a standalone SVG: recall@k on x, queries per
- * second on a log y axis, one curve per series (points labelled, e.g. with
- * nprobe), dashed horizontal lines for exact baselines. No dependencies.
+ * Charts as standalone SVG documents, no dependencies:
+ * - {@link renderRecallQpsSvg}: recall@k on x, queries per second on a log y
+ *   axis, one curve per series (points labelled, e.g. with nprobe), dashed
+ *   horizontal lines for exact baselines.
+ * - {@link renderBarSvg}: grouped bars (one group per x label, one bar per
+ *   series in each group), values printed above the bars.
  */
 
 export interface ChartPoint {
@@ -37,14 +40,34 @@ export interface RecallQpsChart {
   yLabel?: string;
 }
 
+export interface BarSeries {
+  name: string;
+  /** One value per group, in the groups' order (non-finite values, and values <= 0 on a log axis, draw no bar). */
+  values: readonly number[];
+}
+
+export interface BarChart {
+  title: string;
+  subtitle?: string;
+  /** The groups along x (e.g. libraries); each holds one bar per series. */
+  groups: readonly string[];
+  series: readonly BarSeries[];
+  yLabel: string;
+  /** Log y axis; default linear from 0. */
+  log?: boolean;
+  /** Extra lines under the legend. */
+  notes?: readonly string[];
+}
+
 const PALETTE = ['#1f6fb4', '#d2461f', '#2e9a3a', '#8a4fb0', '#b8860b', '#0f8b8d'] as const;
+const colour = (i: number): string => PALETTE[i % PALETTE.length]!;
 
 /** Escapes text for SVG. */
 export function esc(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
 
-function fmtQps(q: number): string {
+function fmtValue(q: number): string {
   return q >= 100 ? Math.round(q).toLocaleString('en-US') : q.toFixed(1);
 }
 
@@ -55,74 +78,104 @@ interface Box {
   y1: number;
 }
 
-/** The chart as an SVG document (960 x 600). */
-export function renderRecallQpsSvg(chart: RecallQpsChart): string {
-  const W = 960;
-  const H = 600;
-  const M = { left: 78, right: 230, top: 64, bottom: 62 };
-  const pw = W - M.left - M.right;
-  const ph = H - M.top - M.bottom;
-  const ok = (p: ChartPoint): boolean => Number.isFinite(p.recall) && Number.isFinite(p.qps) && p.qps > 0;
-  const series = chart.series.map((s) => ({ ...s, points: s.points.filter(ok) }));
-  const baselines = (chart.baselines ?? []).filter((b) => Number.isFinite(b.qps) && b.qps > 0);
-  const colour = (i: number): string => PALETTE[i % PALETTE.length]!;
+/** Both charts' size and margins (the legend sits in the right margin). */
+const W = 960;
+const H = 600;
+const M = { left: 78, right: 230, top: 64, bottom: 62 };
+const PW = W - M.left - M.right;
+const PH = H - M.top - M.bottom;
 
-  const recalls = series.flatMap((s) => s.points.map((p) => p.recall));
-  const qpsAll = [...series.flatMap((s) => s.points.map((p) => p.qps)), ...baselines.map((b) => b.qps)];
-  if (qpsAll.length === 0) qpsAll.push(1, 10);
-  const xMin = Math.min(0.9, Math.floor(Math.min(1, ...recalls) * 20) / 20);
-  const xMax = 1 + (1 - xMin) * 0.015; // a little room right of recall 1
-  const yLo = Math.floor(Math.log10(Math.min(...qpsAll)) * 4) / 4;
-  const yHi = Math.ceil(Math.log10(Math.max(...qpsAll)) * 4) / 4 + 0.05;
-  const X = (recall: number): number => M.left + ((recall - xMin) / (xMax - xMin)) * pw;
-  const Y = (qps: number): number => M.top + ph - ((Math.log10(qps) - yLo) / (yHi - yLo)) * ph;
-  const out: string[] = [];
-  const add = (s: string): void => void out.push(s);
+interface Tick {
+  v: number;
+  major: boolean;
+}
 
-  add(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
-  add(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  add(`<text x="${M.left}" y="26" font-size="16" font-weight="bold">${esc(chart.title)}</text>`);
-  if (chart.subtitle) add(`<text x="${M.left}" y="45" fill="#555">${esc(chart.subtitle)}</text>`);
-
-  // Grid and axes.
-  add(`<g stroke="#e3e3e3" stroke-width="1">`);
-  const xTicks: number[] = [];
-  for (let i = Math.round(xMin * 20); i <= 20; i++) xTicks.push(i / 20);
-  for (const x of xTicks) add(`<line x1="${X(x).toFixed(1)}" y1="${M.top}" x2="${X(x).toFixed(1)}" y2="${M.top + ph}"/>`);
-  const yTicks: { v: number; major: boolean }[] = [];
-  const decades = yHi - yLo;
-  for (let e = Math.floor(yLo); e <= Math.ceil(yHi); e++) {
+/** Ticks of a log axis spanning 10^lo to 10^hi: 1, 2, 5 per decade (only 1 beyond 3.5 decades). */
+function logTicks(lo: number, hi: number): Tick[] {
+  const ticks: Tick[] = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
     for (const m of [1, 2, 5]) {
       const v = m * 10 ** e;
       const lv = Math.log10(v);
-      if (lv < yLo - 1e-9 || lv > yHi + 1e-9) continue;
-      if (m !== 1 && decades > 3.5) continue;
-      yTicks.push({ v, major: m === 1 });
+      if (lv < lo - 1e-9 || lv > hi + 1e-9) continue;
+      if (m !== 1 && hi - lo > 3.5) continue;
+      ticks.push({ v, major: m === 1 });
     }
   }
-  for (const t of yTicks) {
-    add(`<line x1="${M.left}" y1="${Y(t.v).toFixed(1)}" x2="${M.left + pw}" y2="${Y(t.v).toFixed(1)}"${t.major ? ' stroke="#cfcfcf"' : ''}/>`);
-  }
+  return ticks;
+}
+
+/** Log-axis bounds (in log10) around the positive values, with a little room on top. */
+function logRange(values: readonly number[]): [number, number] {
+  const vs = values.length > 0 ? values : [1, 10];
+  return [Math.floor(Math.log10(Math.min(...vs)) * 4) / 4, Math.ceil(Math.log10(Math.max(...vs)) * 4) / 4 + 0.05];
+}
+
+/** The document's opening, background, title and subtitle. */
+function header(title: string, subtitle: string | undefined): string[] {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="${M.left}" y="26" font-size="16" font-weight="bold">${esc(title)}</text>`,
+  ];
+  if (subtitle) out.push(`<text x="${M.left}" y="45" fill="#555">${esc(subtitle)}</text>`);
+  return out;
+}
+
+/** Horizontal grid lines, tick labels and the rotated label of the y axis. */
+function yAxis(ticks: readonly Tick[], Y: (v: number) => number, label: string): string[] {
+  const tickText = (v: number): string => (v >= 1 ? Math.round(v).toLocaleString('en-US') : String(Number(v.toPrecision(3))));
+  return [
+    `<g stroke="#e3e3e3" stroke-width="1">`,
+    ...ticks.map((t) => `<line x1="${M.left}" y1="${Y(t.v).toFixed(1)}" x2="${M.left + PW}" y2="${Y(t.v).toFixed(1)}"${t.major ? ' stroke="#cfcfcf"' : ''}/>`),
+    `</g>`,
+    `<g text-anchor="end" fill="#333">`,
+    ...ticks.map((t) => `<text x="${M.left - 8}" y="${(Y(t.v) + 4).toFixed(1)}">${tickText(t.v)}</text>`),
+    `</g>`,
+    `<text transform="translate(20 ${M.top + PH / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">${esc(label)}</text>`,
+  ];
+}
+
+/** Note lines in the legend column from y. */
+function legendNotes(notes: readonly string[] | undefined, x: number, y: number): string[] {
+  return (notes ?? []).map((line, i) => `<text x="${x}" y="${y + 15 * i}" fill="#555" font-size="11">${esc(line)}</text>`);
+}
+
+/** The chart as an SVG document (960 x 600). */
+export function renderRecallQpsSvg(chart: RecallQpsChart): string {
+  const ok = (p: ChartPoint): boolean => Number.isFinite(p.recall) && Number.isFinite(p.qps) && p.qps > 0;
+  const series = chart.series.map((s) => ({ ...s, points: s.points.filter(ok) }));
+  const baselines = (chart.baselines ?? []).filter((b) => Number.isFinite(b.qps) && b.qps > 0);
+
+  const recalls = series.flatMap((s) => s.points.map((p) => p.recall));
+  const [yLo, yHi] = logRange([...series.flatMap((s) => s.points.map((p) => p.qps)), ...baselines.map((b) => b.qps)]);
+  const xMin = Math.min(0.9, Math.floor(Math.min(1, ...recalls) * 20) / 20);
+  const xMax = 1 + (1 - xMin) * 0.015; // a little room right of recall 1
+  const X = (recall: number): number => M.left + ((recall - xMin) / (xMax - xMin)) * PW;
+  const Y = (qps: number): number => M.top + PH - ((Math.log10(qps) - yLo) / (yHi - yLo)) * PH;
+  const out: string[] = header(chart.title, chart.subtitle);
+  const add = (s: string): void => void out.push(s);
+
+  // Grid and axes.
+  const xTicks: number[] = [];
+  for (let i = Math.round(xMin * 20); i <= 20; i++) xTicks.push(i / 20);
+  add(`<g stroke="#e3e3e3" stroke-width="1">`);
+  for (const x of xTicks) add(`<line x1="${X(x).toFixed(1)}" y1="${M.top}" x2="${X(x).toFixed(1)}" y2="${M.top + PH}"/>`);
   add(`</g>`);
-  add(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  out.push(...yAxis(logTicks(yLo, yHi), Y, chart.yLabel ?? 'single-query QPS (log scale)'));
+  add(`<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`);
   add(`<g text-anchor="middle" fill="#333">`);
-  for (const x of xTicks) add(`<text x="${X(x).toFixed(1)}" y="${M.top + ph + 18}">${x.toFixed(2)}</text>`);
-  add(`<text x="${M.left + pw / 2}" y="${H - 16}" font-size="13">recall@${chart.k} (against exact search)</text>`);
+  for (const x of xTicks) add(`<text x="${X(x).toFixed(1)}" y="${M.top + PH + 18}">${x.toFixed(2)}</text>`);
+  add(`<text x="${M.left + PW / 2}" y="${H - 16}" font-size="13">recall@${chart.k} (against exact search)</text>`);
   add(`</g>`);
-  add(`<g text-anchor="end" fill="#333">`);
-  for (const t of yTicks) add(`<text x="${M.left - 8}" y="${(Y(t.v) + 4).toFixed(1)}">${t.v >= 1 ? Math.round(t.v).toLocaleString('en-US') : t.v.toFixed(1)}</text>`);
-  add(`</g>`);
-  add(
-    `<text transform="translate(20 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle" font-size="13" fill="#333">${esc(chart.yLabel ?? 'single-query QPS (log scale)')}</text>`,
-  );
 
   // Baselines.
   const baselineColour = (i: number): string => colour(series.length + i);
   baselines.forEach((b, i) => {
     const c = baselineColour(i);
     const y = Y(b.qps).toFixed(1);
-    add(`<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="${c}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
-    add(`<text x="${M.left + 6}" y="${(Y(b.qps) - 5).toFixed(1)}" fill="${c}">${esc(`${b.name}: ${fmtQps(b.qps)} QPS (recall 1)`)}</text>`);
+    add(`<line x1="${M.left}" y1="${y}" x2="${M.left + PW}" y2="${y}" stroke="${c}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
+    add(`<text x="${M.left + 6}" y="${(Y(b.qps) - 5).toFixed(1)}" fill="${c}">${esc(`${b.name}: ${fmtValue(b.qps)} QPS (recall 1)`)}</text>`);
   });
 
   // Curves.
@@ -164,7 +217,7 @@ export function renderRecallQpsSvg(chart: RecallQpsChart): string {
     ];
     for (const [dx, dy] of spots) {
       const box: Box = { x0: l.x + dx, y0: l.y + dy, x1: l.x + dx + w, y1: l.y + dy + h };
-      if (box.x0 < M.left || box.x1 > M.left + pw || box.y0 < M.top || box.y1 > M.top + ph) continue;
+      if (box.x0 < M.left || box.x1 > M.left + PW || box.y0 < M.top || box.y1 > M.top + PH) continue;
       if (placed.some((b) => overlaps(b, box))) continue;
       placed.push(box);
       add(`<text x="${box.x0.toFixed(1)}" y="${(box.y1 - 1).toFixed(1)}" font-size="10" fill="${l.colour}">${esc(l.text)}</text>`);
@@ -173,7 +226,7 @@ export function renderRecallQpsSvg(chart: RecallQpsChart): string {
   }
 
   // Legend.
-  const lx = M.left + pw + 18;
+  const lx = M.left + PW + 18;
   let ly = M.top + 8;
   add(`<text x="${lx}" y="${ly}" font-weight="bold">Legend</text>`);
   ly += 20;
@@ -194,11 +247,69 @@ export function renderRecallQpsSvg(chart: RecallQpsChart): string {
     add(`<text x="${lx + 36}" y="${ly}">${esc(b.name)}</text>`);
     ly += 20;
   });
-  ly += 10;
-  for (const line of chart.notes ?? []) {
-    add(`<text x="${lx}" y="${ly}" fill="#555" font-size="11">${esc(line)}</text>`);
-    ly += 15;
-  }
+  out.push(...legendNotes(chart.notes, lx, ly + 10));
   add(`</svg>`);
+  return `${out.join('\n')}\n`;
+}
+
+/** Ticks of a linear axis from 0 past max: steps of 1, 2 or 5 times a power of ten, about 5 of them. */
+function linearTicks(max: number): Tick[] {
+  const raw = max / 5;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
+  const ticks: Tick[] = [];
+  for (let v = 0; v <= max * (1 + 1e-9); v += step) ticks.push({ v, major: true });
+  return ticks;
+}
+
+/** The bar chart as an SVG document (960 x 600). */
+export function renderBarSvg(chart: BarChart): string {
+  const drawable = (v: number): boolean => Number.isFinite(v) && (chart.log ? v > 0 : v >= 0);
+  const values = chart.series.flatMap((s) => s.values.filter(drawable));
+  let Y: (v: number) => number;
+  let ticks: Tick[];
+  if (chart.log) {
+    const [lo, hi] = logRange(values);
+    const yLo = lo - 0.25; // the smallest bar keeps some height
+    const yHi = hi + 0.1; // room for the value above the tallest bar
+    Y = (v) => M.top + PH - ((Math.log10(v) - yLo) / (yHi - yLo)) * PH;
+    ticks = logTicks(yLo, yHi);
+  } else {
+    const max = Math.max(1e-9, ...values) * 1.08;
+    ticks = linearTicks(max);
+    const top = Math.max(max, ticks[ticks.length - 1]!.v);
+    Y = (v) => M.top + PH - (v / top) * PH;
+  }
+  const out = header(chart.title, chart.subtitle);
+  out.push(...yAxis(ticks, Y, chart.yLabel));
+  out.push(`<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`);
+
+  // Bars: each group's bars side by side in the middle 80% of its slot.
+  const slot = PW / Math.max(1, chart.groups.length);
+  const barWidth = (slot * 0.8) / Math.max(1, chart.series.length);
+  const bottom = M.top + PH;
+  chart.groups.forEach((group, g) => {
+    const x0 = M.left + g * slot + slot * 0.1;
+    chart.series.forEach((s, i) => {
+      const v = s.values[g];
+      if (v === undefined || !drawable(v)) return;
+      const x = x0 + i * barWidth;
+      const y = Math.min(bottom, Y(v));
+      out.push(`<rect class="bar" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${colour(i)}"/>`);
+      out.push(`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="10" fill="#333">${fmtValue(v)}</text>`);
+    });
+    out.push(`<text x="${(M.left + (g + 0.5) * slot).toFixed(1)}" y="${bottom + 18}" text-anchor="middle" fill="#333">${esc(group)}</text>`);
+  });
+
+  // Legend.
+  const lx = M.left + PW + 18;
+  out.push(`<text x="${lx}" y="${M.top + 8}" font-weight="bold">Legend</text>`);
+  chart.series.forEach((s, i) => {
+    const ly = M.top + 28 + 20 * i;
+    out.push(`<rect x="${lx}" y="${ly - 10}" width="28" height="10" fill="${colour(i)}"/>`);
+    out.push(`<text x="${lx + 36}" y="${ly}">${esc(s.name)}</text>`);
+  });
+  out.push(...legendNotes(chart.notes, lx, M.top + 28 + 20 * chart.series.length + 16));
+  out.push(`</svg>`);
   return `${out.join('\n')}\n`;
 }
