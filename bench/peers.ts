@@ -79,12 +79,14 @@
  * exact-search QPS per library (peers-exact.svg).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 import usearch from 'usearch';
 
@@ -94,6 +96,7 @@ import type { IVFIndexOptions, IVFSearchOptions, ResultIds } from '../src/index.
 import {
   DIFFICULTIES,
   fmt,
+  fmtBytes,
   fmtInt,
   fmtMs,
   machineInfo,
@@ -618,6 +621,7 @@ interface Sweep {
   values: readonly number[];
   buildSeconds: number;
   buildDetail: Record<string, number>;
+  footprint: Footprint;
   batch(value: number): Promise<Timed<ResultIds[]>>;
   /** Seconds per call of `count` single-query calls. */
   single(value: number, count: number): Promise<number[]>;
@@ -638,7 +642,40 @@ interface ApproxLib {
   setting: 'nprobe' | 'ef';
   buildSeconds: number;
   buildDetail: Record<string, number>;
+  footprint: Footprint;
   rows: ApproxRow[];
+}
+
+/** Size and persistence of a built index, measured once after the build. */
+interface Footprint {
+  /** The index's own memory counter, or its file size where it has none. */
+  memoryBytes: number;
+  memorySource: 'memoryUsage()' | 'file size';
+  fileBytes: number;
+  saveSeconds: number;
+  loadSeconds: number;
+}
+
+// Indexes hold native memory the JavaScript heap does not see, so a dropped
+// 1M-vector index can linger until a collection; the benchmark collects
+// explicitly after dropping one (eight such copies would not fit in 24 GiB).
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/** Times save(file) and load(file) of an in-process index (the loaded copy is dropped). */
+function footprintOf(file: string, memoryBytes: number | null, save: () => void, load: () => void): Footprint {
+  const saved = timed(save);
+  const loaded = timed(load);
+  collectGarbage();
+  const fileBytes = statSync(file).size;
+  rmSync(file, { force: true });
+  return {
+    memoryBytes: memoryBytes ?? fileBytes,
+    memorySource: memoryBytes === null ? 'file size' : 'memoryUsage()',
+    fileBytes,
+    saveSeconds: saved.seconds,
+    loadSeconds: loaded.seconds,
+  };
 }
 
 /** The fastest setting of one index reaching a recall level. */
@@ -667,7 +704,7 @@ function nprobeSweep(nlist: number): number[] {
   return [...out, nlist];
 }
 
-function semvecIvf(config: SemvecIvfConfig, set: Dataset, nlist: number): Sweep {
+function semvecIvf(config: SemvecIvfConfig, set: Dataset, nlist: number, tmp: string): Sweep {
   progress(`${set.difficulty}: ${config.label} build (nlist ${nlist})`);
   const ivf = new IVFIndex({ ...config.options, dim: set.dim, metric: 'ip', nlist });
   const train = timed(() => ivf.train(set.data));
@@ -678,6 +715,8 @@ function semvecIvf(config: SemvecIvfConfig, set: Dataset, nlist: number): Sweep 
     config.search ? `search ${JSON.stringify(config.search)}` : '',
   ].filter((s) => s !== '');
   const search = (nprobe: number): IVFSearchOptions => ({ ...config.search, nprobe });
+  const file = join(tmp, 'semvec-ivf.svx');
+  const footprint = footprintOf(file, ivf.memoryUsage(), () => ivf.save(file), () => IVFIndex.load(file));
   return {
     label: config.label,
     lib: 'semvec',
@@ -686,15 +725,20 @@ function semvecIvf(config: SemvecIvfConfig, set: Dataset, nlist: number): Sweep 
     values: nprobeSweep(nlist),
     buildSeconds: train.seconds + add.seconds,
     buildDetail: { trainSeconds: train.seconds, addSeconds: add.seconds },
+    footprint,
     batch: async (nprobe) => timed(() => ivf.searchBatch(set.queries, K, search(nprobe))),
     single: async (nprobe, count) => timeSingles(count, (i) => ivf.search(set.qs[i]!, K, search(nprobe))),
   };
 }
 
-async function faissIvf(faiss: Faiss, set: Dataset, nlist: number): Promise<Sweep> {
+async function faissIvf(faiss: Faiss, set: Dataset, nlist: number, tmp: string): Promise<Sweep> {
   progress(`${set.difficulty}: FAISS IVFFlat build (nlist ${nlist})`);
   const { iterations, maxPointsPerCentroid } = IVF_TRAINING_DEFAULTS;
   const b = await faiss.call<{ trainSeconds: number; addSeconds: number }>({ cmd: 'ivf_build', nlist, niter: iterations, maxPointsPerCentroid });
+  const file = join(tmp, 'faiss-ivf.index');
+  const io = await faiss.call<{ saveSeconds: number; loadSeconds: number; fileBytes: number }>({ cmd: 'ivf_io', path: file });
+  rmSync(file, { force: true });
+  const footprint: Footprint = { memoryBytes: io.fileBytes, memorySource: 'file size', ...io };
   return {
     label: 'FAISS IVF',
     lib: 'faiss',
@@ -703,6 +747,7 @@ async function faissIvf(faiss: Faiss, set: Dataset, nlist: number): Promise<Swee
     values: nprobeSweep(nlist),
     buildSeconds: b.trainSeconds + b.addSeconds,
     buildDetail: b,
+    footprint,
     batch: (nprobe) => faiss.batch('ivf', nprobe),
     single: (nprobe, count) => faiss.single('ivf', count, nprobe),
   };
@@ -724,11 +769,14 @@ function usearchHnsw(set: Dataset, tmp: string): Sweep {
   const built = new usearch.Index(config(EFS[0]));
   const build = timed(() => built.add(keys, set.data, 0));
   const file = join(tmp, `hnsw-${set.difficulty}.usearch`);
+  const footprint = footprintOf(file, null, () => built.save(file), () => new usearch.Index(config(EFS[0])).load(file));
   built.save(file);
+  // One index per ef, all views of one memory-mapped file (no copies: at 1M
+  // eight loaded copies would not fit in memory beside the other indexes).
   const byEf = new Map<number, InstanceType<typeof usearch.Index>>(
     EFS.map((ef) => {
       const u = new usearch.Index(config(ef));
-      u.load(file);
+      u.view(file);
       return [ef, u] as const;
     }),
   );
@@ -740,6 +788,7 @@ function usearchHnsw(set: Dataset, tmp: string): Sweep {
     values: EFS,
     buildSeconds: build.seconds,
     buildDetail: { addSeconds: build.seconds },
+    footprint,
     batch: async (ef) => {
       const t = timed(() => byEf.get(ef)!.search(set.queries, K, 0));
       return { seconds: t.seconds, value: fromUsearch(t.value, set.qs.length) };
@@ -751,11 +800,13 @@ function usearchHnsw(set: Dataset, tmp: string): Sweep {
   };
 }
 
-function hnswlibHnsw(set: Dataset): Sweep {
+function hnswlibHnsw(set: Dataset, tmp: string): Sweep {
   progress(`${set.difficulty}: hnswlib HNSW build (M ${HNSW_M}, efConstruction ${HNSW_EF_CONSTRUCTION}, single-threaded addPoint loop)`);
   const hnsw = new hnswlib.HierarchicalNSW('ip', set.dim);
   hnsw.initIndex({ maxElements: set.n, m: HNSW_M, efConstruction: HNSW_EF_CONSTRUCTION, randomSeed: 100 });
   const build = addAsArrays(set, (row, i) => hnsw.addPoint(row, i));
+  const file = join(tmp, 'hnswlib.bin');
+  const footprint = footprintOf(file, null, () => hnsw.writeIndexSync(file), () => new hnswlib.HierarchicalNSW('ip', set.dim).readIndexSync(file));
   return {
     label: 'hnswlib HNSW',
     lib: 'hnswlib',
@@ -764,6 +815,7 @@ function hnswlibHnsw(set: Dataset): Sweep {
     values: EFS,
     buildSeconds: build.seconds,
     buildDetail: { addSeconds: build.seconds, conversionSeconds: build.conversionSeconds },
+    footprint,
     batch: async (ef) => {
       hnsw.setEf(ef);
       return timed(() => set.qsArrays.map((q) => ({ ids: hnsw.searchKnn(q, K).neighbors })));
@@ -797,8 +849,8 @@ async function measureSweeps(p: Params, set: Dataset, sweeps: readonly Sweep[], 
       const singleMedianMs = median(await sweep.single(value, singleCount)) * 1e3;
       rows.push({ value, recall: recall[j]!, batchQps: p.queries / median(batch[j]!), singleMedianMs, singleQps: 1e3 / singleMedianMs });
     }
-    const { label, lib, method, setting, buildSeconds, buildDetail } = sweep;
-    out.push({ label, lib, method, setting, buildSeconds, buildDetail, rows });
+    const { label, lib, method, setting, buildSeconds, buildDetail, footprint } = sweep;
+    out.push({ label, lib, method, setting, buildSeconds, buildDetail, footprint, rows });
   }
   return out;
 }
@@ -817,10 +869,10 @@ async function runApproximate(p: Params, set: Dataset, faiss: Faiss | null, tmp:
   const truth = groundTruth(set);
   if (faiss) await faiss.load(set);
   const sweeps: Sweep[] = [
-    ...SEMVEC_IVF.map((config) => semvecIvf(config, set, nlist)),
-    ...(faiss ? [await faissIvf(faiss, set, nlist)] : []),
+    ...SEMVEC_IVF.map((config) => semvecIvf(config, set, nlist, tmp)),
+    ...(faiss ? [await faissIvf(faiss, set, nlist, tmp)] : []),
     usearchHnsw(set, tmp),
-    hnswlibHnsw(set),
+    hnswlibHnsw(set, tmp),
   ];
   const libs = await measureSweeps(p, set, sweeps, truth);
   const levels = RECALL_LEVELS.map((level) => ({
@@ -834,11 +886,21 @@ async function runApproximate(p: Params, set: Dataset, faiss: Faiss | null, tmp:
 function printApproximate(report: Report, run: ApproxRun, p: Params, svgFile: string): void {
   const where = `${run.difficulty} data, N = ${fmtInt(run.n)}, nlist ${fmtInt(run.nlist)}`;
   const ref = run.libs[0]!; // the first semvec IVF configuration
-  report.heading(`Approximate search, ${where}: builds (one each)`);
+  report.heading(`Approximate search, ${where}: builds (one each), memory, save and load`);
   report.table(
-    ['index', 'build', `x ${ref.label}`, 'method'],
-    run.libs.map((a) => [a.label, fmtMs(a.buildSeconds * 1e3), times(a.buildSeconds, ref.buildSeconds, a === ref), a.method]),
+    ['index', 'build', `x ${ref.label}`, 'memory', 'file', 'save', 'load', 'method'],
+    run.libs.map((a) => [
+      a.label,
+      fmtMs(a.buildSeconds * 1e3),
+      times(a.buildSeconds, ref.buildSeconds, a === ref),
+      `${fmtBytes(a.footprint.memoryBytes)}${a.footprint.memorySource === 'file size' ? ' *' : ''}`,
+      fmtBytes(a.footprint.fileBytes),
+      fmtMs(a.footprint.saveSeconds * 1e3),
+      fmtMs(a.footprint.loadSeconds * 1e3),
+      a.method,
+    ]),
   );
+  report.text('memory: memoryUsage() where the library has one; * = the file size instead (no memory counter). save/load: one file each, timed once.');
   for (const a of run.libs) {
     report.heading(`${a.label} (${run.difficulty}): ${a.method}`, 3);
     report.table(
@@ -1168,6 +1230,9 @@ async function main(): Promise<void> {
     if (faiss) await faiss.load(hard);
     const exact = await runExact(p, hard, faiss);
     printExact(report, exact, p);
+    // The exact indexes are done with: free their memory for the approximate ones.
+    if (faiss) await faiss.call({ cmd: 'drop', index: 'flat' });
+    collectGarbage();
 
     const approximate: ApproxRun[] = [];
     const svgFile = (name: string): string => join(p.svgDir, `peers-${name}.svg`);

@@ -16,6 +16,8 @@ they include the Python -> C++ call but not the pipe):
   {"cmd": "load", "data": path, "queries": path, "dim": d, "rows": n}
                                                       the first n rows of data
   {"cmd": "flat_build"}                               IndexFlatIP.add
+  {"cmd": "drop", "index": "flat"}                    frees an index
+  {"cmd": "ivf_io", "path": p}                        write_index / read_index timed, file size
   {"cmd": "ivf_build", "nlist": n, "niter": i, "maxPointsPerCentroid": m}
   {"cmd": "single", "index": "flat"|"ivf", "count": c, "nprobe": p, "out": path}
   {"cmd": "batch", "index": "flat"|"ivf", "nprobe": p, "out": path}
@@ -25,6 +27,7 @@ they include the Python -> C++ call but not the pipe):
   {"cmd": "quit"}
 """
 import json
+import os
 import sys
 import time
 
@@ -131,6 +134,19 @@ def handle(cmd):
         state["ivf"] = index
         state["ivf_quantizer"] = quantizer  # keep it alive
         return {"trainSeconds": t1 - t0, "addSeconds": t2 - t1}
+    if c == "drop":
+        state.pop(cmd["index"], None)
+        return {}
+    if c == "ivf_io":
+        # FAISS has no memory counter: the serialised size stands in for it
+        # (an IndexIVFFlat's file holds its centroids, ids and vectors).
+        t0 = time.perf_counter()
+        faiss.write_index(state["ivf"], cmd["path"])
+        t1 = time.perf_counter()
+        loaded = faiss.read_index(cmd["path"])
+        t2 = time.perf_counter()
+        del loaded
+        return {"saveSeconds": t1 - t0, "loadSeconds": t2 - t1, "fileBytes": os.path.getsize(cmd["path"])}
     if c == "single":
         index = index_for(cmd)
         q = state["q"]

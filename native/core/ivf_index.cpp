@@ -43,8 +43,7 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
       nprobe_(nprobe),
       encoding_(encoding),
       rerank_(rerank),
-      centroids_(dim, metric == Metric::L2),
-      codec_(dim) {
+      centroids_(dim, metric == Metric::L2) {
   if (encoding != IvfEncoding::F32 && encoding != IvfEncoding::Sq8)
     throw Error(ErrorCode::InvalidArgument, "unknown IVF encoding " +
                                                 std::to_string(static_cast<uint32_t>(encoding)));
@@ -58,7 +57,7 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
     lists_.emplace_back(dim, metric == Metric::L2, encoding != IvfEncoding::Sq8);
   if (encoding == IvfEncoding::Sq8) {
     codes_.reserve(nlist);
-    for (size_t l = 0; l < nlist; ++l) codes_.emplace_back(codec_.block_bytes());
+    for (size_t l = 0; l < nlist; ++l) codes_.emplace_back(dim, metric == Metric::L2);
   }
 }
 
@@ -116,6 +115,7 @@ size_t IvfIndex::memory_usage() const {
                  lists_.capacity() * sizeof(PackedStore);
   for (const PackedStore& l : lists_) bytes += l.memory_usage();
   for (const CodeStore& c : codes_) bytes += c.memory_usage() + sizeof(CodeStore);
+  bytes += centroid_rows_.capacity() * sizeof(float);
   return bytes;
 }
 
@@ -139,6 +139,7 @@ void IvfIndex::set_centroids_locked(const float* c) {
   for (size_t l = 0; l < nlist_; ++l) ids[l] = l;
   packed.append(c, nlist_, ids.data(), false, nullptr);
   centroids_ = std::move(packed);
+  if (encoding_ == IvfEncoding::Sq8) centroid_rows_.assign(c, c + nlist_ * dim_);
   trained_ = true;
 }
 
@@ -161,13 +162,10 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
   params.assign_all = false;
   // k-means runs without the lock: searches and adds go on meanwhile.
   KMeansResult res = kmeans(x, n, dim_, params);
-  Sq8Codec codec(dim_);
-  if (encoding_ == IvfEncoding::Sq8) codec.train(x, n, metric_ == Metric::Cosine);
   std::unique_lock<std::shared_mutex> lock(mutex_);
   if (size_ > 0)
     throw Error(ErrorCode::InvalidArgument, "vectors were added while training; nothing was changed");
   set_centroids_locked(res.centroids.data());
-  codec_ = std::move(codec);
   return res;
 }
 
@@ -227,7 +225,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
       }
       // Already unit vectors for Cosine: no second normalisation.
       lists_[l].append(rows.data(), m, row_ids.data(), false, nullptr);
-      if (!codes_.empty()) codes_[l].append(codec_, rows.data(), m);
+      if (!codes_.empty()) codes_[l].append(rows.data(), m, centroid_rows_.data() + l * dim_);
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
@@ -396,9 +394,8 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
                                const std::vector<std::vector<uint32_t>>& by_list,
                                const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
   const Kernels& kn = kernels();
-  const size_t d = dim_, groups = codec_.groups();
-  std::vector<Sq8Codec::Query> coded(nq);
-  for (size_t i = 0; i < nq; ++i) codec_.prepare(qs + i * d, coded[i]);
+  const size_t d = dim_, groups = sq8_groups(d);
+  const bool l2 = metric_ == Metric::L2;
   const size_t k = heaps[0].k();
   std::vector<TopK> candidates(nq, TopK(rerank == 0 ? k : std::max(rerank, k)));
   size_t work = 0;
@@ -408,20 +405,19 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
     thread_local std::vector<int32_t> dots;
     thread_local std::vector<float> scores;
     thread_local std::vector<uint32_t> picked;
+    thread_local Sq8Probe probe;
     const uint32_t l = probed[p];
     const PackedRun run = lists_[l].run();
+    const CodeStore& cs = codes_[l];
     const size_t nb = (run.count + kBlock - 1) / kBlock;
     dots.resize(nb * kBlock);
     scores.resize(nb * kBlock);
     picked.resize(nb * kBlock);
     const uint16_t* mask = masks.empty() ? nullptr : masks[l].data();
     for (uint32_t i : by_list[l]) {
-      const Sq8Codec::Query& qc = coded[i];
-      kn.sq8_dots(qc.w.data(), codes_[l].data(), nb, groups, dots.data());
-      for (size_t j = 0; j < run.count; ++j) {
-        const float ip = qc.score(dots[j]);
-        scores[j] = run.sqnorms ? 2.0f * ip - run.sqnorms[j] : ip;
-      }
+      probe.prepare(qs + size_t(i) * d, centroid_rows_.data() + size_t(l) * d, d, l2);
+      kn.sq8_dots(probe.w.data(), cs.codes(), nb, groups, dots.data());
+      for (size_t j = 0; j < run.count; ++j) scores[j] = probe.score(dots[j], cs.lo()[j], cs.step()[j], cs.bias()[j]);
       TopK& heap = partial[i];
       const size_t m = kn.select_at_least(scores.data(), run.count, heap.threshold(), picked.data());
       for (size_t j = 0; j < m; ++j) {
@@ -504,17 +500,17 @@ void IvfIndex::reconstruct(uint64_t id, float* out) const {
 //   if Sq8: u32 rerank, u32 reserved (0)
 //   if trained:
 //     f32 centroids[nlist * dim], row-major
-//     if Sq8: f32 vmin[dim], f32 step[dim]
 //     u64 list_sizes[nlist]
 //     per list: u64 ids[size], f32 vectors[size * dim] (unit vectors for Cosine)
-// Sq8 codes are not stored: they are encoded again from the vectors on load.
+// Sq8 codes are not stored: they are encoded again from the vectors and
+// centroids on load.
 
 size_t IvfIndex::payload_bytes_locked() const {
   const bool sq8 = encoding_ == IvfEncoding::Sq8;
   size_t bytes = sizeof(uint64_t) + 4 * sizeof(uint32_t) + (sq8 ? 2 * sizeof(uint32_t) : 0);
   if (trained_)
-    bytes += nlist_ * dim_ * sizeof(float) + (sq8 ? 2 * dim_ * sizeof(float) : 0) +
-             nlist_ * sizeof(uint64_t) + size_ * (sizeof(uint64_t) + dim_ * sizeof(float));
+    bytes += nlist_ * dim_ * sizeof(float) + nlist_ * sizeof(uint64_t) +
+             size_ * (sizeof(uint64_t) + dim_ * sizeof(float));
   return bytes;
 }
 
@@ -541,10 +537,6 @@ void IvfIndex::write_locked(Writer& w) const {
     return;
   }
   write_vectors(w, centroids_);
-  if (encoding_ == IvfEncoding::Sq8) {
-    w.write(codec_.vmin().data(), dim_ * sizeof(float));
-    w.write(codec_.step().data(), dim_ * sizeof(float));
-  }
   for (const PackedStore& l : lists_) w.write_pod<uint64_t>(l.size());
   for (const PackedStore& l : lists_) {
     write_ids(w, l);
@@ -588,9 +580,7 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
   }
   const uint64_t d = h.dim;
   const uint64_t expect = sizeof(uint64_t) + 16 + (sq8 ? 8 : 0) +
-                          (trained ? nlist * d * 4 + (sq8 ? 2 * d * 4 : 0) + nlist * 8ull +
-                                         h.count * (8 + d * 4)
-                                   : 0);
+                          (trained ? nlist * d * 4 + nlist * 8ull + h.count * (8 + d * 4) : 0);
   if (h.payload_bytes != expect || (!trained && h.count != 0))
     throw corrupt("payload size does not match count, dim and nlist");
   auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe,
@@ -604,15 +594,6 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
     std::vector<float> c(nlist * d);
     tmp.unpack_rows(0, nlist, c.data());
     ix.set_centroids_locked(c.data());
-    if (sq8) {
-      std::vector<float> vmin(d), step(d);
-      r.read(vmin.data(), d * sizeof(float));
-      r.read(step.data(), d * sizeof(float));
-      for (size_t i = 0; i < d; ++i)
-        if (!std::isfinite(vmin[i]) || !(step[i] > 0.0f) || !std::isfinite(step[i]))
-          throw corrupt("sq8 ranges are not finite and positive");
-      ix.codec_.set(vmin.data(), step.data());
-    }
     std::vector<uint64_t> sizes(nlist);
     r.read(sizes.data(), nlist * sizeof(uint64_t));
     uint64_t total = 0;
@@ -652,7 +633,7 @@ void IvfIndex::encode_all_locked() {
       rows.resize(m * dim_);
       lists_[l].unpack_rows(0, m, rows.data());
       codes_[l].reserve(m);
-      codes_[l].append(codec_, rows.data(), m);
+      codes_[l].append(rows.data(), m, centroid_rows_.data() + l * dim_);
     }
   });
 }

@@ -8,10 +8,11 @@
 // a probe is a streaming scan with the same kernels as the flat index. Batch
 // search groups queries by list, so each probed list is read once per batch.
 //
-// With the Sq8 encoding, each list also keeps 8-bit codes of its vectors
-// (sq8.h): a probe scans the codes (a quarter of the bytes) for the best
-// `rerank` candidates, which are then scored again exactly from the float
-// vectors. rerank = 0 skips that step: scores are the 8-bit estimates.
+// With the Sq8 encoding, each list also keeps 8-bit codes of its vectors'
+// residuals (sq8.h): a probe scans the codes (a quarter of the bytes) for the
+// best `rerank` candidates, which are then scored again exactly from the
+// float vectors (kept row-major). rerank = 0 skips that step: scores are the
+// 8-bit estimates.
 //
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
 // inner product for IP and Cosine. IP and Cosine train spherical k-means
@@ -122,8 +123,8 @@ class IvfIndex {
   size_t size_ = 0;
   PackedStore centroids_;          // ids = list numbers; norms for L2
   std::vector<PackedStore> lists_;
-  Sq8Codec codec_;                 // Sq8: trained with the centroids
-  std::vector<CodeStore> codes_;   // Sq8: one per list, slot for slot
+  std::vector<float> centroid_rows_;  // Sq8: the centroids row-major
+  std::vector<CodeStore> codes_;      // Sq8: one per list, slot for slot
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
   mutable std::shared_mutex mutex_;

@@ -1,17 +1,20 @@
-// 8-bit scalar quantisation (SQ8) for IVF lists: each component is stored
-// as one byte, a quarter of a float, so a probe reads a quarter of the
-// memory. A list scan ranks its vectors by integer dot products (exact
-// int32 arithmetic, VNNI where the CPU has it); the best candidates are
-// then re-ranked with the full-precision vectors, which the index keeps.
+// 8-bit scalar quantisation (SQ8) of IVF lists: each vector is also kept as
+// one byte per component, so a probe reads a quarter of the memory. A list
+// scan ranks its vectors by integer dot products (exact int32 arithmetic,
+// VNNI where the CPU has it); the best candidates are then re-ranked with
+// the full-precision vectors, which the index keeps.
 //
-// Encoding (trained per component c on sample vectors):
-//   code(x)[c] = clamp(round((x[c] - vmin[c]) / step[c]), 0, 255)
-//   decode:     x[c] ~ vmin[c] + step[c] * code[c]
-// Scoring a query q against a code:
-//   <q, x> ~ sum_c q[c] vmin[c] + sum_c (q[c] step[c]) code[c]
-//          = base + alpha * sum_c w[c] code[c]
-// where w = round((q .* step) / alpha) holds signed bytes, alpha chosen so
-// that max |w[c]| = 127.
+// What is encoded is the residual r = x - c of a vector x in the list of
+// centroid c, with a range of its own: neighbours that differ by little
+// still get distinct codes in tight clusters, and no range is trained.
+//   code[i] = round((r[i] - lo) / step),  lo = min r,  step = (max r - lo) / 255
+// Scores (higher is better, as everywhere in the index), with t = q - c:
+//   ip:  <q, x>              = <q, c> + <t, r> + <c, r>
+//   l2:  2 <q, x> - ||x||^2  = 2 <q, c> + 2 <t, r> + 2 <c, r> - ||x||^2
+//   <t, r> ~ lo * sum(t) + step * alpha * sum_i w[i] code[i]
+// where w = round(t / alpha) holds signed bytes (alpha = max |t| / 127).
+// Per vector the store keeps lo, step and `bias`, the query-independent
+// rest (<c, r>, or 2 <c, r> - ||x||^2 for l2), exactly.
 #pragma once
 
 #include <cstddef>
@@ -22,66 +25,60 @@
 
 namespace semvec {
 
-class Sq8Codec {
- public:
-  explicit Sq8Codec(size_t dim = 0);
+// Groups of 4 components of a code (see sq8_dots in distances.h).
+inline size_t sq8_groups(size_t dim) { return (dim + 3) / 4; }
 
-  size_t dim() const { return dim_; }
-  size_t groups() const { return (dim_ + 3) / 4; }
-  // Bytes of one block of kBlock codes.
-  size_t block_bytes() const { return groups() * 64; }
-  const std::vector<float>& vmin() const { return vmin_; }
-  const std::vector<float>& step() const { return step_; }
+// One query prepared for scoring one list.
+struct Sq8Probe {
+  std::vector<int8_t> w;  // sq8_groups(dim) * 4, zero past dim
+  std::vector<float> t;   // q - c (scratch)
+  float alpha = 0.0f;
+  float tsum = 0.0f;      // sum of t
+  float base = 0.0f;      // <q, c>, or 2 <q, c> for l2
+  float factor = 1.0f;    // 1, or 2 for l2
 
-  // Per-component ranges of x (n * dim, n >= 1), of its rows scaled to unit
-  // norm with `normalize`.
-  void train(const float* x, size_t n, bool normalize);
-  // Restores trained ranges (step > 0 and finite, as train() makes them).
-  void set(const float* vmin, const float* step);
-
-  // Writes the code of `row` into lane `lane` of the code block at `block`.
-  void encode(const float* row, uint8_t* block, size_t lane) const;
-
-  struct Query {
-    std::vector<int8_t> w;  // groups() * 4, zero past dim
-    float alpha = 0.0f;
-    float base = 0.0f;
-    float score(int32_t dot) const { return base + alpha * static_cast<float>(dot); }
-  };
-  void prepare(const float* q, Query& out) const;
-
- private:
-  size_t dim_;
-  std::vector<float> vmin_, step_;
+  // q and the list's centroid c, both of size dim.
+  void prepare(const float* q, const float* c, size_t dim, bool l2);
+  float score(int32_t dot, float lo, float step, float bias) const {
+    return base + factor * (lo * tsum + step * alpha * static_cast<float>(dot)) + bias;
+  }
 };
 
-// The codes of one IVF list, in the sq8 block layout of distances.h, slot
-// for slot beside the list's PackedStore. Padding lanes hold zeros.
+// The codes of one IVF list, slot for slot beside its vectors, in the sq8
+// block layout of distances.h (padding lanes hold zeros).
 class CodeStore {
  public:
-  explicit CodeStore(size_t block_bytes = 0) : block_bytes_(block_bytes) {}
+  CodeStore(size_t dim, bool l2) : dim_(dim), l2_(l2), block_bytes_(sq8_groups(dim) * 64) {}
   CodeStore(CodeStore&&) noexcept = default;
   CodeStore& operator=(CodeStore&&) noexcept = default;
 
   size_t size() const { return size_; }
-  const uint8_t* data() const { return codes_.data(); }
-  size_t memory_usage() const { return codes_.capacity(); }
+  const uint8_t* codes() const { return codes_.data(); }
+  const float* lo() const { return lo_.data(); }
+  const float* step() const { return step_.data(); }
+  const float* bias() const { return bias_.data(); }
+  size_t memory_usage() const {
+    return codes_.capacity() + (lo_.capacity() + step_.capacity() + bias_.capacity()) * sizeof(float);
+  }
 
   void reserve(size_t n);
-  // Appends the codes of n rows (call reserve(size() + n) first: then this
-  // allocates nothing and cannot fail).
-  void append(const Sq8Codec& codec, const float* x, size_t n);
+  // Appends the codes of n rows x (n * dim) of the list of centroid c (call
+  // reserve(size() + n) first: then this allocates nothing, cannot fail).
+  void append(const float* x, size_t n, const float* c);
   // Moves the last code into `slot` and shrinks by one, as PackedStore does.
   void remove_slot(size_t slot);
 
  private:
-  uint8_t* lane(size_t slot, size_t c) {
-    return codes_.data() + (slot / 16) * block_bytes_ + (c / 4) * 64 + (slot % 16) * 4 + c % 4;
+  uint8_t* byte(size_t slot, size_t i) {
+    return codes_.data() + (slot / 16) * block_bytes_ + (i / 4) * 64 + (slot % 16) * 4 + i % 4;
   }
 
+  size_t dim_;
+  bool l2_;
   size_t block_bytes_;
   size_t size_ = 0;
   PodBuffer<uint8_t> codes_;
+  PodBuffer<float> lo_, step_, bias_;
 };
 
 }  // namespace semvec

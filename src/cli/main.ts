@@ -204,6 +204,7 @@ Example:
     .option('--dim <dim>', 'dimensions', positiveInt, 384)
     .option('--nlist <n>', 'IVF lists (default: suggestNlist(n), about 4 * sqrt(n))', positiveInt)
     .option('--nprobe <list>', 'lists probed, comma-separated (default: 1,2,4,... up to nlist, at most 256)', positiveIntList)
+    .addOption(new Option('--encoding <encoding>', "IVF list encoding: f32, or sq8 (8-bit codes, re-ranked)").choices(['f32', 'sq8']).default('f32'))
     .option('--queries <n>', 'queries (drawn from the same mixture, not copies of stored vectors)', positiveInt, 200)
     .addOption(new Option('--metric <metric>', 'distance').choices(['l2', 'ip', 'cosine']).default('l2'))
     .option('-k, --top-k <k>', 'k of recall@k', positiveInt, 10)
@@ -228,6 +229,7 @@ Example:
           dim: opts.dim as number,
           nlist: opts.nlist as number | undefined,
           nprobe: opts.nprobe as number[] | undefined,
+          encoding: opts.encoding as 'f32' | 'sq8',
           queries: opts.queries as number,
           metric: opts.metric as 'l2' | 'ip' | 'cosine',
           k: opts.topK as number,

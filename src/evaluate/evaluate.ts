@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { Embedder } from '../embedder/embedder.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
-import { IVFIndex, suggestNlist } from '../ivf-index.js';
+import { IVFIndex, suggestNlist, type IVFEncoding } from '../ivf-index.js';
 import { recallAtK } from '../recall.js';
 import { checkDim, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
@@ -269,7 +269,17 @@ export interface ApproximateReport {
  */
 export function evaluateApproximate(
   vectors: VectorsInput,
-  options: { dim: number; metric?: Metric; queries?: VectorsInput; k?: number; nlist?: number; nprobes?: number[]; seed?: number },
+  options: {
+    dim: number;
+    metric?: Metric;
+    queries?: VectorsInput;
+    k?: number;
+    nlist?: number;
+    nprobes?: number[];
+    seed?: number;
+    /** The IVF lists' encoding, `'f32'` (default) or `'sq8'` (see IVFIndex). */
+    encoding?: IVFEncoding;
+  },
 ): ApproximateReport {
   if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object like { dim: 384 }; received ${describe(options)}`);
   const dim = checkDim(options.dim);
@@ -295,7 +305,7 @@ export function evaluateApproximate(
   const flatSeconds = time(() => {
     for (let i = 0; i < nq; i++) truth.push(flat.search(q.subarray(i * dim, (i + 1) * dim), k));
   });
-  const ivf = new IVFIndex({ dim, metric, nlist });
+  const ivf = new IVFIndex({ dim, metric, nlist, encoding: options.encoding });
   ivf.train(x, { seed: options.seed });
   ivf.add(x);
   const nprobes = (options.nprobes ?? [1, 2, 4, 8, 16, 32, 64, 128]).filter((p) => p <= nlist);

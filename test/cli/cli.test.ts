@@ -195,6 +195,16 @@ describe('semvec bench', () => {
     expect(svg).toContain('recall@10');
     expect(svg).toContain('<polyline');
   });
+
+  it('benchmarks sq8 lists with --encoding, and rejects an unknown encoding', async () => {
+    const r = await semvec('bench', '--n', '4000', '--dim', '16', '--queries', '40', '--nlist', '64', '--nprobe', '1,64', '--encoding', 'sq8', '--json');
+    expectOk(r);
+    const report = JSON.parse(r.stdout) as { params: { encoding: string; nlist: number }; rows: { nprobe: number; recall: number }[] };
+    expect(report.params.encoding).toBe('sq8');
+    expect(report.params.nlist).toBe(64);
+    expect(report.rows[1]!.recall).toBe(1); // every list probed, the best 64 re-ranked exactly
+    expectOneLineError(await semvec('bench', '--encoding', 'pq'), /--encoding.*pq.*f32, sq8/);
+  });
 });
 
 describe.skipIf(!haveToyModel)('semvec eval and cluster', () => {
@@ -259,7 +269,7 @@ describe('semvec help and errors', () => {
     const expected: Record<string, string[]> = {
       index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--text-field <name>', '--batch-size <n>'],
       query: ['Usage: semvec query [options] <text>', '--db <dir>', '-k, --top-k <n>', '--where <json>', '--min-score <score>', '--json'],
-      bench: ['Usage: semvec bench [options]', '--n <n>', '--dim <dim>', '--nlist <n>', '--nprobe <list>', '--queries <n>', '--metric <metric>', '--seed <seed>', '--out <file>', '--svg <file>'],
+      bench: ['Usage: semvec bench [options]', '--n <n>', '--dim <dim>', '--nlist <n>', '--nprobe <list>', '--encoding <encoding>', '--queries <n>', '--metric <metric>', '--seed <seed>', '--out <file>', '--svg <file>'],
       eval: ['Usage: semvec eval [options] <pairs>', '--models <list>', '--threshold <t>'],
       cluster: ['Usage: semvec cluster [options] <file>', '-k, --clusters <k>', '--model <model>', '--seed <seed>'],
     };

@@ -26,6 +26,9 @@ describe('evaluateApproximate', () => {
       expect(row.qps).toBeGreaterThan(0);
       expect(row.speedup).toBeCloseTo(row.qps / r.flatQps, 6);
     }
+    const sq8 = evaluateApproximate(data, { dim, metric: 'l2', nlist: 16, nprobes: [16], k: 10, encoding: 'sq8' });
+    expect(sq8.rows[0]!.recall).toBe(1);
+    expect(() => evaluateApproximate(data, { dim, encoding: 'pq' as never })).toThrow(/encoding must be one of/);
   });
 });
 

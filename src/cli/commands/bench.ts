@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 
 import type { SearchResult } from '../../vector-index.js';
 import type { Metric } from '../../vector-index.js';
+import type { IVFEncoding } from '../../ivf-index.js';
 import { renderRecallQpsSvg } from '../chart.js';
 import { CliError, fmt, fmtInt, fmtRate, fmtSeconds, painter, phase, table, usage, type Style } from '../output.js';
 import { defaultClusters, makeMixture, sampleMixture } from '../synthetic.js';
@@ -21,6 +22,7 @@ export interface BenchCommandOptions {
   nlist?: number;
   /** Default 1, 2, 4, ... up to nlist (at most 256). */
   nprobe?: number[];
+  encoding: IVFEncoding;
   queries: number;
   metric: Metric;
   seed: number;
@@ -42,7 +44,18 @@ export interface BenchRow {
 
 export interface BenchReport {
   benchmark: 'semvec bench';
-  params: { n: number; dim: number; metric: Metric; k: number; queries: number; nlist: number; nprobes: number[]; clusters: number; seed: number };
+  params: {
+    n: number;
+    dim: number;
+    metric: Metric;
+    k: number;
+    queries: number;
+    nlist: number;
+    nprobes: number[];
+    encoding: IVFEncoding;
+    clusters: number;
+    seed: number;
+  };
   machine: { simd: string; threads: number; cpu: string; node: string };
   seconds: { generate: number; flatAdd: number; ivfTrain: number; ivfAdd: number };
   flat: { qps: number; medianMs: number };
@@ -121,8 +134,8 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
   const exact = timeQueries((q) => flat.search(q, k));
   const flatQps = nq / exact.seconds;
 
-  phase(style, `IVF: train (nlist ${fmtInt(nlist)}) and add`);
-  const ivf = new IVFIndex({ dim, metric, nlist });
+  phase(style, `IVF: train (nlist ${fmtInt(nlist)}, ${o.encoding}) and add`);
+  const ivf = new IVFIndex({ dim, metric, nlist, encoding: o.encoding });
   const [, ivfTrain] = time(() => ivf.train(data, { seed: o.seed }));
   const [, ivfAdd] = time(() => ivf.add(data));
 
@@ -136,7 +149,7 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
 
   const report: BenchReport = {
     benchmark: 'semvec bench',
-    params: { n, dim, metric, k, queries: nq, nlist, nprobes, clusters, seed: o.seed },
+    params: { n, dim, metric, k, queries: nq, nlist, nprobes, encoding: o.encoding, clusters, seed: o.seed },
     machine: { simd: simdLevel(), threads: getThreads(), cpu: cpus()[0]?.model.trim() ?? 'unknown', node: process.version },
     seconds: { generate: generateSeconds, flatAdd, ivfTrain, ivfAdd },
     flat: { qps: flatQps, medianMs: median(exact.ms) },
@@ -150,7 +163,7 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
       title: `semvec IVF vs exact search: recall@${k} against single-query QPS`,
       subtitle: `N = ${fmtInt(n)}, dim ${dim}, ${metric}, ${fmtInt(nq)} queries, nlist ${fmtInt(nlist)}; synthetic clustered data (seed ${o.seed}); ${report.machine.simd}, ${report.machine.threads} threads`,
       k,
-      series: [{ name: `IVF, nlist ${fmtInt(nlist)}`, points: rows.map((r) => ({ recall: r.recall, qps: r.qps, label: String(r.nprobe) })) }],
+      series: [{ name: `IVF ${o.encoding}, nlist ${fmtInt(nlist)}`, points: rows.map((r) => ({ recall: r.recall, qps: r.qps, label: String(r.nprobe) })) }],
       baselines: [{ name: 'exact (FlatIndex)', qps: flatQps }],
       notes: ['labels: nprobe', 'up and right is better'],
     });
@@ -164,7 +177,7 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
   const p = painter(style);
   const out: string[] = [];
   out.push(
-    `${p.bold('semvec bench')}: N = ${fmtInt(n)} x ${dim} (${metric}), ${fmtInt(clusters)} clusters, ${fmtInt(nq)} queries, k = ${k}, nlist = ${fmtInt(nlist)}; ${report.machine.simd}, ${report.machine.threads} threads`,
+    `${p.bold('semvec bench')}: N = ${fmtInt(n)} x ${dim} (${metric}), ${fmtInt(clusters)} clusters, ${fmtInt(nq)} queries, k = ${k}, nlist = ${fmtInt(nlist)} (${o.encoding}); ${report.machine.simd}, ${report.machine.threads} threads`,
   );
   out.push(`build: exact add ${fmtSeconds(flatAdd)}; IVF train ${fmtSeconds(ivfTrain)} + add ${fmtSeconds(ivfAdd)}`);
   out.push('');
