@@ -400,8 +400,9 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
   std::vector<TopK> candidates(nq, TopK(rerank == 0 ? k : std::max(rerank, k)));
   size_t work = 0;
   for (uint32_t l : probed) work += lists_[l].size() * by_list[l].size();
-  // Codes are a quarter of the bytes: worth a thread at 4x the work.
-  scan_lists(tasks_for(work / 4), probed.size(), nq, candidates.data(), [&](TopK* partial, size_t p) {
+  // Each (list, query) pair also prepares its query and scores every code:
+  // worth another thread at the same work as a float scan.
+  scan_lists(tasks_for(work), probed.size(), nq, candidates.data(), [&](TopK* partial, size_t p) {
     thread_local std::vector<int32_t> dots;
     thread_local std::vector<float> scores;
     thread_local std::vector<uint32_t> picked;
