@@ -299,13 +299,13 @@ function benchIvf(
   encoding: IVFEncoding,
   data: Float32Array,
   queries: Float32Array,
+  qs: readonly Float32Array[],
   truth: SearchResult[],
   nlist: number,
 ): IvfMeasured {
   const { dim, k } = p;
   const n = data.length / dim;
-  const nq = queries.length / dim;
-  const qs: Float32Array[] = Array.from({ length: nq }, (_, i) => queries.subarray(i * dim, (i + 1) * dim));
+  const nq = qs.length;
   const rerank = encoding === 'sq8' ? p.rerank : undefined;
 
   progress(`${label}: ivf ${encoding} train (nlist ${fmtInt(nlist)})`);
@@ -409,7 +409,7 @@ function benchRun(p: Params, difficulty: Difficulty, allData: Float32Array, quer
   };
   const flatSingleBefore = flatSingleLatency('before');
 
-  const ivfs = p.encodings.map((encoding) => benchIvf(p, label, encoding, data, queries, truth, nlist));
+  const ivfs = p.encodings.map((encoding) => benchIvf(p, label, encoding, data, queries, qs, truth, nlist));
 
   // Exact again, after the IVF runs; the faster of the two measurements is
   // kept (on a shared machine the load drifts; speed-ups err low, not high).

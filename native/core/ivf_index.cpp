@@ -298,15 +298,22 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
     }
   }
   std::vector<uint32_t> probed;
-  for (size_t l = 0; l < nlist_; ++l)
-    if (!by_list[l].empty() && lists_[l].size() > 0) probed.push_back(static_cast<uint32_t>(l));
+  size_t work = 0;  // vector-query pairs to score
+  for (size_t l = 0; l < nlist_; ++l) {
+    if (by_list[l].empty() || lists_[l].size() == 0) continue;
+    probed.push_back(static_cast<uint32_t>(l));
+    work += lists_[l].size() * by_list[l].size();
+  }
 
-  // 2. Each probed list scanned once, for all the queries that probe it.
+  // 2. Each probed list scanned once, for all the queries that probe it, on
+  // as many threads as the work is worth (the same for both encodings: an
+  // sq8 pair reads fewer bytes but also prepares its query and scores codes).
+  const size_t tasks = work / 4096;
   std::vector<TopK> heaps(nq, TopK(res.k));
   if (encoding_ == IvfEncoding::Sq8) {
-    scan_sq8_locked(qs, nq, rerank == kDefault ? rerank_ : rerank, probed, by_list, masks, heaps.data());
+    scan_sq8_locked(qs, nq, rerank == kDefault ? rerank_ : rerank, tasks, probed, by_list, masks, heaps.data());
   } else {
-    scan_f32_locked(qs, nq, probed, by_list, masks, heaps.data());
+    scan_f32_locked(qs, nq, tasks, probed, by_list, masks, heaps.data());
   }
   finish_results(heaps.data(), qs, nq, d, metric_, res);
   return res;
@@ -357,18 +364,13 @@ void scan_lists(size_t tasks, size_t nprobed, size_t nq, TopK* heaps, Scan scan)
     for (size_t t = 0; t < tasks; ++t) heaps[i].merge(partial[t][i]);
 }
 
-// Threads worth waking for `work` vector-query pairs.
-size_t tasks_for(size_t work) { return work / 4096; }
-
 }  // namespace
 
-void IvfIndex::scan_f32_locked(const float* qs, size_t nq, const std::vector<uint32_t>& probed,
+void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
                                const std::vector<std::vector<uint32_t>>& by_list,
                                const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
   const size_t d = dim_;
-  size_t work = 0;
-  for (uint32_t l : probed) work += lists_[l].size() * by_list[l].size();
-  scan_lists(tasks_for(work), probed.size(), nq, heaps, [&](TopK* partial, size_t p) {
+  scan_lists(tasks, probed.size(), nq, heaps, [&](TopK* partial, size_t p) {
     thread_local std::vector<float> group;
     const uint32_t l = probed[p];
     const std::vector<uint32_t>& qs_of = by_list[l];
@@ -389,7 +391,7 @@ void IvfIndex::scan_f32_locked(const float* qs, size_t nq, const std::vector<uin
 
 // Selects candidates by their 8-bit scores (with the list and slot as id),
 // then, with rerank > 0, scores them again from the float vectors.
-void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
+void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t tasks,
                                const std::vector<uint32_t>& probed,
                                const std::vector<std::vector<uint32_t>>& by_list,
                                const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
@@ -398,11 +400,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
   const bool l2 = metric_ == Metric::L2;
   const size_t k = heaps[0].k();
   std::vector<TopK> candidates(nq, TopK(rerank == 0 ? k : std::max(rerank, k)));
-  size_t work = 0;
-  for (uint32_t l : probed) work += lists_[l].size() * by_list[l].size();
-  // Each (list, query) pair also prepares its query and scores every code:
-  // worth another thread at the same work as a float scan.
-  scan_lists(tasks_for(work), probed.size(), nq, candidates.data(), [&](TopK* partial, size_t p) {
+  scan_lists(tasks, probed.size(), nq, candidates.data(), [&](TopK* partial, size_t p) {
     thread_local std::vector<int32_t> dots;
     thread_local std::vector<float> scores;
     thread_local std::vector<uint32_t> picked;

@@ -98,11 +98,11 @@ class IvfIndex {
   // Step 1 of a search: each query's best centroids into heaps[0..nq).
   void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
   // Step 2 of a search: scan the probed lists (by_list[l]: the queries
-  // probing list l) into one selection per query.
-  void scan_f32_locked(const float* qs, size_t nq, const std::vector<uint32_t>& probed,
+  // probing list l) into one selection per query, on up to `tasks` threads.
+  void scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
                        const std::vector<std::vector<uint32_t>>& by_list,
                        const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
-  void scan_sq8_locked(const float* qs, size_t nq, size_t rerank,
+  void scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t tasks,
                        const std::vector<uint32_t>& probed,
                        const std::vector<std::vector<uint32_t>>& by_list,
                        const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
