@@ -33,6 +33,7 @@
         "native/core/dispatch.cpp",
         "native/core/distances_scalar.cpp",
         "native/core/errors.cpp",
+        "native/core/file_lock.cpp",
         "native/core/flat_index.cpp",
         "native/core/index_common.cpp",
         "native/core/io.cpp",

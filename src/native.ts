@@ -113,6 +113,8 @@ export interface NativeAddon {
   probeFmaGflops(threads: number, seconds: number): number;
   probeReadGbps(threads: number, bytes: number, repeats: number): number;
   suggestNlist(n: number): number;
+  tryLockFile(path: string, exclusive: boolean): number;
+  unlockFile(fd: number): void;
   similarityMatrix(a: Float32Array, b: Float32Array, dim: number, metric: string): Float32Array;
   kmeans(vectors: Float32Array, dim: number, options: NativeKMeansOptions, progress?: ProgressCallback): NativeKMeansResult;
   kmeansAsync(

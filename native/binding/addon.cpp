@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../core/distances.h"
+#include "../core/file_lock.h"
 #include "../core/index_common.h"
 #include "../core/packed_store.h"
 #include "../core/scan.h"
@@ -98,6 +99,23 @@ Napi::Value SimilarityMatrix(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// tryLockFile(path, exclusive) -> descriptor holding the lock, or -1 when
+// another holder conflicts.
+Napi::Value TryLockFile(const Napi::CallbackInfo& info) {
+  std::string path = string_arg(info, 0, "path");
+  if (info.Length() < 2 || !info[1].IsBoolean())
+    throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "exclusive must be a boolean");
+  bool exclusive = info[1].As<Napi::Boolean>().Value();
+  int fd = guard(info.Env(), [&] { return semvec::FileLock::try_lock(path, exclusive); });
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
+  size_t fd = count_arg(info, 0, "fd", 0, 1 << 30);
+  semvec::FileLock::unlock(static_cast<int>(fd));
+  return info.Env().Undefined();
+}
+
 Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
   size_t threads = count_arg(info, 0, "threads", 1, 1024);
   double seconds = number_arg(info, 1, "seconds");
@@ -129,6 +147,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
   exports.Set("similarityMatrix", Napi::Function::New<SimilarityMatrix>(env, "similarityMatrix"));
   exports.Set("suggestNlist", Napi::Function::New<SuggestNlist>(env, "suggestNlist"));
+  exports.Set("tryLockFile", Napi::Function::New<TryLockFile>(env, "tryLockFile"));
+  exports.Set("unlockFile", Napi::Function::New<UnlockFile>(env, "unlockFile"));
   exports.Set("kmeans", Napi::Function::New<KMeans>(env, "kmeans"));
   exports.Set("kmeansAsync", Napi::Function::New<KMeansAsync>(env, "kmeansAsync"));
   exports.Set("FlatIndex", FlatIndexWrap::Define(env));
