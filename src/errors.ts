@@ -15,6 +15,10 @@ export const ErrorCode = {
   NOT_FOUND: 'ERR_NOT_FOUND',
   /** An approximate index was used before training. */
   NOT_TRAINED: 'ERR_NOT_TRAINED',
+  /** A client, collection or embedder was used after it was closed. */
+  CLOSED: 'ERR_CLOSED',
+  /** An embedder other than the one a collection was built with. */
+  EMBEDDER_MISMATCH: 'ERR_EMBEDDER_MISMATCH',
   /** A file failed its integrity checks (truncated, bit flips, bad fields). */
   CORRUPT_FILE: 'ERR_CORRUPT_FILE',
   /** A file was written by a newer, incompatible format version. */
@@ -70,12 +74,14 @@ export class SemvecIOError extends SemvecError {}
 /** The native module failed to load, lacks a capability, or failed internally. */
 export class NativeError extends SemvecError {}
 
-const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string) => SemvecError> = {
+const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string, options?: { cause?: unknown }) => SemvecError> = {
   ERR_INVALID_ARGUMENT: ValidationError,
   ERR_DIMENSION_MISMATCH: ValidationError,
   ERR_DUPLICATE_ID: ValidationError,
   ERR_NOT_FOUND: NotFoundError,
   ERR_NOT_TRAINED: ValidationError,
+  ERR_CLOSED: ValidationError,
+  ERR_EMBEDDER_MISMATCH: ValidationError,
   ERR_CORRUPT_FILE: FileFormatError,
   ERR_UNSUPPORTED_VERSION: FileFormatError,
   ERR_WRONG_INDEX_KIND: FileFormatError,
@@ -90,10 +96,45 @@ const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string) => Semv
 };
 
 /** Builds the error of the right family for a code (unknown codes: internal). */
-export function createError(code: string, message: string): SemvecError {
+export function createError(code: string, message: string, options?: { cause?: unknown }): SemvecError {
   const known = Object.prototype.hasOwnProperty.call(familyOf, code);
   const c = (known ? code : ErrorCode.INTERNAL) as ErrorCode;
-  return new familyOf[c](c, message);
+  return new familyOf[c](c, message, options);
+}
+
+/** The stable codes of {@link SemvecWarning}s. */
+export const WarningCode = {
+  /** A stored record could not be indexed (its embedding is damaged) and was left out of search. */
+  SKIPPED_RECORD: 'SEMVEC_SKIPPED_RECORD',
+  /** An index snapshot did not match its collection and was rebuilt from the database. */
+  SNAPSHOT_REBUILT: 'SEMVEC_SNAPSHOT_REBUILT',
+} as const;
+
+export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
+
+/**
+ * Something went wrong that semvec worked around without failing the call
+ * (a damaged record skipped, a snapshot rebuilt). Delivered to an
+ * `onWarning` callback where the API takes one, else emitted with
+ * `process.emitWarning` (listen with `process.on('warning', ...)`).
+ */
+export class SemvecWarning extends Error {
+  readonly code: WarningCode;
+
+  constructor(code: WarningCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return 'SemvecWarning';
+  }
+}
+
+/** Delivers a warning to `onWarning`, or emits it as a process warning. */
+export function warn(warning: SemvecWarning, onWarning?: (w: SemvecWarning) => void): void {
+  if (onWarning) onWarning(warning);
+  else process.emitWarning(warning);
 }
 
 /**

@@ -9,7 +9,9 @@ export {
   NotFoundError,
   SemvecError,
   SemvecIOError,
+  SemvecWarning,
   ValidationError,
+  WarningCode,
 } from './errors.js';
 export { FlatIndex } from './flat-index.js';
 export type { FlatIndexOptions } from './flat-index.js';
@@ -34,7 +36,7 @@ export type { ModelInfo, Pooling } from './embedder/registry.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
 export { Client, checkCollectionName } from './collection/client.js';
-export type { CollectionSummary, CreateCollectionOptions, GetCollectionOptions } from './collection/client.js';
+export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions } from './collection/client.js';
 export { Collection, IVF_MIN_RECORDS } from './collection/collection.js';
 export type {
   CollectionRecord,

@@ -3,25 +3,34 @@
  * `await Client.open(dir)` persists to `dir/semvec.db` (SQLite, the source
  * of truth) with each collection's native index snapshotted to
  * `dir/indexes/` as a cache. At open an index is loaded from its snapshot and
- * caught up with the changes logged after it; a missing, stale or corrupt
- * snapshot is rebuilt from the database.
+ * caught up with the changes logged after it; a missing, stale, corrupt or
+ * substituted snapshot is rebuilt from the database.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
-import { ErrorCode, NotFoundError, SemvecError, ValidationError } from '../errors.js';
-import { FlatIndex } from '../flat-index.js';
-import { IVFIndex } from '../ivf-index.js';
+import { createError, ErrorCode, warn, type SemvecWarning } from '../errors.js';
 import { checkOneOf, checkPath, describe, fail } from '../validate.js';
 import { METRICS, type Metric } from '../vector-index.js';
-import { Collection, type CollectionInfo, type IndexKind } from './collection.js';
-import { openDatabase, type Db } from './database.js';
+import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo } from './collection.js';
+import { CollectionIndex, type IndexKind } from './collection-index.js';
+import { openDatabase, WriterLock, type Db } from './database.js';
 import { checkMetadata, type Metadata } from './filter.js';
 import { CollectionStore, type CollectionRow } from './store.js';
+import { InlineWriter, ThreadWriter, WriteQueue, type SqlWriter } from './writer.js';
+
+export interface ClientOptions {
+  /**
+   * Receives the warnings of this client (a damaged record left out of
+   * search, a snapshot rebuilt); without it they are emitted with
+   * `process.emitWarning`.
+   */
+  onWarning?: (warning: SemvecWarning) => void;
+}
 
 export interface CreateCollectionOptions {
-  /** Default 'cosine'. */
+  /** Default 'cosine', or the metadata's `'hnsw:space'` as Chroma reads it. */
   metric?: Metric;
   /** Embeds documents and queryTexts; also fixes the dimension. */
   embedder?: Embedder;
@@ -31,6 +40,7 @@ export interface CreateCollectionOptions {
 }
 
 export interface GetCollectionOptions {
+  /** Must be the embedder the collection was built with (same model, dimension and pooling). */
   embedder?: Embedder;
 }
 
@@ -45,6 +55,9 @@ export interface CollectionSummary {
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$/;
 
+/** The collection metadata key Chroma reads the distance function from. */
+const HNSW_SPACE = 'hnsw:space';
+
 /** Collection names: 3 to 63 characters of letters, digits, '.', '_' and '-', starting and ending with a letter or digit, without '..'. */
 export function checkCollectionName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name) || name.includes('..')) {
@@ -56,40 +69,117 @@ export function checkCollectionName(name: unknown): string {
   return name;
 }
 
+/**
+ * The metric of a new collection: `metric`, or Chroma's `'hnsw:space'` in
+ * its metadata. Other `'hnsw:*'` settings configure an index semvec does
+ * not have: refused rather than ignored.
+ */
+function collectionMetric(metric: unknown, metadata: Metadata | null): Metric {
+  const chosen = metric === undefined ? undefined : checkOneOf(metric, 'metric', METRICS);
+  for (const key of Object.keys(metadata ?? {})) {
+    if (key.startsWith('hnsw:') && key !== HNSW_SPACE) {
+      fail(
+        ErrorCode.INVALID_ARGUMENT,
+        `metadata ${JSON.stringify(key)} configures Chroma's HNSW index, which semvec collections do not have; remove it (semvec's options are metric and index: 'flat' | 'ivf', and nprobe per query)`,
+      );
+    }
+  }
+  const space = metadata?.[HNSW_SPACE];
+  if (space === undefined) return chosen ?? 'cosine';
+  const fromSpace = checkOneOf(space, `metadata[${JSON.stringify(HNSW_SPACE)}]`, METRICS);
+  if (chosen !== undefined && chosen !== fromSpace) {
+    fail(ErrorCode.INVALID_ARGUMENT, `metric ${JSON.stringify(chosen)} disagrees with metadata["hnsw:space"] ${JSON.stringify(fromSpace)}; give one of them`);
+  }
+  return fromSpace;
+}
+
+/** Refuses an embedder other than the one the collection was built with. */
+function checkEmbedder(name: string, recorded: string | null, dim: number | null, embedder: Embedder): string {
+  const identity = embedderIdentity(embedder);
+  if (recorded !== null && recorded !== identity) {
+    throw createError(
+      ErrorCode.EMBEDDER_MISMATCH,
+      `the collection ${JSON.stringify(name)} was built with the embedder ${recorded}; received ${identity}. Embeddings of different models are not comparable: use the same model, or another collection`,
+    );
+  }
+  if (dim !== null && embedder.dim !== dim) {
+    throw createError(ErrorCode.DIMENSION_MISMATCH, `the embedder makes ${embedder.dim}-d vectors but the collection ${JSON.stringify(name)} holds ${dim}-d ones`);
+  }
+  return identity;
+}
+
+const INTERNAL = Symbol('client');
+
+interface ClientParts {
+  db: Db;
+  writer: SqlWriter;
+  dir: string | undefined;
+  lock: WriterLock | undefined;
+  options: ClientOptions;
+}
+
 export class Client {
   readonly #db: Db;
   readonly #store: CollectionStore;
   readonly #dir: string | undefined;
+  readonly #lock: WriterLock | undefined;
+  readonly #host: CollectionHost;
   readonly #open = new Map<string, Collection>();
-  /** Collections whose index was rebuilt or caught up: their snapshot is stale even with no pending change. */
-  readonly #stale = new Set<number>();
   #closed = false;
 
   /** An in-memory client: nothing is persisted. */
-  constructor();
+  constructor(options?: ClientOptions);
   /** @internal */
-  constructor(db: Db, dir: string);
-  constructor(db?: Db, dir?: string) {
-    this.#db = db ?? openDatabase(':memory:');
-    this.#store = new CollectionStore(this.#db);
-    this.#dir = dir;
+  constructor(parts: { [INTERNAL]: ClientParts });
+  constructor(arg: ClientOptions | { [INTERNAL]: ClientParts } = {}) {
+    if (arg === null || typeof arg !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(arg)}`);
+    let parts: ClientParts;
+    if (INTERNAL in arg) {
+      parts = arg[INTERNAL];
+    } else {
+      const db = openDatabase(':memory:');
+      parts = { db, writer: new InlineWriter(db), dir: undefined, lock: undefined, options: checkClientOptions(arg) };
+    }
+    this.#db = parts.db;
+    this.#dir = parts.dir;
+    this.#lock = parts.lock;
+    this.#store = new CollectionStore(parts.db, parts.writer, parts.dir ? join(parts.dir, 'semvec.db') : ':memory:');
+    const onWarning = parts.options.onWarning;
+    this.#host = {
+      store: this.#store,
+      queue: new WriteQueue(),
+      snapshots: parts.dir ? join(parts.dir, 'indexes') : undefined,
+      warn: (w) => warn(w, onWarning),
+    };
   }
 
   /**
    * Opens (creating if needed) a persistent client in `dir`. Only one
-   * process may have a directory open: another gets ERR_LOCKED.
+   * client at a time may have a directory open: another gets ERR_LOCKED.
    *
    * @example
    * const client = await Client.open('./vectors');
    */
-  static async open(dir: string): Promise<Client> {
+  static async open(dir: string, options: ClientOptions = {}): Promise<Client> {
     const root = resolve(checkPath(dir, 'dir'));
+    const opts = checkClientOptions(options);
     try {
       mkdirSync(join(root, 'indexes'), { recursive: true });
     } catch (err) {
-      throw new SemvecError(ErrorCode.IO, `cannot create the client directory ${root}: ${(err as Error).message}`, { cause: err });
+      throw createError(ErrorCode.IO, `cannot use ${root} as a collection directory: ${(err as Error).message}`, { cause: err });
     }
-    return new Client(openDatabase(join(root, 'semvec.db')), root);
+    const lock = WriterLock.acquire(join(root, 'semvec.lock'), root);
+    let db: Db | undefined;
+    try {
+      const file = join(root, 'semvec.db');
+      db = openDatabase(file);
+      const writer = await ThreadWriter.start(file);
+      return new Client({ [INTERNAL]: { db, writer, dir: root, lock, options: opts } });
+    } catch (err) {
+      db?.close();
+      lock.release();
+      throw err;
+    }
   }
 
   /** The directory of a persistent client; undefined in memory. */
@@ -98,7 +188,7 @@ export class Client {
   }
 
   #check(): void {
-    if (this.#closed) fail(ErrorCode.INVALID_ARGUMENT, 'the client is closed');
+    if (this.#closed) throw createError(ErrorCode.CLOSED, 'the client is closed');
   }
 
   #info(row: CollectionRow): CollectionInfo {
@@ -109,6 +199,7 @@ export class Client {
       dim: row.dim ?? undefined,
       index: row.index_kind,
       metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Metadata),
+      embedder: row.embedder,
     };
   }
 
@@ -122,37 +213,49 @@ export class Client {
     this.#check();
     checkCollectionName(name);
     if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
-    const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
-    const index = checkOneOf(options.index ?? 'flat', 'index', ['flat', 'ivf'] as const);
     const metadata = checkMetadata(options.metadata, 'metadata');
-    if (this.#store.collection(name)) {
-      throw new ValidationError(ErrorCode.DUPLICATE_ID, `a collection named ${JSON.stringify(name)} already exists; use getCollection or getOrCreateCollection`);
-    }
-    this.#store.createCollection(name, metric, options.embedder?.dim, index, metadata);
-    const col = new Collection(this.#store, this.#info(this.#store.collection(name) as CollectionRow), undefined, options.embedder);
-    this.#open.set(name, col);
-    return col;
+    const metric = collectionMetric(options.metric, metadata);
+    const index = options.index === undefined ? 'flat' : checkOneOf(options.index, 'index', ['flat', 'ivf'] as const);
+    const identity = options.embedder === undefined ? null : embedderIdentity(options.embedder);
+    return this.#host.queue.run(async () => {
+      this.#check();
+      const cid = await this.#store.createCollection(name, metric, options.embedder?.dim, index, metadata, identity);
+      const col = new Collection(this.#host, this.#info(this.#store.collectionById(cid) as CollectionRow), undefined, options.embedder);
+      this.#open.set(name, col);
+      return col;
+    });
   }
 
-  /** An existing collection; ERR_NOT_FOUND if there is none by that name. */
+  /**
+   * An existing collection; ERR_NOT_FOUND if there is none by that name.
+   * An embedder must be the one the collection was built with
+   * (ERR_EMBEDDER_MISMATCH otherwise); the first one given to a collection
+   * created without one is recorded.
+   */
   async getCollection(name: string, options: GetCollectionOptions = {}): Promise<Collection> {
     this.#check();
     checkCollectionName(name);
-    const row = this.#store.collection(name);
-    if (!row) throw new NotFoundError(ErrorCode.NOT_FOUND, `no collection named ${JSON.stringify(name)}`);
+    if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
     const embedder = options.embedder;
-    if (embedder && row.dim !== null && embedder.dim !== row.dim) {
-      throw new ValidationError(ErrorCode.DIMENSION_MISMATCH, `the embedder makes ${embedder.dim}-d vectors but the collection ${JSON.stringify(name)} holds ${row.dim}-d ones`);
-    }
-    const open = this.#open.get(name);
-    if (open) {
-      if (embedder) open.setEmbedder(embedder);
-      return open;
-    }
-    const col = new Collection(this.#store, this.#info(row), await this.#loadIndex(row), embedder);
-    await col.upgradeIndex();
-    this.#open.set(name, col);
-    return col;
+    return this.#host.queue.run(async () => {
+      this.#check();
+      const row = this.#store.collection(name);
+      if (!row) throw createError(ErrorCode.NOT_FOUND, `no collection named ${JSON.stringify(name)}`);
+      if (embedder) {
+        const identity = checkEmbedder(name, row.embedder, row.dim, embedder);
+        if (row.embedder === null) await this.#store.setEmbedder(row.cid, identity);
+      }
+      const open = this.#open.get(name);
+      if (open) {
+        if (embedder) open.setEmbedder(embedder);
+        return open;
+      }
+      const info = this.#info(row);
+      const index = await CollectionIndex.open(Collection.owner(this.#host, info), info.dim);
+      const col = new Collection(this.#host, info, index, embedder);
+      this.#open.set(name, col);
+      return col;
+    });
   }
 
   /** The collection, created with `options` when it does not exist. */
@@ -170,95 +273,64 @@ export class Client {
     });
   }
 
-  /** Deletes a collection and its records; ERR_NOT_FOUND if absent. */
+  /** Deletes a collection and its records; ERR_NOT_FOUND if absent. Handles to it refuse work from then on. */
   async deleteCollection(name: string): Promise<void> {
     this.#check();
-    const row = this.#store.collection(checkCollectionName(name));
-    if (!row) throw new NotFoundError(ErrorCode.NOT_FOUND, `no collection named ${JSON.stringify(name)}`);
-    const snap = this.#store.snapshot(row.cid);
-    this.#store.deleteCollection(row.cid);
-    this.#open.delete(name);
-    if (snap && this.#dir) rmSync(join(this.#dir, 'indexes', snap.file), { force: true });
-  }
-
-  // ---- index snapshots ----
-
-  /** The index of a collection: its snapshot caught up, or rebuilt from the database. */
-  async #loadIndex(row: CollectionRow): Promise<FlatIndex | IVFIndex | undefined> {
-    if (row.dim === null) return undefined;
-    const dim = row.dim;
-    const snap = this.#store.snapshot(row.cid);
-    let index: FlatIndex | IVFIndex | undefined;
-    if (snap && this.#dir) {
-      const file = join(this.#dir, 'indexes', snap.file);
-      try {
-        if (existsSync(file)) {
-          try {
-            index = await FlatIndex.loadAsync(file);
-          } catch (err) {
-            if ((err as SemvecError).code !== ErrorCode.WRONG_INDEX_KIND) throw err;
-            index = await IVFIndex.loadAsync(file);
-          }
-          if (index.dim !== dim || index.metric !== row.metric) index = undefined;
-        }
-      } catch {
-        index = undefined; // corrupt or unreadable: rebuilt below
-      }
-      if (index) {
-        const changes = this.#store.changesSince(row.cid, snap.seq);
-        const present = [...changes.keys()].filter((rid) => index!.has(rid));
-        if (present.length > 0) index.remove(present);
-        const puts = [...changes].filter(([, put]) => put).map(([rid]) => rid);
-        const { rids, vectors } = this.#store.embeddingsOf(puts, dim);
-        if (rids.length > 0) await index.addAsync(vectors, rids);
-        if (changes.size > 0) this.#stale.add(row.cid);
-        if (index.size !== this.#store.count(row.cid)) index = undefined; // disagrees with the database
-      }
-    }
-    if (!index) {
-      index = new FlatIndex({ dim, metric: row.metric });
-      const { rids, vectors } = this.#store.allEmbeddings(row.cid, dim);
-      if (rids.length > 0) await index.addAsync(vectors, rids);
-      if (this.#dir) this.#stale.add(row.cid);
-    }
-    return index;
+    checkCollectionName(name);
+    await this.#host.queue.run(async () => {
+      this.#check();
+      const row = this.#store.collection(name);
+      if (!row) throw createError(ErrorCode.NOT_FOUND, `no collection named ${JSON.stringify(name)}`);
+      const snap = this.#store.snapshot(row.cid);
+      await this.#store.deleteCollection(row.cid);
+      this.#open.get(name)?.invalidate('deleted');
+      this.#open.delete(name);
+      if (snap && this.#host.snapshots) rmSync(join(this.#host.snapshots, snap.file), { force: true });
+    });
   }
 
   /**
    * Saves a snapshot of every open collection's index whose database has
    * changed since its last snapshot (persistent clients; a no-op in memory).
+   * Writes wait for it (they are queued, the event loop is not blocked).
    * Called by close().
    */
   async checkpoint(): Promise<void> {
     this.#check();
     if (!this.#dir) return;
-    for (const col of this.#open.values()) {
-      const index = col.nativeIndex;
-      if (!index || (this.#store.pendingChanges(col.cid) === 0 && !this.#stale.has(col.cid))) continue;
-      const seq = this.#store.lastSeq();
-      const file = `${col.cid}-${seq}.svx`;
-      await index.saveAsync(join(this.#dir, 'indexes', file));
-      const old = this.#store.snapshot(col.cid);
-      this.#store.recordSnapshot(col.cid, seq, file);
-      this.#stale.delete(col.cid);
-      if (old && old.file !== file) rmSync(join(this.#dir, 'indexes', old.file), { force: true });
-    }
-    this.#removeStrayFiles();
+    await this.#host.queue.run(async () => {
+      for (const col of this.#open.values()) await col.index.snapshot();
+      this.#removeStrayFiles();
+    });
   }
 
-  /** Index files no snapshot row points at (a crash between save and record). */
+  /** Files no snapshot row points at: a crash between save and record, or during a save. */
   #removeStrayFiles(): void {
-    if (!this.#dir) return;
+    const snapshots = this.#host.snapshots;
+    if (!snapshots) return;
     const keep = new Set(this.#store.collections().map((c) => this.#store.snapshot(c.cid)?.file));
-    for (const f of readdirSync(join(this.#dir, 'indexes'))) if (!keep.has(f)) rmSync(join(this.#dir, 'indexes', f), { force: true });
+    for (const f of readdirSync(snapshots)) if (!keep.has(f)) rmSync(join(snapshots, f), { force: true });
   }
 
-  /** Checkpoints and closes the database. The client cannot be used afterwards. */
+  /** Checkpoints and closes the database. The client and its collections cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.checkpoint();
-    this.#closed = true;
-    this.#open.clear();
-    this.#db.close();
+    await this.#host.queue.run(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      for (const col of this.#open.values()) col.invalidate('closed');
+      this.#open.clear();
+      await this.#store.writer.close();
+      this.#db.close();
+      this.#lock?.release();
+    });
   }
+}
+
+function checkClientOptions(options: unknown): ClientOptions {
+  if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
+  const onWarning = (options as ClientOptions).onWarning;
+  if (onWarning !== undefined && typeof onWarning !== 'function') fail(ErrorCode.INVALID_ARGUMENT, `onWarning must be a function; received ${describe(onWarning)}`);
+  return options as ClientOptions;
 }

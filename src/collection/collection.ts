@@ -3,19 +3,40 @@
  * metadata and an embedding, searchable by similarity with filters. The
  * shape follows Chroma's; everything is typed and every call is all or
  * nothing.
+ *
+ * Writes take their turn in the client's write queue (call order), are
+ * validated completely, committed by the writer (off the event loop), then
+ * applied to the in-memory index and metadata columns.
  */
 import type { Embedder } from '../embedder/embedder.js';
-import { ErrorCode, ValidationError } from '../errors.js';
-import { FlatIndex } from '../flat-index.js';
-import { IVFIndex, suggestNlist } from '../ivf-index.js';
-import { checkInteger, describe, fail, toVectors, type VectorsInput } from '../validate.js';
-import type { Metric } from '../vector-index.js';
-import type { CollectionStore, StoredRow } from './store.js';
-import { checkMetadata, compileWhereDocument, evaluate, parseWhere, type Metadata, type Where, type WhereDocument } from './filter.js';
+import { createError, ErrorCode, type SemvecWarning } from '../errors.js';
+import type { FlatIndex } from '../flat-index.js';
+import { IVFIndex } from '../ivf-index.js';
+import { checkInteger, describe, toVectors, type VectorsInput } from '../validate.js';
+import type { Metric, SearchResult } from '../vector-index.js';
+import { CollectionIndex, type IndexKind, type IndexOwner } from './collection-index.js';
+import { compileWhereDocument, evaluate, parseWhere, type Metadata, type Where, type WhereDocument } from './filter.js';
 import { MetadataColumns } from './metadata-columns.js';
+import {
+  bad,
+  checkFinite,
+  checkIds,
+  checkInclude,
+  givenEmbeddings,
+  list,
+  metadataPatches,
+  normalizeRecords,
+  recordMetadata,
+  type Include,
+  type RecordsInput,
+  type UpdateInput,
+} from './records-input.js';
+import type { CollectionStore, StoredRow } from './store.js';
+import type { WriteQueue } from './writer.js';
 
-export type IndexKind = 'flat' | 'ivf';
-export type Include = 'documents' | 'metadatas' | 'embeddings';
+export type { IndexKind } from './collection-index.js';
+export { IVF_MIN_RECORDS } from './collection-index.js';
+export type { Include, RecordsInput, UpdateInput } from './records-input.js';
 
 export interface CollectionRecord {
   id: string;
@@ -29,19 +50,6 @@ export interface QueryMatch extends CollectionRecord {
   distance: number;
   /** Similarity: cosine or inner product; for 'l2', minus the squared distance. Higher is nearer. */
   score: number;
-}
-
-export interface RecordsInput {
-  ids: string | readonly string[];
-  /** One vector per id; computed from `documents` by the collection's embedder when absent. */
-  embeddings?: VectorsInput;
-  documents?: string | readonly (string | null | undefined)[];
-  metadatas?: Metadata | readonly (Metadata | null | undefined)[];
-}
-
-export interface UpdateInput extends Omit<RecordsInput, 'metadatas'> {
-  /** Merged into the stored metadata; a key set to null is removed. */
-  metadatas?: Record<string, Metadata[string] | null> | readonly (Record<string, Metadata[string] | null> | null | undefined)[];
 }
 
 export interface Filters {
@@ -64,6 +72,8 @@ export interface DeleteOptions extends Filters {
 export interface QueryOptions extends Filters {
   queryEmbeddings?: VectorsInput;
   queryTexts?: string | readonly string[];
+  /** Only these records may be returned (with `where` and `whereDocument`: those matching them too). */
+  ids?: string | readonly string[];
   /** Results per query; default 10. */
   nResults?: number;
   /** Only results with score >= minScore. */
@@ -76,6 +86,7 @@ export interface QueryOptions extends Filters {
   nprobe?: number;
 }
 
+/** @internal What a collection is, as its client read it. */
 export interface CollectionInfo {
   cid: number;
   name: string;
@@ -83,40 +94,21 @@ export interface CollectionInfo {
   dim: number | undefined;
   index: IndexKind;
   metadata: Metadata | null;
+  /** The embedder the collection was built with (its identity), if recorded. */
+  embedder: string | null;
 }
 
-/** Records at which an 'ivf' collection moves from exact to IVF search. */
-export const IVF_MIN_RECORDS = 10_000;
-
-const DEFAULT_INCLUDE: readonly Include[] = ['documents', 'metadatas'];
-
-function bad(message: string): never {
-  return fail(ErrorCode.INVALID_ARGUMENT, message);
+/** @internal The client side a collection works through. */
+export interface CollectionHost {
+  store: CollectionStore;
+  queue: WriteQueue;
+  snapshots: string | undefined;
+  warn(warning: SemvecWarning): void;
 }
 
-function list<T>(value: T | readonly T[] | undefined, isOne: (v: unknown) => boolean): readonly T[] | undefined {
-  if (value === undefined) return undefined;
-  return isOne(value) ? [value as T] : (value as readonly T[]);
-}
-
-function checkIds(ids: unknown, at = 'ids'): string[] {
-  const arr = list(ids as string | string[], (v) => typeof v === 'string');
-  if (!Array.isArray(arr)) bad(`${at} must be a string or an array of strings; received ${describe(ids)}`);
-  const seen = new Set<string>();
-  arr.forEach((id, i) => {
-    if (typeof id !== 'string' || id.length === 0) bad(`${at}[${i}] must be a non-empty string; received ${describe(id)}`);
-    if (seen.has(id)) throw new ValidationError(ErrorCode.DUPLICATE_ID, `id ${JSON.stringify(id)} appears more than once in ${at}`);
-    seen.add(id);
-  });
-  return arr as string[];
-}
-
-function checkInclude(include: unknown): readonly Include[] {
-  if (include === undefined) return DEFAULT_INCLUDE;
-  if (!Array.isArray(include) || !include.every((x) => x === 'documents' || x === 'metadatas' || x === 'embeddings')) {
-    bad(`include must be an array of 'documents', 'metadatas', 'embeddings'; received ${describe(include)}`);
-  }
-  return include as Include[];
+/** @internal What identifies the embeddings an embedder makes: model, dimension, pooling. */
+export function embedderIdentity(embedder: Embedder): string {
+  return JSON.stringify({ model: embedder.name, dim: embedder.dim, pooling: embedder.pooling });
 }
 
 /** Records selected by filters: how many, membership, and their row ids. */
@@ -131,19 +123,35 @@ function setMatching(rids: Float64Array): Matching {
   return { count: rids.length, has: (rid) => (set ??= new Set(rids)).has(rid), rids: () => rids };
 }
 
+function intersect(a: Matching | undefined, b: Matching | undefined): Matching | undefined {
+  if (!a || !b) return a ?? b;
+  return setMatching(a.rids().filter((r) => b.has(r)));
+}
+
 export class Collection {
-  readonly #store: CollectionStore;
+  readonly #host: CollectionHost;
   #info: CollectionInfo;
-  #index: FlatIndex | IVFIndex | undefined;
+  readonly #index: CollectionIndex;
   #columns: MetadataColumns | undefined;
   #embedder: Embedder | undefined;
+  #state: 'open' | 'deleted' | 'closed' = 'open';
+  #count: number | undefined;
 
   /** @internal Made by Client. */
-  constructor(store: CollectionStore, info: CollectionInfo, index: FlatIndex | IVFIndex | undefined, embedder: Embedder | undefined) {
-    this.#store = store;
+  constructor(host: CollectionHost, info: CollectionInfo, index: CollectionIndex | undefined, embedder: Embedder | undefined) {
+    this.#host = host;
     this.#info = info;
-    this.#index = index;
+    this.#index = index ?? CollectionIndex.empty(this.#owner());
     this.#embedder = embedder;
+  }
+
+  /** @internal What the index needs of its collection. */
+  static owner(host: CollectionHost, info: CollectionInfo): IndexOwner {
+    return { store: host.store, cid: info.cid, name: info.name, metric: info.metric, kind: info.index, snapshots: host.snapshots, warn: (w) => host.warn(w) };
+  }
+
+  #owner(): IndexOwner {
+    return Collection.owner(this.#host, this.#info);
   }
 
   get name(): string {
@@ -168,8 +176,8 @@ export class Collection {
     return this.#embedder;
   }
 
-  /** @internal The native index (for snapshots). */
-  get nativeIndex(): FlatIndex | IVFIndex | undefined {
+  /** @internal The index (for checkpoints). */
+  get index(): CollectionIndex {
     return this.#index;
   }
 
@@ -178,86 +186,69 @@ export class Collection {
     return this.#info.cid;
   }
 
+  /** @internal The client deleted this collection or closed: the handle refuses work from now on. */
+  invalidate(state: 'deleted' | 'closed'): void {
+    this.#state = state;
+  }
+
+  #check(): void {
+    if (this.#state === 'closed') throw createError(ErrorCode.CLOSED, `the client of collection ${JSON.stringify(this.name)} is closed`);
+    if (this.#state === 'deleted') {
+      throw createError(ErrorCode.NOT_FOUND, `the collection ${JSON.stringify(this.name)} was deleted; get it again (or create it) to use it`);
+    }
+  }
+
+  /** @internal Sets the embedder given to getCollection (its identity was checked by the client). */
+  setEmbedder(embedder: Embedder): void {
+    this.#embedder = embedder;
+  }
+
   // ---- writes ----
 
-  async #vectorsFor(n: number, embeddings: VectorsInput | undefined, documents: readonly (string | null | undefined)[] | undefined, at: string): Promise<Float32Array> {
-    if (embeddings !== undefined) {
-      const flatDim = embeddings instanceof Float32Array && n > 0 && embeddings.length % n === 0 ? embeddings.length / n : undefined;
-      const dim = this.#info.dim ?? (Array.isArray(embeddings) ? (embeddings[0] as ArrayLike<number> | undefined)?.length : flatDim);
-      if (dim === undefined) {
-        bad(`${at}: the collection's dimension is not known yet; pass embeddings as an array of arrays (or create the collection with an embedder)`);
-      }
-      const x = toVectors(embeddings, dim, 'embeddings', true);
-      if (x.length !== n * dim) {
-        bad(`${at}: expected one embedding per id (${n}); received ${x.length / dim}`);
-      }
-      return x;
+  /**
+   * Runs a write in the client's write queue: `prepare` (validation,
+   * embedding) runs at once; `commit` runs in its turn, after every earlier
+   * write has been applied.
+   */
+  async #write<P, T>(prepare: () => Promise<P>, commit: (p: P) => Promise<T>): Promise<T> {
+    this.#check();
+    const turn = this.#host.queue.reserve();
+    try {
+      const prepared = await prepare();
+      await turn.ready;
+      this.#check();
+      this.#count = undefined;
+      return await commit(prepared);
+    } finally {
+      turn.release();
     }
+  }
+
+  async #vectorsFor(n: number, embeddings: VectorsInput | undefined, documents: readonly (string | null | undefined)[] | undefined, at: string): Promise<Float32Array> {
+    if (embeddings !== undefined) return givenEmbeddings(embeddings, n, this.#info.dim, at);
     if (!this.#embedder) {
       bad(`${at}: embeddings are required because the collection ${JSON.stringify(this.name)} has no embedder (pass { embedder } when getting or creating it)`);
     }
-    if (!documents || documents.some((d) => typeof d !== 'string')) {
-      bad(`${at}: give embeddings, or a document for every id to embed`);
-    }
-    return this.#embedder.embed(documents as string[]);
+    if (!documents || documents.some((d) => typeof d !== 'string')) bad(`${at}: give embeddings, or a document for every id to embed`);
+    const x = await this.#embedder.embed(documents as string[]);
+    checkFinite(x, this.#embedder.dim, 'the embedder\'s output');
+    return x;
   }
 
-  #normalizeInput(input: RecordsInput | UpdateInput, at: string) {
-    if (input === null || typeof input !== 'object') bad(`${at} expects an object like { ids, embeddings, documents, metadatas }; received ${describe(input)}`);
-    const ids = checkIds(input.ids);
-    if (ids.length === 0) bad(`${at}: ids is empty`);
-    const documents = list(input.documents, (v) => typeof v === 'string' || v === null);
-    if (documents !== undefined) {
-      if (!Array.isArray(documents) || documents.length !== ids.length) bad(`${at}: documents must have one entry per id (${ids.length}); received ${describe(input.documents)}`);
-      documents.forEach((d, i) => {
-        if (d !== null && d !== undefined && typeof d !== 'string') bad(`${at}: documents[${i}] must be a string or null; received ${describe(d)}`);
-      });
+  /** The dimension of n vectors, checked against the collection's. */
+  #dimOf(vectors: Float32Array, n: number): number {
+    const dim = vectors.length / n;
+    if (this.#info.dim !== undefined && this.#info.dim !== dim) {
+      throw createError(ErrorCode.DIMENSION_MISMATCH, `embeddings must have dim = ${this.#info.dim}; received ${dim}`);
     }
-    const metadatas = list(input.metadatas as Metadata | Metadata[] | undefined, (v) => v === null || (typeof v === 'object' && !Array.isArray(v)));
-    if (metadatas !== undefined && (!Array.isArray(metadatas) || metadatas.length !== ids.length)) {
-      bad(`${at}: metadatas must have one entry per id (${ids.length}); received ${describe(input.metadatas)}`);
-    }
-    return { ids, documents, metadatas };
-  }
-
-  #setDim(dim: number): void {
-    if (this.#info.dim === undefined) {
-      this.#info = { ...this.#info, dim };
-    } else if (this.#info.dim !== dim) {
-      throw new ValidationError(ErrorCode.DIMENSION_MISMATCH, `embeddings must have dim = ${this.#info.dim}; received ${dim}`);
-    }
-  }
-
-  #ensureIndex(): FlatIndex | IVFIndex {
-    if (!this.#index) this.#index = new FlatIndex({ dim: this.#info.dim as number, metric: this.#info.metric });
-    return this.#index;
+    return dim;
   }
 
   /** Applies committed puts to the index and the metadata columns. */
-  #applyPuts(rids: number[], vectors: Float32Array | undefined, metadatas: (Metadata | null)[]): void {
-    const index = this.#ensureIndex();
-    if (vectors) {
-      const present = rids.filter((r) => index.has(r));
-      if (present.length > 0) index.remove(present);
-      index.add(vectors, rids);
-    }
+  async #applyPuts(dim: number, rids: number[], vectors: Float32Array | undefined, metadatas: (Metadata | null)[], replacing: boolean): Promise<void> {
+    if (this.#info.dim === undefined) this.#info = { ...this.#info, dim };
     if (this.#columns) rids.forEach((r, i) => this.#columns!.set(r, metadatas[i]));
-    this.#maybeUseIvf();
-  }
-
-  /** 'ivf' collections move from exact search to IVF once they are large enough. */
-  #maybeUseIvf(): void {
-    if (this.#info.index !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#index.size < IVF_MIN_RECORDS) return;
-    const { rids, vectors } = this.#store.allEmbeddings(this.cid, this.#info.dim as number);
-    const ivf = new IVFIndex({ dim: this.#info.dim as number, metric: this.#info.metric, nlist: suggestNlist(rids.length), nprobe: 16 });
-    ivf.train(vectors);
-    ivf.add(vectors, rids);
-    this.#index = ivf;
-  }
-
-  /** @internal After loading: an 'ivf' collection rebuilt as exact moves to IVF. */
-  async upgradeIndex(): Promise<void> {
-    this.#maybeUseIvf();
+    if (vectors) await this.#index.put(dim, rids, vectors, replacing);
   }
 
   /**
@@ -269,20 +260,19 @@ export class Collection {
    * await col.add({ ids: ['a', 'b'], documents: ['first', 'second'], metadatas: [{ topic: 'x' }, { topic: 'y' }] });
    */
   async add(input: RecordsInput): Promise<void> {
-    const { ids, documents, metadatas } = this.#normalizeInput(input, 'add');
-    const meta = ids.map((_, i) => checkMetadata(metadatas?.[i], `add: metadatas[${i}]`));
-    const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'add');
-    const dim = vectors.length / ids.length;
-    const dimBefore = this.#info.dim;
-    this.#setDim(dim);
-    let rids: number[];
-    try {
-      rids = this.#store.insert(this.cid, dim, ids, documents, meta, vectors);
-    } catch (err) {
-      if (dimBefore === undefined) this.#info = { ...this.#info, dim: undefined };
-      throw err;
-    }
-    this.#applyPuts(rids, vectors, meta);
+    await this.#write(
+      async () => {
+        const { ids, documents, metadatas } = normalizeRecords(input, 'add');
+        const meta = recordMetadata(ids, metadatas, 'add');
+        const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'add');
+        return { ids, documents, meta, vectors };
+      },
+      async ({ ids, documents, meta, vectors }) => {
+        const dim = this.#dimOf(vectors, ids.length);
+        const rids = await this.#host.store.insert(this.cid, this.name, dim, ids, documents, meta, vectors);
+        await this.#applyPuts(dim, rids, vectors, meta, false);
+      },
+    );
   }
 
   /**
@@ -290,76 +280,53 @@ export class Collection {
    * embedding). Like add, it needs embeddings or documents for every id.
    */
   async upsert(input: RecordsInput): Promise<void> {
-    const { ids, documents, metadatas } = this.#normalizeInput(input, 'upsert');
-    const meta = ids.map((_, i) => checkMetadata(metadatas?.[i], `upsert: metadatas[${i}]`));
-    const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'upsert');
-    const dim = vectors.length / ids.length;
-    const dimBefore = this.#info.dim;
-    this.#setDim(dim);
-    let rids: number[];
-    try {
-      rids = this.#store.upsert(this.cid, dim, ids, documents, meta, vectors);
-    } catch (err) {
-      if (dimBefore === undefined) this.#info = { ...this.#info, dim: undefined };
-      throw err;
-    }
-    this.#applyPuts(rids, vectors, meta);
+    await this.#write(
+      async () => {
+        const { ids, documents, metadatas } = normalizeRecords(input, 'upsert');
+        const meta = recordMetadata(ids, metadatas, 'upsert');
+        const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'upsert');
+        return { ids, documents, meta, vectors };
+      },
+      async ({ ids, documents, meta, vectors }) => {
+        const dim = this.#dimOf(vectors, ids.length);
+        const rids = await this.#host.store.upsert(this.cid, this.name, dim, ids, documents, meta, vectors);
+        await this.#applyPuts(dim, rids, vectors, meta, true);
+      },
+    );
   }
 
   /**
    * Updates existing records (ERR_NOT_FOUND if any id is missing; nothing
    * changes then). Metadata is merged (a key set to null is removed); a new
-   * document without an embedding is re-embedded.
+   * document without an embedding is re-embedded by the collection's
+   * embedder, and refused when it has none (text and vector never disagree).
    */
   async update(input: UpdateInput): Promise<void> {
-    const { ids, documents, metadatas } = this.#normalizeInput(input, 'update');
-    const patches = ids.map((_, i) => {
-      const m = metadatas?.[i] as Record<string, unknown> | null | undefined;
-      if (m === null || m === undefined) return undefined;
-      const without: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(m)) if (v !== null) without[k] = v;
-      checkMetadata(without, `update: metadatas[${i}]`);
-      return m as Record<string, Metadata[string] | null>;
-    });
-    let vectors: Float32Array | undefined;
-    if (input.embeddings !== undefined || (documents && this.#embedder)) {
-      vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'update');
-      this.#setDim(vectors.length / ids.length);
-    }
-    const { rids, metadatas: merged } = this.#store.update(this.cid, this.#info.dim, ids, documents, patches, vectors);
-    this.#applyPuts(rids, vectors, merged);
-  }
-
-  /** The records matching the filters, or undefined when there are none. */
-  #matching(filters: Filters, at: string): Matching | undefined {
-    const { where, whereDocument } = filters;
-    if (where === undefined && whereDocument === undefined) return undefined;
-    let docs: Float64Array | undefined;
-    if (whereDocument !== undefined) {
-      const { sql, params } = compileWhereDocument(whereDocument, [], `${at}: whereDocument`);
-      docs = this.#store.ridsWhere(this.cid, sql, params);
-    }
-    if (where === undefined) return setMatching(docs as Float64Array);
-    const cols = this.#metadataColumns();
-    const mask = evaluate(parseWhere(where), cols);
-    if (docs !== undefined) return setMatching(docs.filter((r) => mask[cols.slotOf(r) as number] === 1));
-    let count = 0;
-    for (let i = 0; i < mask.length; i++) count += mask[i]!;
-    let rids: Float64Array | undefined;
-    return {
-      count,
-      has: (rid) => mask[cols.slotOf(rid) ?? -1] === 1,
-      rids: () => (rids ??= cols.select(mask)),
-    };
-  }
-
-  #metadataColumns(): MetadataColumns {
-    if (!this.#columns) {
-      const cols = new MetadataColumns();
-      this.#store.forEachMetadata(this.cid, (rid, m) => cols.set(rid, m));
-      this.#columns = cols;
-    }
-    return this.#columns;
+    await this.#write(
+      async () => {
+        const { ids, documents, metadatas } = normalizeRecords(input, 'update');
+        const patches = metadataPatches(ids, metadatas);
+        let vectors: Float32Array | undefined;
+        if (input.embeddings !== undefined) {
+          vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'update');
+        } else if (documents && documents.some((d) => d !== undefined)) {
+          if (!this.#embedder) {
+            bad(
+              `update: new documents need new embeddings, and the collection ${JSON.stringify(this.name)} has no embedder to compute them; ` +
+                'give embeddings with the documents, or pass { embedder } when getting the collection',
+            );
+          }
+          if (documents.some((d) => typeof d !== 'string')) bad('update: to re-embed, every id needs a document (a string)');
+          vectors = await this.#vectorsFor(ids.length, undefined, documents, 'update');
+        }
+        return { ids, documents, patches, vectors };
+      },
+      async ({ ids, documents, patches, vectors }) => {
+        const dim = vectors ? this.#dimOf(vectors, ids.length) : this.#info.dim;
+        const { rids, metadatas } = await this.#host.store.update(this.cid, this.name, dim, ids, documents, patches, vectors);
+        await this.#applyPuts(dim as number, rids, vectors, metadatas, true);
+      },
+    );
   }
 
   /**
@@ -367,21 +334,74 @@ export class Collection {
    * Returns how many were deleted; ids that do not exist are ignored.
    */
   async delete(options: DeleteOptions): Promise<number> {
-    if (options === null || typeof options !== 'object') bad(`delete expects an object like { ids } or { where }; received ${describe(options)}`);
-    const ids = options.ids === undefined ? undefined : checkIds(options.ids);
-    const matching = this.#matching(options, 'delete');
-    if (ids === undefined && matching === undefined) bad('delete needs ids, where or whereDocument; to remove everything, delete the collection');
-    let rids = ids === undefined ? Array.from((matching as Matching).rids()) : this.#store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
-    if (ids !== undefined && matching !== undefined) rids = rids.filter((r) => matching.has(r));
-    if (rids.length === 0) return 0;
-    this.#store.delete(this.cid, rids);
-    const index = this.#index;
-    if (index) {
-      const present = rids.filter((r) => index.has(r));
-      if (present.length > 0) index.remove(present);
+    return this.#write(
+      async () => {
+        if (options === null || typeof options !== 'object') bad(`delete expects an object like { ids } or { where }; received ${describe(options)}`);
+        const ids = options.ids === undefined ? undefined : checkIds(options.ids);
+        if (ids === undefined && options.where === undefined && options.whereDocument === undefined) {
+          bad('delete needs ids, where or whereDocument; to remove everything, delete the collection');
+        }
+        // Validate the filters now; they are evaluated in this write's turn.
+        if (options.where !== undefined) parseWhere(options.where);
+        if (options.whereDocument !== undefined) compileWhereDocument(options.whereDocument);
+        return ids;
+      },
+      async (ids) => {
+        const matching = await this.#matching(options, undefined, true);
+        let rids = ids === undefined ? Array.from((matching as Matching).rids()) : this.#host.store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
+        if (ids !== undefined && matching !== undefined) rids = rids.filter((r) => matching.has(r));
+        if (rids.length === 0) return 0;
+        const deleted = await this.#host.store.delete(this.cid, this.name, rids);
+        await this.#index.removePresent(rids);
+        if (this.#columns) for (const r of rids) this.#columns.delete(r);
+        return deleted;
+      },
+    );
+  }
+
+  // ---- reads ----
+
+  /**
+   * The records matching the filters (and ids), or undefined when nothing
+   * restricts them. `inTurn`: called from a write holding the queue.
+   */
+  async #matching(filters: Filters, ids: readonly string[] | undefined, inTurn = false): Promise<Matching | undefined> {
+    const { where, whereDocument } = filters;
+    let byIds: Matching | undefined;
+    if (ids !== undefined) {
+      byIds = setMatching(Float64Array.from(this.#host.store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined)));
     }
-    if (this.#columns) for (const r of rids) this.#columns.delete(r);
-    return rids.length;
+    let docs: Matching | undefined;
+    if (whereDocument !== undefined) {
+      const { sql, params } = compileWhereDocument(whereDocument);
+      docs = setMatching(await this.#host.store.ridsWhere(this.cid, sql, params));
+    }
+    const restricted = intersect(byIds, docs);
+    if (where === undefined) return restricted;
+    const cond = parseWhere(where);
+    const cols = await this.#metadataColumns(inTurn);
+    const mask = evaluate(cond, cols);
+    if (restricted !== undefined) return setMatching(restricted.rids().filter((r) => mask[cols.slotOf(r) ?? -1] === 1));
+    let count = 0;
+    for (let i = 0; i < mask.length; i++) count += mask[i]!;
+    let rids: Float64Array | undefined;
+    return { count, has: (rid) => mask[cols.slotOf(rid) ?? -1] === 1, rids: () => (rids ??= cols.select(mask)) };
+  }
+
+  /**
+   * The metadata columns, read from the database on first use in a turn of
+   * the write queue (so consistent with the writes applied).
+   */
+  async #metadataColumns(inTurn: boolean): Promise<MetadataColumns> {
+    if (this.#columns) return this.#columns;
+    const build = async () => {
+      if (this.#columns) return this.#columns;
+      const cols = new MetadataColumns();
+      await this.#host.store.forEachMetadata(this.cid, (rid, m) => cols.set(rid, m));
+      this.#columns = cols;
+      return cols;
+    };
+    return inTurn ? build() : this.#host.queue.run(build);
   }
 
   #toRecord(row: StoredRow, include: readonly Include[]): CollectionRecord {
@@ -400,36 +420,69 @@ export class Collection {
    * const ml = await col.get({ where: { category: 'ml' }, limit: 5 });
    */
   async get(options: GetOptions = {}): Promise<CollectionRecord[]> {
+    this.#check();
     if (options === null || typeof options !== 'object') bad(`get expects an object; received ${describe(options)}`);
     const include = checkInclude(options.include);
     const limit = options.limit === undefined ? Infinity : checkInteger(options.limit, 'limit', 0, Number.MAX_SAFE_INTEGER);
     const offset = checkInteger(options.offset ?? 0, 'offset', 0, Number.MAX_SAFE_INTEGER);
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
-    const matching = this.#matching(options, 'get');
+    const store = this.#host.store;
+    const withEmbeddings = include.includes('embeddings');
     let rids: number[];
     if (ids !== undefined) {
-      rids = this.#store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
+      const matching = await this.#matching(options, undefined);
+      rids = store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
       if (matching) rids = rids.filter((r) => matching.has(r));
-    } else if (matching) {
-      rids = Array.from(matching.rids()).sort((a, b) => a - b);
     } else {
-      return this.#store
-        .page(this.cid, limit, offset, include.includes('embeddings'), this.#info.dim)
-        .map((row) => this.#toRecord(row, include));
+      const matching = await this.#matching(options, undefined);
+      if (!matching) return (await store.page(this.cid, limit, offset, withEmbeddings, this.#info.dim)).map((row) => this.#toRecord(row, include));
+      rids = Array.from(matching.rids()).sort((a, b) => a - b);
     }
     rids = rids.slice(offset, limit === Infinity ? undefined : offset + limit);
-    const rows = this.#store.rows(rids, include.includes('embeddings'), this.#info.dim);
-    return rids.map((r) => this.#toRecord(rows.get(r) as StoredRow, include));
+    const rows = await store.rowsAsync(rids, withEmbeddings, this.#info.dim);
+    return rids.filter((r) => rows.has(r)).map((r) => this.#toRecord(rows.get(r) as StoredRow, include));
   }
 
   /** Number of records. */
   async count(): Promise<number> {
-    return this.#store.count(this.cid);
+    this.#check();
+    this.#count ??= this.#host.store.count(this.cid);
+    return this.#count;
   }
 
   /** The first `limit` records (default 10). */
   async peek(limit = 10): Promise<CollectionRecord[]> {
     return this.get({ limit });
+  }
+
+  /** Query vectors as one Float32Array of nq * dim, or undefined when there is nothing to search yet. */
+  async #queries(options: QueryOptions): Promise<{ queries: Float32Array; nq: number } | { nq: number }> {
+    if ((options.queryEmbeddings === undefined) === (options.queryTexts === undefined)) bad('query needs exactly one of queryEmbeddings and queryTexts');
+    if (options.queryTexts !== undefined) {
+      const texts = list(options.queryTexts, (v) => typeof v === 'string');
+      if (!this.#embedder) bad(`queryTexts needs an embedder; the collection ${JSON.stringify(this.name)} has none (pass { embedder } when getting it, or use queryEmbeddings)`);
+      const queries = await this.#embedder.embed(texts as string[]);
+      if (this.#info.dim !== undefined && this.#info.dim !== this.#embedder.dim) {
+        throw createError(ErrorCode.DIMENSION_MISMATCH, `the embedder makes ${this.#embedder.dim}-d vectors but the collection holds ${this.#info.dim}-d ones`);
+      }
+      return { queries, nq: queries.length / this.#embedder.dim };
+    }
+    const emb = options.queryEmbeddings as VectorsInput;
+    const dim = this.#info.dim;
+    if (dim !== undefined) {
+      const queries = toVectors(emb, dim, 'queryEmbeddings');
+      checkFinite(queries, dim, 'queryEmbeddings');
+      return { queries, nq: queries.length / dim };
+    }
+    // Nothing stored yet: the dimension is unknown, and nothing can match.
+    if (Array.isArray(emb)) {
+      const rowDim = (emb[0] as ArrayLike<number> | undefined)?.length ?? 0;
+      toVectors(emb, Math.max(1, rowDim), 'queryEmbeddings', true);
+      return { nq: emb.length };
+    }
+    return bad(
+      `query: the collection ${JSON.stringify(this.name)} holds no records yet, so its dimension is unknown and a flat Float32Array cannot be split into queries; pass queryEmbeddings as an array of vectors`,
+    );
   }
 
   /**
@@ -440,35 +493,25 @@ export class Collection {
    * const [matches] = await col.query({ queryTexts: 'how do transformers work?', nResults: 3, where: { category: 'ml' } });
    */
   async query(options: QueryOptions): Promise<QueryMatch[][]> {
+    this.#check();
     if (options === null || typeof options !== 'object') bad(`query expects an object like { queryTexts, nResults }; received ${describe(options)}`);
     const include = checkInclude(options.include);
     const nResults = checkInteger(options.nResults ?? 10, 'nResults', 1, 1_000_000);
     if (options.minScore !== undefined && (typeof options.minScore !== 'number' || Number.isNaN(options.minScore))) bad(`minScore must be a number; received ${describe(options.minScore)}`);
     if (options.maxDistance !== undefined && (typeof options.maxDistance !== 'number' || Number.isNaN(options.maxDistance))) bad(`maxDistance must be a number; received ${describe(options.maxDistance)}`);
-    if ((options.queryEmbeddings === undefined) === (options.queryTexts === undefined)) {
-      bad('query needs exactly one of queryEmbeddings and queryTexts');
-    }
-    let queries: Float32Array;
-    if (options.queryTexts !== undefined) {
-      const texts = list(options.queryTexts, (v) => typeof v === 'string');
-      if (!this.#embedder) bad(`queryTexts needs an embedder; the collection ${JSON.stringify(this.name)} has none (pass { embedder } when getting it, or use queryEmbeddings)`);
-      queries = await this.#embedder.embed(texts as string[]);
-      this.#setDimForQuery(this.#embedder.dim);
-    } else {
-      const emb = options.queryEmbeddings as VectorsInput;
-      const dim = this.#info.dim ?? (Array.isArray(emb) ? (emb[0] as ArrayLike<number> | undefined)?.length : undefined);
-      if (dim === undefined) return [];
-      queries = toVectors(emb, dim, 'queryEmbeddings');
-    }
+    const ids = options.ids === undefined ? undefined : checkIds(options.ids);
+    if (options.where !== undefined) parseWhere(options.where);
+    if (options.whereDocument !== undefined) compileWhereDocument(options.whereDocument);
+    const q = await this.#queries(options);
+    const empty = () => Array.from({ length: q.nq }, () => [] as QueryMatch[]);
     const dim = this.#info.dim;
-    if (dim === undefined || !this.#index || this.#index.size === 0) return Array.from({ length: queries.length / (dim ?? 1) }, () => []);
-    const allow = this.#matching(options, 'query');
-    const nq = queries.length / dim;
-    if (allow !== undefined && allow.count === 0) return Array.from({ length: nq }, () => []);
-    const results = await this.#search(queries, nResults, allow, options.nprobe);
+    if (!('queries' in q) || dim === undefined || this.#index.size === 0) return empty();
+    const allow = await this.#matching(options, ids);
+    if (allow !== undefined && allow.count === 0) return empty();
+    const results = await this.#search(q.queries, nResults, allow, options.nprobe);
     const all = new Set<number>();
     for (const r of results) for (const id of r.ids) all.add(id);
-    const rows = this.#store.rows([...all], include.includes('embeddings'), dim);
+    const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
     const metric = this.#info.metric;
     return results.map((r) => {
       const out: QueryMatch[] = [];
@@ -493,14 +536,15 @@ export class Collection {
    * natively. Otherwise (and for narrow filters) the native search takes the
    * allow-list.
    */
-  async #search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined) {
-    const index = this.#index as FlatIndex | IVFIndex;
+  async #search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
+    const index = this.#index.native as FlatIndex | IVFIndex;
+    const size = this.#index.size;
     const run = (kk: number, allowIds?: Float64Array) =>
       index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
     if (allow === undefined) return run(k);
-    const selectivity = allow.count / index.size;
-    if (selectivity > 0.1 && index instanceof FlatIndex) {
-      const wider = Math.min(index.size, Math.ceil((k * 2) / selectivity) + 16);
+    const selectivity = allow.count / size;
+    if (selectivity > 0.1 && !(index instanceof IVFIndex)) {
+      const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
       const loose = await run(wider);
       const kept = loose.map((r) => {
         const keep: number[] = [];
@@ -511,16 +555,4 @@ export class Collection {
     }
     return run(k, allow.rids());
   }
-
-  #setDimForQuery(dim: number): void {
-    if (this.#info.dim !== undefined && this.#info.dim !== dim) {
-      throw new ValidationError(ErrorCode.DIMENSION_MISMATCH, `the embedder makes ${dim}-d vectors but the collection holds ${this.#info.dim}-d ones`);
-    }
-  }
-
-  /** @internal Sets the embedder given to getCollection. */
-  setEmbedder(embedder: Embedder): void {
-    this.#embedder = embedder;
-  }
 }
-

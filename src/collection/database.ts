@@ -4,25 +4,36 @@
  * source of truth for ids, documents, metadata and embeddings; the native
  * indexes are caches rebuilt or caught up from it.
  *
+ * A client reads on its main connection and writes on a second one owned by
+ * its writer thread (writer.ts). One process at a time may write a
+ * directory: the writer holds an exclusive lock on `semvec.lock` (flock, so
+ * the lock dies with the process).
+ *
  * Tables:
- *   collections  one row per collection (name, metric, dim, index kind, metadata)
+ *   meta         key/value: schema_version, next_cid
+ *   collections  one row per collection: cid (never reused), name, metric,
+ *                dim, index kind, metadata, the embedder it was built with
  *   records      rid (the native index id, never reused), collection, id,
  *                document, metadata (JSON)
  *   embeddings   rid -> embedding (float32 blob), apart so that scans of
  *                metadata and documents do not read the vectors
- *   changes      an ordered log (seq) of puts and deletes of rids since each
- *                collection's last index snapshot
- *   snapshots    per collection: the seq its snapshot file covers, and the file
+ *   changes      an ordered log (seq) of changes to records since each
+ *                collection's last index snapshot: put (vector), meta
+ *                (document or metadata only), delete
+ *   snapshots    per collection: the seq its snapshot file covers, the file,
+ *                and the file's size and payload checksum (a file that does
+ *                not match is not trusted)
  */
 import { createRequire } from 'node:module';
 
 import type BetterSqlite3 from 'better-sqlite3';
 
-import { ErrorCode, NativeError, SemvecError, SemvecIOError } from '../errors.js';
+import { createError, ErrorCode } from '../errors.js';
+import { native } from '../native.js';
 
 export type Db = BetterSqlite3.Database;
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,7 +44,8 @@ CREATE TABLE IF NOT EXISTS collections (
   dim INTEGER,
   index_kind TEXT NOT NULL,
   metadata TEXT,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  embedder TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
   rid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,8 +69,17 @@ CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (cid, seq);
 CREATE TABLE IF NOT EXISTS snapshots (
   cid INTEGER PRIMARY KEY REFERENCES collections(cid) ON DELETE CASCADE,
   seq INTEGER NOT NULL,
-  file TEXT NOT NULL
+  file TEXT NOT NULL,
+  bytes INTEGER,
+  crc INTEGER
 );
+`;
+
+/** Schema 1 -> 2: the embedder of a collection, snapshot size and checksum, cids never reused. */
+const MIGRATE_1_TO_2 = `
+ALTER TABLE collections ADD COLUMN embedder TEXT;
+ALTER TABLE snapshots ADD COLUMN bytes INTEGER;
+ALTER TABLE snapshots ADD COLUMN crc INTEGER;
 `;
 
 let driver: typeof BetterSqlite3 | undefined;
@@ -68,7 +89,7 @@ function loadDriver(): typeof BetterSqlite3 {
     try {
       driver = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
     } catch (err) {
-      throw new NativeError(
+      throw createError(
         ErrorCode.NATIVE_LOAD,
         `Collections need the package better-sqlite3, which could not be loaded: ${(err as Error).message}. Run npm rebuild better-sqlite3.`,
         { cause: err },
@@ -78,53 +99,92 @@ function loadDriver(): typeof BetterSqlite3 {
   return driver;
 }
 
+/** The error for a failure of SQLite on `file`, classed by SQLite's code. */
+export function databaseError(err: unknown, file: string, doing: string): Error {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  const message = (err as Error | null)?.message ?? String(err);
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return createError(ErrorCode.CORRUPT_FILE, `the database ${file} is damaged or not a semvec database (${doing}): ${message}`, { cause: err });
+  }
+  if (code.startsWith('SQLITE_FULL')) {
+    return createError(ErrorCode.IO, `the disk holding ${file} is full (${doing}); nothing was written`, { cause: err });
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return createError(ErrorCode.IO, `the database ${file} is read-only (${doing}): ${message}`, { cause: err });
+  }
+  return createError(ErrorCode.IO, `cannot ${doing} the database ${file}: ${message}`, { cause: err });
+}
+
+/** Creates the tables, or brings an older schema up to date. Throws for a newer one. */
+function prepareSchema(db: Db, file: string): void {
+  db.exec(SCHEMA);
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+  const version = row === undefined ? SCHEMA_VERSION : Number(row.value);
+  if (version > SCHEMA_VERSION) {
+    throw createError(
+      ErrorCode.UNSUPPORTED_VERSION,
+      `the database ${file} has schema version ${row?.value}, newer than this semvec reads (${SCHEMA_VERSION}); upgrade semvec`,
+    );
+  }
+  db.transaction(() => {
+    if (version === 1) db.exec(MIGRATE_1_TO_2);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
+    // Collection ids are never reused: a handle of a deleted collection can
+    // never reach a new one of the same name.
+    db.prepare("INSERT INTO meta (key, value) VALUES ('next_cid', (SELECT coalesce(max(cid), 0) + 1 FROM collections)) ON CONFLICT (key) DO NOTHING").run();
+  })();
+}
+
 /**
- * Opens (creating if needed) the database. A persistent database is locked
- * for this process alone (SQLite exclusive locking mode): a second process
- * gets ERR_LOCKED instead of corrupting it; the lock dies with the process.
+ * Opens (creating if needed) the main connection of a client. A file
+ * database is set up (WAL, schema) and then used for reads only; writes go
+ * through the writer thread. The caller holds the writer lock.
  */
 export function openDatabase(file: string | ':memory:'): Db {
   const Database = loadDriver();
   let db: Db;
   try {
-    db = new Database(file, { timeout: 0 });
+    db = new Database(file, { timeout: 5000 });
   } catch (err) {
-    throw new SemvecIOError(ErrorCode.IO, `cannot open the database ${file}: ${(err as Error).message}`, { cause: err });
+    throw databaseError(err, file, 'open');
   }
   try {
     if (file !== ':memory:') {
-      db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
-      // Take the lock now, and keep it while the connection lives.
-      db.exec('BEGIN EXCLUSIVE; COMMIT;');
     }
     db.pragma('foreign_keys = ON');
-    db.exec(SCHEMA);
-    const version = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
-    if (version === undefined) {
-      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-    } else if (Number(version.value) > SCHEMA_VERSION) {
-      throw new SemvecError(
-        ErrorCode.UNSUPPORTED_VERSION,
-        `the database ${file} has schema version ${version.value}, newer than this semvec reads (${SCHEMA_VERSION}); upgrade semvec`,
-      );
-    }
+    prepareSchema(db, file);
+    if (file !== ':memory:') db.pragma('query_only = ON');
   } catch (err) {
     db.close();
-    if (err instanceof SemvecError) throw err;
-    const code = (err as { code?: string }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      throw new SemvecIOError(
-        ErrorCode.LOCKED,
-        `the collection database ${file} is open in another process; only one process may open it at a time (close the other client first)`,
-        { cause: err },
-      );
-    }
-    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
-      throw new SemvecError(ErrorCode.CORRUPT_FILE, `the database ${file} is damaged or not a semvec database: ${(err as Error).message}`, { cause: err });
-    }
-    throw new SemvecIOError(ErrorCode.IO, `cannot open the database ${file}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_')) throw err;
+    throw databaseError(err, file, 'open');
   }
   return db;
+}
+
+/** The lock held by the one process that writes a directory. */
+export class WriterLock {
+  readonly #fd: number;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Takes the lock on `file`; ERR_LOCKED when another client holds it. */
+  static acquire(file: string, dir: string): WriterLock {
+    const fd = native().tryLockFile(file, true);
+    if (fd < 0) {
+      throw createError(
+        ErrorCode.LOCKED,
+        `the collection directory ${dir} is open in another process or client; only one client at a time may open it (close the other one first)`,
+      );
+    }
+    return new WriterLock(fd);
+  }
+
+  release(): void {
+    native().unlockFile(this.#fd);
+  }
 }

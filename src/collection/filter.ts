@@ -44,6 +44,13 @@ export type WhereDocument =
 
 const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin'];
 
+/** Deepest nesting of $and / $or a filter may have. */
+export const MAX_FILTER_DEPTH = 32;
+/** Most conditions (field operators) one `where` may hold. */
+export const MAX_WHERE_CONDITIONS = 10_000;
+/** Most $contains / $not_contains terms one `whereDocument` may hold. */
+export const MAX_DOCUMENT_TERMS = 1_000;
+
 function bad(message: string): never {
   return fail(ErrorCode.INVALID_ARGUMENT, message);
 }
@@ -118,16 +125,24 @@ function fieldCondition(field: string, cond: unknown, at: string): Condition {
 
 /** Validates a `where` filter into a condition tree. */
 export function parseWhere(where: unknown, at = 'where'): Condition {
+  const budget = { conditions: 0 };
+  return parseWhereAt(where, at, 0, budget);
+}
+
+function parseWhereAt(where: unknown, at: string, depth: number, budget: { conditions: number }): Condition {
   if (!isPlainObject(where)) bad(`${at} must be an object like { category: 'ml' }; received ${describe(where)}`);
+  if (depth > MAX_FILTER_DEPTH) bad(`${at}: $and / $or may be nested at most ${MAX_FILTER_DEPTH} deep`);
   const keys = Object.keys(where);
   if (keys.length === 0) bad(`${at} is empty; give at least one condition`);
   const parts: Condition[] = keys.map((key) => {
     const value = where[key];
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) bad(`${at}.${key} must be a non-empty array of conditions; received ${describe(value)}`);
-      return { kind: key === '$and' ? 'and' : 'or', parts: value.map((w, i) => parseWhere(w, `${at}.${key}[${i}]`)) };
+      return { kind: key === '$and' ? 'and' : 'or', parts: value.map((w, i) => parseWhereAt(w, `${at}.${key}[${i}]`, depth + 1, budget)) };
     }
     if (key.startsWith('$')) bad(`${at}: unknown operator ${JSON.stringify(key)} at the top level; use $and or $or`);
+    budget.conditions += isPlainObject(value) ? Math.max(1, Object.keys(value).length) : 1;
+    if (budget.conditions > MAX_WHERE_CONDITIONS) bad(`where holds more than ${MAX_WHERE_CONDITIONS} conditions; use $in for long lists of values`);
     return fieldCondition(key, value, at);
   });
   return parts.length === 1 ? (parts[0] as Condition) : { kind: 'and', parts };
@@ -156,11 +171,7 @@ export function evaluate(cond: Condition, cols: MetadataColumns): Uint8Array {
     }
     case 'in':
     case 'nin': {
-      const m = new Uint8Array(n);
-      for (const v of cond.values) {
-        const e = cols.equals(cond.field, v);
-        for (let i = 0; i < n; i++) m[i]! |= e[i]!;
-      }
+      const m = cols.equalsAny(cond.field, cond.values);
       if (cond.kind === 'nin') for (let i = 0; i < n; i++) m[i] = m[i]! ^ 1;
       return m;
     }
@@ -171,28 +182,38 @@ export function evaluate(cond: Condition, cols: MetadataColumns): Uint8Array {
 
 /** SQL (a boolean expression over the `document` column) for whereDocument. */
 export function compileWhereDocument(where: unknown, params: unknown[] = [], at = 'whereDocument'): { sql: string; params: unknown[] } {
+  const budget = { terms: 0 };
+  return { sql: compileAt(where, params, at, 0, budget), params };
+}
+
+/** Joins SQL terms as a balanced tree, so long lists stay shallow for SQLite's parser. */
+function balanced(terms: string[], op: string): string {
+  if (terms.length === 1) return terms[0] as string;
+  const mid = terms.length >> 1;
+  return `(${balanced(terms.slice(0, mid), op)} ${op} ${balanced(terms.slice(mid), op)})`;
+}
+
+function compileAt(where: unknown, params: unknown[], at: string, depth: number, budget: { terms: number }): string {
   if (!isPlainObject(where)) bad(`${at} must be an object like { $contains: 'text' }; received ${describe(where)}`);
+  if (depth > MAX_FILTER_DEPTH) bad(`${at}: $and / $or may be nested at most ${MAX_FILTER_DEPTH} deep`);
   const keys = Object.keys(where);
   if (keys.length !== 1) bad(`${at} must have exactly one operator ($contains, $not_contains, $and, $or); received ${keys.length}`);
   const key = keys[0] as string;
   const value = where[key];
-  let sql: string;
   switch (key) {
     case '$contains':
     case '$not_contains':
       if (typeof value !== 'string' || value.length === 0) bad(`${at}.${key} must be a non-empty string; received ${describe(value)}`);
+      if (++budget.terms > MAX_DOCUMENT_TERMS) bad(`whereDocument holds more than ${MAX_DOCUMENT_TERMS} $contains / $not_contains terms`);
       params.push(value);
-      sql = key === '$contains' ? '(document IS NOT NULL AND instr(document, ?) > 0)' : '(document IS NULL OR instr(document, ?) = 0)';
-      break;
+      return key === '$contains' ? '(document IS NOT NULL AND instr(document, ?) > 0)' : '(document IS NULL OR instr(document, ?) = 0)';
     case '$and':
     case '$or': {
       if (!Array.isArray(value) || value.length === 0) bad(`${at}.${key} must be a non-empty array; received ${describe(value)}`);
-      const inner = value.map((w, i) => compileWhereDocument(w, params, `${at}.${key}[${i}]`).sql);
-      sql = `(${inner.join(key === '$and' ? ' AND ' : ' OR ')})`;
-      break;
+      const inner = value.map((w, i) => compileAt(w, params, `${at}.${key}[${i}]`, depth + 1, budget));
+      return balanced(inner, key === '$and' ? 'AND' : 'OR');
     }
     default:
       return bad(`${at}: unknown operator ${JSON.stringify(key)}; use $contains, $not_contains, $and or $or`);
   }
-  return { sql, params };
 }

@@ -142,6 +142,30 @@ export class MetadataColumns {
     return out;
   }
 
+  /** 1 where the field holds any of the values (same type): one pass, whatever their number. */
+  equalsAny(field: string, values: readonly MetadataValue[]): Uint8Array {
+    const n = this.#size;
+    const out = new Uint8Array(n);
+    const c = this.#columns.get(field);
+    if (!c) return out;
+    const nums = new Set<number>();
+    const codes = new Set<number>();
+    let bools = 0; // bit 0: false wanted, bit 1: true wanted
+    for (const v of values) {
+      if (typeof v === 'number') nums.add(v);
+      else if (typeof v === 'boolean') bools |= v ? 2 : 1;
+      else {
+        const code = c.dict.get(v);
+        if (code !== undefined) codes.add(code);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const b = c.bool[i]!;
+      out[i] = nums.has(c.num[i]!) || codes.has(c.str[i]!) || (b !== MISSING && (bools >> b) & 1) ? 1 : 0;
+    }
+    return out;
+  }
+
   /** 1 where the field is a number and compares as asked. */
   compare(field: string, op: '$gt' | '$gte' | '$lt' | '$lte', v: number): Uint8Array {
     const n = this.#size;

@@ -1,14 +1,19 @@
 /**
- * SQL over the collection tables (see database.ts). Every write runs in one
- * transaction and logs its puts and deletes in `changes`, so the native
- * index can be caught up from its last snapshot.
+ * SQL over the collection tables (see database.ts). Writes are programs run
+ * by the client's writer (writer.ts) in one transaction each, logging every
+ * change to a record in `changes` so the native index can be caught up from
+ * its last snapshot. Reads run on the main connection: point lookups at
+ * once, large scans in chunks that yield to the event loop between them.
  */
-import { ErrorCode, NotFoundError, SemvecError, ValidationError } from '../errors.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
+import { createError, ErrorCode } from '../errors.js';
 import type { Metric } from '../vector-index.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 import type { Db } from './database.js';
 import type { Metadata } from './filter.js';
+import { ProgramFailure, type Param, type ProgramResults, type SqlWriter, type Step } from './writer.js';
 
 export interface StoredRow {
   rid: number;
@@ -25,28 +30,54 @@ export interface CollectionRow {
   dim: number | null;
   index_kind: 'flat' | 'ivf';
   metadata: string | null;
+  embedder: string | null;
 }
 
-const PUT = 1;
-const DELETE = 0;
+export interface SnapshotRow {
+  seq: number;
+  file: string;
+  bytes: number | null;
+  crc: number | null;
+}
+
+/** Change log operations. */
+export const Op = { DELETE: 0, PUT: 1, META: 2 } as const;
+
 const CHUNK = 500; // bound parameters per IN (...) query
+/** Rows per chunk of a scan: a few milliseconds of work between yields. */
+export const SCAN_ROWS = 2000;
 
 type RawRow = { rid: number; id: string; document: string | null; metadata: string | null; embedding?: Buffer };
 
-function blob(vectors: Float32Array, i: number, dim: number): Buffer {
-  return Buffer.from(vectors.buffer, vectors.byteOffset + i * dim * 4, dim * 4);
+const COLLECTION_COLUMNS = 'cid, name, metric, dim, index_kind, metadata, embedder';
+
+/** A statement run once with these values. */
+function once(sql: string, values: readonly unknown[], extra: Partial<Step> = {}): Step {
+  return { sql, count: 1, params: values.map((value) => ({ v: value })), ...extra };
 }
+/** The same value in every run. */
+const val = (value: unknown): Param => ({ v: value });
+/** One value per run. */
+const col = (values: readonly unknown[]): Param => ({ c: values });
 
 function vectorOf(b: Buffer, dim: number | undefined): Float32Array {
   const v = new Float32Array(b.byteLength / 4);
   new Uint8Array(v.buffer).set(b);
   if (dim !== undefined && v.length !== dim) {
-    throw new SemvecError(ErrorCode.CORRUPT_FILE, `a stored embedding has ${v.length} values; the collection's dim is ${dim}`);
+    throw createError(ErrorCode.CORRUPT_FILE, `a stored embedding has ${v.length} values; the collection's dim is ${dim}`);
   }
   return v;
 }
 
-function parseMetadata(text: string | null): Metadata | null {
+function docColumn(ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined): (string | null)[] {
+  return ids.map((_, i) => documents?.[i] ?? null);
+}
+
+function metadataColumn(metas: readonly (Metadata | null)[]): (string | null)[] {
+  return metas.map((m) => (m ? JSON.stringify(m) : null));
+}
+
+export function parseMetadata(text: string | null): Metadata | null {
   return text === null ? null : (JSON.parse(text) as Metadata);
 }
 
@@ -56,12 +87,33 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
+/** True when every value of v is finite (a NaN or an infinity has every exponent bit set). */
+function allFinite(bits: Uint32Array): boolean {
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) return false;
+  return true;
+}
+
+/** Embeddings read for an index, and the records whose stored embedding cannot be used. */
+export interface EmbeddingScan {
+  rids: number[];
+  vectors: Float32Array;
+  /** rid and reason of each record left out. */
+  skipped: { rid: number; reason: string }[];
+}
+
+/** How a failed write program maps to the caller's error. */
+export type FailureMap = (failure: ProgramFailure['failure']) => Error | undefined;
+
 export class CollectionStore {
   readonly db: Db;
+  readonly writer: SqlWriter;
+  readonly file: string;
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
 
-  constructor(db: Db) {
+  constructor(db: Db, writer: SqlWriter, file: string) {
     this.db = db;
+    this.writer = writer;
+    this.file = file;
   }
 
   /** A prepared statement, prepared once per SQL text. */
@@ -74,145 +126,209 @@ export class CollectionStore {
     return stmt;
   }
 
+  /** Runs a write program; a failure becomes the error `map` gives, else a generic one. */
+  async write(steps: Step[], map: FailureMap = () => undefined): Promise<ProgramResults> {
+    try {
+      return await this.writer.run(steps);
+    } catch (err) {
+      if (!(err instanceof ProgramFailure)) throw err;
+      const mapped = map(err.failure);
+      if (mapped) throw mapped;
+      const f = err.failure;
+      const code = f.code ?? '';
+      if (code.startsWith('SQLITE_FULL')) throw createError(ErrorCode.IO, `the disk holding ${this.file} is full; nothing was written`, { cause: err });
+      if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+        throw createError(ErrorCode.CORRUPT_FILE, `the database ${this.file} is damaged: ${f.message}`, { cause: err });
+      }
+      throw createError(ErrorCode.IO, `cannot write the database ${this.file}: ${f.message}`, { cause: err });
+    }
+  }
+
   // ---- collections ----
 
   collection(name: string): CollectionRow | undefined {
-    return this.db.prepare('SELECT cid, name, metric, dim, index_kind, metadata FROM collections WHERE name = ?').get(name) as CollectionRow | undefined;
+    return this.#sql(`SELECT ${COLLECTION_COLUMNS} FROM collections WHERE name = ?`).get(name) as CollectionRow | undefined;
+  }
+
+  collectionById(cid: number): CollectionRow | undefined {
+    return this.#sql(`SELECT ${COLLECTION_COLUMNS} FROM collections WHERE cid = ?`).get(cid) as CollectionRow | undefined;
   }
 
   collections(): CollectionRow[] {
-    return this.db.prepare('SELECT cid, name, metric, dim, index_kind, metadata FROM collections ORDER BY name').all() as CollectionRow[];
+    return this.#sql(`SELECT ${COLLECTION_COLUMNS} FROM collections ORDER BY name`).all() as CollectionRow[];
   }
 
-  createCollection(name: string, metric: Metric, dim: number | undefined, index: string, metadata: Metadata | null): number {
-    const r = this.db
-      .prepare('INSERT INTO collections (name, metric, dim, index_kind, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(name, metric, dim ?? null, index, metadata === null ? null : JSON.stringify(metadata), new Date().toISOString());
-    return Number(r.lastInsertRowid);
+  /** Creates a collection and returns its cid (never one used before); ERR_DUPLICATE_ID if the name is taken. */
+  async createCollection(name: string, metric: Metric, dim: number | undefined, index: string, metadata: Metadata | null, embedder: string | null): Promise<number> {
+    const [rows] = await this.write(
+      [
+        once(
+          "INSERT INTO collections (cid, name, metric, dim, index_kind, metadata, created_at, embedder) VALUES ((SELECT max(CAST(value AS INTEGER), (SELECT coalesce(max(cid), 0) + 1 FROM collections)) FROM meta WHERE key = 'next_cid'), ?, ?, ?, ?, ?, ?, ?) RETURNING cid",
+          [name, metric, dim ?? null, index, metadata === null ? null : JSON.stringify(metadata), new Date().toISOString(), embedder],
+          { returning: true },
+        ),
+        once("UPDATE meta SET value = (SELECT max(cid) + 1 FROM collections) WHERE key = 'next_cid'", []),
+      ],
+      (f) =>
+        f.code === 'SQLITE_CONSTRAINT_UNIQUE'
+          ? createError(ErrorCode.DUPLICATE_ID, `a collection named ${JSON.stringify(name)} already exists; use getCollection or getOrCreateCollection`)
+          : undefined,
+    );
+    return (rows as unknown[][][])[0]![0]![0] as number;
   }
 
-  deleteCollection(cid: number): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM embeddings WHERE rid IN (SELECT rid FROM records WHERE cid = ?)').run(cid);
-      this.db.prepare('DELETE FROM records WHERE cid = ?').run(cid);
-      this.db.prepare('DELETE FROM changes WHERE cid = ?').run(cid);
-      this.db.prepare('DELETE FROM snapshots WHERE cid = ?').run(cid);
-      this.db.prepare('DELETE FROM collections WHERE cid = ?').run(cid);
-    })();
+  /** Deletes a collection, its records, change log and snapshot row. */
+  async deleteCollection(cid: number): Promise<void> {
+    await this.write([
+      once('DELETE FROM embeddings WHERE rid IN (SELECT rid FROM records WHERE cid = ?)', [cid]),
+      once('DELETE FROM records WHERE cid = ?', [cid]),
+      once('DELETE FROM changes WHERE cid = ?', [cid]),
+      once('DELETE FROM snapshots WHERE cid = ?', [cid]),
+      once('DELETE FROM collections WHERE cid = ?', [cid]),
+    ]);
   }
 
-  #setDim(cid: number, dim: number): void {
-    this.db.prepare('UPDATE collections SET dim = ? WHERE cid = ? AND dim IS NULL').run(dim, cid);
+  /** Records the embedder a collection is built with, unless one is recorded already. */
+  async setEmbedder(cid: number, embedder: string): Promise<void> {
+    await this.write([once('UPDATE collections SET embedder = ? WHERE cid = ? AND embedder IS NULL', [embedder, cid])]);
   }
 
-  // ---- writes ----
+  // ---- record writes ----
 
-  #log(cid: number, rid: number, op: number): void {
-    this.#sql('INSERT INTO changes (cid, rid, op) VALUES (?, ?, ?)').run(cid, rid, op);
+  /** Steps every record write begins with: the collection still exists, and (with vectors) has this dim. */
+  #guard(cid: number, dim: number | undefined): Step[] {
+    const steps: Step[] = [once('SELECT 1 FROM collections WHERE cid = ?', [cid], { returning: true, required: true })];
+    if (dim !== undefined) {
+      steps.push(once('UPDATE collections SET dim = ? WHERE cid = ? AND (dim IS NULL OR dim = ?)', [dim, cid, dim], { required: true }));
+    }
+    return steps;
   }
 
-  #putEmbedding(rid: number, embedding: Buffer): void {
-    this.#sql('INSERT INTO embeddings (rid, embedding) VALUES (?, ?) ON CONFLICT (rid) DO UPDATE SET embedding = excluded.embedding').run(rid, embedding);
+  /** The error of a failed guard step, or undefined for a failure elsewhere. */
+  #guardFailure(f: ProgramFailure['failure'], name: string, dim: number | undefined): Error | undefined {
+    if (f.kind !== 'missing') return undefined;
+    if (f.step === 0) return createError(ErrorCode.NOT_FOUND, `the collection ${JSON.stringify(name)} was deleted; get it again (or create it) to write to it`);
+    if (f.step === 1) return createError(ErrorCode.DIMENSION_MISMATCH, `embeddings must have the collection's dimension; received ${dim}-d ones`);
+    return undefined;
   }
 
-  /** Inserts new records; ERR_DUPLICATE_ID (and nothing written) if an id exists. */
-  insert(cid: number, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): number[] {
-    const exists = this.#sql('SELECT 1 FROM records WHERE cid = ? AND id = ?').pluck();
-    const insert = this.#sql('INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?)');
-    return this.db.transaction(() => {
-      ids.forEach((id) => {
-        if (exists.get(cid, id) !== undefined) {
-          throw new ValidationError(ErrorCode.DUPLICATE_ID, `id ${JSON.stringify(id)} is already in the collection; use upsert or update to change it`);
-        }
-      });
-      this.#setDim(cid, dim);
-      return ids.map((id, i) => {
-        const m = metas[i];
-        const rid = Number(insert.run(cid, id, documents?.[i] ?? null, m ? JSON.stringify(m) : null).lastInsertRowid);
-        this.#putEmbedding(rid, blob(vectors, i, dim));
-        this.#log(cid, rid, PUT);
-        return rid;
-      });
-    })();
+  #logSteps(cid: number, ids: readonly string[], op: number): Step {
+    return { sql: 'INSERT INTO changes (cid, rid, op) SELECT cid, rid, ? FROM records WHERE cid = ? AND id = ?', count: ids.length, params: [val(op), val(cid), col(ids)] };
   }
 
-  /** Inserts or replaces records (same rid for existing ids). */
-  upsert(cid: number, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): number[] {
-    const find = this.#sql('SELECT rid FROM records WHERE cid = ? AND id = ?').pluck();
-    const insert = this.#sql('INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?)');
-    const replace = this.#sql('UPDATE records SET document = ?, metadata = ? WHERE rid = ?');
-    return this.db.transaction(() => {
-      this.#setDim(cid, dim);
-      return ids.map((id, i) => {
-        const m = metas[i];
-        const meta = m ? JSON.stringify(m) : null;
-        const doc = documents?.[i] ?? null;
-        const old = find.get(cid, id) as number | undefined;
-        let rid: number;
-        if (old === undefined) {
-          rid = Number(insert.run(cid, id, doc, meta).lastInsertRowid);
-        } else {
-          replace.run(doc, meta, old);
-          rid = old;
-        }
-        this.#putEmbedding(rid, blob(vectors, i, dim));
-        this.#log(cid, rid, PUT);
-        return rid;
-      });
-    })();
+  /** Inserts new records and returns their rids; ERR_DUPLICATE_ID (nothing written) if an id exists. */
+  async insert(cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<number[]> {
+    const steps = this.#guard(cid, dim);
+    const first = steps.length;
+    steps.push(
+      {
+        sql: 'INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?) RETURNING rid',
+        count: ids.length,
+        params: [val(cid), col(ids), col(docColumn(ids, documents)), col(metadataColumn(metas))],
+        returning: true,
+      },
+      {
+        sql: 'INSERT INTO embeddings (rid, embedding) VALUES ((SELECT rid FROM records WHERE cid = ? AND id = ?), ?)',
+        count: ids.length,
+        params: [val(cid), col(ids), { f32: vectors, dim }],
+      },
+      this.#logSteps(cid, ids, Op.PUT),
+    );
+    const results = await this.write(steps, (f) => {
+      if (f.step === first && f.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        return createError(ErrorCode.DUPLICATE_ID, `id ${JSON.stringify(ids[f.row])} is already in the collection; use upsert or update to change it`);
+      }
+      return this.#guardFailure(f, name, dim);
+    });
+    return (results[first] as unknown[][][]).map((rows) => rows[0]![0] as number);
   }
 
-  /** Updates existing records; ERR_NOT_FOUND (nothing written) if an id is missing. */
-  update(
+  /** Inserts or replaces records (same rid for existing ids); returns the rids. */
+  async upsert(cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<number[]> {
+    const steps = this.#guard(cid, dim);
+    const first = steps.length;
+    steps.push(
+      {
+        sql: 'INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?) ON CONFLICT (cid, id) DO UPDATE SET document = excluded.document, metadata = excluded.metadata RETURNING rid',
+        count: ids.length,
+        params: [val(cid), col(ids), col(docColumn(ids, documents)), col(metadataColumn(metas))],
+        returning: true,
+      },
+      {
+        sql: 'INSERT INTO embeddings (rid, embedding) VALUES ((SELECT rid FROM records WHERE cid = ? AND id = ?), ?) ON CONFLICT (rid) DO UPDATE SET embedding = excluded.embedding',
+        count: ids.length,
+        params: [val(cid), col(ids), { f32: vectors, dim }],
+      },
+      this.#logSteps(cid, ids, Op.PUT),
+    );
+    const results = await this.write(steps, (f) => this.#guardFailure(f, name, dim));
+    return (results[first] as unknown[][][]).map((rows) => rows[0]![0] as number);
+  }
+
+  /**
+   * Updates existing records; ERR_NOT_FOUND (nothing written) if an id is
+   * missing. Metadata patches are merged (a null value removes the key);
+   * returns the rids and the merged metadata.
+   */
+  async update(
     cid: number,
+    name: string,
     dim: number | undefined,
     ids: readonly string[],
     documents: readonly (string | null | undefined)[] | undefined,
     patches: readonly (Record<string, Metadata[string] | null> | undefined)[],
     vectors: Float32Array | undefined,
-  ): { rids: number[]; metadatas: (Metadata | null)[] } {
-    const find = this.#sql('SELECT rid, metadata FROM records WHERE cid = ? AND id = ?');
-    return this.db.transaction(() => {
-      const found = ids.map((id) => {
-        const row = find.get(cid, id) as { rid: number; metadata: string | null } | undefined;
-        if (!row) throw new NotFoundError(ErrorCode.NOT_FOUND, `id ${JSON.stringify(id)} is not in the collection; nothing was updated (use upsert to add it)`);
-        return row;
+  ): Promise<{ rids: number[]; metadatas: (Metadata | null)[] }> {
+    const steps = this.#guard(cid, vectors ? dim : undefined);
+    const first = steps.length;
+    steps.push({
+      // (better-sqlite3 binds only anonymous or named parameters: no ?NNN)
+      sql:
+        'UPDATE records SET document = CASE WHEN ? THEN ? ELSE document END, ' +
+        "metadata = CASE WHEN ? THEN nullif(json_patch(coalesce(metadata, '{}'), ?), '{}') ELSE metadata END " +
+        'WHERE cid = ? AND id = ? RETURNING rid, metadata',
+      count: ids.length,
+      params: [
+        col(ids.map((_, i) => (documents?.[i] === undefined ? 0 : 1))),
+        col(docColumn(ids, documents)),
+        col(patches.map((p) => (p ? 1 : 0))),
+        col(patches.map((p) => (p ? JSON.stringify(p) : null))),
+        val(cid),
+        col(ids),
+      ],
+      returning: true,
+      required: true,
+    });
+    if (vectors) {
+      steps.push({
+        sql: 'UPDATE embeddings SET embedding = ? WHERE rid = (SELECT rid FROM records WHERE cid = ? AND id = ?)',
+        count: ids.length,
+        params: [{ f32: vectors, dim: dim as number }, val(cid), col(ids)],
       });
-      if (vectors && dim !== undefined) this.#setDim(cid, dim);
-      const metadatas = found.map((row, i) => {
-        const merged: Record<string, unknown> = { ...(parseMetadata(row.metadata) ?? {}) };
-        const patch = patches[i];
-        if (patch) for (const [k, v] of Object.entries(patch)) v === null ? delete merged[k] : (merged[k] = v);
-        const m = Object.keys(merged).length > 0 ? (merged as Metadata) : null;
-        const sets: string[] = [];
-        const params: unknown[] = [];
-        if (patch) {
-          sets.push('metadata = ?');
-          params.push(m ? JSON.stringify(m) : null);
-        }
-        if (documents && documents[i] !== undefined) {
-          sets.push('document = ?');
-          params.push(documents[i]);
-        }
-        if (sets.length > 0) this.#sql(`UPDATE records SET ${sets.join(', ')} WHERE rid = ?`).run(...params, row.rid);
-        if (vectors) {
-          this.#putEmbedding(row.rid, blob(vectors, i, dim as number));
-          this.#log(cid, row.rid, PUT);
-        }
-        return m;
-      });
-      return { rids: found.map((r) => r.rid), metadatas };
-    })();
+    }
+    steps.push(this.#logSteps(cid, ids, vectors ? Op.PUT : Op.META));
+    const results = await this.write(steps, (f) => {
+      if (f.step === first && f.kind === 'missing') {
+        return createError(ErrorCode.NOT_FOUND, `id ${JSON.stringify(ids[f.row])} is not in the collection; nothing was updated (use upsert to add it)`);
+      }
+      return this.#guardFailure(f, name, dim);
+    });
+    const returned = results[first] as unknown[][][];
+    return {
+      rids: returned.map((rows) => rows[0]![0] as number),
+      metadatas: returned.map((rows) => parseMetadata(rows[0]![1] as string | null)),
+    };
   }
 
-  delete(cid: number, rids: readonly number[]): void {
-    const del = this.#sql('DELETE FROM records WHERE rid = ? AND cid = ?');
-    this.db.transaction(() => {
-      for (const rid of rids) {
-        del.run(rid, cid);
-        this.#log(cid, rid, DELETE);
-      }
-    })();
+  /** Deletes records by rid (those still present); returns how many were deleted. */
+  async delete(cid: number, name: string, rids: readonly number[]): Promise<number> {
+    const steps = this.#guard(cid, undefined);
+    steps.push(
+      { sql: 'INSERT INTO changes (cid, rid, op) SELECT cid, rid, ? FROM records WHERE rid = ? AND cid = ?', count: rids.length, params: [val(Op.DELETE), col(rids), val(cid)] },
+      { sql: 'DELETE FROM records WHERE rid = ? AND cid = ?', count: rids.length, params: [col(rids), val(cid)] },
+    );
+    const results = await this.write(steps, (f) => this.#guardFailure(f, name, undefined));
+    return results[steps.length - 1] as number;
   }
 
   // ---- reads ----
@@ -226,14 +342,49 @@ export class CollectionStore {
     return ids.map((id) => find.get(cid, id) as number | undefined);
   }
 
-  ridsWhere(cid: number, sql: string, params: readonly unknown[]): Float64Array {
-    const rids = this.db.prepare(`SELECT rid FROM records WHERE cid = ? AND ${sql}`).pluck().all(cid, ...params) as number[];
-    return Float64Array.from(rids);
+  /** The ids of records by rid. */
+  idsOfRids(rids: readonly number[]): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const part of chunks(rids)) {
+      const rows = this.#sql(`SELECT rid, id FROM records WHERE rid IN (${part.map(() => '?').join(', ')})`).all(...part) as { rid: number; id: string }[];
+      for (const r of rows) out.set(r.rid, r.id);
+    }
+    return out;
   }
 
-  forEachMetadata(cid: number, fn: (rid: number, m: Metadata | null) => void): void {
-    for (const row of this.db.prepare('SELECT rid, metadata FROM records WHERE cid = ?').iterate(cid) as Iterable<{ rid: number; metadata: string | null }>) {
-      fn(row.rid, parseMetadata(row.metadata));
+  /**
+   * Runs `SELECT ... WHERE <where> AND <key> > ? ORDER BY <key> LIMIT ?` in
+   * chunks, yielding to the event loop between them. `sql` ends with that
+   * WHERE clause's conditions; the key is the first selected column.
+   */
+  async *scan<T>(sql: string, key: string, params: readonly unknown[], after = -Infinity, limit = Infinity): AsyncGenerator<T[]> {
+    const stmt = this.#sql(`${sql} AND ${key} > ? ORDER BY ${key} LIMIT ?`);
+    let last = after;
+    let left = limit;
+    while (left > 0) {
+      const rows = stmt.all(...params, last === -Infinity ? -1 : last, Math.min(SCAN_ROWS, left)) as T[];
+      if (rows.length === 0) return;
+      last = (rows[rows.length - 1] as Record<string, number>)[key.slice(key.lastIndexOf('.') + 1)] as number;
+      left -= rows.length;
+      yield rows;
+      if (rows.length < SCAN_ROWS) return;
+      await yieldToLoop();
+    }
+  }
+
+  /** Row ids of the records of a collection whose document satisfies `sql`. */
+  async ridsWhere(cid: number, sql: string, params: readonly unknown[]): Promise<Float64Array> {
+    const out: number[] = [];
+    for await (const rows of this.scan<{ rid: number }>(`SELECT rid FROM records WHERE cid = ? AND (${sql})`, 'rid', [cid, ...params])) {
+      for (const r of rows) out.push(r.rid);
+    }
+    return Float64Array.from(out);
+  }
+
+  /** Every record's metadata, in chunks. */
+  async forEachMetadata(cid: number, fn: (rid: number, m: Metadata | null) => void): Promise<void> {
+    for await (const rows of this.scan<{ rid: number; metadata: string | null }>('SELECT rid, metadata FROM records WHERE cid = ?', 'rid', [cid])) {
+      for (const r of rows) fn(r.rid, parseMetadata(r.metadata));
     }
   }
 
@@ -243,88 +394,123 @@ export class CollectionStore {
     return row;
   }
 
-  rows(rids: readonly number[], withEmbedding: boolean, dim: number | undefined): Map<number, StoredRow> {
+  #select(withEmbedding: boolean): string {
     const cols = `r.rid AS rid, id, document, metadata${withEmbedding ? ', e.embedding AS embedding' : ''}`;
     const from = withEmbedding ? 'records r JOIN embeddings e ON e.rid = r.rid' : 'records r';
+    return `SELECT ${cols} FROM ${from}`;
+  }
+
+  /** The records of the given rids (for query results: a few at a time). */
+  rows(rids: readonly number[], withEmbedding: boolean, dim: number | undefined): Map<number, StoredRow> {
     const out = new Map<number, StoredRow>();
     for (const part of chunks(rids)) {
-      const stmt = this.#sql(`SELECT ${cols} FROM ${from} WHERE r.rid IN (${part.map(() => '?').join(', ')})`);
-      for (const r of stmt.all(...part) as RawRow[]) {
-        out.set(r.rid, this.#row(r, dim));
-      }
+      const stmt = this.#sql(`${this.#select(withEmbedding)} WHERE r.rid IN (${part.map(() => '?').join(', ')})`);
+      for (const r of stmt.all(...part) as RawRow[]) out.set(r.rid, this.#row(r, dim));
     }
     return out;
   }
 
-  page(cid: number, limit: number, offset: number, withEmbedding: boolean, dim: number | undefined): StoredRow[] {
-    const cols = `r.rid AS rid, id, document, metadata${withEmbedding ? ', e.embedding AS embedding' : ''}`;
-    const from = withEmbedding ? 'records r JOIN embeddings e ON e.rid = r.rid' : 'records r';
-    const rows = this.#sql(`SELECT ${cols} FROM ${from} WHERE cid = ? ORDER BY r.rid LIMIT ? OFFSET ?`)
-      .all(cid, limit === Infinity ? -1 : limit, offset) as RawRow[];
-    return rows.map((r) => this.#row(r, dim));
+  /** The same, reading in chunks that yield to the event loop. */
+  async rowsAsync(rids: readonly number[], withEmbedding: boolean, dim: number | undefined): Promise<Map<number, StoredRow>> {
+    const out = new Map<number, StoredRow>();
+    for (let i = 0; i < rids.length; i += SCAN_ROWS) {
+      if (i > 0) await yieldToLoop();
+      for (const [rid, row] of this.rows(rids.slice(i, i + SCAN_ROWS), withEmbedding, dim)) out.set(rid, row);
+    }
+    return out;
   }
 
-  /** Every embedding of a collection, with its rid, in rid order. */
-  allEmbeddings(cid: number, dim: number): { rids: number[]; vectors: Float32Array } {
-    const n = this.count(cid);
+  /** Records in rid order from `offset`, at most `limit`. */
+  async page(cid: number, limit: number, offset: number, withEmbedding: boolean, dim: number | undefined): Promise<StoredRow[]> {
+    const out: StoredRow[] = [];
+    let after = -Infinity;
+    if (offset > 0) {
+      const rid = this.#sql('SELECT rid FROM records WHERE cid = ? ORDER BY rid LIMIT 1 OFFSET ?').pluck().get(cid, offset - 1) as number | undefined;
+      if (rid === undefined) return out;
+      after = rid;
+    }
+    for await (const rows of this.scan<RawRow>(`${this.#select(withEmbedding)} WHERE r.cid = ?`, 'r.rid', [cid], after, limit)) {
+      for (const r of rows) out.push(this.#row(r, dim));
+    }
+    return out;
+  }
+
+  /**
+   * Embeddings for an index, in rid order: every record of the collection,
+   * or those of `only`. A stored embedding of the wrong size or with a
+   * non-finite value is skipped and reported, never fatal: one bad row must
+   * not keep a collection from opening.
+   */
+  async embeddings(cid: number, dim: number, only?: readonly number[]): Promise<EmbeddingScan> {
+    const n = only ? only.length : this.count(cid);
     const vectors = new Float32Array(n * dim);
     const rids: number[] = [];
-    const sql = 'SELECT e.rid AS rid, e.embedding AS embedding FROM records r JOIN embeddings e ON e.rid = r.rid WHERE r.cid = ? ORDER BY r.rid';
-    for (const r of this.db.prepare(sql).iterate(cid) as Iterable<{ rid: number; embedding: Buffer }>) {
+    const skipped: EmbeddingScan['skipped'] = [];
+    const take = (r: { rid: number; embedding: Buffer }) => {
+      if (rids.length >= n) return;
       if (r.embedding.byteLength !== dim * 4) {
-        throw new SemvecError(ErrorCode.CORRUPT_FILE, `the stored embedding of record ${r.rid} has ${r.embedding.byteLength / 4} values; expected ${dim}`);
+        skipped.push({ rid: r.rid, reason: `its stored embedding has ${r.embedding.byteLength / 4} values; expected ${dim}` });
+        return;
       }
-      new Uint8Array(vectors.buffer, rids.length * dim * 4, dim * 4).set(r.embedding);
+      const at = new Uint8Array(vectors.buffer, rids.length * dim * 4, dim * 4);
+      at.set(r.embedding);
+      if (!allFinite(new Uint32Array(vectors.buffer, rids.length * dim * 4, dim))) {
+        skipped.push({ rid: r.rid, reason: 'its stored embedding holds NaN or Infinity' });
+        at.fill(0);
+        return;
+      }
       rids.push(r.rid);
-    }
-    return { rids, vectors: vectors.subarray(0, rids.length * dim) };
-  }
-
-  /** Embeddings of the given rids that still exist. */
-  embeddingsOf(rids: readonly number[], dim: number): { rids: number[]; vectors: Float32Array } {
-    const found: number[] = [];
-    const vectors = new Float32Array(rids.length * dim);
-    for (const part of chunks(rids)) {
-      const rows = this.#sql(`SELECT rid, embedding FROM embeddings WHERE rid IN (${part.map(() => '?').join(', ')})`).all(...part) as { rid: number; embedding: Buffer }[];
-      for (const r of rows) {
-        new Uint8Array(vectors.buffer, found.length * dim * 4, dim * 4).set(r.embedding);
-        found.push(r.rid);
+    };
+    if (only) {
+      for (let i = 0; i < only.length; i += SCAN_ROWS) {
+        if (i > 0) await yieldToLoop();
+        for (const part of chunks(only.slice(i, i + SCAN_ROWS))) {
+          const rows = this.#sql(`SELECT rid, embedding FROM embeddings WHERE rid IN (${part.map(() => '?').join(', ')}) ORDER BY rid`).all(...part) as { rid: number; embedding: Buffer }[];
+          rows.forEach(take);
+        }
       }
+    } else {
+      const sql = 'SELECT e.rid AS rid, e.embedding AS embedding FROM records r JOIN embeddings e ON e.rid = r.rid WHERE r.cid = ?';
+      for await (const rows of this.scan<{ rid: number; embedding: Buffer }>(sql, 'r.rid', [cid])) rows.forEach(take);
     }
-    return { rids: found, vectors: vectors.subarray(0, found.length * dim) };
+    return { rids, vectors: vectors.subarray(0, rids.length * dim), skipped };
   }
 
   // ---- change log and snapshots ----
 
   /** The sequence number of the latest change of any collection (never reused). */
   lastSeq(): number {
-    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").pluck().get() as number | undefined;
+    const seq = this.#sql("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").pluck().get() as number | undefined;
     return seq ?? 0;
   }
 
   /** Changes logged for a collection since its last snapshot. */
   pendingChanges(cid: number): number {
-    return this.db.prepare('SELECT count(*) FROM changes WHERE cid = ?').pluck().get(cid) as number;
+    return this.#sql('SELECT count(*) FROM changes WHERE cid = ?').pluck().get(cid) as number;
   }
 
-  /** The last operation on each rid changed after seq: rid -> put (true) or delete (false). */
-  changesSince(cid: number, seq: number): Map<number, boolean> {
+  /** The last vector operation on each rid changed after seq: rid -> put (true) or delete (false). */
+  async changesSince(cid: number, seq: number): Promise<Map<number, boolean>> {
     const out = new Map<number, boolean>();
-    for (const r of this.db.prepare('SELECT rid, op FROM changes WHERE cid = ? AND seq > ? ORDER BY seq').iterate(cid, seq) as Iterable<{ rid: number; op: number }>) {
-      out.set(r.rid, r.op === PUT);
+    const sql = `SELECT seq, rid, op FROM changes WHERE cid = ? AND op != ${Op.META}`;
+    for await (const rows of this.scan<{ seq: number; rid: number; op: number }>(sql, 'seq', [cid], seq)) {
+      for (const r of rows) out.set(r.rid, r.op === Op.PUT);
     }
     return out;
   }
 
-  snapshot(cid: number): { seq: number; file: string } | undefined {
-    return this.db.prepare('SELECT seq, file FROM snapshots WHERE cid = ?').get(cid) as { seq: number; file: string } | undefined;
+  snapshot(cid: number): SnapshotRow | undefined {
+    return this.#sql('SELECT seq, file, bytes, crc FROM snapshots WHERE cid = ?').get(cid) as SnapshotRow | undefined;
   }
 
-  /** Records that `file` holds the index as of seq, and drops the changes it covers. */
-  recordSnapshot(cid: number, seq: number, file: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO snapshots (cid, seq, file) VALUES (?, ?, ?) ON CONFLICT (cid) DO UPDATE SET seq = excluded.seq, file = excluded.file').run(cid, seq, file);
-      this.db.prepare('DELETE FROM changes WHERE cid = ? AND seq <= ?').run(cid, seq);
-    })();
+  /** Records that `file` (of `bytes` bytes and payload checksum `crc`) holds the index as of seq, and drops the changes it covers. */
+  async recordSnapshot(cid: number, seq: number, file: string, bytes: number, crc: number): Promise<void> {
+    await this.write([
+      once(
+        'INSERT INTO snapshots (cid, seq, file, bytes, crc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (cid) DO UPDATE SET seq = excluded.seq, file = excluded.file, bytes = excluded.bytes, crc = excluded.crc',
+        [cid, seq, file, bytes, crc],
+      ),
+      once('DELETE FROM changes WHERE cid = ? AND seq <= ?', [cid, seq]),
+    ]);
   }
 }

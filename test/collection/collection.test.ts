@@ -292,10 +292,19 @@ describe('clients and persistence', () => {
     expect(other()).toBe('opened'); // the lock goes with the client
   });
 
-  it('a closed client refuses work', async () => {
+  it('a closed client refuses work, and so do its collections (ERR_CLOSED, never a raw error)', async () => {
     const client = new Client();
+    const col = await filled(client);
     await client.close();
-    await rejectsCode(client.listCollections(), 'ERR_INVALID_ARGUMENT', /closed/);
+    await rejectsCode(client.listCollections(), 'ERR_CLOSED', /closed/);
+    await rejectsCode(col.count(), 'ERR_CLOSED', /closed/);
+    await rejectsCode(col.query({ queryEmbeddings: [rows(0)] }), 'ERR_CLOSED', /closed/);
+    await rejectsCode(col.add({ ids: ['z'], embeddings: [rows(0)] }), 'ERR_CLOSED', /closed/);
+    const persistent = await Client.open(tempDir());
+    const pcol = await filled(persistent);
+    await persistent.close();
+    await rejectsCode(pcol.get(), 'ERR_CLOSED', /closed/);
+    await rejectsCode(pcol.delete({ ids: ['r1'] }), 'ERR_CLOSED', /closed/);
   });
 });
 
