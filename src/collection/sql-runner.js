@@ -7,7 +7,9 @@
  * writer thread loads it without a TypeScript loader.
  *
  * A step with `returning` collects the rows its statement returns (a SELECT
- * or a statement with RETURNING), as arrays, per parameter row. A `required`
+ * or a statement with RETURNING) by column: result[j] holds column j of
+ * every returned row, in order (a `required` step of statements returning
+ * one row per run gives one value per run). A `required`
  * step must return a row (or change one) for every parameter row: the first
  * that does not stops the program and rolls it back, as does any SQLite
  * error; the failure names the step and the parameter row.
@@ -54,9 +56,9 @@ function paramsOf(params, r) {
  */
 
 /**
- * @typedef {{ ok: true, results: (unknown[][][] | number)[] } | { ok: false, failure: StepFailure }} ProgramResult
- * results[s]: for a returning step, the rows returned by each run; else the
- * number of rows changed.
+ * @typedef {{ ok: true, results: (unknown[][] | number)[] } | { ok: false, failure: StepFailure }} ProgramResult
+ * results[s]: for a returning step, the returned columns; else the number
+ * of rows changed.
  */
 
 class Stop extends Error {
@@ -83,7 +85,7 @@ export function runProgram(db, cache, steps) {
     }
     return stmt;
   };
-  /** @type {(unknown[][][] | number)[]} */
+  /** @type {(unknown[][] | number)[]} */
   const results = [];
   let at = { step: 0, row: 0 };
   try {
@@ -92,13 +94,13 @@ export function runProgram(db, cache, steps) {
         const stmt = prepare(step.sql);
         if (step.returning) {
           const raw = stmt.raw(true);
-          /** @type {unknown[][][]} */
-          const out = [];
+          /** @type {unknown[][]} */
+          const out = stmt.columns().map(() => []);
           for (let r = 0; r < step.count; r++) {
             at = { step: s, row: r };
             const rows = /** @type {unknown[][]} */ (raw.all(...paramsOf(step.params, r)));
             if (step.required && rows.length === 0) throw new Stop({ kind: 'missing', step: s, row: r, message: 'no row' });
-            out.push(rows);
+            for (const row of rows) row.forEach((value, j) => /** @type {unknown[]} */ (out[j]).push(value));
           }
           results.push(out);
         } else {

@@ -174,7 +174,7 @@ export class CollectionStore {
           ? createError(ErrorCode.DUPLICATE_ID, `a collection named ${JSON.stringify(name)} already exists; use getCollection or getOrCreateCollection`)
           : undefined,
     );
-    return (rows as unknown[][][])[0]![0]![0] as number;
+    return (rows as unknown[][])[0]![0] as number;
   }
 
   /** Deletes a collection, its records, change log and snapshot row. */
@@ -240,7 +240,7 @@ export class CollectionStore {
       }
       return this.#guardFailure(f, name, dim);
     });
-    return (results[first] as unknown[][][]).map((rows) => rows[0]![0] as number);
+    return (results[first] as unknown[][])[0] as number[];
   }
 
   /** Inserts or replaces records (same rid for existing ids); returns the rids. */
@@ -262,7 +262,7 @@ export class CollectionStore {
       this.#logSteps(cid, ids, Op.PUT),
     );
     const results = await this.write(steps, (f) => this.#guardFailure(f, name, dim));
-    return (results[first] as unknown[][][]).map((rows) => rows[0]![0] as number);
+    return (results[first] as unknown[][])[0] as number[];
   }
 
   /**
@@ -313,11 +313,8 @@ export class CollectionStore {
       }
       return this.#guardFailure(f, name, dim);
     });
-    const returned = results[first] as unknown[][][];
-    return {
-      rids: returned.map((rows) => rows[0]![0] as number),
-      metadatas: returned.map((rows) => parseMetadata(rows[0]![1] as string | null)),
-    };
+    const [rids, metadatas] = results[first] as [number[], (string | null)[]];
+    return { rids, metadatas: metadatas.map(parseMetadata) };
   }
 
   /** Deletes records by rid (those still present); returns how many were deleted. */

@@ -27,8 +27,8 @@ export class ProgramFailure extends Error {
   }
 }
 
-/** Results of a committed program: per step, the returned rows per run, or the rows changed. */
-export type ProgramResults = (unknown[][][] | number)[];
+/** Results of a committed program: per step, the returned columns, or the number of rows changed. */
+export type ProgramResults = (unknown[][] | number)[];
 
 export interface SqlWriter {
   /** Runs a program in one transaction; rejects with {@link ProgramFailure} after a rollback. */
