@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Tokenizer } from '@huggingface/tokenizers';
 
-import { ErrorCode, NativeError, SemvecError, ValidationError } from '../errors.js';
+import { createError, ErrorCode, NativeError, SemvecError, ValidationError } from '../errors.js';
 import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
@@ -218,7 +218,7 @@ export class Embedder {
    * const x = await model.embed(docs, { batchSize: 64, onProgress: (d, n) => console.log(d, n) });
    */
   async embed(texts: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array> {
-    if (this.#closed) fail(ErrorCode.INVALID_ARGUMENT, `the embedder ${this.name} is closed`);
+    if (this.#closed) throw createError(ErrorCode.CLOSED, `the embedder ${this.name} is closed`);
     const list = typeof texts === 'string' ? [texts] : texts;
     if (!Array.isArray(list)) {
       fail(ErrorCode.INVALID_ARGUMENT, `texts must be a string or an array of strings; received ${describe(texts)}`);

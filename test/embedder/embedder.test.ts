@@ -94,7 +94,7 @@ describe.skipIf(!haveToyModel)('Embedder on the toy model with the MiniLM tokeni
   it('a closed embedder refuses work', async () => {
     const m = await Embedder.load(dir);
     await m.close();
-    await expect(m.embed(['x'])).rejects.toMatchObject({ message: /closed/ });
+    await expect(m.embed(['x'])).rejects.toMatchObject({ code: 'ERR_CLOSED', message: /closed/ });
   });
 
   it('rejects bad arguments and directories that are not models', async () => {
