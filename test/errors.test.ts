@@ -20,6 +20,8 @@ describe('SemvecError', () => {
       ERR_DUPLICATE_ID: ValidationError,
       ERR_NOT_FOUND: NotFoundError,
       ERR_NOT_TRAINED: ValidationError,
+      ERR_CLOSED: ValidationError,
+      ERR_EMBEDDER_MISMATCH: ValidationError,
       ERR_CORRUPT_FILE: FileFormatError,
       ERR_UNSUPPORTED_VERSION: FileFormatError,
       ERR_WRONG_INDEX_KIND: FileFormatError,
