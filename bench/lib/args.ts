@@ -100,8 +100,8 @@ export const option = {
     };
   },
 
-  /** A file or directory, resolved against the working directory. */
-  path(help: string, def: string, { arg = 'FILE' } = {}): Option<string> {
+  /** A file or directory, resolved against the working directory (required when it has no default). */
+  path(help: string, def?: string, { arg = 'FILE' } = {}): Option<string> {
     return { kind: 'string', help, arg, default: def, read: (text, flag) => resolve(required(text, flag)) };
   },
 
