@@ -3,44 +3,16 @@
  * mixtures whose shape is set by a {@link MixtureSpec}: the clustered set of
  * bench:flat and bench:collection, and the `hard` and `easy` sets of
  * bench:ivf and bench:peers. Every draw comes from mulberry32, the one seeded
- * PRNG of the repository (src/cli/synthetic.ts, which `semvec bench` uses).
+ * PRNG of the repository, and normal values from gaussianRow (both in
+ * src/cli/synthetic.ts, which `semvec bench` uses).
  */
 import { normalizeInPlace } from '../../src/index.js';
-import { mulberry32 } from '../../src/cli/synthetic.js';
+import { gaussianRow, mulberry32, pickCumulative, zipfCumulative } from '../../src/cli/synthetic.js';
 
-export { mulberry32 };
+export { gaussianRow, mulberry32, pickCumulative };
 
 /** The seeds of a data set: the mixture's centres, the stored rows, the queries. */
 export const SEEDS = { mixture: 1, data: 2, queries: 3 } as const;
-
-/**
- * Writes `centre[c + j] + sigma * z_j` to `out[base + j]` for j < dim, with
- * z_j standard normal (Marsaglia's polar method, both values of each pair
- * used; about 1.5x faster than the trigonometric Box-Muller).
- */
-export function gaussianRow(
-  out: Float32Array,
-  base: number,
-  dim: number,
-  centre: Float32Array,
-  c: number,
-  sigma: number,
-  rand: () => number,
-): void {
-  for (let j = 0; j < dim; j += 2) {
-    let u: number;
-    let v: number;
-    let s: number;
-    do {
-      u = 2 * rand() - 1;
-      v = 2 * rand() - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s === 0);
-    const f = sigma * Math.sqrt((-2 * Math.log(s)) / s);
-    out[base + j] = centre[c + j]! + u * f;
-    if (j + 1 < dim) out[base + j + 1] = centre[c + j + 1]! + v * f;
-  }
-}
 
 /**
  * The shape of a gaussian mixture. Centres are N(0, I/dim) (norm ~1, so two
@@ -98,30 +70,10 @@ export function makeMixture(dim: number, seed: number, spec: MixtureSpec): Mixtu
   const origin = new Float32Array(dim);
   for (let c = 0; c < clusters; c++) gaussianRow(centres, c * dim, dim, origin, 0, scale, rand);
   const sigma = new Float64Array(clusters);
-  const cumWeight = new Float64Array(clusters);
-  let total = 0;
-  for (let c = 0; c < clusters; c++) {
-    sigma[c] = (rMin + (rMax - rMin) * rand()) * scale;
-    total += 1 / (c + 1) ** spec.zipf;
-    cumWeight[c] = total;
-  }
+  for (let c = 0; c < clusters; c++) sigma[c] = (rMin + (rMax - rMin) * rand()) * scale;
   // Drawn after the rest, so isotropic mixtures do not depend on this step.
   const directions = unitDirections(clusters * spec.intrinsicDim, dim, rand);
-  for (let c = 0; c < clusters; c++) cumWeight[c] = cumWeight[c]! / total;
-  cumWeight[clusters - 1] = 1;
-  return { dim, spec, centres, sigma, cumWeight, directions };
-}
-
-/** The cluster whose cumulative weight first reaches u (binary search). */
-function pickCluster(cumWeight: Float64Array, u: number): number {
-  let lo = 0;
-  let hi = cumWeight.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cumWeight[mid]! < u) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return { dim, spec, centres, sigma, cumWeight: zipfCumulative(clusters, spec.zipf), directions };
 }
 
 /** n rows from the mixture, in one row-major Float32Array. */
@@ -142,7 +94,7 @@ export function sample(m: Mixture, n: number, seed: number): Float32Array {
       gaussianRow(out, base, dim, origin, 0, noiseSigma, rand);
       continue;
     }
-    const c = pickCluster(cumWeight, rand());
+    const c = pickCumulative(cumWeight, rand());
     if (r === 0) {
       gaussianRow(out, base, dim, centres, c * dim, sigma[c]!, rand);
       continue;
