@@ -28,7 +28,7 @@ const COMMAND = {
   options: {
     'model-dir': option.optionalPath(
       `a BERT-style export laid out as on the hub (${MODEL_FILES.join(', ')}); default: a random-weight ` +
-        `all-MiniLM-L6-v2-sized model in ${DEFAULT_MODEL_DIR}, made if missing`,
+        `all-MiniLM-L6-v2-sized model in bench/.models/minilm-random, made if missing`,
     ),
     texts: option.int('texts per pass', { full: '2000', quick: '300' }, { min: 2 }),
     out: option.path('JSON results', 'bench/results/embed.json'),
