@@ -10,7 +10,7 @@ import { FlatIndex } from '../../src/index.js';
 import type { Metric } from '../../src/index.js';
 import { fmtInt, progress } from '../lib/format.js';
 import type { Limits, ProbeSettings } from '../lib/machine.js';
-import { latencyOf, now, sum, timeEach, timeEachAsync, type Latency } from '../lib/timing.js';
+import { bestOf, latencyOf, sum, timeEach, timeEachAsync, timed, type Latency } from '../lib/timing.js';
 
 export const K = 10;
 export const SINGLE_TARGET = 1.3; // single-query median / memory bound, at most
@@ -172,15 +172,9 @@ async function measureSingle(p: Params, index: FlatIndex, qs: readonly Float32Ar
 function measureBatch(p: Params, index: FlatIndex, queries: Float32Array, n: number): number {
   const nq = queries.length / p.dim;
   progress(`N=${fmtInt(n)}: searchBatch (${nq} queries, best of ${p.batchReps})`);
-  let best = Infinity;
-  for (let r = 0; r < p.batchReps; r++) {
-    const t0 = now();
-    const results = index.searchBatch(queries, p.k);
-    const dt = now() - t0;
-    if (results.length !== nq) throw new Error(`searchBatch returned ${results.length} results for ${nq} queries`);
-    best = Math.min(best, dt);
-  }
-  return best;
+  const { first, bestSeconds } = bestOf(p.batchReps, () => index.searchBatch(queries, p.k));
+  if (first.length !== nq) throw new Error(`searchBatch returned ${first.length} results for ${nq} queries`);
+  return bestSeconds;
 }
 
 /** Everything at one N, on the first n rows (fractions of the limits are filled in by {@link applyLimits}). */
@@ -197,9 +191,7 @@ export async function benchSize(
   const nq = qs.length;
   progress(`N=${fmtInt(n)}: add`);
   const index = new FlatIndex({ dim, metric: p.metric });
-  const t0 = now();
-  index.add(data);
-  const addSeconds = now() - t0;
+  const addSeconds = timed(() => index.add(data)).seconds;
   const memory = { indexBytes: index.memoryUsage(), bytesPerVector: index.memoryUsage() / n, rssBytes: process.memoryUsage().rss };
   const single = await measureSingle(p, index, qs, n);
   const baseline = measureBaseline(p, data, qs, n);

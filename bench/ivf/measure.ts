@@ -10,7 +10,7 @@ import { FlatIndex, IVFIndex, recallAtK, suggestNlist } from '../../src/index.js
 import type { IVFEncoding, Metric, SearchResult } from '../../src/index.js';
 import type { Difficulty } from '../lib/data.js';
 import { fmtInt, progress } from '../lib/format.js';
-import { bestOf, latencyOf, median, now, timeEach, timeEachWarm, type Latency } from '../lib/timing.js';
+import { bestOf, latencyOf, median, now, timeEachWarm, timed, type Latency } from '../lib/timing.js';
 
 export const K = 10;
 // Powers of two, with half steps where recall crosses 0.9-0.99 on the hard data.
@@ -228,9 +228,8 @@ function benchIvf(p: Params, label: string, encoding: IVFEncoding, set: RunData,
 function flatSingleLatency(flat: FlatIndex, qs: readonly Float32Array[], k: number, label: string, when: string): Latency {
   const calls = Math.min(FLAT_SINGLE_QUERIES, qs.length);
   progress(`${label}: flat single queries (${calls}, ${when})`);
-  for (let i = 0; i < 3; i++) flat.search(qs[i % qs.length]!, k);
   return latencyOf(
-    timeEach(calls, (i) => flat.search(qs[i]!, k)),
+    timeEachWarm(3, calls, (i) => flat.search(qs[i]!, k)),
     1,
     'hrtime',
   );
@@ -251,9 +250,7 @@ export function benchRun(p: Params, set: RunData, n: number): RunResult[] {
   const label = `${difficulty} N=${fmtInt(n)}`;
   progress(`${label}: flat add + ground truth (searchBatch x ${BATCH_REPS})`);
   const flat = new FlatIndex({ dim, metric: p.metric });
-  const t0 = now();
-  flat.add(data);
-  const addSeconds = now() - t0;
+  const addSeconds = timed(() => flat.add(data)).seconds;
   const gt = bestOf(BATCH_REPS, () => flat.searchBatch(queries, k)); // the first call is the ground truth
   const truth: SearchResult[] = gt.first;
   if (truth.length !== nq) throw new Error(`flat searchBatch returned ${truth.length} results for ${nq} queries`);

@@ -71,9 +71,9 @@ export async function timeEachAsync(calls: number, fn: (i: number) => Promise<un
   return times;
 }
 
-/** {@link timeEach} after `warmup` untimed calls fn(0), fn(1), ... */
+/** {@link timeEach} after `warmup` untimed calls fn(0), fn(1), ... (cycling below `calls`). */
 export function timeEachWarm(warmup: number, calls: number, fn: (i: number) => void): number[] {
-  for (let i = 0; i < warmup; i++) fn(i);
+  for (let i = 0; i < warmup; i++) fn(i % calls);
   return timeEach(calls, fn);
 }
 
