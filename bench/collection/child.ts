@@ -13,7 +13,7 @@ import { CLUSTERED, makeMixture, sample } from '../lib/data.js';
 import { now } from '../lib/timing.js';
 import { CATCHUP_RECORDS, COLLECTION, SEEDS, makeAttributes, recordsInput } from './records.js';
 
-export const CHILD_SCRIPT = 'bench/collection/child.ts';
+const CHILD_SCRIPT = 'bench/collection/child.ts';
 
 const COMMAND = {
   script: CHILD_SCRIPT,
