@@ -1,0 +1,182 @@
+/**
+ * bench/embed/runs.ts: the configurations bench:embed times and how. semvec
+ * (Embedder.embed, batch 32) and transformers.js (slices of 32 texts in
+ * input order) are the two main runs, interleaved for `reps` passes; the
+ * variants (transformers.js on length-sorted texts, semvec batch 16 and 64,
+ * semvec with 1 thread) get `variantReps` passes. Every configuration is
+ * warmed up on texts of all lengths first; each best pass is then set against
+ * its batching plan's FLOPs and the FMA peak.
+ */
+import type { FeatureExtractionPipeline } from '@huggingface/transformers';
+
+import type { Embedder } from '../../src/index.js';
+import { fmt, fmtInt, progress } from '../lib/format.js';
+import type { FmaLimits } from '../lib/machine.js';
+import { batching, cosineStats, timePass, type Batching, type Pass } from './measure.js';
+import type { ModelShape } from './model.js';
+
+const WARMUP_TEXTS = 96;
+
+export interface Params {
+  modelDir: string;
+  generated: boolean; // the default random model (made if missing)
+  texts: number;
+  batch: number;
+  batchSizes: number[];
+  reps: number;
+  variantReps: number;
+  threads: number;
+  fmaSeconds: number;
+  out: string;
+  quick: boolean;
+}
+
+export interface Config {
+  name: string;
+  library: 'semvec' | 'transformers.js';
+  batch: number;
+  threads: number;
+  order: 'length-sorted' | 'input';
+  main: boolean; // one of the two runs the target compares
+}
+
+export interface ConfigResult extends Config {
+  passes: Pass[];
+  best: Pass;
+  textsPerSecond: number;
+  batching: Batching;
+  realGflops: number;
+  executedGflops: number;
+  fractionOfFmaPeak: number; // executed GFLOP/s over the FMA peak at the same thread count
+  cpuUtilisation: number; // CPU seconds / wall seconds of the best pass
+  outsideRunSeconds: number; // best pass time not inside InferenceSession.run
+  minCosineToSemvecMain: number;
+}
+
+type Runner = Config & { run: (list: readonly string[]) => Promise<Float32Array> };
+
+/** The loaded libraries, the texts and their token counts (semvec's tokenizer). */
+export interface Setup {
+  semvec: Embedder;
+  semvec1: Embedder;
+  extractor: FeatureExtractionPipeline;
+  dim: number;
+  texts: string[];
+  tokens: number[];
+  /** Text indexes by token count (ties by index), and in input order. */
+  sortedOrder: number[];
+  inputOrder: number[];
+}
+
+/** transformers.js on consecutive slices of `batch` texts, in input order or sorted by token count. */
+function transformersRunner(s: Setup, batch: number, sorted: boolean) {
+  return async (list: readonly string[]): Promise<Float32Array> => {
+    const { dim } = s;
+    const out = new Float32Array(list.length * dim);
+    let order = list.map((_, i) => i);
+    if (sorted) {
+      const len = list.map((t) => t.length);
+      // Sort by token count, as semvec does (same tokenizer; counted up front for the benchmark's texts).
+      const tk = list === s.texts ? s.tokens : len;
+      order = order.sort((a, b) => (tk[a] as number) - (tk[b] as number) || a - b);
+    }
+    for (let from = 0; from < order.length; from += batch) {
+      const rows = order.slice(from, from + batch);
+      const result = await s.extractor(
+        rows.map((i) => list[i] as string),
+        { pooling: 'mean', normalize: true },
+      );
+      const data = result.data as Float32Array;
+      rows.forEach((r, k) => out.set(data.subarray(k * dim, (k + 1) * dim), r * dim));
+    }
+    return out;
+  };
+}
+
+/** The main runs first (semvec, transformers.js), then the variants. */
+function configs(p: Params, s: Setup): Runner[] {
+  const semvecRun = (model: Embedder, batch: number) => (list: readonly string[]) => model.embed(list, { batchSize: batch });
+  const sorted = 'length-sorted' as const;
+  return [
+    { name: 'semvec', library: 'semvec', batch: p.batch, threads: p.threads, order: sorted, main: true, run: semvecRun(s.semvec, p.batch) },
+    { name: 'transformers.js', library: 'transformers.js', batch: p.batch, threads: p.threads, order: 'input', main: true, run: transformersRunner(s, p.batch, false) },
+    { name: 'transformers.js, sorted input', library: 'transformers.js', batch: p.batch, threads: p.threads, order: sorted, main: false, run: transformersRunner(s, p.batch, true) },
+    ...p.batchSizes
+      .filter((b) => b !== p.batch)
+      .map((b) => ({ name: `semvec batch ${b}`, library: 'semvec' as const, batch: b, threads: p.threads, order: sorted, main: false, run: semvecRun(s.semvec, b) })),
+    { name: 'semvec 1 thread', library: 'semvec', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1, p.batch) },
+  ];
+}
+
+/** Texts of every length (the runtime's arena grows to the largest shapes), the longest last. */
+export function warmupTexts(s: Setup): string[] {
+  const { texts, sortedOrder } = s;
+  const warm = sortedOrder.filter((_, k) => k % Math.max(1, Math.floor(texts.length / WARMUP_TEXTS)) === 0).map((i) => texts[i] as string);
+  warm.push(texts[sortedOrder[sortedOrder.length - 1] as number] as string);
+  return warm;
+}
+
+/** Every configuration warmed up, then timed: each one's passes and its first output. */
+export async function runPasses(p: Params, s: Setup, warm: readonly string[]) {
+  const all = configs(p, s);
+  for (const c of all) {
+    progress(`warm-up: ${c.name} (${warm.length} texts)`);
+    await c.run(warm);
+  }
+  const passes = new Map<string, Pass[]>();
+  const outputs = new Map<string, Float32Array>();
+  const record = async (c: Runner): Promise<void> => {
+    let out: Float32Array | undefined;
+    const pass = await timePass(async () => {
+      out = await c.run(s.texts);
+    });
+    passes.set(c.name, [...(passes.get(c.name) ?? []), pass]);
+    if (!outputs.has(c.name) && out) outputs.set(c.name, out);
+    progress(`${c.name}: ${fmt(pass.seconds, 2)} s (${fmtInt(s.texts.length / pass.seconds)} texts/s)`);
+  };
+  const mains = all.filter((c) => c.main);
+  for (let r = 0; r < p.reps; r++) {
+    // Interleaved, the order alternating, so drift on a shared machine hits both alike.
+    for (const c of r % 2 === 0 ? mains : [...mains].reverse()) {
+      progress(`pass ${r + 1}/${p.reps}: ${c.name}`);
+      await record(c);
+    }
+  }
+  for (const c of all.filter((x) => !x.main)) {
+    for (let r = 0; r < p.variantReps; r++) {
+      progress(`pass ${r + 1}/${p.variantReps}: ${c.name}`);
+      await record(c);
+    }
+  }
+  const configList: Config[] = all.map(({ run: _run, ...c }) => c);
+  return { configs: configList, passes, outputs };
+}
+
+/** Each configuration's best pass against its batching plan, the FMA peak and semvec's main output. */
+export function configResults(
+  s: Setup,
+  shape: ModelShape,
+  limits: FmaLimits,
+  timedRuns: { configs: Config[]; passes: Map<string, Pass[]>; outputs: Map<string, Float32Array> },
+): ConfigResult[] {
+  const semvecMain = timedRuns.outputs.get('semvec') as Float32Array;
+  return timedRuns.configs.map((c) => {
+    const ps = timedRuns.passes.get(c.name) ?? [];
+    const best = ps.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const plan = batching(s.tokens, c.order === 'input' ? s.inputOrder : s.sortedOrder, c.batch, shape);
+    const executedGflops = plan.executedGflop / best.seconds;
+    return {
+      ...c,
+      passes: ps,
+      best,
+      textsPerSecond: s.texts.length / best.seconds,
+      batching: plan,
+      realGflops: plan.realGflop / best.seconds,
+      executedGflops,
+      fractionOfFmaPeak: executedGflops / (c.threads === 1 ? limits.fma1Gflops : limits.fmaAllGflops),
+      cpuUtilisation: best.cpuSeconds / best.seconds,
+      outsideRunSeconds: best.seconds - best.runSeconds,
+      minCosineToSemvecMain: cosineStats(timedRuns.outputs.get(c.name) as Float32Array, semvecMain, s.dim, 0).min,
+    };
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * bench/peers/approximate.ts: approximate search against the peers, per
+ * difficulty. Every driver builds its indexes (one build each: build time,
+ * memory, save and load), then each index is swept over its setting (nprobe
+ * or ef): recall@10 against the exact ground truth, batch QPS (median of
+ * `reps` interleaved repetitions) and single-query latency; then, per recall
+ * level, the fastest setting of each index and semvec's speed as a multiple
+ * of each peer's.
+ */
+import { dirname, relative } from 'node:path';
+
+import { recallAtK, suggestNlist } from '../../src/index.js';
+import type { ResultIds } from '../../src/index.js';
+import { DIFFICULTY_NOTES, type Difficulty } from '../lib/data.js';
+import { fmt, fmtBytes, fmtInt, fmtMs, fmtQps, fmtRatio, fmtSize, progress } from '../lib/format.js';
+import type { Machine } from '../lib/machine.js';
+import { renderRecallQpsSvg, type Report } from '../lib/report.js';
+import { median, rotate } from '../lib/timing.js';
+import { groundTruth, type ApproxIndex, type Dataset, type Footprint, type PeerDriver } from './driver.js';
+import { times, type ExactResult } from './exact.js';
+import { HNSW_EF_CONSTRUCTION, HNSW_M, K, RECALL_LEVELS, type Lib, type Params } from './settings.js';
+
+interface ApproxRow {
+  value: number; // nprobe or ef
+  recall: number;
+  batchQps: number;
+  singleMedianMs: number;
+  singleQps: number;
+}
+
+export interface ApproxLib {
+  label: string;
+  lib: Lib;
+  method: string;
+  setting: 'nprobe' | 'ef';
+  buildSeconds: number;
+  buildDetail: Record<string, number>;
+  footprint: Footprint;
+  rows: ApproxRow[];
+}
+
+/** The fastest setting of one index reaching a recall level. */
+export type Pick = (ApproxRow & { setting: string }) | null;
+
+interface LevelRow {
+  level: number;
+  /** Per label: the highest batch QPS among the settings reaching the level. */
+  batch: Record<string, Pick>;
+  /** Per label: the lowest single-query median among the settings reaching the level. */
+  single: Record<string, Pick>;
+}
+
+export interface ApproxRun {
+  difficulty: Difficulty;
+  n: number;
+  nlist: number;
+  libs: ApproxLib[];
+  levels: LevelRow[];
+}
+
+/** Recall on repetition 0, batch QPS as the median of `reps` interleaved repetitions, then single queries. */
+async function measureSweeps(p: Params, set: Dataset, sweeps: readonly ApproxIndex[], truth: ResultIds[]): Promise<ApproxLib[]> {
+  const runs = sweeps.map((sweep) => ({ sweep, batch: sweep.values.map(() => [] as number[]), recall: sweep.values.map(() => 0) }));
+  for (let r = 0; r < p.reps; r++) {
+    for (const run of rotate(runs, r)) {
+      progress(`${set.difficulty}: approximate rep ${r + 1}/${p.reps}: ${run.sweep.label} sweep`);
+      for (const [j, value] of run.sweep.values.entries()) {
+        const b = await run.sweep.batch(value);
+        run.batch[j]!.push(b.seconds);
+        if (r === 0) run.recall[j] = recallAtK(b.value, truth, K);
+      }
+    }
+  }
+  const singleCount = Math.min(p.single, p.queries);
+  progress(`${set.difficulty}: approximate: single-query latency (${singleCount} per setting)`);
+  const out: ApproxLib[] = [];
+  for (const { sweep, batch, recall } of runs) {
+    const rows: ApproxRow[] = [];
+    for (const [j, value] of sweep.values.entries()) {
+      const singleMedianMs = median(await sweep.single(value, singleCount)) * 1e3;
+      rows.push({ value, recall: recall[j]!, batchQps: p.queries / median(batch[j]!), singleMedianMs, singleQps: 1e3 / singleMedianMs });
+    }
+    const { label, lib, method, setting, buildSeconds, buildDetail, footprint } = sweep;
+    out.push({ label, lib, method, setting, buildSeconds, buildDetail, footprint, rows });
+  }
+  return out;
+}
+
+/** The fastest setting reaching the recall level: highest batch QPS, or lowest single-query median. */
+export function fastest(a: ApproxLib, level: number, by: 'batch' | 'single'): Pick {
+  const ok = a.rows.filter((row) => row.recall >= level);
+  if (ok.length === 0) return null;
+  const best = ok.reduce((x, y) => ((by === 'batch' ? y.batchQps > x.batchQps : y.singleMedianMs < x.singleMedianMs) ? y : x));
+  return { ...best, setting: `${a.setting} ${best.value}` };
+}
+
+/** Ground truth, every driver's approximate indexes built in turn, then the sweeps. */
+export async function runApproximate(p: Params, set: Dataset, drivers: readonly PeerDriver[], tmp: string): Promise<ApproxRun> {
+  const nlist = suggestNlist(set.n);
+  progress(`${set.difficulty}: ground truth`);
+  const truth = groundTruth(set);
+  for (const d of drivers) await d.prepare?.(set);
+  const sweeps: ApproxIndex[] = [];
+  for (const d of drivers) sweeps.push(...(await d.approximate(set, { nlist, tmp })));
+  const libs = await measureSweeps(p, set, sweeps, truth);
+  const levels = RECALL_LEVELS.map((level) => ({
+    level,
+    batch: Object.fromEntries(libs.map((a) => [a.label, fastest(a, level, 'batch')])),
+    single: Object.fromEntries(libs.map((a) => [a.label, fastest(a, level, 'single')])),
+  }));
+  return { difficulty: set.difficulty, n: set.n, nlist, libs, levels };
+}
+
+// --------------------------------------------------------------- printing ---
+
+/** Build, memory, save and load of every index, then each index's sweep. */
+function printBuilds(report: Report, run: ApproxRun): void {
+  const where = `${run.difficulty} data, N = ${fmtInt(run.n)}, nlist ${fmtInt(run.nlist)}`;
+  const ref = run.libs[0]!; // the first semvec IVF configuration
+  report.heading(`Approximate search, ${where}: builds (one each), memory, save and load`);
+  report.table(
+    ['index', 'build', `x ${ref.label}`, 'memory', 'file', 'save', 'load', 'method'],
+    run.libs.map((a) => [
+      a.label,
+      fmtMs(a.buildSeconds * 1e3),
+      times(a.buildSeconds, ref.buildSeconds, a === ref),
+      `${fmtBytes(a.footprint.memoryBytes)}${a.footprint.memorySource === 'file size' ? ' *' : ''}`,
+      fmtBytes(a.footprint.fileBytes),
+      fmtMs(a.footprint.saveSeconds * 1e3),
+      fmtMs(a.footprint.loadSeconds * 1e3),
+      a.method,
+    ]),
+  );
+  report.text('memory: memoryUsage() where the library has one; * = the file size instead (no memory counter). save/load: one file each, timed once.');
+  for (const a of run.libs) {
+    report.heading(`${a.label} (${run.difficulty}): ${a.method}`, 3);
+    report.table(
+      [a.setting, 'recall@10', 'batch QPS', 'single median', 'single QPS'],
+      a.rows.map((row) => [String(row.value), fmt(row.recall, 4), fmtInt(row.batchQps), fmtMs(row.singleMedianMs), fmtQps(row.singleQps)]),
+      { indent: '    ' },
+    );
+  }
+}
+
+type Picked = NonNullable<Pick>;
+
+/** Per recall level, each index's fastest setting, and each semvec configuration against each peer. */
+function printLevels(report: Report, run: ApproxRun, by: 'batch' | 'single', title: string, cell: (x: Picked) => string, ratio: (s: Picked, peer: Picked) => number): void {
+  const semvecs = run.libs.filter((a) => a.lib === 'semvec');
+  const peers = run.libs.filter((a) => a.lib !== 'semvec');
+  const pairs = semvecs.flatMap((s) => peers.map((peer) => [s, peer] as const));
+  report.heading(`Fastest setting reaching each recall@10 level, ${run.difficulty} data (${title})`);
+  report.table(
+    ['recall >=', ...run.libs.map((a) => a.label), ...pairs.map(([s, peer]) => `${s.label} x ${peer.label}`)],
+    run.levels.map((lv) => [
+      fmt(lv.level, 2),
+      ...run.libs.map((a) => {
+        const x = lv[by][a.label];
+        return x ? `${cell(x)} (${x.setting})` : 'not reached';
+      }),
+      ...pairs.map(([s, peer]) => {
+        const sx = lv[by][s.label];
+        const px = lv[by][peer.label];
+        return fmtRatio(sx && px ? ratio(sx, px) : null);
+      }),
+    ]),
+  );
+}
+
+export function printApproximate(report: Report, run: ApproxRun, p: Params, svgFile: string): void {
+  printBuilds(report, run);
+  printLevels(report, run, 'batch', 'batch QPS; x = semvec QPS / peer QPS', (x) => fmtInt(x.batchQps), (s, peer) => s.batchQps / peer.batchQps);
+  printLevels(
+    report,
+    run,
+    'single',
+    'single-query median; x = peer latency / semvec latency',
+    (x) => fmtMs(x.singleMedianMs),
+    (s, peer) => peer.singleMedianMs / s.singleMedianMs,
+  );
+  report.markdown(`![recall@10 against single-query QPS, ${run.difficulty} data](${relative(dirname(p.md), svgFile)})`);
+}
+
+/** recall@10 against single-query QPS, one curve per index (as ann-benchmarks plots). */
+export function renderApproxSvg(run: ApproxRun, p: Params, machine: Machine, exact: ExactResult | null): string {
+  const flat = exact?.difficulty === run.difficulty ? exact.rows[0] : undefined;
+  return renderRecallQpsSvg({
+    title: `semvec vs FAISS, usearch, hnswlib: recall@${K} against single-query QPS (${run.difficulty}, N = ${fmtSize(run.n)})`,
+    subtitle: `dim ${p.dim}, inner product, ${fmtInt(p.queries)} queries; ${machine.cpu}, ${machine.logicalCores} cores, ${machine.simd}; ${machine.date.slice(0, 10)}`,
+    k: K,
+    series: run.libs.map((a) => ({
+      name: a.label,
+      points: a.rows.map((row) => ({ recall: row.recall, qps: row.singleQps, label: String(row.value) })),
+      dashed: a.setting === 'ef',
+    })),
+    baselines: flat ? [{ name: 'semvec FlatIndex (exact)', qps: 1e3 / flat.single.medianMs }] : [],
+    notes: [
+      `IVF: nlist ${fmtInt(run.nlist)}; labels: nprobe`,
+      `HNSW: M ${HNSW_M}, efConstruction ${HNSW_EF_CONSTRUCTION};`,
+      'labels: ef',
+      '',
+      ...DIFFICULTY_NOTES[run.difficulty],
+    ],
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * bench/peers/semvec.ts: semvec's driver. FlatIndex for exact search,
+ * IVFIndex (one curve per entry of SEMVEC_IVF, IVF defaults, nlist =
+ * suggestNlist(N)) for approximate search, kmeans for k-means.
+ */
+import { join } from 'node:path';
+
+import { FlatIndex, IVF_TRAINING_DEFAULTS, IVFIndex, kmeans } from '../../src/index.js';
+import type { IVFIndexOptions, IVFSearchOptions } from '../../src/index.js';
+import { progress } from '../lib/format.js';
+import { timed } from '../lib/timing.js';
+import { footprintOf, nprobeSweep, timeSingles, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver } from './driver.js';
+import { K, KMEANS } from './settings.js';
+
+/** One semvec IVF curve of the approximate comparison. */
+interface SemvecIvfConfig {
+  label: string;
+  /** IVFIndex options besides dim, metric and nlist (which the benchmark sets). */
+  options: Omit<IVFIndexOptions, 'dim' | 'metric' | 'nlist'>;
+  /** Options of every search call besides nprobe (which the sweep sets). */
+  search?: Omit<IVFSearchOptions, 'nprobe'>;
+}
+
+/** The semvec IVF configurations swept against the peers: one line each. */
+export const SEMVEC_IVF: readonly SemvecIvfConfig[] = [
+  { label: 'semvec IVF', options: {} },
+  { label: 'semvec IVF-SQ8', options: { encoding: 'sq8' } },
+];
+
+function semvecIvf(config: SemvecIvfConfig, set: Dataset, { nlist, tmp }: BuildContext): ApproxIndex {
+  progress(`${set.difficulty}: ${config.label} build (nlist ${nlist})`);
+  const ivf = new IVFIndex({ ...config.options, dim: set.dim, metric: 'ip', nlist });
+  const train = timed(() => ivf.train(set.data));
+  const add = timed(() => ivf.add(set.data));
+  const training = { ...IVF_TRAINING_DEFAULTS, ...config.options.training };
+  const extra = [
+    Object.keys(config.options).length > 0 ? `options ${JSON.stringify(config.options)}` : '',
+    config.search ? `search ${JSON.stringify(config.search)}` : '',
+  ].filter((s) => s !== '');
+  const search = (nprobe: number): IVFSearchOptions => ({ ...config.search, nprobe });
+  const file = join(tmp, 'semvec-ivf.svx');
+  const footprint = footprintOf(file, ivf.memoryUsage(), () => ivf.save(file), () => IVFIndex.load(file));
+  return {
+    label: config.label,
+    lib: 'semvec',
+    method: `IVFIndex nlist ${nlist} (${training.iterations} iterations, <= ${training.maxPointsPerCentroid} points/centroid)${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`,
+    setting: 'nprobe',
+    values: nprobeSweep(nlist),
+    buildSeconds: train.seconds + add.seconds,
+    buildDetail: { trainSeconds: train.seconds, addSeconds: add.seconds },
+    footprint,
+    batch: async (nprobe) => timed(() => ivf.searchBatch(set.queries, K, search(nprobe))),
+    single: async (nprobe, count) => timeSingles(count, (i) => ivf.search(set.qs[i]!, K, search(nprobe))),
+  };
+}
+
+export function semvecDriver(): PeerDriver {
+  return {
+    lib: 'semvec',
+    runs: 'in-process',
+    versions: () => ({}),
+    exact(set) {
+      let flat = new FlatIndex({ dim: set.dim, metric: 'ip' });
+      return {
+        lib: 'semvec',
+        call: { ingest: 'FlatIndex.add(Float32Array)', single: 'search', batch: 'searchBatch' },
+        ingest: async () => {
+          flat = new FlatIndex({ dim: set.dim, metric: 'ip' });
+          return { seconds: timed(() => flat.add(set.data)).seconds, conversionSeconds: null };
+        },
+        single: async (count) => timeSingles(count, (i) => flat.search(set.qs[i]!, K)),
+        batch: async () => timed(() => flat.searchBatch(set.queries, K)),
+      };
+    },
+    approximate: async (set, at) => SEMVEC_IVF.map((config) => semvecIvf(config, set, at)),
+    kmeans: (set, n, k) => [
+      {
+        lib: 'semvec',
+        call: `kmeans({ k: ${k}, iterations: ${KMEANS.iterations}, maxPointsPerCentroid: ${KMEANS.maxPointsPerCentroid}, init: '${KMEANS.init}' })`,
+        run: async () => {
+          const points = set.rows.subarray(0, n * set.dim);
+          const s = timed(() => kmeans(points, { k, dim: set.dim, ...KMEANS }));
+          const { iterations, trainingPoints, inertia, centroids } = s.value;
+          return { seconds: s.seconds, iterations, trainingPoints, ownInertia: inertia, centroids };
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * bench/peers/settings.ts: the settings bench:peers holds every library to
+ * (k, HNSW parameters, the ef sweep, k-means settings), its targets and its
+ * parameters.
+ */
+import type { Difficulty } from '../lib/data.js';
+
+export const K = 10;
+export const EFS = [10, 20, 40, 80, 160, 320, 640, 1280] as const;
+export const HNSW_M = 16;
+export const HNSW_EF_CONSTRUCTION = 128;
+export const RECALL_LEVELS = [0.9, 0.95, 0.99] as const;
+/** Untimed calls before each run of single queries. */
+export const WARMUP_CALLS = 3;
+/** k-means settings of all three libraries: faiss.Kmeans's defaults; random init, as FAISS has no other. */
+export const KMEANS = { iterations: 25, maxPointsPerCentroid: 256, seed: 1234, init: 'random' } as const;
+
+/** Targets, judged from the measured numbers (exact: hard data; approximate: hard data at N). */
+export const TARGETS = {
+  exactBatchOverFaiss: 3, // semvec exact batch QPS >= 3x FAISS ...
+  exactBatchOverUsearch: 2, // ... and >= 2x usearch
+  exactSingleOverBestPeer: 1.3, // exact single-query latency 1.3x lower than the best peer's
+  recall: 0.95, // at recall@10 >= this, semvec IVF single-query QPS ...
+  ivfOverFaissIvf: 1.5, // ... >= 1.5x FAISS IVF's ...
+  ivfOverBestHnsw: 1, // ... and >= the best HNSW peer's
+  hnswBuildOverIvfBuild: 10, // semvec IVF build <= 1/10 of each HNSW build
+} as const;
+
+/** The libraries whose indexes are compared. */
+export type Lib = 'semvec' | 'faiss' | 'usearch' | 'hnswlib';
+
+export interface Params {
+  n: number;
+  dim: number;
+  queries: number;
+  single: number;
+  reps: number;
+  difficulties: Difficulty[];
+  approximate: boolean;
+  kmeans: boolean;
+  kmeansK: number;
+  kmeansN: number;
+  out: string;
+  md: string;
+  svgDir: string;
+  quick: boolean;
+}
