@@ -192,18 +192,23 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    */
   train(vectors: VectorsInput, options?: ClusteringOptions): TrainResult {
     const { x, o, progress } = this.#trainArgs(vectors, options);
-    const r = this.handle.train(x, o, progress.callback);
-    progress.check();
-    return r;
+    try {
+      return this.handle.train(x, o, progress.callback);
+    } catch (err) {
+      return progress.rethrow(err);
+    }
   }
 
-  /** {@link train} on a worker thread. */
+  /**
+   * {@link train} on a worker thread. onProgress runs on the main thread
+   * while the worker waits for it: every call has run before the promise
+   * settles; returning false stops early, throwing rejects with that error
+   * and leaves the index untrained.
+   */
   async trainAsync(vectors: VectorsInput, options?: ClusteringOptions): Promise<TrainResult> {
     const caller = callerStack(this.trainAsync);
     const { x, o, progress } = this.#trainArgs(vectors, options);
-    const r = await withCallerStack(this.handle.trainAsync(x, o, progress.callback), caller);
-    progress.check();
-    return r;
+    return withCallerStack(this.handle.trainAsync(x, o, progress.callback), caller).catch(progress.rethrow);
   }
 
   /**

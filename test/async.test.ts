@@ -2,9 +2,12 @@
  * Async twins run on worker threads: the event loop keeps turning while they
  * work, and concurrent searches and adds are safe.
  */
+import { Worker } from 'node:worker_threads';
+
 import { describe, expect, it } from 'vitest';
 
 import { FlatIndex, IVFIndex, kmeansAsync } from '../src/index.js';
+import { addonPath } from '../src/native.js';
 import { blobs, bruteForce, randomVectors } from './helpers/data.js';
 
 /** Counts 1 ms timer ticks while `work` runs. */
@@ -108,5 +111,45 @@ describe('concurrent async operations are safe', () => {
     const want = index.search(q, 10);
     const got = await Promise.all(Array.from({ length: 16 }, () => index.searchAsync(q, 10)));
     for (const r of got) expect(r).toEqual(want);
+  });
+});
+
+describe('a worker thread torn down during async work', () => {
+  // Runs `body` (CommonJS, with `addon`, `x` of n * dim values and `ready()`)
+  // in a worker thread and terminates the worker once it calls ready().
+  async function terminateDuring(body: string): Promise<number> {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData);
+      const dim = 32, n = 20000;
+      const x = new Float32Array(n * dim);
+      for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 43758.5453 % 1;
+      const ready = () => parentPort.postMessage('ready');
+      ${body}`;
+    const worker = new Worker(code, { eval: true, workerData: addonPath });
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    return exited;
+  }
+
+  it('kmeansAsync waiting on onProgress neither crashes nor hangs the process', async () => {
+    for (let round = 0; round < 3; round++) {
+      // Each iteration's report reaches the worker's event loop while it is
+      // being stopped: the pending report is answered without running it.
+      await terminateDuring(`addon.kmeansAsync(x, dim, { k: 64, iterations: 1000, seed: 1, maxPointsPerCentroid: 0, init: 'random' }, () => ready());`);
+    }
+    const clusters = await kmeansAsync(randomVectors(2_000, 8, 5), { k: 4, dim: 8, onProgress: () => true });
+    expect(clusters.assignments).toHaveLength(2_000);
+  });
+
+  it('a pending searchAsync neither crashes nor hangs the process', async () => {
+    await terminateDuring(`const ix = new addon.FlatIndex(dim, 'ip'); ix.add(x); ix.searchAsync(x.subarray(0, 500 * dim), 10); ready();`);
+    const index = new FlatIndex({ dim: 8 });
+    await index.addAsync(randomVectors(100, 8, 6));
+    expect(index.size).toBe(100);
   });
 });

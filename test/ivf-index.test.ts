@@ -69,6 +69,29 @@ describe('IVFIndex lifecycle', () => {
     expect(auto.centroids()).toHaveLength(8 * dim);
   });
 
+  it('trainAsync runs every onProgress call before settling; false stops it, a throw rejects and changes nothing', async () => {
+    const calls: number[] = [];
+    const stopped = new IVFIndex({ dim, nlist: 16 });
+    const r = await stopped.trainAsync(data, { iterations: 8, onProgress: (i) => (calls.push(i), i < 3) });
+    expect(r.iterations).toBe(3);
+    expect(calls).toEqual([1, 2, 3]);
+    const sync = new IVFIndex({ dim, nlist: 16 });
+    expect(sync.train(data, { iterations: 8, onProgress: (i) => i < 3 }).iterations).toBe(3);
+    expect(stopped.centroids()).toEqual(sync.centroids());
+
+    const fail = new Error('stop training');
+    const thrown: number[] = [];
+    const failing = new IVFIndex({ dim, nlist: 16 });
+    await expect(failing.trainAsync(data, { iterations: 8, onProgress: (i) => {
+      thrown.push(i);
+      if (i === 2) throw fail;
+    } })).rejects.toBe(fail);
+    expect(thrown).toEqual([1, 2]);
+    expect(failing.isTrained).toBe(false); // abandoned: nothing changed
+    expect(() => failing.train(data, { onProgress: () => { throw fail; } })).toThrow(fail);
+    expect(failing.isTrained).toBe(false);
+  });
+
   it('validates nlist, nprobe and training input', () => {
     expect(codeOf(() => new IVFIndex({ dim, nlist: 0 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => new IVFIndex({ dim, nlist: 4, nprobe: 5 }))).toBe('ERR_INVALID_ARGUMENT');
