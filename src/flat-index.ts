@@ -5,7 +5,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { native, type NativeFlatIndex } from './native.js';
-import { checkDim, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import { checkDim, checkFixedLength, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
 import type { VectorInput, VectorsInput } from './validate.js';
 import {
   allowList,
@@ -67,9 +67,9 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   }
 
   /** {@link search} on a worker thread. */
-  searchAsync(query: VectorInput, k: number, options?: SearchOptions): Promise<SearchResult> {
+  async searchAsync(query: VectorInput, k: number, options?: SearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
-    const q = toVector(query, this.dim);
+    const q = checkFixedLength(toVector(query, this.dim), 'query');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), allowList(options)), caller).then(firstResult);
   }
 
@@ -87,9 +87,9 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   }
 
   /** {@link searchBatch} on a worker thread. */
-  searchBatchAsync(queries: VectorsInput, k: number, options?: SearchOptions): Promise<SearchResult[]> {
+  async searchBatchAsync(queries: VectorsInput, k: number, options?: SearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
-    const q = toVectors(queries, this.dim, 'queries', true);
+    const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), allowList(options)), caller).then(splitResults);
   }
 

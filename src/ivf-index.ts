@@ -7,7 +7,7 @@
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './kmeans.js';
 import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
-import { checkDim, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import { checkDim, checkFixedLength, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
 import type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 import {
   allowList,
@@ -208,6 +208,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   async trainAsync(vectors: VectorsInput, options?: ClusteringOptions): Promise<TrainResult> {
     const caller = callerStack(this.trainAsync);
     const { x, o, progress } = this.#trainArgs(vectors, options);
+    checkFixedLength(x, 'vectors');
     return withCallerStack(this.handle.trainAsync(x, o, progress.callback), caller).catch(progress.rethrow);
   }
 
@@ -253,9 +254,9 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   }
 
   /** {@link search} on a worker thread. */
-  searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
+  async searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
-    const q = toVector(query, this.dim);
+    const q = checkFixedLength(toVector(query, this.dim), 'query');
     const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options));
     return withCallerStack(p, caller).then(firstResult);
   }
@@ -273,9 +274,9 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   }
 
   /** {@link searchBatch} on a worker thread. */
-  searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
+  async searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
-    const q = toVectors(queries, this.dim, 'queries', true);
+    const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options)), caller).then(splitResults);
   }
 

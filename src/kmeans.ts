@@ -4,7 +4,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { native, type NativeKMeansOptions, type ProgressCallback } from './native.js';
-import { checkDim, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from './validate.js';
+import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from './validate.js';
 import { callerStack } from './vector-index.js';
 
 /** Options shared by {@link kmeans} and IVF training. */
@@ -169,6 +169,7 @@ export function kmeans(vectors: VectorsInput, options: KMeansOptions): KMeansRes
 export async function kmeansAsync(vectors: VectorsInput, options: KMeansOptions): Promise<KMeansResult> {
   const caller = callerStack(kmeansAsync);
   const [x, dim, o] = prepare(vectors, options);
+  checkFixedLength(x, 'vectors');
   const progress = progressRelay(options.onProgress);
   const r = await withCallerStack(native().kmeansAsync(x, dim, o, progress.callback), caller).catch(progress.rethrow);
   return result(r, o.k as number, dim);

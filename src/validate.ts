@@ -138,6 +138,26 @@ export function toVectors(input: unknown, dim: number, name = 'vectors', allowEm
   return out;
 }
 
+/**
+ * A Float32Array that an async call may read in place while the caller goes
+ * on: its memory must not be able to change size. A view of a resizable
+ * ArrayBuffer or of a growable SharedArrayBuffer could shrink under the
+ * worker thread reading it, so it is refused (synchronous calls read such
+ * views in place: nothing can resize them during the call).
+ */
+export function checkFixedLength(x: Float32Array, name: string): Float32Array {
+  const buffer = x.buffer as { resizable?: unknown; growable?: unknown };
+  if (buffer.resizable === true || buffer.growable === true) {
+    const kind = buffer.resizable === true ? 'a resizable ArrayBuffer' : 'a growable SharedArrayBuffer';
+    fail(
+      ErrorCode.INVALID_ARGUMENT,
+      `${name} is a Float32Array over ${kind}, which could shrink while async work reads it; ` +
+        `pass a copy (new Float32Array(${name})) or use the synchronous method`,
+    );
+  }
+  return x;
+}
+
 /** One vector of exactly dim values, as a Float32Array (copied only if needed). */
 export function toVector(input: unknown, dim: number, name = 'query'): Float32Array {
   if (input instanceof Float32Array) {

@@ -28,6 +28,28 @@ inline F32View f32_arg(const Napi::CallbackInfo& info, size_t i, const char* nam
   return {a.Data(), a.ElementLength()};
 }
 
+// A Float32Array read by async work after the call has returned: its
+// buffer must not be able to change size. A view of a resizable ArrayBuffer
+// or a growable SharedArrayBuffer could shrink (its pages unmapped) under
+// the worker thread. N-API has no call that tells: the buffer's own
+// `resizable` / `growable` getters are read (TypeScript checks the same
+// first, with the same message).
+inline F32View f32_arg_fixed(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  F32View v = f32_arg(info, i, name);
+  Napi::Object buffer = info[i].As<Napi::TypedArray>().ArrayBuffer();
+  auto is = [&](const char* key) {
+    Napi::Value flag = buffer.Get(key);
+    return flag.IsBoolean() && flag.As<Napi::Boolean>().Value();
+  };
+  if (is("resizable") || is("growable"))
+    throw_error(info.Env(), "ERR_INVALID_ARGUMENT",
+                std::string(name) + " is a Float32Array over a " +
+                    (is("resizable") ? "resizable ArrayBuffer" : "growable SharedArrayBuffer") +
+                    ", which could shrink while async work reads it; pass a copy (new Float32Array(" +
+                    name + ")) or use the synchronous method");
+  return v;
+}
+
 // A vector set: a Float32Array whose length is a positive multiple of dim.
 inline size_t rows_of(Napi::Env env, const F32View& v, size_t dim, const char* name) {
   if (v.length % dim != 0)

@@ -46,7 +46,7 @@ Napi::Value FlatIndexWrap::Search(const Napi::CallbackInfo& info) {
 
 Napi::Value FlatIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View q = f32_arg(info, 0, "queries");
+  F32View q = f32_arg_fixed(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = count_arg(info, 1, "k", 1, 1e9);
   auto allow = allow_arg(info, 2);

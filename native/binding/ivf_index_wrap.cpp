@@ -80,7 +80,7 @@ Napi::Value IvfIndexWrap::Train(const Napi::CallbackInfo& info) {
 
 Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
+  F32View x = f32_arg_fixed(info, 0, "vectors");
   size_t n = rows_of(env, x, index_->dim(), "vectors");
   semvec::KMeansParams p = kmeans_params(info, 1);
   auto progress = AsyncProgress::FromArg(info, 2);
@@ -109,7 +109,7 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
 
 Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View q = f32_arg(info, 0, "queries");
+  F32View q = f32_arg_fixed(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = count_arg(info, 1, "k", 1, 1e9);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);

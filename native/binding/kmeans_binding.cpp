@@ -78,7 +78,7 @@ Napi::Value KMeans(const Napi::CallbackInfo& info) {
 
 Napi::Value KMeansAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
+  F32View x = f32_arg_fixed(info, 0, "vectors");
   size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
   size_t n = rows_of(env, x, dim, "vectors");
   semvec::KMeansParams p = kmeans_params(info, 2);
