@@ -42,6 +42,7 @@
         "native/core/packed_store.cpp",
         "native/core/probes.cpp",
         "native/core/scan.cpp",
+        "native/core/similarity_matrix.cpp",
         "native/core/sq8.cpp",
         "native/core/thread_pool.cpp",
         "native/core/vectors.cpp",

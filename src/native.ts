@@ -114,6 +114,8 @@ export interface NativeAddon {
   probeReadGbps(threads: number, bytes: number, repeats: number): number;
   suggestNlist(n: number): number;
   similarityMatrix(a: Float32Array, b: Float32Array, dim: number, metric: string): Float32Array;
+  /** Values in the largest typed array the addon returns (2^32 - 1). */
+  readonly maxArrayLength: number;
   kmeans(vectors: Float32Array, dim: number, options: NativeKMeansOptions, progress?: ProgressCallback): NativeKMeansResult;
   kmeansAsync(
     vectors: Float32Array,

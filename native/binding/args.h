@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,19 @@
 #include "errors.h"
 
 namespace semvec_binding {
+
+// Values in the largest typed array the addon returns (V8 allows 2^32 on
+// 64-bit systems). Exported to TypeScript as maxArrayLength.
+constexpr size_t kMaxArrayLength = 0xFFFFFFFFu;
+
+// A Float32Array of n values that owns `data` (no copy): freed when
+// JavaScript collects it.
+inline Napi::Float32Array owned_f32_array(Napi::Env env, std::unique_ptr<float[]> data, size_t n) {
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, data.get(), n * sizeof(float), [](Napi::Env, void* p) { delete[] static_cast<float*>(p); });
+  data.release();  // owned by the buffer now
+  return Napi::Float32Array::New(env, n, buffer, 0);
+}
 
 struct F32View {
   const float* data = nullptr;
