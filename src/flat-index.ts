@@ -96,7 +96,9 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   /**
    * Loads an index saved with {@link save}. Throws ERR_NOT_FOUND,
    * ERR_CORRUPT_FILE (truncated, checksum mismatch, bad fields),
-   * ERR_UNSUPPORTED_VERSION or ERR_WRONG_INDEX_KIND.
+   * ERR_UNSUPPORTED_VERSION, ERR_WRONG_INDEX_KIND, or ERR_IO (unreadable,
+   * or not a regular file: a FIFO, socket, device or directory is refused
+   * without waiting on it).
    *
    * @example
    * const index = FlatIndex.load('vectors.svx');
