@@ -56,11 +56,16 @@ export function checkDim(dim: unknown): number {
   return checkInteger(dim, 'dim', 1, MAX_DIM);
 }
 
+/**
+ * k of a search: any positive integer. A search returns at most as many
+ * results as it has candidates, so a k beyond them returns them all; k
+ * above 2^53 - 1 (the largest the native search takes) is clamped to it.
+ */
 export function checkK(k: unknown): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
     fail(ErrorCode.INVALID_ARGUMENT, `k must be a positive integer; received ${describe(k)}`);
   }
-  return Math.min(k, 2 ** 31);
+  return Math.min(k, Number.MAX_SAFE_INTEGER);
 }
 
 export function checkOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { FlatIndex, SemvecError, type Metric } from '../src/index.js';
+import { native } from '../src/native.js';
 import { bruteForce, randomVectors } from './helpers/data.js';
+import { codeOf } from './helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semvec-flat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,6 +93,24 @@ describe('FlatIndex behaviour', () => {
     const r = index.search([1, 0], 10);
     expect(Array.from(r.ids)).toEqual([4, 9, 7]);
     expect(new FlatIndex({ dim: 2 }).search([1, 0], 5).ids).toHaveLength(0);
+  });
+
+  it('any positive integer k is accepted: a k beyond the index returns every vector', async () => {
+    const index = new FlatIndex({ dim: 2, metric: 'l2' });
+    index.add([[0, 0], [1, 0], [2, 0]]);
+    const q = new Float32Array([0, 0]);
+    for (const k of [2 ** 31 + 1, 1e9 + 1, 2 ** 40, Number.MAX_SAFE_INTEGER, 2 ** 60]) {
+      expect(Array.from(index.search(q, k).ids)).toEqual([0, 1, 2]);
+      expect(Array.from((await index.searchAsync(q, k)).ids)).toEqual([0, 1, 2]);
+      expect(Array.from(index.searchBatch([[2, 0], [0, 0]], k)[0]!.ids)).toEqual([2, 1, 0]);
+      expect(Array.from(index.search(q, k, { allowIds: [2, 1] }).ids)).toEqual([1, 2]);
+    }
+    expect(codeOf(() => index.search(q, Infinity))).toBe('ERR_INVALID_ARGUMENT');
+    // The binding takes k up to 2^53 - 1, the limit TypeScript clamps to.
+    const raw = new (native().FlatIndex)(2, 'l2');
+    raw.add(new Float32Array([0, 0]));
+    expect(raw.search(q, Number.MAX_SAFE_INTEGER).k).toBe(1);
+    expect(codeOf(() => raw.search(q, 2 ** 53))).toBe('ERR_INVALID_ARGUMENT');
   });
 
   it('assigns sequential ids continuing after the largest id', () => {

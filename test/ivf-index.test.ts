@@ -124,6 +124,19 @@ describe('IVFIndex lifecycle', () => {
     expect(Array.from(r.ids)).not.toContain(1003);
   });
 
+  it('any positive integer k is accepted: at nprobe = nlist a k beyond the index returns every vector', async () => {
+    const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 8 });
+    ivf.train(data);
+    ivf.add(data.subarray(0, 200 * dim));
+    const q = queries.subarray(0, dim);
+    for (const k of [2 ** 31 + 1, 1e9 + 1, 2 ** 40, Number.MAX_SAFE_INTEGER, 2 ** 60]) {
+      expect(ivf.search(q, k, { nprobe: 8 }).ids).toHaveLength(200);
+      expect((await ivf.searchAsync(q, k, { nprobe: 8 })).ids).toHaveLength(200);
+      expect(ivf.searchBatch(queries.subarray(0, 2 * dim), k, { nprobe: 8 })[1]!.ids).toHaveLength(200);
+    }
+    expect(new Set(ivf.search(q, 2 ** 40, { nprobe: 8 }).ids).size).toBe(200);
+  });
+
   it('returns fewer than k results when the probed lists hold fewer (never padded)', () => {
     const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 16, nprobe: 1 });
     ivf.train(data);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/index_common.h"
 #include "../core/io.h"
 #include "errors.h"
 
@@ -95,7 +96,14 @@ inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const ch
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-constexpr double kMaxSafeId = 9007199254740991.0;  // 2^53 - 1
+// Number.MAX_SAFE_INTEGER (2^53 - 1): ids and counts travel as JavaScript
+// numbers. The largest id, and the largest k a search takes (the core
+// clamps k to the candidates, so a larger k means "all of them").
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+static_assert(kMaxSafeInteger == static_cast<double>(semvec::kMaxId), "ids are safe integers");
+
+// k of a search at argument i: 1 .. 2^53 - 1 (TypeScript clamps larger ones).
+inline size_t k_arg(const Napi::CallbackInfo& info, size_t i) { return count_arg(info, i, "k", 1, kMaxSafeInteger); }
 
 // Ids travel as a Float64Array of safe non-negative integers.
 inline std::vector<uint64_t> ids_arg(const Napi::CallbackInfo& info, size_t i) {
@@ -106,7 +114,7 @@ inline std::vector<uint64_t> ids_arg(const Napi::CallbackInfo& info, size_t i) {
   std::vector<uint64_t> out(a.ElementLength());
   for (size_t j = 0; j < out.size(); ++j) {
     double v = a[j];
-    if (!(v >= 0 && v <= kMaxSafeId) || std::floor(v) != v)
+    if (!(v >= 0 && v <= kMaxSafeInteger) || std::floor(v) != v)
       throw_error(info.Env(), "ERR_INVALID_ARGUMENT",
                   "ids must be integers in 0..2^53-1; received " + std::to_string(v) +
                       " at position " + std::to_string(j));

@@ -97,13 +97,13 @@ Napi::Value index_remove(const Napi::CallbackInfo& info, Index& index) {
 template <typename Index>
 Napi::Value index_contains(const Napi::CallbackInfo& info, const Index& index) {
   double id = number_arg(info, 0, "id");
-  bool valid = id >= 0 && id <= kMaxSafeId && std::floor(id) == id;
+  bool valid = id >= 0 && id <= kMaxSafeInteger && std::floor(id) == id;
   return Napi::Boolean::New(info.Env(), valid && index.contains(static_cast<uint64_t>(id)));
 }
 
 template <typename Index>
 Napi::Value index_get(const Napi::CallbackInfo& info, const Index& index) {
-  size_t id = count_arg(info, 0, "id", 0, kMaxSafeId);
+  size_t id = count_arg(info, 0, "id", 0, kMaxSafeInteger);
   Napi::Float32Array out = Napi::Float32Array::New(info.Env(), index.dim());
   guard(info.Env(), [&] { index.reconstruct(id, out.Data()); });
   return out;

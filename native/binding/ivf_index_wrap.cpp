@@ -97,7 +97,7 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t k = k_arg(info, 1);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
   auto allow = allow_arg(info, 3);
   size_t rerank = rerank_arg(info, 4);
@@ -111,7 +111,7 @@ Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg_fixed(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t k = k_arg(info, 1);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
   auto allow = allow_arg(info, 3);
   size_t rerank = rerank_arg(info, 4);

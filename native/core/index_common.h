@@ -19,6 +19,9 @@ namespace semvec {
 // Vectors one index may hold (slots are 32-bit).
 constexpr size_t kMaxVectors = 0xFFFFFFFFu;
 
+// The largest id: 2^53 - 1, so that every id is exact as a JavaScript number.
+constexpr uint64_t kMaxId = (uint64_t(1) << 53) - 1;
+
 struct SearchResults {
   size_t nq = 0;
   size_t k = 0;               // results per query: min(requested k, size)
