@@ -138,7 +138,8 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   /**
    * Adds vectors: one Float32Array of n * dim values (read in place, no copy)
    * or an array of rows. Ids are non-negative safe integers, unique in the
-   * index; without them ids continue from {@link nextId}. All or nothing: on
+   * index; without them ids continue from {@link nextId} (an add whose ids
+   * would pass 2^53 - 1 is refused). All or nothing: on
    * any error (a duplicate id, NaN, a wrong dimension) nothing is added.
    *
    * @example

@@ -113,6 +113,21 @@ describe('FlatIndex behaviour', () => {
     expect(codeOf(() => raw.search(q, 2 ** 53))).toBe('ERR_INVALID_ARGUMENT');
   });
 
+  it('refuses an add whose automatic ids would pass 2^53 - 1, adding nothing', async () => {
+    const index = new FlatIndex({ dim: 2, metric: 'ip' });
+    index.add([[1, 0]], [2 ** 53 - 3]);
+    expectCode(() => index.add([[0, 1], [1, 1], [1, 2]]), 'ERR_INVALID_ARGUMENT', /nextId is 9007199254740990 and this add has 3 vectors/);
+    await expectRejectCode(index.addAsync([[0, 1], [1, 1], [1, 2]]), 'ERR_INVALID_ARGUMENT');
+    expect(index.size).toBe(1);
+    index.add([[0, 1], [1, 1]]); // 2^53 - 2 and 2^53 - 1: the last ids there are
+    expect(index.has(2 ** 53 - 1)).toBe(true);
+    expectCode(() => index.add([[2, 2]]), 'ERR_INVALID_ARGUMENT', /nextId is 9007199254740992 and this add has 1 vector\b/);
+    expect(index.size).toBe(3);
+    expect(index.remove([2 ** 53 - 2, 2 ** 53 - 1])).toBe(2);
+    index.add([[3, 3]], [5]); // explicit ids still work
+    expect(index.size).toBe(2);
+  });
+
   it('assigns sequential ids continuing after the largest id', () => {
     const index = new FlatIndex({ dim: 2, metric: 'ip' });
     index.add([[1, 0]]);

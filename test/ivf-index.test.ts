@@ -110,6 +110,19 @@ describe('IVFIndex lifecycle', () => {
     expect(codeOf(() => ivf.train(data))).toBe('ERR_INVALID_ARGUMENT'); // holds vectors already
   });
 
+  it('refuses an add whose automatic ids would pass 2^53 - 1, adding nothing', async () => {
+    const ivf = new IVFIndex({ dim, nlist: 8 });
+    ivf.train(data);
+    ivf.add(data.subarray(0, dim), [2 ** 53 - 2]);
+    expect(codeOf(() => ivf.add(data.subarray(dim, 3 * dim)))).toBe('ERR_INVALID_ARGUMENT');
+    await expect(ivf.addAsync(data.subarray(dim, 3 * dim))).rejects.toThrow(/nextId is 9007199254740991 and this add has 2 vectors/);
+    expect(ivf.size).toBe(1);
+    ivf.add(data.subarray(dim, 2 * dim));
+    expect(ivf.has(2 ** 53 - 1)).toBe(true);
+    expect(codeOf(() => ivf.add(data.subarray(dim, 2 * dim)))).toBe('ERR_INVALID_ARGUMENT');
+    expect(ivf.size).toBe(2);
+  });
+
   it('removes, reads back and reports memory', () => {
     const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 8 });
     ivf.train(data);

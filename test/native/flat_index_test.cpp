@@ -98,6 +98,25 @@ TEST("flat: k above size returns size results, ties by lower id") {
   CHECK_THROWS_CODE(ix.search(q.data(), 1, 0), ErrorCode::InvalidArgument);
 }
 
+TEST("flat: automatic ids never pass 2^53 - 1; an add that would is refused whole") {
+  FlatIndex ix(2, Metric::L2);
+  std::vector<float> x = {1, 2, 3, 4, 5, 6};
+  std::vector<uint64_t> near_max = {kMaxId - 2};
+  ix.add(x.data(), 1, near_max.data());
+  CHECK_THROWS_CODE(ix.add(x.data(), 3, nullptr), ErrorCode::InvalidArgument);
+  CHECK_EQ(ix.size(), size_t(1));
+  ix.add(x.data(), 2, nullptr);  // kMaxId - 1 and kMaxId
+  CHECK(ix.contains(kMaxId));
+  CHECK_EQ(ix.next_id(), kMaxId + 1);
+  CHECK_THROWS_CODE(ix.add(x.data(), 1, nullptr), ErrorCode::InvalidArgument);
+  std::vector<uint64_t> too_big = {kMaxId + 1};
+  CHECK_THROWS_CODE(ix.add(x.data(), 1, too_big.data()), ErrorCode::InvalidArgument);
+  CHECK_EQ(ix.size(), size_t(3));
+  std::vector<uint64_t> free_id = {7};
+  ix.add(x.data(), 1, free_id.data());  // explicit ids still work
+  CHECK_EQ(ix.size(), size_t(4));
+}
+
 TEST("flat: add is all or nothing on duplicates and non-finite values") {
   FlatIndex ix(2, Metric::L2);
   std::vector<float> x = {1, 2, 3, 4};
