@@ -5,7 +5,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { native, type NativeFlatIndex } from './native.js';
-import { checkDim, checkFixedLength, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import { checkDim, checkFixedLength, checkK, checkOneOf, checkPath, describe, fail, orDefault, toVector, toVectors } from './validate.js';
 import type { VectorInput, VectorsInput } from './validate.js';
 import {
   allowList,
@@ -50,7 +50,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
       super(options[NATIVE]);
     } else {
       const dim = checkDim(options.dim);
-      const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+      const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
       super(new (native().FlatIndex)(dim, metric));
     }
   }

@@ -7,7 +7,20 @@
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './kmeans.js';
 import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
-import { checkDim, checkFixedLength, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import {
+  checkBoolean,
+  checkDim,
+  checkFixedLength,
+  checkInteger,
+  checkK,
+  checkOneOf,
+  checkPath,
+  describe,
+  fail,
+  orDefault,
+  toVector,
+  toVectors,
+} from './validate.js';
 import type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 import {
   allowList,
@@ -122,15 +135,20 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
       return;
     }
     const dim = checkDim(options.dim);
-    const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+    const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
     const nlist = checkInteger(options.nlist, 'nlist', 1, 1 << 20);
-    const nprobe = checkInteger(options.nprobe ?? Math.min(8, nlist), 'nprobe', 1, nlist);
-    const encoding = checkOneOf(options.encoding ?? 'f32', 'encoding', ENCODINGS);
-    const rerank = checkInteger(options.rerank ?? DEFAULT_RERANK, 'rerank', 0, MAX_RERANK);
-    if (options.training !== undefined) clusteringOptions(options.training, IVF_TRAINING_DEFAULTS);
+    const nprobe = checkInteger(orDefault(options.nprobe, Math.min(8, nlist)), 'nprobe', 1, nlist);
+    const encoding = checkOneOf(orDefault(options.encoding, 'f32'), 'encoding', ENCODINGS);
+    const rerank = checkInteger(orDefault(options.rerank, DEFAULT_RERANK), 'rerank', 0, MAX_RERANK);
+    const autoTrain = checkBoolean(orDefault(options.autoTrain, false), 'autoTrain');
+    const training = orDefault(options.training, {});
+    if (training === null || typeof training !== 'object') {
+      fail(ErrorCode.INVALID_ARGUMENT, `training must be an object; received ${describe(training)}`);
+    }
+    clusteringOptions(training, IVF_TRAINING_DEFAULTS);
     super(new (native().IvfIndex)(dim, metric, nlist, nprobe, encoding, rerank));
-    this.#autoTrain = options.autoTrain === true;
-    this.#training = options.training ?? {};
+    this.#autoTrain = autoTrain;
+    this.#training = training;
   }
 
   /** Number of inverted lists. */

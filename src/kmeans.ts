@@ -4,7 +4,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { native, type NativeKMeansOptions, type ProgressCallback } from './native.js';
-import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from './validate.js';
+import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from './validate.js';
 import { callerStack } from './vector-index.js';
 
 /** Options shared by {@link kmeans} and IVF training. */
@@ -72,10 +72,15 @@ export function clusteringOptions(
     fail(ErrorCode.INVALID_ARGUMENT, `onProgress must be a function; received ${describe(o.onProgress)}`);
   }
   return {
-    iterations: checkInteger(o.iterations ?? defaults.iterations, 'iterations', 1, 1_000_000),
-    seed: checkInteger(o.seed ?? 1234, 'seed', 0, Number.MAX_SAFE_INTEGER),
-    maxPointsPerCentroid: checkInteger(o.maxPointsPerCentroid ?? defaults.maxPointsPerCentroid, 'maxPointsPerCentroid', 0, 1 << 30),
-    init: checkOneOf(o.init ?? defaults.init, 'init', ['kmeans++', 'random'] as const),
+    iterations: checkInteger(orDefault(o.iterations, defaults.iterations), 'iterations', 1, 1_000_000),
+    seed: checkInteger(orDefault(o.seed, 1234), 'seed', 0, Number.MAX_SAFE_INTEGER),
+    maxPointsPerCentroid: checkInteger(
+      orDefault(o.maxPointsPerCentroid, defaults.maxPointsPerCentroid),
+      'maxPointsPerCentroid',
+      0,
+      1 << 30,
+    ),
+    init: checkOneOf(orDefault(o.init, defaults.init), 'init', ['kmeans++', 'random'] as const),
   };
 }
 
@@ -133,7 +138,7 @@ function prepare(vectors: VectorsInput, options: KMeansOptions): [Float32Array, 
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > n) {
     fail(ErrorCode.INVALID_ARGUMENT, `k must be an integer from 1 to the number of vectors (${n}); received ${describe(k)}`);
   }
-  const metric = checkOneOf(options.metric ?? 'l2', 'metric', ['l2', 'cosine'] as const);
+  const metric = checkOneOf(orDefault(options.metric, 'l2'), 'metric', ['l2', 'cosine'] as const);
   return [x, d, { ...clusteringOptions(options, KMEANS_DEFAULTS), k, spherical: metric === 'cosine' }];
 }
 

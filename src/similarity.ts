@@ -1,7 +1,7 @@
 /** Pairwise similarity of vectors. */
 import { ErrorCode } from './errors.js';
 import { native } from './native.js';
-import { checkDim, checkOneOf, describe, fail, toVector, toVectors, type VectorInput, type VectorsInput } from './validate.js';
+import { checkDim, checkOneOf, describe, fail, orDefault, toVector, toVectors, type VectorInput, type VectorsInput } from './validate.js';
 import { METRICS, type Metric } from './vector-index.js';
 
 /**
@@ -58,7 +58,7 @@ export function similarityMatrix(a: VectorsInput, b: VectorsInput, options: Simi
     dim = (first as ArrayLike<number>).length;
   }
   const d = checkDim(dim);
-  const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+  const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
   const x = toVectors(a, d, 'a', true);
   const y = toVectors(b, d, 'b', true);
   if (x.length === 0 || y.length === 0) return new Float32Array(0);

@@ -42,6 +42,23 @@ export function fail(code: ErrorCode, message: string): never {
   throw new ValidationError(code, message);
 }
 
+/**
+ * An option's value, or `fallback` when it is undefined. Only undefined
+ * means "not given": null is a value like any other, and is then refused by
+ * the option's check (unlike `value ?? fallback`, which would take it for the
+ * default).
+ */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') {
+    fail(ErrorCode.INVALID_ARGUMENT, `${name} must be true or false; received ${describe(value)}`);
+  }
+  return value;
+}
+
 export function checkInteger(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     fail(

@@ -174,6 +174,8 @@ describe('FlatIndex rejects bad input with typed errors', () => {
     expectCode(() => new FlatIndex({ dim: 2.5 }), 'ERR_INVALID_ARGUMENT');
     expectCode(() => new FlatIndex({ dim: 4, metric: 'dot' as Metric }), 'ERR_INVALID_ARGUMENT', /metric must be one of 'ip', 'cosine', 'l2'; received the string "dot"/);
     expectCode(() => new FlatIndex(undefined as never), 'ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    expectCode(() => new FlatIndex({ dim: 4, metric: null as never }), 'ERR_INVALID_ARGUMENT', /metric must be one of .*; received null/);
   });
 
   it('wrong dimension and lengths that are not a multiple of dim', () => {

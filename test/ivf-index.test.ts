@@ -95,6 +95,14 @@ describe('IVFIndex lifecycle', () => {
   it('validates nlist, nprobe and training input', () => {
     expect(codeOf(() => new IVFIndex({ dim, nlist: 0 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => new IVFIndex({ dim, nlist: 4, nprobe: 5 }))).toBe('ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    for (const key of ['metric', 'nprobe', 'encoding', 'rerank', 'training', 'autoTrain']) {
+      expect(() => new IVFIndex({ dim, nlist: 4, [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
+    expect(() => new IVFIndex({ dim, nlist: 4, autoTrain: 'yes' as never })).toThrow(/autoTrain must be true or false/);
+    for (const key of ['iterations', 'seed', 'maxPointsPerCentroid', 'init']) {
+      expect(() => new IVFIndex({ dim, nlist: 4 }).train(data, { [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
     const ivf = new IVFIndex({ dim, nlist: 8 });
     expect(codeOf(() => ivf.train(data.subarray(0, 5 * dim)))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => ivf.train(data, { iterations: 0 }))).toBe('ERR_INVALID_ARGUMENT');

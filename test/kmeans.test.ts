@@ -90,5 +90,9 @@ describe('kmeans', () => {
     expect(code(() => kmeans(data, { k: 2, dim: 7 }))).toBe('ERR_DIMENSION_MISMATCH');
     expect(code(() => kmeans(data, { k: 2 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(code(() => kmeans(data, { k: 2, dim, metric: 'ip' as never }))).toBe('ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    for (const key of ['metric', 'iterations', 'seed', 'maxPointsPerCentroid', 'init', 'dim']) {
+      expect(() => kmeans(data, { k: 2, dim, [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
   });
 });

@@ -43,6 +43,9 @@ describe('similarity helpers', () => {
     expect(similarityMatrix([], [[1, 0]])).toHaveLength(0);
     expect(codeOf(() => similarityMatrix(new Float32Array(4), new Float32Array(4)))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => similarityMatrix([[1, 2]], [[1, 2, 3]]))).toBe('ERR_DIMENSION_MISMATCH');
+    // Only undefined means "the default": null is a wrong value.
+    expect(() => similarityMatrix([[1, 2]], [[1, 2]], { metric: null as never })).toThrow(/metric.*received null/);
+    expect(() => similarityMatrix([[1, 2]], [[1, 2]], { dim: null as never })).toThrow(/dim.*received null/);
   });
 
   it('a product beyond what a Float32Array holds is ERR_INVALID_ARGUMENT, in TypeScript and in the binding', () => {
