@@ -93,6 +93,7 @@ void Writer::write_header(const FileHeader& h) {
 }
 
 void Writer::write(const void* data, size_t n) {
+  if (n == 0) return;  // data may be null (an empty vector): never memcpy from it
   crc_ = crc32c_extend(crc_, data, n);
   put(data, n);
 }
@@ -212,6 +213,7 @@ FileHeader Reader::read_header() {
 }
 
 void Reader::read(void* data, size_t n) {
+  if (n == 0) return;  // data may be null (an empty vector): never memcpy to it
   if (n > payload_left_) corrupt("payload is shorter than its contents require");
   get(data, n);
   payload_left_ -= n;
