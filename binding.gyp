@@ -7,7 +7,8 @@
     "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fexceptions"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++1y"],
     "cflags!": ["-fno-exceptions"],
-    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+    "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS",
+                "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "include_dirs": ["native/core"]
   },
   "targets": [
@@ -42,10 +43,12 @@
         "native/core/packed_store.cpp",
         "native/core/probes.cpp",
         "native/core/scan.cpp",
+        "native/core/similarity_matrix.cpp",
         "native/core/sq8.cpp",
         "native/core/thread_pool.cpp",
         "native/core/vectors.cpp",
         "native/binding/addon.cpp",
+        "native/binding/async_progress.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
         "native/binding/ivf_index_wrap.cpp",

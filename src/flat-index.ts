@@ -5,7 +5,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { native, type NativeFlatIndex } from './native.js';
-import { checkDim, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import { checkDim, checkFixedLength, checkK, checkOneOf, checkPath, describe, fail, orDefault, toVector, toVectors } from './validate.js';
 import type { VectorInput, VectorsInput } from './validate.js';
 import {
   allowList,
@@ -50,7 +50,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
       super(options[NATIVE]);
     } else {
       const dim = checkDim(options.dim);
-      const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+      const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
       super(new (native().FlatIndex)(dim, metric));
     }
   }
@@ -67,9 +67,9 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   }
 
   /** {@link search} on a worker thread. */
-  searchAsync(query: VectorInput, k: number, options?: SearchOptions): Promise<SearchResult> {
+  async searchAsync(query: VectorInput, k: number, options?: SearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
-    const q = toVector(query, this.dim);
+    const q = checkFixedLength(toVector(query, this.dim), 'query');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), allowList(options)), caller).then(firstResult);
   }
 
@@ -87,16 +87,18 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   }
 
   /** {@link searchBatch} on a worker thread. */
-  searchBatchAsync(queries: VectorsInput, k: number, options?: SearchOptions): Promise<SearchResult[]> {
+  async searchBatchAsync(queries: VectorsInput, k: number, options?: SearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
-    const q = toVectors(queries, this.dim, 'queries', true);
+    const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), allowList(options)), caller).then(splitResults);
   }
 
   /**
    * Loads an index saved with {@link save}. Throws ERR_NOT_FOUND,
    * ERR_CORRUPT_FILE (truncated, checksum mismatch, bad fields),
-   * ERR_UNSUPPORTED_VERSION or ERR_WRONG_INDEX_KIND.
+   * ERR_UNSUPPORTED_VERSION, ERR_WRONG_INDEX_KIND, or ERR_IO (unreadable,
+   * or not a regular file: a FIFO, socket, device or directory is refused
+   * without waiting on it).
    *
    * @example
    * const index = FlatIndex.load('vectors.svx');

@@ -7,7 +7,20 @@
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './kmeans.js';
 import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
-import { checkDim, checkInteger, checkK, checkOneOf, checkPath, describe, fail, toVector, toVectors } from './validate.js';
+import {
+  checkBoolean,
+  checkDim,
+  checkFixedLength,
+  checkInteger,
+  checkK,
+  checkOneOf,
+  checkPath,
+  describe,
+  fail,
+  orDefault,
+  toVector,
+  toVectors,
+} from './validate.js';
 import type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 import {
   allowList,
@@ -122,15 +135,20 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
       return;
     }
     const dim = checkDim(options.dim);
-    const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+    const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
     const nlist = checkInteger(options.nlist, 'nlist', 1, 1 << 20);
-    const nprobe = checkInteger(options.nprobe ?? Math.min(8, nlist), 'nprobe', 1, nlist);
-    const encoding = checkOneOf(options.encoding ?? 'f32', 'encoding', ENCODINGS);
-    const rerank = checkInteger(options.rerank ?? DEFAULT_RERANK, 'rerank', 0, MAX_RERANK);
-    if (options.training !== undefined) clusteringOptions(options.training, IVF_TRAINING_DEFAULTS);
+    const nprobe = checkInteger(orDefault(options.nprobe, Math.min(8, nlist)), 'nprobe', 1, nlist);
+    const encoding = checkOneOf(orDefault(options.encoding, 'f32'), 'encoding', ENCODINGS);
+    const rerank = checkInteger(orDefault(options.rerank, DEFAULT_RERANK), 'rerank', 0, MAX_RERANK);
+    const autoTrain = checkBoolean(orDefault(options.autoTrain, false), 'autoTrain');
+    const training = orDefault(options.training, {});
+    if (training === null || typeof training !== 'object') {
+      fail(ErrorCode.INVALID_ARGUMENT, `training must be an object; received ${describe(training)}`);
+    }
+    clusteringOptions(training, IVF_TRAINING_DEFAULTS);
     super(new (native().IvfIndex)(dim, metric, nlist, nprobe, encoding, rerank));
-    this.#autoTrain = options.autoTrain === true;
-    this.#training = options.training ?? {};
+    this.#autoTrain = autoTrain;
+    this.#training = training;
   }
 
   /** Number of inverted lists. */
@@ -192,18 +210,24 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    */
   train(vectors: VectorsInput, options?: ClusteringOptions): TrainResult {
     const { x, o, progress } = this.#trainArgs(vectors, options);
-    const r = this.handle.train(x, o, progress.callback);
-    progress.check();
-    return r;
+    try {
+      return this.handle.train(x, o, progress.callback);
+    } catch (err) {
+      return progress.rethrow(err);
+    }
   }
 
-  /** {@link train} on a worker thread. */
+  /**
+   * {@link train} on a worker thread. onProgress runs on the main thread
+   * while the worker waits for it: every call has run before the promise
+   * settles; returning false stops early, throwing rejects with that error
+   * and leaves the index untrained.
+   */
   async trainAsync(vectors: VectorsInput, options?: ClusteringOptions): Promise<TrainResult> {
     const caller = callerStack(this.trainAsync);
     const { x, o, progress } = this.#trainArgs(vectors, options);
-    const r = await withCallerStack(this.handle.trainAsync(x, o, progress.callback), caller);
-    progress.check();
-    return r;
+    checkFixedLength(x, 'vectors');
+    return withCallerStack(this.handle.trainAsync(x, o, progress.callback), caller).catch(progress.rethrow);
   }
 
   /**
@@ -248,9 +272,9 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   }
 
   /** {@link search} on a worker thread. */
-  searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
+  async searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
-    const q = toVector(query, this.dim);
+    const q = checkFixedLength(toVector(query, this.dim), 'query');
     const p: Promise<NativeSearchResults> = this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options));
     return withCallerStack(p, caller).then(firstResult);
   }
@@ -268,9 +292,9 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   }
 
   /** {@link searchBatch} on a worker thread. */
-  searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
+  async searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
-    const q = toVectors(queries, this.dim, 'queries', true);
+    const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options)), caller).then(splitResults);
   }
 

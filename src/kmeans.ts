@@ -4,7 +4,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { native, type NativeKMeansOptions, type ProgressCallback } from './native.js';
-import { checkDim, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from './validate.js';
+import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from './validate.js';
 import { callerStack } from './vector-index.js';
 
 /** Options shared by {@link kmeans} and IVF training. */
@@ -22,7 +22,11 @@ export interface ClusteringOptions {
   init?: 'kmeans++' | 'random';
   /**
    * Called after each iteration with its number (from 1) and the inertia of
-   * the training points. In synchronous calls, returning false stops early.
+   * the training points. Returning false stops early (the centroids so far
+   * are the result). Throwing abandons the run: the call throws (the async
+   * twin rejects with) that error and changes nothing. The async twins run
+   * it on the main thread and wait for it, so every call has run before
+   * their promise settles.
    */
   onProgress?: (iteration: number, inertia: number) => void | boolean;
 }
@@ -68,34 +72,45 @@ export function clusteringOptions(
     fail(ErrorCode.INVALID_ARGUMENT, `onProgress must be a function; received ${describe(o.onProgress)}`);
   }
   return {
-    iterations: checkInteger(o.iterations ?? defaults.iterations, 'iterations', 1, 1_000_000),
-    seed: checkInteger(o.seed ?? 1234, 'seed', 0, Number.MAX_SAFE_INTEGER),
-    maxPointsPerCentroid: checkInteger(o.maxPointsPerCentroid ?? defaults.maxPointsPerCentroid, 'maxPointsPerCentroid', 0, 1 << 30),
-    init: checkOneOf(o.init ?? defaults.init, 'init', ['kmeans++', 'random'] as const),
+    iterations: checkInteger(orDefault(o.iterations, defaults.iterations), 'iterations', 1, 1_000_000),
+    seed: checkInteger(orDefault(o.seed, 1234), 'seed', 0, Number.MAX_SAFE_INTEGER),
+    maxPointsPerCentroid: checkInteger(
+      orDefault(o.maxPointsPerCentroid, defaults.maxPointsPerCentroid),
+      'maxPointsPerCentroid',
+      0,
+      1 << 30,
+    ),
+    init: checkOneOf(orDefault(o.init, defaults.init), 'init', ['kmeans++', 'random'] as const),
   };
 }
 
+/** Thrown into native code in place of an onProgress error: it aborts the run. */
+const PROGRESS_FAILED = new Error('onProgress threw');
+
 /**
- * @internal Relays a user progress callback to native code. An error thrown
- * by the callback stops the iterations (in synchronous calls) and is
- * rethrown by `check()` once the native call returns: it never escapes into
- * native code and is never lost.
+ * @internal Relays a user progress callback to native code. Returning false
+ * stops the iterations early. Throwing aborts the run (native code unwinds
+ * without changing anything): `rethrow` then throws the callback's own error,
+ * untouched, in place of the native error the abort caused.
  */
-export function progressRelay(fn: ClusteringOptions['onProgress']): { callback?: ProgressCallback; check(): void } {
-  let error: { value: unknown } | undefined;
-  if (!fn) return { check() {} };
+export function progressRelay(fn: ClusteringOptions['onProgress']): {
+  callback?: ProgressCallback;
+  rethrow(err: unknown): never;
+} {
+  let thrown: { value: unknown } | undefined;
   return {
-    callback: (iteration, inertia) => {
-      if (error) return false;
-      try {
-        return fn(iteration, inertia);
-      } catch (err) {
-        error = { value: err };
-        return false;
-      }
-    },
-    check() {
-      if (error) throw error.value;
+    callback:
+      fn &&
+      ((iteration, inertia) => {
+        try {
+          return fn(iteration, inertia);
+        } catch (err) {
+          thrown = { value: err };
+          throw PROGRESS_FAILED;
+        }
+      }),
+    rethrow(err: unknown): never {
+      throw thrown ? thrown.value : err;
     },
   };
 }
@@ -123,7 +138,7 @@ function prepare(vectors: VectorsInput, options: KMeansOptions): [Float32Array, 
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > n) {
     fail(ErrorCode.INVALID_ARGUMENT, `k must be an integer from 1 to the number of vectors (${n}); received ${describe(k)}`);
   }
-  const metric = checkOneOf(options.metric ?? 'l2', 'metric', ['l2', 'cosine'] as const);
+  const metric = checkOneOf(orDefault(options.metric, 'l2'), 'metric', ['l2', 'cosine'] as const);
   return [x, d, { ...clusteringOptions(options, KMEANS_DEFAULTS), k, spherical: metric === 'cosine' }];
 }
 
@@ -140,14 +155,18 @@ function result(r: { centroids: Float32Array; assignments: Uint32Array; inertia:
 export function kmeans(vectors: VectorsInput, options: KMeansOptions): KMeansResult {
   const [x, dim, o] = prepare(vectors, options);
   const progress = progressRelay(options.onProgress);
-  const r = native().kmeans(x, dim, o, progress.callback);
-  progress.check();
-  return result(r, o.k as number, dim);
+  try {
+    return result(native().kmeans(x, dim, o, progress.callback), o.k as number, dim);
+  } catch (err) {
+    return progress.rethrow(err);
+  }
 }
 
 /**
- * {@link kmeans} on a worker thread; onProgress is called on the main thread
- * as iterations finish (its return value is ignored).
+ * {@link kmeans} on a worker thread. onProgress runs on the main thread after
+ * each iteration while the worker waits for it, so every call has run
+ * before the promise settles; returning false stops early and throwing
+ * rejects the promise with that error, as in {@link kmeans}.
  *
  * @example
  * const clusters = await kmeansAsync(vectors, { k: 100, dim: 384, onProgress: (i, e) => console.log(i, e) });
@@ -155,8 +174,8 @@ export function kmeans(vectors: VectorsInput, options: KMeansOptions): KMeansRes
 export async function kmeansAsync(vectors: VectorsInput, options: KMeansOptions): Promise<KMeansResult> {
   const caller = callerStack(kmeansAsync);
   const [x, dim, o] = prepare(vectors, options);
+  checkFixedLength(x, 'vectors');
   const progress = progressRelay(options.onProgress);
-  const r = await withCallerStack(native().kmeansAsync(x, dim, o, progress.callback), caller);
-  progress.check();
+  const r = await withCallerStack(native().kmeansAsync(x, dim, o, progress.callback), caller).catch(progress.rethrow);
   return result(r, o.k as number, dim);
 }

@@ -75,6 +75,11 @@ export interface NativeIvfIndexInfo extends NativeFlatIndexInfo {
 /** How an IVF index stores the vectors its probes scan. */
 export type IVFEncoding = 'f32' | 'sq8';
 
+/**
+ * Called after each k-means iteration (async calls: on the main thread while
+ * the worker waits). Returning false stops early; throwing abandons the run
+ * and the call throws (the promise rejects with) what it threw.
+ */
 export type ProgressCallback = (iteration: number, inertia: number) => unknown;
 
 export interface NativeIvfIndex extends NativeIndex {
@@ -116,6 +121,8 @@ export interface NativeAddon {
   tryLockFile(path: string, exclusive: boolean): number;
   unlockFile(fd: number): void;
   similarityMatrix(a: Float32Array, b: Float32Array, dim: number, metric: string): Float32Array;
+  /** Values in the largest typed array the addon returns (2^32 - 1). */
+  readonly maxArrayLength: number;
   kmeans(vectors: Float32Array, dim: number, options: NativeKMeansOptions, progress?: ProgressCallback): NativeKMeansResult;
   kmeansAsync(
     vectors: Float32Array,

@@ -1,7 +1,7 @@
 /** Pairwise similarity of vectors. */
 import { ErrorCode } from './errors.js';
 import { native } from './native.js';
-import { checkDim, checkOneOf, describe, fail, toVector, toVectors, type VectorInput, type VectorsInput } from './validate.js';
+import { checkDim, checkOneOf, describe, fail, orDefault, toVector, toVectors, type VectorInput, type VectorsInput } from './validate.js';
 import { METRICS, type Metric } from './vector-index.js';
 
 /**
@@ -39,7 +39,9 @@ export interface SimilarityMatrixOptions {
 /**
  * The similarity of every row of A with every row of B, as one Float32Array
  * of rows(A) * rows(B) values: entry [i * rows(B) + j] compares A[i] with
- * B[j]. Computed by the native batch kernel.
+ * B[j]. Computed by the native batch kernel. A Float32Array holds at most
+ * 2^32 - 1 values: a larger product is ERR_INVALID_ARGUMENT (split A into
+ * batches of rows); memory that cannot be allocated is ERR_OUT_OF_MEMORY.
  *
  * @example
  * const m = similarityMatrix(embeddings, embeddings, { dim: 384 });
@@ -56,9 +58,19 @@ export function similarityMatrix(a: VectorsInput, b: VectorsInput, options: Simi
     dim = (first as ArrayLike<number>).length;
   }
   const d = checkDim(dim);
-  const metric = checkOneOf(options.metric ?? 'cosine', 'metric', METRICS);
+  const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
   const x = toVectors(a, d, 'a', true);
   const y = toVectors(b, d, 'b', true);
   if (x.length === 0 || y.length === 0) return new Float32Array(0);
+  const na = x.length / d;
+  const nb = y.length / d;
+  const max = native().maxArrayLength;
+  if (na * nb > max) {
+    fail(
+      ErrorCode.INVALID_ARGUMENT,
+      `a similarity matrix of ${na} x ${nb} = ${na * nb} values is more than a Float32Array holds (${max}); ` +
+        `split a into batches of at most ${Math.floor(max / nb)} rows`,
+    );
+  }
   return native().similarityMatrix(x, y, d, metric);
 }

@@ -42,6 +42,23 @@ export function fail(code: ErrorCode, message: string): never {
   throw new ValidationError(code, message);
 }
 
+/**
+ * An option's value, or `fallback` when it is undefined. Only undefined
+ * means "not given": null is a value like any other, and is then refused by
+ * the option's check (unlike `value ?? fallback`, which would take it for the
+ * default).
+ */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') {
+    fail(ErrorCode.INVALID_ARGUMENT, `${name} must be true or false; received ${describe(value)}`);
+  }
+  return value;
+}
+
 export function checkInteger(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     fail(
@@ -56,11 +73,16 @@ export function checkDim(dim: unknown): number {
   return checkInteger(dim, 'dim', 1, MAX_DIM);
 }
 
+/**
+ * k of a search: any positive integer. A search returns at most as many
+ * results as it has candidates, so a k beyond them returns them all; k
+ * above 2^53 - 1 (the largest the native search takes) is clamped to it.
+ */
 export function checkK(k: unknown): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
     fail(ErrorCode.INVALID_ARGUMENT, `k must be a positive integer; received ${describe(k)}`);
   }
-  return Math.min(k, 2 ** 31);
+  return Math.min(k, Number.MAX_SAFE_INTEGER);
 }
 
 export function checkOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
@@ -136,6 +158,26 @@ export function toVectors(input: unknown, dim: number, name = 'vectors', allowEm
     fail(ErrorCode.INVALID_ARGUMENT, `${name} must hold at least one vector; received none`);
   }
   return out;
+}
+
+/**
+ * A Float32Array that an async call may read in place while the caller goes
+ * on: its memory must not be able to change size. A view of a resizable
+ * ArrayBuffer or of a growable SharedArrayBuffer could shrink under the
+ * worker thread reading it, so it is refused (synchronous calls read such
+ * views in place: nothing can resize them during the call).
+ */
+export function checkFixedLength(x: Float32Array, name: string): Float32Array {
+  const buffer = x.buffer as { resizable?: unknown; growable?: unknown };
+  if (buffer.resizable === true || buffer.growable === true) {
+    const kind = buffer.resizable === true ? 'a resizable ArrayBuffer' : 'a growable SharedArrayBuffer';
+    fail(
+      ErrorCode.INVALID_ARGUMENT,
+      `${name} is a Float32Array over ${kind}, which could shrink while async work reads it; ` +
+        `pass a copy (new Float32Array(${name})) or use the synchronous method`,
+    );
+  }
+  return x;
 }
 
 /** One vector of exactly dim values, as a Float32Array (copied only if needed). */

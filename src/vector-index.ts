@@ -4,7 +4,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import type { NativeIndex, NativeIndexClass, NativeSearchResults } from './native.js';
-import { checkPath, describe, fail, toIds, toVectors, type IdsInput, type VectorsInput } from './validate.js';
+import { checkFixedLength, checkPath, describe, fail, toIds, toVectors, type IdsInput, type VectorsInput } from './validate.js';
 
 /**
  * How vectors are compared.
@@ -90,6 +90,10 @@ export async function nativeLoadAsync<N>(cls: NativeIndexClass<N>, path: string,
  * each other; adds and removes wait for running searches (a readers-writer
  * lock guards each index). Do not modify a Float32Array passed to an async
  * method until its promise settles: it is read in place, without a copy.
+ * Async methods refuse (ERR_INVALID_ARGUMENT) a Float32Array over a
+ * resizable ArrayBuffer or a growable SharedArrayBuffer, which could shrink
+ * under the worker thread: pass a copy. Their argument errors reject the
+ * promise.
  */
 export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   readonly #native: N;
@@ -134,7 +138,8 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   /**
    * Adds vectors: one Float32Array of n * dim values (read in place, no copy)
    * or an array of rows. Ids are non-negative safe integers, unique in the
-   * index; without them ids continue from {@link nextId}. All or nothing: on
+   * index; without them ids continue from {@link nextId} (an add whose ids
+   * would pass 2^53 - 1 is refused). All or nothing: on
    * any error (a duplicate id, NaN, a wrong dimension) nothing is added.
    *
    * @example
@@ -151,10 +156,10 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
    * @example
    * await index.addAsync(vectors);
    */
-  addAsync(vectors: VectorsInput, ids?: IdsInput): Promise<void> {
+  async addAsync(vectors: VectorsInput, ids?: IdsInput): Promise<void> {
     const caller = callerStack(this.addAsync);
     const [x, i] = this.prepareAdd(vectors, ids);
-    return withCallerStack(this.#native.addAsync(x, i), caller);
+    return withCallerStack(this.#native.addAsync(checkFixedLength(x, 'vectors'), i), caller);
   }
 
   /**
@@ -198,7 +203,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   }
 
   /** {@link save} on a worker thread. */
-  saveAsync(path: string): Promise<void> {
+  async saveAsync(path: string): Promise<void> {
     const caller = callerStack(this.saveAsync);
     return withCallerStack(this.#native.saveAsync(checkPath(path)), caller);
   }

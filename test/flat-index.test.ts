@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { FlatIndex, SemvecError, type Metric } from '../src/index.js';
+import { native } from '../src/native.js';
 import { bruteForce, randomVectors } from './helpers/data.js';
+import { codeOf } from './helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semvec-flat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,6 +95,39 @@ describe('FlatIndex behaviour', () => {
     expect(new FlatIndex({ dim: 2 }).search([1, 0], 5).ids).toHaveLength(0);
   });
 
+  it('any positive integer k is accepted: a k beyond the index returns every vector', async () => {
+    const index = new FlatIndex({ dim: 2, metric: 'l2' });
+    index.add([[0, 0], [1, 0], [2, 0]]);
+    const q = new Float32Array([0, 0]);
+    for (const k of [2 ** 31 + 1, 1e9 + 1, 2 ** 40, Number.MAX_SAFE_INTEGER, 2 ** 60]) {
+      expect(Array.from(index.search(q, k).ids)).toEqual([0, 1, 2]);
+      expect(Array.from((await index.searchAsync(q, k)).ids)).toEqual([0, 1, 2]);
+      expect(Array.from(index.searchBatch([[2, 0], [0, 0]], k)[0]!.ids)).toEqual([2, 1, 0]);
+      expect(Array.from(index.search(q, k, { allowIds: [2, 1] }).ids)).toEqual([1, 2]);
+    }
+    expect(codeOf(() => index.search(q, Infinity))).toBe('ERR_INVALID_ARGUMENT');
+    // The binding takes k up to 2^53 - 1, the limit TypeScript clamps to.
+    const raw = new (native().FlatIndex)(2, 'l2');
+    raw.add(new Float32Array([0, 0]));
+    expect(raw.search(q, Number.MAX_SAFE_INTEGER).k).toBe(1);
+    expect(codeOf(() => raw.search(q, 2 ** 53))).toBe('ERR_INVALID_ARGUMENT');
+  });
+
+  it('refuses an add whose automatic ids would pass 2^53 - 1, adding nothing', async () => {
+    const index = new FlatIndex({ dim: 2, metric: 'ip' });
+    index.add([[1, 0]], [2 ** 53 - 3]);
+    expectCode(() => index.add([[0, 1], [1, 1], [1, 2]]), 'ERR_INVALID_ARGUMENT', /nextId is 9007199254740990 and this add has 3 vectors/);
+    await expectRejectCode(index.addAsync([[0, 1], [1, 1], [1, 2]]), 'ERR_INVALID_ARGUMENT');
+    expect(index.size).toBe(1);
+    index.add([[0, 1], [1, 1]]); // 2^53 - 2 and 2^53 - 1: the last ids there are
+    expect(index.has(2 ** 53 - 1)).toBe(true);
+    expectCode(() => index.add([[2, 2]]), 'ERR_INVALID_ARGUMENT', /nextId is 9007199254740992 and this add has 1 vector\b/);
+    expect(index.size).toBe(3);
+    expect(index.remove([2 ** 53 - 2, 2 ** 53 - 1])).toBe(2);
+    index.add([[3, 3]], [5]); // explicit ids still work
+    expect(index.size).toBe(2);
+  });
+
   it('assigns sequential ids continuing after the largest id', () => {
     const index = new FlatIndex({ dim: 2, metric: 'ip' });
     index.add([[1, 0]]);
@@ -139,6 +174,8 @@ describe('FlatIndex rejects bad input with typed errors', () => {
     expectCode(() => new FlatIndex({ dim: 2.5 }), 'ERR_INVALID_ARGUMENT');
     expectCode(() => new FlatIndex({ dim: 4, metric: 'dot' as Metric }), 'ERR_INVALID_ARGUMENT', /metric must be one of 'ip', 'cosine', 'l2'; received the string "dot"/);
     expectCode(() => new FlatIndex(undefined as never), 'ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    expectCode(() => new FlatIndex({ dim: 4, metric: null as never }), 'ERR_INVALID_ARGUMENT', /metric must be one of .*; received null/);
   });
 
   it('wrong dimension and lengths that are not a multiple of dim', () => {

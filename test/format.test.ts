@@ -2,7 +2,9 @@
  * The index file format: golden files of each version stay readable; damaged,
  * newer and foreign files are rejected with the right code, never a crash.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +117,42 @@ describe('damaged and foreign files', () => {
     expect(() => FlatIndex.load(join(dir, 'missing.svx'))).toThrow(NotFoundError);
     expect(codeOf(() => FlatIndex.load(dir))).toBe('ERR_IO');
     expect(codeOf(() => FlatIndex.fromBuffer('x' as never))).toBe('ERR_INVALID_ARGUMENT');
+  });
+
+  it('a FIFO, a socket, a directory or a device is ERR_IO "not a regular file" at once, sync and async', async () => {
+    const fifo = join(dir, 'pipe.svx');
+    execFileSync('mkfifo', [fifo]);
+    const socket = join(dir, 'socket.svx');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    const child = fileURLToPath(new URL('helpers/special-files-child.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, fifo, socket, dir, '/dev/null'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    server.close();
+    // A reader blocked on the FIFO (a regression) is released by opening it
+    // for writing; without a reader this fails with ENXIO.
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      // no reader: nothing blocked
+    }
+    expect(r.signal, `the loads blocked: ${r.stderr}`).toBeNull();
+    const out = JSON.parse(r.stdout) as { loads: Record<string, string[]>; nearest: number };
+    const kinds: Record<string, string> = {
+      [fifo]: 'a FIFO',
+      [socket]: 'a socket',
+      [dir]: 'a directory',
+      '/dev/null': 'a character device',
+    };
+    for (const [path, kind] of Object.entries(kinds)) {
+      expect(out.loads[path]).toHaveLength(6);
+      for (const result of out.loads[path]!) {
+        expect(result).toBe(`ERR_IO: index path '${path}' is not a regular file (${kind})`);
+      }
+    }
+    expect(out.nearest).toBe(1);
   });
 
   it('a failed save never leaves a temporary file or damages the old file', () => {

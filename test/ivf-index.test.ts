@@ -69,9 +69,40 @@ describe('IVFIndex lifecycle', () => {
     expect(auto.centroids()).toHaveLength(8 * dim);
   });
 
+  it('trainAsync runs every onProgress call before settling; false stops it, a throw rejects and changes nothing', async () => {
+    const calls: number[] = [];
+    const stopped = new IVFIndex({ dim, nlist: 16 });
+    const r = await stopped.trainAsync(data, { iterations: 8, onProgress: (i) => (calls.push(i), i < 3) });
+    expect(r.iterations).toBe(3);
+    expect(calls).toEqual([1, 2, 3]);
+    const sync = new IVFIndex({ dim, nlist: 16 });
+    expect(sync.train(data, { iterations: 8, onProgress: (i) => i < 3 }).iterations).toBe(3);
+    expect(stopped.centroids()).toEqual(sync.centroids());
+
+    const fail = new Error('stop training');
+    const thrown: number[] = [];
+    const failing = new IVFIndex({ dim, nlist: 16 });
+    await expect(failing.trainAsync(data, { iterations: 8, onProgress: (i) => {
+      thrown.push(i);
+      if (i === 2) throw fail;
+    } })).rejects.toBe(fail);
+    expect(thrown).toEqual([1, 2]);
+    expect(failing.isTrained).toBe(false); // abandoned: nothing changed
+    expect(() => failing.train(data, { onProgress: () => { throw fail; } })).toThrow(fail);
+    expect(failing.isTrained).toBe(false);
+  });
+
   it('validates nlist, nprobe and training input', () => {
     expect(codeOf(() => new IVFIndex({ dim, nlist: 0 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => new IVFIndex({ dim, nlist: 4, nprobe: 5 }))).toBe('ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    for (const key of ['metric', 'nprobe', 'encoding', 'rerank', 'training', 'autoTrain']) {
+      expect(() => new IVFIndex({ dim, nlist: 4, [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
+    expect(() => new IVFIndex({ dim, nlist: 4, autoTrain: 'yes' as never })).toThrow(/autoTrain must be true or false/);
+    for (const key of ['iterations', 'seed', 'maxPointsPerCentroid', 'init']) {
+      expect(() => new IVFIndex({ dim, nlist: 4 }).train(data, { [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
     const ivf = new IVFIndex({ dim, nlist: 8 });
     expect(codeOf(() => ivf.train(data.subarray(0, 5 * dim)))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => ivf.train(data, { iterations: 0 }))).toBe('ERR_INVALID_ARGUMENT');
@@ -87,6 +118,19 @@ describe('IVFIndex lifecycle', () => {
     expect(codeOf(() => ivf.train(data))).toBe('ERR_INVALID_ARGUMENT'); // holds vectors already
   });
 
+  it('refuses an add whose automatic ids would pass 2^53 - 1, adding nothing', async () => {
+    const ivf = new IVFIndex({ dim, nlist: 8 });
+    ivf.train(data);
+    ivf.add(data.subarray(0, dim), [2 ** 53 - 2]);
+    expect(codeOf(() => ivf.add(data.subarray(dim, 3 * dim)))).toBe('ERR_INVALID_ARGUMENT');
+    await expect(ivf.addAsync(data.subarray(dim, 3 * dim))).rejects.toThrow(/nextId is 9007199254740991 and this add has 2 vectors/);
+    expect(ivf.size).toBe(1);
+    ivf.add(data.subarray(dim, 2 * dim));
+    expect(ivf.has(2 ** 53 - 1)).toBe(true);
+    expect(codeOf(() => ivf.add(data.subarray(dim, 2 * dim)))).toBe('ERR_INVALID_ARGUMENT');
+    expect(ivf.size).toBe(2);
+  });
+
   it('removes, reads back and reports memory', () => {
     const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 8 });
     ivf.train(data);
@@ -99,6 +143,19 @@ describe('IVFIndex lifecycle', () => {
     expect(ivf.memoryUsage()).toBeGreaterThan(498 * dim * 4);
     const r = ivf.search(data.subarray(3 * dim, 4 * dim), 5, { nprobe: 8 });
     expect(Array.from(r.ids)).not.toContain(1003);
+  });
+
+  it('any positive integer k is accepted: at nprobe = nlist a k beyond the index returns every vector', async () => {
+    const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 8 });
+    ivf.train(data);
+    ivf.add(data.subarray(0, 200 * dim));
+    const q = queries.subarray(0, dim);
+    for (const k of [2 ** 31 + 1, 1e9 + 1, 2 ** 40, Number.MAX_SAFE_INTEGER, 2 ** 60]) {
+      expect(ivf.search(q, k, { nprobe: 8 }).ids).toHaveLength(200);
+      expect((await ivf.searchAsync(q, k, { nprobe: 8 })).ids).toHaveLength(200);
+      expect(ivf.searchBatch(queries.subarray(0, 2 * dim), k, { nprobe: 8 })[1]!.ids).toHaveLength(200);
+    }
+    expect(new Set(ivf.search(q, 2 ** 40, { nprobe: 8 }).ids).size).toBe(200);
   });
 
   it('returns fewer than k results when the probed lists hold fewer (never padded)', () => {

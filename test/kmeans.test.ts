@@ -53,6 +53,33 @@ describe('kmeans', () => {
     expect(() => kmeans(data, { k: 6, dim, onProgress: () => { throw new Error('stop here'); } })).toThrow('stop here');
   });
 
+  it('kmeansAsync: every onProgress call runs before the promise settles', async () => {
+    const calls: number[] = [];
+    const seenAtSettle = await kmeansAsync(data, { k: 6, dim, seed: 2, init: 'random', onProgress: (i) => void calls.push(i) })
+      .then((r) => ({ iterations: r.iterations, calls: calls.slice() }));
+    expect(seenAtSettle.iterations).toBeGreaterThan(1);
+    expect(seenAtSettle.calls).toEqual(Array.from({ length: seenAtSettle.iterations }, (_, i) => i + 1));
+  });
+
+  it('kmeansAsync stops when onProgress returns false, as kmeans does', async () => {
+    const calls: number[] = [];
+    const r = await kmeansAsync(data, { k: 6, dim, iterations: 20, onProgress: (i) => (calls.push(i), i < 2) });
+    expect(r.iterations).toBe(2);
+    expect(calls).toEqual([1, 2]);
+    expect(r.centroids).toEqual(kmeans(data, { k: 6, dim, iterations: 20, onProgress: (i) => i < 2 }).centroids);
+  });
+
+  it('kmeansAsync rejects with the error onProgress throws, after stopping', async () => {
+    const calls: number[] = [];
+    const fail = new Error('stop here');
+    const run = kmeansAsync(data, { k: 6, dim, iterations: 20, onProgress: (i) => {
+      calls.push(i);
+      if (i === 2) throw fail;
+    } });
+    await expect(run).rejects.toBe(fail);
+    expect(calls).toEqual([1, 2]);
+  });
+
   it('rejects k < 1, k > n, empty input, a wrong dimension and a missing dim', () => {
     const code = codeOf;
     expect(code(() => kmeans(data, { k: 0, dim }))).toBe('ERR_INVALID_ARGUMENT');
@@ -63,5 +90,9 @@ describe('kmeans', () => {
     expect(code(() => kmeans(data, { k: 2, dim: 7 }))).toBe('ERR_DIMENSION_MISMATCH');
     expect(code(() => kmeans(data, { k: 2 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(code(() => kmeans(data, { k: 2, dim, metric: 'ip' as never }))).toBe('ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    for (const key of ['metric', 'iterations', 'seed', 'maxPointsPerCentroid', 'init', 'dim']) {
+      expect(() => kmeans(data, { k: 2, dim, [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
   });
 });

@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
+
 import { describe, expect, it } from 'vitest';
 
-import { cosineSimilarity, similarityMatrix } from '../src/index.js';
+import { cosineSimilarity, similarityMatrix, SemvecError } from '../src/index.js';
+import { addonPath, native } from '../src/native.js';
 import { codeOf } from './helpers/errors.js';
 import { randomVectors } from './helpers/data.js';
 
@@ -40,5 +43,42 @@ describe('similarity helpers', () => {
     expect(similarityMatrix([], [[1, 0]])).toHaveLength(0);
     expect(codeOf(() => similarityMatrix(new Float32Array(4), new Float32Array(4)))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => similarityMatrix([[1, 2]], [[1, 2, 3]]))).toBe('ERR_DIMENSION_MISMATCH');
+    // Only undefined means "the default": null is a wrong value.
+    expect(() => similarityMatrix([[1, 2]], [[1, 2]], { metric: null as never })).toThrow(/metric.*received null/);
+    expect(() => similarityMatrix([[1, 2]], [[1, 2]], { dim: null as never })).toThrow(/dim.*received null/);
+  });
+
+  it('a product beyond what a Float32Array holds is ERR_INVALID_ARGUMENT, in TypeScript and in the binding', () => {
+    const a = new Float32Array(70_000).fill(1);
+    let err: unknown;
+    try {
+      similarityMatrix(a, a, { dim: 1 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SemvecError);
+    expect((err as SemvecError).code).toBe('ERR_INVALID_ARGUMENT');
+    expect((err as SemvecError).message).toMatch(/70000 x 70000 = 4900000000 values .* split a into batches of at most 61356 rows/);
+    expect(() => native().similarityMatrix(a, a, 1, 'ip')).toThrow(/70000 x 70000 = 4900000000 values .* at most 61356 rows/);
+    expect(codeOf(() => native().similarityMatrix(a, a, 1, 'ip'))).toBe('ERR_INVALID_ARGUMENT');
+    // Just below the limit in rows, far below in memory: still computed.
+    expect(similarityMatrix(a.subarray(0, 3), a, { dim: 1, metric: 'ip' })).toHaveLength(210_000);
+  });
+
+  it('memory that cannot be allocated is ERR_OUT_OF_MEMORY and the process goes on', () => {
+    // A child limited to 4 GiB of address space asks for 60000 x 60000
+    // values (14.4 GB): allowed in size, impossible to allocate.
+    const script = `
+      const addon = require(process.argv[1]);
+      const a = new Float32Array(60000).fill(1);
+      try { addon.similarityMatrix(a, a, 1, 'ip'); console.log('allocated'); }
+      catch (e) { console.log(e.code); }
+      console.log(Array.from(addon.similarityMatrix(new Float32Array([1, 2]), new Float32Array([3]), 1, 'ip')).join(','));`;
+    const r = spawnSync('sh', ['-c', 'ulimit -v 4194304 && exec "$0" -e "$1" "$2"', process.execPath, script, addonPath], {
+      encoding: 'utf8',
+    });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.stdout.trim().split('\n'), r.stderr).toEqual(['ERR_OUT_OF_MEMORY', '3,6']);
   });
 });
+

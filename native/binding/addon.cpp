@@ -1,16 +1,13 @@
 // Registers the addon: module functions and the index classes.
 #include <napi.h>
 
-#include <algorithm>
-#include <thread>
-#include <vector>
+#include <cstdint>
+#include <memory>
 
 #include "../core/distances.h"
 #include "../core/file_lock.h"
-#include "../core/index_common.h"
-#include "../core/packed_store.h"
-#include "../core/scan.h"
 #include "../core/probes.h"
+#include "../core/similarity_matrix.h"
 #include "../core/thread_pool.h"
 #include "../core/vectors.h"
 #include "addon.h"
@@ -78,25 +75,20 @@ Napi::Value SimilarityMatrix(const Napi::CallbackInfo& info) {
   size_t dim = count_arg(info, 2, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 3);
   size_t na = rows_of(env, a, dim, "a"), nb = rows_of(env, b, dim, "b");
-  Napi::Float32Array out = Napi::Float32Array::New(env, na * nb);
-  guard(env, [&] {
-    semvec::check_finite(a.data, na, dim, "a");
-    semvec::check_finite(b.data, nb, dim, "b");
-    std::vector<float> qbuf;
-    const float* qs = semvec::prepare_queries(a.data, na, dim, metric, qbuf);
-    semvec::PackedStore store(dim, metric == semvec::Metric::L2);
-    std::vector<uint64_t> ids(nb, 0);
-    store.append(b.data, nb, ids.data(), metric == semvec::Metric::Cosine, &semvec::ThreadPool::global());
-    semvec::score_all(qs, na, dim, store.run(), out.Data());
-    if (metric == semvec::Metric::L2) {
-      const semvec::Kernels& kn = semvec::kernels();
-      for (size_t i = 0; i < na; ++i) {
-        float qq = kn.inner_product(qs + i * dim, qs + i * dim, dim);
-        for (size_t j = 0; j < nb; ++j) out[i * nb + j] = std::max(0.0f, qq - out[i * nb + j]);
-      }
-    }
+  if (na != 0 && nb > kMaxArrayLength / na)
+    throw_error(env, "ERR_INVALID_ARGUMENT",
+                "a similarity matrix of " + std::to_string(na) + " x " + std::to_string(nb) + " = " +
+                    (nb <= SIZE_MAX / na ? std::to_string(na * nb) : "over 2^64") +
+                    " values is more than a Float32Array holds (" + std::to_string(kMaxArrayLength) +
+                    "); split a into batches of at most " + std::to_string(kMaxArrayLength / nb) + " rows");
+  if (na == 0 || nb == 0) return Napi::Float32Array::New(env, 0);
+  // Allocated here (std::bad_alloc: ERR_OUT_OF_MEMORY) and handed to
+  // JavaScript without a copy.
+  return guard(env, [&] {
+    std::unique_ptr<float[]> out(new float[na * nb]);
+    semvec::similarity_matrix(a.data, na, b.data, nb, dim, metric, out.get());
+    return owned_f32_array(env, std::move(out), na * nb);
   });
-  return out;
 }
 
 // tryLockFile(path, exclusive) -> descriptor holding the lock, or -1 when
@@ -146,6 +138,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFmaGflops", Napi::Function::New<ProbeFma>(env, "probeFmaGflops"));
   exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
   exports.Set("similarityMatrix", Napi::Function::New<SimilarityMatrix>(env, "similarityMatrix"));
+  exports.Set("maxArrayLength", Napi::Number::New(env, static_cast<double>(kMaxArrayLength)));
   exports.Set("suggestNlist", Napi::Function::New<SuggestNlist>(env, "suggestNlist"));
   exports.Set("tryLockFile", Napi::Function::New<TryLockFile>(env, "tryLockFile"));
   exports.Set("unlockFile", Napi::Function::New<UnlockFile>(env, "unlockFile"));

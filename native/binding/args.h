@@ -7,13 +7,28 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "../core/index_common.h"
 #include "../core/io.h"
 #include "errors.h"
 
 namespace semvec_binding {
+
+// Values in the largest typed array the addon returns (V8 allows 2^32 on
+// 64-bit systems). Exported to TypeScript as maxArrayLength.
+constexpr size_t kMaxArrayLength = 0xFFFFFFFFu;
+
+// A Float32Array of n values that owns `data` (no copy): freed when
+// JavaScript collects it.
+inline Napi::Float32Array owned_f32_array(Napi::Env env, std::unique_ptr<float[]> data, size_t n) {
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, data.get(), n * sizeof(float), [](Napi::Env, void* p) { delete[] static_cast<float*>(p); });
+  data.release();  // owned by the buffer now
+  return Napi::Float32Array::New(env, n, buffer, 0);
+}
 
 struct F32View {
   const float* data = nullptr;
@@ -26,6 +41,28 @@ inline F32View f32_arg(const Napi::CallbackInfo& info, size_t i, const char* nam
     throw_error(info.Env(), "ERR_INVALID_ARGUMENT", std::string(name) + " must be a Float32Array");
   Napi::Float32Array a = info[i].As<Napi::Float32Array>();
   return {a.Data(), a.ElementLength()};
+}
+
+// A Float32Array read by async work after the call has returned: its
+// buffer must not be able to change size. A view of a resizable ArrayBuffer
+// or a growable SharedArrayBuffer could shrink (its pages unmapped) under
+// the worker thread. N-API has no call that tells: the buffer's own
+// `resizable` / `growable` getters are read (TypeScript checks the same
+// first, with the same message).
+inline F32View f32_arg_fixed(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  F32View v = f32_arg(info, i, name);
+  Napi::Object buffer = info[i].As<Napi::TypedArray>().ArrayBuffer();
+  auto is = [&](const char* key) {
+    Napi::Value flag = buffer.Get(key);
+    return flag.IsBoolean() && flag.As<Napi::Boolean>().Value();
+  };
+  if (is("resizable") || is("growable"))
+    throw_error(info.Env(), "ERR_INVALID_ARGUMENT",
+                std::string(name) + " is a Float32Array over a " +
+                    (is("resizable") ? "resizable ArrayBuffer" : "growable SharedArrayBuffer") +
+                    ", which could shrink while async work reads it; pass a copy (new Float32Array(" +
+                    name + ")) or use the synchronous method");
+  return v;
 }
 
 // A vector set: a Float32Array whose length is a positive multiple of dim.
@@ -59,7 +96,14 @@ inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const ch
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-constexpr double kMaxSafeId = 9007199254740991.0;  // 2^53 - 1
+// Number.MAX_SAFE_INTEGER (2^53 - 1): ids and counts travel as JavaScript
+// numbers. The largest id, and the largest k a search takes (the core
+// clamps k to the candidates, so a larger k means "all of them").
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+static_assert(kMaxSafeInteger == static_cast<double>(semvec::kMaxId), "ids are safe integers");
+
+// k of a search at argument i: 1 .. 2^53 - 1 (TypeScript clamps larger ones).
+inline size_t k_arg(const Napi::CallbackInfo& info, size_t i) { return count_arg(info, i, "k", 1, kMaxSafeInteger); }
 
 // Ids travel as a Float64Array of safe non-negative integers.
 inline std::vector<uint64_t> ids_arg(const Napi::CallbackInfo& info, size_t i) {
@@ -70,7 +114,7 @@ inline std::vector<uint64_t> ids_arg(const Napi::CallbackInfo& info, size_t i) {
   std::vector<uint64_t> out(a.ElementLength());
   for (size_t j = 0; j < out.size(); ++j) {
     double v = a[j];
-    if (!(v >= 0 && v <= kMaxSafeId) || std::floor(v) != v)
+    if (!(v >= 0 && v <= kMaxSafeInteger) || std::floor(v) != v)
       throw_error(info.Env(), "ERR_INVALID_ARGUMENT",
                   "ids must be integers in 0..2^53-1; received " + std::to_string(v) +
                       " at position " + std::to_string(j));

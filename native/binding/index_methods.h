@@ -57,9 +57,10 @@ struct AddArgs {
   const uint64_t* ids_or_null() const { return ids->empty() ? nullptr : ids->data(); }
 };
 
-inline AddArgs add_args(const Napi::CallbackInfo& info, size_t dim) {
+// `async`: the vectors are read after the call returns (f32_arg_fixed).
+inline AddArgs add_args(const Napi::CallbackInfo& info, size_t dim, bool async) {
   AddArgs a;
-  a.vectors = f32_arg(info, 0, "vectors");
+  a.vectors = async ? f32_arg_fixed(info, 0, "vectors") : f32_arg(info, 0, "vectors");
   a.n = rows_of(info.Env(), a.vectors, dim, "vectors");
   if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
     *a.ids = ids_arg(info, 1);
@@ -73,14 +74,14 @@ inline AddArgs add_args(const Napi::CallbackInfo& info, size_t dim) {
 
 template <typename Index>
 Napi::Value index_add(const Napi::CallbackInfo& info, Index& index) {
-  AddArgs a = add_args(info, index.dim());
+  AddArgs a = add_args(info, index.dim(), false);
   guard(info.Env(), [&] { index.add(a.vectors.data, a.n, a.ids_or_null()); });
   return info.Env().Undefined();
 }
 
 template <typename Index>
 Napi::Value index_add_async(const Napi::CallbackInfo& info, std::shared_ptr<Index> index) {
-  AddArgs a = add_args(info, index->dim());
+  AddArgs a = add_args(info, index->dim(), true);
   return PromiseWorker::Start(
       info.Env(), [index, a] { index->add(a.vectors.data, a.n, a.ids_or_null()); },
       [](Napi::Env e) { return e.Undefined(); }, {info[0]});
@@ -96,13 +97,13 @@ Napi::Value index_remove(const Napi::CallbackInfo& info, Index& index) {
 template <typename Index>
 Napi::Value index_contains(const Napi::CallbackInfo& info, const Index& index) {
   double id = number_arg(info, 0, "id");
-  bool valid = id >= 0 && id <= kMaxSafeId && std::floor(id) == id;
+  bool valid = id >= 0 && id <= kMaxSafeInteger && std::floor(id) == id;
   return Napi::Boolean::New(info.Env(), valid && index.contains(static_cast<uint64_t>(id)));
 }
 
 template <typename Index>
 Napi::Value index_get(const Napi::CallbackInfo& info, const Index& index) {
-  size_t id = count_arg(info, 0, "id", 0, kMaxSafeId);
+  size_t id = count_arg(info, 0, "id", 0, kMaxSafeInteger);
   Napi::Float32Array out = Napi::Float32Array::New(info.Env(), index.dim());
   guard(info.Env(), [&] { index.reconstruct(id, out.Data()); });
   return out;

@@ -2,6 +2,7 @@
 
 #include "addon.h"
 #include "args.h"
+#include "async_progress.h"
 #include "errors.h"
 #include "index_methods.h"
 #include "kmeans_binding.h"
@@ -79,23 +80,16 @@ Napi::Value IvfIndexWrap::Train(const Napi::CallbackInfo& info) {
 
 Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
+  F32View x = f32_arg_fixed(info, 0, "vectors");
   size_t n = rows_of(env, x, index_->dim(), "vectors");
   semvec::KMeansParams p = kmeans_params(info, 1);
-  auto progress = async_progress(info, 2);
-  attach_progress(p, progress);
+  auto progress = AsyncProgress::FromArg(info, 2);
+  AsyncProgress::Attach(p, progress);
   auto index = index_;
   auto out = std::make_shared<semvec::KMeansResult>();
   return PromiseWorker::Start(
-      env,
-      [index, x, n, p, out, progress] {
-        struct Release {
-          std::shared_ptr<AsyncProgress> p;
-          ~Release() { release_progress(p); }
-        } release{progress};
-        *out = index->train(x.data, n, p);
-      },
-      [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]});
+      env, [index, x, n, p, out] { *out = index->train(x.data, n, p); },
+      [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]}, progress);
 }
 
 // search(queries, k, nprobe, allow?, rerank?) with nprobe 0 = the index default
@@ -103,7 +97,7 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t k = k_arg(info, 1);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
   auto allow = allow_arg(info, 3);
   size_t rerank = rerank_arg(info, 4);
@@ -115,9 +109,9 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
 
 Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View q = f32_arg(info, 0, "queries");
+  F32View q = f32_arg_fixed(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t k = k_arg(info, 1);
   size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
   auto allow = allow_arg(info, 3);
   size_t rerank = rerank_arg(info, 4);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "async_progress.h"
 #include "errors.h"
 #include "workers.h"
 
@@ -51,40 +52,12 @@ Napi::Value kmeans_result_to_js(Napi::Env env, const semvec::KMeansResult& r, bo
   return o;
 }
 
-struct AsyncProgress {
-  Napi::ThreadSafeFunction tsfn;
-};
-
-std::shared_ptr<AsyncProgress> async_progress(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !info[i].IsFunction()) return nullptr;
-  auto p = std::make_shared<AsyncProgress>();
-  p->tsfn = Napi::ThreadSafeFunction::New(info.Env(), info[i].As<Napi::Function>(), "semvec-progress", 0, 1);
-  return p;
-}
-
-void attach_progress(semvec::KMeansParams& params, std::shared_ptr<AsyncProgress> progress) {
-  if (!progress) return;
-  params.progress = [progress](size_t it, double inertia) {
-    auto* data = new std::pair<double, double>(static_cast<double>(it), inertia);
-    napi_status s = progress->tsfn.BlockingCall(
-        data, [](Napi::Env env, Napi::Function fn, std::pair<double, double>* d) {
-          double a = d->first, b = d->second;
-          delete d;
-          fn.Call({Napi::Number::New(env, a), Napi::Number::New(env, b)});
-        });
-    if (s != napi_ok) delete data;
-    return true;
-  };
-}
-
-void release_progress(const std::shared_ptr<AsyncProgress>& progress) {
-  if (progress) progress->tsfn.Release();
-}
-
 void attach_sync_progress(semvec::KMeansParams& params, const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || !info[i].IsFunction()) return;
   Napi::Function fn = info[i].As<Napi::Function>();
   Napi::Env env = info.Env();
+  // A throw propagates through the core as a Napi::Error: the run is
+  // abandoned and the call throws it.
   params.progress = [fn, env](size_t it, double inertia) {
     Napi::Value r = fn.Call({Napi::Number::New(env, static_cast<double>(it)), Napi::Number::New(env, inertia)});
     return !(r.IsBoolean() && !r.As<Napi::Boolean>().Value());
@@ -105,23 +78,16 @@ Napi::Value KMeans(const Napi::CallbackInfo& info) {
 
 Napi::Value KMeansAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
+  F32View x = f32_arg_fixed(info, 0, "vectors");
   size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
   size_t n = rows_of(env, x, dim, "vectors");
   semvec::KMeansParams p = kmeans_params(info, 2);
-  auto progress = async_progress(info, 3);
-  attach_progress(p, progress);
+  auto progress = AsyncProgress::FromArg(info, 3);
+  AsyncProgress::Attach(p, progress);
   auto out = std::make_shared<semvec::KMeansResult>();
   return PromiseWorker::Start(
-      env,
-      [x, n, dim, p, out, progress] {
-        struct Release {
-          std::shared_ptr<AsyncProgress> p;
-          ~Release() { release_progress(p); }
-        } release{progress};
-        *out = semvec::kmeans(x.data, n, dim, p);
-      },
-      [out](Napi::Env e) { return kmeans_result_to_js(e, *out, true); }, {info[0]});
+      env, [x, n, dim, p, out] { *out = semvec::kmeans(x.data, n, dim, p); },
+      [out](Napi::Env e) { return kmeans_result_to_js(e, *out, true); }, {info[0]}, progress);
 }
 
 }  // namespace semvec_binding

@@ -4,8 +4,6 @@
 
 #include <napi.h>
 
-#include <memory>
-
 #include "../core/kmeans.h"
 
 namespace semvec_binding {
@@ -15,16 +13,9 @@ semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i);
 
 Napi::Value kmeans_result_to_js(Napi::Env env, const semvec::KMeansResult& r, bool with_data);
 
-// A progress callback for work on another thread: forwards (iteration,
-// inertia) to a JS function through a thread-safe function. Null if no
-// function was given.
-struct AsyncProgress;
-std::shared_ptr<AsyncProgress> async_progress(const Napi::CallbackInfo& info, size_t i);
-void attach_progress(semvec::KMeansParams& params, std::shared_ptr<AsyncProgress> progress);
-void release_progress(const std::shared_ptr<AsyncProgress>& progress);
-
 // A synchronous progress callback: calls the JS function in place; its
-// returning false stops the iterations.
+// returning false stops the iterations, its throwing abandons them (the call
+// throws that error). Async calls use AsyncProgress.
 void attach_sync_progress(semvec::KMeansParams& params, const Napi::CallbackInfo& info, size_t i);
 
 Napi::Value KMeans(const Napi::CallbackInfo& info);

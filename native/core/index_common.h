@@ -19,6 +19,9 @@ namespace semvec {
 // Vectors one index may hold (slots are 32-bit).
 constexpr size_t kMaxVectors = 0xFFFFFFFFu;
 
+// The largest id: 2^53 - 1, so that every id is exact as a JavaScript number.
+constexpr uint64_t kMaxId = (uint64_t(1) << 53) - 1;
+
 struct SearchResults {
   size_t nq = 0;
   size_t k = 0;               // results per query: min(requested k, size)
@@ -33,18 +36,28 @@ size_t check_dim(size_t dim);
 Metric check_metric(Metric metric);
 void check_capacity(size_t size, size_t adding);
 
-// The ids an add will use: the given ones after checking they are unique in
-// the call and absent from the index, or sequential from next_id.
+// The ids an add will use: the given ones after checking they are at most
+// kMaxId, unique in the call and absent from the index, or sequential from
+// next_id, refused (InvalidArgument) if the last would pass kMaxId. Throws
+// before the index changes.
 template <typename Map>
 std::vector<uint64_t> assign_ids(const uint64_t* ids, size_t n, uint64_t next_id, const Map& existing) {
   std::vector<uint64_t> out(n);
   if (ids == nullptr) {
+    if (n > 0 && (next_id > kMaxId || n - 1 > kMaxId - next_id))
+      throw Error(ErrorCode::InvalidArgument,
+                  "automatic ids would pass 2^53 - 1, the largest id: nextId is " + std::to_string(next_id) +
+                      " and this add has " + std::to_string(n) + (n == 1 ? " vector" : " vectors") +
+                      "; give these vectors explicit ids");
     for (size_t i = 0; i < n; ++i) out[i] = next_id + i;
     return out;
   }
   std::unordered_set<uint64_t> seen;
   seen.reserve(n);
   for (size_t i = 0; i < n; ++i) {
+    if (ids[i] > kMaxId)
+      throw Error(ErrorCode::InvalidArgument, "id " + std::to_string(ids[i]) + " (at " + std::to_string(i) +
+                                                  ") is above 2^53 - 1, the largest id");
     if (!seen.insert(ids[i]).second)
       throw Error(ErrorCode::DuplicateId, "id " + std::to_string(ids[i]) +
                                               " appears more than once in this add (at " +

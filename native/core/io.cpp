@@ -40,6 +40,16 @@ std::string errno_text(int err) { return std::string(std::strerror(err)); }
   throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why);
 }
 
+[[noreturn]] void not_regular_file(const std::string& path, mode_t mode) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISSOCK(mode) ? "a socket"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                                      : "of an unknown type";
+  throw Error(ErrorCode::Io, "index path '" + path + "' is not a regular file (" + kind + ")");
+}
+
 std::string parent_dir(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -83,6 +93,7 @@ void Writer::write_header(const FileHeader& h) {
 }
 
 void Writer::write(const void* data, size_t n) {
+  if (n == 0) return;  // data may be null (an empty vector): never memcpy from it
   crc_ = crc32c_extend(crc_, data, n);
   put(data, n);
 }
@@ -202,6 +213,7 @@ FileHeader Reader::read_header() {
 }
 
 void Reader::read(void* data, size_t n) {
+  if (n == 0) return;  // data may be null (an empty vector): never memcpy to it
   if (n > payload_left_) corrupt("payload is shorter than its contents require");
   get(data, n);
   payload_left_ -= n;
@@ -218,19 +230,31 @@ void Reader::read_trailer() {
 }
 
 FileReader::FileReader(const std::string& path) : path_(path) {
-  f_ = std::fopen(path.c_str(), "rb");
-  if (f_ == nullptr) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer. Only a regular
+  // file is read, and it is read blocking.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) {
     int err = errno;
     if (err == ENOENT) throw Error(ErrorCode::NotFound, "index file not found: '" + path + "'");
+    // A socket cannot be opened at all: say what it is.
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) not_regular_file(path, st.st_mode);
     io_error("cannot open index file", path, err);
   }
-  struct stat st;
-  int err = ::fstat(::fileno(f_), &st) != 0 ? errno : 0;
-  if (err != 0 || !S_ISREG(st.st_mode)) {
-    std::fclose(f_);
-    f_ = nullptr;
-    if (err != 0) io_error("cannot stat index file", path, err);
-    throw Error(ErrorCode::Io, "index path '" + path + "' is not a regular file");
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    io_error("cannot stat index file", path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    not_regular_file(path, st.st_mode);
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || (f_ = ::fdopen(fd, "rb")) == nullptr) {
+    int err = errno;
+    ::close(fd);
+    io_error("cannot open index file", path, err);
   }
   size_ = static_cast<uint64_t>(st.st_size);
 }

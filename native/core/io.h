@@ -59,7 +59,7 @@ class Writer {
  public:
   virtual ~Writer() = default;
   void write_header(const FileHeader& h);
-  void write(const void* data, size_t n);  // payload bytes
+  void write(const void* data, size_t n);  // payload bytes; n == 0 does nothing
   void write_trailer();
   template <typename T>
   void write_pod(const T& v) {
@@ -115,7 +115,7 @@ class Reader {
   // Reads and validates the header: magic, CRC, version, field ranges, and
   // that the source holds exactly header + payload + trailer bytes.
   FileHeader read_header();
-  void read(void* data, size_t n);  // payload bytes
+  void read(void* data, size_t n);  // payload bytes; n == 0 does nothing
   template <typename T>
   T read_pod() {
     T v;

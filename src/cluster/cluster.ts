@@ -7,7 +7,7 @@ import { ErrorCode } from '../errors.js';
 import { kmeans } from '../kmeans.js';
 import { Rng } from './rng.js';
 import { similarityMatrix } from '../similarity.js';
-import { checkDim, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from '../validate.js';
+import { checkDim, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 
 export interface ClusterOptions {
   /** Number of clusters. */
@@ -59,7 +59,7 @@ function dimOf(vectors: VectorsInput, dim: number | undefined): number {
 export function clusterVectors(vectors: VectorsInput, options: ClusterOptions): Clustering {
   if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object like { k: 3 }; received ${describe(options)}`);
   const dim = dimOf(vectors, options.dim);
-  const metric = checkOneOf(options.metric ?? 'cosine', 'metric', ['cosine', 'l2'] as const);
+  const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', ['cosine', 'l2'] as const);
   const r = kmeans(vectors, { k: options.k, dim, seed: options.seed, metric, iterations: options.iterations });
   const sizes = new Array<number>(r.k).fill(0);
   for (const l of r.assignments) sizes[l]!++;
@@ -77,7 +77,7 @@ export async function clusterTexts(texts: readonly string[], options: ClusterOpt
   if (!Array.isArray(texts)) fail(ErrorCode.INVALID_ARGUMENT, `texts must be an array of strings; received ${describe(texts)}`);
   if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object like { k: 3 }; received ${describe(options)}`);
   const given = options.model;
-  const model = given instanceof Embedder ? given : await Embedder.load(given ?? 'all-MiniLM-L6-v2');
+  const model = given instanceof Embedder ? given : await Embedder.load(given); // undefined: the default model
   try {
     const vectors = await model.embed(texts);
     const c = clusterVectors(vectors, { ...options, dim: model.dim });
@@ -154,13 +154,13 @@ export function suggestK(vectors: VectorsInput, options: SuggestKOptions = {}): 
   const x = toVectors(vectors, dim, 'vectors');
   const n = x.length / dim;
   if (n < 3) fail(ErrorCode.INVALID_ARGUMENT, `suggestK needs at least 3 vectors; received ${n}`);
-  const kMin = checkInteger(options.kMin ?? 2, 'kMin', 2, n - 1);
-  const kMax = checkInteger(Math.min(options.kMax ?? 10, n - 1), 'kMax', kMin, n - 1);
-  const method = checkOneOf(options.method ?? 'silhouette', 'method', ['silhouette', 'elbow'] as const);
-  const metric = checkOneOf(options.metric ?? 'cosine', 'metric', ['cosine', 'l2'] as const);
-  const seed = options.seed ?? 1234;
+  const kMin = checkInteger(orDefault(options.kMin, 2), 'kMin', 2, n - 1);
+  const kMax = Math.min(checkInteger(orDefault(options.kMax, 10), 'kMax', kMin, Number.MAX_SAFE_INTEGER), n - 1);
+  const method = checkOneOf(orDefault(options.method, 'silhouette'), 'method', ['silhouette', 'elbow'] as const);
+  const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', ['cosine', 'l2'] as const);
+  const seed = checkInteger(orDefault(options.seed, 1234), 'seed', 0, Number.MAX_SAFE_INTEGER);
   // The silhouette sample: a seeded subset.
-  const sampleSize = Math.min(n, checkInteger(options.sample ?? 2000, 'sample', 3, 1_000_000));
+  const sampleSize = Math.min(n, checkInteger(orDefault(options.sample, 2000), 'sample', 3, 1_000_000));
   const rng = new Rng(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < sampleSize; i++) {

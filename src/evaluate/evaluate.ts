@@ -11,7 +11,7 @@ import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist, type IVFEncoding } from '../ivf-index.js';
 import { recallAtK } from '../recall.js';
-import { checkDim, checkInteger, checkOneOf, describe, fail, toVectors, type VectorsInput } from '../validate.js';
+import { checkDim, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 
 /** A labelled pair: 1 = similar, 0 = different. */
@@ -87,7 +87,7 @@ async function withModel<T>(model: Embedder | string, fn: (m: Embedder) => Promi
  */
 export async function evaluatePairs(model: Embedder | string, pairs: readonly Pair[], options: { threshold?: number } = {}): Promise<PairsReport> {
   const list = normalizePairs(pairs);
-  const threshold = options.threshold ?? 0.5;
+  const threshold = orDefault(options.threshold, 0.5);
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) fail(ErrorCode.INVALID_ARGUMENT, `threshold must be a number; received ${describe(threshold)}`);
   return withModel(model, async (m) => {
     const va = await m.embed(list.map((p) => p.a));
@@ -164,7 +164,7 @@ function checkTask(task: RetrievalTask): void {
  */
 export async function evaluateRetrieval(model: Embedder | string, task: RetrievalTask, options: { k?: number } = {}): Promise<RetrievalReport> {
   checkTask(task);
-  const k = checkInteger(options.k ?? 10, 'k', 1, 1_000_000);
+  const k = checkInteger(orDefault(options.k, 10), 'k', 1, 1_000_000);
   return withModel(model, async (m) => {
     const index = new FlatIndex({ dim: m.dim, metric: 'cosine' });
     index.add(await m.embed(task.documents));
@@ -283,15 +283,20 @@ export function evaluateApproximate(
 ): ApproximateReport {
   if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object like { dim: 384 }; received ${describe(options)}`);
   const dim = checkDim(options.dim);
-  const metric = checkOneOf(options.metric ?? 'cosine', 'metric', ['ip', 'cosine', 'l2'] as const);
+  const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', ['ip', 'cosine', 'l2'] as const);
   const all = toVectors(vectors, dim, 'vectors');
   const total = all.length / dim;
   const held = options.queries !== undefined ? 0 : Math.max(1, Math.min(200, Math.floor(total / 10)));
   const x = all.subarray(0, (total - held) * dim);
   const n = total - held;
   if (n < 1) fail(ErrorCode.INVALID_ARGUMENT, 'evaluateApproximate needs at least 2 vectors');
-  const k = checkInteger(options.k ?? 10, 'k', 1, n);
-  const nlist = checkInteger(options.nlist ?? suggestNlist(n), 'nlist', 1, n);
+  const k = checkInteger(orDefault(options.k, 10), 'k', 1, n);
+  const nlist = checkInteger(orDefault(options.nlist, suggestNlist(n)), 'nlist', 1, n);
+  const nprobesGiven = orDefault(options.nprobes, [1, 2, 4, 8, 16, 32, 64, 128]);
+  if (!Array.isArray(nprobesGiven)) {
+    fail(ErrorCode.INVALID_ARGUMENT, `nprobes must be an array of integers; received ${describe(nprobesGiven)}`);
+  }
+  nprobesGiven.forEach((p, i) => checkInteger(p, `nprobes[${i}]`, 1, Number.MAX_SAFE_INTEGER));
   const q = options.queries !== undefined ? toVectors(options.queries, dim, 'queries') : all.subarray(n * dim);
   const nq = q.length / dim;
   const flat = new FlatIndex({ dim, metric });
@@ -308,7 +313,7 @@ export function evaluateApproximate(
   const ivf = new IVFIndex({ dim, metric, nlist, encoding: options.encoding });
   ivf.train(x, { seed: options.seed });
   ivf.add(x);
-  const nprobes = (options.nprobes ?? [1, 2, 4, 8, 16, 32, 64, 128]).filter((p) => p <= nlist);
+  const nprobes = nprobesGiven.filter((p) => p <= nlist);
   const flatQps = nq / flatSeconds;
   const rows = nprobes.map((nprobe) => {
     const got: ReturnType<IVFIndex['search']>[] = [];

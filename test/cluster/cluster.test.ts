@@ -28,6 +28,17 @@ describe('clusterVectors and suggestK', () => {
     expect(codeOf(() => clusterVectors(data, { k: 0, dim }))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => clusterVectors(data, { k: 2 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(codeOf(() => suggestK([[1, 2]], {}))).toBe('ERR_INVALID_ARGUMENT');
+    // Only undefined means "the default": null is a wrong value.
+    expect(() => clusterVectors(data, { k: 2, dim, metric: null as never })).toThrow(/metric.*received null/);
+    expect(() => clusterVectors(data, { k: 2, dim, seed: null as never })).toThrow(/seed.*received null/);
+    for (const key of ['kMin', 'kMax', 'method', 'metric', 'seed', 'sample', 'dim']) {
+      expect(() => suggestK(data, { dim, [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
+    expect(() => suggestK(data, { dim, seed: -1 })).toThrow(/seed must be an integer/);
+  });
+
+  it('clusterTexts: a null model is refused, not taken for the default', async () => {
+    await expect(clusterTexts(['a', 'b'], { k: 1, model: null as never })).rejects.toThrow(/model must be .*; received null/);
   });
 });
 

@@ -30,6 +30,20 @@ describe('evaluateApproximate', () => {
     expect(sq8.rows[0]!.recall).toBe(1);
     expect(() => evaluateApproximate(data, { dim, encoding: 'pq' as never })).toThrow(/encoding must be one of/);
   });
+
+  it('refuses null options instead of taking them for the defaults', async () => {
+    const dim = 4;
+    const data = blobs(200, dim, 4, 0.4, 6);
+    for (const key of ['metric', 'k', 'nlist', 'nprobes', 'seed', 'encoding']) {
+      expect(() => evaluateApproximate(data, { dim, [key]: null }), key).toThrow(new RegExp(`${key}.*received null`));
+    }
+    expect(() => evaluateApproximate(data, { dim, nprobes: [1, 0] })).toThrow(/nprobes\[1\] must be an integer/);
+    // Checked before any model is loaded.
+    await expect(evaluatePairs('no-such-model', [['a', 'b', 1]], { threshold: null as never })).rejects.toThrow(/threshold must be a number; received null/);
+    await expect(
+      evaluateRetrieval('no-such-model', { queries: ['a'], documents: ['b'], relevant: [[0]] }, { k: null as never }),
+    ).rejects.toThrow(/k must be an integer .*received null/);
+  });
 });
 
 describe.skipIf(!haveToyModel)('model evaluation (toy model)', () => {

@@ -98,6 +98,25 @@ TEST("flat: k above size returns size results, ties by lower id") {
   CHECK_THROWS_CODE(ix.search(q.data(), 1, 0), ErrorCode::InvalidArgument);
 }
 
+TEST("flat: automatic ids never pass 2^53 - 1; an add that would is refused whole") {
+  FlatIndex ix(2, Metric::L2);
+  std::vector<float> x = {1, 2, 3, 4, 5, 6};
+  std::vector<uint64_t> near_max = {kMaxId - 2};
+  ix.add(x.data(), 1, near_max.data());
+  CHECK_THROWS_CODE(ix.add(x.data(), 3, nullptr), ErrorCode::InvalidArgument);
+  CHECK_EQ(ix.size(), size_t(1));
+  ix.add(x.data(), 2, nullptr);  // kMaxId - 1 and kMaxId
+  CHECK(ix.contains(kMaxId));
+  CHECK_EQ(ix.next_id(), kMaxId + 1);
+  CHECK_THROWS_CODE(ix.add(x.data(), 1, nullptr), ErrorCode::InvalidArgument);
+  std::vector<uint64_t> too_big = {kMaxId + 1};
+  CHECK_THROWS_CODE(ix.add(x.data(), 1, too_big.data()), ErrorCode::InvalidArgument);
+  CHECK_EQ(ix.size(), size_t(3));
+  std::vector<uint64_t> free_id = {7};
+  ix.add(x.data(), 1, free_id.data());  // explicit ids still work
+  CHECK_EQ(ix.size(), size_t(4));
+}
+
 TEST("flat: add is all or nothing on duplicates and non-finite values") {
   FlatIndex ix(2, Metric::L2);
   std::vector<float> x = {1, 2, 3, 4};
@@ -174,6 +193,37 @@ TEST("flat: save and load round trip, in files and in memory") {
          c = from_mem->search(q.data(), 3, 15);
     CHECK(a.ids == b.ids && a.scores == b.scores);
     CHECK(a.ids == c.ids && a.scores == c.scores);
+  }
+}
+
+TEST("io: zero-byte payload pieces never reach the byte sink; an empty index round-trips in memory") {
+  // An empty index's ids and vectors are zero-byte pieces whose pointers may
+  // be null (an empty vector's data()); memcpy from or to null is undefined
+  // even for zero bytes.
+  struct Sink : Writer {
+    size_t null_puts = 0;
+    void put(const void* data, size_t) override { null_puts += data == nullptr; }
+  } sink;
+  sink.write(nullptr, 0);
+  CHECK_EQ(sink.null_puts, size_t(0));
+  struct Source : Reader {
+    size_t null_gets = 0;
+    void get(void* data, size_t) override { null_gets += data == nullptr; }
+    uint64_t total_size() const override { return 0; }
+  } source;
+  source.read(nullptr, 0);
+  CHECK_EQ(source.null_gets, size_t(0));
+
+  for (Metric m : {Metric::InnerProduct, Metric::L2}) {
+    FlatIndex empty(3, m);
+    std::vector<char> mem;
+    empty.serialize([&](size_t sz) {
+      mem.resize(sz);
+      return static_cast<void*>(mem.data());
+    });
+    auto back = FlatIndex::deserialize(mem.data(), mem.size());
+    CHECK_EQ(back->size(), size_t(0));
+    CHECK_EQ(back->next_id(), uint64_t(0));
   }
 }
 

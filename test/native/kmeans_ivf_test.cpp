@@ -173,6 +173,23 @@ TEST("ivf: errors before training, bad nprobe, remove, and few candidates") {
   CHECK_EQ(total, size_t(197));
 }
 
+TEST("ivf: automatic ids never pass 2^53 - 1; an add that would is refused whole") {
+  const size_t d = 4;
+  auto x = testutil::random_vectors(40, d, 12);
+  IvfIndex ivf(d, Metric::L2, 4, 4);
+  ivf.train(x.data(), 40, KMeansParams());
+  std::vector<uint64_t> near_max = {kMaxId - 1};
+  ivf.add(x.data(), 1, near_max.data());
+  CHECK_THROWS_CODE(ivf.add(x.data(), 2, nullptr), ErrorCode::InvalidArgument);
+  CHECK_EQ(ivf.size(), size_t(1));
+  ivf.add(x.data(), 1, nullptr);
+  CHECK(ivf.contains(kMaxId));
+  CHECK_THROWS_CODE(ivf.add(x.data(), 1, nullptr), ErrorCode::InvalidArgument);
+  std::vector<uint64_t> too_big = {kMaxId + 5};
+  CHECK_THROWS_CODE(ivf.add(x.data(), 1, too_big.data()), ErrorCode::InvalidArgument);
+  CHECK_EQ(ivf.size(), size_t(2));
+}
+
 TEST("ivf: save and load round trip, untrained too, and damage is detected") {
   const size_t n = 1000, d = 12;
   auto x = blobs(n, d, 10, 11, 0.3f);
