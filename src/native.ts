@@ -30,6 +30,7 @@ export interface NativeIndex {
   add(vectors: Float32Array, ids?: Float64Array): void;
   addAsync(vectors: Float32Array, ids?: Float64Array): Promise<void>;
   remove(ids: Float64Array): number;
+  removeAsync(ids: Float64Array): Promise<number>;
   contains(id: number): boolean;
   get(id: number): Float32Array;
   info(): NativeFlatIndexInfo;

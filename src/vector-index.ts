@@ -173,6 +173,18 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
     return this.#native.remove(toIds(ids, undefined));
   }
 
+  /**
+   * {@link remove} on a worker thread: waiting for running searches to let
+   * go of the index never blocks the event loop.
+   *
+   * @example
+   * await index.removeAsync([10, 11]);
+   */
+  async removeAsync(ids: IdsInput): Promise<number> {
+    const caller = callerStack(this.removeAsync);
+    return withCallerStack(this.#native.removeAsync(toIds(ids, undefined)), caller);
+  }
+
   /** Whether `id` is stored. */
   has(id: number): boolean {
     return typeof id === 'number' && this.#native.contains(id);

@@ -221,9 +221,19 @@ describe('FlatIndex rejects bad input with typed errors', () => {
     expect(index.has(8)).toBe(false);
   });
 
-  it('unknown ids in remove: nothing is removed', () => {
+  it('unknown ids in remove: nothing is removed', async () => {
     expectCode(() => index.remove([1, 99]), 'ERR_NOT_FOUND', /id 99 is not in the index/);
     expect(index.has(1)).toBe(true);
+    await expectRejectCode(index.removeAsync([1, 99]), 'ERR_NOT_FOUND');
+    expect(index.has(1)).toBe(true);
+  });
+
+  it('removeAsync removes on a worker thread and returns the count', async () => {
+    const other = new FlatIndex({ dim: 2, metric: 'l2' });
+    other.add([[0, 0], [1, 1], [2, 2]], [5, 6, 7]);
+    expect(await other.removeAsync([5, 7, 7])).toBe(2);
+    expect(other.size).toBe(1);
+    expect(other.search([2, 2], 3).ids).toEqual(new Float64Array([6]));
   });
 
   it('async methods reject with the same typed errors and the caller in the stack', async () => {

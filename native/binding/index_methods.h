@@ -95,6 +95,15 @@ Napi::Value index_remove(const Napi::CallbackInfo& info, Index& index) {
 }
 
 template <typename Index>
+Napi::Value index_remove_async(const Napi::CallbackInfo& info, std::shared_ptr<Index> index) {
+  auto ids = std::make_shared<std::vector<uint64_t>>(ids_arg(info, 0));
+  auto removed = std::make_shared<size_t>(0);
+  return PromiseWorker::Start(
+      info.Env(), [index, ids, removed] { *removed = index->remove(ids->data(), ids->size()); },
+      [removed](Napi::Env e) { return Napi::Number::New(e, static_cast<double>(*removed)); });
+}
+
+template <typename Index>
 Napi::Value index_contains(const Napi::CallbackInfo& info, const Index& index) {
   double id = number_arg(info, 0, "id");
   bool valid = id >= 0 && id <= kMaxSafeInteger && std::floor(id) == id;

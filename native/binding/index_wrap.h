@@ -18,7 +18,7 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   using Method = Napi::Value (Derived::*)(const Napi::CallbackInfo&);
   using Descriptor = Napi::ClassPropertyDescriptor<Derived>;
 
-  // add, addAsync, remove, contains, get, save, saveAsync, serialize, and the
+  // add, addAsync, remove, removeAsync, contains, get, save, saveAsync, serialize, and the
   // static load, loadAsync, deserialize; `extra` is appended.
   static std::vector<Descriptor> CommonMethods(std::vector<Descriptor> extra) {
     using W = Napi::ObjectWrap<Derived>;
@@ -26,6 +26,7 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
         W::InstanceMethod("add", static_cast<Method>(&IndexWrap::Add)),
         W::InstanceMethod("addAsync", static_cast<Method>(&IndexWrap::AddAsync)),
         W::InstanceMethod("remove", static_cast<Method>(&IndexWrap::Remove)),
+        W::InstanceMethod("removeAsync", static_cast<Method>(&IndexWrap::RemoveAsync)),
         W::InstanceMethod("contains", static_cast<Method>(&IndexWrap::Contains)),
         W::InstanceMethod("get", static_cast<Method>(&IndexWrap::Get)),
         W::InstanceMethod("save", static_cast<Method>(&IndexWrap::Save)),
@@ -47,6 +48,7 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value Add(const Napi::CallbackInfo& info) { return index_add(info, *index_); }
   Napi::Value AddAsync(const Napi::CallbackInfo& info) { return index_add_async(info, index_); }
   Napi::Value Remove(const Napi::CallbackInfo& info) { return index_remove(info, *index_); }
+  Napi::Value RemoveAsync(const Napi::CallbackInfo& info) { return index_remove_async(info, index_); }
   Napi::Value Contains(const Napi::CallbackInfo& info) { return index_contains(info, *index_); }
   Napi::Value Get(const Napi::CallbackInfo& info) { return index_get(info, *index_); }
   Napi::Value Save(const Napi::CallbackInfo& info) { return index_save(info, *index_); }

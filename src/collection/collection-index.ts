@@ -187,7 +187,7 @@ export class CollectionIndex {
   /** Removes indexed rids (every one must be in the index). */
   async remove(rids: readonly number[]): Promise<void> {
     if (!this.#index || rids.length === 0) return;
-    this.#size -= this.#index.remove(rids);
+    this.#size -= await this.#index.removeAsync(rids);
   }
 
   /** Removes the rids that are indexed, ignoring the others. */
