@@ -17,18 +17,17 @@ export { FlatIndex } from './flat-index.js';
 export type { FlatIndexOptions } from './flat-index.js';
 export { DEFAULT_RERANK, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
 export type { IVFEncoding, IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
-export { kmeans, kmeansAsync } from './kmeans.js';
-export type { ClusteringOptions, KMeansOptions, KMeansResult } from './kmeans.js';
-export { recallAtK } from './recall.js';
-export type { ResultIds } from './recall.js';
+export { kmeans, kmeansAsync } from './cluster/kmeans.js';
+export type { ClusteringOptions, KMeansOptions, KMeansResult } from './cluster/kmeans.js';
+export { recallAtK } from './evaluate/recall.js';
+export type { ResultIds } from './evaluate/recall.js';
 export { getThreads, hardwareThreads, setThreads, simdLevel } from './system.js';
 export type { SimdLevel } from './system.js';
-export { normalize, normalizeInPlace, row } from './vectors.js';
+export { cosineSimilarity, normalize, normalizeInPlace, row, similarityMatrix } from './vectors.js';
+export type { SimilarityMatrixOptions } from './vectors.js';
 export type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 export { METRICS, VectorIndex } from './vector-index.js';
 export type { Metric, SearchOptions, SearchResult } from './vector-index.js';
-export { cosineSimilarity, similarityMatrix } from './similarity.js';
-export type { SimilarityMatrixOptions } from './similarity.js';
 export { Embedder } from './embedder/embedder.js';
 export type { EmbedderOptions, EmbedOptions } from './embedder/embedder.js';
 export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
@@ -50,7 +49,8 @@ export type {
   RecordsInput,
   UpdateInput,
 } from './collection/collection.js';
-export type { FieldOperators, Metadata, MetadataValue, Where, WhereDocument } from './collection/filter.js';
+export type { FieldOperators, Where, WhereDocument } from './collection/filter.js';
+export type { Metadata, MetadataValue } from './collection/metadata.js';
 export { SemanticSearch } from './search/semantic-search.js';
 export type { IndexOptions, SearchHit, SemanticSearchOptions, SemanticSearchQuery } from './search/semantic-search.js';
 export { clusterTexts, clusterVectors, suggestK } from './cluster/cluster.js';

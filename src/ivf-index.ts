@@ -5,7 +5,7 @@
  * probes: higher recall, lower speed; `nprobe = nlist` is exact.
  */
 import { ErrorCode, withCallerStack } from './errors.js';
-import { clusteringOptions, progressRelay, type ClusteringOptions } from './kmeans.js';
+import { clusteringOptions, progressRelay, type ClusteringOptions } from './cluster/kmeans.js';
 import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
 import {
   checkBoolean,

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { createError, ErrorCode, NativeError, SemvecError } from './errors.js';
+import { createError, ErrorCode, type SemvecError } from './errors.js';
 
 export interface NativeSearchResults {
   k: number;
@@ -154,7 +154,7 @@ export function explainLoadFailure(err: unknown, fileExists: boolean): SemvecErr
       'platform, CPU architecture or Node.js ABI. Rebuild it on this machine with `npm rebuild semvec`.'
     : 'The native build did not run or failed. Run `npm rebuild semvec` and read its output; ' +
       'building needs cmake >= 3.15 and a C++17 compiler (g++ >= 9 or clang >= 10).';
-  return new NativeError(
+  return createError(
     ErrorCode.NATIVE_LOAD,
     `semvec could not load its native module at ${addonPath}.\n${help}\nCause: ${reason}`,
     { cause: err },

@@ -2,7 +2,7 @@
  * Argument validation at the public edge. Every check throws a
  * ValidationError whose message says what was expected and what was received.
  */
-import { ErrorCode, ValidationError } from './errors.js';
+import { createError, ErrorCode } from './errors.js';
 
 /** The ways a set of vectors may be given. */
 export type VectorsInput = Float32Array | ReadonlyArray<ArrayLike<number>>;
@@ -38,8 +38,9 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
+/** Throws the error of `code` (its class follows from the code). */
 export function fail(code: ErrorCode, message: string): never {
-  throw new ValidationError(code, message);
+  throw createError(code, message);
 }
 
 /**

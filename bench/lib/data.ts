@@ -7,7 +7,7 @@
  * src/cli/synthetic.ts, which `semvec bench` uses).
  */
 import { normalizeInPlace } from '../../src/index.js';
-import { gaussianRow, mulberry32, pickCumulative, zipfCumulative } from '../../src/cli/synthetic.js';
+import { gaussianRow, mulberry32, pickCumulative, zipfCumulative } from '../../src/random.js';
 
 export { gaussianRow, mulberry32, pickCumulative };
 

@@ -7,7 +7,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
-import type { Metadata } from '../collection/filter.js';
+import type { Metadata } from '../collection/metadata.js';
 import { CliError, usage } from './output.js';
 
 export const TEXT_EXTENSIONS = ['.txt', '.md', '.markdown'] as const;

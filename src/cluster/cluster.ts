@@ -4,9 +4,9 @@
  */
 import { Embedder } from '../embedder/embedder.js';
 import { ErrorCode } from '../errors.js';
-import { kmeans } from '../kmeans.js';
-import { Rng } from './rng.js';
-import { similarityMatrix } from '../similarity.js';
+import { kmeans } from './kmeans.js';
+import { mulberry32 } from '../random.js';
+import { similarityMatrix } from '../vectors.js';
 import { checkDim, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 
 export interface ClusterOptions {
@@ -161,10 +161,10 @@ export function suggestK(vectors: VectorsInput, options: SuggestKOptions = {}): 
   const seed = checkInteger(orDefault(options.seed, 1234), 'seed', 0, Number.MAX_SAFE_INTEGER);
   // The silhouette sample: a seeded subset.
   const sampleSize = Math.min(n, checkInteger(orDefault(options.sample, 2000), 'sample', 3, 1_000_000));
-  const rng = new Rng(seed);
+  const rand = mulberry32(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = 0; i < sampleSize; i++) {
-    const j = i + rng.below(n - i);
+    const j = i + Math.floor(rand() * (n - i));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const picked = order.slice(0, sampleSize).sort((a, b) => a - b);

@@ -16,7 +16,7 @@ import { METRICS, type Metric } from '../vector-index.js';
 import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo } from './collection.js';
 import { CollectionIndex, type IndexKind } from './collection-index.js';
 import { openDatabase, WriterLock, type Db } from './database.js';
-import { checkMetadata, type Metadata } from './filter.js';
+import { checkMetadata, type Metadata } from './metadata.js';
 import { CollectionStore, type CollectionRow } from './store.js';
 import { InlineWriter, ThreadWriter, WriteQueue, type SqlWriter } from './writer.js';
 

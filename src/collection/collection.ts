@@ -15,7 +15,8 @@ import { IVFIndex } from '../ivf-index.js';
 import { checkInteger, describe, toVectors, type VectorsInput } from '../validate.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import { CollectionIndex, type IndexKind, type IndexOwner } from './collection-index.js';
-import { compileWhereDocument, evaluate, parseWhere, type Metadata, type Where, type WhereDocument } from './filter.js';
+import { compileWhereDocument, evaluate, parseWhere, type Where, type WhereDocument } from './filter.js';
+import type { Metadata } from './metadata.js';
 import { MetadataColumns } from './metadata-columns.js';
 import {
   bad,

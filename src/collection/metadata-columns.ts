@@ -4,7 +4,7 @@
  * operator is one pass over a typed array. Slots are dense (a removed slot
  * takes the last record), and each slot knows its record's row id.
  */
-import type { Metadata, MetadataValue } from './filter.js';
+import type { Metadata, MetadataValue } from './metadata.js';
 
 const MISSING = -1;
 

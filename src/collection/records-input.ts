@@ -3,10 +3,10 @@
  * metadata, embeddings and include lists. Everything a write needs is
  * checked here, before anything is written.
  */
-import { ErrorCode, ValidationError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
 import type { VectorsInput } from '../validate.js';
 import { describe, fail, toVectors } from '../validate.js';
-import { checkMetadata, checkMetadataKey, isMetadataValue, type Metadata } from './filter.js';
+import { checkMetadata, checkMetadataKey, isMetadataValue, type Metadata } from './metadata.js';
 
 export type Include = 'documents' | 'metadatas' | 'embeddings';
 
@@ -42,7 +42,7 @@ export function checkIds(ids: unknown, at = 'ids'): string[] {
   const seen = new Set<string>();
   arr.forEach((id, i) => {
     if (typeof id !== 'string' || id.length === 0) bad(`${at}[${i}] must be a non-empty string; received ${describe(id)}`);
-    if (seen.has(id)) throw new ValidationError(ErrorCode.DUPLICATE_ID, `id ${JSON.stringify(id)} appears more than once in ${at}`);
+    if (seen.has(id)) fail(ErrorCode.DUPLICATE_ID, `id ${JSON.stringify(id)} appears more than once in ${at}`);
     seen.add(id);
   });
   return arr as string[];

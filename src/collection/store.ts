@@ -12,7 +12,7 @@ import type { Metric } from '../vector-index.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 import type { Db } from './database.js';
-import type { Metadata } from './filter.js';
+import type { Metadata } from './metadata.js';
 import { ProgramFailure, type Param, type ProgramResults, type SqlWriter, type Step } from './writer.js';
 
 export interface StoredRow {

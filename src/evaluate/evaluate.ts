@@ -10,7 +10,7 @@ import { Embedder } from '../embedder/embedder.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist, type IVFEncoding } from '../ivf-index.js';
-import { recallAtK } from '../recall.js';
+import { recallAtK } from './recall.js';
 import { checkDim, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 

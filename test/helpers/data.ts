@@ -1,17 +1,10 @@
 /** Deterministic test data and a brute-force reference search. */
 import type { Metric } from '../../src/index.js';
 
-/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../src/random.js';
+
+/** The project's seeded PRNG (uniform in [0, 1)). */
+export { rng };
 
 /** n * dim values, roughly standard normal. */
 export function randomVectors(n: number, dim: number, seed: number): Float32Array {

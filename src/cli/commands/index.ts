@@ -7,7 +7,7 @@
 import { resolve, sep } from 'node:path';
 
 import type { Embedder } from '../../embedder/embedder.js';
-import type { Metadata } from '../../collection/filter.js';
+import type { Metadata } from '../../collection/metadata.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtInt, fmtRate, Progress, type Style } from '../output.js';
 import { collectFiles, readDocuments, type SourceDocument, type Split } from '../sources.js';

@@ -1,6 +1,6 @@
 /** Measuring approximate search against exact search. */
-import { ErrorCode } from './errors.js';
-import { checkK, describe, fail } from './validate.js';
+import { ErrorCode } from '../errors.js';
+import { checkK, describe, fail } from '../validate.js';
 
 /** Ids of one query's results, best first (a SearchResult or a plain id list). */
 export type ResultIds = { ids: ArrayLike<number> } | ArrayLike<number>;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { kmeans, kmeansAsync, setThreads } from '../src/index.js';
-import { blobs } from './helpers/data.js';
-import { codeOf } from './helpers/errors.js';
+import { kmeans, kmeansAsync, setThreads } from '../../src/index.js';
+import { blobs } from '../helpers/data.js';
+import { codeOf } from '../helpers/errors.js';
 
 const dim = 16;
 const data = blobs(3000, dim, 6, 0.05, 3);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { recallAtK } from '../src/index.js';
+import { recallAtK } from '../../src/index.js';
 
 describe('recallAtK', () => {
   it('counts the exact top-k found by the approximate top-k', () => {

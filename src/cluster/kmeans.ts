@@ -2,10 +2,10 @@
  * k-means clustering on the native batch kernel: Lloyd iterations,
  * multi-threaded, deterministic for a given seed (whatever the thread count).
  */
-import { ErrorCode, withCallerStack } from './errors.js';
-import { native, type NativeKMeansOptions, type ProgressCallback } from './native.js';
-import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from './validate.js';
-import { callerStack } from './vector-index.js';
+import { ErrorCode, withCallerStack } from '../errors.js';
+import { native, type NativeKMeansOptions, type ProgressCallback } from '../native.js';
+import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
+import { callerStack } from '../vector-index.js';
 
 /** Options shared by {@link kmeans} and IVF training. */
 export interface ClusteringOptions {
