@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FlatIndex, FileFormatError, NotFoundError, SemvecError } from '../src/index.js';
+import { FlatIndex, FileFormatError, IVFIndex, NotFoundError, SemvecError } from '../src/index.js';
 import { crc32c, randomVectors } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
 
@@ -125,5 +125,62 @@ describe('damaged and foreign files', () => {
     index.save(path);
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+/** Sets a payload field (offset from the payload's start) and makes both checksums valid again. */
+function withPayloadField(bytes: Buffer, offset: number, set: (view: DataView, at: number) => void): Buffer {
+  const out = Buffer.from(bytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  set(view, 64 + offset);
+  view.setUint32(60, crc32c(out.subarray(0, 60)), true);
+  view.setUint32(out.length - 8, crc32c(out.subarray(64, out.length - 8)), true);
+  return out;
+}
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return `${(e as SemvecError).code}: ${(e as Error).message}`;
+  }
+  return 'no error';
+}
+
+describe('fields beyond the limits of the API, with valid checksums', () => {
+  const dim = 4;
+  const sq8 = new IVFIndex({ dim, metric: 'l2', nlist: 2, encoding: 'sq8' });
+  sq8.train(randomVectors(40, dim, 5));
+  sq8.add(randomVectors(40, dim, 6));
+  const sq8Bytes = sq8.toBuffer();
+  const flat = new FlatIndex({ dim, metric: 'ip' });
+  flat.add(randomVectors(3, dim, 7), [1, 2, 3]);
+  const flatBytes = flat.toBuffer();
+
+  it('an sq8 rerank above 2^20 is ERR_CORRUPT_FILE naming rerank (searches used to fail with ERR_OUT_OF_MEMORY)', () => {
+    for (const rerank of [(1 << 20) + 1, 0xffffffff]) {
+      const bad = withPayloadField(sq8Bytes, 24, (v, at) => v.setUint32(at, rerank, true));
+      expect(messageOf(() => IVFIndex.fromBuffer(bad))).toMatch(/^ERR_CORRUPT_FILE: .*rerank/);
+    }
+    const atLimit = IVFIndex.fromBuffer(withPayloadField(sq8Bytes, 24, (v, at) => v.setUint32(at, 1 << 20, true)));
+    expect(atLimit.search(randomVectors(1, dim, 8), 3).ids.length).toBe(3);
+  });
+
+  it('an id above 2^53-1 or a next id above 2^53 is ERR_CORRUPT_FILE naming it', () => {
+    const bigNext = withPayloadField(flatBytes, 0, (v, at) => v.setBigUint64(at, (1n << 53n) + 1n, true));
+    expect(messageOf(() => FlatIndex.fromBuffer(bigNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id 9007199254740993/);
+    const bigId = withPayloadField(bigNext, 8, (v, at) => v.setBigUint64(at, 1n << 53n, true));
+    expect(messageOf(() => FlatIndex.fromBuffer(bigId))).toMatch(/^ERR_CORRUPT_FILE: .*id 9007199254740992/);
+    // At the limits the file loads, and the index's own bytes load again.
+    const atLimit = withPayloadField(
+      withPayloadField(flatBytes, 0, (v, at) => v.setBigUint64(at, 1n << 53n, true)),
+      8,
+      (v, at) => v.setBigUint64(at, (1n << 53n) - 1n, true),
+    );
+    const loaded = FlatIndex.fromBuffer(atLimit);
+    expect(loaded.has(Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(FlatIndex.fromBuffer(loaded.toBuffer()).nextId).toBe(2 ** 53);
+    const ivfNext = withPayloadField(sq8Bytes, 0, (v, at) => v.setBigUint64(at, 1n << 60n, true));
+    expect(messageOf(() => IVFIndex.fromBuffer(ivfNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id/);
   });
 });

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../core/io.h"
+#include "../core/limits.h"
 #include "errors.h"
 
 namespace semvec_binding {
@@ -59,7 +60,7 @@ inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const ch
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-constexpr double kMaxSafeId = 9007199254740991.0;  // 2^53 - 1
+constexpr double kMaxSafeId = static_cast<double>(semvec::kMaxId);  // 2^53 - 1, exact in a double
 
 // Ids travel as a Float64Array of safe non-negative integers.
 inline std::vector<uint64_t> ids_arg(const Napi::CallbackInfo& info, size_t i) {

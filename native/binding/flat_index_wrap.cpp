@@ -38,7 +38,7 @@ Napi::Value FlatIndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t k = count_arg(info, 1, "k", 1, static_cast<double>(semvec::kMaxK));
   auto allow = allow_arg(info, 2);
   SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, allow_data(allow), allow_size(allow)); });
   return results_to_js(env, r);
@@ -48,7 +48,7 @@ Napi::Value FlatIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = count_arg(info, 1, "k", 1, 1e9);
+  size_t k = count_arg(info, 1, "k", 1, static_cast<double>(semvec::kMaxK));
   auto allow = allow_arg(info, 2);
   auto index = index_;
   auto out = std::make_shared<SearchResults>();

@@ -41,6 +41,7 @@ size_t FlatIndex::memory_usage() const {
 void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
+  check_ids(ids, n);
   std::unique_lock<std::shared_mutex> lock(mutex_);
   check_capacity(store_.size(), n);
   std::vector<uint64_t> assigned = assign_ids(ids, n, next_id_, slot_of_);
@@ -186,10 +187,12 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
   std::vector<uint64_t> ids(n);
   r.read(ids.data(), n * sizeof(uint64_t));
   ix.slot_of_.reserve(n);
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n; ++i) {
+    check_stored_id(ids[i]);
     if (!ix.slot_of_.emplace(ids[i], static_cast<uint32_t>(i)).second)
       throw Error(ErrorCode::CorruptFile,
                   "corrupt semvec index file: id " + std::to_string(ids[i]) + " appears twice");
+  }
   // Stored vectors are already normalised for Cosine: pack them as they are.
   read_vectors(r, n, h.dim, ids.data(), ix.store_);
   r.read_trailer();

@@ -11,13 +11,11 @@
 
 #include "errors.h"
 #include "io.h"
+#include "limits.h"
 #include "packed_store.h"
 #include "topk.h"
 
 namespace semvec {
-
-// Vectors one index may hold (slots are 32-bit).
-constexpr size_t kMaxVectors = 0xFFFFFFFFu;
 
 struct SearchResults {
   size_t nq = 0;
@@ -32,6 +30,8 @@ struct SearchResults {
 size_t check_dim(size_t dim);
 Metric check_metric(Metric metric);
 void check_capacity(size_t size, size_t adding);
+// Caller-chosen ids (n of them, or none when null) are at most kMaxId.
+void check_ids(const uint64_t* ids, size_t n);
 
 // The ids an add will use: the given ones after checking they are unique in
 // the call and absent from the index, or sequential from next_id.
@@ -80,7 +80,9 @@ void write_vectors(Writer& w, const PackedStore& store);
 // Reads n row-major vectors and appends them with `ids` to `store` as they
 // are (no normalisation); non-finite values are ERR_CORRUPT_FILE.
 void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedStore& store);
-// next_id must exceed every id.
+// A stored id is at most kMaxId (ERR_CORRUPT_FILE otherwise).
+void check_stored_id(uint64_t id);
+// A stored next id is at most kMaxNextId and exceeds every id.
 void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids);
 
 }  // namespace semvec

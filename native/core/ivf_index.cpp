@@ -19,8 +19,6 @@ uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | 
 size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
 size_t where_slot(uint64_t w) { return static_cast<size_t>(w & 0xFFFFFFFFu); }
 
-constexpr size_t kMaxNlist = 1u << 20;
-
 }  // namespace
 
 const char* ivf_encoding_name(IvfEncoding encoding) {
@@ -52,6 +50,7 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
                                                 std::to_string(kMaxNlist) + "; received " +
                                                 std::to_string(nlist));
   check_nprobe(nprobe);
+  check_rerank(rerank);
   lists_.reserve(nlist);
   for (size_t l = 0; l < nlist; ++l)
     lists_.emplace_back(dim, metric == Metric::L2, encoding != IvfEncoding::Sq8);
@@ -67,6 +66,13 @@ size_t IvfIndex::check_nprobe(size_t nprobe) const {
                                                 std::to_string(nlist_) + "); received " +
                                                 std::to_string(nprobe));
   return nprobe;
+}
+
+size_t IvfIndex::check_rerank(size_t rerank) {
+  if (rerank > kMaxRerank)
+    throw Error(ErrorCode::InvalidArgument, "rerank must be an integer from 0 to " + std::to_string(kMaxRerank) +
+                                                "; received " + std::to_string(rerank));
+  return rerank;
 }
 
 size_t IvfIndex::nprobe() const {
@@ -85,6 +91,7 @@ size_t IvfIndex::rerank() const {
 }
 
 void IvfIndex::set_rerank(size_t rerank) {
+  check_rerank(rerank);
   std::unique_lock<std::shared_mutex> lock(mutex_);
   rerank_ = rerank;
 }
@@ -178,6 +185,7 @@ void IvfIndex::assign_lists(const float* x, size_t n, uint32_t* lists) const {
 void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
+  check_ids(ids, n);
   std::vector<float> xbuf;
   const float* xs = prepare_queries(x, n, dim_, metric_, xbuf);  // unit vectors for Cosine
   std::unique_lock<std::shared_mutex> lock(mutex_);
@@ -238,6 +246,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
 SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprobe,
                                const uint64_t* allow, size_t n_allow, size_t rerank) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
+  if (rerank != kDefault) check_rerank(rerank);
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);
@@ -528,7 +537,7 @@ void IvfIndex::write_locked(Writer& w) const {
   w.write_pod<uint32_t>(trained_ ? 1 : 0);
   w.write_pod<uint32_t>(static_cast<uint32_t>(encoding_));
   if (encoding_ == IvfEncoding::Sq8) {
-    w.write_pod<uint32_t>(static_cast<uint32_t>(std::min<size_t>(rerank_, 0xFFFFFFFFu)));
+    w.write_pod<uint32_t>(static_cast<uint32_t>(rerank_));
     w.write_pod<uint32_t>(0);
   }
   if (!trained_) {
@@ -564,18 +573,27 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
   auto corrupt = [](const std::string& why) {
     return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why);
   };
-  if (h.count > kMaxVectors) throw corrupt("count out of range");
+  // Every field is held to the range the API allows.
+  auto outside = [&](const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+    return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+                   std::to_string(hi));
+  };
+  if (h.count > kMaxVectors) throw outside("count", h.count, 0, kMaxVectors);
   const uint64_t next_id = r.read_pod<uint64_t>();
   const uint32_t nlist = r.read_pod<uint32_t>(), nprobe = r.read_pod<uint32_t>();
   const uint32_t trained = r.read_pod<uint32_t>(), encoding = r.read_pod<uint32_t>();
-  if (nlist == 0 || nlist > kMaxNlist) throw corrupt("nlist " + std::to_string(nlist) + " out of range");
-  if (nprobe == 0 || nprobe > nlist) throw corrupt("nprobe " + std::to_string(nprobe) + " out of range");
-  if (trained > 1 || encoding > (h.major >= 2 ? 1u : 0u)) throw corrupt("bad flags");
+  if (nlist == 0 || nlist > kMaxNlist) throw outside("nlist", nlist, 1, kMaxNlist);
+  if (nprobe == 0 || nprobe > nlist) throw outside("nprobe", nprobe, 1, nlist);
+  if (trained > 1) throw outside("trained flag", trained, 0, 1);
+  if (encoding > (h.major >= 2 ? 1u : 0u)) throw outside("encoding", encoding, 0, h.major >= 2 ? 1 : 0);
+  check_next_id(next_id, {});
   const bool sq8 = encoding == static_cast<uint32_t>(IvfEncoding::Sq8);
   uint32_t rerank = 0;
   if (sq8) {
     rerank = r.read_pod<uint32_t>();
-    if (r.read_pod<uint32_t>() != 0) throw corrupt("bad flags");
+    if (rerank > kMaxRerank) throw outside("rerank", rerank, 0, kMaxRerank);
+    const uint32_t reserved = r.read_pod<uint32_t>();
+    if (reserved != 0) throw outside("reserved field", reserved, 0, 0);
   }
   const uint64_t d = h.dim;
   const uint64_t expect = sizeof(uint64_t) + 16 + (sq8 ? 8 : 0) +
@@ -607,9 +625,11 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
     for (size_t l = 0; l < nlist; ++l) {
       std::vector<uint64_t> ids(sizes[l]);
       r.read(ids.data(), ids.size() * sizeof(uint64_t));
-      for (size_t j = 0; j < ids.size(); ++j)
+      for (size_t j = 0; j < ids.size(); ++j) {
+        check_stored_id(ids[j]);
         if (!ix.where_.emplace(ids[j], pack_where(l, j)).second)
           throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
+      }
       read_vectors(r, ids.size(), h.dim, ids.data(), ix.lists_[l]);
       all_ids.insert(all_ids.end(), ids.begin(), ids.end());
     }

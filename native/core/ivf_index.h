@@ -93,6 +93,7 @@ class IvfIndex {
 
  private:
   size_t check_nprobe(size_t nprobe) const;
+  static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
   // Step 1 of a search: each query's best centroids into heaps[0..nq).
