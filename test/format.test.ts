@@ -2,6 +2,7 @@
  * The index file format: golden files of each version stay readable; damaged,
  * newer and foreign files are rejected with the right code, never a crash.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,5 +183,34 @@ describe('fields beyond the limits of the API, with valid checksums', () => {
     expect(FlatIndex.fromBuffer(loaded.toBuffer()).nextId).toBe(2 ** 53);
     const ivfNext = withPayloadField(sq8Bytes, 0, (v, at) => v.setBigUint64(at, 1n << 60n, true));
     expect(messageOf(() => IVFIndex.fromBuffer(ivfNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id/);
+  });
+});
+
+describe('allocation while loading is bounded by the bytes in the file', () => {
+  const child = fileURLToPath(new URL('helpers/load-peak.ts', import.meta.url));
+
+  /** Peak RSS growth (KiB) of a child process loading `bytes`, and the error code if refused. */
+  function loadInChild(bytes: Buffer, kind: 'flat' | 'ivf'): { grownKiB: number; code?: string } {
+    const path = join(dir, `peak-${kind}-${bytes.length}.svx`);
+    writeFileSync(path, bytes);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, path, kind], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { grownKiB: number; code?: string };
+  }
+
+  it('a 96-byte untrained IVF file with nlist 2^20 (104 bytes for sq8) loads without building 2^20 lists', () => {
+    for (const encoding of ['f32', 'sq8'] as const) {
+      const small = new IVFIndex({ dim: 4, metric: 'l2', nlist: 1, encoding }).toBuffer();
+      const huge = withPayloadField(small, 8, (v, at) => {
+        v.setUint32(at, 1 << 20, true); // nlist
+        v.setUint32(at + 4, 1, true); // nprobe
+      });
+      expect(huge.length).toBe(encoding === 'f32' ? 96 : 104);
+      expect(IVFIndex.fromBuffer(huge).nlist).toBe(1 << 20);
+      const { grownKiB, code } = loadInChild(huge, 'ivf');
+      expect(code).toBeUndefined();
+      // Building every list took 120 MiB (f32) and 280 MiB (sq8).
+      expect(grownKiB, `peak RSS grew by ${grownKiB} KiB`).toBeLessThan(48 * 1024);
+    }
   });
 });

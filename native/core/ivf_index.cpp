@@ -51,13 +51,11 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
                                                 std::to_string(nlist));
   check_nprobe(nprobe);
   check_rerank(rerank);
-  lists_.reserve(nlist);
-  for (size_t l = 0; l < nlist; ++l)
-    lists_.emplace_back(dim, metric == Metric::L2, encoding != IvfEncoding::Sq8);
-  if (encoding == IvfEncoding::Sq8) {
-    codes_.reserve(nlist);
-    for (size_t l = 0; l < nlist; ++l) codes_.emplace_back(dim, metric == Metric::L2);
-  }
+}
+
+IvfIndex::List& IvfIndex::make_list(size_t l) {
+  if (!lists_[l]) lists_[l] = std::make_unique<List>(dim_, metric_ == Metric::L2, encoding_ == IvfEncoding::Sq8);
+  return *lists_[l];
 }
 
 size_t IvfIndex::check_nprobe(size_t nprobe) const {
@@ -119,9 +117,9 @@ bool IvfIndex::contains(uint64_t id) const {
 size_t IvfIndex::memory_usage() const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
-                 lists_.capacity() * sizeof(PackedStore);
-  for (const PackedStore& l : lists_) bytes += l.memory_usage();
-  for (const CodeStore& c : codes_) bytes += c.memory_usage() + sizeof(CodeStore);
+                 lists_.capacity() * sizeof(lists_[0]);
+  for (const auto& l : lists_)
+    if (l) bytes += sizeof(List) + l->vectors.memory_usage() + l->codes.memory_usage();
   bytes += centroid_rows_.capacity() * sizeof(float);
   return bytes;
 }
@@ -129,7 +127,7 @@ size_t IvfIndex::memory_usage() const {
 std::vector<size_t> IvfIndex::list_sizes() const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::vector<size_t> out(nlist_);
-  for (size_t l = 0; l < nlist_; ++l) out[l] = lists_[l].size();
+  for (size_t l = 0; l < nlist_; ++l) out[l] = list_size(l);
   return out;
 }
 
@@ -147,6 +145,8 @@ void IvfIndex::set_centroids_locked(const float* c) {
   packed.append(c, nlist_, ids.data(), false, nullptr);
   centroids_ = std::move(packed);
   if (encoding_ == IvfEncoding::Sq8) centroid_rows_.assign(c, c + nlist_ * dim_);
+  lists_.clear();
+  lists_.resize(nlist_);
   trained_ = true;
 }
 
@@ -200,10 +200,12 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   // Group rows by list, then reserve everything before changing anything.
   std::vector<size_t> count(nlist_, 0);
   for (uint32_t l : list_of) count[l]++;
+  const bool sq8 = encoding_ == IvfEncoding::Sq8;
   for (size_t l = 0; l < nlist_; ++l) {
     if (count[l] == 0) continue;
-    lists_[l].reserve(lists_[l].size() + count[l]);
-    if (!codes_.empty()) codes_[l].reserve(codes_[l].size() + count[l]);
+    List& list = make_list(l);
+    list.vectors.reserve(list.vectors.size() + count[l]);
+    if (sq8) list.codes.reserve(list.codes.size() + count[l]);
   }
   where_.reserve(where_.size() + n);
 
@@ -217,7 +219,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   ThreadPool& pool = ThreadPool::global();
   std::atomic<size_t> next{0};
   std::vector<size_t> first_slot(nlist_);
-  for (size_t l = 0; l < nlist_; ++l) first_slot[l] = lists_[l].size();
+  for (size_t l = 0; l < nlist_; ++l) first_slot[l] = list_size(l);
   pool.parallel_for(pool.threads(), [&](size_t) {
     std::vector<float> rows;
     std::vector<uint64_t> row_ids;
@@ -232,8 +234,8 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
         row_ids[j] = assigned[i];
       }
       // Already unit vectors for Cosine: no second normalisation.
-      lists_[l].append(rows.data(), m, row_ids.data(), false, nullptr);
-      if (!codes_.empty()) codes_[l].append(rows.data(), m, centroid_rows_.data() + l * dim_);
+      lists_[l]->vectors.append(rows.data(), m, row_ids.data(), false, nullptr);
+      if (sq8) lists_[l]->codes.append(rows.data(), m, centroid_rows_.data() + l * dim_);
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
@@ -270,7 +272,7 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
       if (it == where_.end()) continue;
       const size_t l = where_list(it->second), slot = where_slot(it->second);
       std::vector<uint16_t>& m = masks[l];
-      if (m.empty()) m.assign((lists_[l].size() + kBlock - 1) / kBlock, 0);
+      if (m.empty()) m.assign((list_size(l) + kBlock - 1) / kBlock, 0);
       const uint16_t bit = static_cast<uint16_t>(1u << (slot % kBlock));
       if (!(m[slot / kBlock] & bit)) {
         ++candidates;
@@ -309,9 +311,9 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   std::vector<uint32_t> probed;
   size_t work = 0;  // vector-query pairs to score
   for (size_t l = 0; l < nlist_; ++l) {
-    if (by_list[l].empty() || lists_[l].size() == 0) continue;
+    if (by_list[l].empty() || list_size(l) == 0) continue;
     probed.push_back(static_cast<uint32_t>(l));
-    work += lists_[l].size() * by_list[l].size();
+    work += list_size(l) * by_list[l].size();
   }
 
   // 2. Each probed list scanned once, for all the queries that probe it, on
@@ -392,7 +394,7 @@ void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const s
         std::copy(qs + size_t(qs_of[j]) * d, qs + size_t(qs_of[j] + 1) * d, group.begin() + j * d);
       qptr = group.data();
     }
-    PackedRun run = lists_[l].run();
+    PackedRun run = lists_[l]->vectors.run();
     if (!masks.empty()) run.masks = masks[l].data();
     scan_packed(qptr, qs_of.size(), d, run, partial, qs_of.data());
   });
@@ -415,8 +417,8 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     thread_local std::vector<uint32_t> picked;
     thread_local Sq8Probe probe;
     const uint32_t l = probed[p];
-    const PackedRun run = lists_[l].run();
-    const CodeStore& cs = codes_[l];
+    const PackedRun run = lists_[l]->vectors.run();
+    const CodeStore& cs = lists_[l]->codes;
     const size_t nb = (run.count + kBlock - 1) / kBlock;
     dots.resize(nb * kBlock);
     scores.resize(nb * kBlock);
@@ -443,7 +445,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     constexpr size_t kAhead = 4;
     auto prefetch = [&](const Hit& h) {
       if (rerank == 0) return;
-      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)].row(where_slot(h.id)));
+      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)]->vectors.row(where_slot(h.id)));
       for (size_t b = 0; b < d * sizeof(float); b += 64) __builtin_prefetch(p + b);
     };
     for (size_t j = 0; j < std::min(kAhead, hits.size()); ++j) prefetch(hits[j]);
@@ -451,10 +453,10 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
       const Hit& h = hits[j];
       if (j + kAhead < hits.size()) prefetch(hits[j + kAhead]);
       const size_t l = where_list(h.id), slot = where_slot(h.id);
-      const PackedRun run = lists_[l].run();
+      const PackedRun run = lists_[l]->vectors.run();
       float score = h.score;
       if (rerank > 0) {
-        const float ip = kn.inner_product(qs + i * d, lists_[l].row(slot), d);
+        const float ip = kn.inner_product(qs + i * d, lists_[l]->vectors.row(slot), d);
         score = run.sqnorms ? 2.0f * ip - run.sqnorms[slot] : ip;
       }
       heaps[i].push(score, run.ids[slot]);
@@ -482,10 +484,11 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
     auto it = where_.find(ids[i]);
     if (it == where_.end()) continue;
     const size_t l = where_list(it->second), slot = where_slot(it->second);
-    const bool moves = slot + 1 != lists_[l].size();
+    List& list = *lists_[l];
+    const bool moves = slot + 1 != list.vectors.size();
     where_.erase(it);
-    uint64_t moved = lists_[l].remove_slot(slot);
-    if (!codes_.empty()) codes_[l].remove_slot(slot);
+    uint64_t moved = list.vectors.remove_slot(slot);
+    if (encoding_ == IvfEncoding::Sq8) list.codes.remove_slot(slot);
     if (moves) where_[moved] = pack_where(l, slot);
     --size_;
     ++removed;
@@ -497,7 +500,7 @@ void IvfIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   auto it = where_.find(id);
   if (it == where_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  lists_[where_list(it->second)].unpack_rows(where_slot(it->second), 1, out);
+  lists_[where_list(it->second)]->vectors.unpack_rows(where_slot(it->second), 1, out);
 }
 
 // ---- persistence ----
@@ -545,10 +548,11 @@ void IvfIndex::write_locked(Writer& w) const {
     return;
   }
   write_vectors(w, centroids_);
-  for (const PackedStore& l : lists_) w.write_pod<uint64_t>(l.size());
-  for (const PackedStore& l : lists_) {
-    write_ids(w, l);
-    write_vectors(w, l);
+  for (size_t l = 0; l < nlist_; ++l) w.write_pod<uint64_t>(list_size(l));
+  for (const auto& l : lists_) {
+    if (!l) continue;
+    write_ids(w, l->vectors);
+    write_vectors(w, l->vectors);
   }
   w.write_trailer();
 }
@@ -630,7 +634,7 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
         if (!ix.where_.emplace(ids[j], pack_where(l, j)).second)
           throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
       }
-      read_vectors(r, ids.size(), h.dim, ids.data(), ix.lists_[l]);
+      if (!ids.empty()) read_vectors(r, ids.size(), h.dim, ids.data(), ix.make_list(l).vectors);
       all_ids.insert(all_ids.end(), ids.begin(), ids.end());
     }
     check_next_id(next_id, all_ids);
@@ -648,11 +652,13 @@ void IvfIndex::encode_all_locked() {
   pool.parallel_for(pool.threads(), [&](size_t) {
     std::vector<float> rows;
     for (size_t l = next++; l < nlist_; l = next++) {
-      const size_t m = lists_[l].size();
+      if (!lists_[l]) continue;
+      List& list = *lists_[l];
+      const size_t m = list.vectors.size();
       rows.resize(m * dim_);
-      lists_[l].unpack_rows(0, m, rows.data());
-      codes_[l].reserve(m);
-      codes_[l].append(rows.data(), m, centroid_rows_.data() + l * dim_);
+      list.vectors.unpack_rows(0, m, rows.data());
+      list.codes.reserve(m);
+      list.codes.append(rows.data(), m, centroid_rows_.data() + l * dim_);
     }
   });
 }

@@ -123,9 +123,20 @@ class IvfIndex {
   uint64_t next_id_ = 0;
   size_t size_ = 0;
   PackedStore centroids_;          // ids = list numbers; norms for L2
-  std::vector<PackedStore> lists_;
   std::vector<float> centroid_rows_;  // Sq8: the centroids row-major
-  std::vector<CodeStore> codes_;      // Sq8: one per list, slot for slot
+  // One inverted list: its vectors and ids and, for Sq8, their codes slot
+  // for slot.
+  struct List {
+    List(size_t dim, bool l2, bool sq8) : vectors(dim, l2, !sq8), codes(dim, l2) {}
+    PackedStore vectors;
+    CodeStore codes;  // empty unless Sq8
+  };
+  // nlist slots once trained (none before); a list is allocated by the first
+  // vector it receives and is null until then, so that nlist itself costs
+  // no memory: neither in the constructor nor in a load.
+  std::vector<std::unique_ptr<List>> lists_;
+  size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->vectors.size() : 0; }
+  List& make_list(size_t l);
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
   mutable std::shared_mutex mutex_;

@@ -144,3 +144,43 @@ TEST("limits: the core API refuses what the loader refuses") {
   flat.add(x.data(), 1, &largest);
   CHECK_EQ(flat.next_id(), kMaxNextId);
 }
+
+TEST("ivf: nlist costs no memory until vectors arrive: 96- and 104-byte files with nlist 2^20 load small") {
+  for (IvfEncoding e : {IvfEncoding::F32, IvfEncoding::Sq8}) {
+    IvfIndex small(4, Metric::L2, 1, 1, e);
+    auto b = with_field<uint32_t>(bytes_of(small), kIvfNlist, uint32_t(kMaxNlist));
+    CHECK_EQ(b.size(), size_t(e == IvfEncoding::F32 ? 96 : 104));
+    auto ix = IvfIndex::deserialize(b.data(), b.size());
+    CHECK_EQ(ix->nlist(), kMaxNlist);
+    // Building every list took 120 MiB (f32) and 280 MiB (sq8).
+    CHECK(ix->memory_usage() < 4096);
+    CHECK(bytes_of(*ix) == b);
+    auto x = testutil::random_vectors(1, 4, 12);
+    CHECK_THROWS_CODE(ix->search(x.data(), 1, 1, 0), ErrorCode::NotTrained);
+    CHECK(IvfIndex(4, Metric::Cosine, kMaxNlist, 1, e).memory_usage() < 4096);
+  }
+}
+
+TEST("ivf: lists are made by their first vector and survive remove, save and load") {
+  const size_t d = 6, n = 300, nlist = 64;
+  for (IvfEncoding e : {IvfEncoding::F32, IvfEncoding::Sq8}) {
+    IvfIndex ix(d, Metric::L2, nlist, nlist, e);
+    auto x = testutil::random_vectors(n, d, 13);
+    ix.train(x.data(), n, KMeansParams());
+    const size_t trained_bytes = ix.memory_usage();
+    ix.add(x.data(), 5, nullptr);  // at most five lists get vectors
+    size_t used = 0;
+    for (size_t s : ix.list_sizes()) used += s > 0;
+    CHECK(used >= 1 && used <= 5);
+    std::vector<uint64_t> all = {0, 1, 2, 3, 4};
+    ix.remove(all.data(), all.size());
+    ix.add(x.data(), n, nullptr);
+    auto b = bytes_of(ix);
+    auto back = IvfIndex::deserialize(b.data(), b.size());
+    CHECK(back->list_sizes() == ix.list_sizes());
+    CHECK(bytes_of(*back) == b);
+    auto r1 = ix.search(x.data(), 4, 5, 0), r2 = back->search(x.data(), 4, 5, 0);
+    CHECK(r1.ids == r2.ids && r1.scores == r2.scores);
+    CHECK(ix.memory_usage() > trained_bytes);
+  }
+}
