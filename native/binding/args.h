@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "../core/io.h"
-#include "../core/limits.h"
+#include "../core/api_limits.h"
 #include "errors.h"
 
 namespace semvec_binding {

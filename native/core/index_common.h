@@ -11,7 +11,7 @@
 
 #include "errors.h"
 #include "io.h"
-#include "limits.h"
+#include "api_limits.h"
 #include "packed_store.h"
 #include "topk.h"
 

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "limits.h"
+#include "api_limits.h"
 
 namespace semvec {
 

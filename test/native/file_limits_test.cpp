@@ -6,7 +6,7 @@
 #include "flat_index.h"
 #include "harness.h"
 #include "ivf_index.h"
-#include "limits.h"
+#include "api_limits.h"
 #include "util.h"
 
 using namespace semvec;
