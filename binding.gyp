@@ -42,6 +42,7 @@
         "native/core/probes.cpp",
         "native/core/scan.cpp",
         "native/core/sq8.cpp",
+        "native/core/temp_files.cpp",
         "native/core/thread_pool.cpp",
         "native/core/vectors.cpp",
         "native/binding/addon.cpp",

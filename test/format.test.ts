@@ -2,8 +2,8 @@
  * The index file format: golden files of each version stay readable; damaged,
  * newer and foreign files are rejected with the right code, never a crash.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -213,4 +213,41 @@ describe('allocation while loading is bounded by the bytes in the file', () => {
       expect(grownKiB, `peak RSS grew by ${grownKiB} KiB`).toBeLessThan(48 * 1024);
     }
   });
+});
+
+describe('temporary files of saves killed midway', () => {
+  const child = fileURLToPath(new URL('helpers/save-loop.ts', import.meta.url));
+
+  /** Starts a child saving to `path` in a loop and kills it with SIGKILL while a temporary file exists. */
+  async function killMidSave(path: string, folder: string): Promise<string[]> {
+    const writer = spawn(process.execPath, ['--import', 'tsx', child, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => writer.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve) => writer.stdout.once('data', () => resolve()));
+    for (let polls = 0; polls < 20_000; polls++) {
+      if (readdirSync(folder).some((f) => f.includes('.tmp-'))) break;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    writer.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    return readdirSync(folder).filter((f) => f.includes('.tmp-'));
+  }
+
+  it('a writer killed with SIGKILL mid-save leaves a temp file that the next save removes', async () => {
+    const folder = join(dir, 'killed');
+    mkdirSync(folder);
+    const path = join(folder, 'index.svx');
+    let left: string[] = [];
+    // A kill can land between two saves, when no temporary file exists: try again.
+    for (let attempt = 0; attempt < 10 && left.length === 0; attempt++) left = await killMidSave(path, folder);
+    expect(left.length).toBe(1);
+    // A dead writer's file is removed once nobody has written it for a minute.
+    const index = new FlatIndex({ dim: 2 });
+    index.add([[1, 2]]);
+    index.save(path);
+    expect(readdirSync(folder).filter((f) => f.includes('.tmp-'))).toEqual(left);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(join(folder, left[0]!), old, old);
+    index.save(path);
+    expect(readdirSync(folder).sort()).toEqual(['index.svx']);
+  }, 60_000);
 });

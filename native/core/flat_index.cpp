@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "index_common.h"
 #include "scan.h"
+#include "temp_files.h"
 #include "thread_pool.h"
 #include "vectors.h"
 
@@ -202,6 +203,7 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
 }
 
 std::unique_ptr<FlatIndex> FlatIndex::load(const std::string& path) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
   FileReader r(path);
   return read(r);
 }

@@ -8,6 +8,7 @@
 #include "distances.h"
 #include "errors.h"
 #include "scan.h"
+#include "temp_files.h"
 #include "thread_pool.h"
 #include "vectors.h"
 
@@ -664,6 +665,7 @@ void IvfIndex::encode_all_locked() {
 }
 
 std::unique_ptr<IvfIndex> IvfIndex::load(const std::string& path) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
   FileReader r(path);
   return read(r);
 }
