@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 #include "distances.h"
@@ -19,6 +20,20 @@ namespace {
 uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
 size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
 size_t where_slot(uint64_t w) { return static_cast<size_t>(w & 0xFFFFFFFFu); }
+
+// The exact score of q and x (d each) computed in double and clamped to the
+// float range: for vectors whose float score overflows (an infinity, or
+// NaN from infinity - infinity for l2), so that none is lost in a selection.
+float wide_score(const float* q, const float* x, size_t d, bool l2) {
+  double ip = 0.0, xx = 0.0;
+  for (size_t i = 0; i < d; ++i) {
+    ip += static_cast<double>(q[i]) * x[i];
+    xx += static_cast<double>(x[i]) * x[i];
+  }
+  const double s = l2 ? 2.0 * ip - xx : ip;
+  constexpr double kMax = std::numeric_limits<float>::max();
+  return static_cast<float>(std::clamp(s, -kMax, kMax));
+}
 
 }  // namespace
 
@@ -298,7 +313,7 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
     scan_centroids_locked(qs, nq, coarse.data());
     for (size_t i = 0; i < nq; ++i) {
       size_t taken = 0, covered = 0;
-      for (const Hit& h : coarse[i].take_sorted()) {
+      for (const Hit& h : coarse_hits_locked(coarse[i], qs + i * d)) {
         if (allow) {
           if (allowed_in[h.id] == 0) continue;
           if (taken >= np && covered >= res.k) break;
@@ -329,6 +344,24 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   }
   finish_results(heaps.data(), qs, nq, d, metric_, res);
   return res;
+}
+
+// The probe order of one query from its coarse selection. Scores that
+// overflowed a float (extreme vectors: NaN scores are dropped by the scan,
+// infinite ones tie) are computed again in double, so that every list can
+// still be probed, best first.
+std::vector<Hit> IvfIndex::coarse_hits_locked(TopK& heap, const float* q) const {
+  std::vector<Hit> hits = heap.take_sorted();
+  bool finite = hits.size() == std::min(heap.k(), nlist_);
+  for (const Hit& h : hits) finite = finite && std::isfinite(h.score);
+  if (finite) return hits;
+  TopK wide(heap.k());
+  std::vector<float> c(dim_);
+  for (size_t l = 0; l < nlist_; ++l) {
+    centroids_.unpack_rows(l, 1, c.data());
+    wide.push(wide_score(q, c.data(), dim_, metric_ == Metric::L2), l);
+  }
+  return wide.take_sorted();
 }
 
 // Few queries are split across the pool by ranges of centroids, many by
@@ -428,7 +461,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     for (uint32_t i : by_list[l]) {
       probe.prepare(qs + size_t(i) * d, centroid_rows_.data() + size_t(l) * d, d, l2);
       kn.sq8_dots(probe.w.data(), cs.codes(), nb, groups, dots.data());
-      for (size_t j = 0; j < run.count; ++j) scores[j] = probe.score(dots[j], cs.lo()[j], cs.step()[j], cs.bias()[j]);
+      sq8_scores(probe, dots.data(), cs, run.count, scores.data());
       TopK& heap = partial[i];
       const size_t m = kn.select_at_least(scores.data(), run.count, heap.threshold(), picked.data());
       for (size_t j = 0; j < m; ++j) {
@@ -457,8 +490,10 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
       const PackedRun run = lists_[l]->vectors.run();
       float score = h.score;
       if (rerank > 0) {
-        const float ip = kn.inner_product(qs + i * d, lists_[l]->vectors.row(slot), d);
+        const float* row = lists_[l]->vectors.row(slot);
+        const float ip = kn.inner_product(qs + i * d, row, d);
         score = run.sqnorms ? 2.0f * ip - run.sqnorms[slot] : ip;
+        if (!std::isfinite(score)) score = wide_score(qs + i * d, row, d, run.sqnorms != nullptr);
       }
       heaps[i].push(score, run.ids[slot]);
     }

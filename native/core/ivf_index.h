@@ -98,6 +98,7 @@ class IvfIndex {
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
   // Step 1 of a search: each query's best centroids into heaps[0..nq).
   void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
+  std::vector<Hit> coarse_hits_locked(TopK& heap, const float* q) const;
   // Step 2 of a search: scan the probed lists (by_list[l]: the queries
   // probing list l) into one selection per query, on up to `tasks` threads.
   void scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
