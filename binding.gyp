@@ -40,6 +40,7 @@
         "native/core/kmeans.cpp",
         "native/core/packed_store.cpp",
         "native/core/probes.cpp",
+        "native/core/rw_lock.cpp",
         "native/core/scan.cpp",
         "native/core/sq8.cpp",
         "native/core/temp_files.cpp",

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "distances.h"
@@ -20,22 +21,22 @@ FlatIndex::FlatIndex(size_t dim, Metric metric)
     : dim_(check_dim(dim)), metric_(check_metric(metric)), store_(dim, metric == Metric::L2) {}
 
 size_t FlatIndex::size() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return store_.size();
 }
 
 uint64_t FlatIndex::next_id() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return next_id_;
 }
 
 bool FlatIndex::contains(uint64_t id) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return slot_of_.count(id) != 0;
 }
 
 size_t FlatIndex::memory_usage() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return sizeof(*this) + store_.memory_usage() + hash_map_bytes(slot_of_);
 }
 
@@ -43,7 +44,7 @@ void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
   check_ids(ids, n);
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   check_capacity(store_.size(), n);
   std::vector<uint64_t> assigned = assign_ids(ids, n, next_id_, slot_of_);
   // Reserve everything first: nothing below can fail half-way.
@@ -63,7 +64,7 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, d, metric_, qbuf);
 
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   const size_t n = store_.size();
   SearchResults res;
   res.nq = nq;
@@ -107,7 +108,7 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
 }
 
 size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!slot_of_.count(ids[i]))
       throw Error(ErrorCode::NotFound, "id " + std::to_string(ids[i]) +
@@ -127,7 +128,7 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
 }
 
 void FlatIndex::reconstruct(uint64_t id, float* out) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   auto it = slot_of_.find(id);
   if (it == slot_of_.end())
     throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
@@ -160,14 +161,14 @@ void FlatIndex::write_locked(Writer& w) const {
 }
 
 void FlatIndex::save(const std::string& path) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   FileWriter w(path);
   write_locked(w);
   w.commit();
 }
 
 void FlatIndex::serialize(const std::function<void*(size_t)>& alloc) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
   MemoryWriter w(alloc(total), total);
   write_locked(w);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <shared_mutex>
 
 #include "distances.h"
 #include "errors.h"
@@ -90,48 +91,48 @@ size_t IvfIndex::check_rerank(size_t rerank) {
 }
 
 size_t IvfIndex::nprobe() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return nprobe_;
 }
 
 void IvfIndex::set_nprobe(size_t nprobe) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   nprobe_ = check_nprobe(nprobe);
 }
 
 size_t IvfIndex::rerank() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return rerank_;
 }
 
 void IvfIndex::set_rerank(size_t rerank) {
   check_rerank(rerank);
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   rerank_ = rerank;
 }
 
 bool IvfIndex::is_trained() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return trained_;
 }
 
 size_t IvfIndex::size() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return size_;
 }
 
 uint64_t IvfIndex::next_id() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return next_id_;
 }
 
 bool IvfIndex::contains(uint64_t id) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return where_.count(id) != 0;
 }
 
 size_t IvfIndex::memory_usage() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
                  lists_.capacity() * sizeof(lists_[0]);
   for (const auto& l : lists_)
@@ -141,14 +142,14 @@ size_t IvfIndex::memory_usage() const {
 }
 
 std::vector<size_t> IvfIndex::list_sizes() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   std::vector<size_t> out(nlist_);
   for (size_t l = 0; l < nlist_; ++l) out[l] = list_size(l);
   return out;
 }
 
 std::vector<float> IvfIndex::centroids() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   std::vector<float> out(trained_ ? nlist_ * dim_ : 0);
   if (trained_) centroids_.unpack_rows(0, nlist_, out.data());
   return out;
@@ -172,7 +173,7 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
     throw Error(ErrorCode::InvalidArgument, "training needs at least nlist (" + std::to_string(nlist_) +
                                                 ") vectors; received " + std::to_string(n));
   {
-    std::shared_lock<std::shared_mutex> lock(mutex_);
+    std::shared_lock<RwLock> lock(mutex_);
     if (size_ > 0)
       throw Error(ErrorCode::InvalidArgument,
                   "this index already holds vectors; train a new index instead of retraining");
@@ -185,7 +186,7 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
   params.assign_all = false;
   // k-means runs without the lock: searches and adds go on meanwhile.
   KMeansResult res = kmeans(x, n, dim_, params);
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   if (size_ > 0)
     throw Error(ErrorCode::InvalidArgument, "vectors were added while training; nothing was changed");
   set_centroids_locked(res.centroids.data());
@@ -204,7 +205,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   check_ids(ids, n);
   std::vector<float> xbuf;
   const float* xs = prepare_queries(x, n, dim_, metric_, xbuf);  // unit vectors for Cosine
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   if (!trained_)
     throw Error(ErrorCode::NotTrained, "the IVF index must be trained before adding vectors: call train(), "
                                        "or set autoTrain to train on the first add");
@@ -270,7 +271,7 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);
   const size_t d = dim_;
 
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   if (!trained_)
     throw Error(ErrorCode::NotTrained, "the IVF index must be trained before searching");
   const size_t np = check_nprobe(nprobe == 0 ? nprobe_ : nprobe);
@@ -510,7 +511,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
 }
 
 size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!where_.count(ids[i]))
       throw Error(ErrorCode::NotFound, "id " + std::to_string(ids[i]) +
@@ -533,7 +534,7 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
 }
 
 void IvfIndex::reconstruct(uint64_t id, float* out) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   auto it = where_.find(id);
   if (it == where_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
   lists_[where_list(it->second)]->vectors.unpack_rows(where_slot(it->second), 1, out);
@@ -594,14 +595,14 @@ void IvfIndex::write_locked(Writer& w) const {
 }
 
 void IvfIndex::save(const std::string& path) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   FileWriter w(path);
   write_locked(w);
   w.commit();
 }
 
 void IvfIndex::serialize(const std::function<void*(size_t)>& alloc) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
   MemoryWriter w(alloc(total), total);
   write_locked(w);

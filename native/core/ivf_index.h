@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +31,7 @@
 #include "io.h"
 #include "kmeans.h"
 #include "packed_store.h"
+#include "rw_lock.h"
 #include "sq8.h"
 
 namespace semvec {
@@ -140,7 +140,7 @@ class IvfIndex {
   List& make_list(size_t l);
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
-  mutable std::shared_mutex mutex_;
+  mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)
 };
 
 // A common choice of nlist for n vectors: about 4 * sqrt(n), at least 1 and
