@@ -84,6 +84,7 @@ void Writer::write_header(const FileHeader& h) {
 }
 
 void Writer::write(const void* data, size_t n) {
+  if (n == 0) return;  // data may be null (an empty vector's)
   crc_ = crc32c_extend(crc_, data, n);
   put(data, n);
 }
@@ -203,6 +204,7 @@ FileHeader Reader::read_header() {
 }
 
 void Reader::read(void* data, size_t n) {
+  if (n == 0) return;  // data may be null (an empty vector's)
   if (n > payload_left_) corrupt("payload is shorter than its contents require");
   get(data, n);
   payload_left_ -= n;
