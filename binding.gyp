@@ -37,6 +37,7 @@
         "native/core/index_common.cpp",
         "native/core/io.cpp",
         "native/core/ivf_index.cpp",
+        "native/core/ivf_index_io.cpp",
         "native/core/kmeans.cpp",
         "native/core/packed_store.cpp",
         "native/core/probes.cpp",

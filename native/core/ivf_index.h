@@ -108,6 +108,12 @@ class IvfIndex {
                        const std::vector<uint32_t>& probed,
                        const std::vector<std::vector<uint32_t>>& by_list,
                        const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
+  // where_ values: (list << 32) | slot.
+  static uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
+  static size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
+  static size_t where_slot(uint64_t w) { return static_cast<size_t>(w & 0xFFFFFFFFu); }
+
+  // Persistence (ivf_index_io.cpp).
   size_t payload_bytes_locked() const;
   // Sq8: codes of every list from its vectors (after a load).
   void encode_all_locked();
