@@ -2,8 +2,8 @@
  * The index file format: golden files of each version stay readable; damaged,
  * newer and foreign files are rejected with the right code, never a crash.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FlatIndex, FileFormatError, NotFoundError, SemvecError } from '../src/index.js';
+import { FlatIndex, FileFormatError, IVFIndex, NotFoundError, SemvecError } from '../src/index.js';
 import { crc32c, randomVectors } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
 
@@ -164,4 +164,127 @@ describe('damaged and foreign files', () => {
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
+});
+
+/** Sets a payload field (offset from the payload's start) and makes both checksums valid again. */
+function withPayloadField(bytes: Buffer, offset: number, set: (view: DataView, at: number) => void): Buffer {
+  const out = Buffer.from(bytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  set(view, 64 + offset);
+  view.setUint32(60, crc32c(out.subarray(0, 60)), true);
+  view.setUint32(out.length - 8, crc32c(out.subarray(64, out.length - 8)), true);
+  return out;
+}
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return `${(e as SemvecError).code}: ${(e as Error).message}`;
+  }
+  return 'no error';
+}
+
+describe('fields beyond the limits of the API, with valid checksums', () => {
+  const dim = 4;
+  const sq8 = new IVFIndex({ dim, metric: 'l2', nlist: 2, encoding: 'sq8' });
+  sq8.train(randomVectors(40, dim, 5));
+  sq8.add(randomVectors(40, dim, 6));
+  const sq8Bytes = sq8.toBuffer();
+  const flat = new FlatIndex({ dim, metric: 'ip' });
+  flat.add(randomVectors(3, dim, 7), [1, 2, 3]);
+  const flatBytes = flat.toBuffer();
+
+  it('an sq8 rerank above 2^20 is ERR_CORRUPT_FILE naming rerank (searches used to fail with ERR_OUT_OF_MEMORY)', () => {
+    for (const rerank of [(1 << 20) + 1, 0xffffffff]) {
+      const bad = withPayloadField(sq8Bytes, 24, (v, at) => v.setUint32(at, rerank, true));
+      expect(messageOf(() => IVFIndex.fromBuffer(bad))).toMatch(/^ERR_CORRUPT_FILE: .*rerank/);
+    }
+    const atLimit = IVFIndex.fromBuffer(withPayloadField(sq8Bytes, 24, (v, at) => v.setUint32(at, 1 << 20, true)));
+    expect(atLimit.search(randomVectors(1, dim, 8), 3).ids.length).toBe(3);
+  });
+
+  it('an id above 2^53-1 or a next id above 2^53 is ERR_CORRUPT_FILE naming it', () => {
+    const bigNext = withPayloadField(flatBytes, 0, (v, at) => v.setBigUint64(at, (1n << 53n) + 1n, true));
+    expect(messageOf(() => FlatIndex.fromBuffer(bigNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id 9007199254740993/);
+    const bigId = withPayloadField(bigNext, 8, (v, at) => v.setBigUint64(at, 1n << 53n, true));
+    expect(messageOf(() => FlatIndex.fromBuffer(bigId))).toMatch(/^ERR_CORRUPT_FILE: .*id 9007199254740992/);
+    // At the limits the file loads, and the index's own bytes load again.
+    const atLimit = withPayloadField(
+      withPayloadField(flatBytes, 0, (v, at) => v.setBigUint64(at, 1n << 53n, true)),
+      8,
+      (v, at) => v.setBigUint64(at, (1n << 53n) - 1n, true),
+    );
+    const loaded = FlatIndex.fromBuffer(atLimit);
+    expect(loaded.has(Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(FlatIndex.fromBuffer(loaded.toBuffer()).nextId).toBe(2 ** 53);
+    const ivfNext = withPayloadField(sq8Bytes, 0, (v, at) => v.setBigUint64(at, 1n << 60n, true));
+    expect(messageOf(() => IVFIndex.fromBuffer(ivfNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id/);
+  });
+});
+
+describe('allocation while loading is bounded by the bytes in the file', () => {
+  const child = fileURLToPath(new URL('helpers/load-peak.ts', import.meta.url));
+
+  /** Peak RSS growth (KiB) of a child process loading `bytes`, and the error code if refused. */
+  function loadInChild(bytes: Buffer, kind: 'flat' | 'ivf'): { grownKiB: number; code?: string } {
+    const path = join(dir, `peak-${kind}-${bytes.length}.svx`);
+    writeFileSync(path, bytes);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, path, kind], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { grownKiB: number; code?: string };
+  }
+
+  it('a 96-byte untrained IVF file with nlist 2^20 (104 bytes for sq8) loads without building 2^20 lists', () => {
+    for (const encoding of ['f32', 'sq8'] as const) {
+      const small = new IVFIndex({ dim: 4, metric: 'l2', nlist: 1, encoding }).toBuffer();
+      const huge = withPayloadField(small, 8, (v, at) => {
+        v.setUint32(at, 1 << 20, true); // nlist
+        v.setUint32(at + 4, 1, true); // nprobe
+      });
+      expect(huge.length).toBe(encoding === 'f32' ? 96 : 104);
+      expect(IVFIndex.fromBuffer(huge).nlist).toBe(1 << 20);
+      const { grownKiB, code } = loadInChild(huge, 'ivf');
+      expect(code).toBeUndefined();
+      // Building every list took 120 MiB (f32) and 280 MiB (sq8).
+      expect(grownKiB, `peak RSS grew by ${grownKiB} KiB`).toBeLessThan(48 * 1024);
+    }
+  });
+});
+
+describe('temporary files of saves killed midway', () => {
+  const child = fileURLToPath(new URL('helpers/save-loop.ts', import.meta.url));
+
+  /** Starts a child saving to `path` in a loop and kills it with SIGKILL while a temporary file exists. */
+  async function killMidSave(path: string, folder: string): Promise<string[]> {
+    const writer = spawn(process.execPath, ['--import', 'tsx', child, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => writer.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve) => writer.stdout.once('data', () => resolve()));
+    for (let polls = 0; polls < 20_000; polls++) {
+      if (readdirSync(folder).some((f) => f.includes('.tmp-'))) break;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    writer.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    return readdirSync(folder).filter((f) => f.includes('.tmp-'));
+  }
+
+  it('a writer killed with SIGKILL mid-save leaves a temp file that the next save removes', async () => {
+    const folder = join(dir, 'killed');
+    mkdirSync(folder);
+    const path = join(folder, 'index.svx');
+    let left: string[] = [];
+    // A kill can land between two saves, when no temporary file exists: try again.
+    for (let attempt = 0; attempt < 10 && left.length === 0; attempt++) left = await killMidSave(path, folder);
+    expect(left.length).toBe(1);
+    // A dead writer's file is removed once nobody has written it for a minute.
+    const index = new FlatIndex({ dim: 2 });
+    index.add([[1, 2]]);
+    index.save(path);
+    expect(readdirSync(folder).filter((f) => f.includes('.tmp-'))).toEqual(left);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(join(folder, left[0]!), old, old);
+    index.save(path);
+    expect(readdirSync(folder).sort()).toEqual(['index.svx']);
+  }, 60_000);
 });

@@ -13,6 +13,7 @@
 
 #include "../core/index_common.h"
 #include "../core/io.h"
+#include "../core/api_limits.h"
 #include "errors.h"
 
 namespace semvec_binding {
@@ -103,7 +104,7 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 static_assert(kMaxSafeInteger == static_cast<double>(semvec::kMaxId), "ids are safe integers");
 
 // k of a search at argument i: 1 .. 2^53 - 1 (TypeScript clamps larger ones).
-inline size_t k_arg(const Napi::CallbackInfo& info, size_t i) { return count_arg(info, i, "k", 1, kMaxSafeInteger); }
+inline size_t k_arg(const Napi::CallbackInfo& info, size_t i) { return count_arg(info, i, "k", 1, static_cast<double>(semvec::kMaxK)); }
 
 // Ids travel as a Float64Array of safe non-negative integers.
 inline std::vector<uint64_t> ids_arg(const Napi::CallbackInfo& info, size_t i) {

@@ -36,7 +36,8 @@ Napi::Value IvfIndexWrap::Wrap(Napi::Env env, std::shared_ptr<IvfIndex> index) {
 
 namespace {
 
-constexpr double kMaxRerank = 1 << 20;
+constexpr double kMaxRerank = static_cast<double>(semvec::kMaxRerank);
+constexpr double kMaxNlist = static_cast<double>(semvec::kMaxNlist);
 
 semvec::IvfEncoding encoding_arg(const Napi::CallbackInfo& info, size_t i) {
   std::string e = string_arg(info, i, "encoding");
@@ -58,8 +59,8 @@ IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   if (index_) return;
   size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 1);
-  size_t nlist = count_arg(info, 2, "nlist", 1, 1 << 20);
-  size_t nprobe = count_arg(info, 3, "nprobe", 1, 1 << 20);
+  size_t nlist = count_arg(info, 2, "nlist", 1, kMaxNlist);
+  size_t nprobe = count_arg(info, 3, "nprobe", 1, kMaxNlist);
   semvec::IvfEncoding encoding = encoding_arg(info, 4);
   size_t rerank = count_arg(info, 5, "rerank", 0, kMaxRerank);
   index_ = guard(info.Env(), [&] {
@@ -98,7 +99,7 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = k_arg(info, 1);
-  size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
+  size_t nprobe = count_arg(info, 2, "nprobe", 0, kMaxNlist);
   auto allow = allow_arg(info, 3);
   size_t rerank = rerank_arg(info, 4);
   SearchResults r = guard(env, [&] {
@@ -112,7 +113,7 @@ Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   F32View q = f32_arg_fixed(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = k_arg(info, 1);
-  size_t nprobe = count_arg(info, 2, "nprobe", 0, 1 << 20);
+  size_t nprobe = count_arg(info, 2, "nprobe", 0, kMaxNlist);
   auto allow = allow_arg(info, 3);
   size_t rerank = rerank_arg(info, 4);
   auto index = index_;
@@ -137,14 +138,14 @@ Napi::Value IvfIndexWrap::Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IvfIndexWrap::SetNprobe(const Napi::CallbackInfo& info) {
-  size_t nprobe = count_arg(info, 0, "nprobe", 0, 1 << 20);
+  size_t nprobe = count_arg(info, 0, "nprobe", 0, kMaxNlist);
   guard(info.Env(), [&] { index_->set_nprobe(nprobe); });
   return info.Env().Undefined();
 }
 
 Napi::Value IvfIndexWrap::SetRerank(const Napi::CallbackInfo& info) {
   size_t rerank = count_arg(info, 0, "rerank", 0, kMaxRerank);
-  index_->set_rerank(rerank);
+  guard(info.Env(), [&] { index_->set_rerank(rerank); });
   return info.Env().Undefined();
 }
 

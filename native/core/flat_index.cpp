@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "distances.h"
 #include "errors.h"
 #include "index_common.h"
 #include "scan.h"
+#include "temp_files.h"
 #include "thread_pool.h"
 #include "vectors.h"
 
@@ -19,29 +21,30 @@ FlatIndex::FlatIndex(size_t dim, Metric metric)
     : dim_(check_dim(dim)), metric_(check_metric(metric)), store_(dim, metric == Metric::L2) {}
 
 size_t FlatIndex::size() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return store_.size();
 }
 
 uint64_t FlatIndex::next_id() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return next_id_;
 }
 
 bool FlatIndex::contains(uint64_t id) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return slot_of_.count(id) != 0;
 }
 
 size_t FlatIndex::memory_usage() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return sizeof(*this) + store_.memory_usage() + hash_map_bytes(slot_of_);
 }
 
 void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  check_ids(ids, n);
+  std::unique_lock<RwLock> lock(mutex_);
   check_capacity(store_.size(), n);
   std::vector<uint64_t> assigned = assign_ids(ids, n, next_id_, slot_of_);
   // Reserve everything first: nothing below can fail half-way.
@@ -61,7 +64,7 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, d, metric_, qbuf);
 
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   const size_t n = store_.size();
   SearchResults res;
   res.nq = nq;
@@ -105,7 +108,7 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
 }
 
 size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!slot_of_.count(ids[i]))
       throw Error(ErrorCode::NotFound, "id " + std::to_string(ids[i]) +
@@ -125,7 +128,7 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
 }
 
 void FlatIndex::reconstruct(uint64_t id, float* out) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   auto it = slot_of_.find(id);
   if (it == slot_of_.end())
     throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
@@ -158,14 +161,14 @@ void FlatIndex::write_locked(Writer& w) const {
 }
 
 void FlatIndex::save(const std::string& path) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   FileWriter w(path);
   write_locked(w);
   w.commit();
 }
 
 void FlatIndex::serialize(const std::function<void*(size_t)>& alloc) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
   MemoryWriter w(alloc(total), total);
   write_locked(w);
@@ -186,10 +189,12 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
   std::vector<uint64_t> ids(n);
   r.read(ids.data(), n * sizeof(uint64_t));
   ix.slot_of_.reserve(n);
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n; ++i) {
+    check_stored_id(ids[i]);
     if (!ix.slot_of_.emplace(ids[i], static_cast<uint32_t>(i)).second)
       throw Error(ErrorCode::CorruptFile,
                   "corrupt semvec index file: id " + std::to_string(ids[i]) + " appears twice");
+  }
   // Stored vectors are already normalised for Cosine: pack them as they are.
   read_vectors(r, n, h.dim, ids.data(), ix.store_);
   r.read_trailer();
@@ -199,6 +204,7 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
 }
 
 std::unique_ptr<FlatIndex> FlatIndex::load(const std::string& path) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
   FileReader r(path);
   return read(r);
 }

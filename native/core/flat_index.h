@@ -6,14 +6,14 @@
 // is better). Ids are caller-chosen 64-bit integers, unique in the index.
 //
 // Thread safety: a readers-writer lock guards the index: searches and saves
-// share it, add and remove take it alone.
+// share it, add and remove take it alone; it is phase-fair (rw_lock.h), so
+// a stream of searches cannot starve a writer.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +21,7 @@
 #include "index_common.h"
 #include "io.h"
 #include "packed_store.h"
+#include "rw_lock.h"
 
 namespace semvec {
 
@@ -72,7 +73,7 @@ class FlatIndex {
   uint64_t next_id_ = 0;
   PackedStore store_;  // norms kept for L2 only
   std::unordered_map<uint64_t, uint32_t> slot_of_;
-  mutable std::shared_mutex mutex_;
+  mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)
 };
 
 }  // namespace semvec

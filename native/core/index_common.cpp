@@ -27,6 +27,14 @@ void check_capacity(size_t size, size_t adding) {
                 "an index holds at most " + std::to_string(kMaxVectors) + " vectors");
 }
 
+void check_ids(const uint64_t* ids, size_t n) {
+  if (ids == nullptr) return;
+  for (size_t i = 0; i < n; ++i)
+    if (ids[i] > kMaxId)
+      throw Error(ErrorCode::InvalidArgument, "ids must be integers in 0..2^53-1; received " +
+                                                  std::to_string(ids[i]) + " at position " + std::to_string(i));
+}
+
 const float* prepare_queries(const float* q, size_t nq, size_t d, Metric metric, std::vector<float>& buf) {
   if (metric != Metric::Cosine) return q;
   buf.resize(nq * d);
@@ -94,7 +102,16 @@ void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedSt
   }
 }
 
+void check_stored_id(uint64_t id) {
+  if (id > kMaxId)
+    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: id " + std::to_string(id) +
+                                            " is outside 0..2^53-1");
+}
+
 void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids) {
+  if (next_id > kMaxNextId)
+    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: next id " + std::to_string(next_id) +
+                                            " is outside 0..2^53");
   if (ids.empty()) return;
   const uint64_t max_id = *std::max_element(ids.begin(), ids.end());
   if (next_id <= max_id)

@@ -11,16 +11,11 @@
 
 #include "errors.h"
 #include "io.h"
+#include "api_limits.h"
 #include "packed_store.h"
 #include "topk.h"
 
 namespace semvec {
-
-// Vectors one index may hold (slots are 32-bit).
-constexpr size_t kMaxVectors = 0xFFFFFFFFu;
-
-// The largest id: 2^53 - 1, so that every id is exact as a JavaScript number.
-constexpr uint64_t kMaxId = (uint64_t(1) << 53) - 1;
 
 struct SearchResults {
   size_t nq = 0;
@@ -35,6 +30,8 @@ struct SearchResults {
 size_t check_dim(size_t dim);
 Metric check_metric(Metric metric);
 void check_capacity(size_t size, size_t adding);
+// Caller-chosen ids (n of them, or none when null) are at most kMaxId.
+void check_ids(const uint64_t* ids, size_t n);
 
 // The ids an add will use: the given ones after checking they are at most
 // kMaxId, unique in the call and absent from the index, or sequential from
@@ -93,7 +90,9 @@ void write_vectors(Writer& w, const PackedStore& store);
 // Reads n row-major vectors and appends them with `ids` to `store` as they
 // are (no normalisation); non-finite values are ERR_CORRUPT_FILE.
 void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedStore& store);
-// next_id must exceed every id.
+// A stored id is at most kMaxId (ERR_CORRUPT_FILE otherwise).
+void check_stored_id(uint64_t id);
+// A stored next id is at most kMaxNextId and exceeds every id.
 void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids);
 
 }  // namespace semvec

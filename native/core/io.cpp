@@ -10,6 +10,7 @@
 
 #include "crc32c.h"
 #include "errors.h"
+#include "temp_files.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "semvec files are little-endian");
 
@@ -106,8 +107,8 @@ void Writer::write_trailer() {
 }
 
 FileWriter::FileWriter(const std::string& path) : path_(path), buf_(1 << 22) {
-  std::random_device rd;
-  tmp_ = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+  remove_stale_temp_files(path);  // left by writers killed mid-save
+  tmp_ = temp_path_for(path);
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) io_error("cannot write index file", path_, errno);
 }

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "api_limits.h"
+
 namespace semvec {
 
 // The newest format this code reads. Writers use the oldest version that
@@ -36,7 +38,6 @@ constexpr uint16_t kFormatMajor = 2;
 constexpr uint16_t kFormatMinor = 0;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
-constexpr uint32_t kMaxDim = 1u << 16;
 
 enum class IndexKind : uint32_t { Flat = 1, Ivf = 2 };
 enum class Metric : uint32_t { InnerProduct = 0, Cosine = 1, L2 = 2 };

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <mutex>
+#include <shared_mutex>
 
 #include "distances.h"
 #include "errors.h"
@@ -15,11 +17,19 @@ namespace semvec {
 
 namespace {
 
-uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
-size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
-size_t where_slot(uint64_t w) { return static_cast<size_t>(w & 0xFFFFFFFFu); }
-
-constexpr size_t kMaxNlist = 1u << 20;
+// The exact score of q and x (d each) computed in double and clamped to the
+// float range: for vectors whose float score overflows (an infinity, or
+// NaN from infinity - infinity for l2), so that none is lost in a selection.
+float wide_score(const float* q, const float* x, size_t d, bool l2) {
+  double ip = 0.0, xx = 0.0;
+  for (size_t i = 0; i < d; ++i) {
+    ip += static_cast<double>(q[i]) * x[i];
+    xx += static_cast<double>(x[i]) * x[i];
+  }
+  const double s = l2 ? 2.0 * ip - xx : ip;
+  constexpr double kMax = std::numeric_limits<float>::max();
+  return static_cast<float>(std::clamp(s, -kMax, kMax));
+}
 
 }  // namespace
 
@@ -52,13 +62,12 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
                                                 std::to_string(kMaxNlist) + "; received " +
                                                 std::to_string(nlist));
   check_nprobe(nprobe);
-  lists_.reserve(nlist);
-  for (size_t l = 0; l < nlist; ++l)
-    lists_.emplace_back(dim, metric == Metric::L2, encoding != IvfEncoding::Sq8);
-  if (encoding == IvfEncoding::Sq8) {
-    codes_.reserve(nlist);
-    for (size_t l = 0; l < nlist; ++l) codes_.emplace_back(dim, metric == Metric::L2);
-  }
+  check_rerank(rerank);
+}
+
+IvfIndex::List& IvfIndex::make_list(size_t l) {
+  if (!lists_[l]) lists_[l] = std::make_unique<List>(dim_, metric_ == Metric::L2, encoding_ == IvfEncoding::Sq8);
+  return *lists_[l];
 }
 
 size_t IvfIndex::check_nprobe(size_t nprobe) const {
@@ -69,65 +78,73 @@ size_t IvfIndex::check_nprobe(size_t nprobe) const {
   return nprobe;
 }
 
+size_t IvfIndex::check_rerank(size_t rerank) {
+  if (rerank > kMaxRerank)
+    throw Error(ErrorCode::InvalidArgument, "rerank must be an integer from 0 to " + std::to_string(kMaxRerank) +
+                                                "; received " + std::to_string(rerank));
+  return rerank;
+}
+
 size_t IvfIndex::nprobe() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return nprobe_;
 }
 
 void IvfIndex::set_nprobe(size_t nprobe) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   nprobe_ = check_nprobe(nprobe);
 }
 
 size_t IvfIndex::rerank() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return rerank_;
 }
 
 void IvfIndex::set_rerank(size_t rerank) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  check_rerank(rerank);
+  std::unique_lock<RwLock> lock(mutex_);
   rerank_ = rerank;
 }
 
 bool IvfIndex::is_trained() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return trained_;
 }
 
 size_t IvfIndex::size() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return size_;
 }
 
 uint64_t IvfIndex::next_id() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return next_id_;
 }
 
 bool IvfIndex::contains(uint64_t id) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   return where_.count(id) != 0;
 }
 
 size_t IvfIndex::memory_usage() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
-                 lists_.capacity() * sizeof(PackedStore);
-  for (const PackedStore& l : lists_) bytes += l.memory_usage();
-  for (const CodeStore& c : codes_) bytes += c.memory_usage() + sizeof(CodeStore);
+                 lists_.capacity() * sizeof(lists_[0]);
+  for (const auto& l : lists_)
+    if (l) bytes += sizeof(List) + l->vectors.memory_usage() + l->codes.memory_usage();
   bytes += centroid_rows_.capacity() * sizeof(float);
   return bytes;
 }
 
 std::vector<size_t> IvfIndex::list_sizes() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   std::vector<size_t> out(nlist_);
-  for (size_t l = 0; l < nlist_; ++l) out[l] = lists_[l].size();
+  for (size_t l = 0; l < nlist_; ++l) out[l] = list_size(l);
   return out;
 }
 
 std::vector<float> IvfIndex::centroids() const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   std::vector<float> out(trained_ ? nlist_ * dim_ : 0);
   if (trained_) centroids_.unpack_rows(0, nlist_, out.data());
   return out;
@@ -140,6 +157,8 @@ void IvfIndex::set_centroids_locked(const float* c) {
   packed.append(c, nlist_, ids.data(), false, nullptr);
   centroids_ = std::move(packed);
   if (encoding_ == IvfEncoding::Sq8) centroid_rows_.assign(c, c + nlist_ * dim_);
+  lists_.clear();
+  lists_.resize(nlist_);
   trained_ = true;
 }
 
@@ -149,7 +168,7 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
     throw Error(ErrorCode::InvalidArgument, "training needs at least nlist (" + std::to_string(nlist_) +
                                                 ") vectors; received " + std::to_string(n));
   {
-    std::shared_lock<std::shared_mutex> lock(mutex_);
+    std::shared_lock<RwLock> lock(mutex_);
     if (size_ > 0)
       throw Error(ErrorCode::InvalidArgument,
                   "this index already holds vectors; train a new index instead of retraining");
@@ -162,7 +181,7 @@ KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
   params.assign_all = false;
   // k-means runs without the lock: searches and adds go on meanwhile.
   KMeansResult res = kmeans(x, n, dim_, params);
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   if (size_ > 0)
     throw Error(ErrorCode::InvalidArgument, "vectors were added while training; nothing was changed");
   set_centroids_locked(res.centroids.data());
@@ -178,9 +197,10 @@ void IvfIndex::assign_lists(const float* x, size_t n, uint32_t* lists) const {
 void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
+  check_ids(ids, n);
   std::vector<float> xbuf;
   const float* xs = prepare_queries(x, n, dim_, metric_, xbuf);  // unit vectors for Cosine
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   if (!trained_)
     throw Error(ErrorCode::NotTrained, "the IVF index must be trained before adding vectors: call train(), "
                                        "or set autoTrain to train on the first add");
@@ -192,10 +212,12 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   // Group rows by list, then reserve everything before changing anything.
   std::vector<size_t> count(nlist_, 0);
   for (uint32_t l : list_of) count[l]++;
+  const bool sq8 = encoding_ == IvfEncoding::Sq8;
   for (size_t l = 0; l < nlist_; ++l) {
     if (count[l] == 0) continue;
-    lists_[l].reserve(lists_[l].size() + count[l]);
-    if (!codes_.empty()) codes_[l].reserve(codes_[l].size() + count[l]);
+    List& list = make_list(l);
+    list.vectors.reserve(list.vectors.size() + count[l]);
+    if (sq8) list.codes.reserve(list.codes.size() + count[l]);
   }
   where_.reserve(where_.size() + n);
 
@@ -209,7 +231,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   ThreadPool& pool = ThreadPool::global();
   std::atomic<size_t> next{0};
   std::vector<size_t> first_slot(nlist_);
-  for (size_t l = 0; l < nlist_; ++l) first_slot[l] = lists_[l].size();
+  for (size_t l = 0; l < nlist_; ++l) first_slot[l] = list_size(l);
   pool.parallel_for(pool.threads(), [&](size_t) {
     std::vector<float> rows;
     std::vector<uint64_t> row_ids;
@@ -224,8 +246,8 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
         row_ids[j] = assigned[i];
       }
       // Already unit vectors for Cosine: no second normalisation.
-      lists_[l].append(rows.data(), m, row_ids.data(), false, nullptr);
-      if (!codes_.empty()) codes_[l].append(rows.data(), m, centroid_rows_.data() + l * dim_);
+      lists_[l]->vectors.append(rows.data(), m, row_ids.data(), false, nullptr);
+      if (sq8) lists_[l]->codes.append(rows.data(), m, centroid_rows_.data() + l * dim_);
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
@@ -238,12 +260,13 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
 SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprobe,
                                const uint64_t* allow, size_t n_allow, size_t rerank) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
+  if (rerank != kDefault) check_rerank(rerank);
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);
   const size_t d = dim_;
 
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   if (!trained_)
     throw Error(ErrorCode::NotTrained, "the IVF index must be trained before searching");
   const size_t np = check_nprobe(nprobe == 0 ? nprobe_ : nprobe);
@@ -261,7 +284,7 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
       if (it == where_.end()) continue;
       const size_t l = where_list(it->second), slot = where_slot(it->second);
       std::vector<uint16_t>& m = masks[l];
-      if (m.empty()) m.assign((lists_[l].size() + kBlock - 1) / kBlock, 0);
+      if (m.empty()) m.assign((list_size(l) + kBlock - 1) / kBlock, 0);
       const uint16_t bit = static_cast<uint16_t>(1u << (slot % kBlock));
       if (!(m[slot / kBlock] & bit)) {
         ++candidates;
@@ -286,7 +309,7 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
     scan_centroids_locked(qs, nq, coarse.data());
     for (size_t i = 0; i < nq; ++i) {
       size_t taken = 0, covered = 0;
-      for (const Hit& h : coarse[i].take_sorted()) {
+      for (const Hit& h : coarse_hits_locked(coarse[i], qs + i * d)) {
         if (allow) {
           if (allowed_in[h.id] == 0) continue;
           if (taken >= np && covered >= res.k) break;
@@ -300,9 +323,9 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   std::vector<uint32_t> probed;
   size_t work = 0;  // vector-query pairs to score
   for (size_t l = 0; l < nlist_; ++l) {
-    if (by_list[l].empty() || lists_[l].size() == 0) continue;
+    if (by_list[l].empty() || list_size(l) == 0) continue;
     probed.push_back(static_cast<uint32_t>(l));
-    work += lists_[l].size() * by_list[l].size();
+    work += list_size(l) * by_list[l].size();
   }
 
   // 2. Each probed list scanned once, for all the queries that probe it, on
@@ -317,6 +340,24 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   }
   finish_results(heaps.data(), qs, nq, d, metric_, res);
   return res;
+}
+
+// The probe order of one query from its coarse selection. Scores that
+// overflowed a float (extreme vectors: NaN scores are dropped by the scan,
+// infinite ones tie) are computed again in double, so that every list can
+// still be probed, best first.
+std::vector<Hit> IvfIndex::coarse_hits_locked(TopK& heap, const float* q) const {
+  std::vector<Hit> hits = heap.take_sorted();
+  bool finite = hits.size() == std::min(heap.k(), nlist_);
+  for (const Hit& h : hits) finite = finite && std::isfinite(h.score);
+  if (finite) return hits;
+  TopK wide(heap.k());
+  std::vector<float> c(dim_);
+  for (size_t l = 0; l < nlist_; ++l) {
+    centroids_.unpack_rows(l, 1, c.data());
+    wide.push(wide_score(q, c.data(), dim_, metric_ == Metric::L2), l);
+  }
+  return wide.take_sorted();
 }
 
 // Few queries are split across the pool by ranges of centroids, many by
@@ -383,7 +424,7 @@ void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const s
         std::copy(qs + size_t(qs_of[j]) * d, qs + size_t(qs_of[j] + 1) * d, group.begin() + j * d);
       qptr = group.data();
     }
-    PackedRun run = lists_[l].run();
+    PackedRun run = lists_[l]->vectors.run();
     if (!masks.empty()) run.masks = masks[l].data();
     scan_packed(qptr, qs_of.size(), d, run, partial, qs_of.data());
   });
@@ -406,8 +447,8 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     thread_local std::vector<uint32_t> picked;
     thread_local Sq8Probe probe;
     const uint32_t l = probed[p];
-    const PackedRun run = lists_[l].run();
-    const CodeStore& cs = codes_[l];
+    const PackedRun run = lists_[l]->vectors.run();
+    const CodeStore& cs = lists_[l]->codes;
     const size_t nb = (run.count + kBlock - 1) / kBlock;
     dots.resize(nb * kBlock);
     scores.resize(nb * kBlock);
@@ -416,7 +457,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     for (uint32_t i : by_list[l]) {
       probe.prepare(qs + size_t(i) * d, centroid_rows_.data() + size_t(l) * d, d, l2);
       kn.sq8_dots(probe.w.data(), cs.codes(), nb, groups, dots.data());
-      for (size_t j = 0; j < run.count; ++j) scores[j] = probe.score(dots[j], cs.lo()[j], cs.step()[j], cs.bias()[j]);
+      sq8_scores(probe, dots.data(), cs, run.count, scores.data());
       TopK& heap = partial[i];
       const size_t m = kn.select_at_least(scores.data(), run.count, heap.threshold(), picked.data());
       for (size_t j = 0; j < m; ++j) {
@@ -434,7 +475,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     constexpr size_t kAhead = 4;
     auto prefetch = [&](const Hit& h) {
       if (rerank == 0) return;
-      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)].row(where_slot(h.id)));
+      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)]->vectors.row(where_slot(h.id)));
       for (size_t b = 0; b < d * sizeof(float); b += 64) __builtin_prefetch(p + b);
     };
     for (size_t j = 0; j < std::min(kAhead, hits.size()); ++j) prefetch(hits[j]);
@@ -442,11 +483,13 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
       const Hit& h = hits[j];
       if (j + kAhead < hits.size()) prefetch(hits[j + kAhead]);
       const size_t l = where_list(h.id), slot = where_slot(h.id);
-      const PackedRun run = lists_[l].run();
+      const PackedRun run = lists_[l]->vectors.run();
       float score = h.score;
       if (rerank > 0) {
-        const float ip = kn.inner_product(qs + i * d, lists_[l].row(slot), d);
+        const float* row = lists_[l]->vectors.row(slot);
+        const float ip = kn.inner_product(qs + i * d, row, d);
         score = run.sqnorms ? 2.0f * ip - run.sqnorms[slot] : ip;
+        if (!std::isfinite(score)) score = wide_score(qs + i * d, row, d, run.sqnorms != nullptr);
       }
       heaps[i].push(score, run.ids[slot]);
     }
@@ -463,7 +506,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
 }
 
 size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
-  std::unique_lock<std::shared_mutex> lock(mutex_);
+  std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!where_.count(ids[i]))
       throw Error(ErrorCode::NotFound, "id " + std::to_string(ids[i]) +
@@ -473,10 +516,11 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
     auto it = where_.find(ids[i]);
     if (it == where_.end()) continue;
     const size_t l = where_list(it->second), slot = where_slot(it->second);
-    const bool moves = slot + 1 != lists_[l].size();
+    List& list = *lists_[l];
+    const bool moves = slot + 1 != list.vectors.size();
     where_.erase(it);
-    uint64_t moved = lists_[l].remove_slot(slot);
-    if (!codes_.empty()) codes_[l].remove_slot(slot);
+    uint64_t moved = list.vectors.remove_slot(slot);
+    if (encoding_ == IvfEncoding::Sq8) list.codes.remove_slot(slot);
     if (moves) where_[moved] = pack_where(l, slot);
     --size_;
     ++removed;
@@ -485,166 +529,10 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
 }
 
 void IvfIndex::reconstruct(uint64_t id, float* out) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::shared_lock<RwLock> lock(mutex_);
   auto it = where_.find(id);
   if (it == where_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  lists_[where_list(it->second)].unpack_rows(where_slot(it->second), 1, out);
-}
-
-// ---- persistence ----
-// Payload of kind Ivf (format 1.0 for F32, 2.0 for Sq8):
-//   u64 next_id
-//   u32 nlist, u32 nprobe, u32 trained (0 or 1), u32 encoding (0 F32, 1 Sq8;
-//   a reserved 0 in format 1)
-//   if Sq8: u32 rerank, u32 reserved (0)
-//   if trained:
-//     f32 centroids[nlist * dim], row-major
-//     u64 list_sizes[nlist]
-//     per list: u64 ids[size], f32 vectors[size * dim] (unit vectors for Cosine)
-// Sq8 codes are not stored: they are encoded again from the vectors and
-// centroids on load.
-
-size_t IvfIndex::payload_bytes_locked() const {
-  const bool sq8 = encoding_ == IvfEncoding::Sq8;
-  size_t bytes = sizeof(uint64_t) + 4 * sizeof(uint32_t) + (sq8 ? 2 * sizeof(uint32_t) : 0);
-  if (trained_)
-    bytes += nlist_ * dim_ * sizeof(float) + nlist_ * sizeof(uint64_t) +
-             size_ * (sizeof(uint64_t) + dim_ * sizeof(float));
-  return bytes;
-}
-
-void IvfIndex::write_locked(Writer& w) const {
-  FileHeader h;
-  h.kind = IndexKind::Ivf;
-  if (encoding_ == IvfEncoding::Sq8) h.major = 2;
-  h.metric = metric_;
-  h.dim = static_cast<uint32_t>(dim_);
-  h.count = size_;
-  h.payload_bytes = payload_bytes_locked();
-  w.write_header(h);
-  w.write_pod<uint64_t>(next_id_);
-  w.write_pod<uint32_t>(static_cast<uint32_t>(nlist_));
-  w.write_pod<uint32_t>(static_cast<uint32_t>(nprobe_));
-  w.write_pod<uint32_t>(trained_ ? 1 : 0);
-  w.write_pod<uint32_t>(static_cast<uint32_t>(encoding_));
-  if (encoding_ == IvfEncoding::Sq8) {
-    w.write_pod<uint32_t>(static_cast<uint32_t>(std::min<size_t>(rerank_, 0xFFFFFFFFu)));
-    w.write_pod<uint32_t>(0);
-  }
-  if (!trained_) {
-    w.write_trailer();
-    return;
-  }
-  write_vectors(w, centroids_);
-  for (const PackedStore& l : lists_) w.write_pod<uint64_t>(l.size());
-  for (const PackedStore& l : lists_) {
-    write_ids(w, l);
-    write_vectors(w, l);
-  }
-  w.write_trailer();
-}
-
-void IvfIndex::save(const std::string& path) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
-  FileWriter w(path);
-  write_locked(w);
-  w.commit();
-}
-
-void IvfIndex::serialize(const std::function<void*(size_t)>& alloc) const {
-  std::shared_lock<std::shared_mutex> lock(mutex_);
-  size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
-  MemoryWriter w(alloc(total), total);
-  write_locked(w);
-}
-
-std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
-  FileHeader h = r.read_header();
-  expect_kind(h, IndexKind::Ivf);
-  auto corrupt = [](const std::string& why) {
-    return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why);
-  };
-  if (h.count > kMaxVectors) throw corrupt("count out of range");
-  const uint64_t next_id = r.read_pod<uint64_t>();
-  const uint32_t nlist = r.read_pod<uint32_t>(), nprobe = r.read_pod<uint32_t>();
-  const uint32_t trained = r.read_pod<uint32_t>(), encoding = r.read_pod<uint32_t>();
-  if (nlist == 0 || nlist > kMaxNlist) throw corrupt("nlist " + std::to_string(nlist) + " out of range");
-  if (nprobe == 0 || nprobe > nlist) throw corrupt("nprobe " + std::to_string(nprobe) + " out of range");
-  if (trained > 1 || encoding > (h.major >= 2 ? 1u : 0u)) throw corrupt("bad flags");
-  const bool sq8 = encoding == static_cast<uint32_t>(IvfEncoding::Sq8);
-  uint32_t rerank = 0;
-  if (sq8) {
-    rerank = r.read_pod<uint32_t>();
-    if (r.read_pod<uint32_t>() != 0) throw corrupt("bad flags");
-  }
-  const uint64_t d = h.dim;
-  const uint64_t expect = sizeof(uint64_t) + 16 + (sq8 ? 8 : 0) +
-                          (trained ? nlist * d * 4 + nlist * 8ull + h.count * (8 + d * 4) : 0);
-  if (h.payload_bytes != expect || (!trained && h.count != 0))
-    throw corrupt("payload size does not match count, dim and nlist");
-  auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe,
-                                          static_cast<IvfEncoding>(encoding), rerank);
-  IvfIndex& ix = *index;
-  if (trained) {
-    std::vector<uint64_t> cids(nlist);
-    for (size_t l = 0; l < nlist; ++l) cids[l] = l;
-    PackedStore tmp(h.dim, false);
-    read_vectors(r, nlist, h.dim, cids.data(), tmp);
-    std::vector<float> c(nlist * d);
-    tmp.unpack_rows(0, nlist, c.data());
-    ix.set_centroids_locked(c.data());
-    std::vector<uint64_t> sizes(nlist);
-    r.read(sizes.data(), nlist * sizeof(uint64_t));
-    uint64_t total = 0;
-    for (uint64_t s : sizes) {
-      if (s > h.count) throw corrupt("list size out of range");
-      total += s;
-    }
-    if (total != h.count) throw corrupt("list sizes do not add up to the count");
-    std::vector<uint64_t> all_ids;
-    all_ids.reserve(h.count);
-    ix.where_.reserve(h.count);
-    for (size_t l = 0; l < nlist; ++l) {
-      std::vector<uint64_t> ids(sizes[l]);
-      r.read(ids.data(), ids.size() * sizeof(uint64_t));
-      for (size_t j = 0; j < ids.size(); ++j)
-        if (!ix.where_.emplace(ids[j], pack_where(l, j)).second)
-          throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
-      read_vectors(r, ids.size(), h.dim, ids.data(), ix.lists_[l]);
-      all_ids.insert(all_ids.end(), ids.begin(), ids.end());
-    }
-    check_next_id(next_id, all_ids);
-    ix.size_ = h.count;
-    if (sq8) ix.encode_all_locked();
-  }
-  r.read_trailer();
-  ix.next_id_ = next_id;
-  return index;
-}
-
-void IvfIndex::encode_all_locked() {
-  ThreadPool& pool = ThreadPool::global();
-  std::atomic<size_t> next{0};
-  pool.parallel_for(pool.threads(), [&](size_t) {
-    std::vector<float> rows;
-    for (size_t l = next++; l < nlist_; l = next++) {
-      const size_t m = lists_[l].size();
-      rows.resize(m * dim_);
-      lists_[l].unpack_rows(0, m, rows.data());
-      codes_[l].reserve(m);
-      codes_[l].append(rows.data(), m, centroid_rows_.data() + l * dim_);
-    }
-  });
-}
-
-std::unique_ptr<IvfIndex> IvfIndex::load(const std::string& path) {
-  FileReader r(path);
-  return read(r);
-}
-
-std::unique_ptr<IvfIndex> IvfIndex::deserialize(const void* data, size_t size) {
-  MemoryReader r(data, size);
-  return read(r);
+  lists_[where_list(it->second)]->vectors.unpack_rows(where_slot(it->second), 1, out);
 }
 
 }  // namespace semvec

@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +31,7 @@
 #include "io.h"
 #include "kmeans.h"
 #include "packed_store.h"
+#include "rw_lock.h"
 #include "sq8.h"
 
 namespace semvec {
@@ -93,10 +93,12 @@ class IvfIndex {
 
  private:
   size_t check_nprobe(size_t nprobe) const;
+  static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
   // Step 1 of a search: each query's best centroids into heaps[0..nq).
   void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
+  std::vector<Hit> coarse_hits_locked(TopK& heap, const float* q) const;
   // Step 2 of a search: scan the probed lists (by_list[l]: the queries
   // probing list l) into one selection per query, on up to `tasks` threads.
   void scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
@@ -106,6 +108,12 @@ class IvfIndex {
                        const std::vector<uint32_t>& probed,
                        const std::vector<std::vector<uint32_t>>& by_list,
                        const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
+  // where_ values: (list << 32) | slot.
+  static uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
+  static size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
+  static size_t where_slot(uint64_t w) { return static_cast<size_t>(w & 0xFFFFFFFFu); }
+
+  // Persistence (ivf_index_io.cpp).
   size_t payload_bytes_locked() const;
   // Sq8: codes of every list from its vectors (after a load).
   void encode_all_locked();
@@ -122,12 +130,23 @@ class IvfIndex {
   uint64_t next_id_ = 0;
   size_t size_ = 0;
   PackedStore centroids_;          // ids = list numbers; norms for L2
-  std::vector<PackedStore> lists_;
   std::vector<float> centroid_rows_;  // Sq8: the centroids row-major
-  std::vector<CodeStore> codes_;      // Sq8: one per list, slot for slot
+  // One inverted list: its vectors and ids and, for Sq8, their codes slot
+  // for slot.
+  struct List {
+    List(size_t dim, bool l2, bool sq8) : vectors(dim, l2, !sq8), codes(dim, l2) {}
+    PackedStore vectors;
+    CodeStore codes;  // empty unless Sq8
+  };
+  // nlist slots once trained (none before); a list is allocated by the first
+  // vector it receives and is null until then, so that nlist itself costs
+  // no memory: neither in the constructor nor in a load.
+  std::vector<std::unique_ptr<List>> lists_;
+  size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->vectors.size() : 0; }
+  List& make_list(size_t l);
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
-  mutable std::shared_mutex mutex_;
+  mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)
 };
 
 // A common choice of nlist for n vectors: about 4 * sqrt(n), at least 1 and

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "distances.h"
@@ -134,9 +135,10 @@ void update(const float* x, size_t n, size_t d, size_t k, const uint32_t* labels
     size_t big = static_cast<size_t>(std::max_element(size.begin(), size.end()) - size.begin());
     for (size_t c = 0; c < d; ++c) {
       float sign = (c % 2 == 0) ? 1.0f : -1.0f;
-      float v = centroids[big * d + c];
-      centroids[j * d + c] = v * (1 + sign * kEps);
-      centroids[big * d + c] = v * (1 - sign * kEps);
+      // In double, clamped: a centroid near +-FLT_MAX must not become infinite.
+      const double v = centroids[big * d + c], most = std::numeric_limits<float>::max();
+      centroids[j * d + c] = static_cast<float>(std::clamp(v * (1 + sign * kEps), -most, most));
+      centroids[big * d + c] = static_cast<float>(std::clamp(v * (1 - sign * kEps), -most, most));
     }
     size[j] = size[big] / 2;
     size[big] -= size[j];

@@ -5,6 +5,7 @@
 
 #include "distances.h"
 #include "thread_pool.h"
+#include "vectors.h"
 
 namespace semvec {
 
@@ -30,13 +31,26 @@ void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
   const Kernels& kn = kernels();
   float* dst = at(slot);
   const size_t st = stride();
-  float sq = kn.inner_product(row, row, dim_);
-  float scale = 1.0f;
-  if (normalize && sq > 0.0f) {
-    scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(sq)));
-    sq = 1.0f;
+  float sq = 0.0f;  // the stored squared norm (with_norms_ only)
+  if (normalize) {
+    // The norm in double where the float sum of squares over- or
+    // underflowed, so that extreme vectors still become unit vectors.
+    const double norm = fvec_norm_L2(row, dim_);
+    const float scale = static_cast<float>(1.0 / norm);
+    if (norm == 0.0) {
+      for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c];
+      sq = 0.0f;
+    } else if (std::isnormal(scale)) {
+      for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c] * scale;
+      sq = 1.0f;
+    } else {  // 1 / norm is not a normal float: scale in double
+      for (size_t c = 0; c < dim_; ++c) dst[c * st] = static_cast<float>(row[c] / norm);
+      sq = 1.0f;
+    }
+  } else {
+    if (with_norms_) sq = kn.inner_product(row, row, dim_);
+    for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c];
   }
-  for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c] * scale;
   if (with_norms_) sqnorms_[slot] = sq;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "distances.h"
@@ -11,36 +12,78 @@ namespace semvec {
 namespace {
 size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
 
+constexpr double kFloatMax = std::numeric_limits<float>::max();
+
 // Round to nearest (halves away from zero) without a libm call: this runs
-// once per component of every probe and every stored vector.
-inline int round_int(float v) { return static_cast<int>(v + (v < 0.0f ? -0.5f : 0.5f)); }
+// once per component of every probe and every stored vector. v must lie
+// well within the int range (callers clamp first).
+inline int round_int(double v) { return static_cast<int>(v + (v < 0.0 ? -0.5 : 0.5)); }
+
+// v clamped to the finite float range.
+inline float to_float(double v) { return static_cast<float>(std::clamp(v, -kFloatMax, kFloatMax)); }
+
+// True when no value of x[0..n) is an infinity or a NaN (vectorises).
+bool all_finite(const float* x, size_t n) {
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof(bits));
+    bad |= static_cast<uint32_t>((bits & 0x7F800000u) == 0x7F800000u);
+  }
+  return bad == 0;
+}
 }  // namespace
 
 void Sq8Probe::prepare(const float* q, const float* c, size_t dim, bool l2) {
   w.resize(sq8_groups(dim) * 4);
   t.resize(dim);
+  // In double: q - c of two floats near +-FLT_MAX does not fit a float.
   // Four running maxima and sums: independent chains the compiler vectorises.
-  float top[4] = {0, 0, 0, 0}, sum[4] = {0, 0, 0, 0};
+  double top[4] = {0, 0, 0, 0}, sum[4] = {0, 0, 0, 0}, qc[4] = {0, 0, 0, 0};
   size_t i = 0;
   for (; i + 4 <= dim; i += 4)
     for (size_t k = 0; k < 4; ++k) {
-      t[i + k] = q[i + k] - c[i + k];
+      t[i + k] = static_cast<double>(q[i + k]) - c[i + k];
       sum[k] += t[i + k];
+      qc[k] += static_cast<double>(q[i + k]) * c[i + k];
       top[k] = std::max(top[k], std::abs(t[i + k]));
     }
   for (; i < dim; ++i) {
-    t[i] = q[i] - c[i];
+    t[i] = static_cast<double>(q[i]) - c[i];
     sum[0] += t[i];
+    qc[0] += static_cast<double>(q[i]) * c[i];
     top[0] = std::max(top[0], std::abs(t[i]));
   }
-  const float most = std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
-  factor = l2 ? 2.0f : 1.0f;
-  base = factor * kernels().inner_product(q, c, dim);
+  const double most = std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
+  factor = l2 ? 2.0 : 1.0;
+  base = factor * ((qc[0] + qc[1]) + (qc[2] + qc[3]));
   tsum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
-  alpha = most > 0.0f ? most / 127.0f : 1.0f;
-  const float inv = 1.0f / alpha;
-  for (i = 0; i < dim; ++i) w[i] = static_cast<int8_t>(std::clamp(round_int(t[i] * inv), -127, 127));
+  alpha = most > 0.0 ? most / 127.0 : 1.0;
+  const double inv = 1.0 / alpha;
+  for (i = 0; i < dim; ++i) w[i] = static_cast<int8_t>(round_int(std::clamp(t[i] * inv, -127.0, 127.0)));
   std::fill(w.begin() + dim, w.end(), 0);
+  // Float copies for the fast path; an overflow here (an infinity) sends
+  // the scores to the double path.
+  alpha_f = static_cast<float>(alpha);
+  tsum_f = static_cast<float>(tsum);
+  base_f = static_cast<float>(base);
+  factor_f = static_cast<float>(factor);
+}
+
+float Sq8Probe::score(int32_t dot, float lo, float step, float bias) const {
+  return to_float(base + factor * (lo * tsum + step * alpha * static_cast<double>(dot)) + bias);
+}
+
+void sq8_scores(const Sq8Probe& p, const int32_t* dots, const CodeStore& codes, size_t n, float* out) {
+  const float* lo = codes.lo();
+  const float* step = codes.step();
+  const float* bias = codes.bias();
+  for (size_t j = 0; j < n; ++j)
+    out[j] = p.base_f + p.factor_f * (lo[j] * p.tsum_f + step[j] * p.alpha_f * static_cast<float>(dots[j])) + bias[j];
+  if (all_finite(out, n)) return;
+  // Float overflowed somewhere (extreme vectors): those again, in double.
+  for (size_t j = 0; j < n; ++j)
+    if (!std::isfinite(out[j])) out[j] = p.score(dots[j], lo[j], step[j], bias[j]);
 }
 
 void CodeStore::reserve(size_t n) {
@@ -60,27 +103,34 @@ void CodeStore::append(const float* x, size_t n, const float* c) {
   lo_.resize(size_ + n);
   step_.resize(size_ + n);
   bias_.resize(size_ + n);
-  std::vector<float> r(dim_);
+  std::vector<double> r(dim_);
   for (size_t j = 0; j < n; ++j) {
     const float* row = x + j * dim_;
     const size_t slot = size_ + j;
+    // In double: residuals of floats near +-FLT_MAX, their range and the
+    // sums below all overflow a float.
     double lo = std::numeric_limits<double>::infinity(), hi = -lo, cr = 0.0, xx = 0.0;
     for (size_t i = 0; i < dim_; ++i) {
-      r[i] = row[i] - c[i];
-      lo = std::min(lo, static_cast<double>(r[i]));
-      hi = std::max(hi, static_cast<double>(r[i]));
+      r[i] = static_cast<double>(row[i]) - c[i];
+      lo = std::min(lo, r[i]);
+      hi = std::max(hi, r[i]);
       cr += static_cast<double>(c[i]) * r[i];
       xx += static_cast<double>(row[i]) * row[i];
     }
-    double step = (hi - lo) / 255.0;
-    if (step == 0.0) step = 1.0;  // a constant residual: codes 0, any positive step
-    step = std::min(step, static_cast<double>(std::numeric_limits<float>::max()));
-    const float flo = static_cast<float>(lo), inv = static_cast<float>(1.0 / step);
+    // What is stored is what the codes are decoded with: lo and step as
+    // floats (lo clamped to the float range: residuals below it get code 0),
+    // step positive and finite.
+    const float flo = to_float(lo);
+    double step = (hi - flo) / 255.0;
+    if (!(step > 0.0)) step = 1.0;  // a constant residual: codes 0, any positive step
+    float fstep = to_float(step);
+    if (fstep == 0.0f) fstep = std::numeric_limits<float>::denorm_min();  // a range too small for a float
+    const double inv = 1.0 / fstep;
     for (size_t i = 0; i < dim_; ++i)
-      *byte(slot, i) = static_cast<uint8_t>(std::clamp(round_int((r[i] - flo) * inv), 0, 255));
-    lo_[slot] = static_cast<float>(lo);
-    step_[slot] = static_cast<float>(step);
-    bias_[slot] = static_cast<float>(l2_ ? 2.0 * cr - xx : cr);
+      *byte(slot, i) = static_cast<uint8_t>(round_int(std::clamp((r[i] - flo) * inv, 0.0, 255.0)));
+    lo_[slot] = flo;
+    step_[slot] = fstep;
+    bias_[slot] = to_float(l2_ ? 2.0 * cr - xx : cr);
   }
   size_ += n;
 }

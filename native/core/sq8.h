@@ -14,7 +14,14 @@
 //   <t, r> ~ lo * sum(t) + step * alpha * sum_i w[i] code[i]
 // where w = round(t / alpha) holds signed bytes (alpha = max |t| / 127).
 // Per vector the store keeps lo, step and `bias`, the query-independent
-// rest (<c, r>, or 2 <c, r> - ||x||^2 for l2), exactly.
+// rest (<c, r>, or 2 <c, r> - ||x||^2 for l2), computed in double and
+// stored as floats clamped to the float range.
+//
+// Every finite vector gets finite codes and estimates, however extreme:
+// residuals, ranges and sums are computed in double (a residual of two
+// floats near +-FLT_MAX does not fit a float), and an estimate whose float
+// arithmetic overflows is computed again in double and clamped, so no
+// vector drops out of a scan as NaN.
 #pragma once
 
 #include <cstddef>
@@ -31,18 +38,29 @@ inline size_t sq8_groups(size_t dim) { return (dim + 3) / 4; }
 // One query prepared for scoring one list.
 struct Sq8Probe {
   std::vector<int8_t> w;  // sq8_groups(dim) * 4, zero past dim
-  std::vector<float> t;   // q - c (scratch)
-  float alpha = 0.0f;
-  float tsum = 0.0f;      // sum of t
-  float base = 0.0f;      // <q, c>, or 2 <q, c> for l2
-  float factor = 1.0f;    // 1, or 2 for l2
+  std::vector<double> t;  // q - c (scratch)
+  // The query's terms of the estimate, in double: with any finite q and c
+  // none of them overflows (|t| < 2^129, sums of d < 2^17 terms).
+  double alpha = 1.0;   // max |t| / 127
+  double tsum = 0.0;    // sum of t
+  double base = 0.0;    // <q, c>, or 2 <q, c> for l2
+  double factor = 1.0;  // 1, or 2 for l2
+  // The same in float, for the fast path (may be infinite).
+  float alpha_f = 1.0f, tsum_f = 0.0f, base_f = 0.0f, factor_f = 1.0f;
 
   // q and the list's centroid c, both of size dim.
   void prepare(const float* q, const float* c, size_t dim, bool l2);
-  float score(int32_t dot, float lo, float step, float bias) const {
-    return base + factor * (lo * tsum + step * alpha * static_cast<float>(dot)) + bias;
-  }
+  // The estimate of one code in double, clamped to the float range: always
+  // finite.
+  float score(int32_t dot, float lo, float step, float bias) const;
 };
+
+class CodeStore;
+
+// Estimates of the first n codes of `codes` (dots: their sq8_dots with
+// probe.w) into out. Computed in float where that cannot overflow, else in
+// double: every estimate is finite, whatever the (finite) vectors.
+void sq8_scores(const Sq8Probe& probe, const int32_t* dots, const CodeStore& codes, size_t n, float* out);
 
 // The codes of one IVF list, slot for slot beside its vectors, in the sq8
 // block layout of distances.h (padding lanes hold zeros).

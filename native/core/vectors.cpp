@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "distances.h"
@@ -9,20 +10,33 @@
 
 namespace semvec {
 
+double fvec_norm_L2(const float* x, size_t d) {
+  const float sq = kernels().inner_product(x, x, d);
+  // Below 1e-18 products of small components may have underflowed; an
+  // infinity is an overflow.
+  if (sq >= 1e-18f && sq <= std::numeric_limits<float>::max()) return std::sqrt(static_cast<double>(sq));
+  double wide = 0.0;
+  for (size_t i = 0; i < d; ++i) wide += static_cast<double>(x[i]) * x[i];
+  return std::sqrt(wide);
+}
+
 size_t fvec_normalized_L2(const float* x, size_t n, size_t d, float* out) {
-  const Kernels& k = kernels();
   size_t zeros = 0;
   for (size_t i = 0; i < n; ++i) {
     const float* xi = x + i * d;
     float* oi = out + i * d;
-    double norm = std::sqrt(static_cast<double>(k.inner_product(xi, xi, d)));
+    const double norm = fvec_norm_L2(xi, d);
     if (norm == 0.0) {
       ++zeros;
       if (oi != xi) std::memcpy(oi, xi, d * sizeof(float));
       continue;
     }
-    float inv = static_cast<float>(1.0 / norm);
-    for (size_t j = 0; j < d; ++j) oi[j] = xi[j] * inv;
+    const float inv = static_cast<float>(1.0 / norm);
+    if (std::isnormal(inv)) {
+      for (size_t j = 0; j < d; ++j) oi[j] = xi[j] * inv;
+    } else {  // 1 / norm is not a normal float: scale in double
+      for (size_t j = 0; j < d; ++j) oi[j] = static_cast<float>(xi[j] / norm);
+    }
   }
   return zeros;
 }

@@ -6,6 +6,12 @@
 
 namespace semvec {
 
+// The L2 norm of x (d values): the SIMD float sum of squares where it is
+// exact enough, else (components whose squares overflow or underflow a
+// float: near +-1e19 and beyond, or below 1e-19) a sum in double. Finite
+// for every finite x.
+double fvec_norm_L2(const float* x, size_t d);
+
 // Scales each of the n vectors of x to unit L2 norm, in place. A vector whose
 // norm is zero is left unchanged (all zeros) rather than turned into NaN; the
 // number of such vectors is returned.

@@ -278,8 +278,7 @@ describe('errors are classed by their code', () => {
     expect(e2.code).toBe('ERR_CORRUPT_FILE');
 
     const newer = tempDir();
-    (await Client.open(newer)).close();
-    await new Promise((r) => setTimeout(r, 10));
+    await (await Client.open(newer)).close();
     const db = new Database(join(newer, 'semvec.db'));
     db.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
     db.close();

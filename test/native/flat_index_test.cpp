@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 
 #include "flat_index.h"
 #include "harness.h"
@@ -271,4 +272,27 @@ TEST("flat: a failed save leaves the previous file intact") {
   CHECK(read_all(path) != before);
   CHECK_EQ(FlatIndex::load(path)->size(), size_t(20));
   std::remove(path.c_str());
+}
+
+TEST("flat: cosine turns vectors with extreme finite components into unit vectors") {
+  const size_t d = 5;
+  const float big = std::numeric_limits<float>::max();
+  std::vector<float> x = {big, -big, big, 1, 0,         // squares overflow a float
+                          3e-39f, -1e-38f, 0, 0, 2e-45f,  // squares underflow
+                          1e38f, 1e-38f, 1, -1e37f, 0,    // mixed scales
+                          0, 0, 0, 0, 0};
+  const size_t n = x.size() / d;
+  FlatIndex ix(d, Metric::Cosine);
+  ix.add(x.data(), n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<float> v(d);
+    ix.reconstruct(i, v.data());
+    double norm = 0;
+    for (float c : v) norm += double(c) * c;
+    CHECK_NEAR(norm, i + 1 == n ? 0.0 : 1.0, 1e-5);
+    if (i + 1 == n) continue;
+    SearchResults r = ix.search(&x[i * d], 1, 1);
+    CHECK_EQ(r.ids[0], uint64_t(i));
+    CHECK_NEAR(r.scores[0], 1.0, 1e-5);
+  }
 }

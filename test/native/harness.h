@@ -79,3 +79,18 @@ template <typename... A>
     }                                                                                       \
     if (!threw_) harness::fail(__FILE__, __LINE__, #expr " did not throw");                 \
   } while (0)
+
+// As CHECK_THROWS_CODE, and the message contains `needle`.
+#define CHECK_THROWS_MSG(expr, expected_code, needle)                                       \
+  do {                                                                                      \
+    bool threw_ = false;                                                                    \
+    try {                                                                                   \
+      expr;                                                                                 \
+    } catch (const semvec::Error& e_) {                                                     \
+      threw_ = true;                                                                        \
+      if (e_.code() != (expected_code) || std::string(e_.what()).find(needle) == std::string::npos) \
+        harness::fail(__FILE__, __LINE__, #expr " threw ", e_.code_name(), ": ", e_.what(), \
+                      " (expected a message with '", needle, "')");                         \
+    }                                                                                       \
+    if (!threw_) harness::fail(__FILE__, __LINE__, #expr " did not throw");                 \
+  } while (0)

@@ -1,6 +1,7 @@
 // k-means and the IVF index.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "flat_index.h"
@@ -263,4 +264,21 @@ TEST("filtered search: only allowed ids, exactly the best of them, flat and IVF"
   std::vector<uint64_t> none = {n + 100};
   CHECK_EQ(flat.search(q.data(), 1, k, none.data(), 1).k, size_t(0));
   CHECK_EQ(ivf.search(q.data(), 1, k, 4, none.data(), 1).k, size_t(0));
+}
+
+TEST("kmeans: centroids stay finite when a cluster near +-FLT_MAX is split for an empty one") {
+  const size_t d = 3, n = 50;
+  const float big = std::numeric_limits<float>::max();
+  std::vector<float> x;
+  for (size_t i = 0; i < n; ++i) x.insert(x.end(), {big, -big, 1.0f});
+  for (bool spherical : {false, true}) {
+    KMeansParams p;
+    p.k = 4;
+    p.spherical = spherical;
+    KMeansResult r = kmeans(x.data(), n, d, p);
+    for (float c : r.centroids) CHECK(std::isfinite(c));
+    IvfIndex ivf(d, spherical ? Metric::InnerProduct : Metric::L2, 4, 4);
+    ivf.train(x.data(), n, KMeansParams());
+    for (float c : ivf.centroids()) CHECK(std::isfinite(c));
+  }
 }

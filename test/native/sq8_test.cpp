@@ -2,9 +2,11 @@
 // estimated scores, and code storage.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "distances.h"
 #include "harness.h"
+#include "ivf_index.h"
 #include "sq8.h"
 #include "util.h"
 
@@ -24,8 +26,7 @@ std::vector<float> estimates(const CodeStore& store, const float* q, const float
   std::vector<int32_t> dots(nb * kBlock);
   kernels().sq8_dots(probe.w.data(), store.codes(), nb, sq8_groups(dim), dots.data());
   std::vector<float> out(store.size());
-  for (size_t j = 0; j < store.size(); ++j)
-    out[j] = probe.score(dots[j], store.lo()[j], store.step()[j], store.bias()[j]);
+  sq8_scores(probe, dots.data(), store, store.size(), out.data());
   return out;
 }
 
@@ -99,4 +100,80 @@ TEST("sq8: removing a slot moves the last code into it and clears the old lane")
   for (size_t i = 0; i < d; ++i) CHECK_EQ(int(code_at(store, d, n - 1, i)), 0);
   store.remove_slot(store.size() - 1);
   CHECK_EQ(store.size(), n - 2);
+}
+
+namespace {
+
+// Vectors of extreme but finite scales, 32 of each kind: components near
+// +-1e38 and up to +-FLT_MAX, near 1e-38 and subnormal, and mixed scales
+// within one vector, besides ordinary ones.
+std::vector<float> extreme_vectors(size_t d, uint32_t seed) {
+  auto g = testutil::random_vectors(160, d, seed);
+  std::vector<float> x(g.size());
+  const float big = std::numeric_limits<float>::max();
+  for (size_t j = 0; j < 160; ++j)
+    for (size_t i = 0; i < d; ++i) {
+      const float v = g[j * d + i];
+      const float sign = v < 0 ? -1.0f : 1.0f;
+      float& out = x[j * d + i];
+      switch (j % 5) {
+        case 0: out = 1e38f * v; break;
+        case 1: out = i == j % d ? sign * big : sign * (0.5f + std::min(std::abs(v), 1.5f)) * 1.5e38f; break;
+        case 2: out = 1e-38f * v + (i == 0 ? 3e-42f : 0.0f); break;
+        case 3: out = v * (i % 3 == 0 ? 1e38f : i % 3 == 1 ? 1e-38f : 1.0f); break;
+        default: out = v; break;
+      }
+    }
+  return x;
+}
+
+}  // namespace
+
+TEST("sq8: estimated scores are finite for every finite vector and query, however extreme") {
+  const size_t d = 9;
+  const auto x = extreme_vectors(d, 21);
+  const size_t n = x.size() / d;
+  for (bool l2 : {false, true})
+    for (size_t centre : {size_t(0), size_t(1), size_t(2), size_t(3), size_t(4)}) {
+      std::vector<float> c(x.begin() + centre * d, x.begin() + (centre + 1) * d);
+      if (centre == 1)
+        for (float& v : c) v = -v;  // residuals of about 2 * FLT_MAX
+      CodeStore store(d, l2);
+      store.reserve(n);
+      store.append(x.data(), n, c.data());
+      for (size_t j = 0; j < n; ++j) {
+        CHECK(std::isfinite(store.lo()[j]) && std::isfinite(store.bias()[j]));
+        CHECK(std::isfinite(store.step()[j]) && store.step()[j] > 0.0f);
+      }
+      for (size_t q = 0; q < n; q += 7) {
+        const std::vector<float> est = estimates(store, &x[q * d], c.data(), d, l2);
+        for (size_t j = 0; j < n; ++j) CHECK(std::isfinite(est[j]));
+      }
+    }
+}
+
+TEST("sq8: every stored vector is found by a search for itself, with components near +-FLT_MAX, 1e-38 and mixed scales") {
+  const size_t d = 9, nlist = 4;
+  const auto x = extreme_vectors(d, 22);
+  const size_t n = x.size() / d;
+  for (Metric m : {Metric::InnerProduct, Metric::L2, Metric::Cosine}) {
+    IvfIndex ix(d, m, nlist, nlist, IvfEncoding::Sq8);
+    ix.train(x.data(), n, KMeansParams());
+    ix.add(x.data(), n, nullptr);
+    for (size_t rerank : {size_t(0), size_t(8), n}) {
+      SearchResults r = ix.search(x.data(), n, n, nlist, nullptr, 0, rerank);
+      CHECK_EQ(r.k, n);
+      for (size_t q = 0; q < n; ++q) {
+        if (r.counts[q] != n) harness::fail(__FILE__, __LINE__, "query ", q, ": ", r.counts[q], " results (metric ", metric_name(m), ", rerank ", rerank, ")");
+        bool found = false;
+        for (size_t j = 0; j < n; ++j) found = found || r.ids[q * n + j] == q;
+        if (!found) harness::fail(__FILE__, __LINE__, "vector ", q, " not found (metric ", metric_name(m), ", rerank ", rerank, ")");
+        for (size_t j = 0; j < n; ++j) CHECK(!std::isnan(r.scores[q * n + j]));
+        // Cosine makes every vector a unit vector, however extreme: then the
+        // best match of each one is itself.
+        if (m == Metric::Cosine && rerank > 0 && r.ids[q * n] != q)
+          harness::fail(__FILE__, __LINE__, "cosine: vector ", q, " is not its own best match (rerank ", rerank, ")");
+      }
+    }
+  }
 }

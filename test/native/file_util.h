@@ -1,0 +1,60 @@
+// Helpers for tests of the file format: index bytes, hand-edited fields and
+// checksums made valid again, as a crafted file would have them.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "crc32c.h"
+#include "io.h"
+
+namespace testutil {
+
+// The bytes serialize() produces for `index`.
+template <typename Index>
+std::vector<unsigned char> bytes_of(const Index& index) {
+  std::vector<unsigned char> out;
+  index.serialize([&](size_t size) {
+    out.resize(size);
+    return static_cast<void*>(out.data());
+  });
+  return out;
+}
+
+template <typename T>
+void put(std::vector<unsigned char>& b, size_t offset, T v) {
+  std::memcpy(b.data() + offset, &v, sizeof(T));
+}
+
+template <typename T>
+T get(const std::vector<unsigned char>& b, size_t offset) {
+  T v;
+  std::memcpy(&v, b.data() + offset, sizeof(T));
+  return v;
+}
+
+// Recomputes the header and payload checksums of a whole file.
+inline void reseal(std::vector<unsigned char>& b) {
+  put<uint32_t>(b, 60, semvec::crc32c(b.data(), 60));
+  const size_t payload = b.size() - semvec::kHeaderBytes - semvec::kTrailerBytes;
+  put<uint32_t>(b, semvec::kHeaderBytes + payload, semvec::crc32c(b.data() + semvec::kHeaderBytes, payload));
+}
+
+// A payload field (offset from the start of the payload) set to v, with
+// valid checksums.
+template <typename T>
+std::vector<unsigned char> with_field(std::vector<unsigned char> b, size_t payload_offset, T v) {
+  put<T>(b, semvec::kHeaderBytes + payload_offset, v);
+  reseal(b);
+  return b;
+}
+
+inline std::string temp_path(const std::string& name) {
+  return "/tmp/semvec-core-test-" + std::to_string(::getpid()) + "-" + name;
+}
+
+}  // namespace testutil
