@@ -1,0 +1,98 @@
+/**
+ * The store on its own (in memory, writes run inline): write programs commit
+ * whole or not at all, failures map to typed errors, the change log records
+ * every change, and scans read everything in chunks.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { openDatabase } from '../../src/collection/database.js';
+import { CollectionStore, Op, SCAN_ROWS } from '../../src/collection/store.js';
+import { InlineWriter } from '../../src/collection/writer.js';
+import { expectRejects } from '../helpers/errors.js';
+
+function store(): CollectionStore {
+  const db = openDatabase(':memory:');
+  return new CollectionStore(db, new InlineWriter(db), ':memory:');
+}
+
+const vectors = (n: number, dim: number) => Float32Array.from({ length: n * dim }, (_, i) => i);
+
+describe('collection store', () => {
+  it('inserts records with their embeddings and logs a put per record', async () => {
+    const s = store();
+    const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    const rids = await s.insert(cid, 'docs', 2, ['a', 'b'], ['doc a', null], [{ k: 1 }, null], vectors(2, 2));
+    expect(rids).toHaveLength(2);
+    expect(s.count(cid)).toBe(2);
+    expect(s.collectionById(cid)!.dim).toBe(2);
+    const rows = s.rows(rids, true, 2);
+    expect(rows.get(rids[0]!)).toMatchObject({ id: 'a', document: 'doc a', metadata: { k: 1 } });
+    expect(Array.from(rows.get(rids[1]!)!.embedding!)).toEqual([2, 3]);
+    expect(s.pendingChanges(cid)).toBe(2);
+    expect([...(await s.changesSince(cid, 0))]).toEqual([[rids[0], true], [rids[1], true]]);
+  });
+
+  it('a failed program changes nothing: a duplicate id rolls back the whole insert', async () => {
+    const s = store();
+    const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    await s.insert(cid, 'docs', 2, ['a'], undefined, [null], vectors(1, 2));
+    await expectRejects(s.insert(cid, 'docs', 2, ['b', 'a'], undefined, [null, null], vectors(2, 2)), 'ERR_DUPLICATE_ID', /"a"/);
+    expect(s.count(cid)).toBe(1);
+    expect(s.ridsOf(cid, ['b'])).toEqual([undefined]);
+    expect(s.pendingChanges(cid)).toBe(1);
+  });
+
+  it('guards: a wrong dimension and a deleted collection are typed errors', async () => {
+    const s = store();
+    const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    await s.insert(cid, 'docs', 2, ['a'], undefined, [null], vectors(1, 2));
+    await expectRejects(s.upsert(cid, 'docs', 3, ['b'], undefined, [null], vectors(1, 3)), 'ERR_DIMENSION_MISMATCH');
+    await s.deleteCollection(cid);
+    await expectRejects(s.insert(cid, 'docs', 2, ['c'], undefined, [null], vectors(1, 2)), 'ERR_NOT_FOUND', /was deleted/);
+    const again = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    expect(again).not.toBe(cid); // collection ids are never reused
+  });
+
+  it('update merges metadata patches (null removes a key) and logs metadata-only changes apart', async () => {
+    const s = store();
+    const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    const [rid] = await s.insert(cid, 'docs', 2, ['a'], ['old'], [{ x: 1, y: 2 }], vectors(1, 2));
+    const seq = s.lastSeq();
+    const { metadatas } = await s.update(cid, 'docs', 2, ['a'], [undefined], [{ y: null, z: 'new' }], undefined);
+    expect(metadatas).toEqual([{ x: 1, z: 'new' }]);
+    expect(s.rows([rid!], false, 2).get(rid!)!.document).toBe('old');
+    expect(s.lastSeq()).toBe(seq + 1);
+    // A metadata-only change is logged, but does not touch the index's vectors.
+    expect((await s.changesSince(cid, seq)).size).toBe(0);
+    await expectRejects(s.update(cid, 'docs', 2, ['a', 'missing'], undefined, [undefined, undefined], undefined), 'ERR_NOT_FOUND', /"missing"/);
+    expect(Op.META).not.toBe(Op.PUT);
+  });
+
+  it('delete logs deletes and returns how many records it removed', async () => {
+    const s = store();
+    const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    const rids = await s.insert(cid, 'docs', 2, ['a', 'b', 'c'], undefined, [null, null, null], vectors(3, 2));
+    const seq = s.lastSeq();
+    expect(await s.delete(cid, 'docs', [rids[0]!, rids[2]!, 999])).toBe(2);
+    expect([...(await s.changesSince(cid, seq))]).toEqual([[rids[0], false], [rids[2], false]]);
+    expect(s.count(cid)).toBe(1);
+  });
+
+  it('scans read every row in chunks; damaged embeddings are reported, not fatal', async () => {
+    const s = store();
+    const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
+    const n = SCAN_ROWS * 2 + 7;
+    const ids = Array.from({ length: n }, (_, i) => `r${i}`);
+    const rids = await s.insert(cid, 'docs', 2, ids, undefined, ids.map((_, i) => ({ i })), vectors(n, 2));
+    let seen = 0;
+    await s.forEachMetadata(cid, () => void seen++);
+    expect(seen).toBe(n);
+    expect((await s.page(cid, Infinity, 5, false, 2)).length).toBe(n - 5);
+    s.db.pragma('query_only = OFF');
+    s.db.prepare('UPDATE embeddings SET embedding = ? WHERE rid = ?').run(Buffer.from(new Float32Array([NaN, 1]).buffer), rids[3]);
+    const scan = await s.embeddings(cid, 2);
+    expect(scan.rids.length).toBe(n - 1);
+    expect(scan.skipped).toEqual([{ rid: rids[3], reason: expect.stringMatching(/NaN/) }]);
+    expect(Array.from(scan.vectors.subarray(0, 4))).toEqual([0, 1, 2, 3]);
+  });
+});
