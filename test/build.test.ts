@@ -3,6 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
+import { ErrorCode } from '../src/index.js';
+import { native } from '../src/native.js';
+
 const read = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
 describe('build files', () => {
@@ -29,5 +32,43 @@ describe('build files', () => {
     for (const f of readdirSync(dir)) {
       expect(readFileSync(new URL(f, dir), 'utf8'), f).not.toMatch(/#include\s*[<"](napi|node_api)/);
     }
+  });
+});
+
+describe('the native boundary', () => {
+  const nativeSources = (dir: string) =>
+    readdirSync(new URL(`../native/${dir}/`, import.meta.url))
+      .filter((f) => /\.(h|cpp|inc)$/.test(f))
+      .map((f) => read(`native/${dir}/${f}`));
+
+  it('every error code native code can raise is one of the TypeScript codes', () => {
+    const codes = new Set<string>();
+    for (const text of [...nativeSources('core'), ...nativeSources('binding')]) {
+      for (const m of text.matchAll(/"(ERR_[A-Z_]+)"/g)) codes.add(m[1] as string);
+    }
+    expect(codes.size).toBeGreaterThan(5);
+    const known = new Set<string>(Object.values(ErrorCode));
+    expect([...codes].filter((c) => !known.has(c))).toEqual([]);
+  });
+
+  /** The members an interface of src/native.ts declares (with those of the interfaces it extends). */
+  function declared(name: string): string[] {
+    const decl = read('src/native.ts');
+    const at = decl.search(new RegExp(`export interface ${name}[ <]`));
+    expect(at, `interface ${name}`).toBeGreaterThanOrEqual(0);
+    const body = decl.slice(at, decl.indexOf('\n}\n', at));
+    const own = [...body.matchAll(/^ {2}(?:readonly )?(\w+)[(:?]/gm)].map((m) => m[1] as string);
+    const base = /extends (\w+)/.exec(body.split('\n')[0] as string)?.[1];
+    return [...new Set([...own, ...(base ? declared(base) : [])])].sort();
+  }
+  const methods = (cls: { prototype: object }) => Object.getOwnPropertyNames(cls.prototype).filter((m) => m !== 'constructor').sort();
+  const statics = (cls: object) => Object.getOwnPropertyNames(cls).filter((m) => !['length', 'name', 'prototype', 'arguments', 'caller'].includes(m)).sort();
+
+  it("the addon's exports and classes are exactly what its TypeScript declaration lists", () => {
+    const addon = native();
+    expect(Object.keys(addon).sort()).toEqual(declared('NativeAddon'));
+    expect(methods(addon.FlatIndex)).toEqual(declared('NativeFlatIndex'));
+    expect(methods(addon.IvfIndex)).toEqual(declared('NativeIvfIndex'));
+    for (const cls of [addon.FlatIndex, addon.IvfIndex]) expect(statics(cls)).toEqual(declared('NativeIndexClass'));
   });
 });
