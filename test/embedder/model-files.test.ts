@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -17,10 +16,11 @@ import {
 } from '../../src/embedder/model-files.js';
 import { NotFoundError, SemvecError, SemvecIOError, ValidationError } from '../../src/index.js';
 import { serve, startHubServer, type HubServer } from '../helpers/hub-server.js';
+import { sharedModels } from '../helpers/models.js';
 
-const shared = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
+const shared = sharedModels;
 /**
- * A model file: the shared test model's when ../shared is there; otherwise
+ * A model file: the shared test model's when shared/models is there; otherwise
  * stand-in bytes of a similar size (these tests move files, they do not run
  * them).
  */
