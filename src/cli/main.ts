@@ -94,7 +94,9 @@ function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
     .exitOverride()
-    .configureOutput({ outputError: () => undefined }) // errors are printed once, by main()
+    // Errors are printed once, in one line, by main(); that includes the help
+    // commander writes to stderr when the command is missing or unknown.
+    .configureOutput({ outputError: () => undefined, writeErr: () => undefined })
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -301,13 +303,30 @@ Example:
 /** Commander's exits that are not errors (help, version). */
 const QUIET_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
-function report(err: unknown, argv: readonly string[], program: Command): number {
+/** The message of a usage error commander raised. */
+function commanderMessage(err: CommanderError, program: Command): string {
+  // Commander shows the root help as an error (non-zero exit) when no
+  // command is given, and for `help <unknown command>`.
+  if (err.code === 'commander.help' && err.exitCode !== 0) {
+    const [first, second] = program.args;
+    if (first === 'help' && second !== undefined) return `unknown command '${second}'`;
+    const names = program.commands.map((c) => c.name());
+    return `missing command: ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+  }
+  return err.message.replace(/^error:\s*/i, '');
+}
+
+/**
+ * Reports an error in one line on stderr and returns the exit code: 2 for
+ * bad usage (commander's parse errors, CliError with exit code 2), 1 for
+ * everything else. `command` is the subcommand being parsed, if any.
+ */
+function report(err: unknown, argv: readonly string[], program: Command, command: Command | undefined): number {
   const verbose = argv.includes('--verbose');
   if (err instanceof CommanderError) {
-    if (QUIET_EXITS.has(err.code)) return err.exitCode;
-    const sub = program.commands.find((c) => argv.slice(2).includes(c.name()));
-    const hint = sub ? `semvec ${sub.name()} --help` : 'semvec --help';
-    process.stderr.write(`${errorLine(new Error(`${err.message.replace(/^error:\s*/i, '')} (see '${hint}')`))}\n`);
+    if (QUIET_EXITS.has(err.code) && err.exitCode === 0) return 0;
+    const hint = command ? `semvec ${command.name()} --help` : 'semvec --help';
+    process.stderr.write(`${errorLine(new Error(`${commanderMessage(err, program)} (see '${hint}')`))}\n`);
     return 2;
   }
   process.stderr.write(`${errorLine(err)}\n`);
@@ -317,11 +336,15 @@ function report(err: unknown, argv: readonly string[], program: Command): number
 
 async function main(argv: readonly string[] = process.argv): Promise<number> {
   const program = buildProgram();
+  let command: Command | undefined;
+  program.hook('preSubcommand', (_program, sub) => {
+    command = sub;
+  });
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (err) {
-    return report(err, argv, program);
+    return report(err, argv, program, command);
   }
 }
 

@@ -280,23 +280,48 @@ describe('semvec help and errors', () => {
     });
   });
 
-  it('bad input: a non-zero exit, one line on stderr, no stack trace', async () => {
-    const cases: [string[], RegExp][] = [
-      [['query', 'hello'], /required option '--db <dir>' not specified/],
+  it('bad usage exits 2 and other failures exit 1, each with one line on stderr and no stack trace', async () => {
+    const usageErrors: [string[], RegExp][] = [
+      [[], /^semvec: missing command: index, query, bench, eval or cluster \(see 'semvec --help'\)$/],
+      [['--verbose', '--no-color'], /^semvec: missing command: /],
+      [['frobnicate'], /^semvec: unknown command 'frobnicate' \(see 'semvec --help'\)$/],
+      [['qeury', 'hello'], /unknown command 'qeury'.*Did you mean query\?/],
+      [['help', 'frobnicate'], /^semvec: unknown command 'frobnicate' \(see 'semvec --help'\)$/],
+      [['--frobnicate'], /^semvec: unknown option '--frobnicate' \(see 'semvec --help'\)$/],
+      [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate' \(see 'semvec query --help'\)$/],
+      [['query', 'hello'], /required option '--db <dir>' not specified \(see 'semvec query --help'\)$/],
+      [['query', 'index'], /required option '--db <dir>' not specified \(see 'semvec query --help'\)$/],
+      [['query', 'hello', '--db'], /option '--db <dir>' argument missing/],
+      [['eval'], /missing required argument 'pairs' \(see 'semvec eval --help'\)$/],
+      [['bench', 'extra'], /too many arguments for 'bench'/],
+      [['bench', '--n', 'abc'], /option '--n <n>' argument 'abc' is invalid\. expected a positive integer/],
+      [['bench', '--nprobe', '1,x'], /--nprobe <list>' argument '1,x' is invalid/],
+      [['bench', '--metric', 'hamming'], /--metric <metric>' argument 'hamming' is invalid\. Allowed choices are l2, ip, cosine/],
+      [['bench', '--seed', '-1'], /--seed <seed>' argument '-1' is invalid/],
+      [['bench', '--n', '100', '--nlist', '200'], /--nlist 200 is larger than --n 100/],
+      [['eval', 'pairs.jsonl', '--threshold', 'high'], /--threshold <t>' argument 'high' is invalid\. expected a number/],
+      [['cluster', 'lines.txt', '-k', '0'], /-k, --clusters <k>' argument '0' is invalid/],
+      [['cluster', 'lines.txt', '-k', '99'], /-k 99 is more than the 6 texts in lines\.txt/],
       [['query', 'hello', '--db', 'db', '--where', '{"category": ml}'], /--where is not valid JSON/],
       [['query', 'hello', '--db', 'db', '--where', '{"year": {"$near": 3}}'], /--where.*\$near/],
-      [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['query', '  ', '--db', 'db'], /the query text is empty/],
+      [['query', 'hello', '--db', 'db', '--collection', 'a/b'], /--collection: collection names must be .*received the string "a\/b"$/],
+      [['index', 'docs', '--db', 'db2', '--collection', 'x'], /--collection: collection names must be/],
+    ];
+    const failures: [string[], RegExp][] = [
       [['query', 'hello', '--db', 'no-such-db'], /no semvec database in no-such-db/],
       [['index', 'no-such-dir', '--db', 'db2'], /no such file or directory: no-such-dir/],
       [['index', 'pairs.jsonl', '--db', 'db2', '--text-field', 'body'], /pairs\.jsonl:1: no string field "body"/],
-      [['bench', '--n', '100', '--nlist', '200'], /--nlist 200 is larger than --n 100/],
-      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['eval', 'missing.jsonl'], /no such file: missing\.jsonl/],
+      [['cluster', 'missing.txt'], /no such file or directory: missing\.txt/],
     ];
+    const cases = [...usageErrors.map(([args, re]) => [args, re, 2] as const), ...failures.map(([args, re]) => [args, re, 1] as const)];
     const runs = await Promise.all(cases.map(([args]) => semvec(...args)));
-    runs.forEach((r, i) => expectOneLineError(r, cases[i]![1]));
-    // Usage errors exit with 2, failures with 1.
-    expect(runs[0]!.status).toBe(2);
-    expect(runs[5]!.status).toBe(1);
+    runs.forEach((r, i) => {
+      const [args, pattern, status] = cases[i]!;
+      expectOneLineError(r, pattern);
+      expect({ args, status: r.status }).toEqual({ args, status });
+    });
   });
 
   it('--verbose adds the stack trace', async () => {
