@@ -19,7 +19,7 @@ import { Embedder } from '../../src/index.js';
  * checkout nested a level deeper (a git worktree under `wt/`, say) finds the
  * same models as the main checkout.
  */
-export function findSharedModels(repo: string, fromEnv: string | undefined = process.env.SEMVEC_TEST_MODELS): string {
+export function findSharedModels(repo: string, fromEnv: string | undefined): string {
   if (fromEnv) return resolve(fromEnv);
   for (let dir = resolve(repo); dirname(dir) !== dir; dir = dirname(dir)) {
     const candidate = join(dirname(dir), 'shared', 'models');
@@ -28,7 +28,7 @@ export function findSharedModels(repo: string, fromEnv: string | undefined = pro
   return join(dirname(resolve(repo)), 'shared', 'models');
 }
 
-export const sharedModels = findSharedModels(fileURLToPath(new URL('../../', import.meta.url)));
+export const sharedModels = findSharedModels(fileURLToPath(new URL('../../', import.meta.url)), process.env.SEMVEC_TEST_MODELS);
 export const miniLmDir = join(sharedModels, 'all-MiniLM-L6-v2');
 export const toyOnnx = join(sharedModels, 'toy-random-bert', 'model.onnx');
 export const haveToyModel = existsSync(toyOnnx) && existsSync(join(miniLmDir, 'tokenizer.json'));
