@@ -330,7 +330,11 @@ function report(err: unknown, argv: readonly string[], program: Command, command
     return 2;
   }
   process.stderr.write(`${errorLine(err)}\n`);
-  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (verbose) {
+    for (let e: unknown = err; e instanceof Error; e = e.cause) {
+      if (e.stack) process.stderr.write(`${e === err ? '' : 'Caused by: '}${e.stack}\n`);
+    }
+  }
   return err instanceof CliError ? err.exitCode : 1;
 }
 

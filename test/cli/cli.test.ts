@@ -228,6 +228,45 @@ describe.skipIf(!haveToyModel)('semvec eval and cluster', () => {
     expect(out.models[0]!.bestAccuracy).toBeGreaterThanOrEqual(out.models[0]!.accuracy);
   });
 
+  it('eval prints the models that worked, a row naming the error of each model that failed, and exits 1', async () => {
+    // A directory with the tokenizer files and a model.onnx that is not an ONNX model.
+    const broken = 'broken-model';
+    mkdirSync(join(work, broken), { recursive: true });
+    writeFileSync(join(work, broken, 'model.onnx'), 'not an onnx model');
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(work, broken, f), readFileSync(join(model, f)));
+
+    const [table, json, only] = await Promise.all([
+      semvec('eval', 'pairs.jsonl', '--models', `${model},${broken}`),
+      semvec('eval', 'pairs.jsonl', '--models', `${model},./no-such-model`, '--json'),
+      semvec('eval', 'pairs.jsonl', '--models', './no-such-model'),
+    ]);
+
+    expect(table.status).toBe(1);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('4 pairs (2 similar, 2 different); accuracy at threshold 0.5');
+    expect(lines[2]).toMatch(/^model\s+dim\s+size MB/);
+    expect(lines.slice(4)).toHaveLength(2);
+    expect(lines[4]).toMatch(/^semvec-toy-model-\S+\s+16\s+[\d.]+\s+[\d.,]+\s+[01]\.\d{3}\s+[01]\.\d{3}\s+[01]\.\d{3}$/);
+    expect(lines[5]).toMatch(/^broken-model\s+failed: cannot load the ONNX model \S+model\.onnx: .* \(ERR_CORRUPT_FILE\)$/);
+    const err = table.stderr.trimEnd().split('\n');
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^semvec: 1 of 2 models failed: broken-model: cannot load the ONNX model .*\(ERR_CORRUPT_FILE\)$/);
+
+    expect(json.status).toBe(1);
+    const out = JSON.parse(json.stdout) as { models: { dim: number }[]; failed: { model: string; error: string; code: string }[] };
+    expect(out.models).toHaveLength(1);
+    expect(out.models[0]!.dim).toBe(16);
+    expect(out.failed).toHaveLength(1);
+    expect(out.failed[0]).toMatchObject({ model: './no-such-model', code: 'ERR_NOT_FOUND' });
+    expect(out.failed[0]!.error).toContain('"./no-such-model" is neither a local directory nor a known model name');
+    expect(json.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(json.stderr).toMatch(/^semvec: 1 of 2 models failed: \.\/no-such-model: /);
+
+    // Nothing worked: no table, the model's own error.
+    expectOneLineError(only, /^semvec: "\.\/no-such-model" is neither a local directory nor a known model name.*\(ERR_NOT_FOUND\)$/);
+    expect(only.status).toBe(1);
+  });
+
   it('cluster prints each cluster with its members; -k auto uses suggestK', async () => {
     const [three, auto] = await Promise.all([
       semvec('cluster', 'lines.txt', '-k', '3', '--model', model),
