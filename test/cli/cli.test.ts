@@ -5,14 +5,14 @@
  * identical embeddings, so a query equal to a stored document finds it
  * first with score 1; rankings are otherwise meaningless.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { haveToyModel, toyModelDir } from '../helpers/models.js';
 
@@ -30,18 +30,38 @@ interface Run {
 const work = mkdtempSync(join(tmpdir(), 'semvec-cli-'));
 const model = haveToyModel ? toyModelDir() : '';
 
+/** The CLI processes still running. */
+const running = new Set<ChildProcess>();
+
 /** Runs the CLI in `work` (piped: stdout is not a terminal), offline. */
 function semvec(...args: string[]): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, SEMVEC_OFFLINE: '1', SEMVEC_CACHE: join(work, 'cache') };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', tsx, mainTs, ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, ['--import', tsx, mainTs, ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      running.delete(child);
       const status = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ status, stdout, stderr });
     });
+    running.add(child);
   });
 }
+
+// A test awaits its processes, so one still running belongs to a test that
+// timed out: stop it, or it would hold the database's lock during the next test.
+afterEach(async () => {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          if (child.exitCode !== null || child.signalCode !== null || !child.kill('SIGKILL')) resolve();
+        }),
+    ),
+  );
+  running.clear();
+});
 
 function expectOk(r: Run): void {
   expect(r.stderr).toBe('');
@@ -368,5 +388,20 @@ describe('semvec help and errors', () => {
     expect(r.status).toBe(1);
     expect(r.stderr.split('\n')[0]).toBe('semvec: no such file or directory: missing.txt');
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('test isolation', () => {
+  let left: ChildProcess | undefined;
+
+  it('a test that ends with a CLI process still running (as a timed-out test does) ...', () => {
+    void semvec('bench', '--n', '200000', '--dim', '64');
+    left = [...running][0];
+    expect(left).toBeDefined();
+  });
+
+  it('... has it stopped before the next test starts', () => {
+    expect(running.size).toBe(0);
+    expect(left!.exitCode !== null || left!.signalCode !== null).toBe(true);
   });
 });
