@@ -18,6 +18,12 @@ import { CliError, detectStyle, errorLine, usage, type Style } from './output.js
 
 // ----------------------------------------------------------- arg parsers ---
 
+/** A name, path or field: anything but an empty (or blank) string. */
+function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value.');
+  return value;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
@@ -116,12 +122,12 @@ Run 'semvec <command> --help' for a command's options.`,
     .command('index')
     .description('Embed .txt, .md and .jsonl files and store them in a persistent collection (re-indexing is idempotent).')
     .argument('<paths...>', 'files or directories (searched recursively for .txt, .md, .markdown, .jsonl, .ndjson)')
-    .requiredOption('--db <dir>', 'database directory (created if needed)')
-    .option('--collection <name>', 'collection name', 'default')
-    .option('--model <model>', `embedding ${MODEL_HELP} (default: the collection's model, else ${DEFAULT_MODEL})`)
+    .requiredOption('--db <dir>', 'database directory (created if needed)', nonEmpty)
+    .option('--collection <name>', 'collection name', nonEmpty, 'default')
+    .option('--model <model>', `embedding ${MODEL_HELP} (default: the collection's model, else ${DEFAULT_MODEL})`, nonEmpty)
     .addOption(new Option('--split <mode>', '.txt/.md: one document per file, or per blank-line-separated paragraph').choices(['file', 'paragraph']).default('file'))
-    .option('--text-field <name>', '.jsonl: the field holding the text', 'text')
-    .option('--id-field <name>', '.jsonl: a field holding the id (default: <path>:<line>)')
+    .option('--text-field <name>', '.jsonl: the field holding the text', nonEmpty, 'text')
+    .option('--id-field <name>', '.jsonl: a field holding the id (default: <path>:<line>)', nonEmpty)
     .option('--batch-size <n>', 'texts per model run', positiveInt, 32)
     .option('--prune', 'also delete the records under these paths that no longer exist (removed files, paragraphs, lines)')
     .addHelpText(
@@ -156,13 +162,13 @@ Example:
     .command('query')
     .description('Search a collection: the nearest documents to a text, as a table or JSON.')
     .argument('<text>', 'the query')
-    .requiredOption('--db <dir>', 'database directory made by semvec index')
-    .option('--collection <name>', 'collection name', 'default')
+    .requiredOption('--db <dir>', 'database directory made by semvec index', nonEmpty)
+    .option('--collection <name>', 'collection name', nonEmpty, 'default')
     .option('-k, --top-k <n>', 'results to show', positiveInt, 5)
     .option('--where <json>', 'metadata filter, e.g. \'{"category": "ml"}\' or \'{"year": {"$gte": 2020}}\'')
     .option('--where-document <json>', 'document filter, e.g. \'{"$contains": "transformer"}\'')
     .option('--min-score <score>', 'only results with at least this similarity', finiteNumber)
-    .option('--model <model>', `embedding model (default: the one the collection was indexed with)`)
+    .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
@@ -212,8 +218,8 @@ Example:
     .option('-k, --top-k <k>', 'k of recall@k', positiveInt, 10)
     .option('--clusters <c>', 'gaussian clusters in the data (default: n / 100, from 2 to 1,000)', positiveInt)
     .option('--seed <seed>', 'seed of the data, queries and k-means', nonNegativeInt, 1)
-    .option('--out <file>', 'write the results as JSON')
-    .option('--svg <file>', 'write a recall-vs-QPS chart')
+    .option('--out <file>', 'write the results as JSON', nonEmpty)
+    .option('--svg <file>', 'write a recall-vs-QPS chart', nonEmpty)
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
@@ -268,9 +274,9 @@ Example:
     .description('Group the lines of a file (or the text field of a .jsonl file) into clusters of similar texts.')
     .argument('<file>', 'a text file (one text per line) or a .jsonl file')
     .option('-k, --clusters <k>', "number of clusters, or 'auto' (suggestK: best silhouette for k = 2..10)", kOrAuto, 'auto' as const)
-    .option('--model <model>', `embedding ${MODEL_HELP}`, DEFAULT_MODEL)
+    .option('--model <model>', `embedding ${MODEL_HELP}`, nonEmpty, DEFAULT_MODEL)
     .option('--seed <seed>', 'k-means seed', nonNegativeInt, 1234)
-    .option('--text-field <name>', '.jsonl: the field holding the text', 'text')
+    .option('--text-field <name>', '.jsonl: the field holding the text', nonEmpty, 'text')
     .option('--batch-size <n>', 'texts per model run', positiveInt, 32)
     .option('--json', 'print JSON instead of a list')
     .addHelpText(

@@ -364,6 +364,9 @@ describe('semvec help and errors', () => {
       [['query', 'hello', '--db', 'db', '--where', '{"category": ml}'], /--where is not valid JSON/],
       [['query', 'hello', '--db', 'db', '--where', '{"year": {"$near": 3}}'], /--where.*\$near/],
       [['query', '  ', '--db', 'db'], /the query text is empty/],
+      [['index', 'docs', '--db', ''], /option '--db <dir>' argument '' is invalid\. expected a non-empty value/],
+      [['index', 'docs', '--db', 'db2', '--text-field', ''], /option '--text-field <name>' argument '' is invalid/],
+      [['cluster', 'lines.txt', '--model', ''], /option '--model <model>' argument '' is invalid/],
       [['query', 'hello', '--db', 'db', '--collection', 'a/b'], /--collection: collection names must be .*received the string "a\/b"$/],
       [['index', 'docs', '--db', 'db2', '--collection', 'x'], /--collection: collection names must be/],
     ];
