@@ -34,13 +34,12 @@ describe('async work keeps the event loop free', () => {
     const syncTicks = await ticksDuring(async () => {
       index.searchBatch(queries, 10);
     });
-    const start = performance.now();
     const asyncTicks = await ticksDuring(() => index.searchBatchAsync(queries, 10));
-    const elapsed = performance.now() - start;
     expect(syncTicks).toBe(0); // the synchronous call blocked the loop throughout
-    // The timer ran during the async call; demand a third of the ideal count
-    // so a loaded machine does not make this flaky.
-    expect(asyncTicks).toBeGreaterThan(Math.max(3, elapsed / 3));
+    // The timer ran again and again during the async call. How often per
+    // millisecond depends on the machine's load (a starved process wakes
+    // rarely), not on semvec, so only a few ticks are demanded.
+    expect(asyncTicks).toBeGreaterThanOrEqual(3);
   });
 
   it('addAsync also leaves the loop free', async () => {

@@ -53,8 +53,8 @@ export function painter(style: Style): { bold: Paint; dim: Paint; green: Paint; 
  */
 export class CliError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
+  constructor(message: string, exitCode = 1, options?: { cause?: unknown }) {
+    super(message, options);
     this.exitCode = exitCode;
   }
   override get name(): string {
@@ -67,8 +67,8 @@ export function usage(message: string): CliError {
   return new CliError(message, 2);
 }
 
-/** One line, whatever the error: newlines folded, a SemvecError's code appended. */
-export function errorLine(err: unknown): string {
+/** An error's message on one line: newlines folded, a SemvecError's code appended. */
+export function errorMessage(err: unknown): string {
   let message: string;
   if (err instanceof Error) {
     message = err.message || err.name;
@@ -77,7 +77,12 @@ export function errorLine(err: unknown): string {
   } else {
     message = String(err);
   }
-  return `semvec: ${message.replace(/\s*\r?\n\s*/g, ' ').trim()}`;
+  return message.replace(/\s*\r?\n\s*/g, ' ').trim();
+}
+
+/** The line an error is reported with: `semvec: <message>`. */
+export function errorLine(err: unknown): string {
+  return `semvec: ${errorMessage(err)}`;
 }
 
 // ------------------------------------------------------------- formatting ---

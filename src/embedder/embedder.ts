@@ -17,7 +17,7 @@ import { createError, ErrorCode, NativeError, SemvecError, ValidationError } fro
 import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
-import { resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
+import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
 import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
 
@@ -139,7 +139,8 @@ export class Embedder {
     }
     const threads = checkInteger(options.threads ?? hardwareThreads(), 'threads', 1, 1024);
     const known = findModel(nameOrPath);
-    const hubId = known?.hubId ?? (/^[\w.-]+\/[\w.-]+$/.test(nameOrPath) ? nameOrPath : undefined);
+    // `org/name` may be a hub id; a path such as ./models/x never is.
+    const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
     const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
     const { ort, Tokenizer } = await loadRuntime();
 

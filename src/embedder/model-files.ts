@@ -249,8 +249,17 @@ function checkOptions(options: unknown): CheckedOptions {
   };
 }
 
+/**
+ * Whether a string has the shape of a hub repository id: `name` or
+ * `org/name`, of letters, digits, '_', '.' and '-', with no '.' or '..'
+ * segment (so `./models/x` and `../x` are paths, never ids).
+ */
+export function isHubId(s: string): boolean {
+  return /^[\w.-]+(\/[\w.-]+)?$/.test(s) && !hasDotSegment(s);
+}
+
 function checkHubId(hubId: unknown): void {
-  if (typeof hubId !== 'string' || !/^[\w.-]+(\/[\w.-]+)?$/.test(hubId) || hasDotSegment(hubId)) {
+  if (typeof hubId !== 'string' || !isHubId(hubId)) {
     fail(
       ErrorCode.INVALID_ARGUMENT,
       `hubId must be a hub repository id such as 'sentence-transformers/all-MiniLM-L6-v2', or undefined; received ${describe(hubId)}`,

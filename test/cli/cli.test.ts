@@ -5,14 +5,14 @@
  * identical embeddings, so a query equal to a stored document finds it
  * first with score 1; rankings are otherwise meaningless.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { haveToyModel, toyModelDir } from '../helpers/models.js';
 
@@ -30,18 +30,38 @@ interface Run {
 const work = mkdtempSync(join(tmpdir(), 'semvec-cli-'));
 const model = haveToyModel ? toyModelDir() : '';
 
+/** The CLI processes still running. */
+const running = new Set<ChildProcess>();
+
 /** Runs the CLI in `work` (piped: stdout is not a terminal), offline. */
 function semvec(...args: string[]): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, SEMVEC_OFFLINE: '1', SEMVEC_CACHE: join(work, 'cache') };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', tsx, mainTs, ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, ['--import', tsx, mainTs, ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      running.delete(child);
       const status = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ status, stdout, stderr });
     });
+    running.add(child);
   });
 }
+
+// A test awaits its processes, so one still running belongs to a test that
+// timed out: stop it, or it would hold the database's lock during the next test.
+afterEach(async () => {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          if (child.exitCode !== null || child.signalCode !== null || !child.kill('SIGKILL')) resolve();
+        }),
+    ),
+  );
+  running.clear();
+});
 
 function expectOk(r: Run): void {
   expect(r.stderr).toBe('');
@@ -228,6 +248,45 @@ describe.skipIf(!haveToyModel)('semvec eval and cluster', () => {
     expect(out.models[0]!.bestAccuracy).toBeGreaterThanOrEqual(out.models[0]!.accuracy);
   });
 
+  it('eval prints the models that worked, a row naming the error of each model that failed, and exits 1', async () => {
+    // A directory with the tokenizer files and a model.onnx that is not an ONNX model.
+    const broken = 'broken-model';
+    mkdirSync(join(work, broken), { recursive: true });
+    writeFileSync(join(work, broken, 'model.onnx'), 'not an onnx model');
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(work, broken, f), readFileSync(join(model, f)));
+
+    const [table, json, only] = await Promise.all([
+      semvec('eval', 'pairs.jsonl', '--models', `${model},${broken}`),
+      semvec('eval', 'pairs.jsonl', '--models', `${model},./no-such-model`, '--json'),
+      semvec('eval', 'pairs.jsonl', '--models', './no-such-model'),
+    ]);
+
+    expect(table.status).toBe(1);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('4 pairs (2 similar, 2 different); accuracy at threshold 0.5');
+    expect(lines[2]).toMatch(/^model\s+dim\s+size MB/);
+    expect(lines.slice(4)).toHaveLength(2);
+    expect(lines[4]).toMatch(/^semvec-toy-model-\S+\s+16\s+[\d.]+\s+[\d.,]+\s+[01]\.\d{3}\s+[01]\.\d{3}\s+[01]\.\d{3}$/);
+    expect(lines[5]).toMatch(/^broken-model\s+failed: cannot load the ONNX model \S+model\.onnx: .* \(ERR_CORRUPT_FILE\)$/);
+    const err = table.stderr.trimEnd().split('\n');
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^semvec: 1 of 2 models failed: broken-model: cannot load the ONNX model .*\(ERR_CORRUPT_FILE\)$/);
+
+    expect(json.status).toBe(1);
+    const out = JSON.parse(json.stdout) as { models: { dim: number }[]; failed: { model: string; error: string; code: string }[] };
+    expect(out.models).toHaveLength(1);
+    expect(out.models[0]!.dim).toBe(16);
+    expect(out.failed).toHaveLength(1);
+    expect(out.failed[0]).toMatchObject({ model: './no-such-model', code: 'ERR_NOT_FOUND' });
+    expect(out.failed[0]!.error).toContain('"./no-such-model" is neither a local directory nor a known model name');
+    expect(json.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(json.stderr).toMatch(/^semvec: 1 of 2 models failed: \.\/no-such-model: /);
+
+    // Nothing worked: no table, the model's own error.
+    expectOneLineError(only, /^semvec: "\.\/no-such-model" is neither a local directory nor a known model name.*\(ERR_NOT_FOUND\)$/);
+    expect(only.status).toBe(1);
+  });
+
   it('cluster prints each cluster with its members; -k auto uses suggestK', async () => {
     const [three, auto] = await Promise.all([
       semvec('cluster', 'lines.txt', '-k', '3', '--model', model),
@@ -280,23 +339,18 @@ describe('semvec help and errors', () => {
     });
   });
 
-  it('bad input: a non-zero exit, one line on stderr, no stack trace', async () => {
-    const cases: [string[], RegExp][] = [
-      [['query', 'hello'], /required option '--db <dir>' not specified/],
-      [['query', 'hello', '--db', 'db', '--where', '{"category": ml}'], /--where is not valid JSON/],
-      [['query', 'hello', '--db', 'db', '--where', '{"year": {"$near": 3}}'], /--where.*\$near/],
-      [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate'/],
-      [['query', 'hello', '--db', 'no-such-db'], /no semvec database in no-such-db/],
-      [['index', 'no-such-dir', '--db', 'db2'], /no such file or directory: no-such-dir/],
-      [['index', 'pairs.jsonl', '--db', 'db2', '--text-field', 'body'], /pairs\.jsonl:1: no string field "body"/],
-      [['bench', '--n', '100', '--nlist', '200'], /--nlist 200 is larger than --n 100/],
-      [['frobnicate'], /unknown command 'frobnicate'/],
+  it('the process exits 2 for bad usage and 1 for other failures, with one line on stderr (every path: program.test.ts)', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [[], /^semvec: missing command: index, query, bench, eval or cluster \(see 'semvec --help'\)$/, 2],
+      [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate' \(see 'semvec query --help'\)$/, 2],
+      [['cluster', 'missing.txt'], /^semvec: no such file or directory: missing\.txt$/, 1],
     ];
     const runs = await Promise.all(cases.map(([args]) => semvec(...args)));
-    runs.forEach((r, i) => expectOneLineError(r, cases[i]![1]));
-    // Usage errors exit with 2, failures with 1.
-    expect(runs[0]!.status).toBe(2);
-    expect(runs[5]!.status).toBe(1);
+    runs.forEach((r, i) => {
+      const [args, pattern, status] = cases[i]!;
+      expectOneLineError(r, pattern);
+      expect({ args, status: r.status }).toEqual({ args, status });
+    });
   });
 
   it('--verbose adds the stack trace', async () => {
@@ -304,5 +358,20 @@ describe('semvec help and errors', () => {
     expect(r.status).toBe(1);
     expect(r.stderr.split('\n')[0]).toBe('semvec: no such file or directory: missing.txt');
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('test isolation', () => {
+  let left: ChildProcess | undefined;
+
+  it('a test that ends with a CLI process still running (as a timed-out test does) ...', () => {
+    void semvec('bench', '--n', '200000', '--dim', '64');
+    left = [...running][0];
+    expect(left).toBeDefined();
+  });
+
+  it('... has it stopped before the next test starts', () => {
+    expect(running.size).toBe(0);
+    expect(left!.exitCode !== null || left!.signalCode !== null).toBe(true);
   });
 });

@@ -104,6 +104,20 @@ describe.skipIf(!haveToyModel)('Embedder on the toy model with the MiniLM tokeni
   });
 });
 
+describe('model names and paths', () => {
+  it('a relative path that does not exist is ERR_NOT_FOUND naming it, not a malformed hub id', async () => {
+    for (const path of ['./no-such-model', '../no-such-model', './models/no-such-model']) {
+      const err = await Embedder.load(path, { offline: true }).then(
+        () => undefined,
+        (e: unknown) => e as SemvecError,
+      );
+      expect(err).toBeInstanceOf(SemvecError);
+      expect(err!.code).toBe('ERR_NOT_FOUND');
+      expect(err!.message).toContain(`${JSON.stringify(path)} is neither a local directory nor a known model name`);
+    }
+  });
+});
+
 describe('model registry', () => {
   it("knows the walkthrough's models by short name and hub id", () => {
     expect(Object.keys(MODELS)).toEqual([

@@ -1,18 +1,34 @@
 /**
- * Test models: ../shared/models beside the repository. The toy model is a
- * random-weight BERT (16-d output) with the real export's inputs and outputs;
- * it is paired here with the real all-MiniLM-L6-v2 tokenizer files.
+ * Test models: shared/models beside the repository (or beside one of its
+ * parent directories). The toy model is a random-weight BERT (16-d output)
+ * with the real export's inputs and outputs; it is paired here with the real
+ * all-MiniLM-L6-v2 tokenizer files. Without them the model tests are skipped.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll } from 'vitest';
 
 import { Embedder } from '../../src/index.js';
 
-export const sharedModels = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
+/**
+ * The shared models directory: SEMVEC_TEST_MODELS when set, else the
+ * nearest `shared/models` beside the repository or one of its parents, so a
+ * checkout nested a level deeper (a git worktree under `wt/`, say) finds the
+ * same models as the main checkout.
+ */
+export function findSharedModels(repo: string, fromEnv: string | undefined): string {
+  if (fromEnv) return resolve(fromEnv);
+  for (let dir = resolve(repo); dirname(dir) !== dir; dir = dirname(dir)) {
+    const candidate = join(dirname(dir), 'shared', 'models');
+    if (existsSync(candidate)) return candidate;
+  }
+  return join(dirname(resolve(repo)), 'shared', 'models');
+}
+
+export const sharedModels = findSharedModels(fileURLToPath(new URL('../../', import.meta.url)), process.env.SEMVEC_TEST_MODELS);
 export const miniLmDir = join(sharedModels, 'all-MiniLM-L6-v2');
 export const toyOnnx = join(sharedModels, 'toy-random-bert', 'model.onnx');
 export const haveToyModel = existsSync(toyOnnx) && existsSync(join(miniLmDir, 'tokenizer.json'));

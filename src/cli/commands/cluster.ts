@@ -6,7 +6,7 @@
 import type { Embedder } from '../../embedder/embedder.js';
 import type { SuggestKResult } from '../../cluster/cluster.js';
 import { DEFAULT_MODEL, loadEmbedder } from '../models.js';
-import { CliError, fmt, painter, Progress, type Style } from '../output.js';
+import { CliError, fmt, painter, Progress, usage, type Style } from '../output.js';
 import { readTexts } from '../sources.js';
 
 export interface ClusterCommandOptions {
@@ -24,7 +24,7 @@ export async function runCluster(path: string, o: ClusterCommandOptions, style: 
   const n = texts.length;
   if (n === 0) throw new CliError(`${path} holds no texts to cluster`);
   if (o.k === 'auto' && n < 3) throw new CliError(`-k auto needs at least 3 texts; ${path} holds ${n}`);
-  if (o.k !== 'auto' && o.k > n) throw new CliError(`-k ${o.k} is more than the ${n} texts in ${path}`, 2);
+  if (o.k !== 'auto' && o.k > n) throw usage(`-k ${o.k} is more than the ${n} texts in ${path}`);
 
   const { clusterVectors, suggestK } = await import('../../cluster/cluster.js');
   let model: Embedder | undefined;

@@ -2,14 +2,16 @@
  * `semvec eval pairs.jsonl --models a,b`: compares embedding models on
  * labelled pairs (`{"a": "...", "b": "...", "label": 0|1}` per line) with
  * compareModels: dimension, size, throughput, accuracy at the threshold,
- * best-threshold accuracy and ROC AUC.
+ * best-threshold accuracy and ROC AUC. A model that fails to load or run
+ * is reported in its own row and makes the command exit 1, after the
+ * results of the others.
  */
 import { readFile } from 'node:fs/promises';
 
 import type { Embedder } from '../../embedder/embedder.js';
 import type { ModelComparisonRow, Pair } from '../../evaluate/evaluate.js';
 import { loadEmbedder } from '../models.js';
-import { CliError, fmt, fmtRate, painter, phase, table, type Style } from '../output.js';
+import { CliError, errorMessage, fmt, fmtRate, painter, phase, table, type Style } from '../output.js';
 
 export interface EvalCommandOptions {
   models: string[];
@@ -49,53 +51,85 @@ export async function readPairs(path: string): Promise<Pair[]> {
   return pairs;
 }
 
+/** One model's result: its row, or the error that stopped it. */
+type Outcome = { spec: string; row: ModelComparisonRow } | { spec: string; error: unknown };
+
+/**
+ * Evaluates each model in turn, one in memory at a time. A model that fails
+ * (to load or to run) does not stop the others: the results of the models
+ * that worked are printed, each failed model gets a row naming its error,
+ * and the command then fails (exit 1) with one line listing the failures.
+ */
 export async function runEval(path: string, o: EvalCommandOptions, style: Style): Promise<void> {
   const pairs = await readPairs(path);
   const positives = pairs.filter((p) => (p as { label: 0 | 1 }).label === 1).length;
   const { compareModels } = await import('../../evaluate/evaluate.js');
-  const rows: (ModelComparisonRow & { spec: string })[] = [];
-  // One model in memory at a time; loaded here so the download bar follows the terminal.
+  const outcomes: Outcome[] = [];
   for (const spec of o.models) {
     phase(style, `evaluating ${spec} on ${pairs.length} pairs`);
     let model: Embedder | undefined;
     try {
+      // Loaded here so the download bar follows the terminal.
       model = await loadEmbedder(spec, style);
       const [row] = await compareModels([model], { pairs, threshold: o.threshold });
-      rows.push({ ...row!, spec });
+      outcomes.push({ spec, row: row! });
+    } catch (error) {
+      outcomes.push({ spec, error });
     } finally {
       await model?.close();
     }
   }
+  const failed = outcomes.filter((x): x is Extract<Outcome, { error: unknown }> => 'error' in x);
+  if (failed.length === outcomes.length && failed.length === 1) throw failed[0]!.error;
 
+  if (failed.length < outcomes.length) printResults(pairs.length, positives, outcomes, o, style);
+  if (failed.length > 0) {
+    const list = failed.map((f) => `${f.spec}: ${errorMessage(f.error)}`).join('; ');
+    throw new CliError(`${failed.length} of ${outcomes.length} models failed: ${list}`, 1, { cause: failed[0]!.error });
+  }
+}
+
+function printResults(pairCount: number, positives: number, outcomes: readonly Outcome[], o: EvalCommandOptions, style: Style): void {
+  const rows = outcomes.flatMap((x) => ('row' in x ? [{ ...x.row, spec: x.spec }] : []));
   if (o.json) {
     const out = {
-      pairs: pairs.length,
+      pairs: pairCount,
       positives,
       threshold: o.threshold,
       models: rows,
+      failed: outcomes.flatMap((x) => ('error' in x ? [{ model: x.spec, spec: x.spec, error: errorMessage(x.error), ...codeOf(x.error) }] : [])),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
   const p = painter(style);
-  const lines = [
-    `${pairs.length} pairs (${positives} similar, ${pairs.length - positives} different); accuracy at threshold ${o.threshold}`,
-    '',
-    table(
-      ['model', 'dim', 'size MB', 'texts/s', 'accuracy', 'best acc', 'ROC AUC'],
-      rows.map((r) => [
-        r.model,
-        String(r.dim),
-        fmt(r.sizeMB, 1),
-        fmtRate(r.textsPerSecond),
-        fmt(r.accuracy ?? NaN, 3),
-        fmt(r.bestAccuracy ?? NaN, 3),
-        r.rocAuc === undefined || Number.isNaN(r.rocAuc) ? '-' : fmt(r.rocAuc, 3),
-      ]),
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-      p.bold,
-    ),
-  ];
-  if (rows.some((r) => r.rocAuc === undefined || Number.isNaN(r.rocAuc))) lines.push('(ROC AUC needs both similar and different pairs)');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const headers = ['model', 'dim', 'size MB', 'texts/s', 'accuracy', 'best acc', 'ROC AUC'];
+  const cells = outcomes.map((x) =>
+    'row' in x
+      ? [
+          x.row.model,
+          String(x.row.dim),
+          fmt(x.row.sizeMB, 1),
+          fmtRate(x.row.textsPerSecond),
+          fmt(x.row.accuracy ?? NaN, 3),
+          fmt(x.row.bestAccuracy ?? NaN, 3),
+          x.row.rocAuc === undefined || Number.isNaN(x.row.rocAuc) ? '-' : fmt(x.row.rocAuc, 3),
+        ]
+      : [x.spec],
+  );
+  const lines = table(headers, cells, ['left', 'right', 'right', 'right', 'right', 'right', 'right'], p.bold).split('\n');
+  // A failed model's row: its name, then the error across the other columns.
+  const nameWidth = Math.max(headers[0]!.length, ...cells.map((c) => c[0]!.length));
+  outcomes.forEach((x, i) => {
+    if ('error' in x) lines[2 + i] = `${x.spec.padEnd(nameWidth)}  ${p.yellow(`failed: ${errorMessage(x.error)}`)}`;
+  });
+  const out = [`${pairCount} pairs (${positives} similar, ${pairCount - positives} different); accuracy at threshold ${o.threshold}`, '', ...lines];
+  if (rows.some((r) => r.rocAuc === undefined || Number.isNaN(r.rocAuc))) out.push('(ROC AUC needs both similar and different pairs)');
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** An error's stable code, when it has one (SemvecError). */
+function codeOf(err: unknown): { code?: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { code } : {};
 }

@@ -9,7 +9,7 @@ import { resolve, sep } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Metadata } from '../../collection/metadata.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
-import { CliError, fmt, fmtInt, fmtRate, Progress, type Style } from '../output.js';
+import { CliError, fmt, fmtInt, fmtRate, Progress, usage, type Style } from '../output.js';
 import { collectFiles, readDocuments, type SourceDocument, type Split } from '../sources.js';
 
 export interface IndexCommandOptions {
@@ -51,7 +51,11 @@ export function idUnder(id: string, roots: readonly string[]): boolean {
 export async function runIndex(paths: readonly string[], o: IndexCommandOptions, style: Style): Promise<void> {
   const started = performance.now();
   const { Client, checkCollectionName } = await import('../../collection/client.js');
-  checkCollectionName(o.collection);
+  try {
+    checkCollectionName(o.collection);
+  } catch (err) {
+    throw usage(`--collection: ${(err as Error).message}`);
+  }
 
   const files = await collectFiles(paths);
   const { documents } = await readDocuments(files, { split: o.split, textField: o.textField, idField: o.idField });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
-import { CliError, fmt, fmtMetadata, painter, snippet, table, warn, type Style } from '../output.js';
+import { CliError, fmt, fmtMetadata, painter, snippet, table, usage, warn, type Style } from '../output.js';
 
 export interface QueryCommandOptions {
   db: string;
@@ -30,9 +30,13 @@ export function checkDatabase(db: string): void {
 }
 
 export async function runQuery(text: string, o: QueryCommandOptions, style: Style): Promise<void> {
-  if (text.trim() === '') throw new CliError('the query text is empty', 2);
+  if (text.trim() === '') throw usage('the query text is empty');
   const { Client, checkCollectionName } = await import('../../collection/client.js');
-  checkCollectionName(o.collection);
+  try {
+    checkCollectionName(o.collection);
+  } catch (err) {
+    throw usage(`--collection: ${(err as Error).message}`);
+  }
   checkDatabase(o.db);
   const client = await Client.open(o.db);
   let embedder: Embedder | undefined;
