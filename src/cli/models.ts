@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
 import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';
-import type { Style } from './output.js';
+import { DownloadBars, type Style } from './output.js';
 
 /** The collection metadata key holding the model. */
 export const MODEL_KEY = 'semvec.model';
@@ -29,8 +29,13 @@ export function modelKey(spec: string): string {
   return findModel(spec)?.hubId ?? spec;
 }
 
-/** Loads a model; the download bar (if any) follows the terminal's style. */
+/** Loads a model, drawing download bars when the terminal's style shows progress. */
 export async function loadEmbedder(spec: string, style: Style): Promise<Embedder> {
   const { Embedder } = await import('../embedder/embedder.js');
-  return Embedder.load(spec, { progressBar: style.progress });
+  const bars = await DownloadBars.create(style);
+  try {
+    return await Embedder.load(spec, bars ? { onProgress: bars.report } : {});
+  } finally {
+    bars?.stop();
+  }
 }

@@ -156,8 +156,7 @@ export class Progress {
 
   static async start(style: Style, total: number, unit: string): Promise<Progress> {
     if (!style.progress || total <= 0) return new Progress(undefined);
-    const mod = (await import('cli-progress')) as typeof import('cli-progress') & { default?: typeof import('cli-progress') };
-    const cp = mod.default ?? mod;
+    const cp = await cliProgress();
     const bar = new cp.SingleBar({
       format: `[{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
       stream: process.stderr,
@@ -178,6 +177,79 @@ export class Progress {
 
   stop(): void {
     this.#bar?.stop();
+  }
+}
+
+type CliProgress = typeof import('cli-progress');
+
+async function cliProgress(): Promise<CliProgress> {
+  const mod = (await import('cli-progress')) as CliProgress & { default?: CliProgress };
+  return mod.default ?? mod;
+}
+
+/** Bytes as B, kB, MB, GB (powers of 1000). */
+export function fmtBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return i === 0 ? `${Math.round(n)} ${units[i]}` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * Download bars on stderr, one per file, drawn from a model download's
+ * progress reports (`report` is the `onProgress` the library calls): name,
+ * bytes, percentage, rate, ETA.
+ */
+export class DownloadBars {
+  readonly #cp: CliProgress;
+  readonly #bars = new Map<string, { bar: SingleBar; started: number; from: number }>();
+
+  private constructor(cp: CliProgress) {
+    this.#cp = cp;
+  }
+
+  /** Bars when the style shows progress, else undefined. */
+  static async create(style: Style): Promise<DownloadBars | undefined> {
+    return style.progress ? new DownloadBars(await cliProgress()) : undefined;
+  }
+
+  readonly report = (p: { file: string; received: number; total: number | undefined }): void => {
+    let entry = this.#bars.get(p.file);
+    if (!entry) {
+      const known = p.total !== undefined && p.total > 0;
+      const bar = new this.#cp.SingleBar({
+        format: known ? `${p.file} [{bar}] {percentage}% | {bytes} | {rate} | ETA {eta_formatted}` : `${p.file} {bytes} | {rate}`,
+        stream: process.stderr,
+        barsize: 30,
+        hideCursor: false, // a Ctrl-C mid-download must not leave the terminal without a cursor
+        noTTYOutput: true,
+        etaBuffer: 50,
+      });
+      entry = { bar, started: performance.now(), from: p.received };
+      this.#bars.set(p.file, entry);
+      bar.start(known ? (p.total as number) : 0, p.received, this.#payload(entry, p));
+    }
+    entry.bar.update(p.received, this.#payload(entry, p));
+    if (p.total !== undefined && p.received >= p.total) this.#finish(p.file);
+  };
+
+  #payload(entry: { started: number; from: number }, p: { received: number; total: number | undefined }): { bytes: string; rate: string } {
+    const seconds = Math.max((performance.now() - entry.started) / 1000, 1e-3);
+    const bytes = p.total === undefined ? fmtBytes(p.received) : `${fmtBytes(p.received)}/${fmtBytes(p.total)}`;
+    return { bytes, rate: `${fmtBytes((p.received - entry.from) / seconds)}/s` };
+  }
+
+  #finish(file: string): void {
+    this.#bars.get(file)?.bar.stop();
+    this.#bars.delete(file);
+  }
+
+  /** Stops every bar still drawn (a failed or unsized download). */
+  stop(): void {
+    for (const file of [...this.#bars.keys()]) this.#finish(file);
   }
 }
 

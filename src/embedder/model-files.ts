@@ -1,21 +1,18 @@
 /**
  * Getting a model's files onto disk: a local directory, the cache, or a
  * download from the Hugging Face hub (or any server with the same
- * `/<repo>/resolve/<revision>/<file>` layout).
- *
- * Downloads are crash-safe: each file is written to `<file>.part` next to its
- * final name, fsynced, checked against the size the server announced and only
- * then renamed into place, so a file under its final name is always complete.
- * A `.part` left by a dropped connection is kept on purpose: the next attempt
- * asks the server for the rest (`Range: bytes=<size>-`) instead of starting
- * over. Deleting a `.part` by hand is always safe.
+ * `/<repo>/resolve/<revision>/<file>` layout; downloads are crash-safe and
+ * resumable, see download.ts).
  */
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-import { ErrorCode, NotFoundError, SemvecIOError } from '../errors.js';
+import { createError, ErrorCode } from '../errors.js';
 import { checkPath, describe, fail } from '../validate.js';
+import { downloadFile, ioStep, type DownloadProgress } from './download.js';
+
+export type { DownloadProgress } from './download.js';
 
 /** Where a model's files are on disk (absolute paths). */
 export interface ModelFiles {
@@ -31,16 +28,6 @@ export interface ModelFiles {
   config?: string;
 }
 
-/** One progress report of a download. */
-export interface DownloadProgress {
-  /** The file's path inside the hub repository, e.g. `'onnx/model.onnx'`. */
-  file: string;
-  /** Bytes of the file on disk so far (a resumed download starts above 0). */
-  received: number;
-  /** The file's size, when the server tells it. */
-  total: number | undefined;
-}
-
 export interface ResolveOptions {
   /** Cache root. Default: {@link defaultCacheDir}. */
   cacheDir?: string;
@@ -52,10 +39,8 @@ export interface ResolveOptions {
   revision?: string;
   /** The ONNX file's path inside the repository. Default `'onnx/model.onnx'`. */
   onnxFile?: string;
-  /** Called as bytes arrive. */
+  /** Called as bytes arrive (the library draws nothing: the `semvec` command draws a bar from these). */
   onProgress?: (p: DownloadProgress) => void;
-  /** Draw a progress bar on stderr. Default: stderr is a terminal and env `CI` is unset. */
-  progressBar?: boolean;
   /** Cancels a download; the promise then rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
@@ -113,7 +98,7 @@ export async function resolveModelFiles(
       kind === 'file'
         ? `${JSON.stringify(nameOrPath)} is a file, not a model directory (${local})`
         : `${JSON.stringify(nameOrPath)} is neither a local directory nor a known model name`;
-    throw new NotFoundError(
+    throw createError(
       ErrorCode.NOT_FOUND,
       `${what}. Pass a Hugging Face hub id such as 'sentence-transformers/all-MiniLM-L6-v2', ` +
         `or the path of a directory holding the model's files (${LOCAL_LAYOUT}).`,
@@ -131,7 +116,7 @@ export async function resolveModelFiles(
   if (opts.offline) {
     const missing: string[] = [];
     for (const f of required) if (!(await isFile(join(dir, f)))) missing.push(f);
-    throw new SemvecIOError(
+    throw createError(
       ErrorCode.OFFLINE,
       `model ${hubId} (revision ${opts.revision}) is not in the cache and downloads are off ` +
         `(offline: true or SEMVEC_OFFLINE=1). Put its files in ${dir}: ${required.join(', ')} ` +
@@ -158,7 +143,7 @@ export async function resolveModelFiles(
   }
   const done = await cachedModel(dir, onnxFile);
   if (!done) {
-    throw new SemvecIOError(ErrorCode.IO, `the files of ${hubId} were downloaded but are missing from ${dir}`);
+    throw createError(ErrorCode.IO, `the files of ${hubId} were downloaded but are missing from ${dir}`);
   }
   return done;
 }
@@ -172,7 +157,6 @@ interface CheckedOptions {
   revision: string;
   onnxFile: string | undefined;
   onProgress: ((p: DownloadProgress) => void) | undefined;
-  progressBar: boolean;
   signal: AbortSignal | undefined;
 }
 
@@ -230,7 +214,6 @@ function checkOptions(options: unknown): CheckedOptions {
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     fail(ErrorCode.INVALID_ARGUMENT, `options.onProgress must be a function; received ${describe(onProgress)}`);
   }
-  const progressBar = optBool('progressBar') ?? (Boolean(process.stderr.isTTY) && !process.env.CI);
 
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -244,7 +227,6 @@ function checkOptions(options: unknown): CheckedOptions {
     revision,
     onnxFile,
     onProgress: onProgress as CheckedOptions['onProgress'],
-    progressBar,
     signal,
   };
 }
@@ -301,7 +283,7 @@ async function localModel(dir: string, onnxFile: string | undefined): Promise<Mo
   if (!onnx) missing.push([...new Set(candidates)].join(' or '));
   for (const f of [TOKENIZER, TOKENIZER_CONFIG]) if (!(await isFile(join(dir, f)))) missing.push(f);
   if (missing.length > 0 || !onnx) {
-    throw new NotFoundError(
+    throw createError(
       ErrorCode.NOT_FOUND,
       `the model directory ${dir} lacks ${missing.join(', ')}: ${LOCAL_LAYOUT}`,
     );
@@ -349,283 +331,4 @@ async function download(dir: string, hubId: string, onnxFile: string, opts: Chec
     await ioStep(final, () => mkdir(dirname(final), { recursive: true }));
     await downloadFile(url, file, final, required, opts);
   }
-}
-
-/** Runs a file-system step, turning its failure into ERR_IO that names the path. */
-async function ioStep<T>(path: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new SemvecIOError(
-      ErrorCode.IO,
-      `cannot write ${path}: ${e.code ?? ''} ${e.message}. Set SEMVEC_CACHE (or options.cacheDir) to a writable directory.`,
-      { cause: err },
-    );
-  }
-}
-
-function downloadError(url: string, what: string, cause?: unknown): SemvecIOError {
-  return new SemvecIOError(ErrorCode.DOWNLOAD, `cannot download ${url}: ${what}`, cause === undefined ? undefined : { cause });
-}
-
-/** A fetch failure's own words: undici hides them in `cause`. */
-function causeText(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  const inner = e?.cause;
-  if (inner && (inner.code || inner.message)) return [inner.code, inner.message].filter(Boolean).join(': ');
-  return e?.message ?? String(err);
-}
-
-function statusHint(status: number): string {
-  if (status === 404) {
-    return ' (check the hub id, the revision and options.onnxFile: the repository may keep its ONNX export under another path)';
-  }
-  if (status === 401 || status === 403) {
-    return ' (the repository may be private or gated: download its files yourself and pass their directory)';
-  }
-  if (status === 429 || status >= 500) return ' (the server is busy or failing: try again later)';
-  return '';
-}
-
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // nothing to release
-  }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason;
-}
-
-function headerInt(res: Response, name: string): number | undefined {
-  const v = res.headers.get(name);
-  return v !== null && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined;
-}
-
-/** `bytes <start>-<end>/<total|*>` */
-function parseContentRange(v: string | null): { start: number; total: number | undefined } | undefined {
-  const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
-  if (!m) return undefined;
-  return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    const s = await stat(path);
-    return s.isFile() ? s.size : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Downloads one file to `<final>.part` (resuming it if it exists), then
- * fsyncs and renames it. Returns false for an optional file the server does
- * not have.
- */
-async function downloadFile(
-  url: string,
-  file: string,
-  final: string,
-  required: boolean,
-  opts: CheckedOptions,
-): Promise<boolean> {
-  const part = `${final}.part`;
-  let offset = await sizeOf(part);
-  for (let attempt = 0; ; attempt++) {
-    throwIfAborted(opts.signal);
-    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    if (offset > 0) headers.range = `bytes=${offset}-`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, redirect: 'follow', signal: opts.signal });
-    } catch (err) {
-      throwIfAborted(opts.signal);
-      throw downloadError(url, `the request failed (${causeText(err)})`, err);
-    }
-
-    // A stale .part the server cannot continue: start over, once.
-    const restart = async (): Promise<void> => {
-      await discard(res);
-      await ioStep(part, () => rm(part, { force: true }));
-      offset = 0;
-    };
-    if (res.status === 416 && offset > 0 && attempt === 0) {
-      await restart();
-      continue;
-    }
-    if (res.status === 404 && !required) {
-      await discard(res);
-      return false;
-    }
-    if (!res.ok || !res.body) {
-      await discard(res);
-      throw downloadError(url, `the server answered HTTP ${res.status} ${res.statusText}`.trimEnd() + statusHint(res.status));
-    }
-
-    // Sizes are only checkable on an unencoded body.
-    const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
-    const length = encoded ? undefined : headerInt(res, 'content-length');
-    let start = 0;
-    let total = length;
-    if (res.status === 206) {
-      const range = parseContentRange(res.headers.get('content-range'));
-      if (!range || range.start !== offset) {
-        if (attempt === 0) {
-          await restart();
-          continue;
-        }
-        await discard(res);
-        throw downloadError(url, `the server sent an unusable partial response (Content-Range: ${res.headers.get('content-range')})`);
-      }
-      start = offset;
-      total = range.total ?? (length === undefined ? undefined : start + length);
-    }
-    // Anything but 206 is the whole file: start from zero.
-    await writeBody(res, url, file, part, start, total, opts);
-
-    const size = await sizeOf(part);
-    if (total !== undefined && size !== total) {
-      if (size > total) await rm(part, { force: true });
-      throw downloadError(
-        url,
-        `received ${size} bytes but the server announced ${total} (Content-Length or Content-Range); ` +
-          (size > total ? 'the partial file was removed' : `the partial file ${part} is kept and the next attempt resumes it`),
-      );
-    }
-    await ioStep(final, () => rename(part, final));
-    await syncDir(dirname(final));
-    return true;
-  }
-}
-
-/** Streams the body into the .part file from byte `start`, reporting progress; fsyncs it. */
-async function writeBody(
-  res: Response,
-  url: string,
-  file: string,
-  part: string,
-  start: number,
-  total: number | undefined,
-  opts: CheckedOptions,
-): Promise<void> {
-  const body = res.body as ReadableStream<Uint8Array>;
-  const fh: FileHandle = await ioStep(part, () => open(part, start > 0 ? 'a' : 'w'));
-  const bar = opts.progressBar ? await ProgressBar.create(file, total, start) : undefined;
-  const reader = body.getReader();
-  let received = start;
-  let finished = false;
-  try {
-    opts.onProgress?.({ file, received, total });
-    for (;;) {
-      let step: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        step = await reader.read();
-      } catch (err) {
-        throwIfAborted(opts.signal);
-        const of = total === undefined ? '' : ` of ${total}`;
-        const short = (err as { cause?: { code?: string } }).cause?.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
-        const what = short
-          ? `the body was shorter than its Content-Length: it ended after ${received}${of} bytes`
-          : `the connection dropped after ${received}${of} bytes`;
-        throw downloadError(
-          url,
-          `${what} (${causeText(err)}); the partial file ${part} is kept and the next attempt resumes it`,
-          err,
-        );
-      }
-      if (step.done) break;
-      const chunk = step.value;
-      await ioStep(part, async () => {
-        for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
-      });
-      received += chunk.length;
-      bar?.update(received);
-      opts.onProgress?.({ file, received, total });
-    }
-    await ioStep(part, () => fh.sync());
-    finished = true;
-  } finally {
-    if (!finished) await reader.cancel().catch(() => undefined);
-    await fh.close().catch(() => undefined);
-    bar?.stop();
-  }
-}
-
-/** fsyncs a directory so a rename survives a crash (best effort: not every platform allows it). */
-async function syncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Windows cannot open directories; the rename itself has happened.
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
-type CliProgress = typeof import('cli-progress');
-
-/** A cli-progress bar on stderr for one file: name, bytes, percentage, rate, ETA. */
-class ProgressBar {
-  private readonly started = Date.now();
-
-  private constructor(
-    private readonly bar: InstanceType<CliProgress['SingleBar']>,
-    private readonly startValue: number,
-    private readonly total: number | undefined,
-  ) {}
-
-  /** Loads cli-progress on first use; without it, downloads go on without a bar. */
-  static async create(file: string, total: number | undefined, startValue: number): Promise<ProgressBar | undefined> {
-    let cp: CliProgress;
-    try {
-      const mod = (await import('cli-progress')) as CliProgress & { default?: CliProgress };
-      cp = mod.default ?? mod;
-    } catch {
-      return undefined;
-    }
-    const known = total !== undefined && total > 0;
-    const bar = new cp.SingleBar({
-      format: known
-        ? `${file} [{bar}] {percentage}% | {bytes} | {rate} | ETA {eta_formatted}`
-        : `${file} {bytes} | {rate}`,
-      stream: process.stderr,
-      barsize: 30,
-      hideCursor: false, // a Ctrl-C mid-download must not leave the terminal without a cursor
-      noTTYOutput: true, // asked for explicitly: draw a line every few seconds in logs too
-      etaBuffer: 50,
-    });
-    const self = new ProgressBar(bar, startValue, total);
-    bar.start(known ? total : 0, startValue, self.payload(startValue));
-    return self;
-  }
-
-  update(received: number): void {
-    this.bar.update(received, this.payload(received));
-  }
-
-  stop(): void {
-    this.bar.stop();
-  }
-
-  private payload(received: number): { bytes: string; rate: string } {
-    const seconds = Math.max((Date.now() - this.started) / 1000, 1e-3);
-    const bytes = this.total === undefined ? formatBytes(received) : `${formatBytes(received)}/${formatBytes(this.total)}`;
-    return { bytes, rate: `${formatBytes((received - this.startValue) / seconds)}/s` };
-  }
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return i === 0 ? `${Math.round(n)} ${units[i]}` : `${n.toFixed(1)} ${units[i]}`;
 }

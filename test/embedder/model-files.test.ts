@@ -14,6 +14,7 @@ import {
   type DownloadProgress,
   type ResolveOptions,
 } from '../../src/embedder/model-files.js';
+import { DownloadBars } from '../../src/cli/output.js';
 import { NotFoundError, SemvecError, SemvecIOError, ValidationError } from '../../src/index.js';
 import { serve, startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { sharedModels } from '../helpers/models.js';
@@ -59,7 +60,7 @@ afterEach(async () => {
 
 /** Options that never depend on this machine's environment. */
 function opts(cacheDir: string, more: ResolveOptions = {}): ResolveOptions {
-  return { cacheDir, hubUrl: hub.url, offline: false, progressBar: false, ...more };
+  return { cacheDir, hubUrl: hub.url, offline: false, ...more };
 }
 
 async function rejection(p: Promise<unknown>): Promise<SemvecError> {
@@ -325,13 +326,17 @@ describe('downloads', () => {
     expect(existsSync(join(cache, 'test-org--toy-bert', 'main', 'tokenizer_config.json'))).toBe(false);
   });
 
-  it('draws a progress bar on stderr when asked', async () => {
+  it('reports progress; the semvec command draws it as a bar on stderr (the library draws nothing)', async () => {
     const written: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
       written.push(String(chunk));
       return true;
     });
-    await resolveModelFiles(REPO, REPO, opts(freshDir(), { progressBar: true }));
+    await resolveModelFiles(REPO, REPO, opts(freshDir()));
+    expect(written).toEqual([]);
+    const bars = (await DownloadBars.create({ color: false, progress: true, columns: undefined }))!;
+    await resolveModelFiles(REPO, REPO, opts(freshDir(), { onProgress: bars.report }));
+    bars.stop();
     vi.restoreAllMocks();
     const out = written.join('');
     expect(out).toMatch(/onnx\/model\.onnx \[=+\] 100% \| 2\.0 MB\/2\.0 MB \| [\d.]+ [kMG]?B\/s \| ETA /);
@@ -423,7 +428,7 @@ describe('arguments and defaults', () => {
       ['x', REPO, { onnxFile: '/etc/passwd' }, /options\.onnxFile must be a relative path inside the model repository/],
       ['x', REPO, { onnxFile: 'onnx/../../x.onnx' }, /options\.onnxFile must be/],
       ['x', REPO, { onProgress: 'log' }, /options\.onProgress must be a function/],
-      ['x', REPO, { progressBar: 1 }, /options\.progressBar must be a boolean; received the number 1/],
+      ['x', REPO, { offline: 1 }, /options\.offline must be a boolean; received the number 1/],
       ['x', REPO, { signal: {} }, /options\.signal must be an AbortSignal; received an object/],
     ];
     for (const [name, id, o, message] of bad) {
@@ -457,7 +462,7 @@ describe('arguments and defaults', () => {
     vi.stubEnv('SEMVEC_CACHE', cache);
     vi.stubEnv('HF_ENDPOINT', `${hub.url}/`);
     vi.stubEnv('SEMVEC_OFFLINE', '');
-    const files = await resolveModelFiles(REPO, REPO, { progressBar: false });
+    const files = await resolveModelFiles(REPO, REPO, {});
     expect(files.dir).toBe(join(cache, 'test-org--toy-bert', 'main'));
     expect(hub.requests).toHaveLength(4);
   });
