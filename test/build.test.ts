@@ -35,6 +35,26 @@ describe('build files', () => {
   });
 });
 
+describe('errors', () => {
+  it('are made by code in one place: no error class is constructed outside src/errors.ts', () => {
+    const classes = 'SemvecError|ValidationError|NotFoundError|FileFormatError|SemvecIOError|NativeError';
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(new URL(`../${dir}/`, import.meta.url), { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) walk(path);
+        else if (/\.(ts|js)$/.test(entry.name) && path !== 'src/errors.ts') {
+          read(path).split('\n').forEach((line, i) => {
+            if (new RegExp(`new (${classes})\\(`).test(line)) offenders.push(`${path}:${i + 1}: ${line.trim()}`);
+          });
+        }
+      }
+    };
+    walk('src');
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe('the native boundary', () => {
   const nativeSources = (dir: string) =>
     readdirSync(new URL(`../native/${dir}/`, import.meta.url))

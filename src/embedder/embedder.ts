@@ -13,9 +13,9 @@ import { basename } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Tokenizer } from '@huggingface/tokenizers';
 
-import { createError, ErrorCode, NativeError, SemvecError, ValidationError } from '../errors.js';
+import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
-import { checkInteger, checkOneOf, describe, fail } from '../validate.js';
+import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
@@ -46,7 +46,7 @@ async function loadRuntime(): Promise<{ ort: Ort; Tokenizer: typeof Tokenizer }>
     const [ort, tok] = await Promise.all([import('onnxruntime-node'), import('@huggingface/tokenizers')]);
     return { ort: (ort as { default?: Ort }).default ?? ort, Tokenizer: tok.Tokenizer };
   } catch (err) {
-    throw new NativeError(
+    throw createError(
       ErrorCode.NATIVE_LOAD,
       'Embedding text needs the packages onnxruntime-node and @huggingface/tokenizers, which could not be loaded. ' +
         'Install them next to semvec: npm install onnxruntime-node @huggingface/tokenizers ' +
@@ -60,7 +60,7 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new SemvecError(ErrorCode.CORRUPT_FILE, `cannot read ${path} as JSON: ${(err as Error).message}`, { cause: err });
+    throw createError(ErrorCode.CORRUPT_FILE, `cannot read ${path} as JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -137,7 +137,7 @@ export class Embedder {
     if (options === null || typeof options !== 'object') {
       fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
     }
-    const threads = checkInteger(options.threads ?? hardwareThreads(), 'threads', 1, 1024);
+    const threads = checkInteger(orDefault(options.threads, hardwareThreads()), 'threads', 1, 1024);
     const known = findModel(nameOrPath);
     // `org/name` may be a hub id; a path such as ./models/x never is.
     const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
@@ -153,14 +153,14 @@ export class Embedder {
     try {
       tokenizer = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
     } catch (err) {
-      throw new SemvecError(ErrorCode.CORRUPT_FILE, `cannot build the tokenizer from ${files.tokenizer}: ${(err as Error).message}`, { cause: err });
+      throw createError(ErrorCode.CORRUPT_FILE, `cannot build the tokenizer from ${files.tokenizer}: ${(err as Error).message}`, { cause: err });
     }
 
     // Longest input: explicit, else the registry's, else the model's limits.
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 512;
     const configured = typeof tokenizerConfig.model_max_length === 'number' ? tokenizerConfig.model_max_length : positions;
-    const maxTokens = checkInteger(options.maxTokens ?? known?.maxTokens ?? Math.min(configured, positions), 'maxTokens', 2, 1 << 20);
-    const pooling = checkOneOf(options.pooling ?? known?.pooling ?? 'mean', 'pooling', ['mean', 'cls'] as const);
+    const maxTokens = checkInteger(orDefault(options.maxTokens, known?.maxTokens ?? Math.min(configured, positions)), 'maxTokens', 2, 1 << 20);
+    const pooling = checkOneOf(orDefault(options.pooling, known?.pooling ?? 'mean'), 'pooling', ['mean', 'cls'] as const);
     const padToken = specialToken(tokenizerConfig.pad_token) ?? '[PAD]';
     const padId = tokenizer.token_to_id(padToken) ?? 0;
     const endToken = specialToken(tokenizerConfig.sep_token) ?? specialToken(tokenizerConfig.eos_token);
@@ -174,7 +174,7 @@ export class Embedder {
         graphOptimizationLevel: 'all',
       });
     } catch (err) {
-      throw new SemvecError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
+      throw createError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
     }
     if (!session.inputNames.includes('input_ids')) {
       await session.release();
@@ -201,7 +201,7 @@ export class Embedder {
     const t = out[this.#output] as Tensor;
     const dims = t.dims;
     if (dims.length !== 3 || dims[0] !== batch.size || dims[1] !== batch.seqLen) {
-      throw new SemvecError(
+      throw createError(
         ErrorCode.INVALID_ARGUMENT,
         `the model's output ${this.#output} has shape [${dims.join(', ')}]; expected [batch, sequence, hidden] = [${batch.size}, ${batch.seqLen}, ...]`,
       );
@@ -231,8 +231,9 @@ export class Embedder {
     if (options === null || typeof options !== 'object') {
       fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
     }
-    const batchSize = checkInteger(options.batchSize ?? 32, 'batchSize', 1, 1 << 16);
-    const normalize = options.normalize ?? true;
+    const batchSize = checkInteger(orDefault(options.batchSize, 32), 'batchSize', 1, 1 << 16);
+    const normalize = orDefault(options.normalize, true);
+    if (typeof normalize !== 'boolean') fail(ErrorCode.INVALID_ARGUMENT, `normalize must be a boolean; received ${describe(normalize)}`);
     const out = new Float32Array(list.length * this.dim);
     if (list.length === 0) return out;
 
@@ -244,7 +245,7 @@ export class Embedder {
       const batch = this.#encoder.batch(rowsOf.map((i) => encodings[i]!));
       const { hidden, dim } = await this.#run(batch);
       if (dim !== this.dim) {
-        throw new ValidationError(ErrorCode.DIMENSION_MISMATCH, `the model produced ${dim}-d vectors; expected ${this.dim}`);
+        throw createError(ErrorCode.DIMENSION_MISMATCH, `the model produced ${dim}-d vectors; expected ${this.dim}`);
       }
       pool(hidden, batch, dim, out, rowsOf);
       options.onProgress?.(Math.min(start + batchSize, order.length), order.length);

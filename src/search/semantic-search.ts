@@ -3,10 +3,11 @@
  * in plain language, get the most similar documents with their scores.
  */
 import { Embedder } from '../embedder/embedder.js';
+import { DEFAULT_MODEL } from '../embedder/registry.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist } from '../ivf-index.js';
-import { checkInteger, checkOneOf, describe, fail } from '../validate.js';
+import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 
 export interface SemanticSearchOptions {
   /** An Embedder, or a model name / hub id / directory to load. Default 'all-MiniLM-L6-v2'. */
@@ -59,14 +60,14 @@ export class SemanticSearch {
 
   constructor(options: SemanticSearchOptions = {}) {
     if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
-    const model = options.model ?? 'all-MiniLM-L6-v2';
+    const model = orDefault(options.model, DEFAULT_MODEL);
     if (!(model instanceof Embedder) && (typeof model !== 'string' || model.length === 0)) {
       fail(ErrorCode.INVALID_ARGUMENT, `model must be an Embedder or a model name; received ${describe(model)}`);
     }
     this.#model = model;
-    this.#kind = checkOneOf(options.index ?? 'auto', 'index', ['flat', 'ivf', 'auto'] as const);
-    this.#threshold = checkInteger(options.ivfThreshold ?? 50_000, 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
-    this.#nprobe = checkInteger(options.nprobe ?? 16, 'nprobe', 1, 1 << 20);
+    this.#kind = checkOneOf(orDefault(options.index, 'auto'), 'index', ['flat', 'ivf', 'auto'] as const);
+    this.#threshold = checkInteger(orDefault(options.ivfThreshold, 50_000), 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
+    this.#nprobe = checkInteger(orDefault(options.nprobe, 16), 'nprobe', 1, 1 << 20);
   }
 
   async #load(): Promise<Embedder> {
@@ -108,7 +109,7 @@ export class SemanticSearch {
   async search(query: string, options: SemanticSearchQuery = {}): Promise<SearchHit[]> {
     if (typeof query !== 'string' || query.length === 0) fail(ErrorCode.INVALID_ARGUMENT, `query must be a non-empty string; received ${describe(query)}`);
     if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
-    const topK = checkInteger(options.topK ?? 3, 'topK', 1, 1_000_000);
+    const topK = checkInteger(orDefault(options.topK, 3), 'topK', 1, 1_000_000);
     const minScore = options.minScore;
     if (minScore !== undefined && (typeof minScore !== 'number' || Number.isNaN(minScore))) {
       fail(ErrorCode.INVALID_ARGUMENT, `minScore must be a number; received ${describe(minScore)}`);
