@@ -14,6 +14,8 @@ import type { IVFEncoding } from '../../ivf-index.js';
 import { renderRecallQpsSvg } from '../chart.js';
 import { CliError, fmt, fmtInt, fmtRate, fmtSeconds, painter, phase, table, usage, type Style } from '../output.js';
 import { defaultClusters, makeMixture, sampleMixture } from '../synthetic.js';
+import { type Command, Option } from 'commander';
+import { nonEmpty, nonNegativeInt, positiveInt, positiveIntList, styleOf } from '../options.js';
 
 export interface BenchCommandOptions {
   n: number;
@@ -203,4 +205,52 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
   }
   if (written.length > 0) out.push('', ...written);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Registers `semvec bench`. */
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('Benchmark exact (FlatIndex) against approximate (IVFIndex) search on synthetic clustered vectors: recall, QPS, speed-up per nprobe.')
+    .option('--n <n>', 'vectors', positiveInt, 100_000)
+    .option('--dim <dim>', 'dimensions', positiveInt, 384)
+    .option('--nlist <n>', 'IVF lists (default: suggestNlist(n), about 4 * sqrt(n))', positiveInt)
+    .option('--nprobe <list>', 'lists probed, comma-separated (default: 1,2,4,... up to nlist, at most 256)', positiveIntList)
+    .addOption(new Option('--encoding <encoding>', "IVF list encoding: f32, or sq8 (8-bit codes, re-ranked)").choices(['f32', 'sq8']).default('f32'))
+    .option('--queries <n>', 'queries (drawn from the same mixture, not copies of stored vectors)', positiveInt, 200)
+    .addOption(new Option('--metric <metric>', 'distance').choices(['l2', 'ip', 'cosine']).default('l2'))
+    .option('-k, --top-k <k>', 'k of recall@k', positiveInt, 10)
+    .option('--clusters <c>', 'gaussian clusters in the data (default: n / 100, from 2 to 1,000)', positiveInt)
+    .option('--seed <seed>', 'seed of the data, queries and k-means', nonNegativeInt, 1)
+    .option('--out <file>', 'write the results as JSON', nonEmpty)
+    .option('--svg <file>', 'write a recall-vs-QPS chart', nonEmpty)
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText(
+      'after',
+      `
+QPS: single-query search() calls, one after another (each uses every thread); speed-up: over exact search.
+
+Example:
+  $ semvec bench --n 1000000 --dim 384 --nprobe 1,4,16,64 --out ivf.json --svg ivf.svg`,
+    )
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      await runBench(
+        {
+          n: opts.n as number,
+          dim: opts.dim as number,
+          nlist: opts.nlist as number | undefined,
+          nprobe: opts.nprobe as number[] | undefined,
+          encoding: opts.encoding as 'f32' | 'sq8',
+          queries: opts.queries as number,
+          metric: opts.metric as 'l2' | 'ip' | 'cosine',
+          k: opts.topK as number,
+          clusters: opts.clusters as number | undefined,
+          seed: opts.seed as number,
+          out: opts.out as string | undefined,
+          svg: opts.svg as string | undefined,
+          json: opts.json === true,
+        },
+        styleOf(cmd),
+      );
+    });
 }

@@ -8,6 +8,8 @@ import type { SuggestKResult } from '../../cluster/cluster.js';
 import { DEFAULT_MODEL, loadEmbedder } from '../models.js';
 import { CliError, fmt, painter, Progress, usage, type Style } from '../output.js';
 import { readTexts } from '../sources.js';
+import { type Command } from 'commander';
+import { kOrAuto, MODEL_HELP, nonEmpty, nonNegativeInt, positiveInt, styleOf } from '../options.js';
 
 export interface ClusterCommandOptions {
   /** A number of clusters, or 'auto'. */
@@ -77,4 +79,38 @@ export async function runCluster(path: string, o: ClusterCommandOptions, style: 
   } finally {
     await model?.close();
   }
+}
+
+/** Registers `semvec cluster`. */
+export function register(program: Command): void {
+  program
+    .command('cluster')
+    .description('Group the lines of a file (or the text field of a .jsonl file) into clusters of similar texts.')
+    .argument('<file>', 'a text file (one text per line) or a .jsonl file')
+    .option('-k, --clusters <k>', "number of clusters, or 'auto' (suggestK: best silhouette for k = 2..10)", kOrAuto, 'auto' as const)
+    .option('--model <model>', `embedding ${MODEL_HELP}`, nonEmpty, DEFAULT_MODEL)
+    .option('--seed <seed>', 'k-means seed', nonNegativeInt, 1234)
+    .option('--text-field <name>', '.jsonl: the field holding the text', nonEmpty, 'text')
+    .option('--batch-size <n>', 'texts per model run', positiveInt, 32)
+    .option('--json', 'print JSON instead of a list')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ semvec cluster headlines.txt -k 5`,
+    )
+    .action(async (path: string, opts: Record<string, unknown>, cmd: Command) => {
+      await runCluster(
+        path,
+        {
+          k: opts.clusters as number | 'auto',
+          model: opts.model as string,
+          seed: opts.seed as number,
+          textField: opts.textField as string,
+          batchSize: opts.batchSize as number,
+          json: opts.json === true,
+        },
+        styleOf(cmd),
+      );
+    });
 }

@@ -10,8 +10,10 @@ import { readFile } from 'node:fs/promises';
 
 import type { Embedder } from '../../embedder/embedder.js';
 import type { ModelComparisonRow, Pair } from '../../evaluate/evaluate.js';
-import { loadEmbedder } from '../models.js';
+import { DEFAULT_MODEL, loadEmbedder } from '../models.js';
 import { CliError, errorMessage, fmt, fmtRate, painter, phase, table, type Style } from '../output.js';
+import { type Command } from 'commander';
+import { finiteNumber, MODEL_HELP, nameList, styleOf } from '../options.js';
 
 export interface EvalCommandOptions {
   models: string[];
@@ -132,4 +134,24 @@ function printResults(pairCount: number, positives: number, outcomes: readonly O
 function codeOf(err: unknown): { code?: string } {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? { code } : {};
+}
+
+/** Registers `semvec eval`. */
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('Compare embedding models on labelled pairs: accuracy, best-threshold accuracy, ROC AUC, size and speed.')
+    .argument('<pairs>', '.jsonl file, one {"a": "...", "b": "...", "label": 0|1} per line (1: similar)')
+    .option('--models <list>', `models, comma-separated (${MODEL_HELP})`, nameList, [DEFAULT_MODEL])
+    .option('--threshold <t>', 'cosine similarity from which a pair is called similar', finiteNumber, 0.5)
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ semvec eval pairs.jsonl --models all-MiniLM-L6-v2,all-mpnet-base-v2 --threshold 0.6`,
+    )
+    .action(async (path: string, opts: Record<string, unknown>, cmd: Command) => {
+      await runEval(path, { models: opts.models as string[], threshold: opts.threshold as number, json: opts.json === true }, styleOf(cmd));
+    });
 }

@@ -10,6 +10,8 @@ import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtMetadata, painter, snippet, table, usage, warn, type Style } from '../output.js';
+import { type Command } from 'commander';
+import { finiteNumber, jsonOption, nonEmpty, positiveInt, styleOf } from '../options.js';
 
 export interface QueryCommandOptions {
   db: string;
@@ -90,4 +92,53 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
     await embedder?.close();
     await client.close();
   }
+}
+
+/** Registers `semvec query`. */
+export function register(program: Command): void {
+  program
+    .command('query')
+    .description('Search a collection: the nearest documents to a text, as a table or JSON.')
+    .argument('<text>', 'the query')
+    .requiredOption('--db <dir>', 'database directory made by semvec index', nonEmpty)
+    .option('--collection <name>', 'collection name', nonEmpty, 'default')
+    .option('-k, --top-k <n>', 'results to show', positiveInt, 5)
+    .option('--where <json>', 'metadata filter, e.g. \'{"category": "ml"}\' or \'{"year": {"$gte": 2020}}\'')
+    .option('--where-document <json>', 'document filter, e.g. \'{"$contains": "transformer"}\'')
+    .option('--min-score <score>', 'only results with at least this similarity', finiteNumber)
+    .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText(
+      'after',
+      `
+Filters: $eq $ne $gt $gte $lt $lte $in $nin $and $or on metadata; $contains $not_contains $and $or on documents.
+
+Example:
+  $ semvec query "what is overfitting?" --db ./vectors -k 3 --where '{"category": "ml"}' --min-score 0.4`,
+    )
+    .action(async (text: string, opts: Record<string, unknown>, cmd: Command) => {
+      const where = jsonOption('--where', opts.where as string | undefined);
+      const whereDocument = jsonOption('--where-document', opts.whereDocument as string | undefined);
+      const { parseWhere, compileWhereDocument } = await import('../../collection/filter.js');
+      try {
+        if (where !== undefined) parseWhere(where, '--where');
+        if (whereDocument !== undefined) compileWhereDocument(whereDocument, [], '--where-document');
+      } catch (err) {
+        throw usage((err as Error).message);
+      }
+      await runQuery(
+        text,
+        {
+          db: opts.db as string,
+          collection: opts.collection as string,
+          k: opts.topK as number,
+          where: where as never,
+          whereDocument: whereDocument as never,
+          minScore: opts.minScore as number | undefined,
+          model: opts.model as string | undefined,
+          json: opts.json === true,
+        },
+        styleOf(cmd),
+      );
+    });
 }

@@ -11,6 +11,8 @@ import type { Metadata } from '../../collection/metadata.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtInt, fmtRate, Progress, usage, type Style } from '../output.js';
 import { collectFiles, readDocuments, type SourceDocument, type Split } from '../sources.js';
+import { type Command, Option } from 'commander';
+import { MODEL_HELP, nonEmpty, positiveInt, styleOf } from '../options.js';
 
 export interface IndexCommandOptions {
   db: string;
@@ -126,4 +128,46 @@ export async function runIndex(paths: readonly string[], o: IndexCommandOptions,
     await embedder?.close();
     await client.close();
   }
+}
+
+/** Registers `semvec index`. */
+export function register(program: Command): void {
+  program
+    .command('index')
+    .description('Embed .txt, .md and .jsonl files and store them in a persistent collection (re-indexing is idempotent).')
+    .argument('<paths...>', 'files or directories (searched recursively for .txt, .md, .markdown, .jsonl, .ndjson)')
+    .requiredOption('--db <dir>', 'database directory (created if needed)', nonEmpty)
+    .option('--collection <name>', 'collection name', nonEmpty, 'default')
+    .option('--model <model>', `embedding ${MODEL_HELP} (default: the collection's model, else ${DEFAULT_MODEL})`, nonEmpty)
+    .addOption(new Option('--split <mode>', '.txt/.md: one document per file, or per blank-line-separated paragraph').choices(['file', 'paragraph']).default('file'))
+    .option('--text-field <name>', '.jsonl: the field holding the text', nonEmpty, 'text')
+    .option('--id-field <name>', '.jsonl: a field holding the id (default: <path>:<line>)', nonEmpty)
+    .option('--batch-size <n>', 'texts per model run', positiveInt, 32)
+    .option('--prune', 'also delete the records under these paths that no longer exist (removed files, paragraphs, lines)')
+    .addHelpText(
+      'after',
+      `
+Ids: <path> per file, <path>#<n> per paragraph, <path>:<line> per .jsonl line (paths relative to the
+working directory). Text files get "source" (and "paragraph") metadata; .jsonl records keep their other
+string, number and boolean fields as metadata. Unchanged documents are not embedded again.
+
+Example:
+  $ semvec index docs/ --db ./vectors --split paragraph`,
+    )
+    .action(async (paths: string[], opts: Record<string, unknown>, cmd: Command) => {
+      await runIndex(
+        paths,
+        {
+          db: opts.db as string,
+          collection: opts.collection as string,
+          model: opts.model as string | undefined,
+          split: opts.split as 'file' | 'paragraph',
+          textField: opts.textField as string,
+          idField: opts.idField as string | undefined,
+          batchSize: opts.batchSize as number,
+          prune: opts.prune === true,
+        },
+        styleOf(cmd),
+      );
+    });
 }
