@@ -141,57 +141,55 @@ function legendNotes(notes: readonly string[] | undefined, x: number, y: number)
   return (notes ?? []).map((line, i) => `<text x="${x}" y="${y + 15 * i}" fill="#555" font-size="11">${esc(line)}</text>`);
 }
 
-/** The chart as an SVG document (960 x 600). */
-export function renderRecallQpsSvg(chart: RecallQpsChart): string {
-  const ok = (p: ChartPoint): boolean => Number.isFinite(p.recall) && Number.isFinite(p.qps) && p.qps > 0;
-  const series = chart.series.map((s) => ({ ...s, points: s.points.filter(ok) }));
-  const baselines = (chart.baselines ?? []).filter((b) => Number.isFinite(b.qps) && b.qps > 0);
+type Scale = (v: number) => number;
+type Series = RecallQpsChart['series'][number];
+type Baseline = NonNullable<RecallQpsChart['baselines']>[number];
+interface PointLabel {
+  x: number;
+  y: number;
+  text: string;
+  colour: string;
+}
 
-  const recalls = series.flatMap((s) => s.points.map((p) => p.recall));
-  const [yLo, yHi] = logRange([...series.flatMap((s) => s.points.map((p) => p.qps)), ...baselines.map((b) => b.qps)]);
-  const xMin = Math.min(0.9, Math.floor(Math.min(1, ...recalls) * 20) / 20);
-  const xMax = 1 + (1 - xMin) * 0.015; // a little room right of recall 1
-  const X = (recall: number): number => M.left + ((recall - xMin) / (xMax - xMin)) * PW;
-  const Y = (qps: number): number => M.top + PH - ((Math.log10(qps) - yLo) / (yHi - yLo)) * PH;
-  const out: string[] = header(chart.title, chart.subtitle);
-  const add = (s: string): void => void out.push(s);
+/** The recall axis (x): grid lines, the frame, tick labels and its label. */
+function recallAxis(xTicks: readonly number[], X: Scale, k: number): string[] {
+  return [
+    `<g stroke="#e3e3e3" stroke-width="1">`,
+    ...xTicks.map((x) => `<line x1="${X(x).toFixed(1)}" y1="${M.top}" x2="${X(x).toFixed(1)}" y2="${M.top + PH}"/>`),
+    `</g>`,
+  ].concat(
+    [`<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`, `<g text-anchor="middle" fill="#333">`],
+    xTicks.map((x) => `<text x="${X(x).toFixed(1)}" y="${M.top + PH + 18}">${x.toFixed(2)}</text>`),
+    [`<text x="${M.left + PW / 2}" y="${H - 16}" font-size="13">recall@${k} (against exact search)</text>`, `</g>`],
+  );
+}
 
-  // Grid and axes.
-  const xTicks: number[] = [];
-  for (let i = Math.round(xMin * 20); i <= 20; i++) xTicks.push(i / 20);
-  add(`<g stroke="#e3e3e3" stroke-width="1">`);
-  for (const x of xTicks) add(`<line x1="${X(x).toFixed(1)}" y1="${M.top}" x2="${X(x).toFixed(1)}" y2="${M.top + PH}"/>`);
-  add(`</g>`);
-  out.push(...yAxis(logTicks(yLo, yHi), Y, chart.yLabel ?? 'single-query QPS (log scale)'));
-  add(`<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`);
-  add(`<g text-anchor="middle" fill="#333">`);
-  for (const x of xTicks) add(`<text x="${X(x).toFixed(1)}" y="${M.top + PH + 18}">${x.toFixed(2)}</text>`);
-  add(`<text x="${M.left + PW / 2}" y="${H - 16}" font-size="13">recall@${chart.k} (against exact search)</text>`);
-  add(`</g>`);
-
-  // Baselines.
-  const baselineColour = (i: number): string => colour(series.length + i);
-  baselines.forEach((b, i) => {
-    const c = baselineColour(i);
+/** Dashed horizontal lines at each baseline's QPS, labelled. */
+function baselineLines(baselines: readonly Baseline[], Y: Scale, colourOf: (i: number) => string): string[] {
+  return baselines.flatMap((b, i) => {
+    const c = colourOf(i);
     const y = Y(b.qps).toFixed(1);
-    add(`<line x1="${M.left}" y1="${y}" x2="${M.left + PW}" y2="${y}" stroke="${c}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
-    add(`<text x="${M.left + 6}" y="${(Y(b.qps) - 5).toFixed(1)}" fill="${c}">${esc(`${b.name}: ${fmtValue(b.qps)} QPS (recall 1)`)}</text>`);
+    return [
+      `<line x1="${M.left}" y1="${y}" x2="${M.left + PW}" y2="${y}" stroke="${c}" stroke-width="1.5" stroke-dasharray="7 5"/>`,
+      `<text x="${M.left + 6}" y="${(Y(b.qps) - 5).toFixed(1)}" fill="${c}">${esc(`${b.name}: ${fmtValue(b.qps)} QPS (recall 1)`)}</text>`,
+    ];
   });
+}
 
-  // Curves.
-  const markers: Box[] = [];
-  const labels: { x: number; y: number; text: string; colour: string }[] = [];
+/** Each series' polyline and markers; the markers' boxes and the point labels are collected for placing labels. */
+function curves(series: readonly Series[], X: Scale, Y: Scale, markers: Box[], labels: PointLabel[]): string[] {
+  const out: string[] = [];
   series.forEach((s, i) => {
     const c = colour(i);
     const pts = s.points.map((p) => [X(p.recall), Y(p.qps)] as const);
     if (pts.length > 1) {
-      add(
+      out.push(
         `<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="2 3"' : ''} points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
       );
     }
     s.points.forEach((p, j) => {
       const [x, y] = pts[j]!;
-      add(
+      out.push(
         s.dashed
           ? `<rect x="${(x - 4).toFixed(1)}" y="${(y - 4).toFixed(1)}" width="8" height="8" fill="#fff" stroke="${c}" stroke-width="1.8"/>`
           : `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${c}"/>`,
@@ -200,8 +198,15 @@ export function renderRecallQpsSvg(chart: RecallQpsChart): string {
       if (p.label !== undefined) labels.push({ x, y, text: p.label, colour: c });
     });
   });
-  // Point labels after all markers: the first free spot around the point
-  // (a label that fits nowhere is left out; its point stays).
+  return out;
+}
+
+/**
+ * Point labels after all markers: the first free spot around the point (a
+ * label that fits nowhere is left out; its point stays).
+ */
+function pointLabels(labels: readonly PointLabel[], markers: readonly Box[]): string[] {
+  const out: string[] = [];
   const placed: Box[] = [...markers];
   const overlaps = (a: Box, b: Box): boolean => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
   for (const l of labels) {
@@ -220,35 +225,64 @@ export function renderRecallQpsSvg(chart: RecallQpsChart): string {
       if (box.x0 < M.left || box.x1 > M.left + PW || box.y0 < M.top || box.y1 > M.top + PH) continue;
       if (placed.some((b) => overlaps(b, box))) continue;
       placed.push(box);
-      add(`<text x="${box.x0.toFixed(1)}" y="${(box.y1 - 1).toFixed(1)}" font-size="10" fill="${l.colour}">${esc(l.text)}</text>`);
+      out.push(`<text x="${box.x0.toFixed(1)}" y="${(box.y1 - 1).toFixed(1)}" font-size="10" fill="${l.colour}">${esc(l.text)}</text>`);
       break;
     }
   }
+  return out;
+}
 
-  // Legend.
+/** The legend column: a line and marker per series, a dashed line per baseline, then the notes. */
+function legend(series: readonly Series[], baselines: readonly Baseline[], notes: readonly string[] | undefined, colourOf: (i: number) => string): string[] {
   const lx = M.left + PW + 18;
   let ly = M.top + 8;
-  add(`<text x="${lx}" y="${ly}" font-weight="bold">Legend</text>`);
+  const out = [`<text x="${lx}" y="${ly}" font-weight="bold">Legend</text>`];
   ly += 20;
   series.forEach((s, i) => {
     const c = colour(i);
-    add(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="2 3"' : ''}/>`);
-    add(
+    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="2 3"' : ''}/>`);
+    out.push(
       s.dashed
         ? `<rect x="${lx + 10}" y="${ly - 8}" width="8" height="8" fill="#fff" stroke="${c}" stroke-width="1.8"/>`
         : `<circle cx="${lx + 14}" cy="${ly - 4}" r="4" fill="${c}"/>`,
     );
-    add(`<text x="${lx + 36}" y="${ly}">${esc(s.name)}</text>`);
+    out.push(`<text x="${lx + 36}" y="${ly}">${esc(s.name)}</text>`);
     ly += 20;
   });
   ly += 6;
   baselines.forEach((b, i) => {
-    add(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${baselineColour(i)}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
-    add(`<text x="${lx + 36}" y="${ly}">${esc(b.name)}</text>`);
+    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 28}" y2="${ly - 4}" stroke="${colourOf(i)}" stroke-width="1.5" stroke-dasharray="7 5"/>`);
+    out.push(`<text x="${lx + 36}" y="${ly}">${esc(b.name)}</text>`);
     ly += 20;
   });
-  out.push(...legendNotes(chart.notes, lx, ly + 10));
-  add(`</svg>`);
+  return out.concat(legendNotes(notes, lx, ly + 10));
+}
+
+/** The chart as an SVG document (960 x 600). */
+export function renderRecallQpsSvg(chart: RecallQpsChart): string {
+  const ok = (p: ChartPoint): boolean => Number.isFinite(p.recall) && Number.isFinite(p.qps) && p.qps > 0;
+  const series = chart.series.map((s) => ({ ...s, points: s.points.filter(ok) }));
+  const baselines = (chart.baselines ?? []).filter((b) => Number.isFinite(b.qps) && b.qps > 0);
+
+  const recalls = series.flatMap((s) => s.points.map((p) => p.recall));
+  const [yLo, yHi] = logRange([...series.flatMap((s) => s.points.map((p) => p.qps)), ...baselines.map((b) => b.qps)]);
+  const xMin = Math.min(0.9, Math.floor(Math.min(1, ...recalls) * 20) / 20);
+  const xMax = 1 + (1 - xMin) * 0.015; // a little room right of recall 1
+  const X = (recall: number): number => M.left + ((recall - xMin) / (xMax - xMin)) * PW;
+  const Y = (qps: number): number => M.top + PH - ((Math.log10(qps) - yLo) / (yHi - yLo)) * PH;
+  const xTicks: number[] = [];
+  for (let i = Math.round(xMin * 20); i <= 20; i++) xTicks.push(i / 20);
+  const baselineColour = (i: number): string => colour(series.length + i);
+  const markers: Box[] = [];
+  const labels: PointLabel[] = [];
+  const out: string[] = [
+    ...header(chart.title, chart.subtitle),
+    ...yAxis(logTicks(yLo, yHi), Y, chart.yLabel ?? 'single-query QPS (log scale)'),
+    ...recallAxis(xTicks, X, chart.k),
+    ...baselineLines(baselines, Y, baselineColour),
+    ...curves(series, X, Y, markers, labels),
+  ];
+  out.push(...pointLabels(labels, markers), ...legend(series, baselines, chart.notes, baselineColour), `</svg>`);
   return `${out.join('\n')}\n`;
 }
 

@@ -87,21 +87,42 @@ function writeOut(path: string, text: string): string {
   return abs;
 }
 
-export async function runBench(o: BenchCommandOptions, style: Style): Promise<void> {
-  const { FlatIndex, IVFIndex, suggestNlist, recallAtK, normalizeInPlace, simdLevel, getThreads } = await import('../../index.js');
-  const { n, dim, k, metric } = o;
-  const nlist = o.nlist ?? suggestNlist(n);
-  if (nlist > n) throw usage(`--nlist ${nlist} is larger than --n ${n}: training needs at least nlist vectors`);
+/** Per-query latencies (ms) and results of one search() call per query, after a short warm-up. */
+function timeQueries(qs: readonly Float32Array[], search: (q: Float32Array) => SearchResult): { results: SearchResult[]; ms: number[]; seconds: number } {
+  for (let i = 0; i < Math.min(20, qs.length); i++) search(qs[i]!); // warm-up
+  const results: SearchResult[] = [];
+  const ms: number[] = [];
+  const t0 = performance.now();
+  for (const q of qs) {
+    const t = performance.now();
+    results.push(search(q));
+    ms.push(performance.now() - t);
+  }
+  return { results, ms, seconds: (performance.now() - t0) / 1000 };
+}
+
+function time<T>(fn: () => T): [T, number] {
+  const t = performance.now();
+  const v = fn();
+  return [v, (performance.now() - t) / 1000];
+}
+
+/** The options checked against each other, with their defaults filled in. */
+async function plan(o: BenchCommandOptions): Promise<{ nlist: number; nprobes: number[]; clusters: number }> {
+  const { suggestNlist } = await import('../../index.js');
+  const nlist = o.nlist ?? suggestNlist(o.n);
+  if (nlist > o.n) throw usage(`--nlist ${nlist} is larger than --n ${o.n}: training needs at least nlist vectors`);
   const nprobes = o.nprobe ?? defaultNprobes(nlist);
   const bad = nprobes.find((p) => p > nlist);
   if (bad !== undefined) throw usage(`--nprobe ${bad} is larger than nlist (${nlist})`);
-  const clusters = Math.min(o.clusters ?? defaultClusters(n), n);
-  const nq = o.queries;
-  const time = <T>(fn: () => T): [T, number] => {
-    const t = performance.now();
-    const v = fn();
-    return [v, (performance.now() - t) / 1000];
-  };
+  return { nlist, nprobes, clusters: Math.min(o.clusters ?? defaultClusters(o.n), o.n) };
+}
+
+/** Generates the data, measures exact search and IVF at every nprobe. */
+async function measure(o: BenchCommandOptions, style: Style): Promise<BenchReport> {
+  const { FlatIndex, IVFIndex, recallAtK, normalizeInPlace, simdLevel, getThreads } = await import('../../index.js');
+  const { n, dim, k, metric, queries: nq } = o;
+  const { nlist, nprobes, clusters } = await plan(o);
 
   phase(style, `generating ${fmtInt(n)} x ${dim} vectors in ${fmtInt(clusters)} clusters and ${fmtInt(nq)} queries (seed ${o.seed})`);
   const [[data, queries], generateSeconds] = time(() => {
@@ -116,24 +137,10 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
   });
   const qs = Array.from({ length: nq }, (_, i) => queries.subarray(i * dim, (i + 1) * dim));
 
-  /** Per-query latencies (ms) and results, after a short warm-up. */
-  const timeQueries = (search: (q: Float32Array) => SearchResult): { results: SearchResult[]; ms: number[]; seconds: number } => {
-    for (let i = 0; i < Math.min(20, nq); i++) search(qs[i]!); // warm-up
-    const results: SearchResult[] = [];
-    const ms: number[] = [];
-    const t0 = performance.now();
-    for (const q of qs) {
-      const t = performance.now();
-      results.push(search(q));
-      ms.push(performance.now() - t);
-    }
-    return { results, ms, seconds: (performance.now() - t0) / 1000 };
-  };
-
   phase(style, 'exact search (FlatIndex): add, then one search() per query');
   const flat = new FlatIndex({ dim, metric });
   const [, flatAdd] = time(() => flat.add(data));
-  const exact = timeQueries((q) => flat.search(q, k));
+  const exact = timeQueries(qs, (q) => flat.search(q, k));
   const flatQps = nq / exact.seconds;
 
   phase(style, `IVF: train (nlist ${fmtInt(nlist)}, ${o.encoding}) and add`);
@@ -144,12 +151,11 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
   const rows: BenchRow[] = [];
   for (const nprobe of nprobes) {
     phase(style, `IVF search, nprobe ${nprobe}`);
-    const r = timeQueries((q) => ivf.search(q, k, { nprobe }));
+    const r = timeQueries(qs, (q) => ivf.search(q, k, { nprobe }));
     const qps = nq / r.seconds;
     rows.push({ nprobe, recall: recallAtK(r.results, exact.results, k), qps, medianMs: median(r.ms), speedup: qps / flatQps });
   }
-
-  const report: BenchReport = {
+  return {
     benchmark: 'semvec bench',
     params: { n, dim, metric, k, queries: nq, nlist, nprobes, encoding: o.encoding, clusters, seed: o.seed },
     machine: { simd: simdLevel(), threads: getThreads(), cpu: cpus()[0]?.model.trim() ?? 'unknown', node: process.version },
@@ -157,43 +163,46 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
     flat: { qps: flatQps, medianMs: median(exact.ms) },
     rows,
   };
+}
 
+/** Writes --out and --svg; returns a line per file written. */
+function writeFiles(o: BenchCommandOptions, report: BenchReport): string[] {
+  const { n, dim, metric, k, queries: nq, nlist, seed } = report.params;
   const written: string[] = [];
   if (o.out) written.push(`results: ${writeOut(o.out, `${JSON.stringify(report, null, 2)}\n`)}`);
   if (o.svg) {
     const svg = renderRecallQpsSvg({
       title: `semvec IVF vs exact search: recall@${k} against single-query QPS`,
-      subtitle: `N = ${fmtInt(n)}, dim ${dim}, ${metric}, ${fmtInt(nq)} queries, nlist ${fmtInt(nlist)}; synthetic clustered data (seed ${o.seed}); ${report.machine.simd}, ${report.machine.threads} threads`,
+      subtitle: `N = ${fmtInt(n)}, dim ${dim}, ${metric}, ${fmtInt(nq)} queries, nlist ${fmtInt(nlist)}; synthetic clustered data (seed ${seed}); ${report.machine.simd}, ${report.machine.threads} threads`,
       k,
-      series: [{ name: `IVF ${o.encoding}, nlist ${fmtInt(nlist)}`, points: rows.map((r) => ({ recall: r.recall, qps: r.qps, label: String(r.nprobe) })) }],
-      baselines: [{ name: 'exact (FlatIndex)', qps: flatQps }],
+      series: [{ name: `IVF ${o.encoding}, nlist ${fmtInt(nlist)}`, points: report.rows.map((r) => ({ recall: r.recall, qps: r.qps, label: String(r.nprobe) })) }],
+      baselines: [{ name: 'exact (FlatIndex)', qps: report.flat.qps }],
       notes: ['labels: nprobe', 'up and right is better'],
     });
     written.push(`chart: ${writeOut(o.svg, svg)}`);
   }
+  return written;
+}
 
-  if (o.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return;
-  }
+/** The report as text: a header, the table per nprobe, and the fastest nprobe reaching each recall. */
+function formatReport(report: BenchReport, style: Style): string[] {
+  const { n, dim, metric, k, queries: nq, nlist, clusters, encoding } = report.params;
+  const { rows } = report;
   const p = painter(style);
-  const out: string[] = [];
-  out.push(
-    `${p.bold('semvec bench')}: N = ${fmtInt(n)} x ${dim} (${metric}), ${fmtInt(clusters)} clusters, ${fmtInt(nq)} queries, k = ${k}, nlist = ${fmtInt(nlist)} (${o.encoding}); ${report.machine.simd}, ${report.machine.threads} threads`,
-  );
-  out.push(`build: exact add ${fmtSeconds(flatAdd)}; IVF train ${fmtSeconds(ivfTrain)} + add ${fmtSeconds(ivfAdd)}`);
-  out.push('');
-  out.push(
+  const out: string[] = [
+    `${p.bold('semvec bench')}: N = ${fmtInt(n)} x ${dim} (${metric}), ${fmtInt(clusters)} clusters, ${fmtInt(nq)} queries, k = ${k}, nlist = ${fmtInt(nlist)} (${encoding}); ${report.machine.simd}, ${report.machine.threads} threads`,
+    `build: exact add ${fmtSeconds(report.seconds.flatAdd)}; IVF train ${fmtSeconds(report.seconds.ivfTrain)} + add ${fmtSeconds(report.seconds.ivfAdd)}`,
+    '',
     table(
       ['nprobe', `recall@${k}`, 'QPS', 'median ms', 'speed-up'],
       [
         ...rows.map((r) => [String(r.nprobe), fmt(r.recall, 3), fmtRate(r.qps), fmt(r.medianMs, 3), `${fmt(r.speedup, 1)}x`]),
-        ['exact', '1.000', fmtRate(flatQps), fmt(report.flat.medianMs, 3), '1.0x'],
+        ['exact', '1.000', fmtRate(report.flat.qps), fmt(report.flat.medianMs, 3), '1.0x'],
       ],
       ['right', 'right', 'right', 'right', 'right'],
       p.bold,
     ),
-  );
+  ];
   for (const level of [0.9, 0.95, 0.99]) {
     const ok = rows.filter((r) => r.recall >= level);
     const best = ok.length > 0 ? ok.reduce((a, b) => (b.qps > a.qps ? b : a)) : undefined;
@@ -203,6 +212,17 @@ export async function runBench(o: BenchCommandOptions, style: Style): Promise<vo
         : `recall >= ${level.toFixed(2)}: not reached (best ${fmt(Math.max(...rows.map((r) => r.recall)), 3)})`,
     );
   }
+  return out;
+}
+
+export async function runBench(o: BenchCommandOptions, style: Style): Promise<void> {
+  const report = await measure(o, style);
+  const written = writeFiles(o, report);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const out = formatReport(report, style);
   if (written.length > 0) out.push('', ...written);
   process.stdout.write(`${out.join('\n')}\n`);
 }
