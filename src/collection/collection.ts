@@ -261,19 +261,7 @@ export class Collection {
    * await col.add({ ids: ['a', 'b'], documents: ['first', 'second'], metadatas: [{ topic: 'x' }, { topic: 'y' }] });
    */
   async add(input: RecordsInput): Promise<void> {
-    await this.#write(
-      async () => {
-        const { ids, documents, metadatas } = normalizeRecords(input, 'add');
-        const meta = recordMetadata(ids, metadatas, 'add');
-        const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'add');
-        return { ids, documents, meta, vectors };
-      },
-      async ({ ids, documents, meta, vectors }) => {
-        const dim = this.#dimOf(vectors, ids.length);
-        const rids = await this.#host.store.insert(this.cid, this.name, dim, ids, documents, meta, vectors);
-        await this.#applyPuts(dim, rids, vectors, meta, false);
-      },
-    );
+    await this.#put(input, 'add');
   }
 
   /**
@@ -281,17 +269,22 @@ export class Collection {
    * embedding). Like add, it needs embeddings or documents for every id.
    */
   async upsert(input: RecordsInput): Promise<void> {
+    await this.#put(input, 'upsert');
+  }
+
+  /** add (new ids only) or upsert (new or replaced). */
+  async #put(input: RecordsInput, at: 'add' | 'upsert'): Promise<void> {
     await this.#write(
       async () => {
-        const { ids, documents, metadatas } = normalizeRecords(input, 'upsert');
-        const meta = recordMetadata(ids, metadatas, 'upsert');
-        const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, 'upsert');
+        const { ids, documents, metadatas } = normalizeRecords(input, at);
+        const meta = recordMetadata(ids, metadatas, at);
+        const vectors = await this.#vectorsFor(ids.length, input.embeddings, documents, at);
         return { ids, documents, meta, vectors };
       },
       async ({ ids, documents, meta, vectors }) => {
         const dim = this.#dimOf(vectors, ids.length);
-        const rids = await this.#host.store.upsert(this.cid, this.name, dim, ids, documents, meta, vectors);
-        await this.#applyPuts(dim, rids, vectors, meta, true);
+        const rids = await this.#host.store.put(at === 'upsert', this.cid, this.name, dim, ids, documents, meta, vectors);
+        await this.#applyPuts(dim, rids, vectors, meta, at === 'upsert');
       },
     );
   }

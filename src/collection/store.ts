@@ -216,19 +216,26 @@ export class CollectionStore {
     return { sql: 'INSERT INTO changes (cid, rid, op) SELECT cid, rid, ? FROM records WHERE cid = ? AND id = ?', count: ids.length, params: [val(op), val(cid), col(ids)] };
   }
 
-  /** Inserts new records and returns their rids; ERR_DUPLICATE_ID (nothing written) if an id exists. */
-  async insert(cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<number[]> {
+  /**
+   * Writes records with their embeddings and returns their rids. Without
+   * `replace` (add), ids must be new: ERR_DUPLICATE_ID (nothing written) if
+   * one exists; with it (upsert), an existing record keeps its rid and has
+   * its document, metadata and embedding replaced.
+   */
+  async put(replace: boolean, cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<number[]> {
     const steps = this.#guard(cid, dim);
     const first = steps.length;
+    const onRecord = replace ? ' ON CONFLICT (cid, id) DO UPDATE SET document = excluded.document, metadata = excluded.metadata' : '';
+    const onEmbedding = replace ? ' ON CONFLICT (rid) DO UPDATE SET embedding = excluded.embedding' : '';
     steps.push(
       {
-        sql: 'INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?) RETURNING rid',
+        sql: `INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?)${onRecord} RETURNING rid`,
         count: ids.length,
         params: [val(cid), col(ids), col(docColumn(ids, documents)), col(metadataColumn(metas))],
         returning: true,
       },
       {
-        sql: 'INSERT INTO embeddings (rid, embedding) VALUES ((SELECT rid FROM records WHERE cid = ? AND id = ?), ?)',
+        sql: `INSERT INTO embeddings (rid, embedding) VALUES ((SELECT rid FROM records WHERE cid = ? AND id = ?), ?)${onEmbedding}`,
         count: ids.length,
         params: [val(cid), col(ids), { f32: vectors, dim }],
       },
@@ -240,28 +247,6 @@ export class CollectionStore {
       }
       return this.#guardFailure(f, name, dim);
     });
-    return (results[first] as unknown[][])[0] as number[];
-  }
-
-  /** Inserts or replaces records (same rid for existing ids); returns the rids. */
-  async upsert(cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<number[]> {
-    const steps = this.#guard(cid, dim);
-    const first = steps.length;
-    steps.push(
-      {
-        sql: 'INSERT INTO records (cid, id, document, metadata) VALUES (?, ?, ?, ?) ON CONFLICT (cid, id) DO UPDATE SET document = excluded.document, metadata = excluded.metadata RETURNING rid',
-        count: ids.length,
-        params: [val(cid), col(ids), col(docColumn(ids, documents)), col(metadataColumn(metas))],
-        returning: true,
-      },
-      {
-        sql: 'INSERT INTO embeddings (rid, embedding) VALUES ((SELECT rid FROM records WHERE cid = ? AND id = ?), ?) ON CONFLICT (rid) DO UPDATE SET embedding = excluded.embedding',
-        count: ids.length,
-        params: [val(cid), col(ids), { f32: vectors, dim }],
-      },
-      this.#logSteps(cid, ids, Op.PUT),
-    );
-    const results = await this.write(steps, (f) => this.#guardFailure(f, name, dim));
     return (results[first] as unknown[][])[0] as number[];
   }
 

@@ -21,7 +21,7 @@ describe('collection store', () => {
   it('inserts records with their embeddings and logs a put per record', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    const rids = await s.insert(cid, 'docs', 2, ['a', 'b'], ['doc a', null], [{ k: 1 }, null], vectors(2, 2));
+    const rids = await s.put(false, cid, 'docs', 2, ['a', 'b'], ['doc a', null], [{ k: 1 }, null], vectors(2, 2));
     expect(rids).toHaveLength(2);
     expect(s.count(cid)).toBe(2);
     expect(s.collectionById(cid)!.dim).toBe(2);
@@ -35,8 +35,8 @@ describe('collection store', () => {
   it('a failed program changes nothing: a duplicate id rolls back the whole insert', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    await s.insert(cid, 'docs', 2, ['a'], undefined, [null], vectors(1, 2));
-    await expectRejects(s.insert(cid, 'docs', 2, ['b', 'a'], undefined, [null, null], vectors(2, 2)), 'ERR_DUPLICATE_ID', /"a"/);
+    await s.put(false, cid, 'docs', 2, ['a'], undefined, [null], vectors(1, 2));
+    await expectRejects(s.put(false, cid, 'docs', 2, ['b', 'a'], undefined, [null, null], vectors(2, 2)), 'ERR_DUPLICATE_ID', /"a"/);
     expect(s.count(cid)).toBe(1);
     expect(s.ridsOf(cid, ['b'])).toEqual([undefined]);
     expect(s.pendingChanges(cid)).toBe(1);
@@ -45,10 +45,10 @@ describe('collection store', () => {
   it('guards: a wrong dimension and a deleted collection are typed errors', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    await s.insert(cid, 'docs', 2, ['a'], undefined, [null], vectors(1, 2));
-    await expectRejects(s.upsert(cid, 'docs', 3, ['b'], undefined, [null], vectors(1, 3)), 'ERR_DIMENSION_MISMATCH');
+    await s.put(false, cid, 'docs', 2, ['a'], undefined, [null], vectors(1, 2));
+    await expectRejects(s.put(true, cid, 'docs', 3, ['b'], undefined, [null], vectors(1, 3)), 'ERR_DIMENSION_MISMATCH');
     await s.deleteCollection(cid);
-    await expectRejects(s.insert(cid, 'docs', 2, ['c'], undefined, [null], vectors(1, 2)), 'ERR_NOT_FOUND', /was deleted/);
+    await expectRejects(s.put(false, cid, 'docs', 2, ['c'], undefined, [null], vectors(1, 2)), 'ERR_NOT_FOUND', /was deleted/);
     const again = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
     expect(again).not.toBe(cid); // collection ids are never reused
   });
@@ -56,7 +56,7 @@ describe('collection store', () => {
   it('update merges metadata patches (null removes a key) and logs metadata-only changes apart', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    const [rid] = await s.insert(cid, 'docs', 2, ['a'], ['old'], [{ x: 1, y: 2 }], vectors(1, 2));
+    const [rid] = await s.put(false, cid, 'docs', 2, ['a'], ['old'], [{ x: 1, y: 2 }], vectors(1, 2));
     const seq = s.lastSeq();
     const { metadatas } = await s.update(cid, 'docs', 2, ['a'], [undefined], [{ y: null, z: 'new' }], undefined);
     expect(metadatas).toEqual([{ x: 1, z: 'new' }]);
@@ -71,7 +71,7 @@ describe('collection store', () => {
   it('delete logs deletes and returns how many records it removed', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    const rids = await s.insert(cid, 'docs', 2, ['a', 'b', 'c'], undefined, [null, null, null], vectors(3, 2));
+    const rids = await s.put(false, cid, 'docs', 2, ['a', 'b', 'c'], undefined, [null, null, null], vectors(3, 2));
     const seq = s.lastSeq();
     expect(await s.delete(cid, 'docs', [rids[0]!, rids[2]!, 999])).toBe(2);
     expect([...(await s.changesSince(cid, seq))]).toEqual([[rids[0], false], [rids[2], false]]);
@@ -83,7 +83,7 @@ describe('collection store', () => {
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
     const n = SCAN_ROWS * 2 + 7;
     const ids = Array.from({ length: n }, (_, i) => `r${i}`);
-    const rids = await s.insert(cid, 'docs', 2, ids, undefined, ids.map((_, i) => ({ i })), vectors(n, 2));
+    const rids = await s.put(false, cid, 'docs', 2, ids, undefined, ids.map((_, i) => ({ i })), vectors(n, 2));
     let seen = 0;
     await s.forEachMetadata(cid, () => void seen++);
     expect(seen).toBe(n);
