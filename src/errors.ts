@@ -19,6 +19,8 @@ export const ErrorCode = {
   CLOSED: 'ERR_CLOSED',
   /** An embedder other than the one a collection was built with. */
   EMBEDDER_MISMATCH: 'ERR_EMBEDDER_MISMATCH',
+  /** A write to something opened read-only (a read-only client, a mapped index). */
+  READ_ONLY: 'ERR_READ_ONLY',
   /** A file failed its integrity checks (truncated, bit flips, bad fields). */
   CORRUPT_FILE: 'ERR_CORRUPT_FILE',
   /** A file was written by a newer, incompatible format version. */
@@ -29,6 +31,8 @@ export const ErrorCode = {
   IO: 'ERR_IO',
   /** Another process holds the collection database. */
   LOCKED: 'ERR_LOCKED',
+  /** Waiting for another process took longer than allowed (a lock, a refresh to a sequence number). */
+  TIMEOUT: 'ERR_TIMEOUT',
   /** A model file could not be downloaded (HTTP error, dropped connection, wrong size). */
   DOWNLOAD: 'ERR_DOWNLOAD',
   /** A model is not on disk and downloads are turned off (offline mode). */
@@ -82,11 +86,13 @@ const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string, options
   ERR_NOT_TRAINED: ValidationError,
   ERR_CLOSED: ValidationError,
   ERR_EMBEDDER_MISMATCH: ValidationError,
+  ERR_READ_ONLY: ValidationError,
   ERR_CORRUPT_FILE: FileFormatError,
   ERR_UNSUPPORTED_VERSION: FileFormatError,
   ERR_WRONG_INDEX_KIND: FileFormatError,
   ERR_IO: SemvecIOError,
   ERR_LOCKED: SemvecIOError,
+  ERR_TIMEOUT: SemvecIOError,
   ERR_DOWNLOAD: SemvecIOError,
   ERR_OFFLINE: SemvecIOError,
   ERR_UNSUPPORTED: NativeError,

@@ -35,7 +35,7 @@ export type { ModelInfo, Pooling } from './embedder/registry.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
 export { Client, checkCollectionName } from './collection/client.js';
-export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions } from './collection/client.js';
+export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions, OpenOptions } from './collection/client.js';
 export { Collection, IVF_MIN_RECORDS } from './collection/collection.js';
 export type {
   CollectionRecord,
@@ -47,6 +47,7 @@ export type {
   QueryMatch,
   QueryOptions,
   RecordsInput,
+  RefreshOptions,
   UpdateInput,
 } from './collection/collection.js';
 export type { FieldOperators, Where, WhereDocument } from './collection/filter.js';

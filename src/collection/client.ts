@@ -11,11 +11,11 @@ import { join, resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
 import { createError, ErrorCode, warn, type SemvecWarning } from '../errors.js';
-import { checkOneOf, checkPath, describe, fail } from '../validate.js';
+import { checkInteger, checkOneOf, checkPath, describe, fail, orDefault } from '../validate.js';
 import { METRICS, type Metric } from '../vector-index.js';
 import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo } from './collection.js';
 import { CollectionIndex, type IndexKind } from './collection-index.js';
-import { openDatabase, WriterLock, type Db } from './database.js';
+import { openDatabase, openReaderDatabase, WriterLock, type Db } from './database.js';
 import { checkMetadata, type Metadata } from './metadata.js';
 import { CollectionStore, type CollectionRow } from './store.js';
 import { InlineWriter, ThreadWriter, WriteQueue, type SqlWriter } from './writer.js';
@@ -27,6 +27,23 @@ export interface ClientOptions {
    * `process.emitWarning`.
    */
   onWarning?: (warning: SemvecWarning) => void;
+}
+
+export interface OpenOptions extends ClientOptions {
+  /**
+   * Open for reading only: any number of processes may, while one writing
+   * client holds the directory. Writes throw ERR_READ_ONLY; reads catch up
+   * with the writer's commits (see `refreshMs` and `Collection.refresh`).
+   */
+  readOnly?: boolean;
+  /** A writing client: how long to wait for another writer to close, in ms; default 0 (ERR_LOCKED at once). */
+  lockTimeoutMs?: number;
+  /**
+   * A read-only client: a read (query, get, count) first catches up when the
+   * last catch-up is older than this, in ms; default 1,000. 0: only
+   * `refresh()` catches up.
+   */
+  refreshMs?: number;
 }
 
 export interface CreateCollectionOptions {
@@ -116,6 +133,17 @@ interface ClientParts {
   dir: string | undefined;
   lock: WriterLock | undefined;
   options: ClientOptions;
+  readOnly: boolean;
+  refreshMs: number;
+}
+
+/** The writer of a read-only client: refuses every program. */
+class NoWriter implements SqlWriter {
+  async run(): Promise<never> {
+    throw createError(ErrorCode.READ_ONLY, 'this client is read-only; write through the directory\'s writing client');
+  }
+
+  async close(): Promise<void> {}
 }
 
 export class Client {
@@ -138,7 +166,7 @@ export class Client {
       parts = arg[INTERNAL];
     } else {
       const db = openDatabase(':memory:');
-      parts = { db, writer: new InlineWriter(db), dir: undefined, lock: undefined, options: checkClientOptions(arg) };
+      parts = { db, writer: new InlineWriter(db), dir: undefined, lock: undefined, options: checkClientOptions(arg), readOnly: false, refreshMs: 0 };
     }
     this.#db = parts.db;
     this.#dir = parts.dir;
@@ -149,37 +177,54 @@ export class Client {
       store: this.#store,
       queue: new WriteQueue(),
       snapshots: parts.dir ? join(parts.dir, 'indexes') : undefined,
+      readOnly: parts.readOnly,
+      refreshMs: parts.refreshMs,
       warn: (w) => warn(w, onWarning),
     };
   }
 
   /**
-   * Opens (creating if needed) a persistent client in `dir`. Only one
-   * client at a time may have a directory open: another gets ERR_LOCKED.
+   * Opens (creating if needed) a persistent client in `dir`. One writing
+   * client at a time may have a directory open: another gets ERR_LOCKED
+   * (or waits `lockTimeoutMs`). With `readOnly: true`, any number of
+   * processes may open it beside the writer.
    *
    * @example
    * const client = await Client.open('./vectors');
+   * const reader = await Client.open('./vectors', { readOnly: true }); // in another process
    */
-  static async open(dir: string, options: ClientOptions = {}): Promise<Client> {
+  static async open(dir: string, options: OpenOptions = {}): Promise<Client> {
     const root = resolve(checkPath(dir, 'dir'));
     const opts = checkClientOptions(options);
+    const readOnly = checkBoolean(opts.readOnly, 'readOnly');
+    const lockTimeoutMs = checkInteger(orDefault(opts.lockTimeoutMs, 0), 'lockTimeoutMs', 0, 2 ** 31 - 1);
+    const refreshMs = checkInteger(orDefault(opts.refreshMs, 1000), 'refreshMs', 0, 2 ** 31 - 1);
+    const file = join(root, 'semvec.db');
+    if (readOnly) {
+      const db = openReaderDatabase(file, root);
+      return new Client({ [INTERNAL]: { db, writer: new NoWriter(), dir: root, lock: undefined, options: opts, readOnly, refreshMs } });
+    }
     try {
       mkdirSync(join(root, 'indexes'), { recursive: true });
     } catch (err) {
       throw createError(ErrorCode.IO, `cannot use ${root} as a collection directory: ${(err as Error).message}`, { cause: err });
     }
-    const lock = WriterLock.acquire(join(root, 'semvec.lock'), root);
+    const lock = await WriterLock.acquire(join(root, 'semvec.lock'), root, lockTimeoutMs);
     let db: Db | undefined;
     try {
-      const file = join(root, 'semvec.db');
       db = openDatabase(file);
       const writer = await ThreadWriter.start(file);
-      return new Client({ [INTERNAL]: { db, writer, dir: root, lock, options: opts } });
+      return new Client({ [INTERNAL]: { db, writer, dir: root, lock, options: opts, readOnly, refreshMs } });
     } catch (err) {
       db?.close();
       lock.release();
       throw err;
     }
+  }
+
+  /** Whether this client only reads (see {@link OpenOptions.readOnly}). */
+  get readOnly(): boolean {
+    return this.#host.readOnly;
   }
 
   /** The directory of a persistent client; undefined in memory. */
@@ -189,6 +234,11 @@ export class Client {
 
   #check(): void {
     if (this.#closed) throw createError(ErrorCode.CLOSED, 'the client is closed');
+  }
+
+  #checkWritable(what: string): void {
+    this.#check();
+    if (this.#host.readOnly) throw createError(ErrorCode.READ_ONLY, `${what}: this client is read-only; use the directory's writing client`);
   }
 
   #info(row: CollectionRow): CollectionInfo {
@@ -210,7 +260,7 @@ export class Client {
    * const docs = await client.createCollection('docs', { metric: 'cosine', embedder });
    */
   async createCollection(name: string, options: CreateCollectionOptions = {}): Promise<Collection> {
-    this.#check();
+    this.#checkWritable('createCollection');
     checkCollectionName(name);
     if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
     const metadata = checkMetadata(options.metadata, 'metadata');
@@ -243,7 +293,7 @@ export class Client {
       if (!row) throw createError(ErrorCode.NOT_FOUND, `no collection named ${JSON.stringify(name)}`);
       if (embedder) {
         const identity = checkEmbedder(name, row.embedder, row.dim, embedder);
-        if (row.embedder === null) await this.#store.setEmbedder(row.cid, identity);
+        if (row.embedder === null && !this.#host.readOnly) await this.#store.setEmbedder(row.cid, identity);
       }
       const open = this.#open.get(name);
       if (open) {
@@ -275,7 +325,7 @@ export class Client {
 
   /** Deletes a collection and its records; ERR_NOT_FOUND if absent. Handles to it refuse work from then on. */
   async deleteCollection(name: string): Promise<void> {
-    this.#check();
+    this.#checkWritable('deleteCollection');
     checkCollectionName(name);
     await this.#host.queue.run(async () => {
       this.#check();
@@ -297,7 +347,7 @@ export class Client {
    */
   async checkpoint(): Promise<void> {
     this.#check();
-    if (!this.#dir) return;
+    if (!this.#dir || this.#host.readOnly) return;
     await this.#host.queue.run(async () => {
       for (const col of this.#open.values()) await col.index.snapshot();
       this.#removeStrayFiles();
@@ -328,9 +378,14 @@ export class Client {
   }
 }
 
-function checkClientOptions(options: unknown): ClientOptions {
+function checkBoolean(value: unknown, name: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') fail(ErrorCode.INVALID_ARGUMENT, `${name} must be a boolean; received ${describe(value)}`);
+  return value === true;
+}
+
+function checkClientOptions(options: unknown): OpenOptions {
   if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
   const onWarning = (options as ClientOptions).onWarning;
   if (onWarning !== undefined && typeof onWarning !== 'function') fail(ErrorCode.INVALID_ARGUMENT, `onWarning must be a function; received ${describe(onWarning)}`);
-  return options as ClientOptions;
+  return options as OpenOptions;
 }

@@ -15,7 +15,7 @@ import { SemvecWarning, WarningCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric } from '../vector-index.js';
-import type { CollectionStore, EmbeddingScan } from './store.js';
+import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
 /** Records at which an 'ivf' collection moves from exact to IVF search. */
 export const IVF_MIN_RECORDS = 10_000;
@@ -28,6 +28,8 @@ export type IndexKind = 'flat' | 'ivf';
 /** What an index needs to know of its collection. */
 export interface IndexOwner {
   store: CollectionStore;
+  /** A read-only client's (another client writes the directory). */
+  readOnly: boolean;
   cid: number;
   name: string;
   metric: Metric;
@@ -73,6 +75,8 @@ export class CollectionIndex {
   #dirty = false;
   /** Records of the database left out of the index because their embedding is damaged. */
   #skipped = 0;
+  /** The sequence number of the last change the index reflects. */
+  #seq = 0;
 
   private constructor(owner: IndexOwner) {
     this.#owner = owner;
@@ -87,32 +91,64 @@ export class CollectionIndex {
     return this.#size;
   }
 
+  /** The sequence number of the last change the index reflects. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** After a write of this client: the index reflects up to `seq`. */
+  advance(seq: number): void {
+    this.#seq = Math.max(this.#seq, seq);
+  }
+
   /** An empty index for a new collection. */
   static empty(owner: IndexOwner): CollectionIndex {
     return new CollectionIndex(owner);
   }
 
-  /** The index of an existing collection: its snapshot caught up, or rebuilt from the database. */
+  /**
+   * The index of an existing collection: its snapshot caught up, or rebuilt
+   * from the database. Everything is read in one read transaction; a
+   * snapshot file that another client replaced meanwhile (it removes the old
+   * one) is looked up again.
+   */
   static async open(owner: IndexOwner, dim: number | undefined): Promise<CollectionIndex> {
     const ci = new CollectionIndex(owner);
-    if (dim === undefined) return ci;
-    if (!(await ci.#fromSnapshot(dim))) await ci.rebuild(dim);
-    await ci.useIvfIfLarge(dim);
+    for (let attempt = 0; ; attempt++) {
+      const done = await owner.store.consistent(async () => {
+        const upTo = owner.store.lastSeq();
+        if (dim !== undefined) {
+          const found = await ci.#fromSnapshot(dim, upTo, attempt >= 3);
+          if (found === 'replaced') return false;
+          if (found === 'untrusted') await ci.rebuild(dim);
+        }
+        ci.#seq = upTo;
+        return true;
+      });
+      if (done) break;
+    }
+    if (dim !== undefined) await ci.useIvfIfLarge(dim);
     return ci;
   }
 
-  /** Loads the snapshot and applies the changes logged after it; false when it cannot be trusted. */
-  async #fromSnapshot(dim: number): Promise<boolean> {
+  /**
+   * Loads the snapshot and applies the changes logged after it up to
+   * `upTo`. 'untrusted': there is none, or it cannot be trusted (rebuild);
+   * 'replaced': its file is gone because a newer snapshot replaced it (look
+   * again, unless this is the last try).
+   */
+  async #fromSnapshot(dim: number, upTo: number, lastTry: boolean): Promise<'loaded' | 'untrusted' | 'replaced'> {
     const { store, cid, snapshots, metric } = this.#owner;
     const snap = store.snapshot(cid);
-    if (!snap || !snapshots) return false;
+    if (!snap || !snapshots) return 'untrusted';
     const path = join(snapshots, snap.file);
     const seal = await fileSeal(path);
-    const why = (reason: string) => {
+    const why = (reason: string): 'untrusted' => {
       this.#owner.warn(new SemvecWarning(WarningCode.SNAPSHOT_REBUILT, `collection ${JSON.stringify(this.#owner.name)}: the index snapshot ${path} ${reason}; the index was rebuilt from the database`));
-      return false;
+      return 'untrusted';
     };
-    if (!seal) return snap.bytes === null ? false : why('is missing or unreadable');
+    if (!seal && !lastTry && this.#owner.readOnly) return 'replaced';
+    if (!seal) return snap.bytes === null ? 'untrusted' : why('is missing or unreadable');
     // A snapshot is bound to the file written for it: another valid index
     // file in its place (same count, other vectors) is not trusted.
     if (snap.bytes === null || snap.crc === null || seal.bytes !== snap.bytes || seal.crc !== snap.crc) return why('is not the file recorded for it');
@@ -120,16 +156,15 @@ export class CollectionIndex {
     try {
       index = await loadAny(path);
     } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_NOT_FOUND' && !lastTry && this.#owner.readOnly) return 'replaced';
       return why(`cannot be loaded (${(err as Error).message})`);
     }
     if (index.dim !== dim || index.metric !== metric) return why('has another dimension or metric');
     this.#index = index;
     this.#size = index.size;
-    const changes = await store.changesSince(cid, snap.seq);
+    const changes = await store.changesBetween(cid, snap.seq, upTo);
     if (changes.size > 0) {
-      const all = [...changes.keys()];
-      await this.remove(all.filter((rid) => index.has(rid)));
-      await this.#add(dim, await store.embeddings(cid, dim, all.filter((rid) => changes.get(rid))));
+      await this.apply(dim, changes);
       this.#dirty = true;
     }
     if (this.#size + this.#skipped !== store.count(cid)) {
@@ -137,7 +172,36 @@ export class CollectionIndex {
       this.#size = 0;
       return why('disagrees with the database');
     }
-    return true;
+    return 'loaded';
+  }
+
+  /** Applies logged changes (rid -> operation, see Op): deleted and re-put vectors leave, put ones are read and added. */
+  async apply(dim: number, changes: ReadonlyMap<number, number>): Promise<void> {
+    const changed = [...changes].filter(([, op]) => op !== Op.META).map(([rid]) => rid);
+    if (changed.length === 0) return;
+    await this.removePresent(changed);
+    await this.#add(dim, await this.#owner.store.embeddings(this.#owner.cid, dim, changed.filter((rid) => changes.get(rid) === Op.PUT)));
+    await this.useIvfIfLarge(dim);
+  }
+
+  /**
+   * Brings the index of a read-only client up to the latest committed
+   * change, in one read transaction. Returns the changes applied, or
+   * 'reload' when the writer has dropped changes this index still needs
+   * (open the collection's index again, from the newer snapshot).
+   */
+  async catchUp(dim: number): Promise<ReadonlyMap<number, number> | 'reload'> {
+    const { store, cid } = this.#owner;
+    return store.consistent(async () => {
+      const upTo = store.lastSeq();
+      if (upTo <= this.#seq) return new Map<number, number>();
+      const snap = store.snapshot(cid);
+      if (snap && snap.pruned_seq > this.#seq) return 'reload';
+      const changes = await store.changesBetween(cid, this.#seq, upTo);
+      await this.apply(dim, changes);
+      this.#seq = upTo;
+      return changes;
+    });
   }
 
   /** Builds the index again from every embedding in the database. */

@@ -32,7 +32,7 @@ import {
   type RecordsInput,
   type UpdateInput,
 } from './records-input.js';
-import type { CollectionStore, StoredRow } from './store.js';
+import { Op, type CollectionStore, type StoredRow } from './store.js';
 import type { WriteQueue } from './writer.js';
 
 export type { IndexKind } from './collection-index.js';
@@ -104,7 +104,18 @@ export interface CollectionHost {
   store: CollectionStore;
   queue: WriteQueue;
   snapshots: string | undefined;
+  /** A read-only client: writes are refused, and reads catch up with the writer's commits. */
+  readOnly: boolean;
+  /** Read-only clients: the most a read lags behind the writer's commits, in ms (0: only refresh() catches up). */
+  refreshMs: number;
   warn(warning: SemvecWarning): void;
+}
+
+export interface RefreshOptions {
+  /** Wait until the collection has caught up to at least this sequence number (a writer's `seq` after its write). */
+  atLeast?: number;
+  /** How long to wait for `atLeast`, in ms; default 10,000. ERR_TIMEOUT after that. */
+  timeoutMs?: number;
 }
 
 /** @internal What identifies the embeddings an embedder makes: model, dimension, pooling. */
@@ -132,11 +143,13 @@ function intersect(a: Matching | undefined, b: Matching | undefined): Matching |
 export class Collection {
   readonly #host: CollectionHost;
   #info: CollectionInfo;
-  readonly #index: CollectionIndex;
+  #index: CollectionIndex;
   #columns: MetadataColumns | undefined;
   #embedder: Embedder | undefined;
   #state: 'open' | 'deleted' | 'closed' = 'open';
   #count: number | undefined;
+  /** When a read-only client last caught up (performance.now()). */
+  #refreshed = performance.now();
 
   /** @internal Made by Client. */
   constructor(host: CollectionHost, info: CollectionInfo, index: CollectionIndex | undefined, embedder: Embedder | undefined) {
@@ -148,7 +161,16 @@ export class Collection {
 
   /** @internal What the index needs of its collection. */
   static owner(host: CollectionHost, info: CollectionInfo): IndexOwner {
-    return { store: host.store, cid: info.cid, name: info.name, metric: info.metric, kind: info.index, snapshots: host.snapshots, warn: (w) => host.warn(w) };
+    return {
+      store: host.store,
+      readOnly: host.readOnly,
+      cid: info.cid,
+      name: info.name,
+      metric: info.metric,
+      kind: info.index,
+      snapshots: host.snapshots,
+      warn: (w) => host.warn(w),
+    };
   }
 
   #owner(): IndexOwner {
@@ -175,6 +197,15 @@ export class Collection {
   /** The embedder used for documents and queryTexts, if any. */
   get embedder(): Embedder | undefined {
     return this.#embedder;
+  }
+
+  /**
+   * The sequence number of the last change this collection reflects: after
+   * a write, that write's; in a read-only client, how far it has caught up.
+   * Hand a writer's `seq` to a reader's {@link refresh} to read your writes.
+   */
+  get seq(): number {
+    return this.#index.seq;
   }
 
   /** @internal The index (for checkpoints). */
@@ -213,6 +244,9 @@ export class Collection {
    */
   async #write<P, T>(prepare: () => Promise<P>, commit: (p: P) => Promise<T>): Promise<T> {
     this.#check();
+    if (this.#host.readOnly) {
+      throw createError(ErrorCode.READ_ONLY, `the collection ${JSON.stringify(this.name)} belongs to a read-only client; write through the directory's writing client`);
+    }
     const turn = this.#host.queue.reserve();
     try {
       const prepared = await prepare();
@@ -283,8 +317,9 @@ export class Collection {
       },
       async ({ ids, documents, meta, vectors }) => {
         const dim = this.#dimOf(vectors, ids.length);
-        const rids = await this.#host.store.put(at === 'upsert', this.cid, this.name, dim, ids, documents, meta, vectors);
+        const { rids, seq } = await this.#host.store.put(at === 'upsert', this.cid, this.name, dim, ids, documents, meta, vectors);
         await this.#applyPuts(dim, rids, vectors, meta, at === 'upsert');
+        this.#index.advance(seq);
       },
     );
   }
@@ -317,8 +352,9 @@ export class Collection {
       },
       async ({ ids, documents, patches, vectors }) => {
         const dim = vectors ? this.#dimOf(vectors, ids.length) : this.#info.dim;
-        const { rids, metadatas } = await this.#host.store.update(this.cid, this.name, dim, ids, documents, patches, vectors);
+        const { rids, metadatas, seq } = await this.#host.store.update(this.cid, this.name, dim, ids, documents, patches, vectors);
         await this.#applyPuts(dim as number, rids, vectors, metadatas, true);
+        this.#index.advance(seq);
       },
     );
   }
@@ -345,12 +381,80 @@ export class Collection {
         let rids = ids === undefined ? Array.from((matching as Matching).rids()) : this.#host.store.ridsOf(this.cid, ids).filter((r): r is number => r !== undefined);
         if (ids !== undefined && matching !== undefined) rids = rids.filter((r) => matching.has(r));
         if (rids.length === 0) return 0;
-        const deleted = await this.#host.store.delete(this.cid, this.name, rids);
+        const { deleted, seq } = await this.#host.store.delete(this.cid, this.name, rids);
         await this.#index.removePresent(rids);
         if (this.#columns) for (const r of rids) this.#columns.delete(r);
+        this.#index.advance(seq);
         return deleted;
       },
     );
+  }
+
+  // ---- catching up (read-only clients) ----
+
+  /**
+   * Catches up with the changes the directory's writer has committed (a
+   * read-only client; a writing client is always up to date). With
+   * `atLeast`, waits until this collection reflects that sequence number.
+   * Returns the sequence number reached.
+   *
+   * @example
+   * const seq = writerCollection.seq;            // in the writing process, after its write
+   * await readerCollection.refresh({ atLeast: seq }); // in a reading process
+   */
+  async refresh(options: RefreshOptions = {}): Promise<number> {
+    this.#check();
+    if (options === null || typeof options !== 'object') bad(`refresh options must be an object; received ${describe(options)}`);
+    const atLeast = options.atLeast === undefined ? 0 : checkInteger(options.atLeast, 'atLeast', 0, Number.MAX_SAFE_INTEGER);
+    const timeoutMs = checkInteger(options.timeoutMs === undefined ? 10_000 : options.timeoutMs, 'timeoutMs', 0, 2 ** 31 - 1);
+    if (!this.#host.readOnly) return this.seq;
+    const deadline = performance.now() + timeoutMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      await this.#host.queue.run(() => this.#catchUp());
+      if (this.seq >= atLeast) return this.seq;
+      if (performance.now() >= deadline) {
+        throw createError(ErrorCode.TIMEOUT, `collection ${JSON.stringify(this.name)} reached sequence number ${this.seq}, not ${atLeast}, within ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(1, deadline - performance.now()))));
+    }
+  }
+
+  /** Catches up when the last catch-up is older than refreshMs (read-only clients). */
+  async #maybeRefresh(): Promise<void> {
+    if (!this.#host.readOnly || this.#host.refreshMs === 0 || performance.now() - this.#refreshed < this.#host.refreshMs) return;
+    await this.#host.queue.run(() => this.#catchUp());
+  }
+
+  /** In a turn of the queue: applies what the writer committed since this collection's seq. */
+  async #catchUp(): Promise<void> {
+    this.#check();
+    this.#refreshed = performance.now();
+    const row = this.#host.store.collectionById(this.cid);
+    if (!row) {
+      this.#state = 'deleted';
+      this.#check();
+      return;
+    }
+    if (row.dim === null) return;
+    if (this.#info.dim === undefined) this.#info = { ...this.#info, dim: row.dim };
+    this.#count = undefined;
+    const changes = await this.#index.catchUp(row.dim);
+    if (changes === 'reload') {
+      this.#index = await CollectionIndex.open(this.#owner(), row.dim);
+      this.#columns = undefined; // rebuilt on first use
+      return;
+    }
+    const cols = this.#columns;
+    if (!cols || changes.size === 0) return;
+    const gone = [...changes].filter(([, op]) => op === Op.DELETE).map(([rid]) => rid);
+    for (const rid of gone) cols.delete(rid);
+    const touched = [...changes].filter(([, op]) => op !== Op.DELETE).map(([rid]) => rid);
+    const rows = await this.#host.store.rowsAsync(touched, false, row.dim);
+    for (const rid of touched) {
+      const r = rows.get(rid);
+      if (r) cols.set(rid, r.metadata);
+      else cols.delete(rid);
+    }
   }
 
   // ---- reads ----
@@ -415,6 +519,7 @@ export class Collection {
    */
   async get(options: GetOptions = {}): Promise<CollectionRecord[]> {
     this.#check();
+    await this.#maybeRefresh();
     if (options === null || typeof options !== 'object') bad(`get expects an object; received ${describe(options)}`);
     const include = checkInclude(options.include);
     const limit = options.limit === undefined ? Infinity : checkInteger(options.limit, 'limit', 0, Number.MAX_SAFE_INTEGER);
@@ -440,6 +545,7 @@ export class Collection {
   /** Number of records. */
   async count(): Promise<number> {
     this.#check();
+    await this.#maybeRefresh();
     this.#count ??= this.#host.store.count(this.cid);
     return this.#count;
   }
@@ -488,6 +594,7 @@ export class Collection {
    */
   async query(options: QueryOptions): Promise<QueryMatch[][]> {
     this.#check();
+    await this.#maybeRefresh();
     if (options === null || typeof options !== 'object') bad(`query expects an object like { queryTexts, nResults }; received ${describe(options)}`);
     const include = checkInclude(options.include);
     const nResults = checkInteger(options.nResults ?? 10, 'nResults', 1, 1_000_000);

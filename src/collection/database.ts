@@ -5,9 +5,10 @@
  * indexes are caches rebuilt or caught up from it.
  *
  * A client reads on its main connection and writes on a second one owned by
- * its writer thread (writer.ts). One process at a time may write a
- * directory: the writer holds an exclusive lock on `semvec.lock` (flock, so
- * the lock dies with the process).
+ * its writer thread (writer.ts). One client at a time may write a
+ * directory: it holds an exclusive lock on `semvec.lock` (flock, so the lock
+ * dies with the process). Read-only clients, in any number of processes,
+ * take no lock: SQLite's WAL lets them read while the writer commits.
  *
  * Tables:
  *   meta         key/value: schema_version, next_cid
@@ -21,8 +22,9 @@
  *                collection's last index snapshot: put (vector), meta
  *                (document or metadata only), delete
  *   snapshots    per collection: the seq its snapshot file covers, the file,
- *                and the file's size and payload checksum (a file that does
- *                not match is not trusted)
+ *                the file's size and payload checksum (a file that does not
+ *                match is not trusted), and pruned_seq: changes up to it
+ *                have been dropped (a reader behind it reloads the snapshot)
  */
 import { createRequire } from 'node:module';
 
@@ -71,7 +73,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
   seq INTEGER NOT NULL,
   file TEXT NOT NULL,
   bytes INTEGER,
-  crc INTEGER
+  crc INTEGER,
+  pruned_seq INTEGER NOT NULL DEFAULT 0
 );
 `;
 
@@ -80,6 +83,7 @@ const MIGRATE_1_TO_2 = `
 ALTER TABLE collections ADD COLUMN embedder TEXT;
 ALTER TABLE snapshots ADD COLUMN bytes INTEGER;
 ALTER TABLE snapshots ADD COLUMN crc INTEGER;
+ALTER TABLE snapshots ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
 `;
 
 let driver: typeof BetterSqlite3 | undefined;
@@ -164,6 +168,59 @@ export function openDatabase(file: string | ':memory:'): Db {
   return db;
 }
 
+/** The schema version of an existing database, checked for a reader (which cannot upgrade it). */
+function checkReaderSchema(db: Db, file: string): void {
+  let version: string | undefined;
+  try {
+    version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+  } catch (err) {
+    throw databaseError(err, file, 'read');
+  }
+  if (version === undefined) throw createError(ErrorCode.CORRUPT_FILE, `${file} is not a semvec database (it has no schema version)`);
+  const v = Number(version);
+  if (v > SCHEMA_VERSION) {
+    throw createError(ErrorCode.UNSUPPORTED_VERSION, `the database ${file} has schema version ${version}, newer than this semvec reads (${SCHEMA_VERSION}); upgrade semvec`);
+  }
+  if (v < SCHEMA_VERSION) {
+    throw createError(
+      ErrorCode.UNSUPPORTED_VERSION,
+      `the database ${file} has schema version ${version}; this semvec reads ${SCHEMA_VERSION}: open the directory once with a writing client to upgrade it`,
+    );
+  }
+}
+
+/**
+ * Opens the connection of a read-only client: the database must exist and
+ * have the current schema; nothing is ever written through it. On a
+ * read-only file system it opens the file read-only.
+ */
+export function openReaderDatabase(file: string, dir: string): Db {
+  const Database = loadDriver();
+  let db: Db;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: 5000 });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'SQLITE_CANTOPEN') {
+      throw createError(ErrorCode.NOT_FOUND, `${dir} is not a semvec collection directory: it has no semvec.db (open it with a writing client first)`, { cause: err });
+    }
+    try {
+      db = new Database(file, { fileMustExist: true, readonly: true, timeout: 5000 });
+    } catch (again) {
+      throw databaseError(again, file, 'open');
+    }
+  }
+  try {
+    db.pragma('query_only = ON');
+    checkReaderSchema(db, file);
+  } catch (err) {
+    db.close();
+    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_')) throw err;
+    throw databaseError(err, file, 'open');
+  }
+  return db;
+}
+
 /** The lock held by the one process that writes a directory. */
 export class WriterLock {
   readonly #fd: number;
@@ -172,13 +229,22 @@ export class WriterLock {
     this.#fd = fd;
   }
 
-  /** Takes the lock on `file`; ERR_LOCKED when another client holds it. */
-  static acquire(file: string, dir: string): WriterLock {
-    const fd = native().tryLockFile(file, true);
+  /**
+   * Takes the lock on `file`, waiting up to `timeoutMs` for another client
+   * to let it go; ERR_LOCKED when it does not.
+   */
+  static async acquire(file: string, dir: string, timeoutMs = 0): Promise<WriterLock> {
+    const deadline = Date.now() + timeoutMs;
+    let fd = native().tryLockFile(file, true);
+    while (fd < 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+      fd = native().tryLockFile(file, true);
+    }
     if (fd < 0) {
       throw createError(
         ErrorCode.LOCKED,
-        `the collection directory ${dir} is open in another process or client; only one client at a time may open it (close the other one first)`,
+        `the collection directory ${dir} is open in another process or client that writes to it; only one writing client at a time may open it ` +
+          `(close the other one first, wait with { lockTimeoutMs }, or open it with { readOnly: true })${timeoutMs > 0 ? `; waited ${timeoutMs} ms` : ''}`,
       );
     }
     return new WriterLock(fd);

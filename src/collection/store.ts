@@ -38,6 +38,8 @@ export interface SnapshotRow {
   file: string;
   bytes: number | null;
   crc: number | null;
+  /** Changes up to this sequence number have been dropped. */
+  pruned_seq: number;
 }
 
 /** Change log operations. */
@@ -114,6 +116,21 @@ export class CollectionStore {
     this.db = db;
     this.writer = writer;
     this.file = file;
+  }
+
+  /**
+   * Runs `fn` in one read transaction of the main connection, so that every
+   * read it makes, across the chunks of a scan, sees the same committed
+   * state (another process may be writing meanwhile).
+   */
+  async consistent<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) return fn();
+    this.db.exec('BEGIN');
+    try {
+      return await fn();
+    } finally {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    }
   }
 
   /** A prepared statement, prepared once per SQL text. */
@@ -212,6 +229,14 @@ export class CollectionStore {
     return undefined;
   }
 
+  /** The last step of a record write: the sequence number of its last change (to return it). */
+  static readonly #seqStep: Step = once("SELECT seq FROM sqlite_sequence WHERE name = 'changes'", [], { returning: true });
+
+  /** The sequence number the last step of a program returned. */
+  static #seqOf(results: ProgramResults): number {
+    return ((results[results.length - 1] as unknown[][])[0]?.[0] as number | undefined) ?? 0;
+  }
+
   #logSteps(cid: number, ids: readonly string[], op: number): Step {
     return { sql: 'INSERT INTO changes (cid, rid, op) SELECT cid, rid, ? FROM records WHERE cid = ? AND id = ?', count: ids.length, params: [val(op), val(cid), col(ids)] };
   }
@@ -222,7 +247,7 @@ export class CollectionStore {
    * one exists; with it (upsert), an existing record keeps its rid and has
    * its document, metadata and embedding replaced.
    */
-  async put(replace: boolean, cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<number[]> {
+  async put(replace: boolean, cid: number, name: string, dim: number, ids: readonly string[], documents: readonly (string | null | undefined)[] | undefined, metas: readonly (Metadata | null)[], vectors: Float32Array): Promise<{ rids: number[]; seq: number }> {
     const steps = this.#guard(cid, dim);
     const first = steps.length;
     const onRecord = replace ? ' ON CONFLICT (cid, id) DO UPDATE SET document = excluded.document, metadata = excluded.metadata' : '';
@@ -240,6 +265,7 @@ export class CollectionStore {
         params: [val(cid), col(ids), { f32: vectors, dim }],
       },
       this.#logSteps(cid, ids, Op.PUT),
+      CollectionStore.#seqStep,
     );
     const results = await this.write(steps, (f) => {
       if (f.step === first && f.code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -247,7 +273,7 @@ export class CollectionStore {
       }
       return this.#guardFailure(f, name, dim);
     });
-    return (results[first] as unknown[][])[0] as number[];
+    return { rids: (results[first] as unknown[][])[0] as number[], seq: CollectionStore.#seqOf(results) };
   }
 
   /**
@@ -263,7 +289,7 @@ export class CollectionStore {
     documents: readonly (string | null | undefined)[] | undefined,
     patches: readonly (Record<string, Metadata[string] | null> | undefined)[],
     vectors: Float32Array | undefined,
-  ): Promise<{ rids: number[]; metadatas: (Metadata | null)[] }> {
+  ): Promise<{ rids: number[]; metadatas: (Metadata | null)[]; seq: number }> {
     const steps = this.#guard(cid, vectors ? dim : undefined);
     const first = steps.length;
     steps.push({
@@ -291,7 +317,7 @@ export class CollectionStore {
         params: [{ f32: vectors, dim: dim as number }, val(cid), col(ids)],
       });
     }
-    steps.push(this.#logSteps(cid, ids, vectors ? Op.PUT : Op.META));
+    steps.push(this.#logSteps(cid, ids, vectors ? Op.PUT : Op.META), CollectionStore.#seqStep);
     const results = await this.write(steps, (f) => {
       if (f.step === first && f.kind === 'missing') {
         return createError(ErrorCode.NOT_FOUND, `id ${JSON.stringify(ids[f.row])} is not in the collection; nothing was updated (use upsert to add it)`);
@@ -299,18 +325,19 @@ export class CollectionStore {
       return this.#guardFailure(f, name, dim);
     });
     const [rids, metadatas] = results[first] as [number[], (string | null)[]];
-    return { rids, metadatas: metadatas.map(parseMetadata) };
+    return { rids, metadatas: metadatas.map(parseMetadata), seq: CollectionStore.#seqOf(results) };
   }
 
   /** Deletes records by rid (those still present); returns how many were deleted. */
-  async delete(cid: number, name: string, rids: readonly number[]): Promise<number> {
+  async delete(cid: number, name: string, rids: readonly number[]): Promise<{ deleted: number; seq: number }> {
     const steps = this.#guard(cid, undefined);
     steps.push(
       { sql: 'INSERT INTO changes (cid, rid, op) SELECT cid, rid, ? FROM records WHERE rid = ? AND cid = ?', count: rids.length, params: [val(Op.DELETE), col(rids), val(cid)] },
       { sql: 'DELETE FROM records WHERE rid = ? AND cid = ?', count: rids.length, params: [col(rids), val(cid)] },
+      CollectionStore.#seqStep,
     );
     const results = await this.write(steps, (f) => this.#guardFailure(f, name, undefined));
-    return results[steps.length - 1] as number;
+    return { deleted: results[steps.length - 2] as number, seq: CollectionStore.#seqOf(results) };
   }
 
   // ---- reads ----
@@ -468,31 +495,46 @@ export class CollectionStore {
 
   /** Changes logged for a collection since its last snapshot. */
   pendingChanges(cid: number): number {
-    return this.#sql('SELECT count(*) FROM changes WHERE cid = ?').pluck().get(cid) as number;
+    return this.#sql('SELECT count(*) FROM changes WHERE cid = ? AND seq > ?').pluck().get(cid, this.snapshot(cid)?.seq ?? 0) as number;
   }
 
-  /** The last vector operation on each rid changed after seq: rid -> put (true) or delete (false). */
-  async changesSince(cid: number, seq: number): Promise<Map<number, boolean>> {
-    const out = new Map<number, boolean>();
-    const sql = `SELECT seq, rid, op FROM changes WHERE cid = ? AND op != ${Op.META}`;
-    for await (const rows of this.scan<{ seq: number; rid: number; op: number }>(sql, 'seq', [cid], seq)) {
-      for (const r of rows) out.set(r.rid, r.op === Op.PUT);
+  /**
+   * What changed in a collection in (after, upTo]: the last operation on
+   * each rid, in order: put (new vector), meta (document or metadata only)
+   * or delete. A reader applies these to catch up.
+   */
+  async changesBetween(cid: number, after: number, upTo: number): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    const sql = 'SELECT seq, rid, op FROM changes WHERE cid = ? AND seq <= ?';
+    for await (const rows of this.scan<{ seq: number; rid: number; op: number }>(sql, 'seq', [cid, upTo], after)) {
+      for (const r of rows) {
+        // A metadata change after a put keeps the put (the vector changed too).
+        if (r.op === Op.META && out.get(r.rid) === Op.PUT) continue;
+        out.set(r.rid, r.op);
+      }
     }
     return out;
   }
 
   snapshot(cid: number): SnapshotRow | undefined {
-    return this.#sql('SELECT seq, file, bytes, crc FROM snapshots WHERE cid = ?').get(cid) as SnapshotRow | undefined;
+    return this.#sql('SELECT seq, file, bytes, crc, pruned_seq FROM snapshots WHERE cid = ?').get(cid) as SnapshotRow | undefined;
   }
 
-  /** Records that `file` (of `bytes` bytes and payload checksum `crc`) holds the index as of seq, and drops the changes it covers. */
+  /**
+   * Records that `file` (of `bytes` bytes and payload checksum `crc`) holds
+   * the index as of seq. The changes covered by the previous snapshot are
+   * dropped (not those of this one: a reader that has caught up to the
+   * previous snapshot can still catch up without reloading).
+   */
   async recordSnapshot(cid: number, seq: number, file: string, bytes: number, crc: number): Promise<void> {
+    const pruned = this.snapshot(cid)?.seq ?? 0;
     await this.write([
       once(
-        'INSERT INTO snapshots (cid, seq, file, bytes, crc) VALUES (?, ?, ?, ?, ?) ON CONFLICT (cid) DO UPDATE SET seq = excluded.seq, file = excluded.file, bytes = excluded.bytes, crc = excluded.crc',
-        [cid, seq, file, bytes, crc],
+        'INSERT INTO snapshots (cid, seq, file, bytes, crc, pruned_seq) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (cid) DO UPDATE SET seq = excluded.seq, file = excluded.file, bytes = excluded.bytes, crc = excluded.crc, pruned_seq = excluded.pruned_seq',
+        [cid, seq, file, bytes, crc, pruned],
       ),
-      once('DELETE FROM changes WHERE cid = ? AND seq <= ?', [cid, seq]),
+      once('DELETE FROM changes WHERE cid = ? AND seq <= ?', [cid, pruned]),
     ]);
   }
 }

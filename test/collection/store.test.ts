@@ -21,15 +21,16 @@ describe('collection store', () => {
   it('inserts records with their embeddings and logs a put per record', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    const rids = await s.put(false, cid, 'docs', 2, ['a', 'b'], ['doc a', null], [{ k: 1 }, null], vectors(2, 2));
+    const { rids, seq } = await s.put(false, cid, 'docs', 2, ['a', 'b'], ['doc a', null], [{ k: 1 }, null], vectors(2, 2));
     expect(rids).toHaveLength(2);
+    expect(seq).toBe(s.lastSeq());
     expect(s.count(cid)).toBe(2);
     expect(s.collectionById(cid)!.dim).toBe(2);
     const rows = s.rows(rids, true, 2);
     expect(rows.get(rids[0]!)).toMatchObject({ id: 'a', document: 'doc a', metadata: { k: 1 } });
     expect(Array.from(rows.get(rids[1]!)!.embedding!)).toEqual([2, 3]);
     expect(s.pendingChanges(cid)).toBe(2);
-    expect([...(await s.changesSince(cid, 0))]).toEqual([[rids[0], true], [rids[1], true]]);
+    expect([...(await s.changesBetween(cid, 0, s.lastSeq()))]).toEqual([[rids[0], Op.PUT], [rids[1], Op.PUT]]);
   });
 
   it('a failed program changes nothing: a duplicate id rolls back the whole insert', async () => {
@@ -56,14 +57,16 @@ describe('collection store', () => {
   it('update merges metadata patches (null removes a key) and logs metadata-only changes apart', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    const [rid] = await s.put(false, cid, 'docs', 2, ['a'], ['old'], [{ x: 1, y: 2 }], vectors(1, 2));
+    const {
+      rids: [rid],
+    } = await s.put(false, cid, 'docs', 2, ['a'], ['old'], [{ x: 1, y: 2 }], vectors(1, 2));
     const seq = s.lastSeq();
     const { metadatas } = await s.update(cid, 'docs', 2, ['a'], [undefined], [{ y: null, z: 'new' }], undefined);
     expect(metadatas).toEqual([{ x: 1, z: 'new' }]);
     expect(s.rows([rid!], false, 2).get(rid!)!.document).toBe('old');
     expect(s.lastSeq()).toBe(seq + 1);
-    // A metadata-only change is logged, but does not touch the index's vectors.
-    expect((await s.changesSince(cid, seq)).size).toBe(0);
+    // A metadata-only change is logged apart from vector changes.
+    expect([...(await s.changesBetween(cid, seq, s.lastSeq()))]).toEqual([[rid, Op.META]]);
     await expectRejects(s.update(cid, 'docs', 2, ['a', 'missing'], undefined, [undefined, undefined], undefined), 'ERR_NOT_FOUND', /"missing"/);
     expect(Op.META).not.toBe(Op.PUT);
   });
@@ -71,10 +74,10 @@ describe('collection store', () => {
   it('delete logs deletes and returns how many records it removed', async () => {
     const s = store();
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
-    const rids = await s.put(false, cid, 'docs', 2, ['a', 'b', 'c'], undefined, [null, null, null], vectors(3, 2));
+    const { rids } = await s.put(false, cid, 'docs', 2, ['a', 'b', 'c'], undefined, [null, null, null], vectors(3, 2));
     const seq = s.lastSeq();
-    expect(await s.delete(cid, 'docs', [rids[0]!, rids[2]!, 999])).toBe(2);
-    expect([...(await s.changesSince(cid, seq))]).toEqual([[rids[0], false], [rids[2], false]]);
+    expect((await s.delete(cid, 'docs', [rids[0]!, rids[2]!, 999])).deleted).toBe(2);
+    expect([...(await s.changesBetween(cid, seq, s.lastSeq()))]).toEqual([[rids[0], Op.DELETE], [rids[2], Op.DELETE]]);
     expect(s.count(cid)).toBe(1);
   });
 
@@ -83,7 +86,7 @@ describe('collection store', () => {
     const cid = await s.createCollection('docs', 'l2', undefined, 'flat', null, null);
     const n = SCAN_ROWS * 2 + 7;
     const ids = Array.from({ length: n }, (_, i) => `r${i}`);
-    const rids = await s.put(false, cid, 'docs', 2, ids, undefined, ids.map((_, i) => ({ i })), vectors(n, 2));
+    const { rids } = await s.put(false, cid, 'docs', 2, ids, undefined, ids.map((_, i) => ({ i })), vectors(n, 2));
     let seen = 0;
     await s.forEachMetadata(cid, () => void seen++);
     expect(seen).toBe(n);
