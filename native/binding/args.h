@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "../core/index_common.h"
-#include "../core/io.h"
+#include "../core/file_format.h"
 #include "../core/api_limits.h"
 #include "errors.h"
 

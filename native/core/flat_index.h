@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "index_common.h"
-#include "io.h"
+#include "file_format.h"
 #include "packed_store.h"
 #include "rw_lock.h"
 

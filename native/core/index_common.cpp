@@ -16,11 +16,6 @@ size_t check_dim(size_t dim) {
   return dim;
 }
 
-Metric check_metric(Metric metric) {
-  if (static_cast<uint32_t>(metric) > 2) throw Error(ErrorCode::InvalidArgument, "unknown metric");
-  return metric;
-}
-
 void check_capacity(size_t size, size_t adding) {
   if (adding > kMaxVectors - size)
     throw Error(ErrorCode::InvalidArgument,

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "errors.h"
-#include "io.h"
+#include "file_format.h"
 #include "api_limits.h"
 #include "packed_store.h"
 #include "topk.h"
@@ -28,7 +28,6 @@ struct SearchResults {
 };
 
 size_t check_dim(size_t dim);
-Metric check_metric(Metric metric);
 void check_capacity(size_t size, size_t adding);
 // Caller-chosen ids (n of them, or none when null) are at most kMaxId.
 void check_ids(const uint64_t* ids, size_t n);

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "index_common.h"
-#include "io.h"
+#include "file_format.h"
 #include "kmeans.h"
 #include "packed_store.h"
 #include "rw_lock.h"

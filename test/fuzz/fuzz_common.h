@@ -16,7 +16,7 @@
 #include "crc32c.h"
 #include "errors.h"
 #include "flat_index.h"
-#include "io.h"
+#include "file_format.h"
 #include "ivf_index.h"
 
 namespace semvec_fuzz {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "api_limits.h"
+#include "metric.h"
 
 namespace semvec {
 
@@ -39,11 +40,10 @@ constexpr uint16_t kFormatMinor = 0;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
 
+// The kind of index a file holds (the header's kind field).
 enum class IndexKind : uint32_t { Flat = 1, Ivf = 2 };
-enum class Metric : uint32_t { InnerProduct = 0, Cosine = 1, L2 = 2 };
 
 const char* index_kind_name(IndexKind kind);
-const char* metric_name(Metric metric);
 
 struct FileHeader {
   uint16_t major = 1;
