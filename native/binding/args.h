@@ -11,9 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "../core/index_common.h"
-#include "../core/file_format.h"
 #include "../core/api_limits.h"
+#include "../core/metric.h"
 #include "errors.h"
 
 namespace semvec_binding {

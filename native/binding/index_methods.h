@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/index_common.h"
+#include "../core/search_results.h"
 #include "args.h"
 #include "errors.h"
 #include "workers.h"

@@ -9,7 +9,9 @@
 
 #include "distances.h"
 #include "errors.h"
-#include "index_common.h"
+#include "file_payload.h"
+#include "id_assignment.h"
+#include "query_preparation.h"
 #include "scan.h"
 #include "temp_files.h"
 #include "thread_pool.h"

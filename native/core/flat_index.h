@@ -18,10 +18,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "index_common.h"
 #include "file_format.h"
+#include "metric.h"
 #include "packed_store.h"
 #include "rw_lock.h"
+#include "search_results.h"
 
 namespace semvec {
 

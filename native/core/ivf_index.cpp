@@ -9,6 +9,8 @@
 
 #include "distances.h"
 #include "errors.h"
+#include "id_assignment.h"
+#include "query_preparation.h"
 #include "scan.h"
 #include "thread_pool.h"
 #include "vectors.h"

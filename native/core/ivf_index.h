@@ -27,11 +27,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "index_common.h"
 #include "file_format.h"
 #include "kmeans.h"
+#include "metric.h"
 #include "packed_store.h"
 #include "rw_lock.h"
+#include "search_results.h"
 #include "sq8.h"
 
 namespace semvec {

@@ -4,6 +4,7 @@
 #include <shared_mutex>
 
 #include "errors.h"
+#include "file_payload.h"
 #include "ivf_index.h"
 #include "temp_files.h"
 #include "thread_pool.h"

@@ -5,10 +5,18 @@
 #include <limits>
 #include <string>
 
+#include "api_limits.h"
 #include "distances.h"
 #include "errors.h"
 
 namespace semvec {
+
+size_t check_dim(size_t dim) {
+  if (dim == 0 || dim > kMaxDim)
+    throw Error(ErrorCode::InvalidArgument, "dim must be an integer in 1.." + std::to_string(kMaxDim) +
+                                                "; received " + std::to_string(dim));
+  return dim;
+}
 
 double fvec_norm_L2(const float* x, size_t d) {
   const float sq = kernels().inner_product(x, x, d);

@@ -6,6 +6,9 @@
 
 namespace semvec {
 
+// Returns dim, or throws Error(InvalidArgument) unless 1 <= dim <= kMaxDim.
+size_t check_dim(size_t dim);
+
 // The L2 norm of x (d values): the SIMD float sum of squares where it is
 // exact enough, else (components whose squares overflow or underflow a
 // float: near +-1e19 and beyond, or below 1e-19) a sum in double. Finite

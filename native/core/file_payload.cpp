@@ -1,61 +1,13 @@
-#include "index_common.h"
+#include "file_payload.h"
 
 #include <algorithm>
-#include <cmath>
+#include <string>
 
-#include "distances.h"
+#include "errors.h"
 #include "thread_pool.h"
 #include "vectors.h"
 
 namespace semvec {
-
-size_t check_dim(size_t dim) {
-  if (dim == 0 || dim > kMaxDim)
-    throw Error(ErrorCode::InvalidArgument, "dim must be an integer in 1.." + std::to_string(kMaxDim) +
-                                                "; received " + std::to_string(dim));
-  return dim;
-}
-
-void check_capacity(size_t size, size_t adding) {
-  if (adding > kMaxVectors - size)
-    throw Error(ErrorCode::InvalidArgument,
-                "an index holds at most " + std::to_string(kMaxVectors) + " vectors");
-}
-
-void check_ids(const uint64_t* ids, size_t n) {
-  if (ids == nullptr) return;
-  for (size_t i = 0; i < n; ++i)
-    if (ids[i] > kMaxId)
-      throw Error(ErrorCode::InvalidArgument, "ids must be integers in 0..2^53-1; received " +
-                                                  std::to_string(ids[i]) + " at position " + std::to_string(i));
-}
-
-const float* prepare_queries(const float* q, size_t nq, size_t d, Metric metric, std::vector<float>& buf) {
-  if (metric != Metric::Cosine) return q;
-  buf.resize(nq * d);
-  fvec_normalized_L2(q, nq, d, buf.data());
-  return buf.data();
-}
-
-void finish_results(TopK* heaps, const float* queries, size_t nq, size_t d, Metric metric,
-                    SearchResults& res) {
-  const Kernels& kn = kernels();
-  res.scores.assign(nq * res.k, 0.0f);
-  res.ids.assign(nq * res.k, 0);
-  for (size_t i = 0; i < nq; ++i) {
-    std::vector<Hit> hits = heaps[i].take_sorted();
-    const float* qi = queries + i * d;
-    const float qsq = metric == Metric::L2 ? kn.inner_product(qi, qi, d) : 0.0f;
-    if (!res.counts.empty()) res.counts[i] = static_cast<uint32_t>(std::min(res.k, hits.size()));
-    for (size_t j = 0; j < res.k && j < hits.size(); ++j) {
-      float s = hits[j].score;
-      // ||q - x||^2 = ||q||^2 - (2 <q, x> - ||x||^2), clamped against rounding.
-      if (metric == Metric::L2) s = std::max(0.0f, qsq - s);
-      res.scores[i * res.k + j] = s;
-      res.ids[i * res.k + j] = hits[j].id;
-    }
-  }
-}
 
 void expect_kind(const FileHeader& h, IndexKind kind) {
   if (h.kind != kind)
