@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "distances.h"
 #include "errors.h"
-#include "thread_pool.h"
 #include "vectors.h"
 
 namespace semvec {
@@ -16,27 +16,21 @@ void expect_kind(const FileHeader& h, IndexKind kind) {
                                           " index");
 }
 
-void write_ids(Writer& w, const PackedStore& store) {
-  std::vector<uint64_t> ids(store.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = store.id_at(i);
-  w.write(ids.data(), ids.size() * sizeof(uint64_t));
-}
+void write_ids(Writer& w, const uint64_t* ids, size_t n) { w.write(ids, n * sizeof(uint64_t)); }
 
-void write_vectors(Writer& w, const PackedStore& store) {
-  const size_t step = kBlock * 64, d = store.dim();
-  std::vector<float> rows(step * d);
-  for (size_t s = 0; s < store.size(); s += step) {
-    const size_t m = std::min(step, store.size() - s);
-    store.unpack_rows(s, m, rows.data());
-    w.write(rows.data(), m * d * sizeof(float));
+void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack) {
+  const size_t step = kBlock * 64;
+  std::vector<float> rows(std::min(step, n) * dim);
+  for (size_t s = 0; s < n; s += step) {
+    const size_t m = std::min(step, n - s);
+    unpack(s, m, rows.data());
+    w.write(rows.data(), m * dim * sizeof(float));
   }
 }
 
-void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedStore& store) {
-  // About 16 MiB per read (a multiple of the block), packed on all threads.
+void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add) {
   const size_t step = std::max<size_t>(kBlock, (size_t(16) << 20) / (dim * sizeof(float)) / kBlock * kBlock);
   std::vector<float> rows(std::min(step, n) * dim);
-  store.reserve(store.size() + n);
   for (size_t s = 0; s < n; s += step) {
     const size_t m = std::min(step, n - s);
     r.read(rows.data(), m * dim * sizeof(float));
@@ -45,7 +39,7 @@ void read_vectors(Reader& r, size_t n, size_t dim, const uint64_t* ids, PackedSt
     } catch (const Error&) {
       throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: a stored vector is not finite");
     }
-    store.append(rows.data(), m, ids + s, false, &ThreadPool::global());
+    add(rows.data(), m, s);
   }
 }
 

@@ -157,8 +157,10 @@ void FlatIndex::write_locked(Writer& w) const {
   h.payload_bytes = payload_bytes_locked();
   w.write_header(h);
   w.write_pod<uint64_t>(next_id_);
-  write_ids(w, store_);
-  write_vectors(w, store_);
+  write_ids(w, store_.ids(), store_.size());
+  write_vectors(w, store_.size(), dim_, [&](size_t first, size_t count, float* out) {
+    store_.unpack_rows(first, count, out);
+  });
   w.write_trailer();
 }
 
@@ -197,8 +199,12 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
       throw Error(ErrorCode::CorruptFile,
                   "corrupt semvec index file: id " + std::to_string(ids[i]) + " appears twice");
   }
-  // Stored vectors are already normalised for Cosine: pack them as they are.
-  read_vectors(r, n, h.dim, ids.data(), ix.store_);
+  // Stored vectors are already normalised for Cosine: pack them as they
+  // are, on all threads.
+  ix.store_.reserve(n);
+  read_vectors(r, n, h.dim, [&](const float* rows, size_t count, size_t first) {
+    ix.store_.append(rows, count, ids.data() + first, false, &ThreadPool::global());
+  });
   r.read_trailer();
   check_next_id(next_id, ids);
   ix.next_id_ = next_id;

@@ -35,10 +35,6 @@ float wide_score(const float* q, const float* x, size_t d, bool l2) {
 
 }  // namespace
 
-const char* ivf_encoding_name(IvfEncoding encoding) {
-  return encoding == IvfEncoding::Sq8 ? "sq8" : "f32";
-}
-
 size_t suggest_nlist(size_t n) {
   if (n == 0) return 1;
   size_t s = static_cast<size_t>(std::lround(4.0 * std::sqrt(static_cast<double>(n))));
@@ -67,8 +63,8 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
   check_rerank(rerank);
 }
 
-IvfIndex::List& IvfIndex::make_list(size_t l) {
-  if (!lists_[l]) lists_[l] = std::make_unique<List>(dim_, metric_ == Metric::L2, encoding_ == IvfEncoding::Sq8);
+IvfList& IvfIndex::make_list(size_t l) {
+  if (!lists_[l]) lists_[l] = std::make_unique<IvfList>(dim_, metric_ == Metric::L2, encoding_);
   return *lists_[l];
 }
 
@@ -133,7 +129,7 @@ size_t IvfIndex::memory_usage() const {
   size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
                  lists_.capacity() * sizeof(lists_[0]);
   for (const auto& l : lists_)
-    if (l) bytes += sizeof(List) + l->vectors.memory_usage() + l->codes.memory_usage();
+    if (l) bytes += sizeof(IvfList) + l->memory_usage();
   bytes += centroid_rows_.capacity() * sizeof(float);
   return bytes;
 }
@@ -214,12 +210,10 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   // Group rows by list, then reserve everything before changing anything.
   std::vector<size_t> count(nlist_, 0);
   for (uint32_t l : list_of) count[l]++;
-  const bool sq8 = encoding_ == IvfEncoding::Sq8;
   for (size_t l = 0; l < nlist_; ++l) {
     if (count[l] == 0) continue;
-    List& list = make_list(l);
-    list.vectors.reserve(list.vectors.size() + count[l]);
-    if (sq8) list.codes.reserve(list.codes.size() + count[l]);
+    IvfList& list = make_list(l);
+    list.reserve(list.size() + count[l]);
   }
   where_.reserve(where_.size() + n);
 
@@ -247,9 +241,8 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
         std::copy(xs + i * dim_, xs + (i + 1) * dim_, rows.begin() + j * dim_);
         row_ids[j] = assigned[i];
       }
-      // Already unit vectors for Cosine: no second normalisation.
-      lists_[l]->vectors.append(rows.data(), m, row_ids.data(), false, nullptr);
-      if (sq8) lists_[l]->codes.append(rows.data(), m, centroid_rows_.data() + l * dim_);
+      const float* centroid = centroid_rows_.empty() ? nullptr : centroid_rows_.data() + l * dim_;
+      lists_[l]->append(rows.data(), m, row_ids.data(), centroid, nullptr);
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
@@ -426,7 +419,7 @@ void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const s
         std::copy(qs + size_t(qs_of[j]) * d, qs + size_t(qs_of[j] + 1) * d, group.begin() + j * d);
       qptr = group.data();
     }
-    PackedRun run = lists_[l]->vectors.run();
+    PackedRun run = lists_[l]->packed().run();
     if (!masks.empty()) run.masks = masks[l].data();
     scan_packed(qptr, qs_of.size(), d, run, partial, qs_of.data());
   });
@@ -449,9 +442,9 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     thread_local std::vector<uint32_t> picked;
     thread_local Sq8Probe probe;
     const uint32_t l = probed[p];
-    const PackedRun run = lists_[l]->vectors.run();
-    const CodeStore& cs = lists_[l]->codes;
-    const size_t nb = (run.count + kBlock - 1) / kBlock;
+    const size_t count = lists_[l]->size();
+    const CodeStore& cs = lists_[l]->codes();
+    const size_t nb = (count + kBlock - 1) / kBlock;
     dots.resize(nb * kBlock);
     scores.resize(nb * kBlock);
     picked.resize(nb * kBlock);
@@ -459,9 +452,9 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     for (uint32_t i : by_list[l]) {
       probe.prepare(qs + size_t(i) * d, centroid_rows_.data() + size_t(l) * d, d, l2);
       kn.sq8_dots(probe.w.data(), cs.codes(), nb, groups, dots.data());
-      sq8_scores(probe, dots.data(), cs, run.count, scores.data());
+      sq8_scores(probe, dots.data(), cs, count, scores.data());
       TopK& heap = partial[i];
-      const size_t m = kn.select_at_least(scores.data(), run.count, heap.threshold(), picked.data());
+      const size_t m = kn.select_at_least(scores.data(), count, heap.threshold(), picked.data());
       for (size_t j = 0; j < m; ++j) {
         const size_t slot = picked[j];
         if (mask && !((mask[slot / kBlock] >> (slot % kBlock)) & 1u)) continue;
@@ -477,7 +470,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     constexpr size_t kAhead = 4;
     auto prefetch = [&](const Hit& h) {
       if (rerank == 0) return;
-      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)]->vectors.row(where_slot(h.id)));
+      const char* p = reinterpret_cast<const char*>(lists_[where_list(h.id)]->rows().row(where_slot(h.id)));
       for (size_t b = 0; b < d * sizeof(float); b += 64) __builtin_prefetch(p + b);
     };
     for (size_t j = 0; j < std::min(kAhead, hits.size()); ++j) prefetch(hits[j]);
@@ -485,15 +478,15 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
       const Hit& h = hits[j];
       if (j + kAhead < hits.size()) prefetch(hits[j + kAhead]);
       const size_t l = where_list(h.id), slot = where_slot(h.id);
-      const PackedRun run = lists_[l]->vectors.run();
+      const RowStore& rows = lists_[l]->rows();
       float score = h.score;
       if (rerank > 0) {
-        const float* row = lists_[l]->vectors.row(slot);
+        const float* row = rows.row(slot);
         const float ip = kn.inner_product(qs + i * d, row, d);
-        score = run.sqnorms ? 2.0f * ip - run.sqnorms[slot] : ip;
-        if (!std::isfinite(score)) score = wide_score(qs + i * d, row, d, run.sqnorms != nullptr);
+        score = rows.sqnorms() ? 2.0f * ip - rows.sqnorms()[slot] : ip;
+        if (!std::isfinite(score)) score = wide_score(qs + i * d, row, d, rows.sqnorms() != nullptr);
       }
-      heaps[i].push(score, run.ids[slot]);
+      heaps[i].push(score, rows.ids()[slot]);
     }
   };
   ThreadPool& pool = ThreadPool::global();
@@ -518,11 +511,10 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
     auto it = where_.find(ids[i]);
     if (it == where_.end()) continue;
     const size_t l = where_list(it->second), slot = where_slot(it->second);
-    List& list = *lists_[l];
-    const bool moves = slot + 1 != list.vectors.size();
+    IvfList& list = *lists_[l];
+    const bool moves = slot + 1 != list.size();
     where_.erase(it);
-    uint64_t moved = list.vectors.remove_slot(slot);
-    if (encoding_ == IvfEncoding::Sq8) list.codes.remove_slot(slot);
+    uint64_t moved = list.remove_slot(slot);
     if (moves) where_[moved] = pack_where(l, slot);
     --size_;
     ++removed;
@@ -534,7 +526,7 @@ void IvfIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<RwLock> lock(mutex_);
   auto it = where_.find(id);
   if (it == where_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  lists_[where_list(it->second)]->vectors.unpack_rows(where_slot(it->second), 1, out);
+  lists_[where_list(it->second)]->unpack_rows(where_slot(it->second), 1, out);
 }
 
 }  // namespace semvec

@@ -4,15 +4,15 @@
 // exactly (top-k within them). nprobe = nlist scans everything and equals the
 // flat index.
 //
-// Lists are PackedStores (vectors, ids and L2 norms side by side, packed), so
-// a probe is a streaming scan with the same kernels as the flat index. Batch
+// Lists (ivf_list.h) keep their vectors packed with ids and L2 norms, so a
+// probe is a streaming scan with the same kernels as the flat index. Batch
 // search groups queries by list, so each probed list is read once per batch.
 //
-// With the Sq8 encoding, each list also keeps 8-bit codes of its vectors'
-// residuals (sq8.h): a probe scans the codes (a quarter of the bytes) for the
-// best `rerank` candidates, which are then scored again exactly from the
-// float vectors (kept row-major). rerank = 0 skips that step: scores are the
-// 8-bit estimates.
+// With the Sq8 encoding, each list keeps 8-bit codes of its vectors'
+// residuals (sq8.h) beside the floats (row-major): a probe scans the codes (a
+// quarter of the bytes) for the best `rerank` candidates, which are then
+// scored again exactly from the floats. rerank = 0 skips that step: scores
+// are the 8-bit estimates.
 //
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
 // inner product for IP and Cosine. IP and Cosine train spherical k-means
@@ -28,18 +28,14 @@
 #include <vector>
 
 #include "file_format.h"
+#include "ivf_list.h"
 #include "kmeans.h"
 #include "metric.h"
 #include "packed_store.h"
 #include "rw_lock.h"
 #include "search_results.h"
-#include "sq8.h"
 
 namespace semvec {
-
-enum class IvfEncoding : uint32_t { F32 = 0, Sq8 = 1 };
-
-const char* ivf_encoding_name(IvfEncoding encoding);
 
 // Default candidates re-ranked exactly per query by an Sq8 index.
 constexpr size_t kDefaultRerank = 64;
@@ -132,19 +128,12 @@ class IvfIndex {
   size_t size_ = 0;
   PackedStore centroids_;          // ids = list numbers; norms for L2
   std::vector<float> centroid_rows_;  // Sq8: the centroids row-major
-  // One inverted list: its vectors and ids and, for Sq8, their codes slot
-  // for slot.
-  struct List {
-    List(size_t dim, bool l2, bool sq8) : vectors(dim, l2, !sq8), codes(dim, l2) {}
-    PackedStore vectors;
-    CodeStore codes;  // empty unless Sq8
-  };
   // nlist slots once trained (none before); a list is allocated by the first
   // vector it receives and is null until then, so that nlist itself costs
   // no memory: neither in the constructor nor in a load.
-  std::vector<std::unique_ptr<List>> lists_;
-  size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->vectors.size() : 0; }
-  List& make_list(size_t l);
+  std::vector<std::unique_ptr<IvfList>> lists_;
+  size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->size() : 0; }
+  IvfList& make_list(size_t l);
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
   mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)

@@ -54,12 +54,16 @@ void IvfIndex::write_locked(Writer& w) const {
     w.write_trailer();
     return;
   }
-  write_vectors(w, centroids_);
+  write_vectors(w, nlist_, dim_, [&](size_t first, size_t count, float* out) {
+    centroids_.unpack_rows(first, count, out);
+  });
   for (size_t l = 0; l < nlist_; ++l) w.write_pod<uint64_t>(list_size(l));
   for (const auto& l : lists_) {
     if (!l) continue;
-    write_ids(w, l->vectors);
-    write_vectors(w, l->vectors);
+    write_ids(w, l->ids(), l->size());
+    write_vectors(w, l->size(), dim_, [&](size_t first, size_t count, float* out) {
+      l->unpack_rows(first, count, out);
+    });
   }
   w.write_trailer();
 }
@@ -115,12 +119,10 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
                                           static_cast<IvfEncoding>(encoding), rerank);
   IvfIndex& ix = *index;
   if (trained) {
-    std::vector<uint64_t> cids(nlist);
-    for (size_t l = 0; l < nlist; ++l) cids[l] = l;
-    PackedStore tmp(h.dim, false);
-    read_vectors(r, nlist, h.dim, cids.data(), tmp);
     std::vector<float> c(nlist * d);
-    tmp.unpack_rows(0, nlist, c.data());
+    read_vectors(r, nlist, h.dim, [&](const float* rows, size_t count, size_t first) {
+      std::copy(rows, rows + count * d, c.begin() + first * d);
+    });
     ix.set_centroids_locked(c.data());
     std::vector<uint64_t> sizes(nlist);
     r.read(sizes.data(), nlist * sizeof(uint64_t));
@@ -141,7 +143,13 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
         if (!ix.where_.emplace(ids[j], pack_where(l, j)).second)
           throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
       }
-      if (!ids.empty()) read_vectors(r, ids.size(), h.dim, ids.data(), ix.make_list(l).vectors);
+      if (!ids.empty()) {
+        IvfList& list = ix.make_list(l);
+        list.reserve(ids.size());
+        read_vectors(r, ids.size(), h.dim, [&](const float* rows, size_t count, size_t first) {
+          list.append_floats(rows, count, ids.data() + first, &ThreadPool::global());
+        });
+      }
       all_ids.insert(all_ids.end(), ids.begin(), ids.end());
     }
     check_next_id(next_id, all_ids);
@@ -157,16 +165,8 @@ void IvfIndex::encode_all_locked() {
   ThreadPool& pool = ThreadPool::global();
   std::atomic<size_t> next{0};
   pool.parallel_for(pool.threads(), [&](size_t) {
-    std::vector<float> rows;
-    for (size_t l = next++; l < nlist_; l = next++) {
-      if (!lists_[l]) continue;
-      List& list = *lists_[l];
-      const size_t m = list.vectors.size();
-      rows.resize(m * dim_);
-      list.vectors.unpack_rows(0, m, rows.data());
-      list.codes.reserve(m);
-      list.codes.append(rows.data(), m, centroid_rows_.data() + l * dim_);
-    }
+    for (size_t l = next++; l < nlist_; l = next++)
+      if (lists_[l]) lists_[l]->encode(centroid_rows_.data() + l * dim_);
   });
 }
 
