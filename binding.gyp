@@ -29,6 +29,7 @@
       "dependencies": ["semvec_avx2", "semvec_avx512"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "sources": [
+        "native/core/allow_mask.cpp",
         "native/core/buffer.cpp",
         "native/core/crc32c.cpp",
         "native/core/dispatch.cpp",

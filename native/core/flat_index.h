@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "allow_mask.h"
 #include "file_format.h"
 #include "metric.h"
 #include "packed_store.h"
@@ -65,6 +66,7 @@ class FlatIndex {
   static std::unique_ptr<FlatIndex> deserialize(const void* data, size_t size);
 
  private:
+  AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
   size_t payload_bytes_locked() const;
   void write_locked(Writer& w) const;
   static std::unique_ptr<FlatIndex> read(Reader& r);

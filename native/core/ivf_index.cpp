@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 
 #include "distances.h"
@@ -252,6 +253,21 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
+AllowMasks IvfIndex::allow_masks_locked(const uint64_t* allow, size_t n_allow) const {
+  AllowMasks out(nlist_);  // one store per list
+  out.allow_all(
+      allow, n_allow,
+      [&](uint64_t id, size_t& list, size_t& slot) {
+        auto it = where_.find(id);
+        if (it == where_.end()) return false;
+        list = where_list(it->second);
+        slot = where_slot(it->second);
+        return true;
+      },
+      [&](size_t list) { return list_size(list); });
+  return out;
+}
+
 SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprobe,
                                const uint64_t* allow, size_t n_allow, size_t rerank) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
@@ -268,27 +284,9 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   SearchResults res;
   res.nq = nq;
   // Allow-list: lane masks per list, and how many allowed vectors each holds.
-  std::vector<std::vector<uint16_t>> masks;
-  std::vector<size_t> allowed_in(allow ? nlist_ : 0, 0);
-  size_t candidates = size_;
-  if (allow != nullptr) {
-    masks.resize(nlist_);
-    candidates = 0;
-    for (size_t i = 0; i < n_allow; ++i) {
-      auto it = where_.find(allow[i]);
-      if (it == where_.end()) continue;
-      const size_t l = where_list(it->second), slot = where_slot(it->second);
-      std::vector<uint16_t>& m = masks[l];
-      if (m.empty()) m.assign((list_size(l) + kBlock - 1) / kBlock, 0);
-      const uint16_t bit = static_cast<uint16_t>(1u << (slot % kBlock));
-      if (!(m[slot / kBlock] & bit)) {
-        ++candidates;
-        ++allowed_in[l];
-      }
-      m[slot / kBlock] |= bit;
-    }
-  }
-  res.k = std::min(k, candidates);
+  std::optional<AllowMasks> allowed;
+  if (allow != nullptr) allowed = allow_masks_locked(allow, n_allow);
+  res.k = std::min(k, allowed ? allowed->allowed() : size_);
   res.counts.assign(nq, 0);
   if (res.k == 0 || nq == 0) {
     res.k = 0;
@@ -305,10 +303,10 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
     for (size_t i = 0; i < nq; ++i) {
       size_t taken = 0, covered = 0;
       for (const Hit& h : coarse_hits_locked(coarse[i], qs + i * d)) {
-        if (allow) {
-          if (allowed_in[h.id] == 0) continue;
+        if (allowed) {
+          if (allowed->allowed_in(h.id) == 0) continue;
           if (taken >= np && covered >= res.k) break;
-          covered += allowed_in[h.id];
+          covered += allowed->allowed_in(h.id);
         }
         by_list[h.id].push_back(static_cast<uint32_t>(i));
         ++taken;
@@ -329,9 +327,9 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, size_t nprob
   const size_t tasks = work / 4096;
   std::vector<TopK> heaps(nq, TopK(res.k));
   if (encoding_ == IvfEncoding::Sq8) {
-    scan_sq8_locked(qs, nq, rerank == kDefault ? rerank_ : rerank, tasks, probed, by_list, masks, heaps.data());
+    scan_sq8_locked(qs, nq, rerank == kDefault ? rerank_ : rerank, tasks, probed, by_list, allowed ? &*allowed : nullptr, heaps.data());
   } else {
-    scan_f32_locked(qs, nq, tasks, probed, by_list, masks, heaps.data());
+    scan_f32_locked(qs, nq, tasks, probed, by_list, allowed ? &*allowed : nullptr, heaps.data());
   }
   finish_results(heaps.data(), qs, nq, d, metric_, res);
   return res;
@@ -404,7 +402,7 @@ void scan_lists(size_t tasks, size_t nprobed, size_t nq, TopK* heaps, Scan scan)
 
 void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
                                const std::vector<std::vector<uint32_t>>& by_list,
-                               const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
+                               const AllowMasks* allowed, TopK* heaps) const {
   const size_t d = dim_;
   scan_lists(tasks, probed.size(), nq, heaps, [&](TopK* partial, size_t p) {
     thread_local std::vector<float> group;
@@ -420,7 +418,7 @@ void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const s
       qptr = group.data();
     }
     PackedRun run = lists_[l]->packed().run();
-    if (!masks.empty()) run.masks = masks[l].data();
+    if (allowed) run.masks = allowed->masks(l);
     scan_packed(qptr, qs_of.size(), d, run, partial, qs_of.data());
   });
 }
@@ -430,7 +428,7 @@ void IvfIndex::scan_f32_locked(const float* qs, size_t nq, size_t tasks, const s
 void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t tasks,
                                const std::vector<uint32_t>& probed,
                                const std::vector<std::vector<uint32_t>>& by_list,
-                               const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const {
+                               const AllowMasks* allowed, TopK* heaps) const {
   const Kernels& kn = kernels();
   const size_t d = dim_, groups = sq8_groups(d);
   const bool l2 = metric_ == Metric::L2;
@@ -448,7 +446,7 @@ void IvfIndex::scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t
     dots.resize(nb * kBlock);
     scores.resize(nb * kBlock);
     picked.resize(nb * kBlock);
-    const uint16_t* mask = masks.empty() ? nullptr : masks[l].data();
+    const uint16_t* mask = allowed ? allowed->masks(l) : nullptr;
     for (uint32_t i : by_list[l]) {
       probe.prepare(qs + size_t(i) * d, centroid_rows_.data() + size_t(l) * d, d, l2);
       kn.sq8_dots(probe.w.data(), cs.codes(), nb, groups, dots.data());

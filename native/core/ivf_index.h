@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "allow_mask.h"
 #include "file_format.h"
 #include "ivf_list.h"
 #include "kmeans.h"
@@ -92,6 +93,7 @@ class IvfIndex {
   size_t check_nprobe(size_t nprobe) const;
   static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
+  AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
   // Step 1 of a search: each query's best centroids into heaps[0..nq).
   void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
@@ -100,11 +102,11 @@ class IvfIndex {
   // probing list l) into one selection per query, on up to `tasks` threads.
   void scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
                        const std::vector<std::vector<uint32_t>>& by_list,
-                       const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
+                       const AllowMasks* allowed, TopK* heaps) const;
   void scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t tasks,
                        const std::vector<uint32_t>& probed,
                        const std::vector<std::vector<uint32_t>>& by_list,
-                       const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
+                       const AllowMasks* allowed, TopK* heaps) const;
   // where_ values: (list << 32) | slot.
   static uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
   static size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
