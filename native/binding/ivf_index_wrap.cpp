@@ -47,9 +47,15 @@ semvec::IvfEncoding encoding_arg(const Napi::CallbackInfo& info, size_t i) {
 }
 
 // Optional rerank argument: undefined for the index default.
-size_t rerank_arg(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || info[i].IsUndefined()) return IvfIndex::kDefault;
+std::optional<size_t> rerank_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return std::nullopt;
   return count_arg(info, i, "rerank", 0, kMaxRerank);
+}
+
+// nprobe argument: 0 for the index default.
+std::optional<size_t> nprobe_arg(const Napi::CallbackInfo& info, size_t i) {
+  size_t nprobe = count_arg(info, i, "nprobe", 0, kMaxNlist);
+  return nprobe == 0 ? std::nullopt : std::optional<size_t>(nprobe);
 }
 
 }  // namespace
@@ -99,11 +105,11 @@ Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
   F32View q = f32_arg(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = k_arg(info, 1);
-  size_t nprobe = count_arg(info, 2, "nprobe", 0, kMaxNlist);
+  std::optional<size_t> nprobe = nprobe_arg(info, 2);
   auto allow = allow_arg(info, 3);
-  size_t rerank = rerank_arg(info, 4);
+  std::optional<size_t> rerank = rerank_arg(info, 4);
   SearchResults r = guard(env, [&] {
-    return index_->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow), rerank);
+    return index_->search(q.data, nq, k, {nprobe, rerank, allow_data(allow), allow_size(allow)});
   });
   return results_to_js(env, r);
 }
@@ -113,15 +119,15 @@ Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
   F32View q = f32_arg_fixed(info, 0, "queries");
   size_t nq = rows_of(env, q, index_->dim(), "queries");
   size_t k = k_arg(info, 1);
-  size_t nprobe = count_arg(info, 2, "nprobe", 0, kMaxNlist);
+  std::optional<size_t> nprobe = nprobe_arg(info, 2);
   auto allow = allow_arg(info, 3);
-  size_t rerank = rerank_arg(info, 4);
+  std::optional<size_t> rerank = rerank_arg(info, 4);
   auto index = index_;
   auto out = std::make_shared<SearchResults>();
   return PromiseWorker::Start(
       env,
       [index, q, nq, k, nprobe, allow, rerank, out] {
-        *out = index->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow), rerank);
+        *out = index->search(q.data, nq, k, {nprobe, rerank, allow_data(allow), allow_size(allow)});
       },
       [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
 }

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "allow_mask.h"
 #include "file_format.h"
 #include "ivf_list.h"
+#include "ivf_probes.h"
 #include "kmeans.h"
 #include "metric.h"
 #include "packed_store.h"
@@ -40,6 +42,24 @@ namespace semvec {
 
 // Default candidates re-ranked exactly per query by an Sq8 index.
 constexpr size_t kDefaultRerank = 64;
+
+// What one search may choose for itself, as FAISS's SearchParametersIVF.
+// An unset optional (std::nullopt, the default) means the index's own
+// setting: nprobe(), rerank().
+struct IvfSearchParams {
+  // Lists probed per query, 1..nlist.
+  std::optional<size_t> nprobe;
+  // Sq8 only: candidates re-scored exactly from the floats, at least k of
+  // them, 0..kMaxRerank; 0: the 8-bit estimates are the scores.
+  std::optional<size_t> rerank;
+  // Allow-list: only these n_allow ids may be returned (ids the index does
+  // not hold are ignored); nullptr: any. Lists holding none are skipped, and
+  // probing goes past nprobe lists until k allowed vectors have been seen
+  // (or every list holding one has been scanned), so a filtered search
+  // returns min(k, allowed) results.
+  const uint64_t* allow = nullptr;
+  size_t n_allow = 0;
+};
 
 class IvfIndex {
  public:
@@ -70,16 +90,9 @@ class IvfIndex {
   // Adds vectors to the lists of their nearest centroids; all or nothing.
   void add(const float* x, size_t n, const uint64_t* ids);
 
-  // nprobe = 0 uses the index default; so does rerank = kDefault (Sq8 only:
-  // candidates re-ranked exactly, at least k; 0: none). With an allow-list (allow: n_allow
-  // ids), only those vectors are returned; lists holding none are skipped,
-  // and probing goes past nprobe lists until k allowed vectors have been
-  // seen (or every list holding one has been scanned), so a filtered search
-  // returns min(k, allowed) results.
-  static constexpr size_t kDefault = ~size_t(0);
-  SearchResults search(const float* q, size_t nq, size_t k, size_t nprobe,
-                       const uint64_t* allow = nullptr, size_t n_allow = 0,
-                       size_t rerank = kDefault) const;
+  // The best min(k, candidates) of nq queries (q: nq * dim) among the
+  // vectors of the lists each query probes (see IvfSearchParams); k >= 1.
+  SearchResults search(const float* q, size_t nq, size_t k, const IvfSearchParams& params = {}) const;
 
   size_t remove(const uint64_t* ids, size_t n);
   void reconstruct(uint64_t id, float* out) const;
@@ -93,20 +106,16 @@ class IvfIndex {
   size_t check_nprobe(size_t nprobe) const;
   static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
-  AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
-  // Step 1 of a search: each query's best centroids into heaps[0..nq).
+  // Search (ivf_search.cpp).
+  AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
+  IvfProbes plan_probes_locked(const float* qs, size_t nq, size_t nprobe, size_t k,
+                               const AllowMasks* allowed) const;
+  // Each query's best centroids into heaps[0..nq).
   void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
   std::vector<Hit> coarse_hits_locked(TopK& heap, const float* q) const;
-  // Step 2 of a search: scan the probed lists (by_list[l]: the queries
-  // probing list l) into one selection per query, on up to `tasks` threads.
-  void scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
-                       const std::vector<std::vector<uint32_t>>& by_list,
-                       const AllowMasks* allowed, TopK* heaps) const;
-  void scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t tasks,
-                       const std::vector<uint32_t>& probed,
-                       const std::vector<std::vector<uint32_t>>& by_list,
-                       const AllowMasks* allowed, TopK* heaps) const;
+  void scan_f32_locked(const float* qs, size_t nq, const IvfProbes& probes, const AllowMasks* allowed,
+                       TopK* heaps) const;
   // where_ values: (list << 32) | slot.
   static uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
   static size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
