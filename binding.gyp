@@ -1,7 +1,8 @@
 # Secondary build with node-gyp (`npx node-gyp rebuild`). The primary build
 # is CMakeLists.txt via cmake-js; keep both source lists identical (a test
 # checks it). Each SIMD level is its own static library so that only its
-# translation unit gets the wider target flags.
+# translation unit gets the wider target flags. The benchmarks' probe module
+# (native/bench/, semvec_bench.node) is built by CMakeLists.txt only.
 {
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fexceptions"],
@@ -47,7 +48,6 @@
         "native/core/kmeans.cpp",
         "native/core/metric.cpp",
         "native/core/packed_store.cpp",
-        "native/core/probes.cpp",
         "native/core/query_preparation.cpp",
         "native/core/row_store.cpp",
         "native/core/rw_lock.cpp",

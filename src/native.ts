@@ -116,8 +116,6 @@ export interface NativeAddon {
   hardwareThreads(): number;
   setErrorFactory(factory: (code: string, message: string) => Error): void;
   normalize(vectors: Float32Array, dim: number, out: Float32Array): number;
-  probeFmaGflops(threads: number, seconds: number): number;
-  probeReadGbps(threads: number, bytes: number, repeats: number): number;
   suggestNlist(n: number): number;
   tryLockFile(path: string, exclusive: boolean): number;
   unlockFile(fd: number): void;

@@ -6,7 +6,6 @@
 
 #include "../core/distances.h"
 #include "../core/file_lock.h"
-#include "../core/probes.h"
 #include "../core/similarity_matrix.h"
 #include "../core/thread_pool.h"
 #include "../core/vectors.h"
@@ -108,20 +107,6 @@ Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
-  size_t threads = count_arg(info, 0, "threads", 1, 1024);
-  double seconds = number_arg(info, 1, "seconds");
-  return Napi::Number::New(info.Env(), semvec::probe_fma_gflops(threads, seconds));
-}
-
-Napi::Value ProbeRead(const Napi::CallbackInfo& info) {
-  size_t threads = count_arg(info, 0, "threads", 1, 1024);
-  size_t bytes = count_arg(info, 1, "bytes", 1 << 20, 1e12);
-  size_t repeats = count_arg(info, 2, "repeats", 1, 1000);
-  return Napi::Number::New(info.Env(),
-                           semvec::probe_read_gbps(threads, bytes, static_cast<int>(repeats)));
-}
-
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -135,8 +120,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hardwareThreads", Napi::Function::New<HardwareThreads>(env, "hardwareThreads"));
   exports.Set("setErrorFactory", Napi::Function::New<SetErrorFactory>(env, "setErrorFactory"));
   exports.Set("normalize", Napi::Function::New<Normalize>(env, "normalize"));
-  exports.Set("probeFmaGflops", Napi::Function::New<ProbeFma>(env, "probeFmaGflops"));
-  exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
   exports.Set("similarityMatrix", Napi::Function::New<SimilarityMatrix>(env, "similarityMatrix"));
   exports.Set("maxArrayLength", Napi::Number::New(env, static_cast<double>(kMaxArrayLength)));
   exports.Set("suggestNlist", Napi::Function::New<SuggestNlist>(env, "suggestNlist"));
