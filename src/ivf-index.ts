@@ -246,15 +246,15 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return super.addAsync(vectors, ids);
   }
 
-  /** The native search arguments after k: nprobe (0: default), allow-list, rerank (undefined: default). */
-  #searchArgs(options: IVFSearchOptions | undefined): [number, Float64Array | undefined, number | undefined] {
-    if (options === undefined) return [0, undefined, undefined];
+  /** The native search arguments after k: allow-list, nprobe, rerank (undefined: the index's own). */
+  #searchArgs(options: IVFSearchOptions | undefined): [Float64Array | undefined, number | undefined, number | undefined] {
+    if (options === undefined) return [undefined, undefined, undefined];
     if (options === null || typeof options !== 'object') {
       fail(ErrorCode.INVALID_ARGUMENT, `search options must be an object like { nprobe: 16 }; received ${describe(options)}`);
     }
     return [
-      options.nprobe === undefined ? 0 : checkInteger(options.nprobe, 'nprobe', 1, this.nlist),
       allowList(options),
+      options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, this.nlist),
       options.rerank === undefined ? undefined : checkInteger(options.rerank, 'rerank', 0, MAX_RERANK),
     ];
   }

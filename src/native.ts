@@ -87,8 +87,9 @@ export interface NativeIvfIndex extends NativeIndex {
   info(): NativeIvfIndexInfo;
   train(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): NativeTrainResult;
   trainAsync(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): Promise<NativeTrainResult>;
-  search(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array, rerank?: number): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array, rerank?: number): Promise<NativeSearchResults>;
+  /** nprobe and rerank: undefined for the index's own. */
+  search(queries: Float32Array, k: number, allow?: Float64Array, nprobe?: number, rerank?: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, allow?: Float64Array, nprobe?: number, rerank?: number): Promise<NativeSearchResults>;
   setNprobe(nprobe: number): void;
   setRerank(rerank: number): void;
   listSizes(): Float64Array;

@@ -64,29 +64,42 @@ void attach_sync_progress(semvec::KMeansParams& params, const Napi::CallbackInfo
   };
 }
 
-// kmeans(vectors: Float32Array, dim, options, progress?)
+namespace {
+
+// kmeans(vectors: Float32Array, dim, options, progress?): the vectors, their
+// dimension and the k-means options.
+struct KMeansArgs {
+  F32View vectors;
+  size_t dim = 0;
+  size_t n = 0;
+  semvec::KMeansParams params;
+};
+
+KMeansArgs kmeans_args(const Napi::CallbackInfo& info, bool async) {
+  KMeansArgs a;
+  a.vectors = async ? f32_arg_fixed(info, 0, "vectors") : f32_arg(info, 0, "vectors");
+  a.dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
+  a.n = rows_of(info.Env(), a.vectors, a.dim, "vectors");
+  a.params = kmeans_params(info, 2);
+  return a;
+}
+
+}  // namespace
+
 Napi::Value KMeans(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
-  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
-  size_t n = rows_of(env, x, dim, "vectors");
-  semvec::KMeansParams p = kmeans_params(info, 2);
-  attach_sync_progress(p, info, 3);
-  semvec::KMeansResult r = guard(env, [&] { return semvec::kmeans(x.data, n, dim, p); });
-  return kmeans_result_to_js(env, r, true);
+  KMeansArgs a = kmeans_args(info, false);
+  attach_sync_progress(a.params, info, 3);
+  semvec::KMeansResult r = guard(info.Env(), [&] { return semvec::kmeans(a.vectors.data, a.n, a.dim, a.params); });
+  return kmeans_result_to_js(info.Env(), r, true);
 }
 
 Napi::Value KMeansAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View x = f32_arg_fixed(info, 0, "vectors");
-  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
-  size_t n = rows_of(env, x, dim, "vectors");
-  semvec::KMeansParams p = kmeans_params(info, 2);
+  KMeansArgs a = kmeans_args(info, true);
   auto progress = AsyncProgress::FromArg(info, 3);
-  AsyncProgress::Attach(p, progress);
+  AsyncProgress::Attach(a.params, progress);
   auto out = std::make_shared<semvec::KMeansResult>();
   return PromiseWorker::Start(
-      env, [x, n, dim, p, out] { *out = semvec::kmeans(x.data, n, dim, p); },
+      info.Env(), [a, out] { *out = semvec::kmeans(a.vectors.data, a.n, a.dim, a.params); },
       [out](Napi::Env e) { return kmeans_result_to_js(e, *out, true); }, {info[0]}, progress);
 }
 
