@@ -61,6 +61,7 @@
         "native/core/vectors.cpp",
         "native/binding/addon.cpp",
         "native/binding/async_progress.cpp",
+        "native/binding/constants.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
         "native/binding/ivf_index_wrap.cpp",

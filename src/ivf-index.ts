@@ -6,7 +6,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './cluster/kmeans.js';
-import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
+import { native, nativeConstants, type IVFEncoding, type NativeIvfIndex, type NativeKMeansDefaults, type NativeSearchResults } from './native.js';
 import {
   checkBoolean,
   checkDim,
@@ -38,13 +38,18 @@ import {
 
 export type { IVFEncoding } from './native.js';
 
-/** Candidates an `'sq8'` index re-scores exactly per query unless told otherwise. */
-export const DEFAULT_RERANK = 64;
-const MAX_RERANK = 1 << 20;
+const { limits, defaults } = nativeConstants();
+
+/** Candidates an `'sq8'` index re-scores exactly per query unless told otherwise (64). */
+export const DEFAULT_RERANK: number = defaults.rerank;
+const MAX_RERANK = limits.maxRerank;
 const ENCODINGS = ['f32', 'sq8'] as const;
 
-/** Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does. */
-export const IVF_TRAINING_DEFAULTS = { iterations: 10, maxPointsPerCentroid: 64, init: 'random' } as const;
+/**
+ * Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does
+ * (`{ iterations: 10, maxPointsPerCentroid: 64, init: 'random' }`; frozen).
+ */
+export const IVF_TRAINING_DEFAULTS: NativeKMeansDefaults = defaults.ivfTraining;
 
 export interface IVFIndexOptions {
   /** Vector dimension, 1 to 65536. */
@@ -136,8 +141,9 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     }
     const dim = checkDim(options.dim);
     const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
-    const nlist = checkInteger(options.nlist, 'nlist', 1, 1 << 20);
-    const nprobe = checkInteger(orDefault(options.nprobe, Math.min(8, nlist)), 'nprobe', 1, nlist);
+    const nlist = checkInteger(options.nlist, 'nlist', 1, limits.maxNlist);
+    // Undefined: the native default, min(8, nlist).
+    const nprobe = options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, nlist);
     const encoding = checkOneOf(orDefault(options.encoding, 'f32'), 'encoding', ENCODINGS);
     const rerank = checkInteger(orDefault(options.rerank, DEFAULT_RERANK), 'rerank', 0, MAX_RERANK);
     const autoTrain = checkBoolean(orDefault(options.autoTrain, false), 'autoTrain');

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,13 @@ inline size_t count_arg(const Napi::CallbackInfo& info, size_t i, const char* na
                 std::string(name) + " must be an integer in " + std::to_string(size_t(min)) +
                     ".." + std::to_string(size_t(max)));
   return static_cast<size_t>(v);
+}
+
+// An optional count at argument i: std::nullopt when undefined (or absent).
+inline std::optional<size_t> optional_count_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                                                double min, double max) {
+  if (info.Length() <= i || info[i].IsUndefined()) return std::nullopt;
+  return count_arg(info, i, name, min, max);
 }
 
 inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {

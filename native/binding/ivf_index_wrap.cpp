@@ -48,13 +48,6 @@ semvec::IvfEncoding encoding_arg(const Napi::CallbackInfo& info, size_t i) {
   throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "encoding must be 'f32' or 'sq8'; received '" + e + "'");
 }
 
-// An optional count at argument i (undefined: unset, the index's own).
-std::optional<size_t> optional_count_arg(const Napi::CallbackInfo& info, size_t i, const char* name, double min,
-                                         double max) {
-  if (info.Length() <= i || info[i].IsUndefined()) return std::nullopt;
-  return count_arg(info, i, name, min, max);
-}
-
 // search(queries, k, allow?, nprobe?, rerank?): undefined nprobe and rerank
 // are the index's own.
 struct IvfSearchArgs : SearchArgs {
@@ -82,21 +75,23 @@ TrainArgs train_args(const Napi::CallbackInfo& info, size_t dim, bool async) {
   TrainArgs a;
   a.vectors = async ? f32_arg_fixed(info, 0, "vectors") : f32_arg(info, 0, "vectors");
   a.n = rows_of(info.Env(), a.vectors, dim, "vectors");
-  a.params = kmeans_params(info, 1);
+  a.params = kmeans_params(info, 1, IvfIndex::training_defaults());
   return a;
 }
 
 }  // namespace
 
-// new IvfIndex(dim, metric, nlist, nprobe, encoding, rerank)
+// new IvfIndex(dim, metric, nlist, nprobe?, encoding, rerank?): an
+// undefined nprobe is default_nprobe(nlist), an undefined rerank
+// kDefaultRerank.
 IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   if (index_) return;
   size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 1);
   size_t nlist = count_arg(info, 2, "nlist", 1, kMaxNlist);
-  size_t nprobe = count_arg(info, 3, "nprobe", 1, kMaxNlist);
+  size_t nprobe = optional_count_arg(info, 3, "nprobe", 1, kMaxNlist).value_or(semvec::default_nprobe(nlist));
   semvec::IvfEncoding encoding = encoding_arg(info, 4);
-  size_t rerank = count_arg(info, 5, "rerank", 0, kMaxRerank);
+  size_t rerank = optional_count_arg(info, 5, "rerank", 0, kMaxRerank).value_or(semvec::kDefaultRerank);
   index_ = guard(info.Env(), [&] {
     return std::make_shared<IvfIndex>(dim, metric, nlist, nprobe, encoding, rerank);
   });

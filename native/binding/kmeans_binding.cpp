@@ -16,20 +16,22 @@ double opt_number(Napi::Object o, const char* key, double fallback) {
 }
 }  // namespace
 
-semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i) {
-  semvec::KMeansParams p;
+semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i,
+                                   const semvec::KMeansParams& defaults) {
+  semvec::KMeansParams p = defaults;
   if (info.Length() <= i || !info[i].IsObject())
     throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "k-means options must be an object");
   Napi::Object o = info[i].As<Napi::Object>();
-  p.k = static_cast<size_t>(opt_number(o, "k", 0));
-  p.iterations = static_cast<size_t>(opt_number(o, "iterations", 25));
-  p.seed = static_cast<uint64_t>(opt_number(o, "seed", 1234));
-  p.max_points_per_centroid = static_cast<size_t>(opt_number(o, "maxPointsPerCentroid", 256));
+  p.k = static_cast<size_t>(opt_number(o, "k", static_cast<double>(p.k)));
+  p.iterations = static_cast<size_t>(opt_number(o, "iterations", static_cast<double>(p.iterations)));
+  p.seed = static_cast<uint64_t>(opt_number(o, "seed", static_cast<double>(p.seed)));
+  p.max_points_per_centroid = static_cast<size_t>(
+      opt_number(o, "maxPointsPerCentroid", static_cast<double>(p.max_points_per_centroid)));
   Napi::Value sph = o.Get("spherical");
-  p.spherical = sph.IsBoolean() && sph.As<Napi::Boolean>().Value();
+  if (sph.IsBoolean()) p.spherical = sph.As<Napi::Boolean>().Value();
   Napi::Value init = o.Get("init");
-  p.init = init.IsString() && init.As<Napi::String>().Utf8Value() == "random" ? semvec::KMeansInit::Random
-                                                                               : semvec::KMeansInit::PlusPlus;
+  for (semvec::KMeansInit v : {semvec::KMeansInit::PlusPlus, semvec::KMeansInit::Random})
+    if (init.IsString() && init.As<Napi::String>().Utf8Value() == semvec::kmeans_init_name(v)) p.init = v;
   return p;
 }
 
@@ -80,7 +82,7 @@ KMeansArgs kmeans_args(const Napi::CallbackInfo& info, bool async) {
   a.vectors = async ? f32_arg_fixed(info, 0, "vectors") : f32_arg(info, 0, "vectors");
   a.dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
   a.n = rows_of(info.Env(), a.vectors, a.dim, "vectors");
-  a.params = kmeans_params(info, 2);
+  a.params = kmeans_params(info, 2, semvec::KMeansParams());
   return a;
 }
 

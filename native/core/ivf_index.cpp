@@ -141,6 +141,14 @@ void IvfIndex::set_centroids_locked(const float* c) {
   trained_ = true;
 }
 
+KMeansParams IvfIndex::training_defaults() {
+  KMeansParams p;
+  p.iterations = 10;
+  p.max_points_per_centroid = 64;
+  p.init = KMeansInit::Random;
+  return p;
+}
+
 KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
   check_finite(x, n, dim_, "training vectors");
   if (n < nlist_)

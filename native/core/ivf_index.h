@@ -43,6 +43,10 @@ namespace semvec {
 // Default candidates re-ranked exactly per query by an Sq8 index.
 constexpr size_t kDefaultRerank = 64;
 
+// The nprobe of an index made without one: min(kDefaultNprobe, nlist).
+constexpr size_t kDefaultNprobe = 8;
+inline size_t default_nprobe(size_t nlist) { return nlist < kDefaultNprobe ? nlist : kDefaultNprobe; }
+
 // What one search may choose for itself, as FAISS's SearchParametersIVF.
 // An unset optional (std::nullopt, the default) means the index's own
 // setting: nprobe(), rerank().
@@ -84,8 +88,13 @@ class IvfIndex {
 
   // Trains the coarse quantizer with k-means (k = nlist) on x (n * dim).
   // Only an empty index can be trained (again). params.k, .spherical are set
-  // here; the rest is the caller's.
+  // here; the rest is the caller's, training_defaults() unless chosen.
   KMeansResult train(const float* x, size_t n, KMeansParams params);
+
+  // IVF training defaults: fewer iterations (10) and points per centroid
+  // (64) than k-means's own, and random init, as FAISS trains its coarse
+  // quantizers; the rest (the seed) is k-means's (KMeansParams).
+  static KMeansParams training_defaults();
 
   // Adds vectors to the lists of their nearest centroids; all or nothing.
   void add(const float* x, size_t n, const uint64_t* ids);

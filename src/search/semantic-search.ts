@@ -6,6 +6,7 @@ import { Embedder } from '../embedder/embedder.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist } from '../ivf-index.js';
+import { nativeConstants } from '../native.js';
 import { checkInteger, checkOneOf, describe, fail } from '../validate.js';
 
 export interface SemanticSearchOptions {
@@ -66,7 +67,7 @@ export class SemanticSearch {
     this.#model = model;
     this.#kind = checkOneOf(options.index ?? 'auto', 'index', ['flat', 'ivf', 'auto'] as const);
     this.#threshold = checkInteger(options.ivfThreshold ?? 50_000, 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
-    this.#nprobe = checkInteger(options.nprobe ?? 16, 'nprobe', 1, 1 << 20);
+    this.#nprobe = checkInteger(options.nprobe ?? 16, 'nprobe', 1, nativeConstants().limits.maxNlist);
   }
 
   async #load(): Promise<Embedder> {
