@@ -127,6 +127,9 @@ export function suggestNlist(n: number): number {
 export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   #autoTrain = false;
   #training: ClusteringOptions = {};
+  // Fixed at construction: read once, so checks against nlist cost nothing.
+  #nlist: number;
+  #encoding: IVFEncoding;
 
   constructor(options: IVFIndexOptions);
   /** @internal */
@@ -137,6 +140,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     }
     if (NATIVE in options) {
       super(options[NATIVE]);
+      ({ nlist: this.#nlist, encoding: this.#encoding } = this.handle.info());
       return;
     }
     const dim = checkDim(options.dim);
@@ -153,32 +157,34 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     }
     clusteringOptions(training, IVF_TRAINING_DEFAULTS);
     super(new (native().IvfIndex)(dim, metric, nlist, nprobe, encoding, rerank));
+    this.#nlist = nlist;
+    this.#encoding = encoding;
     this.#autoTrain = autoTrain;
     this.#training = training;
   }
 
   /** Number of inverted lists. */
   get nlist(): number {
-    return this.handle.info().nlist;
+    return this.#nlist;
   }
 
   /** Lists scanned per query when a search does not say. */
   get nprobe(): number {
-    return this.handle.info().nprobe;
+    return this.handle.nprobe();
   }
 
   set nprobe(value: number) {
-    this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.nlist));
+    this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.#nlist));
   }
 
   /** How the lists store vectors: `'f32'` or `'sq8'`. */
   get encoding(): IVFEncoding {
-    return this.handle.info().encoding;
+    return this.#encoding;
   }
 
   /** `'sq8'`: candidates re-scored exactly when a search does not say. */
   get rerank(): number {
-    return this.handle.info().rerank;
+    return this.handle.rerank();
   }
 
   set rerank(value: number) {
@@ -187,7 +193,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
 
   /** Whether the coarse quantizer has been trained. */
   get isTrained(): boolean {
-    return this.handle.info().trained;
+    return this.handle.isTrained();
   }
 
   /** Vectors in each inverted list. */
@@ -260,7 +266,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     }
     return [
       allowList(options),
-      options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, this.nlist),
+      options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, this.#nlist),
       options.rerank === undefined ? undefined : checkInteger(options.rerank, 'rerank', 0, MAX_RERANK),
     ];
   }

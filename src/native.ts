@@ -19,15 +19,16 @@ export interface NativeSearchResults {
   counts?: Uint32Array;
 }
 
+/** What an index is, fixed at construction: read once. */
 export interface NativeFlatIndexInfo {
   dim: number;
   metric: 'ip' | 'cosine' | 'l2';
-  size: number;
-  nextId: number;
-  memoryUsage: number;
 }
 
-/** What every native index class provides. */
+/**
+ * What every native index class provides. size(), nextId() and the IVF
+ * getters are cheap; memoryUsage() walks the index's storage.
+ */
 export interface NativeIndex {
   add(vectors: Float32Array, ids?: Float64Array): void;
   addAsync(vectors: Float32Array, ids?: Float64Array): Promise<void>;
@@ -36,6 +37,9 @@ export interface NativeIndex {
   contains(id: number): boolean;
   get(id: number): Float32Array;
   info(): NativeFlatIndexInfo;
+  size(): number;
+  nextId(): number;
+  memoryUsage(): number;
   save(path: string): void;
   saveAsync(path: string): Promise<void>;
   serialize(): Buffer;
@@ -69,10 +73,7 @@ export interface NativeKMeansResult extends NativeTrainResult {
 
 export interface NativeIvfIndexInfo extends NativeFlatIndexInfo {
   nlist: number;
-  nprobe: number;
-  trained: boolean;
   encoding: IVFEncoding;
-  rerank: number;
 }
 
 /** How an IVF index stores the vectors its probes scan. */
@@ -92,8 +93,11 @@ export interface NativeIvfIndex extends NativeIndex {
   /** nprobe and rerank: undefined for the index's own. */
   search(queries: Float32Array, k: number, allow?: Float64Array, nprobe?: number, rerank?: number): NativeSearchResults;
   searchAsync(queries: Float32Array, k: number, allow?: Float64Array, nprobe?: number, rerank?: number): Promise<NativeSearchResults>;
+  nprobe(): number;
   setNprobe(nprobe: number): void;
+  rerank(): number;
   setRerank(rerank: number): void;
+  isTrained(): boolean;
   listSizes(): Float64Array;
   centroids(): Float32Array;
 }

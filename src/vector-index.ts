@@ -104,7 +104,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
 
   protected constructor(handle: N) {
     this.#native = handle;
-    const info = handle.info();
+    const info = handle.info(); // fixed facts: read once
     this.dim = info.dim;
     this.metric = info.metric;
   }
@@ -116,17 +116,17 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
 
   /** Number of stored vectors. */
   get size(): number {
-    return this.#native.info().size;
+    return this.#native.size();
   }
 
   /** The id the next add without explicit ids starts from (largest id ever added + 1). */
   get nextId(): number {
-    return this.#native.info().nextId;
+    return this.#native.nextId();
   }
 
   /** Bytes of memory held by the index (vectors, ids, lookup tables). */
   memoryUsage(): number {
-    return this.#native.info().memoryUsage;
+    return this.#native.memoryUsage();
   }
 
   protected prepareAdd(vectors: VectorsInput, ids?: IdsInput): [Float32Array, Float64Array | undefined] {

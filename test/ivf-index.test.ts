@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { DEFAULT_RERANK, FlatIndex, IVF_TRAINING_DEFAULTS, IVFIndex, recallAtK, SemvecError, suggestNlist, type Metric } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native, type NativeIvfIndex } from '../src/native.js';
 import { blobs } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
 
@@ -351,6 +351,42 @@ describe('IVF defaults and limits, read from the native core', () => {
     expect(ivf.train(x, {} as never).trainingPoints).toBe(256);
     expect(nat.kmeans(x, dim, { k: 4 } as never).trainingPoints).toBe(1000);
     expect(nat.kmeans(x, dim, { k: 2, maxPointsPerCentroid: 100 } as never).trainingPoints).toBe(200);
+  });
+});
+
+describe('reading IVF state across the native boundary', () => {
+  it('fixed facts are read once; getters and searches never walk the lists; memoryUsage() does', () => {
+    const nat = native();
+    const Real = nat.IvfIndex;
+    const calls = { info: 0, memoryUsage: 0 };
+    class Counting extends (Real as unknown as new (...args: unknown[]) => NativeIvfIndex) {
+      override info() {
+        calls.info++;
+        return super.info();
+      }
+      override memoryUsage() {
+        calls.memoryUsage++;
+        return super.memoryUsage();
+      }
+    }
+    (nat as { IvfIndex: unknown }).IvfIndex = Counting;
+    try {
+      const ivf = new IVFIndex({ dim, nlist: 16, encoding: 'sq8' });
+      const atConstruction = calls.info;
+      ivf.train(data);
+      ivf.add(data.subarray(0, 500 * dim));
+      const q = queries.subarray(0, dim);
+      for (let i = 0; i < 3; i++) {
+        ivf.search(q, 3, { nprobe: 4, rerank: 8 });
+        ivf.searchBatch(queries.subarray(0, 4 * dim), 3, { nprobe: 16 });
+        expect([ivf.nlist, ivf.nprobe, ivf.rerank, ivf.encoding, ivf.isTrained, ivf.size, ivf.nextId]).toEqual([16, 8, 64, 'sq8', true, 500, 500]);
+      }
+      expect(calls).toEqual({ info: atConstruction, memoryUsage: 0 });
+      expect(ivf.memoryUsage()).toBeGreaterThan(500 * dim);
+      expect(calls.memoryUsage).toBe(1);
+    } finally {
+      (nat as { IvfIndex: unknown }).IvfIndex = Real;
+    }
   });
 });
 

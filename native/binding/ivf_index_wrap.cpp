@@ -23,8 +23,11 @@ Napi::Function IvfIndexWrap::Define(Napi::Env env) {
                                         InstanceMethod<&IvfIndexWrap::Search>("search"),
                                         InstanceMethod<&IvfIndexWrap::SearchAsync>("searchAsync"),
                                         InstanceMethod<&IvfIndexWrap::Info>("info"),
+                                        InstanceMethod<&IvfIndexWrap::Nprobe>("nprobe"),
                                         InstanceMethod<&IvfIndexWrap::SetNprobe>("setNprobe"),
+                                        InstanceMethod<&IvfIndexWrap::Rerank>("rerank"),
                                         InstanceMethod<&IvfIndexWrap::SetRerank>("setRerank"),
+                                        InstanceMethod<&IvfIndexWrap::IsTrained>("isTrained"),
                                         InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
                                         InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
                                     }));
@@ -128,15 +131,21 @@ Napi::Value IvfIndexWrap::SearchOn(const Napi::CallbackInfo& info, bool async) {
   });
 }
 
+// info() -> { dim, metric, nlist, encoding }: fixed at construction.
 Napi::Value IvfIndexWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = BaseInfo(env);
   o.Set("nlist", Napi::Number::New(env, static_cast<double>(index_->nlist())));
-  o.Set("nprobe", Napi::Number::New(env, static_cast<double>(index_->nprobe())));
-  o.Set("trained", Napi::Boolean::New(env, index_->is_trained()));
   o.Set("encoding", Napi::String::New(env, semvec::ivf_encoding_name(index_->encoding())));
-  o.Set("rerank", Napi::Number::New(env, static_cast<double>(index_->rerank())));
   return o;
+}
+
+Napi::Value IvfIndexWrap::Nprobe(const Napi::CallbackInfo& info) { return count(info, index_->nprobe()); }
+
+Napi::Value IvfIndexWrap::Rerank(const Napi::CallbackInfo& info) { return count(info, index_->rerank()); }
+
+Napi::Value IvfIndexWrap::IsTrained(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), index_->is_trained());
 }
 
 Napi::Value IvfIndexWrap::SetNprobe(const Napi::CallbackInfo& info) {
