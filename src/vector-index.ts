@@ -21,7 +21,9 @@ export const METRICS: readonly Metric[] = ['ip', 'cosine', 'l2'];
  * Scores are similarities for `'ip'` and `'cosine'` (descending) and squared
  * distances for `'l2'` (ascending). Never padded: a flat index returns
  * min(k, size) results; an IVF index may return fewer when the probed lists
- * hold fewer vectors.
+ * hold fewer vectors. (The convention of each layer is written once, in
+ * native/core/search_results.h; a collection turns these scores into its
+ * distance and score with distanceAndScore, src/scores.ts.)
  */
 export interface SearchResult {
   ids: Float64Array;
