@@ -19,7 +19,7 @@
 namespace semvec_binding {
 
 // Values in the largest typed array the addon returns (V8 allows 2^32 on
-// 64-bit systems). Exported to TypeScript as maxArrayLength.
+// 64-bit systems). Exported to TypeScript as constants.limits.maxArrayLength.
 constexpr size_t kMaxArrayLength = 0xFFFFFFFFu;
 
 // A Float32Array of n values that owns `data` (no copy): freed when

@@ -12,7 +12,8 @@
 //     32 u64      payload bytes
 //     40 u8[20]   reserved, zero
 //     60 u32      CRC-32C of bytes 0..59
-//   payload (kind-specific; see flat_index.cpp)
+//   payload (kind-specific: flat_index.cpp, ivf_index_io.cpp; shared pieces
+//   in file_payload.h)
 //   trailer, 8 bytes:
 //     u32 CRC-32C of the payload, then char[4] "XEND"
 //

@@ -3,7 +3,9 @@
 //
 // Metrics: InnerProduct scores <q, x> (higher is better); Cosine normalises
 // stored and query vectors, then scores <q, x>; L2 scores ||q - x||^2 (lower
-// is better). Ids are caller-chosen 64-bit integers, unique in the index.
+// is better): the returned scores of search_results.h, which defines the
+// convention of every layer. Ids are caller-chosen 64-bit integers, unique
+// in the index.
 //
 // Thread safety: a readers-writer lock guards the index: searches and saves
 // share it, add and remove take it alone; it is phase-fair (rw_lock.h), so

@@ -136,6 +136,7 @@ class IvfIndex {
   void encode_all_locked();
   void write_locked(Writer& w) const;
   static std::unique_ptr<IvfIndex> read(Reader& r);
+  void read_trained_locked(Reader& r, uint64_t count, uint64_t next_id);
 
   size_t dim_;
   Metric metric_;

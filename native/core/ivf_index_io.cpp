@@ -82,17 +82,21 @@ void IvfIndex::serialize(const std::function<void*(size_t)>& alloc) const {
   write_locked(w);
 }
 
+namespace {
+
+Error corrupt(const std::string& why) { return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why); }
+
+// Every field is held to the range the API allows.
+Error outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+  return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+                 std::to_string(hi));
+}
+
+}  // namespace
+
 std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
   FileHeader h = r.read_header();
   expect_kind(h, IndexKind::Ivf);
-  auto corrupt = [](const std::string& why) {
-    return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why);
-  };
-  // Every field is held to the range the API allows.
-  auto outside = [&](const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
-    return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
-                   std::to_string(hi));
-  };
   if (h.count > kMaxVectors) throw outside("count", h.count, 0, kMaxVectors);
   const uint64_t next_id = r.read_pod<uint64_t>();
   const uint32_t nlist = r.read_pod<uint32_t>(), nprobe = r.read_pod<uint32_t>();
@@ -117,48 +121,51 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
     throw corrupt("payload size does not match count, dim and nlist");
   auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe,
                                           static_cast<IvfEncoding>(encoding), rerank);
-  IvfIndex& ix = *index;
-  if (trained) {
-    std::vector<float> c(nlist * d);
-    read_vectors(r, nlist, h.dim, [&](const float* rows, size_t count, size_t first) {
-      std::copy(rows, rows + count * d, c.begin() + first * d);
-    });
-    ix.set_centroids_locked(c.data());
-    std::vector<uint64_t> sizes(nlist);
-    r.read(sizes.data(), nlist * sizeof(uint64_t));
-    uint64_t total = 0;
-    for (uint64_t s : sizes) {
-      if (s > h.count) throw corrupt("list size out of range");
-      total += s;
-    }
-    if (total != h.count) throw corrupt("list sizes do not add up to the count");
-    std::vector<uint64_t> all_ids;
-    all_ids.reserve(h.count);
-    ix.where_.reserve(h.count);
-    for (size_t l = 0; l < nlist; ++l) {
-      std::vector<uint64_t> ids(sizes[l]);
-      r.read(ids.data(), ids.size() * sizeof(uint64_t));
-      for (size_t j = 0; j < ids.size(); ++j) {
-        check_stored_id(ids[j]);
-        if (!ix.where_.emplace(ids[j], pack_where(l, j)).second)
-          throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
-      }
-      if (!ids.empty()) {
-        IvfList& list = ix.make_list(l);
-        list.reserve(ids.size());
-        read_vectors(r, ids.size(), h.dim, [&](const float* rows, size_t count, size_t first) {
-          list.append_floats(rows, count, ids.data() + first, &ThreadPool::global());
-        });
-      }
-      all_ids.insert(all_ids.end(), ids.begin(), ids.end());
-    }
-    check_next_id(next_id, all_ids);
-    ix.size_ = h.count;
-    if (sq8) ix.encode_all_locked();
-  }
+  if (trained) index->read_trained_locked(r, h.count, next_id);
   r.read_trailer();
-  ix.next_id_ = next_id;
+  index->next_id_ = next_id;
   return index;
+}
+
+// The payload of a trained index after its fields: centroids, list sizes,
+// then each list's ids and vectors (`count` in all).
+void IvfIndex::read_trained_locked(Reader& r, uint64_t count, uint64_t next_id) {
+  std::vector<float> c(nlist_ * dim_);
+  read_vectors(r, nlist_, dim_, [&](const float* rows, size_t m, size_t first) {
+    std::copy(rows, rows + m * dim_, c.begin() + first * dim_);
+  });
+  set_centroids_locked(c.data());
+  std::vector<uint64_t> sizes(nlist_);
+  r.read(sizes.data(), nlist_ * sizeof(uint64_t));
+  uint64_t total = 0;
+  for (uint64_t s : sizes) {
+    if (s > count) throw corrupt("list size out of range");
+    total += s;
+  }
+  if (total != count) throw corrupt("list sizes do not add up to the count");
+  std::vector<uint64_t> all_ids;
+  all_ids.reserve(count);
+  where_.reserve(count);
+  for (size_t l = 0; l < nlist_; ++l) {
+    std::vector<uint64_t> ids(sizes[l]);
+    r.read(ids.data(), ids.size() * sizeof(uint64_t));
+    for (size_t j = 0; j < ids.size(); ++j) {
+      check_stored_id(ids[j]);
+      if (!where_.emplace(ids[j], pack_where(l, j)).second)
+        throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
+    }
+    if (!ids.empty()) {
+      IvfList& list = make_list(l);
+      list.reserve(ids.size());
+      read_vectors(r, ids.size(), dim_, [&](const float* rows, size_t m, size_t first) {
+        list.append_floats(rows, m, ids.data() + first, &ThreadPool::global());
+      });
+    }
+    all_ids.insert(all_ids.end(), ids.begin(), ids.end());
+  }
+  check_next_id(next_id, all_ids);
+  size_ = count;
+  if (encoding_ == IvfEncoding::Sq8) encode_all_locked();
 }
 
 void IvfIndex::encode_all_locked() {
