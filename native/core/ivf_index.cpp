@@ -6,7 +6,6 @@
 #include <mutex>
 #include <shared_mutex>
 
-#include "distances.h"
 #include "errors.h"
 #include "id_assignment.h"
 #include "query_preparation.h"
