@@ -1,7 +1,8 @@
 # Secondary build with node-gyp (`npx node-gyp rebuild`). The primary build
 # is CMakeLists.txt via cmake-js; keep both source lists identical (a test
 # checks it). Each SIMD level is its own static library so that only its
-# translation unit gets the wider target flags.
+# translation unit gets the wider target flags. The benchmarks' probe module
+# (native/bench/, semvec_bench.node) is built by CMakeLists.txt only.
 {
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fexceptions"],
@@ -29,29 +30,38 @@
       "dependencies": ["semvec_avx2", "semvec_avx512"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "sources": [
+        "native/core/allow_mask.cpp",
         "native/core/buffer.cpp",
         "native/core/crc32c.cpp",
         "native/core/dispatch.cpp",
         "native/core/distances_scalar.cpp",
         "native/core/errors.cpp",
+        "native/core/file_format.cpp",
         "native/core/file_lock.cpp",
+        "native/core/file_payload.cpp",
         "native/core/flat_index.cpp",
-        "native/core/index_common.cpp",
-        "native/core/io.cpp",
+        "native/core/id_assignment.cpp",
         "native/core/ivf_index.cpp",
         "native/core/ivf_index_io.cpp",
+        "native/core/ivf_list.cpp",
+        "native/core/ivf_search.cpp",
         "native/core/kmeans.cpp",
+        "native/core/metric.cpp",
         "native/core/packed_store.cpp",
-        "native/core/probes.cpp",
+        "native/core/query_preparation.cpp",
+        "native/core/row_store.cpp",
         "native/core/rw_lock.cpp",
         "native/core/scan.cpp",
+        "native/core/search_results.cpp",
         "native/core/similarity_matrix.cpp",
         "native/core/sq8.cpp",
+        "native/core/sq8_scan.cpp",
         "native/core/temp_files.cpp",
         "native/core/thread_pool.cpp",
         "native/core/vectors.cpp",
         "native/binding/addon.cpp",
         "native/binding/async_progress.cpp",
+        "native/binding/constants.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
         "native/binding/ivf_index_wrap.cpp",

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './cluster/kmeans.js';
-import { native, type IVFEncoding, type NativeIvfIndex, type NativeSearchResults } from './native.js';
+import { native, nativeConstants, type IVFEncoding, type NativeIvfIndex, type NativeKMeansDefaults, type NativeSearchResults } from './native.js';
 import {
   checkBoolean,
   checkDim,
@@ -38,13 +38,18 @@ import {
 
 export type { IVFEncoding } from './native.js';
 
-/** Candidates an `'sq8'` index re-scores exactly per query unless told otherwise. */
-export const DEFAULT_RERANK = 64;
-const MAX_RERANK = 1 << 20;
+const { limits, defaults } = nativeConstants();
+
+/** Candidates an `'sq8'` index re-scores exactly per query unless told otherwise (64). */
+export const DEFAULT_RERANK: number = defaults.rerank;
+const MAX_RERANK = limits.maxRerank;
 const ENCODINGS = ['f32', 'sq8'] as const;
 
-/** Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does. */
-export const IVF_TRAINING_DEFAULTS = { iterations: 10, maxPointsPerCentroid: 64, init: 'random' } as const;
+/**
+ * Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does
+ * (`{ iterations: 10, maxPointsPerCentroid: 64, init: 'random' }`; frozen).
+ */
+export const IVF_TRAINING_DEFAULTS: NativeKMeansDefaults = defaults.ivfTraining;
 
 export interface IVFIndexOptions {
   /** Vector dimension, 1 to 65536. */
@@ -122,6 +127,9 @@ export function suggestNlist(n: number): number {
 export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   #autoTrain = false;
   #training: ClusteringOptions = {};
+  // Fixed at construction: read once, so checks against nlist cost nothing.
+  #nlist: number;
+  #encoding: IVFEncoding;
 
   constructor(options: IVFIndexOptions);
   /** @internal */
@@ -132,12 +140,14 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     }
     if (NATIVE in options) {
       super(options[NATIVE]);
+      ({ nlist: this.#nlist, encoding: this.#encoding } = this.handle.info());
       return;
     }
     const dim = checkDim(options.dim);
     const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', METRICS);
-    const nlist = checkInteger(options.nlist, 'nlist', 1, 1 << 20);
-    const nprobe = checkInteger(orDefault(options.nprobe, Math.min(8, nlist)), 'nprobe', 1, nlist);
+    const nlist = checkInteger(options.nlist, 'nlist', 1, limits.maxNlist);
+    // Undefined: the native default, min(8, nlist).
+    const nprobe = options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, nlist);
     const encoding = checkOneOf(orDefault(options.encoding, 'f32'), 'encoding', ENCODINGS);
     const rerank = checkInteger(orDefault(options.rerank, DEFAULT_RERANK), 'rerank', 0, MAX_RERANK);
     const autoTrain = checkBoolean(orDefault(options.autoTrain, false), 'autoTrain');
@@ -147,32 +157,34 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     }
     clusteringOptions(training, IVF_TRAINING_DEFAULTS);
     super(new (native().IvfIndex)(dim, metric, nlist, nprobe, encoding, rerank));
+    this.#nlist = nlist;
+    this.#encoding = encoding;
     this.#autoTrain = autoTrain;
     this.#training = training;
   }
 
   /** Number of inverted lists. */
   get nlist(): number {
-    return this.handle.info().nlist;
+    return this.#nlist;
   }
 
   /** Lists scanned per query when a search does not say. */
   get nprobe(): number {
-    return this.handle.info().nprobe;
+    return this.handle.nprobe();
   }
 
   set nprobe(value: number) {
-    this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.nlist));
+    this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.#nlist));
   }
 
   /** How the lists store vectors: `'f32'` or `'sq8'`. */
   get encoding(): IVFEncoding {
-    return this.handle.info().encoding;
+    return this.#encoding;
   }
 
   /** `'sq8'`: candidates re-scored exactly when a search does not say. */
   get rerank(): number {
-    return this.handle.info().rerank;
+    return this.handle.rerank();
   }
 
   set rerank(value: number) {
@@ -181,7 +193,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
 
   /** Whether the coarse quantizer has been trained. */
   get isTrained(): boolean {
-    return this.handle.info().trained;
+    return this.handle.isTrained();
   }
 
   /** Vectors in each inverted list. */
@@ -246,15 +258,15 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return super.addAsync(vectors, ids);
   }
 
-  /** The native search arguments after k: nprobe (0: default), allow-list, rerank (undefined: default). */
-  #searchArgs(options: IVFSearchOptions | undefined): [number, Float64Array | undefined, number | undefined] {
-    if (options === undefined) return [0, undefined, undefined];
+  /** The native search arguments after k: allow-list, nprobe, rerank (undefined: the index's own). */
+  #searchArgs(options: IVFSearchOptions | undefined): [Float64Array | undefined, number | undefined, number | undefined] {
+    if (options === undefined) return [undefined, undefined, undefined];
     if (options === null || typeof options !== 'object') {
       fail(ErrorCode.INVALID_ARGUMENT, `search options must be an object like { nprobe: 16 }; received ${describe(options)}`);
     }
     return [
-      options.nprobe === undefined ? 0 : checkInteger(options.nprobe, 'nprobe', 1, this.nlist),
       allowList(options),
+      options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, this.#nlist),
       options.rerank === undefined ? undefined : checkInteger(options.rerank, 'rerank', 0, MAX_RERANK),
     ];
   }

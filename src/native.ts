@@ -1,6 +1,8 @@
 /**
- * Loads the compiled addon once, on first use, with an actionable message
- * when it cannot be loaded.
+ * Loads the compiled addon once, with an actionable message when it cannot
+ * be loaded. Its constants (the API's limits and the defaults the native
+ * core owns) are read when semvec is imported; the SIMD level (SEMVEC_SIMD)
+ * is resolved by the first other use.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,15 +19,16 @@ export interface NativeSearchResults {
   counts?: Uint32Array;
 }
 
+/** What an index is, fixed at construction: read once. */
 export interface NativeFlatIndexInfo {
   dim: number;
   metric: 'ip' | 'cosine' | 'l2';
-  size: number;
-  nextId: number;
-  memoryUsage: number;
 }
 
-/** What every native index class provides. */
+/**
+ * What every native index class provides. size(), nextId() and the IVF
+ * getters are cheap; memoryUsage() walks the index's storage.
+ */
 export interface NativeIndex {
   add(vectors: Float32Array, ids?: Float64Array): void;
   addAsync(vectors: Float32Array, ids?: Float64Array): Promise<void>;
@@ -34,6 +37,9 @@ export interface NativeIndex {
   contains(id: number): boolean;
   get(id: number): Float32Array;
   info(): NativeFlatIndexInfo;
+  size(): number;
+  nextId(): number;
+  memoryUsage(): number;
   save(path: string): void;
   saveAsync(path: string): Promise<void>;
   serialize(): Buffer;
@@ -67,10 +73,7 @@ export interface NativeKMeansResult extends NativeTrainResult {
 
 export interface NativeIvfIndexInfo extends NativeFlatIndexInfo {
   nlist: number;
-  nprobe: number;
-  trained: boolean;
   encoding: IVFEncoding;
-  rerank: number;
 }
 
 /** How an IVF index stores the vectors its probes scan. */
@@ -87,10 +90,14 @@ export interface NativeIvfIndex extends NativeIndex {
   info(): NativeIvfIndexInfo;
   train(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): NativeTrainResult;
   trainAsync(vectors: Float32Array, options: NativeKMeansOptions, progress?: ProgressCallback): Promise<NativeTrainResult>;
-  search(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array, rerank?: number): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number, nprobe: number, allow?: Float64Array, rerank?: number): Promise<NativeSearchResults>;
+  /** nprobe and rerank: undefined for the index's own. */
+  search(queries: Float32Array, k: number, allow?: Float64Array, nprobe?: number, rerank?: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, allow?: Float64Array, nprobe?: number, rerank?: number): Promise<NativeSearchResults>;
+  nprobe(): number;
   setNprobe(nprobe: number): void;
+  rerank(): number;
   setRerank(rerank: number): void;
+  isTrained(): boolean;
   listSizes(): Float64Array;
   centroids(): Float32Array;
 }
@@ -102,11 +109,47 @@ export interface NativeIndexClass<N> {
 }
 
 export interface NativeIvfIndexClass extends NativeIndexClass<NativeIvfIndex> {
-  new (dim: number, metric: string, nlist: number, nprobe: number, encoding: IVFEncoding, rerank: number): NativeIvfIndex;
+  /** nprobe and rerank: undefined for the defaults (NativeConstants). */
+  new (dim: number, metric: string, nlist: number, nprobe: number | undefined, encoding: IVFEncoding, rerank: number | undefined): NativeIvfIndex;
 }
 
 export interface NativeFlatIndexClass extends NativeIndexClass<NativeFlatIndex> {
   new (dim: number, metric: string): NativeFlatIndex;
+}
+
+/** k-means options a default stands for. */
+export interface NativeKMeansDefaults {
+  readonly iterations: number;
+  readonly maxPointsPerCentroid: number;
+  readonly init: 'kmeans++' | 'random';
+}
+
+/**
+ * The limits of the API (native/core/api_limits.h) and the defaults the
+ * native core owns (KMeansParams, IvfIndex::training_defaults, kDefaultRerank,
+ * kDefaultNprobe), each defined once there.
+ */
+export interface NativeConstants {
+  readonly limits: {
+    readonly maxDim: number;
+    readonly maxVectors: number;
+    readonly maxId: number;
+    readonly maxNextId: number;
+    readonly maxNlist: number;
+    readonly maxRerank: number;
+    readonly maxK: number;
+    /** Values in the largest typed array the addon returns (2^32 - 1). */
+    readonly maxArrayLength: number;
+  };
+  readonly defaults: {
+    readonly kmeans: NativeKMeansDefaults & { readonly seed: number };
+    /** IVF training: k-means with these changes (and k-means's seed). */
+    readonly ivfTraining: NativeKMeansDefaults;
+    /** Candidates an `'sq8'` IVF index re-scores exactly per query. */
+    readonly rerank: number;
+    /** An IVF index made without an nprobe probes min(nprobe, nlist) lists. */
+    readonly nprobe: number;
+  };
 }
 
 export interface NativeAddon {
@@ -116,14 +159,12 @@ export interface NativeAddon {
   hardwareThreads(): number;
   setErrorFactory(factory: (code: string, message: string) => Error): void;
   normalize(vectors: Float32Array, dim: number, out: Float32Array): number;
-  probeFmaGflops(threads: number, seconds: number): number;
-  probeReadGbps(threads: number, bytes: number, repeats: number): number;
   suggestNlist(n: number): number;
   tryLockFile(path: string, exclusive: boolean): number;
   unlockFile(fd: number): void;
   similarityMatrix(a: Float32Array, b: Float32Array, dim: number, metric: string): Float32Array;
-  /** Values in the largest typed array the addon returns (2^32 - 1). */
-  readonly maxArrayLength: number;
+  /** The API's limits and the defaults the native core owns, frozen. */
+  readonly constants: NativeConstants;
   kmeans(vectors: Float32Array, dim: number, options: NativeKMeansOptions, progress?: ProgressCallback): NativeKMeansResult;
   kmeansAsync(
     vectors: Float32Array,
@@ -138,6 +179,9 @@ export interface NativeAddon {
 /** Where the addon is built: `build/Release/semvec.node` in the package. */
 export const addonPath = fileURLToPath(new URL('../build/Release/semvec.node', import.meta.url));
 
+/** The addon once required (its error factory set). */
+let loaded: NativeAddon | undefined;
+/** The addon once its SIMD level is resolved too: what native() returns. */
 let addon: NativeAddon | undefined;
 
 /** @internal The error thrown when the addon cannot load: says why and what to do. */
@@ -161,18 +205,39 @@ export function explainLoadFailure(err: unknown, fileExists: boolean): SemvecErr
   );
 }
 
-/** The addon, loaded on first call. Throws a {@link NativeError} if it cannot load. */
-export function native(): NativeAddon {
-  if (addon === undefined) {
+function load(): NativeAddon {
+  if (loaded === undefined) {
     const require = createRequire(import.meta.url);
-    let loaded: NativeAddon;
+    let required: NativeAddon;
     try {
-      loaded = require(addonPath) as NativeAddon;
+      required = require(addonPath) as NativeAddon;
     } catch (err) {
       throw explainLoadFailure(err, existsSync(addonPath));
     }
-    loaded.setErrorFactory(createError);
-    addon = loaded;
+    required.setErrorFactory(createError);
+    loaded = required;
+  }
+  return loaded;
+}
+
+/**
+ * The API's limits and the native defaults, read from the addon (loading it
+ * if need be). Throws a {@link NativeError} if the addon cannot load.
+ */
+export function nativeConstants(): NativeConstants {
+  return load().constants;
+}
+
+/**
+ * The addon, loaded on first call, its SIMD level resolved. Throws a
+ * {@link NativeError} if it cannot load, or if SEMVEC_SIMD asks for a level
+ * that does not exist or that the CPU lacks.
+ */
+export function native(): NativeAddon {
+  if (addon === undefined) {
+    const required = load();
+    required.simdLevel(); // throws ERR_UNSUPPORTED for a bad SEMVEC_SIMD
+    addon = required;
   }
   return addon;
 }

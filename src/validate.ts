@@ -3,6 +3,7 @@
  * ValidationError whose message says what was expected and what was received.
  */
 import { createError, ErrorCode } from './errors.js';
+import { nativeConstants } from './native.js';
 
 /** The ways a set of vectors may be given. */
 export type VectorsInput = Float32Array | ReadonlyArray<ArrayLike<number>>;
@@ -11,7 +12,10 @@ export type VectorInput = Float32Array | ArrayLike<number>;
 /** The ways a list of ids may be given: non-negative safe integers. */
 export type IdsInput = ArrayLike<number>;
 
-export const MAX_DIM = 65536;
+/** The largest dim (native/core/api_limits.h). */
+export const MAX_DIM = nativeConstants().limits.maxDim;
+/** The largest k a native search takes: 2^53 - 1. */
+const MAX_K = nativeConstants().limits.maxK;
 
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
@@ -83,7 +87,7 @@ export function checkK(k: unknown): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
     fail(ErrorCode.INVALID_ARGUMENT, `k must be a positive integer; received ${describe(k)}`);
   }
-  return Math.min(k, Number.MAX_SAFE_INTEGER);
+  return Math.min(k, MAX_K);
 }
 
 export function checkOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {

@@ -21,7 +21,9 @@ export const METRICS: readonly Metric[] = ['ip', 'cosine', 'l2'];
  * Scores are similarities for `'ip'` and `'cosine'` (descending) and squared
  * distances for `'l2'` (ascending). Never padded: a flat index returns
  * min(k, size) results; an IVF index may return fewer when the probed lists
- * hold fewer vectors.
+ * hold fewer vectors. (The convention of each layer is written once, in
+ * native/core/search_results.h; a collection turns these scores into its
+ * distance and score with distanceAndScore, src/scores.ts.)
  */
 export interface SearchResult {
   ids: Float64Array;
@@ -104,7 +106,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
 
   protected constructor(handle: N) {
     this.#native = handle;
-    const info = handle.info();
+    const info = handle.info(); // fixed facts: read once
     this.dim = info.dim;
     this.metric = info.metric;
   }
@@ -116,17 +118,17 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
 
   /** Number of stored vectors. */
   get size(): number {
-    return this.#native.info().size;
+    return this.#native.size();
   }
 
   /** The id the next add without explicit ids starts from (largest id ever added + 1). */
   get nextId(): number {
-    return this.#native.info().nextId;
+    return this.#native.nextId();
   }
 
   /** Bytes of memory held by the index (vectors, ids, lookup tables). */
   memoryUsage(): number {
-    return this.#native.info().memoryUsage;
+    return this.#native.memoryUsage();
   }
 
   protected prepareAdd(vectors: VectorsInput, ids?: IdsInput): [Float32Array, Float64Array | undefined] {

@@ -4,7 +4,7 @@
  * on the native batch kernel).
  */
 import { ErrorCode } from './errors.js';
-import { native } from './native.js';
+import { native, nativeConstants } from './native.js';
 import { checkDim, checkOneOf, describe, fail, orDefault, toVector, toVectors, type VectorInput, type VectorsInput } from './validate.js';
 import { METRICS, type Metric } from './vector-index.js';
 
@@ -101,7 +101,7 @@ export function similarityMatrix(a: VectorsInput, b: VectorsInput, options: Simi
   if (x.length === 0 || y.length === 0) return new Float32Array(0);
   const na = x.length / d;
   const nb = y.length / d;
-  const max = native().maxArrayLength;
+  const max = nativeConstants().limits.maxArrayLength;
   if (na * nb > max) {
     fail(
       ErrorCode.INVALID_ARGUMENT,

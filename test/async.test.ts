@@ -205,7 +205,7 @@ describe('async calls refuse memory that could shrink under them', () => {
         ['native flat searchAsync', async () => natFlat.searchAsync(x, 3)],
         ['native ivf addAsync', async () => natIvf.addAsync(x)],
         ['native ivf trainAsync', async () => natIvf.trainAsync(x, { iterations: 3, seed: 1, maxPointsPerCentroid: 0, init: 'random' })],
-        ['native ivf searchAsync', async () => natIvf.searchAsync(x, 3, 0)],
+        ['native ivf searchAsync', async () => natIvf.searchAsync(x, 3)],
         ['native kmeansAsync', async () => nat.kmeansAsync(x, dim, { k: 4, iterations: 3, seed: 1, maxPointsPerCentroid: 0, init: 'random' })],
       ];
       for (const [name, run] of calls) {

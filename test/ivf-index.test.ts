@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FlatIndex, IVFIndex, recallAtK, SemvecError, suggestNlist, type Metric } from '../src/index.js';
+import { DEFAULT_RERANK, FlatIndex, IVF_TRAINING_DEFAULTS, IVFIndex, recallAtK, SemvecError, suggestNlist, type Metric } from '../src/index.js';
+import { native, type NativeIvfIndex } from '../src/native.js';
 import { blobs } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
 
@@ -321,6 +322,71 @@ describe("IVFIndex with encoding 'sq8'", () => {
     expect(Array.from(r.ids)).toEqual([10, 30, 40]);
     expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
     expect(IVFIndex.fromBuffer(readFileSync(golden)).toBuffer().equals(readFileSync(golden))).toBe(true);
+  });
+});
+
+describe('IVF defaults and limits, read from the native core', () => {
+  it('exports the values the core defines: rerank 64, training 10 iterations / 64 points per centroid / random init', () => {
+    expect(DEFAULT_RERANK).toBe(64);
+    expect({ ...IVF_TRAINING_DEFAULTS }).toEqual({ iterations: 10, maxPointsPerCentroid: 64, init: 'random' });
+    expect(JSON.stringify(IVF_TRAINING_DEFAULTS)).toBe('{"iterations":10,"maxPointsPerCentroid":64,"init":"random"}');
+    // One home: the exported object is the core's, and nobody can change it.
+    expect(IVF_TRAINING_DEFAULTS).toBe(native().constants.defaults.ivfTraining);
+    expect(Object.isFrozen(IVF_TRAINING_DEFAULTS)).toBe(true);
+    expect(native().constants.limits).toMatchObject({ maxDim: 65536, maxNlist: 1 << 20, maxRerank: 1 << 20 });
+  });
+
+  it('an index made without nprobe or rerank probes min(8, nlist) lists and re-ranks DEFAULT_RERANK', () => {
+    expect(new IVFIndex({ dim, nlist: 4 }).nprobe).toBe(4);
+    expect(new IVFIndex({ dim, nlist: 100 }).nprobe).toBe(8);
+    expect(new IVFIndex({ dim, nlist: 4, encoding: 'sq8' }).rerank).toBe(DEFAULT_RERANK);
+    expect(codeOf(() => new IVFIndex({ dim, nlist: (1 << 20) + 1 }))).toBe('ERR_INVALID_ARGUMENT');
+  });
+
+  it('native training falls back to the IVF training defaults, not to k-means\'s, for options not given', () => {
+    const nat = native();
+    // 1000 points, 4 lists: 64 points per centroid train on 256; k-means's 256 would take all 1000.
+    const x = data.subarray(0, 1000 * dim);
+    const ivf = new nat.IvfIndex(dim, 'l2', 4, undefined, 'f32', undefined);
+    expect(ivf.train(x, {} as never).trainingPoints).toBe(256);
+    expect(nat.kmeans(x, dim, { k: 4 } as never).trainingPoints).toBe(1000);
+    expect(nat.kmeans(x, dim, { k: 2, maxPointsPerCentroid: 100 } as never).trainingPoints).toBe(200);
+  });
+});
+
+describe('reading IVF state across the native boundary', () => {
+  it('fixed facts are read once; getters and searches never walk the lists; memoryUsage() does', () => {
+    const nat = native();
+    const Real = nat.IvfIndex;
+    const calls = { info: 0, memoryUsage: 0 };
+    class Counting extends (Real as unknown as new (...args: unknown[]) => NativeIvfIndex) {
+      override info() {
+        calls.info++;
+        return super.info();
+      }
+      override memoryUsage() {
+        calls.memoryUsage++;
+        return super.memoryUsage();
+      }
+    }
+    (nat as { IvfIndex: unknown }).IvfIndex = Counting;
+    try {
+      const ivf = new IVFIndex({ dim, nlist: 16, encoding: 'sq8' });
+      const atConstruction = calls.info;
+      ivf.train(data);
+      ivf.add(data.subarray(0, 500 * dim));
+      const q = queries.subarray(0, dim);
+      for (let i = 0; i < 3; i++) {
+        ivf.search(q, 3, { nprobe: 4, rerank: 8 });
+        ivf.searchBatch(queries.subarray(0, 4 * dim), 3, { nprobe: 16 });
+        expect([ivf.nlist, ivf.nprobe, ivf.rerank, ivf.encoding, ivf.isTrained, ivf.size, ivf.nextId]).toEqual([16, 8, 64, 'sq8', true, 500, 500]);
+      }
+      expect(calls).toEqual({ info: atConstruction, memoryUsage: 0 });
+      expect(ivf.memoryUsage()).toBeGreaterThan(500 * dim);
+      expect(calls.memoryUsage).toBe(1);
+    } finally {
+      (nat as { IvfIndex: unknown }).IvfIndex = Real;
+    }
   });
 });
 

@@ -1,18 +1,23 @@
 /**
  * bench/lib/machine.ts: the machine a benchmark ran on and its measured
  * limits. Facts (CPU, cores, SIMD level, threads, Node, memory, load) and
- * the limits probed by the addon's own functions: streaming-read bandwidth
+ * the limits probed by the benchmarks' own native module
+ * (build/Release/semvec_bench.node, from native/bench/; built beside the
+ * addon in a source checkout, never shipped): streaming-read bandwidth
  * (probeReadGbps) and peak FMA throughput (probeFmaGflops), with one thread
- * and with all hardware threads. A benchmark probes before and after its
- * runs and keeps the better of the two (on a shared VM they drift by tens of
- * percent), so fractions of the limits err low, not high.
+ * and with all hardware threads, at the SIMD level semvec uses. A benchmark
+ * probes before and after its runs and keeps the better of the two (on a
+ * shared VM they drift by tens of percent), so fractions of the limits err
+ * low, not high.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
 import { getThreads, hardwareThreads, simdLevel } from '../../src/index.js';
-import { native } from '../../src/native.js';
 import { fmt, fmtBytes, progress } from './format.js';
 
 export interface Machine {
@@ -63,6 +68,26 @@ export function loadText(load: readonly number[] = os.loadavg(), sep = ' '): str
 
 // ----------------------------------------------------------------- limits ---
 
+/** The probes of semvec_bench.node. */
+interface ProbeModule {
+  probeFmaGflops(threads: number, seconds: number): number;
+  probeReadGbps(threads: number, bytes: number, repeats: number): number;
+}
+
+const probeModulePath = fileURLToPath(new URL('../../build/Release/semvec_bench.node', import.meta.url));
+let probeModule: ProbeModule | undefined;
+
+/** The benchmarks' native module, loaded on first use. */
+function probes(): ProbeModule {
+  if (probeModule === undefined) {
+    if (!existsSync(probeModulePath)) {
+      throw new Error(`the benchmarks' probe module is missing at ${probeModulePath}; build it with \`npm run build:native\` in a source checkout`);
+    }
+    probeModule = createRequire(import.meta.url)(probeModulePath) as ProbeModule;
+  }
+  return probeModule;
+}
+
 /** Peak FMA throughput with one thread and with all hardware threads. */
 export interface FmaLimits {
   fma1Gflops: number;
@@ -87,13 +112,13 @@ export interface ProbeSettings {
 
 /** The FMA peak (probeFmaGflops) with 1 thread and with `threads`. */
 export function probeFma(fmaSeconds: number, threads = hardwareThreads()): FmaLimits {
-  const addon = native();
+  const addon = probes();
   return { fma1Gflops: addon.probeFmaGflops(1, fmaSeconds), fmaAllGflops: addon.probeFmaGflops(threads, fmaSeconds) };
 }
 
 /** Read bandwidth (probeReadGbps), then the FMA peak, with 1 thread and with all hardware threads. */
 export function probeLimits(s: ProbeSettings, when: string): Limits {
-  const addon = native();
+  const addon = probes();
   const all = hardwareThreads();
   progress(`probing read bandwidth (${fmtBytes(s.probeBytes)}, best of ${s.probeRepeats}) and FMA peak (${when})`);
   const read1Gbps = addon.probeReadGbps(1, s.probeBytes, s.probeRepeats);

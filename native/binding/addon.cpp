@@ -6,12 +6,12 @@
 
 #include "../core/distances.h"
 #include "../core/file_lock.h"
-#include "../core/probes.h"
 #include "../core/similarity_matrix.h"
 #include "../core/thread_pool.h"
 #include "../core/vectors.h"
 #include "addon.h"
 #include "args.h"
+#include "constants.h"
 #include "errors.h"
 #include "flat_index_wrap.h"
 #include "ivf_index_wrap.h"
@@ -21,8 +21,11 @@
 namespace semvec_binding {
 namespace {
 
+// The SIMD level searches use; the first call resolves it (SEMVEC_SIMD):
+// an invalid choice is ERR_UNSUPPORTED here, and src/native.ts makes this
+// call before any other.
 Napi::Value SimdLevel(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), semvec::simd_level_name(semvec::kernels().level));
+  return Napi::String::New(info.Env(), guard(info.Env(), [] { return semvec::simd_level_name(semvec::kernels().level); }));
 }
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) {
@@ -108,37 +111,20 @@ Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
-  size_t threads = count_arg(info, 0, "threads", 1, 1024);
-  double seconds = number_arg(info, 1, "seconds");
-  return Napi::Number::New(info.Env(), semvec::probe_fma_gflops(threads, seconds));
-}
-
-Napi::Value ProbeRead(const Napi::CallbackInfo& info) {
-  size_t threads = count_arg(info, 0, "threads", 1, 1024);
-  size_t bytes = count_arg(info, 1, "bytes", 1 << 20, 1e12);
-  size_t repeats = count_arg(info, 2, "repeats", 1, 1000);
-  return Napi::Number::New(info.Env(),
-                           semvec::probe_read_gbps(threads, bytes, static_cast<int>(repeats)));
-}
-
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
-  // Resolve the SIMD level now: a bad SEMVEC_SIMD fails the load with its
-  // own message instead of the first search.
-  guard(env, [] { return semvec::kernels().level; });
+  // Loading never fails on SEMVEC_SIMD, so that the constants below can be
+  // read at import: simdLevel() resolves it.
+  exports.Set("constants", constants_object(env));
   exports.Set("simdLevel", Napi::Function::New<SimdLevel>(env, "simdLevel"));
   exports.Set("getThreads", Napi::Function::New<GetThreads>(env, "getThreads"));
   exports.Set("setThreads", Napi::Function::New<SetThreads>(env, "setThreads"));
   exports.Set("hardwareThreads", Napi::Function::New<HardwareThreads>(env, "hardwareThreads"));
   exports.Set("setErrorFactory", Napi::Function::New<SetErrorFactory>(env, "setErrorFactory"));
   exports.Set("normalize", Napi::Function::New<Normalize>(env, "normalize"));
-  exports.Set("probeFmaGflops", Napi::Function::New<ProbeFma>(env, "probeFmaGflops"));
-  exports.Set("probeReadGbps", Napi::Function::New<ProbeRead>(env, "probeReadGbps"));
   exports.Set("similarityMatrix", Napi::Function::New<SimilarityMatrix>(env, "similarityMatrix"));
-  exports.Set("maxArrayLength", Napi::Number::New(env, static_cast<double>(kMaxArrayLength)));
   exports.Set("suggestNlist", Napi::Function::New<SuggestNlist>(env, "suggestNlist"));
   exports.Set("tryLockFile", Napi::Function::New<TryLockFile>(env, "tryLockFile"));
   exports.Set("unlockFile", Napi::Function::New<UnlockFile>(env, "unlockFile"));

@@ -8,18 +8,18 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "../core/index_common.h"
-#include "../core/io.h"
 #include "../core/api_limits.h"
+#include "../core/metric.h"
 #include "errors.h"
 
 namespace semvec_binding {
 
 // Values in the largest typed array the addon returns (V8 allows 2^32 on
-// 64-bit systems). Exported to TypeScript as maxArrayLength.
+// 64-bit systems). Exported to TypeScript as constants.limits.maxArrayLength.
 constexpr size_t kMaxArrayLength = 0xFFFFFFFFu;
 
 // A Float32Array of n values that owns `data` (no copy): freed when
@@ -89,6 +89,13 @@ inline size_t count_arg(const Napi::CallbackInfo& info, size_t i, const char* na
                 std::string(name) + " must be an integer in " + std::to_string(size_t(min)) +
                     ".." + std::to_string(size_t(max)));
   return static_cast<size_t>(v);
+}
+
+// An optional count at argument i: std::nullopt when undefined (or absent).
+inline std::optional<size_t> optional_count_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
+                                                double min, double max) {
+  if (info.Length() <= i || info[i].IsUndefined()) return std::nullopt;
+  return count_arg(info, i, name, min, max);
 }
 
 inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {

@@ -34,27 +34,15 @@ FlatIndexWrap::FlatIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
 }
 
 // search(queries: Float32Array, k: number, allow?: Float64Array) -> { k, nq, ids, scores }
-Napi::Value FlatIndexWrap::Search(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View q = f32_arg(info, 0, "queries");
-  size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = k_arg(info, 1);
-  auto allow = allow_arg(info, 2);
-  SearchResults r = guard(env, [&] { return index_->search(q.data, nq, k, allow_data(allow), allow_size(allow)); });
-  return results_to_js(env, r);
-}
+Napi::Value FlatIndexWrap::Search(const Napi::CallbackInfo& info) { return SearchOn(info, false); }
 
-Napi::Value FlatIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View q = f32_arg_fixed(info, 0, "queries");
-  size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = k_arg(info, 1);
-  auto allow = allow_arg(info, 2);
-  auto index = index_;
-  auto out = std::make_shared<SearchResults>();
-  return PromiseWorker::Start(
-      env, [index, q, nq, k, allow, out] { *out = index->search(q.data, nq, k, allow_data(allow), allow_size(allow)); },
-      [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
+Napi::Value FlatIndexWrap::SearchAsync(const Napi::CallbackInfo& info) { return SearchOn(info, true); }
+
+Napi::Value FlatIndexWrap::SearchOn(const Napi::CallbackInfo& info, bool async) {
+  SearchArgs a = search_args(info, index_->dim(), async);
+  return index_search(info, index_, async, [a](const FlatIndex& index) {
+    return index.search(a.queries.data, a.nq, a.k, a.allow_data(), a.allow_size());
+  });
 }
 
 Napi::Value FlatIndexWrap::Info(const Napi::CallbackInfo& info) { return BaseInfo(info.Env()); }

@@ -22,6 +22,7 @@ class FlatIndexWrap : public IndexWrap<FlatIndexWrap, semvec::FlatIndex> {
  private:
   Napi::Value Search(const Napi::CallbackInfo& info);
   Napi::Value SearchAsync(const Napi::CallbackInfo& info);
+  Napi::Value SearchOn(const Napi::CallbackInfo& info, bool async);
   Napi::Value Info(const Napi::CallbackInfo& info);
 };
 

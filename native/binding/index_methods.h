@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/index_common.h"
+#include "../core/search_results.h"
 #include "args.h"
 #include "errors.h"
 #include "workers.h"
@@ -42,12 +42,46 @@ inline std::shared_ptr<std::vector<uint64_t>> allow_arg(const Napi::CallbackInfo
   return std::make_shared<std::vector<uint64_t>>(ids_arg(info, i));
 }
 
-inline const uint64_t* allow_data(const std::shared_ptr<std::vector<uint64_t>>& a) {
-  static const uint64_t none = 0;
-  return a ? (a->empty() ? &none : a->data()) : nullptr;
+// The arguments every index's search takes: queries (0), k (1) and an
+// optional allow-list (2), parsed once for the sync and async methods.
+struct SearchArgs {
+  F32View queries;
+  size_t nq = 0;
+  size_t k = 0;
+  std::shared_ptr<std::vector<uint64_t>> allow;  // null: any id
+
+  // The allow-list as the core takes it: nullptr for none; a valid pointer
+  // for an empty list (nothing allowed).
+  const uint64_t* allow_data() const {
+    static const uint64_t none = 0;
+    return allow ? (allow->empty() ? &none : allow->data()) : nullptr;
+  }
+  size_t allow_size() const { return allow ? allow->size() : 0; }
+};
+
+// `async`: the queries are read after the call returns (f32_arg_fixed).
+inline SearchArgs search_args(const Napi::CallbackInfo& info, size_t dim, bool async) {
+  SearchArgs a;
+  a.queries = async ? f32_arg_fixed(info, 0, "queries") : f32_arg(info, 0, "queries");
+  a.nq = rows_of(info.Env(), a.queries, dim, "queries");
+  a.k = k_arg(info, 1);
+  a.allow = allow_arg(info, 2);
+  return a;
 }
 
-inline size_t allow_size(const std::shared_ptr<std::vector<uint64_t>>& a) { return a ? a->size() : 0; }
+// search(queries, ...) on the calling thread, or on a worker (searchAsync:
+// the queries stay referenced until the promise settles). run(index)
+// returns the core's SearchResults.
+template <typename Index, typename Run>
+Napi::Value index_search(const Napi::CallbackInfo& info, const std::shared_ptr<Index>& index, bool async,
+                         Run run) {
+  Napi::Env env = info.Env();
+  if (!async) return results_to_js(env, guard(env, [&] { return run(*index); }));
+  auto out = std::make_shared<semvec::SearchResults>();
+  return PromiseWorker::Start(
+      env, [index, run, out] { *out = run(*index); }, [out](Napi::Env e) { return results_to_js(e, *out); },
+      {info[0]});
+}
 
 // Vectors and optional ids of an add call, checked against the index.
 struct AddArgs {

@@ -1,6 +1,11 @@
 // Base of the index wrappers (CRTP): the methods every index kind exposes to
 // JavaScript the same way. Derived classes add search, info and their own
 // methods, and list CommonMethods() in their DefineClass.
+//
+// Reading state across the boundary: info() gives the facts fixed at
+// construction (read once by TypeScript); size(), nextId() and the IVF
+// getters are cheap (a shared lock, no walk); memoryUsage() is the one call
+// that walks an index's storage.
 #pragma once
 
 #include <napi.h>
@@ -18,8 +23,9 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   using Method = Napi::Value (Derived::*)(const Napi::CallbackInfo&);
   using Descriptor = Napi::ClassPropertyDescriptor<Derived>;
 
-  // add, addAsync, remove, removeAsync, contains, get, save, saveAsync, serialize, and the
-  // static load, loadAsync, deserialize; `extra` is appended.
+  // add, addAsync, remove, removeAsync, contains, get, size, nextId,
+  // memoryUsage, save, saveAsync, serialize, and the static load, loadAsync,
+  // deserialize; `extra` is appended.
   static std::vector<Descriptor> CommonMethods(std::vector<Descriptor> extra) {
     using W = Napi::ObjectWrap<Derived>;
     std::vector<Descriptor> all = {
@@ -29,6 +35,9 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
         W::InstanceMethod("removeAsync", static_cast<Method>(&IndexWrap::RemoveAsync)),
         W::InstanceMethod("contains", static_cast<Method>(&IndexWrap::Contains)),
         W::InstanceMethod("get", static_cast<Method>(&IndexWrap::Get)),
+        W::InstanceMethod("size", static_cast<Method>(&IndexWrap::Size)),
+        W::InstanceMethod("nextId", static_cast<Method>(&IndexWrap::NextId)),
+        W::InstanceMethod("memoryUsage", static_cast<Method>(&IndexWrap::MemoryUsage)),
         W::InstanceMethod("save", static_cast<Method>(&IndexWrap::Save)),
         W::InstanceMethod("saveAsync", static_cast<Method>(&IndexWrap::SaveAsync)),
         W::InstanceMethod("serialize", static_cast<Method>(&IndexWrap::Serialize)),
@@ -54,15 +63,19 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value Save(const Napi::CallbackInfo& info) { return index_save(info, *index_); }
   Napi::Value SaveAsync(const Napi::CallbackInfo& info) { return index_save_async(info, index_); }
   Napi::Value Serialize(const Napi::CallbackInfo& info) { return index_serialize(info, *index_); }
+  Napi::Value Size(const Napi::CallbackInfo& info) { return count(info, index_->size()); }
+  Napi::Value NextId(const Napi::CallbackInfo& info) { return count(info, index_->next_id()); }
+  Napi::Value MemoryUsage(const Napi::CallbackInfo& info) { return count(info, index_->memory_usage()); }
 
-  // Common fields of info(): dim, metric, size, nextId, memoryUsage.
+  static Napi::Value count(const Napi::CallbackInfo& info, uint64_t n) {
+    return Napi::Number::New(info.Env(), static_cast<double>(n));
+  }
+
+  // Common fields of info(), fixed at construction: dim, metric.
   Napi::Object BaseInfo(Napi::Env env) const {
     Napi::Object o = Napi::Object::New(env);
     o.Set("dim", Napi::Number::New(env, static_cast<double>(index_->dim())));
     o.Set("metric", Napi::String::New(env, semvec::metric_name(index_->metric())));
-    o.Set("size", Napi::Number::New(env, static_cast<double>(index_->size())));
-    o.Set("nextId", Napi::Number::New(env, static_cast<double>(index_->next_id())));
-    o.Set("memoryUsage", Napi::Number::New(env, static_cast<double>(index_->memory_usage())));
     return o;
   }
 

@@ -1,5 +1,7 @@
 #include "ivf_index_wrap.h"
 
+#include <optional>
+
 #include "addon.h"
 #include "args.h"
 #include "async_progress.h"
@@ -21,8 +23,11 @@ Napi::Function IvfIndexWrap::Define(Napi::Env env) {
                                         InstanceMethod<&IvfIndexWrap::Search>("search"),
                                         InstanceMethod<&IvfIndexWrap::SearchAsync>("searchAsync"),
                                         InstanceMethod<&IvfIndexWrap::Info>("info"),
+                                        InstanceMethod<&IvfIndexWrap::Nprobe>("nprobe"),
                                         InstanceMethod<&IvfIndexWrap::SetNprobe>("setNprobe"),
+                                        InstanceMethod<&IvfIndexWrap::Rerank>("rerank"),
                                         InstanceMethod<&IvfIndexWrap::SetRerank>("setRerank"),
+                                        InstanceMethod<&IvfIndexWrap::IsTrained>("isTrained"),
                                         InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
                                         InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
                                     }));
@@ -46,23 +51,50 @@ semvec::IvfEncoding encoding_arg(const Napi::CallbackInfo& info, size_t i) {
   throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "encoding must be 'f32' or 'sq8'; received '" + e + "'");
 }
 
-// Optional rerank argument: undefined for the index default.
-size_t rerank_arg(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || info[i].IsUndefined()) return IvfIndex::kDefault;
-  return count_arg(info, i, "rerank", 0, kMaxRerank);
+// search(queries, k, allow?, nprobe?, rerank?): undefined nprobe and rerank
+// are the index's own.
+struct IvfSearchArgs : SearchArgs {
+  semvec::IvfSearchParams params() const { return {nprobe, rerank, allow_data(), allow_size()}; }
+  std::optional<size_t> nprobe;
+  std::optional<size_t> rerank;
+};
+
+IvfSearchArgs ivf_search_args(const Napi::CallbackInfo& info, size_t dim, bool async) {
+  IvfSearchArgs a;
+  static_cast<SearchArgs&>(a) = search_args(info, dim, async);
+  a.nprobe = optional_count_arg(info, 3, "nprobe", 1, kMaxNlist);
+  a.rerank = optional_count_arg(info, 4, "rerank", 0, kMaxRerank);
+  return a;
+}
+
+// train(vectors, options, progress?): the vectors and the k-means options.
+struct TrainArgs {
+  F32View vectors;
+  size_t n = 0;
+  semvec::KMeansParams params;
+};
+
+TrainArgs train_args(const Napi::CallbackInfo& info, size_t dim, bool async) {
+  TrainArgs a;
+  a.vectors = async ? f32_arg_fixed(info, 0, "vectors") : f32_arg(info, 0, "vectors");
+  a.n = rows_of(info.Env(), a.vectors, dim, "vectors");
+  a.params = kmeans_params(info, 1, IvfIndex::training_defaults());
+  return a;
 }
 
 }  // namespace
 
-// new IvfIndex(dim, metric, nlist, nprobe, encoding, rerank)
+// new IvfIndex(dim, metric, nlist, nprobe?, encoding, rerank?): an
+// undefined nprobe is default_nprobe(nlist), an undefined rerank
+// kDefaultRerank.
 IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
   if (index_) return;
   size_t dim = count_arg(info, 0, "dim", 1, semvec::kMaxDim);
   semvec::Metric metric = metric_arg(info, 1);
   size_t nlist = count_arg(info, 2, "nlist", 1, kMaxNlist);
-  size_t nprobe = count_arg(info, 3, "nprobe", 1, kMaxNlist);
+  size_t nprobe = optional_count_arg(info, 3, "nprobe", 1, kMaxNlist).value_or(semvec::default_nprobe(nlist));
   semvec::IvfEncoding encoding = encoding_arg(info, 4);
-  size_t rerank = count_arg(info, 5, "rerank", 0, kMaxRerank);
+  size_t rerank = optional_count_arg(info, 5, "rerank", 0, kMaxRerank).value_or(semvec::kDefaultRerank);
   index_ = guard(info.Env(), [&] {
     return std::make_shared<IvfIndex>(dim, metric, nlist, nprobe, encoding, rerank);
   });
@@ -70,71 +102,50 @@ IvfIndexWrap::IvfIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info) {
 
 // train(vectors, options, progress?) -> { history, iterations, trainingPoints }
 Napi::Value IvfIndexWrap::Train(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
-  size_t n = rows_of(env, x, index_->dim(), "vectors");
-  semvec::KMeansParams p = kmeans_params(info, 1);
-  attach_sync_progress(p, info, 2);
-  semvec::KMeansResult r = guard(env, [&] { return index_->train(x.data, n, p); });
-  return kmeans_result_to_js(env, r, false);
+  TrainArgs a = train_args(info, index_->dim(), false);
+  attach_sync_progress(a.params, info, 2);
+  semvec::KMeansResult r = guard(info.Env(), [&] { return index_->train(a.vectors.data, a.n, a.params); });
+  return kmeans_result_to_js(info.Env(), r, false);
 }
 
 Napi::Value IvfIndexWrap::TrainAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View x = f32_arg_fixed(info, 0, "vectors");
-  size_t n = rows_of(env, x, index_->dim(), "vectors");
-  semvec::KMeansParams p = kmeans_params(info, 1);
+  TrainArgs a = train_args(info, index_->dim(), true);
   auto progress = AsyncProgress::FromArg(info, 2);
-  AsyncProgress::Attach(p, progress);
+  AsyncProgress::Attach(a.params, progress);
   auto index = index_;
   auto out = std::make_shared<semvec::KMeansResult>();
   return PromiseWorker::Start(
-      env, [index, x, n, p, out] { *out = index->train(x.data, n, p); },
+      info.Env(), [index, a, out] { *out = index->train(a.vectors.data, a.n, a.params); },
       [out](Napi::Env e) { return kmeans_result_to_js(e, *out, false); }, {info[0]}, progress);
 }
 
-// search(queries, k, nprobe, allow?, rerank?) with nprobe 0 = the index default
-Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View q = f32_arg(info, 0, "queries");
-  size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = k_arg(info, 1);
-  size_t nprobe = count_arg(info, 2, "nprobe", 0, kMaxNlist);
-  auto allow = allow_arg(info, 3);
-  size_t rerank = rerank_arg(info, 4);
-  SearchResults r = guard(env, [&] {
-    return index_->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow), rerank);
+// search(queries, k, allow?, nprobe?, rerank?) -> { k, nq, ids, scores, counts }
+Napi::Value IvfIndexWrap::Search(const Napi::CallbackInfo& info) { return SearchOn(info, false); }
+
+Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) { return SearchOn(info, true); }
+
+Napi::Value IvfIndexWrap::SearchOn(const Napi::CallbackInfo& info, bool async) {
+  IvfSearchArgs a = ivf_search_args(info, index_->dim(), async);
+  return index_search(info, index_, async, [a](const IvfIndex& index) {
+    return index.search(a.queries.data, a.nq, a.k, a.params());
   });
-  return results_to_js(env, r);
 }
 
-Napi::Value IvfIndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View q = f32_arg_fixed(info, 0, "queries");
-  size_t nq = rows_of(env, q, index_->dim(), "queries");
-  size_t k = k_arg(info, 1);
-  size_t nprobe = count_arg(info, 2, "nprobe", 0, kMaxNlist);
-  auto allow = allow_arg(info, 3);
-  size_t rerank = rerank_arg(info, 4);
-  auto index = index_;
-  auto out = std::make_shared<SearchResults>();
-  return PromiseWorker::Start(
-      env,
-      [index, q, nq, k, nprobe, allow, rerank, out] {
-        *out = index->search(q.data, nq, k, nprobe, allow_data(allow), allow_size(allow), rerank);
-      },
-      [out](Napi::Env e) { return results_to_js(e, *out); }, {info[0]});
-}
-
+// info() -> { dim, metric, nlist, encoding }: fixed at construction.
 Napi::Value IvfIndexWrap::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = BaseInfo(env);
   o.Set("nlist", Napi::Number::New(env, static_cast<double>(index_->nlist())));
-  o.Set("nprobe", Napi::Number::New(env, static_cast<double>(index_->nprobe())));
-  o.Set("trained", Napi::Boolean::New(env, index_->is_trained()));
   o.Set("encoding", Napi::String::New(env, semvec::ivf_encoding_name(index_->encoding())));
-  o.Set("rerank", Napi::Number::New(env, static_cast<double>(index_->rerank())));
   return o;
+}
+
+Napi::Value IvfIndexWrap::Nprobe(const Napi::CallbackInfo& info) { return count(info, index_->nprobe()); }
+
+Napi::Value IvfIndexWrap::Rerank(const Napi::CallbackInfo& info) { return count(info, index_->rerank()); }
+
+Napi::Value IvfIndexWrap::IsTrained(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), index_->is_trained());
 }
 
 Napi::Value IvfIndexWrap::SetNprobe(const Napi::CallbackInfo& info) {

@@ -22,9 +22,13 @@ class IvfIndexWrap : public IndexWrap<IvfIndexWrap, semvec::IvfIndex> {
   Napi::Value TrainAsync(const Napi::CallbackInfo& info);
   Napi::Value Search(const Napi::CallbackInfo& info);
   Napi::Value SearchAsync(const Napi::CallbackInfo& info);
+  Napi::Value SearchOn(const Napi::CallbackInfo& info, bool async);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Nprobe(const Napi::CallbackInfo& info);
   Napi::Value SetNprobe(const Napi::CallbackInfo& info);
+  Napi::Value Rerank(const Napi::CallbackInfo& info);
   Napi::Value SetRerank(const Napi::CallbackInfo& info);
+  Napi::Value IsTrained(const Napi::CallbackInfo& info);
   Napi::Value ListSizes(const Napi::CallbackInfo& info);
   Napi::Value Centroids(const Napi::CallbackInfo& info);
 };

@@ -16,20 +16,22 @@ double opt_number(Napi::Object o, const char* key, double fallback) {
 }
 }  // namespace
 
-semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i) {
-  semvec::KMeansParams p;
+semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i,
+                                   const semvec::KMeansParams& defaults) {
+  semvec::KMeansParams p = defaults;
   if (info.Length() <= i || !info[i].IsObject())
     throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "k-means options must be an object");
   Napi::Object o = info[i].As<Napi::Object>();
-  p.k = static_cast<size_t>(opt_number(o, "k", 0));
-  p.iterations = static_cast<size_t>(opt_number(o, "iterations", 25));
-  p.seed = static_cast<uint64_t>(opt_number(o, "seed", 1234));
-  p.max_points_per_centroid = static_cast<size_t>(opt_number(o, "maxPointsPerCentroid", 256));
+  p.k = static_cast<size_t>(opt_number(o, "k", static_cast<double>(p.k)));
+  p.iterations = static_cast<size_t>(opt_number(o, "iterations", static_cast<double>(p.iterations)));
+  p.seed = static_cast<uint64_t>(opt_number(o, "seed", static_cast<double>(p.seed)));
+  p.max_points_per_centroid = static_cast<size_t>(
+      opt_number(o, "maxPointsPerCentroid", static_cast<double>(p.max_points_per_centroid)));
   Napi::Value sph = o.Get("spherical");
-  p.spherical = sph.IsBoolean() && sph.As<Napi::Boolean>().Value();
+  if (sph.IsBoolean()) p.spherical = sph.As<Napi::Boolean>().Value();
   Napi::Value init = o.Get("init");
-  p.init = init.IsString() && init.As<Napi::String>().Utf8Value() == "random" ? semvec::KMeansInit::Random
-                                                                               : semvec::KMeansInit::PlusPlus;
+  for (semvec::KMeansInit v : {semvec::KMeansInit::PlusPlus, semvec::KMeansInit::Random})
+    if (init.IsString() && init.As<Napi::String>().Utf8Value() == semvec::kmeans_init_name(v)) p.init = v;
   return p;
 }
 
@@ -64,29 +66,42 @@ void attach_sync_progress(semvec::KMeansParams& params, const Napi::CallbackInfo
   };
 }
 
-// kmeans(vectors: Float32Array, dim, options, progress?)
+namespace {
+
+// kmeans(vectors: Float32Array, dim, options, progress?): the vectors, their
+// dimension and the k-means options.
+struct KMeansArgs {
+  F32View vectors;
+  size_t dim = 0;
+  size_t n = 0;
+  semvec::KMeansParams params;
+};
+
+KMeansArgs kmeans_args(const Napi::CallbackInfo& info, bool async) {
+  KMeansArgs a;
+  a.vectors = async ? f32_arg_fixed(info, 0, "vectors") : f32_arg(info, 0, "vectors");
+  a.dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
+  a.n = rows_of(info.Env(), a.vectors, a.dim, "vectors");
+  a.params = kmeans_params(info, 2, semvec::KMeansParams());
+  return a;
+}
+
+}  // namespace
+
 Napi::Value KMeans(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View x = f32_arg(info, 0, "vectors");
-  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
-  size_t n = rows_of(env, x, dim, "vectors");
-  semvec::KMeansParams p = kmeans_params(info, 2);
-  attach_sync_progress(p, info, 3);
-  semvec::KMeansResult r = guard(env, [&] { return semvec::kmeans(x.data, n, dim, p); });
-  return kmeans_result_to_js(env, r, true);
+  KMeansArgs a = kmeans_args(info, false);
+  attach_sync_progress(a.params, info, 3);
+  semvec::KMeansResult r = guard(info.Env(), [&] { return semvec::kmeans(a.vectors.data, a.n, a.dim, a.params); });
+  return kmeans_result_to_js(info.Env(), r, true);
 }
 
 Napi::Value KMeansAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  F32View x = f32_arg_fixed(info, 0, "vectors");
-  size_t dim = count_arg(info, 1, "dim", 1, semvec::kMaxDim);
-  size_t n = rows_of(env, x, dim, "vectors");
-  semvec::KMeansParams p = kmeans_params(info, 2);
+  KMeansArgs a = kmeans_args(info, true);
   auto progress = AsyncProgress::FromArg(info, 3);
-  AsyncProgress::Attach(p, progress);
+  AsyncProgress::Attach(a.params, progress);
   auto out = std::make_shared<semvec::KMeansResult>();
   return PromiseWorker::Start(
-      env, [x, n, dim, p, out] { *out = semvec::kmeans(x.data, n, dim, p); },
+      info.Env(), [a, out] { *out = semvec::kmeans(a.vectors.data, a.n, a.dim, a.params); },
       [out](Napi::Env e) { return kmeans_result_to_js(e, *out, true); }, {info[0]}, progress);
 }
 

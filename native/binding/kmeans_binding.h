@@ -8,8 +8,10 @@
 
 namespace semvec_binding {
 
-// Reads { k?, iterations, seed, spherical, maxPointsPerCentroid, init } (validated in TS).
-semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i);
+// Reads { k?, iterations?, seed?, spherical?, maxPointsPerCentroid?, init? }
+// (validated in TS); an option not given keeps its value in `defaults`.
+semvec::KMeansParams kmeans_params(const Napi::CallbackInfo& info, size_t i,
+                                   const semvec::KMeansParams& defaults);
 
 Napi::Value kmeans_result_to_js(Napi::Env env, const semvec::KMeansResult& r, bool with_data);
 

@@ -58,13 +58,6 @@ struct Kernels {
   //   out: nb * kBlock sums, out[j] = sum over c of codes(j, c) * q[c]
   // The sums are exact (no saturation), so every level returns the same.
   void (*sq8_dots)(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out);
-
-  // Machine-limit probes for benchmarks.
-  // Runs `iters` rounds of independent FMA chains; returns the flops done.
-  double (*fma_probe)(size_t iters);
-  // Streams x (n floats, n a multiple of 64) and returns a sum (so the read
-  // is not optimised away).
-  float (*read_probe)(const float* x, size_t n);
 };
 
 extern const Kernels kScalarKernels;

@@ -76,8 +76,8 @@ void sq8_dots_avx2(const int8_t* q, const uint8_t* codes, size_t nb, size_t grou
 }  // namespace
 
 const Kernels kAvx2Kernels = {
-    SimdLevel::Avx2,      inner_product_simd, l2sqr_simd,     scores_packed_simd,
-    select_at_least_avx2, sq8_dots_avx2,      fma_probe_simd, read_probe_simd,
+    SimdLevel::Avx2,      inner_product_simd, l2sqr_simd, scores_packed_simd,
+    select_at_least_avx2, sq8_dots_avx2,
 };
 
 }  // namespace semvec

@@ -100,13 +100,13 @@ __attribute__((target("avx512vnni"))) void sq8_dots_vnni(const int8_t* q, const 
 }  // namespace
 
 const Kernels kAvx512Kernels = {
-    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd,     scores_packed_simd,
-    select_at_least_avx512, sq8_dots_avx512,    fma_probe_simd, read_probe_simd,
+    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd, scores_packed_simd,
+    select_at_least_avx512, sq8_dots_avx512,
 };
 
 const Kernels kAvx512VnniKernels = {
-    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd,     scores_packed_simd,
-    select_at_least_avx512, sq8_dots_vnni,      fma_probe_simd, read_probe_simd,
+    SimdLevel::Avx512,      inner_product_simd, l2sqr_simd, scores_packed_simd,
+    select_at_least_avx512, sq8_dots_vnni,
 };
 
 }  // namespace semvec

@@ -56,29 +56,11 @@ void sq8_dots_scalar(const int8_t* q, const uint8_t* codes, size_t nb, size_t gr
   }
 }
 
-double fma_probe_scalar(size_t iters) {
-  float a[8];
-  for (int j = 0; j < 8; ++j) a[j] = 1.0f + 0.001f * static_cast<float>(j);
-  for (size_t it = 0; it < iters; ++it)
-    for (int j = 0; j < 8; ++j) a[j] = a[j] * 0.999999f + 1e-7f;
-  float s = 0.0f;
-  for (int j = 0; j < 8; ++j) s += a[j];
-  volatile float sink = s;
-  (void)sink;
-  return static_cast<double>(iters) * 8.0 * 2.0;
-}
-
-float read_probe_scalar(const float* x, size_t n) {
-  float s = 0.0f;
-  for (size_t i = 0; i < n; ++i) s += x[i];
-  return s;
-}
-
 }  // namespace
 
 const Kernels kScalarKernels = {
-    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar,     scores_packed_scalar,
-    select_at_least_scalar, sq8_dots_scalar,      fma_probe_scalar, read_probe_scalar,
+    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar, scores_packed_scalar,
+    select_at_least_scalar, sq8_dots_scalar,
 };
 
 }  // namespace semvec

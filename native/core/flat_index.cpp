@@ -4,12 +4,15 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
 #include "distances.h"
 #include "errors.h"
-#include "index_common.h"
+#include "file_payload.h"
+#include "id_assignment.h"
+#include "query_preparation.h"
 #include "scan.h"
 #include "temp_files.h"
 #include "thread_pool.h"
@@ -56,6 +59,20 @@ void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
+AllowMasks FlatIndex::allow_masks_locked(const uint64_t* allow, size_t n_allow) const {
+  AllowMasks out(1);  // one store
+  out.allow_all(
+      allow, n_allow,
+      [&](uint64_t id, size_t&, size_t& slot) {
+        auto it = slot_of_.find(id);
+        if (it == slot_of_.end()) return false;
+        slot = it->second;
+        return true;
+      },
+      [&](size_t) { return store_.size(); });
+  return out;
+}
+
 SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint64_t* allow,
                                 size_t n_allow) const {
   if (k == 0) throw Error(ErrorCode::InvalidArgument, "k must be >= 1; received 0");
@@ -69,21 +86,10 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
   SearchResults res;
   res.nq = nq;
   const size_t nblocks = (n + kBlock - 1) / kBlock;
-  std::vector<uint16_t> masks;
-  size_t candidates = n;
-  if (allow != nullptr) {
-    masks.assign(nblocks, 0);
-    candidates = 0;
-    for (size_t i = 0; i < n_allow; ++i) {
-      auto it = slot_of_.find(allow[i]);
-      if (it == slot_of_.end()) continue;
-      uint16_t bit = static_cast<uint16_t>(1u << (it->second % kBlock));
-      uint16_t& m = masks[it->second / kBlock];
-      if (!(m & bit)) ++candidates;
-      m |= bit;
-    }
-  }
-  res.k = std::min(k, candidates);
+  std::optional<AllowMasks> allowed;
+  if (allow != nullptr) allowed = allow_masks_locked(allow, n_allow);
+  const uint16_t* masks = allowed ? allowed->masks(0) : nullptr;
+  res.k = std::min(k, allowed ? allowed->allowed() : n);
   if (res.k == 0 || nq == 0) {
     res.k = 0;
     return res;
@@ -98,7 +104,7 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
     size_t b0 = nblocks * t / tasks, b1 = nblocks * (t + 1) / tasks;
     partial[t].assign(nq, TopK(res.k));
     PackedRun run = store_.run(b0 * kBlock, std::min(b1 * kBlock, n));
-    if (!masks.empty()) run.masks = masks.data() + b0;
+    if (masks != nullptr) run.masks = masks + b0;
     scan_packed(qs, nq, d, run, partial[t].data());
   });
   for (size_t i = 0; i < nq; ++i)
@@ -155,8 +161,10 @@ void FlatIndex::write_locked(Writer& w) const {
   h.payload_bytes = payload_bytes_locked();
   w.write_header(h);
   w.write_pod<uint64_t>(next_id_);
-  write_ids(w, store_);
-  write_vectors(w, store_);
+  write_ids(w, store_.ids(), store_.size());
+  write_vectors(w, store_.size(), dim_, [&](size_t first, size_t count, float* out) {
+    store_.unpack_rows(first, count, out);
+  });
   w.write_trailer();
 }
 
@@ -195,8 +203,12 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
       throw Error(ErrorCode::CorruptFile,
                   "corrupt semvec index file: id " + std::to_string(ids[i]) + " appears twice");
   }
-  // Stored vectors are already normalised for Cosine: pack them as they are.
-  read_vectors(r, n, h.dim, ids.data(), ix.store_);
+  // Stored vectors are already normalised for Cosine: pack them as they
+  // are, on all threads.
+  ix.store_.reserve(n);
+  read_vectors(r, n, h.dim, [&](const float* rows, size_t count, size_t first) {
+    ix.store_.append(rows, count, ids.data() + first, false, &ThreadPool::global());
+  });
   r.read_trailer();
   check_next_id(next_id, ids);
   ix.next_id_ = next_id;

@@ -3,7 +3,9 @@
 //
 // Metrics: InnerProduct scores <q, x> (higher is better); Cosine normalises
 // stored and query vectors, then scores <q, x>; L2 scores ||q - x||^2 (lower
-// is better). Ids are caller-chosen 64-bit integers, unique in the index.
+// is better): the returned scores of search_results.h, which defines the
+// convention of every layer. Ids are caller-chosen 64-bit integers, unique
+// in the index.
 //
 // Thread safety: a readers-writer lock guards the index: searches and saves
 // share it, add and remove take it alone; it is phase-fair (rw_lock.h), so
@@ -18,10 +20,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "index_common.h"
-#include "io.h"
+#include "allow_mask.h"
+#include "file_format.h"
+#include "metric.h"
 #include "packed_store.h"
 #include "rw_lock.h"
+#include "search_results.h"
 
 namespace semvec {
 
@@ -64,6 +68,7 @@ class FlatIndex {
   static std::unique_ptr<FlatIndex> deserialize(const void* data, size_t size);
 
  private:
+  AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
   size_t payload_bytes_locked() const;
   void write_locked(Writer& w) const;
   static std::unique_ptr<FlatIndex> read(Reader& r);

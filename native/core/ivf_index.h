@@ -4,15 +4,15 @@
 // exactly (top-k within them). nprobe = nlist scans everything and equals the
 // flat index.
 //
-// Lists are PackedStores (vectors, ids and L2 norms side by side, packed), so
-// a probe is a streaming scan with the same kernels as the flat index. Batch
+// Lists (ivf_list.h) keep their vectors packed with ids and L2 norms, so a
+// probe is a streaming scan with the same kernels as the flat index. Batch
 // search groups queries by list, so each probed list is read once per batch.
 //
-// With the Sq8 encoding, each list also keeps 8-bit codes of its vectors'
-// residuals (sq8.h): a probe scans the codes (a quarter of the bytes) for the
-// best `rerank` candidates, which are then scored again exactly from the
-// float vectors (kept row-major). rerank = 0 skips that step: scores are the
-// 8-bit estimates.
+// With the Sq8 encoding, each list keeps 8-bit codes of its vectors'
+// residuals (sq8.h) beside the floats (row-major): a probe scans the codes (a
+// quarter of the bytes) for the best `rerank` candidates, which are then
+// scored again exactly from the floats. rerank = 0 skips that step: scores
+// are the 8-bit estimates.
 //
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
 // inner product for IP and Cosine. IP and Cosine train spherical k-means
@@ -23,25 +23,47 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "index_common.h"
-#include "io.h"
+#include "allow_mask.h"
+#include "file_format.h"
+#include "ivf_list.h"
+#include "ivf_probes.h"
 #include "kmeans.h"
+#include "metric.h"
 #include "packed_store.h"
 #include "rw_lock.h"
-#include "sq8.h"
+#include "search_results.h"
 
 namespace semvec {
 
-enum class IvfEncoding : uint32_t { F32 = 0, Sq8 = 1 };
-
-const char* ivf_encoding_name(IvfEncoding encoding);
-
 // Default candidates re-ranked exactly per query by an Sq8 index.
 constexpr size_t kDefaultRerank = 64;
+
+// The nprobe of an index made without one: min(kDefaultNprobe, nlist).
+constexpr size_t kDefaultNprobe = 8;
+inline size_t default_nprobe(size_t nlist) { return nlist < kDefaultNprobe ? nlist : kDefaultNprobe; }
+
+// What one search may choose for itself, as FAISS's SearchParametersIVF.
+// An unset optional (std::nullopt, the default) means the index's own
+// setting: nprobe(), rerank().
+struct IvfSearchParams {
+  // Lists probed per query, 1..nlist.
+  std::optional<size_t> nprobe;
+  // Sq8 only: candidates re-scored exactly from the floats, at least k of
+  // them, 0..kMaxRerank; 0: the 8-bit estimates are the scores.
+  std::optional<size_t> rerank;
+  // Allow-list: only these n_allow ids may be returned (ids the index does
+  // not hold are ignored); nullptr: any. Lists holding none are skipped, and
+  // probing goes past nprobe lists until k allowed vectors have been seen
+  // (or every list holding one has been scanned), so a filtered search
+  // returns min(k, allowed) results.
+  const uint64_t* allow = nullptr;
+  size_t n_allow = 0;
+};
 
 class IvfIndex {
  public:
@@ -66,22 +88,20 @@ class IvfIndex {
 
   // Trains the coarse quantizer with k-means (k = nlist) on x (n * dim).
   // Only an empty index can be trained (again). params.k, .spherical are set
-  // here; the rest is the caller's.
+  // here; the rest is the caller's, training_defaults() unless chosen.
   KMeansResult train(const float* x, size_t n, KMeansParams params);
+
+  // IVF training defaults: fewer iterations (10) and points per centroid
+  // (64) than k-means's own, and random init, as FAISS trains its coarse
+  // quantizers; the rest (the seed) is k-means's (KMeansParams).
+  static KMeansParams training_defaults();
 
   // Adds vectors to the lists of their nearest centroids; all or nothing.
   void add(const float* x, size_t n, const uint64_t* ids);
 
-  // nprobe = 0 uses the index default; so does rerank = kDefault (Sq8 only:
-  // candidates re-ranked exactly, at least k; 0: none). With an allow-list (allow: n_allow
-  // ids), only those vectors are returned; lists holding none are skipped,
-  // and probing goes past nprobe lists until k allowed vectors have been
-  // seen (or every list holding one has been scanned), so a filtered search
-  // returns min(k, allowed) results.
-  static constexpr size_t kDefault = ~size_t(0);
-  SearchResults search(const float* q, size_t nq, size_t k, size_t nprobe,
-                       const uint64_t* allow = nullptr, size_t n_allow = 0,
-                       size_t rerank = kDefault) const;
+  // The best min(k, candidates) of nq queries (q: nq * dim) among the
+  // vectors of the lists each query probes (see IvfSearchParams); k >= 1.
+  SearchResults search(const float* q, size_t nq, size_t k, const IvfSearchParams& params = {}) const;
 
   size_t remove(const uint64_t* ids, size_t n);
   void reconstruct(uint64_t id, float* out) const;
@@ -96,18 +116,15 @@ class IvfIndex {
   static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
-  // Step 1 of a search: each query's best centroids into heaps[0..nq).
+  // Search (ivf_search.cpp).
+  AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
+  IvfProbes plan_probes_locked(const float* qs, size_t nq, size_t nprobe, size_t k,
+                               const AllowMasks* allowed) const;
+  // Each query's best centroids into heaps[0..nq).
   void scan_centroids_locked(const float* qs, size_t nq, TopK* heaps) const;
   std::vector<Hit> coarse_hits_locked(TopK& heap, const float* q) const;
-  // Step 2 of a search: scan the probed lists (by_list[l]: the queries
-  // probing list l) into one selection per query, on up to `tasks` threads.
-  void scan_f32_locked(const float* qs, size_t nq, size_t tasks, const std::vector<uint32_t>& probed,
-                       const std::vector<std::vector<uint32_t>>& by_list,
-                       const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
-  void scan_sq8_locked(const float* qs, size_t nq, size_t rerank, size_t tasks,
-                       const std::vector<uint32_t>& probed,
-                       const std::vector<std::vector<uint32_t>>& by_list,
-                       const std::vector<std::vector<uint16_t>>& masks, TopK* heaps) const;
+  void scan_f32_locked(const float* qs, size_t nq, const IvfProbes& probes, const AllowMasks* allowed,
+                       TopK* heaps) const;
   // where_ values: (list << 32) | slot.
   static uint64_t pack_where(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
   static size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
@@ -119,6 +136,7 @@ class IvfIndex {
   void encode_all_locked();
   void write_locked(Writer& w) const;
   static std::unique_ptr<IvfIndex> read(Reader& r);
+  void read_trained_locked(Reader& r, uint64_t count, uint64_t next_id);
 
   size_t dim_;
   Metric metric_;
@@ -131,19 +149,12 @@ class IvfIndex {
   size_t size_ = 0;
   PackedStore centroids_;          // ids = list numbers; norms for L2
   std::vector<float> centroid_rows_;  // Sq8: the centroids row-major
-  // One inverted list: its vectors and ids and, for Sq8, their codes slot
-  // for slot.
-  struct List {
-    List(size_t dim, bool l2, bool sq8) : vectors(dim, l2, !sq8), codes(dim, l2) {}
-    PackedStore vectors;
-    CodeStore codes;  // empty unless Sq8
-  };
   // nlist slots once trained (none before); a list is allocated by the first
   // vector it receives and is null until then, so that nlist itself costs
   // no memory: neither in the constructor nor in a load.
-  std::vector<std::unique_ptr<List>> lists_;
-  size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->vectors.size() : 0; }
-  List& make_list(size_t l);
+  std::vector<std::unique_ptr<IvfList>> lists_;
+  size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->size() : 0; }
+  IvfList& make_list(size_t l);
   // id -> (list << 32) | slot
   std::unordered_map<uint64_t, uint64_t> where_;
   mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)

@@ -4,6 +4,7 @@
 #include <shared_mutex>
 
 #include "errors.h"
+#include "file_payload.h"
 #include "ivf_index.h"
 #include "temp_files.h"
 #include "thread_pool.h"
@@ -53,12 +54,16 @@ void IvfIndex::write_locked(Writer& w) const {
     w.write_trailer();
     return;
   }
-  write_vectors(w, centroids_);
+  write_vectors(w, nlist_, dim_, [&](size_t first, size_t count, float* out) {
+    centroids_.unpack_rows(first, count, out);
+  });
   for (size_t l = 0; l < nlist_; ++l) w.write_pod<uint64_t>(list_size(l));
   for (const auto& l : lists_) {
     if (!l) continue;
-    write_ids(w, l->vectors);
-    write_vectors(w, l->vectors);
+    write_ids(w, l->ids(), l->size());
+    write_vectors(w, l->size(), dim_, [&](size_t first, size_t count, float* out) {
+      l->unpack_rows(first, count, out);
+    });
   }
   w.write_trailer();
 }
@@ -77,17 +82,21 @@ void IvfIndex::serialize(const std::function<void*(size_t)>& alloc) const {
   write_locked(w);
 }
 
+namespace {
+
+Error corrupt(const std::string& why) { return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why); }
+
+// Every field is held to the range the API allows.
+Error outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+  return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+                 std::to_string(hi));
+}
+
+}  // namespace
+
 std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
   FileHeader h = r.read_header();
   expect_kind(h, IndexKind::Ivf);
-  auto corrupt = [](const std::string& why) {
-    return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why);
-  };
-  // Every field is held to the range the API allows.
-  auto outside = [&](const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
-    return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
-                   std::to_string(hi));
-  };
   if (h.count > kMaxVectors) throw outside("count", h.count, 0, kMaxVectors);
   const uint64_t next_id = r.read_pod<uint64_t>();
   const uint32_t nlist = r.read_pod<uint32_t>(), nprobe = r.read_pod<uint32_t>();
@@ -112,60 +121,59 @@ std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
     throw corrupt("payload size does not match count, dim and nlist");
   auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe,
                                           static_cast<IvfEncoding>(encoding), rerank);
-  IvfIndex& ix = *index;
-  if (trained) {
-    std::vector<uint64_t> cids(nlist);
-    for (size_t l = 0; l < nlist; ++l) cids[l] = l;
-    PackedStore tmp(h.dim, false);
-    read_vectors(r, nlist, h.dim, cids.data(), tmp);
-    std::vector<float> c(nlist * d);
-    tmp.unpack_rows(0, nlist, c.data());
-    ix.set_centroids_locked(c.data());
-    std::vector<uint64_t> sizes(nlist);
-    r.read(sizes.data(), nlist * sizeof(uint64_t));
-    uint64_t total = 0;
-    for (uint64_t s : sizes) {
-      if (s > h.count) throw corrupt("list size out of range");
-      total += s;
-    }
-    if (total != h.count) throw corrupt("list sizes do not add up to the count");
-    std::vector<uint64_t> all_ids;
-    all_ids.reserve(h.count);
-    ix.where_.reserve(h.count);
-    for (size_t l = 0; l < nlist; ++l) {
-      std::vector<uint64_t> ids(sizes[l]);
-      r.read(ids.data(), ids.size() * sizeof(uint64_t));
-      for (size_t j = 0; j < ids.size(); ++j) {
-        check_stored_id(ids[j]);
-        if (!ix.where_.emplace(ids[j], pack_where(l, j)).second)
-          throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
-      }
-      if (!ids.empty()) read_vectors(r, ids.size(), h.dim, ids.data(), ix.make_list(l).vectors);
-      all_ids.insert(all_ids.end(), ids.begin(), ids.end());
-    }
-    check_next_id(next_id, all_ids);
-    ix.size_ = h.count;
-    if (sq8) ix.encode_all_locked();
-  }
+  if (trained) index->read_trained_locked(r, h.count, next_id);
   r.read_trailer();
-  ix.next_id_ = next_id;
+  index->next_id_ = next_id;
   return index;
+}
+
+// The payload of a trained index after its fields: centroids, list sizes,
+// then each list's ids and vectors (`count` in all).
+void IvfIndex::read_trained_locked(Reader& r, uint64_t count, uint64_t next_id) {
+  std::vector<float> c(nlist_ * dim_);
+  read_vectors(r, nlist_, dim_, [&](const float* rows, size_t m, size_t first) {
+    std::copy(rows, rows + m * dim_, c.begin() + first * dim_);
+  });
+  set_centroids_locked(c.data());
+  std::vector<uint64_t> sizes(nlist_);
+  r.read(sizes.data(), nlist_ * sizeof(uint64_t));
+  uint64_t total = 0;
+  for (uint64_t s : sizes) {
+    if (s > count) throw corrupt("list size out of range");
+    total += s;
+  }
+  if (total != count) throw corrupt("list sizes do not add up to the count");
+  std::vector<uint64_t> all_ids;
+  all_ids.reserve(count);
+  where_.reserve(count);
+  for (size_t l = 0; l < nlist_; ++l) {
+    std::vector<uint64_t> ids(sizes[l]);
+    r.read(ids.data(), ids.size() * sizeof(uint64_t));
+    for (size_t j = 0; j < ids.size(); ++j) {
+      check_stored_id(ids[j]);
+      if (!where_.emplace(ids[j], pack_where(l, j)).second)
+        throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
+    }
+    if (!ids.empty()) {
+      IvfList& list = make_list(l);
+      list.reserve(ids.size());
+      read_vectors(r, ids.size(), dim_, [&](const float* rows, size_t m, size_t first) {
+        list.append_floats(rows, m, ids.data() + first, &ThreadPool::global());
+      });
+    }
+    all_ids.insert(all_ids.end(), ids.begin(), ids.end());
+  }
+  check_next_id(next_id, all_ids);
+  size_ = count;
+  if (encoding_ == IvfEncoding::Sq8) encode_all_locked();
 }
 
 void IvfIndex::encode_all_locked() {
   ThreadPool& pool = ThreadPool::global();
   std::atomic<size_t> next{0};
   pool.parallel_for(pool.threads(), [&](size_t) {
-    std::vector<float> rows;
-    for (size_t l = next++; l < nlist_; l = next++) {
-      if (!lists_[l]) continue;
-      List& list = *lists_[l];
-      const size_t m = list.vectors.size();
-      rows.resize(m * dim_);
-      list.vectors.unpack_rows(0, m, rows.data());
-      list.codes.reserve(m);
-      list.codes.append(rows.data(), m, centroid_rows_.data() + l * dim_);
-    }
+    for (size_t l = next++; l < nlist_; l = next++)
+      if (lists_[l]) lists_[l]->encode(centroid_rows_.data() + l * dim_);
   });
 }
 

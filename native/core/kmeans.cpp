@@ -148,6 +148,8 @@ void update(const float* x, size_t n, size_t d, size_t k, const uint32_t* labels
 
 }  // namespace
 
+const char* kmeans_init_name(KMeansInit init) { return init == KMeansInit::Random ? "random" : "kmeans++"; }
+
 KMeansResult kmeans(const float* x_in, size_t n, size_t d, const KMeansParams& p) {
   if (n == 0) throw Error(ErrorCode::InvalidArgument, "k-means needs at least one vector; received none");
   if (p.k < 1 || p.k > n)

@@ -14,7 +14,13 @@ namespace semvec {
 
 enum class KMeansInit { PlusPlus, Random };
 
-// Defaults, documented once: see src/kmeans.ts for the user-facing text.
+// "kmeans++" or "random": the names the API uses.
+const char* kmeans_init_name(KMeansInit init);
+
+// The defaults of k-means, defined here once: the addon exports them
+// (constants.defaults.kmeans) and TypeScript reads them from there
+// (src/cluster/kmeans.ts documents them for users). IVF training changes a
+// few (IvfIndex::training_defaults).
 struct KMeansParams {
   size_t k = 0;
   size_t iterations = 25;               // Lloyd iterations at most

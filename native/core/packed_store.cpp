@@ -30,7 +30,6 @@ void PackedStore::reserve(size_t n) {
 void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
   const Kernels& kn = kernels();
   float* dst = at(slot);
-  const size_t st = stride();
   float sq = 0.0f;  // the stored squared norm (with_norms_ only)
   if (normalize) {
     // The norm in double where the float sum of squares over- or
@@ -38,18 +37,18 @@ void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
     const double norm = fvec_norm_L2(row, dim_);
     const float scale = static_cast<float>(1.0 / norm);
     if (norm == 0.0) {
-      for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c];
+      for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = row[c];
       sq = 0.0f;
     } else if (std::isnormal(scale)) {
-      for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c] * scale;
+      for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = row[c] * scale;
       sq = 1.0f;
     } else {  // 1 / norm is not a normal float: scale in double
-      for (size_t c = 0; c < dim_; ++c) dst[c * st] = static_cast<float>(row[c] / norm);
+      for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = static_cast<float>(row[c] / norm);
       sq = 1.0f;
     }
   } else {
     if (with_norms_) sq = kn.inner_product(row, row, dim_);
-    for (size_t c = 0; c < dim_; ++c) dst[c * st] = row[c];
+    for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = row[c];
   }
   if (with_norms_) sqnorms_[slot] = sq;
 }
@@ -81,17 +80,17 @@ void PackedStore::append(const float* x, size_t n, const uint64_t* ids, bool nor
 }
 
 uint64_t PackedStore::remove_slot(size_t slot) {
-  const size_t last = size_ - 1, st = stride();
+  const size_t last = size_ - 1;
   float* lane_last = at(last);
   if (slot != last) {
     float* dst = at(slot);
-    for (size_t c = 0; c < dim_; ++c) dst[c * st] = lane_last[c * st];
+    for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = lane_last[c * kBlock];
     if (with_norms_) sqnorms_[slot] = sqnorms_[last];
     ids_[slot] = ids_[last];
   }
   const uint64_t at_slot = ids_[slot];
   // Keep padding lanes zero.
-  for (size_t c = 0; c < dim_; ++c) lane_last[c * st] = 0.0f;
+  for (size_t c = 0; c < dim_; ++c) lane_last[c * kBlock] = 0.0f;
   if (with_norms_) sqnorms_[last] = 0.0f;
   size_ = last;
   ids_.resize(size_);
@@ -101,16 +100,15 @@ uint64_t PackedStore::remove_slot(size_t slot) {
 }
 
 void PackedStore::unpack_rows(size_t first, size_t count, float* out) const {
-  const size_t st = stride();
   for (size_t i = 0; i < count; ++i) {
     const float* src = at(first + i);
-    for (size_t c = 0; c < dim_; ++c) out[i * dim_ + c] = src[c * st];
+    for (size_t c = 0; c < dim_; ++c) out[i * dim_ + c] = src[c * kBlock];
   }
 }
 
 PackedRun PackedStore::run(size_t first, size_t last) const {
   PackedRun r;
-  r.blocks = packed_ ? blocks_.data() + (first / kBlock) * kBlock * dim_ : nullptr;
+  r.blocks = blocks_.data() + (first / kBlock) * kBlock * dim_;
   r.sqnorms = with_norms_ ? sqnorms_.data() + first : nullptr;
   r.ids = ids_.data() + first;
   r.count = last - first;

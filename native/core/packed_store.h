@@ -1,9 +1,9 @@
 // Vectors in the packed block layout (see distances.h) with their ids and,
-// for L2, their squared norms: the storage of a flat index and of each IVF
-// inverted list. The lists of an sq8 IVF index, which scan 8-bit codes and
-// only read chosen vectors whole, keep theirs row-major instead (`packed`
-// false); run() then serves ids and norms only. Slots are dense: removing a slot moves the last vector into
-// it. Padding lanes of the last block always hold zeros.
+// for L2, their squared norms: the storage of a flat index, of the
+// centroids of k-means and IVF, and of each f32 IVF inverted list (sq8
+// lists keep their floats row-major: row_store.h). Slots are dense:
+// removing a slot moves the last vector into it. Padding lanes of the last
+// block always hold zeros.
 #pragma once
 
 #include <cstddef>
@@ -19,14 +19,13 @@ class ThreadPool;
 
 class PackedStore {
  public:
-  PackedStore(size_t dim, bool with_norms, bool packed = true)
-      : dim_(dim), with_norms_(with_norms), packed_(packed) {}
+  PackedStore(size_t dim, bool with_norms) : dim_(dim), with_norms_(with_norms) {}
   PackedStore(PackedStore&&) noexcept = default;
   PackedStore& operator=(PackedStore&&) noexcept = default;
 
   size_t size() const { return size_; }
   size_t dim() const { return dim_; }
-  uint64_t id_at(size_t slot) const { return ids_[slot]; }
+  const uint64_t* ids() const { return ids_.data(); }
   size_t memory_usage() const;
 
   // Makes room for n vectors in all; grows geometrically.
@@ -42,9 +41,6 @@ class PackedStore {
   // at `slot` (the moved one), or the removed id if `slot` was the last.
   uint64_t remove_slot(size_t slot);
 
-  // Row-major stores only: the vector in `slot`.
-  const float* row(size_t slot) const { return blocks_.data() + slot * dim_; }
-
   // Copies vectors [first, first + count) to out, row-major.
   void unpack_rows(size_t first, size_t count, float* out) const;
 
@@ -57,16 +53,12 @@ class PackedStore {
 
  private:
   void pack_row(const float* row, size_t slot, bool normalize);
-  // Component c of `slot` is at at(slot)[c * stride()].
-  float* at(size_t slot) {
-    return blocks_.data() + (packed_ ? (slot / kBlock) * kBlock * dim_ + slot % kBlock : slot * dim_);
-  }
+  // Component c of `slot` is at at(slot)[c * kBlock].
+  float* at(size_t slot) { return blocks_.data() + (slot / kBlock) * kBlock * dim_ + slot % kBlock; }
   const float* at(size_t slot) const { return const_cast<PackedStore*>(this)->at(slot); }
-  size_t stride() const { return packed_ ? kBlock : 1; }
 
   size_t dim_;
   bool with_norms_;
-  bool packed_;
   size_t size_ = 0;
   PodBuffer<float> blocks_;
   PodBuffer<float> sqnorms_;

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "distances.h"
-#include "index_common.h"
 #include "packed_store.h"
+#include "query_preparation.h"
 #include "scan.h"
 #include "thread_pool.h"
 #include "vectors.h"

@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "io.h"
+#include "metric.h"
 
 namespace semvec {
 

@@ -1,14 +1,34 @@
 #include "vectors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 
+#include "api_limits.h"
 #include "distances.h"
 #include "errors.h"
 
 namespace semvec {
+
+size_t check_dim(size_t dim) {
+  if (dim == 0 || dim > kMaxDim)
+    throw Error(ErrorCode::InvalidArgument, "dim must be an integer in 1.." + std::to_string(kMaxDim) +
+                                                "; received " + std::to_string(dim));
+  return dim;
+}
+
+float score_in_double(const float* q, const float* x, size_t d, bool l2) {
+  double ip = 0.0, xx = 0.0;
+  for (size_t i = 0; i < d; ++i) {
+    ip += static_cast<double>(q[i]) * x[i];
+    xx += static_cast<double>(x[i]) * x[i];
+  }
+  const double s = l2 ? 2.0 * ip - xx : ip;
+  constexpr double kMax = std::numeric_limits<float>::max();
+  return static_cast<float>(std::clamp(s, -kMax, kMax));
+}
 
 double fvec_norm_L2(const float* x, size_t d) {
   const float sq = kernels().inner_product(x, x, d);

@@ -4,7 +4,7 @@
  */
 import { Embedder } from '../embedder/embedder.js';
 import { ErrorCode } from '../errors.js';
-import { kmeans } from './kmeans.js';
+import { kmeans, KMEANS_DEFAULTS } from './kmeans.js';
 import { mulberry32 } from '../random.js';
 import { similarityMatrix } from '../vectors.js';
 import { checkDim, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
@@ -158,7 +158,7 @@ export function suggestK(vectors: VectorsInput, options: SuggestKOptions = {}): 
   const kMax = Math.min(checkInteger(orDefault(options.kMax, 10), 'kMax', kMin, Number.MAX_SAFE_INTEGER), n - 1);
   const method = checkOneOf(orDefault(options.method, 'silhouette'), 'method', ['silhouette', 'elbow'] as const);
   const metric = checkOneOf(orDefault(options.metric, 'cosine'), 'metric', ['cosine', 'l2'] as const);
-  const seed = checkInteger(orDefault(options.seed, 1234), 'seed', 0, Number.MAX_SAFE_INTEGER);
+  const seed = checkInteger(orDefault(options.seed, KMEANS_DEFAULTS.seed), 'seed', 0, Number.MAX_SAFE_INTEGER);
   // The silhouette sample: a seeded subset.
   const sampleSize = Math.min(n, checkInteger(orDefault(options.sample, 2000), 'sample', 3, 1_000_000));
   const rand = mulberry32(seed);

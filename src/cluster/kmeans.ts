@@ -3,7 +3,7 @@
  * multi-threaded, deterministic for a given seed (whatever the thread count).
  */
 import { ErrorCode, withCallerStack } from '../errors.js';
-import { native, type NativeKMeansOptions, type ProgressCallback } from '../native.js';
+import { native, nativeConstants, type NativeKMeansDefaults, type NativeKMeansOptions, type ProgressCallback } from '../native.js';
 import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 import { callerStack } from '../vector-index.js';
 
@@ -60,11 +60,15 @@ export interface KMeansResult {
   trainingPoints: number;
 }
 
+/**
+ * @internal The defaults of {@link kmeans}, read from the native core, where
+ * they are defined: `{ iterations: 25, seed: 1234, maxPointsPerCentroid: 256,
+ * init: 'kmeans++' }`. IVF training takes the seed from here too.
+ */
+export const KMEANS_DEFAULTS = nativeConstants().defaults.kmeans;
+
 /** @internal Validates clustering options into the native form. */
-export function clusteringOptions(
-  o: ClusteringOptions,
-  defaults: { iterations: number; maxPointsPerCentroid: number; init: 'kmeans++' | 'random' },
-): NativeKMeansOptions {
+export function clusteringOptions(o: ClusteringOptions, defaults: NativeKMeansDefaults): NativeKMeansOptions {
   if (o === null || typeof o !== 'object') {
     fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(o)}`);
   }
@@ -73,7 +77,7 @@ export function clusteringOptions(
   }
   return {
     iterations: checkInteger(orDefault(o.iterations, defaults.iterations), 'iterations', 1, 1_000_000),
-    seed: checkInteger(orDefault(o.seed, 1234), 'seed', 0, Number.MAX_SAFE_INTEGER),
+    seed: checkInteger(orDefault(o.seed, KMEANS_DEFAULTS.seed), 'seed', 0, Number.MAX_SAFE_INTEGER),
     maxPointsPerCentroid: checkInteger(
       orDefault(o.maxPointsPerCentroid, defaults.maxPointsPerCentroid),
       'maxPointsPerCentroid',
@@ -114,8 +118,6 @@ export function progressRelay(fn: ClusteringOptions['onProgress']): {
     },
   };
 }
-
-const KMEANS_DEFAULTS = { iterations: 25, maxPointsPerCentroid: 256, init: 'kmeans++' } as const;
 
 function prepare(vectors: VectorsInput, options: KMeansOptions): [Float32Array, number, NativeKMeansOptions] {
   if (options === null || typeof options !== 'object') {

@@ -12,6 +12,7 @@ import type { Embedder } from '../embedder/embedder.js';
 import { createError, ErrorCode, type SemvecWarning } from '../errors.js';
 import type { FlatIndex } from '../flat-index.js';
 import { IVFIndex } from '../ivf-index.js';
+import { distanceAndScore } from '../scores.js';
 import { checkInteger, describe, toVectors, type VectorsInput } from '../validate.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import { CollectionIndex, type IndexKind, type IndexOwner } from './collection-index.js';
@@ -617,9 +618,7 @@ export class Collection {
     return results.map((r) => {
       const out: QueryMatch[] = [];
       r.ids.forEach((rid, j) => {
-        const raw = r.scores[j] as number;
-        const distance = metric === 'l2' ? raw : 1 - raw;
-        const score = metric === 'l2' ? -raw : raw;
+        const { distance, score } = distanceAndScore(metric, r.scores[j] as number);
         if (options.minScore !== undefined && score < options.minScore) return;
         if (options.maxDistance !== undefined && distance > options.maxDistance) return;
         const row = rows.get(rid);

@@ -7,6 +7,7 @@ import { DEFAULT_MODEL } from '../embedder/registry.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist } from '../ivf-index.js';
+import { nativeConstants } from '../native.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 
 export interface SemanticSearchOptions {
@@ -67,7 +68,7 @@ export class SemanticSearch {
     this.#model = model;
     this.#kind = checkOneOf(orDefault(options.index, 'auto'), 'index', ['flat', 'ivf', 'auto'] as const);
     this.#threshold = checkInteger(orDefault(options.ivfThreshold, 50_000), 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
-    this.#nprobe = checkInteger(orDefault(options.nprobe, 16), 'nprobe', 1, 1 << 20);
+    this.#nprobe = checkInteger(orDefault(options.nprobe, 16), 'nprobe', 1, nativeConstants().limits.maxNlist);
   }
 
   async #load(): Promise<Embedder> {

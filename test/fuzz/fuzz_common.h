@@ -10,13 +10,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "api_limits.h"
 #include "crc32c.h"
 #include "errors.h"
 #include "flat_index.h"
-#include "io.h"
+#include "file_format.h"
 #include "ivf_index.h"
 
 namespace semvec_fuzz {
@@ -115,23 +116,23 @@ inline void exercise(semvec::IvfIndex& ix) {
     finding("ivf: reloaded index differs");
   if (!ix.is_trained()) {
     try {
-      ix.search(q.data(), 1, 1, 0);
+      ix.search(q.data(), 1, 1);
       finding("ivf: an untrained index searched");
     } catch (const semvec::Error&) {
     }
     return;
   }
   // Every list when there are few; the default nprobe otherwise.
-  const size_t nprobe = ix.nlist() <= 256 ? ix.nlist() : 0;
-  const semvec::SearchResults r = ix.search(q.data(), 3, 10, nprobe);
+  const std::optional<size_t> nprobe = ix.nlist() <= 256 ? std::optional<size_t>(ix.nlist()) : std::nullopt;
+  const semvec::SearchResults r = ix.search(q.data(), 3, 10, semvec::IvfSearchParams{nprobe, std::nullopt, nullptr, 0});
   check_results(r, 3, n);
-  if (!same(back->search(q.data(), 3, 10, nprobe), r)) finding("ivf: reloaded index searches differently");
+  if (!same(back->search(q.data(), 3, 10, semvec::IvfSearchParams{nprobe, std::nullopt, nullptr, 0}), r)) finding("ivf: reloaded index searches differently");
   if (ix.encoding() == semvec::IvfEncoding::Sq8) {
-    check_results(ix.search(q.data(), 3, 10, nprobe, nullptr, 0, 0), 3, n);
-    check_results(ix.search(q.data(), 3, 10, nprobe, nullptr, 0, 1000), 3, n);
+    check_results(ix.search(q.data(), 3, 10, semvec::IvfSearchParams{nprobe, 0, nullptr, 0}), 3, n);
+    check_results(ix.search(q.data(), 3, 10, semvec::IvfSearchParams{nprobe, 1000, nullptr, 0}), 3, n);
   }
   const uint64_t allow[] = {0, 1, 2, ix.next_id() > 0 ? ix.next_id() - 1 : 0};
-  check_results(ix.search(q.data(), 3, 5, 1, allow, 4), 3, n);
+  check_results(ix.search(q.data(), 3, 5, semvec::IvfSearchParams{1, std::nullopt, allow, 4}), 3, n);
   // The saved centroids and lists hold what was loaded.
   if (back->list_sizes() != ix.list_sizes() || back->centroids() != ix.centroids())
     finding("ivf: reloaded lists differ");

@@ -50,7 +50,7 @@ TEST("file limits: an sq8 file's rerank above the API maximum is ERR_CORRUPT_FIL
     CHECK_EQ(back->rerank(), kMaxRerank);
     if (trained) {
       auto x = testutil::random_vectors(1, d, 8);
-      CHECK_EQ(back->search(x.data(), 1, 3, 0).k, size_t(3));
+      CHECK_EQ(back->search(x.data(), 1, 3).k, size_t(3));
     }
   }
 }
@@ -134,7 +134,7 @@ TEST("limits: the core API refuses what the loader refuses") {
   CHECK_THROWS_CODE(ix->set_rerank(kMaxRerank + 1), ErrorCode::InvalidArgument);
   CHECK_EQ(ix->rerank(), kDefaultRerank);
   auto x = testutil::random_vectors(1, d, 11);
-  CHECK_THROWS_CODE(ix->search(x.data(), 1, 1, 0, nullptr, 0, kMaxRerank + 1), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(ix->search(x.data(), 1, 1, IvfSearchParams{std::nullopt, kMaxRerank + 1, nullptr, 0}), ErrorCode::InvalidArgument);
   const uint64_t too_big = kMaxId + 1;
   CHECK_THROWS_CODE(ix->add(x.data(), 1, &too_big), ErrorCode::InvalidArgument);
   FlatIndex flat(d, Metric::L2);
@@ -156,7 +156,7 @@ TEST("ivf: nlist costs no memory until vectors arrive: 96- and 104-byte files wi
     CHECK(ix->memory_usage() < 4096);
     CHECK(bytes_of(*ix) == b);
     auto x = testutil::random_vectors(1, 4, 12);
-    CHECK_THROWS_CODE(ix->search(x.data(), 1, 1, 0), ErrorCode::NotTrained);
+    CHECK_THROWS_CODE(ix->search(x.data(), 1, 1), ErrorCode::NotTrained);
     CHECK(IvfIndex(4, Metric::Cosine, kMaxNlist, 1, e).memory_usage() < 4096);
   }
 }
@@ -179,7 +179,7 @@ TEST("ivf: lists are made by their first vector and survive remove, save and loa
     auto back = IvfIndex::deserialize(b.data(), b.size());
     CHECK(back->list_sizes() == ix.list_sizes());
     CHECK(bytes_of(*back) == b);
-    auto r1 = ix.search(x.data(), 4, 5, 0), r2 = back->search(x.data(), 4, 5, 0);
+    auto r1 = ix.search(x.data(), 4, 5), r2 = back->search(x.data(), 4, 5);
     CHECK(r1.ids == r2.ids && r1.scores == r2.scores);
     CHECK(ix.memory_usage() > trained_bytes);
   }

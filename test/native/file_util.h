@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "crc32c.h"
-#include "io.h"
+#include "file_format.h"
 
 namespace testutil {
 

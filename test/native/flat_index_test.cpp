@@ -9,7 +9,7 @@
 
 #include "flat_index.h"
 #include "harness.h"
-#include "io.h"
+#include "file_format.h"
 #include "util.h"
 
 using namespace semvec;

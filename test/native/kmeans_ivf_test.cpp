@@ -116,7 +116,7 @@ TEST("ivf: nprobe = nlist returns exactly the flat index's results") {
     ivf.add(x.data(), n, nullptr);
     FlatIndex flat(d, m);
     flat.add(x.data(), n, nullptr);
-    auto a = ivf.search(q.data(), nq, k, 16);
+    auto a = ivf.search(q.data(), nq, k, IvfSearchParams{16, std::nullopt, nullptr, 0});
     auto b = flat.search(q.data(), nq, k);
     CHECK(a.ids == b.ids);
     for (size_t i = 0; i < a.scores.size(); ++i) CHECK_NEAR(a.scores[i], b.scores[i], 1e-4);
@@ -136,7 +136,7 @@ TEST("ivf: recall grows with nprobe and reaches 1 at nprobe = nlist") {
   auto truth = flat.search(q.data(), nq, k);
   double last = -1;
   for (size_t np : {1, 2, 4, 8, 16, 32}) {
-    auto r = ivf.search(q.data(), nq, k, np);
+    auto r = ivf.search(q.data(), nq, k, IvfSearchParams{np, std::nullopt, nullptr, 0});
     size_t hit = 0;
     for (size_t i = 0; i < nq; ++i) {
       std::set<uint64_t> want(truth.ids.begin() + i * k, truth.ids.begin() + (i + 1) * k);
@@ -154,18 +154,18 @@ TEST("ivf: errors before training, bad nprobe, remove, and few candidates") {
   auto x = testutil::random_vectors(200, d, 10);
   IvfIndex ivf(d, Metric::L2, 8, 2);
   CHECK_THROWS_CODE(ivf.add(x.data(), 10, nullptr), ErrorCode::NotTrained);
-  CHECK_THROWS_CODE(ivf.search(x.data(), 1, 5, 0), ErrorCode::NotTrained);
+  CHECK_THROWS_CODE(ivf.search(x.data(), 1, 5), ErrorCode::NotTrained);
   CHECK_THROWS_CODE(IvfIndex(d, Metric::L2, 8, 9), ErrorCode::InvalidArgument);
   CHECK_THROWS_CODE(ivf.train(x.data(), 5, KMeansParams()), ErrorCode::InvalidArgument);
   ivf.train(x.data(), 200, KMeansParams());
   ivf.add(x.data(), 200, nullptr);
-  CHECK_THROWS_CODE(ivf.search(x.data(), 1, 5, 9), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(ivf.search(x.data(), 1, 5, IvfSearchParams{9, std::nullopt, nullptr, 0}), ErrorCode::InvalidArgument);
   CHECK_THROWS_CODE(ivf.train(x.data(), 200, KMeansParams()), ErrorCode::InvalidArgument);
   std::vector<uint64_t> gone = {0, 1, 2, 999};
   CHECK_THROWS_CODE(ivf.remove(gone.data(), 4), ErrorCode::NotFound);
   CHECK_EQ(ivf.remove(gone.data(), 3), size_t(3));
   CHECK_EQ(ivf.size(), size_t(197));
-  auto r = ivf.search(x.data(), 1, 197, 1);  // one list cannot hold everything
+  auto r = ivf.search(x.data(), 1, 197, IvfSearchParams{1, std::nullopt, nullptr, 0});  // one list cannot hold everything
   CHECK(r.counts[0] < 197);
   for (size_t j = 0; j < r.counts[0]; ++j) CHECK(r.ids[j] > 2);
   auto sizes = ivf.list_sizes();
@@ -209,7 +209,7 @@ TEST("ivf: save and load round trip, untrained too, and damage is detected") {
   CHECK_EQ(back->nprobe(), size_t(3));
   CHECK(back->list_sizes() == ivf.list_sizes());
   CHECK(back->centroids() == ivf.centroids());
-  auto a = ivf.search(x.data(), 5, 7, 0), b = back->search(x.data(), 5, 7, 0);
+  auto a = ivf.search(x.data(), 5, 7), b = back->search(x.data(), 5, 7);
   CHECK(a.ids == b.ids && a.scores == b.scores);
   for (size_t byte = 0; byte < mem.size(); byte += 29) {
     if (byte == 8 || byte == 9) continue;
@@ -253,17 +253,17 @@ TEST("filtered search: only allowed ids, exactly the best of them, flat and IVF"
     CHECK_EQ(got.k, std::min(k, allow.size() - 1));
     CHECK(got.ids == want.ids);
     // IVF: min(k, allowed) results, all allowed, sorted; exact at nprobe = nlist.
-    auto approx = ivf.search(q.data(), nq, k, 2, allow.data(), allow.size());
+    auto approx = ivf.search(q.data(), nq, k, IvfSearchParams{2, std::nullopt, allow.data(), allow.size()});
     for (size_t i = 0; i < nq; ++i) {
       CHECK_EQ(approx.counts[i], uint32_t(std::min(k, allow.size() - 1)));
       for (size_t j = 0; j < approx.counts[i]; ++j) CHECK(approx.ids[i * approx.k + j] % stride == 0);
     }
-    auto all = ivf.search(q.data(), nq, k, 32, allow.data(), allow.size());
+    auto all = ivf.search(q.data(), nq, k, IvfSearchParams{32, std::nullopt, allow.data(), allow.size()});
     CHECK(all.ids == want.ids);
   }
   std::vector<uint64_t> none = {n + 100};
   CHECK_EQ(flat.search(q.data(), 1, k, none.data(), 1).k, size_t(0));
-  CHECK_EQ(ivf.search(q.data(), 1, k, 4, none.data(), 1).k, size_t(0));
+  CHECK_EQ(ivf.search(q.data(), 1, k, IvfSearchParams{4, std::nullopt, none.data(), 1}).k, size_t(0));
 }
 
 TEST("kmeans: centroids stay finite when a cluster near +-FLT_MAX is split for an empty one") {

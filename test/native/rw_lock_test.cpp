@@ -82,7 +82,7 @@ TEST("index lock: a writer is not starved by readers searching without pause (fl
     ix.train(x.data(), n, KMeansParams());
     ix.add(x.data(), n, nullptr);
     const size_t done = adds_under_search_load(
-        readers, adds, [&] { ix.search(q.data(), 8, 10, 0); }, [&](size_t i) { ix.add(x.data() + i * d, 1, nullptr); });
+        readers, adds, [&] { ix.search(q.data(), 8, 10); }, [&](size_t i) { ix.add(x.data() + i * d, 1, nullptr); });
     CHECK_EQ(done, adds);
     CHECK_EQ(ix.size(), n + adds);
   }

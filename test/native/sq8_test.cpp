@@ -161,7 +161,7 @@ TEST("sq8: every stored vector is found by a search for itself, with components 
     ix.train(x.data(), n, KMeansParams());
     ix.add(x.data(), n, nullptr);
     for (size_t rerank : {size_t(0), size_t(8), n}) {
-      SearchResults r = ix.search(x.data(), n, n, nlist, nullptr, 0, rerank);
+      SearchResults r = ix.search(x.data(), n, n, IvfSearchParams{nlist, rerank, nullptr, 0});
       CHECK_EQ(r.k, n);
       for (size_t q = 0; q < n; ++q) {
         if (r.counts[q] != n) harness::fail(__FILE__, __LINE__, "query ", q, ": ", r.counts[q], " results (metric ", metric_name(m), ", rerank ", rerank, ")");

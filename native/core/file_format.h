@@ -12,7 +12,8 @@
 //     32 u64      payload bytes
 //     40 u8[20]   reserved, zero
 //     60 u32      CRC-32C of bytes 0..59
-//   payload (kind-specific; see flat_index.cpp)
+//   payload (kind-specific: flat_index.cpp, ivf_index_io.cpp; shared pieces
+//   in file_payload.h)
 //   trailer, 8 bytes:
 //     u32 CRC-32C of the payload, then char[4] "XEND"
 //
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "api_limits.h"
+#include "metric.h"
 
 namespace semvec {
 
@@ -39,11 +41,10 @@ constexpr uint16_t kFormatMinor = 0;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
 
+// The kind of index a file holds (the header's kind field).
 enum class IndexKind : uint32_t { Flat = 1, Ivf = 2 };
-enum class Metric : uint32_t { InnerProduct = 0, Cosine = 1, L2 = 2 };
 
 const char* index_kind_name(IndexKind kind);
-const char* metric_name(Metric metric);
 
 struct FileHeader {
   uint16_t major = 1;

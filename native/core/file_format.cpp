@@ -1,4 +1,4 @@
-#include "io.h"
+#include "file_format.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -64,15 +64,6 @@ const char* index_kind_name(IndexKind kind) {
   switch (kind) {
     case IndexKind::Flat: return "flat";
     case IndexKind::Ivf: return "ivf";
-  }
-  return "unknown";
-}
-
-const char* metric_name(Metric metric) {
-  switch (metric) {
-    case Metric::InnerProduct: return "ip";
-    case Metric::Cosine: return "cosine";
-    case Metric::L2: return "l2";
   }
   return "unknown";
 }

@@ -6,10 +6,13 @@
 #include <vector>
 
 #include "buffer.h"
-#include "distances.h"
+#include "probe_kernels.h"
 #include "thread_pool.h"
 
-namespace semvec {
+namespace semvec_bench {
+
+using semvec::PodBuffer;
+using semvec::ThreadPool;
 
 namespace {
 double now() {
@@ -19,7 +22,7 @@ double now() {
 }  // namespace
 
 double probe_fma_gflops(size_t threads, double seconds) {
-  const Kernels& k = kernels();
+  const ProbeKernels& k = probe_kernels();
   threads = std::max<size_t>(1, threads);
   std::vector<double> flops(threads, 0.0);
   ThreadPool pool(threads);
@@ -27,7 +30,7 @@ double probe_fma_gflops(size_t threads, double seconds) {
   pool.parallel_for(threads, [&](size_t t) {
     const double start = now();
     do {
-      flops[t] += k.fma_probe(1 << 20);
+      flops[t] += k.fma(1 << 20);
     } while (now() - start < seconds);
   });
   double elapsed = now() - t0;
@@ -37,7 +40,7 @@ double probe_fma_gflops(size_t threads, double seconds) {
 }
 
 double probe_read_gbps(size_t threads, size_t bytes, int repeats) {
-  const Kernels& k = kernels();
+  const ProbeKernels& k = probe_kernels();
   threads = std::max<size_t>(1, threads);
   // Each thread reads its share as kStreams interleaved sequential streams,
   // as a scan over several packed blocks does, so the hardware prefetchers
@@ -60,7 +63,7 @@ double probe_read_gbps(size_t threads, size_t bytes, int repeats) {
       float sum = 0;
       for (size_t off = 0; off < stream; off += step)
         for (size_t s = 0; s < kStreams; ++s)
-          sum += k.read_probe(base + s * stream + off, std::min(step, stream - off));
+          sum += k.read(base + s * stream + off, std::min(step, stream - off));
       sums[t] = sum;
     });
     double dt = now() - t0;
@@ -70,4 +73,4 @@ double probe_read_gbps(size_t threads, size_t bytes, int repeats) {
   return best;
 }
 
-}  // namespace semvec
+}  // namespace semvec_bench

@@ -1,13 +1,14 @@
 // Measurements of the machine's limits, for benchmarks that report how close
-// semvec gets to them.
+// semvec gets to them (bench/lib/machine.ts). Benchmark-only: built into
+// semvec_bench.node in a source checkout, never into the addon.
 #pragma once
 
 #include <cstddef>
 
-namespace semvec {
+namespace semvec_bench {
 
 // Peak single-precision FMA rate in GFLOP/s over `threads` threads, with the
-// chosen SIMD level, measured for about `seconds`.
+// SIMD level semvec uses, measured for about `seconds`.
 double probe_fma_gflops(size_t threads, double seconds);
 
 // Streaming-read bandwidth in GB/s (1e9 bytes/s) over `threads` threads on a
@@ -15,4 +16,4 @@ double probe_fma_gflops(size_t threads, double seconds);
 // `repeats` passes.
 double probe_read_gbps(size_t threads, size_t bytes, int repeats);
 
-}  // namespace semvec
+}  // namespace semvec_bench

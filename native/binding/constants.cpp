@@ -1,0 +1,56 @@
+#include "constants.h"
+
+#include "../core/api_limits.h"
+#include "../core/ivf_index.h"
+#include "../core/kmeans.h"
+#include "args.h"
+
+namespace semvec_binding {
+
+namespace {
+
+Napi::Number number(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+
+Napi::Object limits(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("maxDim", number(env, semvec::kMaxDim));
+  o.Set("maxVectors", number(env, static_cast<double>(semvec::kMaxVectors)));
+  o.Set("maxId", number(env, static_cast<double>(semvec::kMaxId)));
+  o.Set("maxNextId", number(env, static_cast<double>(semvec::kMaxNextId)));
+  o.Set("maxNlist", number(env, static_cast<double>(semvec::kMaxNlist)));
+  o.Set("maxRerank", number(env, static_cast<double>(semvec::kMaxRerank)));
+  o.Set("maxK", number(env, static_cast<double>(semvec::kMaxK)));
+  o.Set("maxArrayLength", number(env, static_cast<double>(kMaxArrayLength)));
+  o.Freeze();
+  return o;
+}
+
+// The k-means options a default parameter set stands for (with the seed
+// only when `with_seed`: IVF training takes k-means's).
+Napi::Object kmeans_defaults(Napi::Env env, const semvec::KMeansParams& p, bool with_seed) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("iterations", number(env, static_cast<double>(p.iterations)));
+  if (with_seed) o.Set("seed", number(env, static_cast<double>(p.seed)));
+  o.Set("maxPointsPerCentroid", number(env, static_cast<double>(p.max_points_per_centroid)));
+  o.Set("init", Napi::String::New(env, semvec::kmeans_init_name(p.init)));
+  o.Freeze();
+  return o;
+}
+
+}  // namespace
+
+Napi::Object constants_object(Napi::Env env) {
+  Napi::Object defaults = Napi::Object::New(env);
+  defaults.Set("kmeans", kmeans_defaults(env, semvec::KMeansParams(), true));
+  defaults.Set("ivfTraining", kmeans_defaults(env, semvec::IvfIndex::training_defaults(), false));
+  defaults.Set("rerank", number(env, static_cast<double>(semvec::kDefaultRerank)));
+  defaults.Set("nprobe", number(env, static_cast<double>(semvec::kDefaultNprobe)));
+  defaults.Freeze();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("limits", limits(env));
+  o.Set("defaults", defaults);
+  o.Freeze();
+  return o;
+}
+
+}  // namespace semvec_binding

@@ -1,0 +1,63 @@
+#include "file_payload.h"
+
+#include <algorithm>
+#include <string>
+
+#include "distances.h"
+#include "errors.h"
+#include "vectors.h"
+
+namespace semvec {
+
+void expect_kind(const FileHeader& h, IndexKind kind) {
+  if (h.kind != kind)
+    throw Error(ErrorCode::WrongKind, std::string("expected a ") + index_kind_name(kind) +
+                                          " index file; this file holds a " + index_kind_name(h.kind) +
+                                          " index");
+}
+
+void write_ids(Writer& w, const uint64_t* ids, size_t n) { w.write(ids, n * sizeof(uint64_t)); }
+
+void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack) {
+  const size_t step = kBlock * 64;
+  std::vector<float> rows(std::min(step, n) * dim);
+  for (size_t s = 0; s < n; s += step) {
+    const size_t m = std::min(step, n - s);
+    unpack(s, m, rows.data());
+    w.write(rows.data(), m * dim * sizeof(float));
+  }
+}
+
+void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add) {
+  const size_t step = std::max<size_t>(kBlock, (size_t(16) << 20) / (dim * sizeof(float)) / kBlock * kBlock);
+  std::vector<float> rows(std::min(step, n) * dim);
+  for (size_t s = 0; s < n; s += step) {
+    const size_t m = std::min(step, n - s);
+    r.read(rows.data(), m * dim * sizeof(float));
+    try {
+      check_finite(rows.data(), m, dim, "stored vectors");
+    } catch (const Error&) {
+      throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: a stored vector is not finite");
+    }
+    add(rows.data(), m, s);
+  }
+}
+
+void check_stored_id(uint64_t id) {
+  if (id > kMaxId)
+    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: id " + std::to_string(id) +
+                                            " is outside 0..2^53-1");
+}
+
+void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids) {
+  if (next_id > kMaxNextId)
+    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: next id " + std::to_string(next_id) +
+                                            " is outside 0..2^53");
+  if (ids.empty()) return;
+  const uint64_t max_id = *std::max_element(ids.begin(), ids.end());
+  if (next_id <= max_id)
+    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: next id " + std::to_string(next_id) +
+                                            " is not above the largest id " + std::to_string(max_id));
+}
+
+}  // namespace semvec

@@ -1,0 +1,36 @@
+// Pieces of the index payloads of the file format (file_format.h) shared by
+// the index kinds: the kind check, ids and vectors in and out, and the
+// checks every loaded id and next id must pass.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "file_format.h"
+
+namespace semvec {
+
+// Throws Error(WrongKind) unless the file holds an index of `kind`.
+void expect_kind(const FileHeader& h, IndexKind kind);
+
+// n ids, u64 each.
+void write_ids(Writer& w, const uint64_t* ids, size_t n);
+
+// n vectors (dim f32 each, row-major), in pieces: unpack(first, count, out)
+// copies vectors [first, first + count) of the source to out, row-major.
+using UnpackRows = std::function<void(size_t first, size_t count, float* out)>;
+void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack);
+
+// Reads n vectors (dim f32 each, row-major) in pieces of about 16 MiB (a
+// multiple of kBlock vectors) and hands each to add(rows, count, first)
+// once checked: a non-finite value is ERR_CORRUPT_FILE.
+using AddRows = std::function<void(const float* rows, size_t count, size_t first)>;
+void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add);
+// A stored id is at most kMaxId (ERR_CORRUPT_FILE otherwise).
+void check_stored_id(uint64_t id);
+// A stored next id is at most kMaxNextId and exceeds every id.
+void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids);
+
+}  // namespace semvec
