@@ -41,6 +41,7 @@
         "native/core/file_payload.cpp",
         "native/core/flat_index.cpp",
         "native/core/id_assignment.cpp",
+        "native/core/id_table.cpp",
         "native/core/ivf_index.cpp",
         "native/core/ivf_index_io.cpp",
         "native/core/ivf_list.cpp",

@@ -40,7 +40,7 @@ bool FlatIndex::contains(uint64_t id) const {
 
 size_t FlatIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
-  return sizeof(*this) + store_.memory_usage() + hash_map_bytes(slot_of_);
+  return sizeof(*this) + store_.memory_usage() + slot_of_.memory_usage();
 }
 
 void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
@@ -55,7 +55,7 @@ void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   slot_of_.reserve(slot_of_.size() + n);
   const size_t first = store_.size();
   store_.append(x, n, assigned.data(), metric_ == Metric::Cosine, &ThreadPool::global());
-  for (size_t i = 0; i < n; ++i) slot_of_.emplace(assigned[i], static_cast<uint32_t>(first + i));
+  for (size_t i = 0; i < n; ++i) slot_of_.insert(assigned[i], first + i);
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
@@ -64,9 +64,9 @@ AllowMasks FlatIndex::allow_masks_locked(const uint64_t* allow, size_t n_allow) 
   out.allow_all(
       allow, n_allow,
       [&](uint64_t id, size_t&, size_t& slot) {
-        auto it = slot_of_.find(id);
-        if (it == slot_of_.end()) return false;
-        slot = it->second;
+        uint64_t where = 0;
+        if (!slot_of_.find(id, &where) || where >= store_.size()) return false;
+        slot = static_cast<size_t>(where);
         return true;
       },
       [&](size_t) { return store_.size(); });
@@ -121,13 +121,13 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
                                            " is not in the index; nothing was removed");
   size_t removed = 0;
   for (size_t i = 0; i < n; ++i) {
-    auto it = slot_of_.find(ids[i]);
-    if (it == slot_of_.end()) continue;  // a repeat already removed
-    const size_t slot = it->second;
+    uint64_t where = 0;
+    if (!slot_of_.find(ids[i], &where)) continue;  // a repeat already removed
+    const size_t slot = static_cast<size_t>(where);
     const bool moves = slot + 1 != store_.size();
-    slot_of_.erase(it);
+    slot_of_.erase(ids[i]);
     uint64_t moved = store_.remove_slot(slot);
-    if (moves) slot_of_[moved] = static_cast<uint32_t>(slot);
+    if (moves) slot_of_.update(moved, slot);
     ++removed;
   }
   return removed;
@@ -135,10 +135,10 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
 
 void FlatIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto it = slot_of_.find(id);
-  if (it == slot_of_.end())
+  uint64_t where = 0;
+  if (!slot_of_.find(id, &where) || where >= store_.size())
     throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  store_.unpack_rows(it->second, 1, out);
+  store_.unpack_rows(static_cast<size_t>(where), 1, out);
 }
 
 // ---- persistence ----
@@ -199,9 +199,10 @@ std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
   ix.slot_of_.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     check_stored_id(ids[i]);
-    if (!ix.slot_of_.emplace(ids[i], static_cast<uint32_t>(i)).second)
+    if (ix.slot_of_.count(ids[i]) != 0)
       throw Error(ErrorCode::CorruptFile,
                   "corrupt semvec index file: id " + std::to_string(ids[i]) + " appears twice");
+    ix.slot_of_.insert(ids[i], i);
   }
   // Stored vectors are already normalised for Cosine: pack them as they
   // are, on all threads.

@@ -17,11 +17,11 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "allow_mask.h"
 #include "file_format.h"
+#include "id_table.h"
 #include "metric.h"
 #include "packed_store.h"
 #include "rw_lock.h"
@@ -77,7 +77,7 @@ class FlatIndex {
   Metric metric_;
   uint64_t next_id_ = 0;
   PackedStore store_;  // norms kept for L2 only
-  std::unordered_map<uint64_t, uint32_t> slot_of_;
+  IdTable slot_of_;  // id -> slot
   mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)
 };
 

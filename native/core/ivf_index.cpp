@@ -104,9 +104,18 @@ bool IvfIndex::contains(uint64_t id) const {
   return where_.count(id) != 0;
 }
 
+bool IvfIndex::locate_locked(uint64_t id, size_t* list, size_t* slot) const {
+  uint64_t where = 0;
+  if (!where_.find(id, &where)) return false;
+  *list = where_list(where);
+  *slot = where_slot(where);
+  // A table mapped without verification may point anywhere: never past a list.
+  return *list < nlist_ && *slot < list_size(*list);
+}
+
 size_t IvfIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
-  size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
+  size_t bytes = sizeof(*this) + centroids_.memory_usage() + where_.memory_usage() +
                  lists_.capacity() * sizeof(lists_[0]);
   for (const auto& l : lists_)
     if (l) bytes += sizeof(IvfList) + l->memory_usage();
@@ -235,7 +244,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   });
   for (size_t l = 0; l < nlist_; ++l)
     for (size_t j = 0; j < count[l]; ++j)
-      where_.emplace(assigned[order[start[l] + j]], pack_where(l, first_slot[l] + j));
+      where_.insert(assigned[order[start[l] + j]], pack_where(l, first_slot[l] + j));
   size_ += n;
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
@@ -248,14 +257,14 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
                                            " is not in the index; nothing was removed");
   size_t removed = 0;
   for (size_t i = 0; i < n; ++i) {
-    auto it = where_.find(ids[i]);
-    if (it == where_.end()) continue;
-    const size_t l = where_list(it->second), slot = where_slot(it->second);
+    uint64_t where = 0;
+    if (!where_.find(ids[i], &where)) continue;  // a repeat already removed
+    const size_t l = where_list(where), slot = where_slot(where);
     IvfList& list = *lists_[l];
     const bool moves = slot + 1 != list.size();
-    where_.erase(it);
+    where_.erase(ids[i]);
     uint64_t moved = list.remove_slot(slot);
-    if (moves) where_[moved] = pack_where(l, slot);
+    if (moves) where_.update(moved, pack_where(l, slot));
     --size_;
     ++removed;
   }
@@ -264,9 +273,10 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
 
 void IvfIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto it = where_.find(id);
-  if (it == where_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  lists_[where_list(it->second)]->unpack_rows(where_slot(it->second), 1, out);
+  size_t list = 0, slot = 0;
+  if (!locate_locked(id, &list, &slot))
+    throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  lists_[list]->unpack_rows(slot, 1, out);
 }
 
 }  // namespace semvec

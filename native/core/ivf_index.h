@@ -25,11 +25,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "allow_mask.h"
 #include "file_format.h"
+#include "id_table.h"
 #include "ivf_list.h"
 #include "ivf_probes.h"
 #include "kmeans.h"
@@ -156,7 +156,9 @@ class IvfIndex {
   size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->size() : 0; }
   IvfList& make_list(size_t l);
   // id -> (list << 32) | slot
-  std::unordered_map<uint64_t, uint64_t> where_;
+  IdTable where_;
+  // Where the index holds `id`, if it does (and the place exists).
+  bool locate_locked(uint64_t id, size_t* list, size_t* slot) const;
   mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)
 };
 

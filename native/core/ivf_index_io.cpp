@@ -151,8 +151,8 @@ void IvfIndex::read_trained_locked(Reader& r, uint64_t count, uint64_t next_id) 
     r.read(ids.data(), ids.size() * sizeof(uint64_t));
     for (size_t j = 0; j < ids.size(); ++j) {
       check_stored_id(ids[j]);
-      if (!where_.emplace(ids[j], pack_where(l, j)).second)
-        throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
+      if (where_.count(ids[j]) != 0) throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
+      where_.insert(ids[j], pack_where(l, j));
     }
     if (!ids.empty()) {
       IvfList& list = make_list(l);
