@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "file_format.h"
@@ -14,6 +15,9 @@ namespace semvec {
 
 // Throws Error(WrongKind) unless the file holds an index of `kind`.
 void expect_kind(const FileHeader& h, IndexKind kind);
+// Throws Error(UnsupportedVersion) unless the file's format can be mapped
+// (kMappableMajor or later), saying to load it or save it again.
+void expect_mappable(const FileHeader& h);
 
 // n ids, u64 each.
 void write_ids(Writer& w, const uint64_t* ids, size_t n);
@@ -32,5 +36,11 @@ void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add);
 void check_stored_id(uint64_t id);
 // A stored next id is at most kMaxNextId and exceeds every id.
 void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids);
+// The same given the largest stored id (any: whether there is one).
+void check_next_id(uint64_t next_id, bool any, uint64_t largest);
+// n stored floats are finite (ERR_CORRUPT_FILE naming `what` otherwise).
+void check_stored_finite(const float* x, size_t n, const char* what);
+// Throws ERR_CORRUPT_FILE: "corrupt semvec index file: <why>".
+[[noreturn]] void corrupt_file(const std::string& why);
 
 }  // namespace semvec

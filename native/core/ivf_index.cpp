@@ -119,8 +119,17 @@ size_t IvfIndex::memory_usage() const {
                  lists_.capacity() * sizeof(lists_[0]);
   for (const auto& l : lists_)
     if (l) bytes += sizeof(IvfList) + l->memory_usage();
-  bytes += centroid_rows_.capacity() * sizeof(float);
+  bytes += centroid_rows_.heap_bytes();
   return bytes;
+}
+
+size_t IvfIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
+
+void IvfIndex::check_writable() const {
+  if (mapping_)
+    throw Error(ErrorCode::ReadOnly,
+                "this index is mapped from a file and is read-only: load() the file (or fromBuffer(toBuffer())) "
+                "for a copy in memory that can change, or add to an emptyLike() companion");
 }
 
 std::vector<size_t> IvfIndex::list_sizes() const {
@@ -143,7 +152,12 @@ void IvfIndex::set_centroids_locked(const float* c) {
   for (size_t l = 0; l < nlist_; ++l) ids[l] = l;
   packed.append(c, nlist_, ids.data(), false, nullptr);
   centroids_ = std::move(packed);
-  if (encoding_ == IvfEncoding::Sq8) centroid_rows_.assign(c, c + nlist_ * dim_);
+  if (encoding_ == IvfEncoding::Sq8) {
+    PodBuffer<float> rows;
+    rows.resize(nlist_ * dim_);
+    std::copy(c, c + nlist_ * dim_, rows.data());
+    centroid_rows_ = PodStorage<float>(std::move(rows));
+  }
   lists_.clear();
   lists_.resize(nlist_);
   trained_ = true;
@@ -158,6 +172,7 @@ KMeansParams IvfIndex::training_defaults() {
 }
 
 KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
+  check_writable();
   check_finite(x, n, dim_, "training vectors");
   if (n < nlist_)
     throw Error(ErrorCode::InvalidArgument, "training needs at least nlist (" + std::to_string(nlist_) +
@@ -190,6 +205,7 @@ void IvfIndex::assign_lists(const float* x, size_t n, uint32_t* lists) const {
 }
 
 void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
+  check_writable();
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
   check_ids(ids, n);
@@ -238,7 +254,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
         std::copy(xs + i * dim_, xs + (i + 1) * dim_, rows.begin() + j * dim_);
         row_ids[j] = assigned[i];
       }
-      const float* centroid = centroid_rows_.empty() ? nullptr : centroid_rows_.data() + l * dim_;
+      const float* centroid = centroid_rows_.size() == 0 ? nullptr : centroid_rows_.data() + l * dim_;
       lists_[l]->append(rows.data(), m, row_ids.data(), centroid, nullptr);
     }
   });
@@ -250,6 +266,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
 }
 
 size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
+  check_writable();
   std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!where_.count(ids[i]))
@@ -277,6 +294,20 @@ void IvfIndex::reconstruct(uint64_t id, float* out) const {
   if (!locate_locked(id, &list, &slot))
     throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
   lists_[list]->unpack_rows(slot, 1, out);
+}
+
+std::unique_ptr<IvfIndex> IvfIndex::empty_like() const {
+  std::shared_lock<RwLock> lock(mutex_);
+  auto out = std::make_unique<IvfIndex>(dim_, metric_, nlist_, nprobe_, encoding_, rerank_);
+  if (trained_) {
+    // Bit for bit, norms included, so that every vector goes to the same list.
+    out->centroids_ = centroids_.copy();
+    out->centroid_rows_ = centroid_rows_.copy();
+    out->lists_.resize(nlist_);
+    out->trained_ = true;
+  }
+  out->next_id_ = next_id_;
+  return out;
 }
 
 }  // namespace semvec

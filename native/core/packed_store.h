@@ -42,6 +42,11 @@ class PackedStore {
   // Heap bytes held (borrowed arrays cost none).
   size_t memory_usage() const;
 
+  // An owned copy, bit for bit.
+  PackedStore copy() const {
+    return PackedStore(dim_, with_norms_, size_, blocks_.copy(), sqnorms_.copy(), ids_.copy());
+  }
+
   // Makes room for n vectors in all; grows geometrically.
   void reserve(size_t n);
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <utility>
 
 #include "buffer.h"
@@ -38,6 +39,14 @@ class PodStorage {
   const T& operator[](size_t i) const { return data()[i]; }
   // Heap bytes held: the owned buffer's capacity; 0 when borrowed.
   size_t heap_bytes() const { return borrowed_ ? 0 : owned_.capacity() * sizeof(T); }
+
+  // An owned copy (of a view, or of an owned buffer's size() values).
+  PodStorage copy() const {
+    PodBuffer<T> out;
+    out.resize(size());
+    if (size() > 0) std::memcpy(static_cast<void*>(out.data()), data(), size() * sizeof(T));
+    return PodStorage(std::move(out));
+  }
 
   // The owned buffer, to change it. A borrowed storage is read-only: the
   // indexes refuse writes to a mapped file before they get here, so this
