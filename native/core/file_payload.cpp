@@ -25,18 +25,6 @@ void expect_mappable(const FileHeader& h) {
                                                  "again to write format " + m);
 }
 
-void write_ids(Writer& w, const uint64_t* ids, size_t n) { w.write(ids, n * sizeof(uint64_t)); }
-
-void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack) {
-  const size_t step = kBlock * 64;
-  std::vector<float> rows(std::min(step, n) * dim);
-  for (size_t s = 0; s < n; s += step) {
-    const size_t m = std::min(step, n - s);
-    unpack(s, m, rows.data());
-    w.write(rows.data(), m * dim * sizeof(float));
-  }
-}
-
 void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add) {
   const size_t step = std::max<size_t>(kBlock, (size_t(16) << 20) / (dim * sizeof(float)) / kBlock * kBlock);
   std::vector<float> rows(std::min(step, n) * dim);

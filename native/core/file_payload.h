@@ -1,6 +1,6 @@
 // Pieces of the index payloads of the file format (file_format.h) shared by
-// the index kinds: the kind check, ids and vectors in and out, and the
-// checks every loaded id and next id must pass.
+// the index kinds: the kind and version checks, vectors in (formats 1.0 and
+// 2.0), and the checks every loaded vector, id and next id must pass.
 #pragma once
 
 #include <cstddef>
@@ -18,14 +18,6 @@ void expect_kind(const FileHeader& h, IndexKind kind);
 // Throws Error(UnsupportedVersion) unless the file's format can be mapped
 // (kMappableMajor or later), saying to load it or save it again.
 void expect_mappable(const FileHeader& h);
-
-// n ids, u64 each.
-void write_ids(Writer& w, const uint64_t* ids, size_t n);
-
-// n vectors (dim f32 each, row-major), in pieces: unpack(first, count, out)
-// copies vectors [first, first + count) of the source to out, row-major.
-using UnpackRows = std::function<void(size_t first, size_t count, float* out)>;
-void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack);
 
 // Reads n vectors (dim f32 each, row-major) in pieces of about 16 MiB (a
 // multiple of kBlock vectors) and hands each to add(rows, count, first)

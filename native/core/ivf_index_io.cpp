@@ -50,7 +50,9 @@ IvfIndex::Fields IvfIndex::read_fields(Reader& r, const FileHeader& h) {
   if (f.next_id > kMaxNextId) outside("next id", f.next_id, 0, kMaxNextId);
   f.trained = trained == 1;
   f.encoding = static_cast<IvfEncoding>(encoding);
-  // Format 3 stores rerank for both encodings; 2.0 for Sq8 only.
+  // Format 3 stores rerank for both encodings; 2.0 for Sq8 only (1.0 files
+  // get the default the API gives every index).
+  f.rerank = kDefaultRerank;
   if (h.major >= 3 || f.encoding == IvfEncoding::Sq8) {
     f.rerank = r.read_pod<uint32_t>();
     if (f.rerank > kMaxRerank) outside("rerank", f.rerank, 0, kMaxRerank);
