@@ -51,6 +51,14 @@ const ENCODINGS = ['f32', 'sq8'] as const;
  */
 export const IVF_TRAINING_DEFAULTS: NativeKMeansDefaults = defaults.ivfTraining;
 
+/**
+ * When semvec picks IVF by itself (an `index: 'ivf'` collection, and
+ * SemanticSearch's `'auto'`): from `minVectors` vectors on (below that,
+ * exact search is fast enough and exact), probing `nprobe` lists per query
+ * unless a query says otherwise.
+ */
+export const AUTO_IVF = { minVectors: 50_000, nprobe: 16 } as const;
+
 export interface IVFIndexOptions {
   /** Vector dimension, 1 to 65536. */
   dim: number;

@@ -51,7 +51,7 @@ export interface CreateCollectionOptions {
   metric?: Metric;
   /** Embeds documents and queryTexts; also fixes the dimension. */
   embedder?: Embedder;
-  /** 'flat' (default, exact) or 'ivf' (exact until 10,000 records, then IVF). */
+  /** 'flat' (default, exact) or 'ivf' (exact until AUTO_IVF.minVectors records, 50,000, then IVF). */
   index?: IndexKind;
   metadata?: Metadata;
 }

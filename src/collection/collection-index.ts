@@ -13,15 +13,12 @@ import { join } from 'node:path';
 
 import { SemvecWarning, WarningCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
-import { IVFIndex, suggestNlist } from '../ivf-index.js';
+import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric } from '../vector-index.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
-/** Records at which an 'ivf' collection moves from exact to IVF search. */
-export const IVF_MIN_RECORDS = 10_000;
-
-/** Lists an 'ivf' collection probes per query unless a query says otherwise. */
-export const COLLECTION_NPROBE = 16;
+/** Records at which an 'ivf' collection moves from exact to IVF search (see AUTO_IVF). */
+export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 
 export type IndexKind = 'flat' | 'ivf';
 
@@ -264,7 +261,7 @@ export class CollectionIndex {
   async useIvfIfLarge(dim: number): Promise<void> {
     if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < IVF_MIN_RECORDS) return;
     const { rids, vectors } = await this.#owner.store.embeddings(this.#owner.cid, dim);
-    const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: COLLECTION_NPROBE });
+    const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: AUTO_IVF.nprobe });
     await ivf.trainAsync(vectors);
     await ivf.addAsync(vectors, rids);
     this.#index = ivf;
