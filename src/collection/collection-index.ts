@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { SemvecWarning, WarningCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
-import type { Metric } from '../vector-index.js';
+import type { Metric, SearchResult } from '../vector-index.js';
+import type { Matching } from './matching.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
 /** Records at which an 'ivf' collection moves from exact to IVF search (see AUTO_IVF). */
@@ -288,5 +289,33 @@ export class CollectionIndex {
     await store.recordSnapshot(cid, seq, file, seal.bytes, seal.crc);
     this.#dirty = false;
     if (old && old.file !== file) await rm(join(snapshots, old.file), { force: true });
+  }
+
+  /**
+   * Top-k per query among `allow` (all records when undefined). A wide
+   * filter (over a tenth of the records) first tries an unfiltered search
+   * for more results and keeps the allowed ones: when at least k pass, they
+   * are exactly the filtered top-k, without building a large allow-list
+   * natively. Otherwise (and for narrow filters) the native search takes the
+   * allow-list.
+   */
+  async search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
+    const index = this.#index as FlatIndex | IVFIndex;
+    const size = this.#size;
+    const run = (kk: number, allowIds?: Float64Array) =>
+      index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
+    if (allow === undefined) return run(k);
+    const selectivity = allow.count / size;
+    if (selectivity > 0.1 && !(index instanceof IVFIndex)) {
+      const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
+      const loose = await run(wider);
+      const kept = loose.map((r) => {
+        const keep: number[] = [];
+        for (let j = 0; j < r.ids.length && keep.length < k; j++) if (allow.has(r.ids[j] as number)) keep.push(j);
+        return { ids: Float64Array.from(keep, (j) => r.ids[j] as number), scores: Float32Array.from(keep, (j) => r.scores[j] as number) };
+      });
+      if (kept.every((r) => r.ids.length === Math.min(k, allow.count))) return kept;
+    }
+    return run(k, allow.rids());
   }
 }
