@@ -107,6 +107,7 @@ Examples:
   $ semvec bench --n 100000 --dim 384 --svg ivf.svg
   $ semvec eval pairs.jsonl --models all-MiniLM-L6-v2,all-mpnet-base-v2
   $ semvec cluster sentences.txt -k auto
+  $ semvec doctor
 
 Models are downloaded once into ~/.cache/semvec (SEMVEC_CACHE); SEMVEC_OFFLINE=1 forbids downloads.
 Run 'semvec <command> --help' for a command's options.`,
@@ -293,6 +294,15 @@ Example:
         },
         styleOf(cmd),
       );
+    });
+
+  program
+    .command('doctor')
+    .description('Print what a bug report needs: versions, platform, native module (prebuilt or built here) and SIMD level, ONNX runtime, model cache.')
+    .option('--json', 'print JSON instead of a list')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const { runDoctor } = await import('./commands/doctor.js');
+      await runDoctor({ json: opts.json === true }, styleOf(cmd));
     });
 
   return program;
