@@ -218,7 +218,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   }
 
   /**
-   * {@link train} on a worker thread. onProgress runs on the main thread
+   * {@link IVFIndex.train} on a worker thread. onProgress runs on the main thread
    * while the worker waits for it: every call has run before the promise
    * settles; returning false stops early, throwing rejects with that error
    * and leaves the index untrained.
@@ -240,7 +240,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     super.add(vectors, ids);
   }
 
-  /** {@link add} on a worker thread (training first if `autoTrain` asks). */
+  /** {@link IVFIndex.add} on a worker thread (training first if `autoTrain` asks). */
   override async addAsync(vectors: VectorsInput, ids?: IdsInput): Promise<void> {
     if (this.#autoTrain && !this.isTrained) await this.trainAsync(vectors);
     return super.addAsync(vectors, ids);
@@ -271,7 +271,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), ...this.#searchArgs(options)));
   }
 
-  /** {@link search} on a worker thread. */
+  /** {@link IVFIndex.search} on a worker thread. */
   async searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
     const q = checkFixedLength(toVector(query, this.dim), 'query');
@@ -291,25 +291,25 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return splitResults(this.handle.search(q, checkK(k), ...this.#searchArgs(options)));
   }
 
-  /** {@link searchBatch} on a worker thread. */
+  /** {@link IVFIndex.searchBatch} on a worker thread. */
   async searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
     const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options)), caller).then(splitResults);
   }
 
-  /** Loads an IVF index saved with {@link save}. */
+  /** Loads an IVF index saved with {@link VectorIndex.save}. */
   static load(path: string): IVFIndex {
     return new IVFIndex({ [NATIVE]: native().IvfIndex.load(checkPath(path)) });
   }
 
-  /** {@link load} on a worker thread. */
+  /** {@link IVFIndex.load} on a worker thread. */
   static async loadAsync(path: string): Promise<IVFIndex> {
     const caller = callerStack(IVFIndex.loadAsync);
     return new IVFIndex({ [NATIVE]: await nativeLoadAsync(native().IvfIndex, path, caller) });
   }
 
-  /** Reads an IVF index from {@link toBuffer}'s output. */
+  /** Reads an IVF index from {@link VectorIndex.toBuffer}'s output. */
   static fromBuffer(buffer: Uint8Array): IVFIndex {
     return new IVFIndex({ [NATIVE]: nativeFromBuffer(native().IvfIndex, buffer) });
   }
