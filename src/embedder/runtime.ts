@@ -8,9 +8,10 @@
  * downloads CUDA libraries from outside the npm registry, which the CPU path
  * never uses). The command given installs it with that download skipped.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import type { Tokenizer } from '@huggingface/tokenizers';
 
@@ -42,13 +43,41 @@ export function supportedOrtRange(): string {
 }
 
 /**
+ * @internal Where semvec is installed: in a project's node_modules (the
+ * project's directory), or globally (`npm install -g`: no package.json
+ * above its node_modules), or neither (a source checkout).
+ */
+export function semvecInstall(root: string = fileURLToPath(new URL('../..', import.meta.url))): { global: boolean; project?: string } {
+  const parent = dirname(resolve(root));
+  if (basename(parent) !== 'node_modules') return { global: false };
+  const project = dirname(parent);
+  return existsSync(join(project, 'package.json')) ? { global: false, project } : { global: true };
+}
+
+/**
  * @internal The one command that installs onnxruntime-node for semvec. Only
  * linux-x64 has an install step that downloads (CUDA libraries from NuGet):
  * there the command turns it off with ONNXRUNTIME_NODE_INSTALL=skip.
  */
-export function ortInstallCommand(platform: string = process.platform, arch: string = process.arch): string {
+export function ortInstallCommand(platform: string = process.platform, arch: string = process.arch, global = semvecInstall().global): string {
   const spec = `"onnxruntime-node@${supportedOrtRange()}"`;
-  return platform === 'linux' && arch === 'x64' ? `ONNXRUNTIME_NODE_INSTALL=skip npm install ${spec}` : `npm install ${spec}`;
+  const npm = `npm install${global ? ' -g' : ''} ${spec}`;
+  return platform === 'linux' && arch === 'x64' ? `ONNXRUNTIME_NODE_INSTALL=skip ${npm}` : npm;
+}
+
+/**
+ * @internal The one command that replaces a broken onnxruntime-node at `dir`
+ * (npm does not reinstall a package it finds in node_modules, even with
+ * --force, so it is removed first).
+ */
+export function ortRepairCommand(
+  dir: string,
+  platform: string = process.platform,
+  arch: string = process.arch,
+  global = semvecInstall().global,
+): string {
+  const remove = platform === 'win32' ? `npm uninstall${global ? ' -g' : ''} onnxruntime-node` : `rm -rf "${dir}"`;
+  return `${remove} && ${ortInstallCommand(platform, arch, global)}`;
 }
 
 /** @internal The onnxruntime-node package that `import('onnxruntime-node')` finds from semvec, if any. */
@@ -80,28 +109,33 @@ export function explainOrtFailure(
   platform: string = process.platform,
   arch: string = process.arch,
 ): NativeError {
-  const command = ortInstallCommand(platform, arch);
+  const where = semvecInstall();
+  const inProject = where.project ? ` (in ${where.project})` : '';
   const message =
     ort === undefined
       ? 'Embedding text needs the ONNX runtime, onnxruntime-node, which is not installed. semvec does not install it ' +
         'by default (it is large, and its install step on linux-x64 downloads CUDA libraries from outside npm; where that ' +
         'download fails, npm drops the package without an error).\n' +
-        `Install it next to semvec: ${command}`
+        `Install it next to semvec${inProject}: ${ortInstallCommand(platform, arch, where.global)}`
       : `onnxruntime-node ${ort.version} is installed (${ort.dir}) but does not load: its native files are missing or ` +
         `do not fit this system (${platform}-${arch}, Node.js ${process.versions.node}).\n` +
-        `Reinstall it: ${command.replace('npm install', 'npm install --force')}`;
+        `Reinstall it${inProject}: ${ortRepairCommand(ort.dir, platform, arch, where.global)}`;
   return new NativeError(ErrorCode.NATIVE_LOAD, `${message}\nCause: ${causeOf(err)}`, { cause: err });
 }
 
 /** @internal The error for a tokenizer library that cannot be imported (a semvec dependency). */
-export function explainTokenizerFailure(err: unknown): NativeError {
+export function explainTokenizerFailure(err: unknown, platform: string = process.platform): NativeError {
   const found = installed('@huggingface/tokenizers');
+  const where = semvecInstall();
+  const g = where.global ? ' -g semvec' : '';
   const what = found
     ? `@huggingface/tokenizers ${found.version} is installed (${found.dir}) but does not load`
     : '@huggingface/tokenizers, a dependency of semvec, is not installed';
+  const fix = found && platform !== 'win32' ? `rm -rf "${found.dir}" && npm install${g}` : `npm install${g}`;
   return new NativeError(
     ErrorCode.NATIVE_LOAD,
-    `Embedding text needs the tokenizer library: ${what}.\nReinstall semvec's dependencies: npm install --force semvec\nCause: ${causeOf(err)}`,
+    `Embedding text needs the tokenizer library: ${what}.\n` +
+      `Reinstall semvec's dependencies${where.project ? ` (in ${where.project})` : ''}: ${fix}\nCause: ${causeOf(err)}`,
     { cause: err },
   );
 }

@@ -18,6 +18,8 @@ import {
   installedOrt,
   loadRuntime,
   ortInstallCommand,
+  ortRepairCommand,
+  semvecInstall,
   supportedOrtRange,
 } from '../../src/embedder/runtime.js';
 import { NativeError } from '../../src/index.js';
@@ -45,6 +47,26 @@ describe('the ONNX runtime', () => {
     expect(ortInstallCommand('linux', 'arm64')).toBe(`npm install "onnxruntime-node@${range}"`);
     expect(ortInstallCommand('darwin', 'arm64')).toBe(`npm install "onnxruntime-node@${range}"`);
     expect(ortInstallCommand('win32', 'x64')).toBe(`npm install "onnxruntime-node@${range}"`);
+    expect(ortInstallCommand('linux', 'x64', true)).toBe(`ONNXRUNTIME_NODE_INSTALL=skip npm install -g "onnxruntime-node@${range}"`);
+  });
+
+  it('a broken install is removed before it is installed again (npm keeps a package it finds, even with --force)', () => {
+    const range = pkg.peerDependencies['onnxruntime-node'];
+    expect(ortRepairCommand('/app/node_modules/onnxruntime-node', 'linux', 'x64', false)).toBe(
+      `rm -rf "/app/node_modules/onnxruntime-node" && ONNXRUNTIME_NODE_INSTALL=skip npm install "onnxruntime-node@${range}"`,
+    );
+    expect(ortRepairCommand('C:\\app\\node_modules\\onnxruntime-node', 'win32', 'x64', true)).toBe(
+      `npm uninstall -g onnxruntime-node && npm install -g "onnxruntime-node@${range}"`,
+    );
+  });
+
+  it('tells a project install from a global one', () => {
+    const project = tempDir('semvec-project-');
+    writeFileSync(join(project, 'package.json'), '{}');
+    expect(semvecInstall(join(project, 'node_modules', 'semvec'))).toEqual({ global: false, project });
+    const prefix = tempDir('semvec-prefix-');
+    expect(semvecInstall(join(prefix, 'lib', 'node_modules', 'semvec'))).toEqual({ global: true });
+    expect(semvecInstall(project)).toEqual({ global: false });
   });
 
   it('a missing package: says it is not installed, why semvec leaves it out, and the command', async () => {
@@ -72,7 +94,7 @@ describe('the ONNX runtime', () => {
     const err = explainOrtFailure(cause, { version: '1.30.0', dir: '/app/node_modules/onnxruntime-node' }, 'linux', 'x64');
     expect(err.code).toBe('ERR_NATIVE_LOAD');
     expect(err.message).toMatch(/^onnxruntime-node 1\.30\.0 is installed \(\/app\/node_modules\/onnxruntime-node\) but does not load/);
-    expect(err.message).toContain(`Reinstall it: ONNXRUNTIME_NODE_INSTALL=skip npm install --force "onnxruntime-node@`);
+    expect(err.message).toContain(`Reinstall it: ${ortRepairCommand('/app/node_modules/onnxruntime-node', 'linux', 'x64', false)}\n`);
     expect(err.message).toMatch(/Cause: .*(invalid ELF header|file too short)/);
   });
 

@@ -119,7 +119,7 @@ export async function diagnose(): Promise<{ items: DoctorItem[]; ok: boolean }> 
     await runtime.loadRuntime();
     add('onnxruntime-node', `${ort?.version ?? 'unknown'} (loads)`);
   } catch (err) {
-    const fix = ort ? `reinstall: ${runtime.ortInstallCommand().replace('npm install', 'npm install --force')}` : `install: ${runtime.ortInstallCommand()}`;
+    const fix = ort ? `reinstall: ${runtime.ortRepairCommand(ort.dir)}` : `install: ${runtime.ortInstallCommand()}`;
     const what = ort ? `${ort.version} installed but does not load: ${firstLine((err as Error).cause ?? err)}` : 'not installed (needed to embed text)';
     add('onnxruntime-node', `${what}; ${fix}`, true);
   }
@@ -135,7 +135,7 @@ export async function diagnose(): Promise<{ items: DoctorItem[]; ok: boolean }> 
     await import('@huggingface/tokenizers');
     add('tokenizers', `${tokenizers ?? 'unknown'} (loads)`);
   } catch (err) {
-    add('tokenizers', `does not load: ${firstLine(err)}; reinstall: npm install --force semvec`, true);
+    add('tokenizers', `does not load: ${runtime.explainTokenizerFailure(err).message.split('\n').slice(0, 2).join('; ')}`, true);
   }
 
   const { defaultCacheDir } = await import('../../embedder/model-files.js');
