@@ -19,6 +19,7 @@ export { AUTO_IVF, DEFAULT_RERANK, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist
 export type { IVFEncoding, IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
 export { kmeans, kmeansAsync } from './cluster/kmeans.js';
 export type { ClusteringOptions, KMeansOptions, KMeansResult } from './cluster/kmeans.js';
+export type { KMeansDefaults } from './native.js';
 export { recallAtK } from './evaluate/recall.js';
 export type { ResultIds } from './evaluate/recall.js';
 export { getThreads, hardwareThreads, setThreads, simdLevel } from './system.js';

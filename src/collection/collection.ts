@@ -117,7 +117,7 @@ export class Collection {
   /**
    * The sequence number of the last change this collection reflects: after
    * a write, that write's; in a read-only client, how far it has caught up.
-   * Hand a writer's `seq` to a reader's {@link refresh} to read your writes.
+   * Hand a writer's `seq` to a reader's {@link Collection.refresh} to read your writes.
    */
   get seq(): number {
     return this.#index.seq;
