@@ -65,7 +65,7 @@ async function loadAny(path: string): Promise<FlatIndex | IVFIndex> {
 }
 
 export class CollectionIndex {
-  readonly #owner: IndexOwner;
+  #owner: IndexOwner;
   #index: FlatIndex | IVFIndex | undefined;
   /** Vectors in the index (kept here: reading it natively takes the index's lock). */
   #size = 0;
@@ -85,6 +85,11 @@ export class CollectionIndex {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** The collection was renamed (warnings name it). */
+  rename(name: string): void {
+    this.#owner = { ...this.#owner, name };
   }
 
   /** An empty index for a new collection. */

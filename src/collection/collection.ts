@@ -99,12 +99,22 @@ export interface CollectionInfo {
   embedder: string | null;
 }
 
+/** What {@link Collection.modify} changes; what is not given stays as it is. */
+export interface ModifyCollectionOptions {
+  /** A new name (the rules of createCollection); ERR_DUPLICATE_ID if it is taken. */
+  name?: string;
+  /** New metadata, replacing the old (null: none). Its `'hnsw:space'`, if any, must be the collection's metric. */
+  metadata?: Metadata | null;
+}
+
 /** @internal The client side a collection works through. */
 export interface CollectionHost {
   store: CollectionStore;
   queue: WriteQueue;
   snapshots: string | undefined;
   warn(warning: SemvecWarning): void;
+  /** Renames a collection and/or replaces its metadata (the client keeps its handles by name). */
+  modify(cid: number, changes: ModifyCollectionOptions): Promise<void>;
 }
 
 /** @internal What identifies the embeddings an embedder makes: model, dimension, pooling. */
@@ -197,6 +207,27 @@ export class Collection {
     if (this.#state === 'deleted') {
       throw createError(ErrorCode.NOT_FOUND, `the collection ${JSON.stringify(this.name)} was deleted; get it again (or create it) to use it`);
     }
+  }
+
+  /** @internal The client renamed the collection or replaced its metadata. */
+  modified(changes: ModifyCollectionOptions): void {
+    if (changes.name !== undefined) {
+      this.#info = { ...this.#info, name: changes.name };
+      this.#index.rename(changes.name);
+    }
+    if (changes.metadata !== undefined) this.#info = { ...this.#info, metadata: changes.metadata };
+  }
+
+  /**
+   * Renames the collection and/or replaces its metadata, as
+   * {@link Client.modifyCollection}; this handle follows the new name.
+   *
+   * @example
+   * await col.modify({ name: 'articles-2024', metadata: { owner: 'search' } });
+   */
+  async modify(changes: ModifyCollectionOptions): Promise<void> {
+    this.#check();
+    await this.#host.modify(this.cid, changes);
   }
 
   /** @internal Sets the embedder given to getCollection (its identity was checked by the client). */
