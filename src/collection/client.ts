@@ -274,6 +274,12 @@ export class Client {
     });
   }
 
+  /** @internal The name of collection number `cid`, if it exists. */
+  async collectionNameOf(cid: number): Promise<string | undefined> {
+    this.#check();
+    return this.#store.collectionById(cid)?.name;
+  }
+
   /** Number of collections. */
   async countCollections(): Promise<number> {
     this.#check();
