@@ -43,6 +43,12 @@ export interface ChromaClientArgs {
   database?: string;
   /** Receives semvec's warnings (a damaged record left out, a snapshot rebuilt). */
   onWarning?: (warning: SemvecWarning) => void;
+  /**
+   * The embedding function of a collection got or created without one
+   * (null: none). Default: semvec's all-MiniLM-L6-v2, Chroma's default
+   * model, loaded on first use.
+   */
+  defaultEmbeddingFunction?: (collection: CoreCollection) => EmbeddingFunction | null;
 }
 
 export interface CreateCollectionConfiguration {
@@ -62,7 +68,7 @@ export interface CreateCollectionArgs {
 }
 
 const CREATE_KEYS = ['name', 'configuration', 'metadata', 'embeddingFunction', 'schema'];
-const CLIENT_KEYS = ['path', 'client', 'tenant', 'database', 'onWarning'];
+const CLIENT_KEYS = ['path', 'client', 'tenant', 'database', 'onWarning', 'defaultEmbeddingFunction'];
 /** Options of chromadb's client that name a server; semvec/chroma runs in this process. */
 const SERVER_KEYS = ['host', 'port', 'ssl', 'headers', 'fetchOptions', 'auth'];
 
@@ -93,6 +99,7 @@ export class ChromaClient {
   readonly #options: ClientOptions;
   #client: Promise<Client> | undefined;
   readonly #owned: boolean;
+  readonly #defaultEf: (collection: CoreCollection) => EmbeddingFunction | null;
   /** Chroma-side handles by core collection, so an embedding function given once stays with the collection. */
   readonly #handles = new WeakMap<CoreCollection, Collection>();
 
@@ -122,6 +129,10 @@ export class ChromaClient {
     this.#path = a.path;
     this.#options = a.onWarning ? { onWarning: a.onWarning } : {};
     this.#owned = a.client === undefined;
+    if (a.defaultEmbeddingFunction !== undefined && typeof a.defaultEmbeddingFunction !== 'function') {
+      invalid(`defaultEmbeddingFunction must be a function; received ${describe(a.defaultEmbeddingFunction)}`);
+    }
+    this.#defaultEf = a.defaultEmbeddingFunction ?? (() => new SemvecEmbeddingFunction());
     if (a.client) this.#client = Promise.resolve(a.client);
   }
 
@@ -147,7 +158,7 @@ export class ChromaClient {
   #handle(core: CoreCollection, embeddingFunction: EmbeddingFunction | null | undefined): Collection {
     let handle = this.#handles.get(core);
     if (!handle || embeddingFunction !== undefined) {
-      const ef = embeddingFunction === null ? undefined : (embeddingFunction ?? handle?.embeddingFunction ?? new SemvecEmbeddingFunction());
+      const ef = embeddingFunction === null ? undefined : (embeddingFunction ?? handle?.embeddingFunction ?? this.#defaultEf(core) ?? undefined);
       handle = new Collection(core, ef);
       this.#handles.set(core, handle);
     }

@@ -42,6 +42,18 @@ function positiveIntList(value: string): number[] {
   return [...new Set(parts.map(Number))].sort((a, b) => a - b);
 }
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return n;
+}
+
+function originList(value: string): string[] {
+  const origins = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (origins.length === 0) throw new InvalidArgumentError("expected origins separated by commas, e.g. http://localhost:3000, or '*'.");
+  return origins;
+}
+
 function kOrAuto(value: string): number | 'auto' {
   return value.trim().toLowerCase() === 'auto' ? 'auto' : positiveInt(value);
 }
@@ -293,6 +305,37 @@ Example:
         },
         styleOf(cmd),
       );
+    });
+
+  program
+    .command('serve')
+    .description("Serve a collection directory over Chroma's HTTP API v2 (for chromadb clients in any language), with a page to look at it.")
+    .requiredOption('--db <dir>', 'database directory (created if needed)', nonEmpty)
+    .option('--host <host>', 'address to listen on (loopback by default; anything else wants --auth-token)', nonEmpty, '127.0.0.1')
+    .option('--port <port>', 'port (0: any free port)', port, 8000)
+    .option('--auth-token <token>', 'require this token on every request (x-chroma-token or Authorization: Bearer); default: SEMVEC_AUTH_TOKEN', nonEmpty)
+    .option('--cors-origin <origins>', "browser origins allowed to call the API, comma-separated ('*': any); CORS is off by default", originList)
+    .option('--body-limit <MiB>', 'largest request body, in MiB', positiveInt, 64)
+    .option('--log-requests', 'log every request (JSON lines on stdout)')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ semvec serve --db ./vectors --port 8000
+  then, from JavaScript: new ChromaClient({ host: 'localhost', port: 8000 }) (the chromadb package),
+  or open http://localhost:8000/ in a browser.`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      const { runServe } = await import('./commands/serve.js');
+      await runServe({
+        db: opts.db as string,
+        host: opts.host as string,
+        port: opts.port as number,
+        authToken: (opts.authToken as string | undefined) ?? (process.env.SEMVEC_AUTH_TOKEN || undefined),
+        corsOrigins: (opts.corsOrigin as string[] | undefined) ?? [],
+        bodyLimitMiB: opts.bodyLimit as number,
+        logRequests: opts.logRequests === true,
+      });
     });
 
   return program;

@@ -1,0 +1,77 @@
+/**
+ * `semvec serve --db <dir>`: Chroma's HTTP API v2 and a page to look at the
+ * collections, over one collection directory (src/server/). Binds to the
+ * loopback interface unless told otherwise. SIGTERM or SIGINT stop it
+ * cleanly: no new connections, the requests in flight finish, the indexes
+ * are checkpointed, exit 0. Every write is committed before it is answered,
+ * so a SIGKILL loses no acknowledged write either.
+ *
+ * Opening the directory is the one place a read-only mode would change
+ * (collections opened read-only by several processes); the server already
+ * refuses writes in one place when told it is read-only.
+ */
+import { CliError, usage } from '../output.js';
+
+export interface ServeCommandOptions {
+  db: string;
+  host: string;
+  port: number;
+  /** From --auth-token, else SEMVEC_AUTH_TOKEN. */
+  authToken?: string;
+  corsOrigins: string[];
+  /** Largest request body, in MiB. */
+  bodyLimitMiB: number;
+  logRequests: boolean;
+}
+
+const LOOPBACK = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+export async function runServe(o: ServeCommandOptions): Promise<void> {
+  if (o.authToken !== undefined && o.authToken.length < 8) throw usage('--auth-token: use at least 8 characters');
+  const { Client } = await import('../../collection/client.js');
+  const { createServer } = await import('../../server/app.js');
+  const client = await Client.open(o.db);
+  let server;
+  try {
+    server = await createServer({
+      client,
+      authToken: o.authToken,
+      corsOrigins: o.corsOrigins,
+      bodyLimit: Math.round(o.bodyLimitMiB * 2 ** 20),
+      logRequests: o.logRequests,
+    });
+    await server.app.listen({ host: o.host, port: o.port });
+  } catch (err) {
+    await server?.close();
+    await client.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is in use; choose another with --port`);
+    if (e.code === 'EACCES') throw new CliError(`not allowed to listen on ${o.host}:${o.port}; choose a port above 1023 with --port`);
+    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new CliError(`cannot listen on ${o.host}: no such local address`);
+    throw err;
+  }
+  const address = server.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const count = await client.countCollections();
+  process.stdout.write(`semvec serve: listening on http://${shown}:${port} (${o.db}: ${count} collection${count === 1 ? '' : 's'}${o.authToken ? ', token required' : ''})\n`);
+  if (!LOOPBACK(o.host) && !o.authToken) {
+    process.stderr.write(`semvec serve: warning: listening on ${o.host} without --auth-token: anyone who can reach this port can read and change the data\n`);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`semvec serve: ${signal}: finishing requests in flight, checkpointing\n`);
+      (async () => {
+        await server.close();
+        await client.close();
+      })().then(resolve, reject);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  process.stdout.write('semvec serve: stopped\n');
+}
