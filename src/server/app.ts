@@ -11,6 +11,8 @@
  * - The event loop's delay is measured all along and reported at
  *   `/semvec/stats` (for benchmarks and monitoring).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -105,11 +107,35 @@ export async function createServer(options: ServerOptions): Promise<SemvecServer
     return out;
   });
 
+  // Requests in flight per connection, for a shutdown that waits for them only.
+  const requestsOn = new Map<Socket, number>();
+  app.server.on('connection', (socket: Socket) => {
+    requestsOn.set(socket, 0);
+    socket.once('close', () => requestsOn.delete(socket));
+  });
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    requestsOn.set(socket, (requestsOn.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      if (requestsOn.has(socket)) requestsOn.set(socket, (requestsOn.get(socket) ?? 1) - 1);
+    });
+  });
+
   await app.ready();
   return {
     app,
     close: async () => {
-      await app.close();
+      // Requests in flight finish; connections with none (kept alive, or
+      // opened and never used) are closed as soon as they have none, so a
+      // client holding one cannot hold the shutdown.
+      const reap = setInterval(() => {
+        for (const [socket, n] of requestsOn) if (n === 0) socket.destroy();
+      }, 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(reap);
+      }
       lag.disable();
       await served.close();
     },

@@ -33,7 +33,7 @@ afterAll(() => {
 
 /** Starts `semvec serve --db dir --port 0` with extra arguments and environment. */
 export function startServe(dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', tsx, mainTs, 'serve', '--db', dir, '--port', '0', ...args], {
+  const child = spawn(process.execPath, ['--import', tsx, mainTs, 'serve', '--db', dir, ...(args.includes('--port') ? [] : ['--port', '0']), ...args], {
     cwd: root,
     env: { ...process.env, SEMVEC_OFFLINE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,6 +28,25 @@ const LOOPBACK = (host: string) => host === 'localhost' || host === '::1' || hos
 
 export async function runServe(o: ServeCommandOptions): Promise<void> {
   if (o.authToken !== undefined && o.authToken.length < 8) throw usage('--auth-token: use at least 8 characters');
+  // Signals are watched from the start: one that arrives while the server
+  // is starting stops it as soon as it has started.
+  let requested: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: string) => {
+    requested ??= signal;
+    wake?.();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await serve(o, () => requested, (fn) => (wake = fn));
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+async function serve(o: ServeCommandOptions, requested: () => string | undefined, onWake: (fn: () => void) => void): Promise<void> {
   const { Client } = await import('../../collection/client.js');
   const { createServer } = await import('../../server/app.js');
   const client = await Client.open(o.db);
@@ -59,19 +78,12 @@ export async function runServe(o: ServeCommandOptions): Promise<void> {
     process.stderr.write(`semvec serve: warning: listening on ${o.host} without --auth-token: anyone who can reach this port can read and change the data\n`);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stdout.write(`semvec serve: ${signal}: finishing requests in flight, checkpointing\n`);
-      (async () => {
-        await server.close();
-        await client.close();
-      })().then(resolve, reject);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  await new Promise<void>((resolve) => {
+    onWake(resolve);
+    if (requested()) resolve();
   });
+  process.stdout.write(`semvec serve: ${requested()}: finishing requests in flight, checkpointing\n`);
+  await server.close();
+  await client.close();
   process.stdout.write('semvec serve: stopped\n');
 }
