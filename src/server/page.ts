@@ -22,9 +22,10 @@ const TYPES: Record<string, string> = {
 };
 
 /** The routes of the page; every one is a GET of a fixed file. */
-export const PAGE_ROUTES = Object.keys(FILES);
+export const PAGE_ROUTES = [...Object.keys(FILES), '/favicon.ico'];
 
 export function registerPage(app: FastifyInstance): void {
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   for (const [route, file] of Object.entries(FILES)) {
     const body = readFileSync(new URL(file, STATIC));
     const type = TYPES[file.slice(file.lastIndexOf('.') + 1)] as string;

@@ -73,7 +73,8 @@ export function registerRoutes(app: FastifyInstance, served: ServedCollections):
 
   // ---- system ----
   app.get(`${V2}/heartbeat`, async () => ({ 'nanosecond heartbeat': await chroma.heartbeat() }));
-  app.get(`${V2}/version`, async () => semvecVersion());
+  // A JSON string, as Chroma answers (Fastify would send a bare string as text).
+  app.get(`${V2}/version`, async (_req, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(semvecVersion())));
   app.get(`${V2}/healthcheck`, async () => ({ is_executor_ready: true, is_log_client_ready: true }));
   app.get(`${V2}/pre-flight-checks`, async () => ({ max_batch_size: MAX_BATCH_SIZE, supports_base64_encoding: false }));
   app.get(`${V2}/auth/identity`, async () => chroma.getUserIdentity());

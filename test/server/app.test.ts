@@ -47,7 +47,9 @@ describe('semvec serve: Chroma API v2', () => {
 
   it('answers the system routes', async () => {
     expect((await s.call('GET', '/api/v2/heartbeat')).json['nanosecond heartbeat']).toBeGreaterThan(0);
-    expect((await s.call('GET', '/api/v2/version')).json).toMatch(/^\d+\.\d+\.\d+/);
+    const version = await s.call('GET', '/api/v2/version');
+    expect(version.headers['content-type']).toMatch(/application\/json/);
+    expect(version.json).toMatch(/^\d+\.\d+\.\d+/);
     expect((await s.call('GET', '/api/v2/pre-flight-checks')).json).toEqual({ max_batch_size: MAX_BATCH_SIZE, supports_base64_encoding: false });
     expect((await s.call('GET', '/api/v2/auth/identity')).json).toEqual({ user_id: '', tenant: 'default_tenant', databases: ['default_database'] });
     expect((await s.call('GET', '/api/v2/tenants/default_tenant')).json).toMatchObject({ name: 'default_tenant' });
