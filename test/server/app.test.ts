@@ -208,7 +208,7 @@ describe('semvec serve: limits, token and CORS', () => {
       ['GET', '/semvec/stats'],
       ['GET', '/no/such/route'],
     ] as const) {
-      for (const headers of [{}, { 'x-chroma-token': 'wrong' }, { authorization: `Bearer ${token}x` }, { authorization: 'Bearer' }]) {
+      for (const headers of [{}, { 'x-chroma-token': 'wrong' }, { authorization: `Bearer ${token}x` }, { authorization: 'Bearer' }] as Record<string, string>[]) {
         const res = await s.call(method, url, method === 'POST' ? { name: 'sneaky' } : undefined, headers);
         expect([url, res.status]).toEqual([url, 401]);
         expect(res.json).toEqual({ error: 'AuthError', message: 'Unauthorized' });

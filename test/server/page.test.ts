@@ -65,7 +65,7 @@ describe.skipIf(!haveChromium)('the page, in Chromium', () => {
     });
     await page.goto(url);
     await page.waitForSelector('#collections tbody tr');
-    const rows = await page.$$eval('#collections tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    const rows = await page.$$eval('#collections tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => (td as { textContent: string | null }).textContent)));
     expect(await page.textContent('#server')).toMatch(/^semvec \d+\.\d+\.\d+ · Chroma API v2$/);
     expect(rows).toEqual([
       ['clusters', '60', '8', 'l2'],
@@ -73,7 +73,7 @@ describe.skipIf(!haveChromium)('the page, in Chromium', () => {
     ]);
 
     // The first collection is selected: its sample is plotted, coloured by the first field.
-    await page.waitForFunction(() => document.querySelectorAll('#projection circle').length === 60);
+    await page.waitForFunction("document.querySelectorAll('#projection circle').length === 60");
     expect(await page.inputValue('#colour-by')).toBe('cluster');
     const fills = await page.$$eval('#projection circle', (cs) => cs.map((c) => c.getAttribute('fill')));
     expect(new Set(fills).size).toBe(3);
@@ -99,7 +99,7 @@ describe.skipIf(!haveChromium)('the page, in Chromium', () => {
     await page.fill('#n-results', '5');
     await page.click('button[type=submit]');
     await page.waitForSelector('#results:not([hidden]) tbody tr');
-    const results = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
+    const results = await page.$$eval('#results tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => (td as { textContent: string | null }).textContent ?? '')));
     expect(results).toHaveLength(5);
     for (const r of results) {
       expect(JSON.parse(r[5] as string).cluster).not.toBe('red');
