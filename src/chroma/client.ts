@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 
 import { Client, type ClientOptions } from '../collection/client.js';
 import type { Collection as CoreCollection } from '../collection/collection.js';
-import type { SemvecWarning } from '../errors.js';
+import { ErrorCode, type SemvecWarning } from '../errors.js';
 import { describe } from '../validate.js';
 import { collectionMetadata, configuredSpace, options } from './arguments.js';
 import { Collection } from './collection.js';
@@ -30,7 +30,6 @@ import {
   type SpannConfiguration,
   type UserIdentity,
 } from './types.js';
-import { ErrorCode } from '../errors.js';
 
 export interface ChromaClientArgs {
   /** A semvec collection directory (created if needed, opened on first use); without it, everything is in memory. */

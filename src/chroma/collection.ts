@@ -220,8 +220,8 @@ export class Collection {
   }
 
   /** The first `limit` records (default 10). */
-  async peek({ limit = 10 }: { limit?: number } = {}): Promise<GetResult> {
-    return this.get({ limit });
+  async peek(args?: { limit?: number }): Promise<GetResult> {
+    return this.get({ limit: options(args, 'peek', ['limit']).limit ?? 10 });
   }
 
   /**

@@ -18,6 +18,7 @@ import { CollectionIndex, type IndexKind, type IndexOwner } from './collection-i
 import { compileWhereDocument, evaluate, parseWhere, type Where, type WhereDocument } from './filter.js';
 import type { Metadata } from './metadata.js';
 import { MetadataColumns } from './metadata-columns.js';
+import { SearchBatcher } from './search-batcher.js';
 import {
   bad,
   checkFinite,
@@ -146,6 +147,12 @@ export class Collection {
   #columns: MetadataColumns | undefined;
   #embedder: Embedder | undefined;
   #state: 'open' | 'deleted' | 'closed' = 'open';
+  /** Unfiltered exact searches that arrive while one runs go together (search-batcher.ts). */
+  readonly #batcher = new SearchBatcher(async (queries, k) => {
+    const index = this.#index.native;
+    // The index at the time the batch runs (an 'ivf' collection may have moved to IVF meanwhile).
+    return index instanceof IVFIndex ? index.searchBatchAsync(queries, k) : (index as FlatIndex).searchBatchAsync(queries, k);
+  });
   #count: number | undefined;
 
   /** @internal Made by Client. */
@@ -573,6 +580,7 @@ export class Collection {
     const size = this.#index.size;
     const run = (kk: number, allowIds?: Float64Array) =>
       index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
+    if (allow === undefined && !(index instanceof IVFIndex)) return this.#batcher.search(queries, queries.length / index.dim, k);
     if (allow === undefined) return run(k);
     const selectivity = allow.count / size;
     if (selectivity > 0.1 && !(index instanceof IVFIndex)) {

@@ -169,6 +169,7 @@ describe('semvec/chroma ChromaClient', () => {
     await expect(col.get({ idz: ['a'] } as never)).rejects.toThrow(/"idz"/);
     await expect(col.query({ queryEmbeddings: [[1]], n_results: 3 } as never)).rejects.toThrow(/"n_results"/);
     await expect(client.createCollection({ name: 'x1', metdata: {} } as never)).rejects.toThrow(/"metdata"/);
+    await expect(col.peek({ limt: 3 } as never)).rejects.toThrow(/"limt"/);
     expect(() => new ChromaClient({ hots: 'x' } as never)).toThrow(/"hots"/);
   });
 
