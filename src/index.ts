@@ -44,6 +44,7 @@ export type {
   GetOptions,
   Include,
   IndexKind,
+  ModifyCollectionOptions,
   QueryMatch,
   QueryOptions,
   RecordsInput,
