@@ -45,6 +45,7 @@ export type {
   GetOptions,
   Include,
   IndexKind,
+  ModifyCollectionOptions,
   QueryMatch,
   QueryOptions,
   RecordsInput,

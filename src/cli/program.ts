@@ -13,10 +13,11 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerIndex } from './commands/index-command.js';
 import { register as registerQuery } from './commands/query.js';
+import { register as registerServe } from './commands/serve.js';
 import { CliError, errorLine } from './output.js';
 
 /** The commands, in the order help lists them; each registers its own options and action. */
-const COMMANDS: ((program: Command) => void)[] = [registerIndex, registerQuery, registerBench, registerEval, registerCluster, registerDoctor];
+const COMMANDS: ((program: Command) => void)[] = [registerIndex, registerQuery, registerBench, registerEval, registerCluster, registerServe, registerDoctor];
 
 // --------------------------------------------------------------- program ---
 

@@ -16,6 +16,7 @@ import { FlatIndex } from '../flat-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
+import { SearchBatcher } from './search-batcher.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
 /** Records at which an 'ivf' collection moves from exact to IVF search (see AUTO_IVF). */
@@ -65,7 +66,7 @@ async function loadAny(path: string): Promise<FlatIndex | IVFIndex> {
 }
 
 export class CollectionIndex {
-  readonly #owner: IndexOwner;
+  #owner: IndexOwner;
   #index: FlatIndex | IVFIndex | undefined;
   /** Vectors in the index (kept here: reading it natively takes the index's lock). */
   #size = 0;
@@ -75,6 +76,12 @@ export class CollectionIndex {
   #skipped = 0;
   /** The sequence number of the last change the index reflects. */
   #seq = 0;
+  /** Unfiltered exact searches that arrive while one runs go together (search-batcher.ts). */
+  readonly #batcher = new SearchBatcher(async (queries, k) => {
+    const index = this.#index;
+    // The index at the time the batch runs (an 'ivf' collection may have moved to IVF meanwhile).
+    return index instanceof IVFIndex ? index.searchBatchAsync(queries, k) : (index as FlatIndex).searchBatchAsync(queries, k);
+  });
 
   private constructor(owner: IndexOwner) {
     this.#owner = owner;
@@ -97,6 +104,11 @@ export class CollectionIndex {
   /** After a write of this client: the index reflects up to `seq`. */
   advance(seq: number): void {
     this.#seq = Math.max(this.#seq, seq);
+  }
+
+  /** The collection was renamed (warnings name it). */
+  rename(name: string): void {
+    this.#owner = { ...this.#owner, name };
   }
 
   /** An empty index for a new collection. */
@@ -304,6 +316,7 @@ export class CollectionIndex {
     const size = this.#size;
     const run = (kk: number, allowIds?: Float64Array) =>
       index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
+    if (allow === undefined && !(index instanceof IVFIndex)) return this.#batcher.search(queries, queries.length / index.dim, k);
     if (allow === undefined) return run(k);
     const selectivity = allow.count / size;
     if (selectivity > 0.1 && !(index instanceof IVFIndex)) {

@@ -40,6 +40,7 @@ import type {
   DeleteOptions,
   Filters,
   GetOptions,
+  ModifyCollectionOptions,
   QueryMatch,
   QueryOptions,
   RefreshOptions,
@@ -143,6 +144,27 @@ export class Collection {
     if (this.#state === 'deleted') {
       throw createError(ErrorCode.NOT_FOUND, `the collection ${JSON.stringify(this.name)} was deleted; get it again (or create it) to use it`);
     }
+  }
+
+  /** @internal The client renamed the collection or replaced its metadata. */
+  modified(changes: ModifyCollectionOptions): void {
+    if (changes.name !== undefined) {
+      this.#info = { ...this.#info, name: changes.name };
+      this.#index.rename(changes.name);
+    }
+    if (changes.metadata !== undefined) this.#info = { ...this.#info, metadata: changes.metadata };
+  }
+
+  /**
+   * Renames the collection and/or replaces its metadata, as
+   * {@link Client.modifyCollection}; this handle follows the new name.
+   *
+   * @example
+   * await col.modify({ name: 'articles-2024', metadata: { owner: 'search' } });
+   */
+  async modify(changes: ModifyCollectionOptions): Promise<void> {
+    this.#check();
+    await this.#host.modify(this.cid, changes);
   }
 
   /** @internal Sets the embedder given to getCollection (its identity was checked by the client). */

@@ -72,6 +72,14 @@ export interface CollectionInfo {
   embedder: string | null;
 }
 
+/** What {@link Collection.modify} changes; what is not given stays as it is. */
+export interface ModifyCollectionOptions {
+  /** A new name (the rules of createCollection); ERR_DUPLICATE_ID if it is taken. */
+  name?: string;
+  /** New metadata, replacing the old (null: none). Its `'hnsw:space'`, if any, must be the collection's metric. */
+  metadata?: Metadata | null;
+}
+
 /** @internal The client side a collection works through. */
 export interface CollectionHost {
   store: CollectionStore;
@@ -82,6 +90,8 @@ export interface CollectionHost {
   /** Read-only clients: the most a read lags behind the writer's commits, in ms (0: only refresh() catches up). */
   refreshMs: number;
   warn(warning: SemvecWarning): void;
+  /** Renames a collection and/or replaces its metadata (the client keeps its handles by name). */
+  modify(cid: number, changes: ModifyCollectionOptions): Promise<void>;
 }
 
 export interface RefreshOptions {
