@@ -37,7 +37,7 @@ export const ErrorCode = {
   DOWNLOAD: 'ERR_DOWNLOAD',
   /** A model is not on disk and downloads are turned off (offline mode). */
   OFFLINE: 'ERR_OFFLINE',
-  /** This machine or build cannot do what was asked (e.g. a SIMD level). */
+  /** This machine, build or semvec cannot do what was asked (a SIMD level; a Chroma feature semvec does not have). */
   UNSUPPORTED: 'ERR_UNSUPPORTED',
   /** The native module could not be loaded. */
   NATIVE_LOAD: 'ERR_NATIVE_LOAD',

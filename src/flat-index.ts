@@ -69,7 +69,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
     return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), allowList(options)));
   }
 
-  /** {@link search} on a worker thread. */
+  /** {@link FlatIndex.search} on a worker thread. */
   async searchAsync(query: VectorInput, k: number, options?: SearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
     const q = checkFixedLength(toVector(query, this.dim), 'query');
@@ -78,7 +78,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
 
   /**
    * Searches many queries at once (Float32Array of nq * dim, or rows). Much
-   * faster per query than a loop of {@link search}: the stored vectors are
+   * faster per query than a loop of {@link FlatIndex.search}: the stored vectors are
    * read once per batch and scored with a register-tiled kernel.
    *
    * @example
@@ -89,7 +89,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
     return splitResults(this.handle.search(q, checkK(k), allowList(options)));
   }
 
-  /** {@link searchBatch} on a worker thread. */
+  /** {@link FlatIndex.searchBatch} on a worker thread. */
   async searchBatchAsync(queries: VectorsInput, k: number, options?: SearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
     const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
@@ -97,7 +97,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   }
 
   /**
-   * Loads an index saved with {@link save}. Throws ERR_NOT_FOUND,
+   * Loads an index saved with {@link VectorIndex.save}. Throws ERR_NOT_FOUND,
    * ERR_CORRUPT_FILE (truncated, checksum mismatch, bad fields),
    * ERR_UNSUPPORTED_VERSION, ERR_WRONG_INDEX_KIND, or ERR_IO (unreadable,
    * or not a regular file: a FIFO, socket, device or directory is refused
@@ -110,7 +110,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
     return new FlatIndex({ [NATIVE]: native().FlatIndex.load(checkPath(path)) });
   }
 
-  /** {@link load} on a worker thread. */
+  /** {@link FlatIndex.load} on a worker thread. */
   static async loadAsync(path: string): Promise<FlatIndex> {
     const caller = callerStack(FlatIndex.loadAsync);
     return new FlatIndex({ [NATIVE]: await nativeLoadAsync(native().FlatIndex, path, caller) });
@@ -141,7 +141,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
     return new FlatIndex({ [NATIVE]: await nativeOpenAsync(native().FlatIndex, path, options, caller) });
   }
 
-  /** Reads an index from {@link toBuffer}'s output. */
+  /** Reads an index from {@link VectorIndex.toBuffer}'s output. */
   static fromBuffer(buffer: Uint8Array): FlatIndex {
     return new FlatIndex({ [NATIVE]: nativeFromBuffer(native().FlatIndex, buffer) });
   }

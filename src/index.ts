@@ -15,10 +15,11 @@ export {
 } from './errors.js';
 export { FlatIndex } from './flat-index.js';
 export type { FlatIndexOptions } from './flat-index.js';
-export { DEFAULT_RERANK, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
+export { AUTO_IVF, DEFAULT_RERANK, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
 export type { IVFEncoding, IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
 export { kmeans, kmeansAsync } from './cluster/kmeans.js';
 export type { ClusteringOptions, KMeansOptions, KMeansResult } from './cluster/kmeans.js';
+export type { KMeansDefaults } from './native.js';
 export { recallAtK } from './evaluate/recall.js';
 export type { ResultIds } from './evaluate/recall.js';
 export { getThreads, hardwareThreads, setThreads, simdLevel } from './system.js';
@@ -44,6 +45,7 @@ export type {
   GetOptions,
   Include,
   IndexKind,
+  ModifyCollectionOptions,
   QueryMatch,
   QueryOptions,
   RecordsInput,

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './cluster/kmeans.js';
-import { native, nativeConstants, type IVFEncoding, type NativeIvfIndex, type NativeKMeansDefaults, type NativeSearchResults } from './native.js';
+import { native, nativeConstants, type IVFEncoding, type NativeIvfIndex, type KMeansDefaults, type NativeSearchResults } from './native.js';
 import {
   checkBoolean,
   checkDim,
@@ -52,7 +52,15 @@ const ENCODINGS = ['f32', 'sq8'] as const;
  * Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does
  * (`{ iterations: 10, maxPointsPerCentroid: 64, init: 'random' }`; frozen).
  */
-export const IVF_TRAINING_DEFAULTS: NativeKMeansDefaults = defaults.ivfTraining;
+export const IVF_TRAINING_DEFAULTS: KMeansDefaults = defaults.ivfTraining;
+
+/**
+ * When semvec picks IVF by itself (an `index: 'ivf'` collection, and
+ * SemanticSearch's `'auto'`): from `minVectors` vectors on (below that,
+ * exact search is fast enough and exact), probing `nprobe` lists per query
+ * unless a query says otherwise.
+ */
+export const AUTO_IVF = { minVectors: 50_000, nprobe: 16 } as const;
 
 export interface IVFIndexOptions {
   /** Vector dimension, 1 to 65536. */
@@ -233,7 +241,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
   }
 
   /**
-   * {@link train} on a worker thread. onProgress runs on the main thread
+   * {@link IVFIndex.train} on a worker thread. onProgress runs on the main thread
    * while the worker waits for it: every call has run before the promise
    * settles; returning false stops early, throwing rejects with that error
    * and leaves the index untrained.
@@ -255,7 +263,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     super.add(vectors, ids);
   }
 
-  /** {@link add} on a worker thread (training first if `autoTrain` asks). */
+  /** {@link IVFIndex.add} on a worker thread (training first if `autoTrain` asks). */
   override async addAsync(vectors: VectorsInput, ids?: IdsInput): Promise<void> {
     if (this.#autoTrain && !this.isTrained) await this.trainAsync(vectors);
     return super.addAsync(vectors, ids);
@@ -286,7 +294,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return firstResult(this.handle.search(toVector(query, this.dim), checkK(k), ...this.#searchArgs(options)));
   }
 
-  /** {@link search} on a worker thread. */
+  /** {@link IVFIndex.search} on a worker thread. */
   async searchAsync(query: VectorInput, k: number, options?: IVFSearchOptions): Promise<SearchResult> {
     const caller = callerStack(this.searchAsync);
     const q = checkFixedLength(toVector(query, this.dim), 'query');
@@ -306,19 +314,19 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return splitResults(this.handle.search(q, checkK(k), ...this.#searchArgs(options)));
   }
 
-  /** {@link searchBatch} on a worker thread. */
+  /** {@link IVFIndex.searchBatch} on a worker thread. */
   async searchBatchAsync(queries: VectorsInput, k: number, options?: IVFSearchOptions): Promise<SearchResult[]> {
     const caller = callerStack(this.searchBatchAsync);
     const q = checkFixedLength(toVectors(queries, this.dim, 'queries', true), 'queries');
     return withCallerStack(this.handle.searchAsync(q, checkK(k), ...this.#searchArgs(options)), caller).then(splitResults);
   }
 
-  /** Loads an IVF index saved with {@link save}. */
+  /** Loads an IVF index saved with {@link VectorIndex.save}. */
   static load(path: string): IVFIndex {
     return new IVFIndex({ [NATIVE]: native().IvfIndex.load(checkPath(path)) });
   }
 
-  /** {@link load} on a worker thread. */
+  /** {@link IVFIndex.load} on a worker thread. */
   static async loadAsync(path: string): Promise<IVFIndex> {
     const caller = callerStack(IVFIndex.loadAsync);
     return new IVFIndex({ [NATIVE]: await nativeLoadAsync(native().IvfIndex, path, caller) });
@@ -346,7 +354,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return new IVFIndex({ [NATIVE]: await nativeOpenAsync(native().IvfIndex, path, options, caller) });
   }
 
-  /** Reads an IVF index from {@link toBuffer}'s output. */
+  /** Reads an IVF index from {@link VectorIndex.toBuffer}'s output. */
   static fromBuffer(buffer: Uint8Array): IVFIndex {
     return new IVFIndex({ [NATIVE]: nativeFromBuffer(native().IvfIndex, buffer) });
   }

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createError, ErrorCode, type SemvecError } from './errors.js';
@@ -129,7 +130,7 @@ export interface NativeFlatIndexClass extends NativeIndexClass<NativeFlatIndex> 
 }
 
 /** k-means options a default stands for. */
-export interface NativeKMeansDefaults {
+export interface KMeansDefaults {
   readonly iterations: number;
   readonly maxPointsPerCentroid: number;
   readonly init: 'kmeans++' | 'random';
@@ -153,9 +154,9 @@ export interface NativeConstants {
     readonly maxArrayLength: number;
   };
   readonly defaults: {
-    readonly kmeans: NativeKMeansDefaults & { readonly seed: number };
+    readonly kmeans: KMeansDefaults & { readonly seed: number };
     /** IVF training: k-means with these changes (and k-means's seed). */
-    readonly ivfTraining: NativeKMeansDefaults;
+    readonly ivfTraining: KMeansDefaults;
     /** Candidates an `'sq8'` IVF index re-scores exactly per query. */
     readonly rerank: number;
     /** An IVF index made without an nprobe probes min(nprobe, nlist) lists. */
@@ -187,46 +188,94 @@ export interface NativeAddon {
   IvfIndex: NativeIvfIndexClass;
 }
 
-/** Where the addon is built: `build/Release/semvec.node` in the package. */
+/** Where a build made on this machine puts the addon: `build/Release/semvec.node` in the package. */
 export const addonPath = fileURLToPath(new URL('../build/Release/semvec.node', import.meta.url));
+
+/** The package's directory: it holds `build/Release` (a local build) and `prebuilds/` (shipped binaries). */
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Which binary of the addon is loaded. */
+export interface AddonOrigin {
+  /** The file loaded. */
+  path: string;
+  /** `'prebuilt'`: shipped in the package (`prebuilds/`); `'source'`: built on this machine (`build/`). */
+  kind: 'prebuilt' | 'source';
+}
 
 /** The addon once required (its error factory set). */
 let loaded: NativeAddon | undefined;
 /** The addon once its SIMD level is resolved too: what native() returns. */
 let addon: NativeAddon | undefined;
+let origin: AddonOrigin | undefined;
 
-/** @internal The error thrown when the addon cannot load: says why and what to do. */
-export function explainLoadFailure(err: unknown, fileExists: boolean): SemvecError {
+/** `<platform>-<arch>` and the C library, as the prebuilt binaries are named. */
+function platformTag(): string {
+  const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+  const libc = process.platform === 'linux' ? (glibc ? `, glibc ${glibc}` : ', musl') : '';
+  return `${process.platform}-${process.arch}${libc}, Node.js ${process.versions.node}`;
+}
+
+const BUILD_NEEDS = 'building needs cmake >= 3.15 and a C++17 compiler (g++ >= 9, clang >= 10 or MSVC 2019)';
+
+/**
+ * @internal The error thrown when the addon cannot load: says why and what to
+ * do. `file` is the binary that failed to load, or undefined when none was
+ * found for this platform.
+ */
+export function explainLoadFailure(err: unknown, file: string | undefined): SemvecError {
   // An error thrown by the addon's own initialisation (a bad SEMVEC_SIMD)
   // already says what to do.
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('ERR_') && code !== 'ERR_DLOPEN_FAILED') {
     return createError(code, (err as Error).message);
   }
-  const reason = err instanceof Error ? err.message : String(err);
-  const help = fileExists
-    ? 'The file exists but the system could not load it: it was probably built for another ' +
-      'platform, CPU architecture or Node.js ABI. Rebuild it on this machine with `npm rebuild semvec`.'
-    : 'The native build did not run or failed. Run `npm rebuild semvec` and read its output; ' +
-      'building needs cmake >= 3.15 and a C++17 compiler (g++ >= 9 or clang >= 10).';
-  return createError(
-    ErrorCode.NATIVE_LOAD,
-    `semvec could not load its native module at ${addonPath}.\n${help}\nCause: ${reason}`,
-    { cause: err },
-  );
+  const reason = err instanceof Error ? err.message.trim() : String(err);
+  let message: string;
+  if (file === undefined) {
+    message =
+      `semvec has no prebuilt native module for ${platformTag()}, and none was built here ` +
+      '(the install step builds one from source where no prebuilt one fits, unless install scripts were skipped).\n' +
+      `Build it: \`npm rebuild semvec\`; ${BUILD_NEEDS}.`;
+  } else if (file.startsWith(join(packageRoot, 'prebuilds'))) {
+    message =
+      `semvec's prebuilt native module ${file} does not load on this system (${platformTag()}); ` +
+      'a system older than the one it supports (it needs glibc >= 2.34 on Linux) is the usual cause.\n' +
+      `Build one from source instead: \`npm rebuild semvec\` (it builds when the prebuilt one does not load); ${BUILD_NEEDS}.`;
+  } else {
+    message =
+      `semvec could not load its native module at ${file}: the file exists but the system could not load it; ` +
+      'it was probably built for another platform, CPU architecture or Node.js ABI.\n' +
+      'Rebuild it on this machine with `npm rebuild semvec`.';
+  }
+  return createError(ErrorCode.NATIVE_LOAD, `${message}\nCause: ${reason}`, { cause: err });
 }
 
+/**
+ * The addon, required on first call: a build made on this machine
+ * (`build/Release`) when there is one, else the prebuilt binary for this
+ * platform (`prebuilds/`, chosen by node-gyp-build's rules). Throws a
+ * {@link NativeError} if neither loads.
+ */
 function load(): NativeAddon {
   if (loaded === undefined) {
     const require = createRequire(import.meta.url);
+    let file: string;
+    try {
+      // A build made here is build/Release/semvec.node exactly (the
+      // directory may hold other modules); else the prebuilt for this platform.
+      file = existsSync(addonPath) ? addonPath : (require('node-gyp-build') as { resolve(dir: string): string }).resolve(packageRoot);
+    } catch (err) {
+      throw explainLoadFailure(err, undefined);
+    }
     let required: NativeAddon;
     try {
-      required = require(addonPath) as NativeAddon;
+      required = require(file) as NativeAddon;
     } catch (err) {
-      throw explainLoadFailure(err, existsSync(addonPath));
+      throw explainLoadFailure(err, file);
     }
     required.setErrorFactory(createError);
     loaded = required;
+    origin = { path: file, kind: file.startsWith(join(packageRoot, 'prebuilds')) ? 'prebuilt' : 'source' };
   }
   return loaded;
 }
@@ -251,4 +300,10 @@ export function native(): NativeAddon {
     addon = required;
   }
   return addon;
+}
+
+/** Which binary of the addon is in use (loads it if needed). */
+export function addonOrigin(): AddonOrigin {
+  native();
+  return origin as AddonOrigin;
 }

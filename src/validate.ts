@@ -12,10 +12,9 @@ export type VectorInput = Float32Array | ArrayLike<number>;
 /** The ways a list of ids may be given: non-negative safe integers. */
 export type IdsInput = ArrayLike<number>;
 
-/** The largest dim (native/core/api_limits.h). */
-export const MAX_DIM = nativeConstants().limits.maxDim;
-/** The largest k a native search takes: 2^53 - 1. */
-const MAX_K = nativeConstants().limits.maxK;
+// The limits (largest dim, largest k) are read from the addon when first
+// needed, not at import: modules that only validate paths and strings must
+// load without the native module (semvec doctor reports when it does not).
 
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
@@ -75,7 +74,7 @@ export function checkInteger(value: unknown, name: string, min: number, max: num
 }
 
 export function checkDim(dim: unknown): number {
-  return checkInteger(dim, 'dim', 1, MAX_DIM);
+  return checkInteger(dim, 'dim', 1, nativeConstants().limits.maxDim);
 }
 
 /**
@@ -87,7 +86,7 @@ export function checkK(k: unknown): number {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
     fail(ErrorCode.INVALID_ARGUMENT, `k must be a positive integer; received ${describe(k)}`);
   }
-  return Math.min(k, MAX_K);
+  return Math.min(k, nativeConstants().limits.maxK);
 }
 
 export function checkOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {

@@ -200,7 +200,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   /**
    * Adds vectors: one Float32Array of n * dim values (read in place, no copy)
    * or an array of rows. Ids are non-negative safe integers, unique in the
-   * index; without them ids continue from {@link nextId} (an add whose ids
+   * index; without them ids continue from {@link VectorIndex.nextId} (an add whose ids
    * would pass 2^53 - 1 is refused). All or nothing: on
    * any error (a duplicate id, NaN, a wrong dimension) nothing is added. A
    * mapped index ({@link readOnly}) throws ERR_READ_ONLY.
@@ -214,7 +214,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   }
 
   /**
-   * {@link add} on a worker thread: the event loop stays free.
+   * {@link VectorIndex.add} on a worker thread: the event loop stays free.
    *
    * @example
    * await index.addAsync(vectors);
@@ -238,7 +238,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   }
 
   /**
-   * {@link remove} on a worker thread: waiting for running searches to let
+   * {@link VectorIndex.remove} on a worker thread: waiting for running searches to let
    * go of the index never blocks the event loop.
    *
    * @example
@@ -280,7 +280,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
     this.#native.save(checkPath(path));
   }
 
-  /** {@link save} on a worker thread. */
+  /** {@link VectorIndex.save} on a worker thread. */
   async saveAsync(path: string): Promise<void> {
     const caller = callerStack(this.saveAsync);
     return withCallerStack(this.#native.saveAsync(checkPath(path)), caller);

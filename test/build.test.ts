@@ -92,3 +92,37 @@ describe('the native boundary', () => {
     for (const cls of [addon.FlatIndex, addon.IvfIndex]) expect(statics(cls)).toEqual(declared('NativeIndexClass'));
   });
 });
+
+describe('docs/architecture.md', () => {
+  it('names only files that exist (the map of concepts to files stays true)', () => {
+    const doc = read('docs/architecture.md');
+    const tables = doc.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| concept') && !l.startsWith('|---'));
+    const named = tables.flatMap((l) => [...(l.split('|')[2] ?? '').matchAll(/`([\w./*-]+)`/g)].map((m) => m[1] as string));
+    expect(named.length).toBeGreaterThan(60);
+    const section = (l: string) => (doc.slice(0, doc.indexOf(l)).match(/### .*\(`([\w/]+)`/g) ?? []).pop()?.match(/`([\w/]+)`/)?.[1] ?? '';
+    const missing: string[] = [];
+    for (const line of tables) {
+      const dir = section(line);
+      for (const m of (line.split('|')[2] ?? '').matchAll(/`([\w./*-]+)`/g)) {
+        const name = m[1] as string;
+        const candidates = name.includes('*') ? [] : [`${dir}${name}`];
+        if (name.includes('*')) {
+          const [stem, ext] = name.split('*') as [string, string];
+          const folder = `${dir}${stem.slice(0, stem.lastIndexOf('/') + 1)}`;
+          const prefix = stem.slice(stem.lastIndexOf('/') + 1);
+          const hits = readdirSync(new URL(`../${folder}`, import.meta.url)).filter((f) => f.startsWith(prefix) && f.endsWith(ext));
+          if (hits.length === 0) missing.push(`${dir}${name}`);
+          continue;
+        }
+        for (const c of candidates) {
+          try {
+            read(c);
+          } catch {
+            missing.push(c);
+          }
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -11,6 +14,7 @@ import {
   ValidationError,
 } from '../src/index.js';
 import { createError } from '../src/errors.js';
+import { addonPath } from '../src/native.js';
 
 describe('SemvecError', () => {
   it('maps every code to its family, with name and code', () => {
@@ -66,15 +70,34 @@ describe('SemvecError', () => {
 describe('native module loading', () => {
   it('explains what to do when the module cannot be loaded', async () => {
     const { explainLoadFailure } = await import('../src/native.js');
-    const missing = explainLoadFailure(new Error('Cannot find module'), false);
+    const missing = explainLoadFailure(new Error('No native build was found for platform=linux arch=riscv64'), undefined);
     expect(missing).toBeInstanceOf(NativeError);
     expect(missing.code).toBe('ERR_NATIVE_LOAD');
+    expect(missing.message).toMatch(/no prebuilt native module for \S+-\S+/);
     expect(missing.message).toMatch(/npm rebuild semvec/);
     expect(missing.message).toMatch(/cmake >= 3\.15 and a C\+\+17 compiler/);
-    expect(missing.message).toMatch(/Cause: Cannot find module/);
-    const broken = explainLoadFailure(new Error('invalid ELF header'), true);
+    expect(missing.message).toMatch(/Cause: No native build was found/);
+    const broken = explainLoadFailure(new Error('invalid ELF header'), '/x/node_modules/semvec/build/Release/semvec.node');
     expect(broken.message).toMatch(/built for another platform, CPU architecture or Node\.js ABI/);
-    const simd = explainLoadFailure(Object.assign(new Error('SEMVEC_SIMD must be ...'), { code: 'ERR_UNSUPPORTED' }), true);
+    const simd = explainLoadFailure(Object.assign(new Error('SEMVEC_SIMD must be ...'), { code: 'ERR_UNSUPPORTED' }), addonPath);
     expect(simd.code).toBe('ERR_UNSUPPORTED');
+  });
+
+  it('says which system a prebuilt binary needs when it does not load, and how to build one', async () => {
+    const { explainLoadFailure } = await import('../src/native.js');
+    const prebuilt = join(fileURLToPath(new URL('..', import.meta.url)), 'prebuilds', 'linux-x64', 'semvec.napi.glibc.node');
+    const err = explainLoadFailure(new Error("version `GLIBC_2.34' not found"), prebuilt);
+    expect(err.code).toBe('ERR_NATIVE_LOAD');
+    expect(err.message).toContain(`prebuilt native module ${prebuilt} does not load`);
+    expect(err.message).toMatch(/glibc >= 2\.34/);
+    expect(err.message).toMatch(/`npm rebuild semvec`/);
+    expect(err.message).toMatch(/Cause: version `GLIBC_2\.34' not found/);
+  });
+
+  it('loads a build made here before a prebuilt binary, and says which it loaded', async () => {
+    const { addonOrigin } = await import('../src/native.js');
+    const origin = addonOrigin();
+    // The test suite runs in a source checkout, where the install step builds.
+    expect(origin).toEqual({ path: addonPath, kind: 'source' });
   });
 });

@@ -2,7 +2,7 @@
  * bench/lib/machine.ts: the machine a benchmark ran on and its measured
  * limits. Facts (CPU, cores, SIMD level, threads, Node, memory, load) and
  * the limits probed by the benchmarks' own native module
- * (build/Release/semvec_bench.node, from native/bench/; built beside the
+ * (build/bench/semvec_bench.node, from native/bench/; built beside the
  * addon in a source checkout, never shipped): streaming-read bandwidth
  * (probeReadGbps) and peak FMA throughput (probeFmaGflops), with one thread
  * and with all hardware threads, at the SIMD level semvec uses. A benchmark
@@ -74,7 +74,7 @@ interface ProbeModule {
   probeReadGbps(threads: number, bytes: number, repeats: number): number;
 }
 
-const probeModulePath = fileURLToPath(new URL('../../build/Release/semvec_bench.node', import.meta.url));
+const probeModulePath = fileURLToPath(new URL('../../build/bench/semvec_bench.node', import.meta.url));
 let probeModule: ProbeModule | undefined;
 
 /** The benchmarks' native module, loaded on first use. */

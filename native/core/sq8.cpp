@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "distances.h"
+#include "vectors.h"
 
 namespace semvec {
 
@@ -22,16 +23,6 @@ inline int round_int(double v) { return static_cast<int>(v + (v < 0.0 ? -0.5 : 0
 // v clamped to the finite float range.
 inline float to_float(double v) { return static_cast<float>(std::clamp(v, -kFloatMax, kFloatMax)); }
 
-// True when no value of x[0..n) is an infinity or a NaN (vectorises).
-bool all_finite(const float* x, size_t n) {
-  uint32_t bad = 0;
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, x + i, sizeof(bits));
-    bad |= static_cast<uint32_t>((bits & 0x7F800000u) == 0x7F800000u);
-  }
-  return bad == 0;
-}
 }  // namespace
 
 void Sq8Probe::prepare(const float* q, const float* c, size_t dim, bool l2) {

@@ -63,9 +63,8 @@ size_t fvec_normalized_L2(const float* x, size_t n, size_t d, float* out) {
 
 size_t fvec_renorm_L2(float* x, size_t n, size_t d) { return fvec_normalized_L2(x, n, d, x); }
 
-namespace {
-// True when every value is finite: a NaN or an infinity has all exponent
-// bits set. Written over integer bits so that the compiler vectorises it.
+// A NaN or an infinity has all exponent bits set. Written over integer bits
+// so that the compiler vectorises it.
 bool all_finite(const float* x, size_t n) {
   uint32_t bad = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -75,7 +74,6 @@ bool all_finite(const float* x, size_t n) {
   }
   return bad == 0;
 }
-}  // namespace
 
 void check_finite(const float* x, size_t n, size_t d, const char* what) {
   const size_t total = n * d;

@@ -29,6 +29,9 @@ size_t fvec_normalized_L2(const float* x, size_t n, size_t d, float* out);
 // infinity for l2), so that none is lost from a selection.
 float score_in_double(const float* q, const float* x, size_t d, bool l2);
 
+// True when no value of x[0..n) is a NaN or an infinity (vectorises).
+bool all_finite(const float* x, size_t n);
+
 // Throws Error(InvalidArgument) naming the first vector and component that is
 // NaN or infinite; `what` names the argument in the message ("vectors").
 void check_finite(const float* x, size_t n, size_t d, const char* what);

@@ -38,6 +38,20 @@ export function positiveIntList(value: string): number[] {
   return [...new Set(parts.map(Number))].sort((a, b) => a - b);
 }
 
+/** A TCP port, 0 to 65535 (0: any free port). */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return n;
+}
+
+/** Browser origins, comma-separated ('*': any). */
+export function originList(value: string): string[] {
+  const origins = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (origins.length === 0) throw new InvalidArgumentError("expected origins separated by commas, e.g. http://localhost:3000, or '*'.");
+  return origins;
+}
+
 export function kOrAuto(value: string): number | 'auto' {
   return value.trim().toLowerCase() === 'auto' ? 'auto' : positiveInt(value);
 }

@@ -9,13 +9,15 @@ import { Command, CommanderError } from 'commander';
 
 import { register as registerBench } from './commands/bench.js';
 import { register as registerCluster } from './commands/cluster.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerIndex } from './commands/index-command.js';
 import { register as registerQuery } from './commands/query.js';
+import { register as registerServe } from './commands/serve.js';
 import { CliError, errorLine } from './output.js';
 
 /** The commands, in the order help lists them; each registers its own options and action. */
-const COMMANDS: ((program: Command) => void)[] = [registerIndex, registerQuery, registerBench, registerEval, registerCluster];
+const COMMANDS: ((program: Command) => void)[] = [registerIndex, registerQuery, registerBench, registerEval, registerCluster, registerServe, registerDoctor];
 
 // --------------------------------------------------------------- program ---
 
@@ -51,6 +53,7 @@ Examples:
   $ semvec bench --n 100000 --dim 384 --svg ivf.svg
   $ semvec eval pairs.jsonl --models all-MiniLM-L6-v2,all-mpnet-base-v2
   $ semvec cluster sentences.txt -k auto
+  $ semvec doctor
 
 Models are downloaded once into ~/.cache/semvec (SEMVEC_CACHE); SEMVEC_OFFLINE=1 forbids downloads.
 Run 'semvec <command> --help' for a command's options.`,

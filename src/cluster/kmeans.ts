@@ -3,7 +3,7 @@
  * multi-threaded, deterministic for a given seed (whatever the thread count).
  */
 import { ErrorCode, withCallerStack } from '../errors.js';
-import { native, nativeConstants, type NativeKMeansDefaults, type NativeKMeansOptions, type ProgressCallback } from '../native.js';
+import { native, nativeConstants, type KMeansDefaults, type NativeKMeansOptions, type ProgressCallback } from '../native.js';
 import { checkDim, checkFixedLength, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 import { callerStack } from '../vector-index.js';
 
@@ -68,7 +68,7 @@ export interface KMeansResult {
 export const KMEANS_DEFAULTS = nativeConstants().defaults.kmeans;
 
 /** @internal Validates clustering options into the native form. */
-export function clusteringOptions(o: ClusteringOptions, defaults: NativeKMeansDefaults): NativeKMeansOptions {
+export function clusteringOptions(o: ClusteringOptions, defaults: KMeansDefaults): NativeKMeansOptions {
   if (o === null || typeof o !== 'object') {
     fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(o)}`);
   }

@@ -13,8 +13,9 @@ import type { Embedder } from '../embedder/embedder.js';
 import { createError, ErrorCode, warn, type SemvecWarning } from '../errors.js';
 import { checkInteger, checkOneOf, checkPath, describe, fail, orDefault } from '../validate.js';
 import { METRICS, type Metric } from '../vector-index.js';
-import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo } from './collection.js';
-import { CollectionIndex, type IndexKind } from './collection-index.js';
+import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo, type ModifyCollectionOptions } from './collection.js';
+import { CollectionIndex } from './collection-index.js';
+import type { IndexKind } from './types.js';
 import { openDatabase, openReaderDatabase, WriterLock, type Db } from './database.js';
 import { checkMetadata, type Metadata } from './metadata.js';
 import { CollectionStore, type CollectionRow } from './store.js';
@@ -51,7 +52,7 @@ export interface CreateCollectionOptions {
   metric?: Metric;
   /** Embeds documents and queryTexts; also fixes the dimension. */
   embedder?: Embedder;
-  /** 'flat' (default, exact) or 'ivf' (exact until 10,000 records, then IVF). */
+  /** 'flat' (default, exact) or 'ivf' (exact until AUTO_IVF.minVectors records, 50,000, then IVF). */
   index?: IndexKind;
   metadata?: Metadata;
 }
@@ -180,6 +181,7 @@ export class Client {
       readOnly: parts.readOnly,
       refreshMs: parts.refreshMs,
       warn: (w) => warn(w, onWarning),
+      modify: (cid, changes) => this.#modify(cid, undefined, changes),
     };
   }
 
@@ -320,6 +322,66 @@ export class Client {
     return this.#store.collections().map((row) => {
       const info = this.#info(row);
       return { name: info.name, metric: info.metric, dim: info.dim, index: info.index, metadata: info.metadata, count: this.#store.count(row.cid) };
+    });
+  }
+
+  /** @internal The name of collection number `cid`, if it exists. */
+  async collectionNameOf(cid: number): Promise<string | undefined> {
+    this.#check();
+    return this.#store.collectionById(cid)?.name;
+  }
+
+  /** Number of collections. */
+  async countCollections(): Promise<number> {
+    this.#check();
+    return this.#store.countCollections();
+  }
+
+  /**
+   * Renames a collection and/or replaces its metadata; what is not given
+   * stays as it is. A new name follows the rules of createCollection
+   * (ERR_DUPLICATE_ID if taken); open handles follow the new name. The
+   * metric cannot change: a `'hnsw:space'` in the new metadata must be the
+   * collection's metric, and other `'hnsw:*'` keys are refused as at
+   * creation. All or nothing.
+   *
+   * @example
+   * await client.modifyCollection('drafts', { name: 'articles', metadata: { owner: 'search' } });
+   */
+  async modifyCollection(name: string, changes: ModifyCollectionOptions): Promise<void> {
+    this.#check();
+    checkCollectionName(name);
+    await this.#modify(undefined, name, changes);
+  }
+
+  async #modify(cid: number | undefined, name: string | undefined, changes: ModifyCollectionOptions): Promise<void> {
+    if (changes === null || typeof changes !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `modify expects an object like { name, metadata }; received ${describe(changes)}`);
+    for (const key of Object.keys(changes)) {
+      if (key !== 'name' && key !== 'metadata') fail(ErrorCode.INVALID_ARGUMENT, `modify takes name and metadata; received the option ${JSON.stringify(key)}`);
+    }
+    const newName = changes.name === undefined ? undefined : checkCollectionName(changes.name);
+    const metadata = changes.metadata === undefined ? undefined : checkMetadata(changes.metadata, 'metadata');
+    await this.#host.queue.run(async () => {
+      this.#check();
+      const row = cid !== undefined ? this.#store.collectionById(cid) : this.#store.collection(name as string);
+      if (!row) throw createError(ErrorCode.NOT_FOUND, name === undefined ? 'the collection was deleted; get it again (or create it) to change it' : `no collection named ${JSON.stringify(name)}`);
+      if (metadata) {
+        const metric = collectionMetric(undefined, metadata);
+        if (metadata[HNSW_SPACE] !== undefined && metric !== row.metric) {
+          fail(
+            ErrorCode.INVALID_ARGUMENT,
+            `the metric of the collection ${JSON.stringify(row.name)} is ${JSON.stringify(row.metric)} and cannot change; metadata["hnsw:space"] must be ${JSON.stringify(row.metric)} or absent`,
+          );
+        }
+      }
+      const rename = newName !== undefined && newName !== row.name ? newName : undefined;
+      await this.#store.modifyCollection(row.cid, row.name, { name: rename, metadata });
+      const open = this.#open.get(row.name);
+      open?.modified({ name: rename, metadata });
+      if (open && rename !== undefined) {
+        this.#open.delete(row.name);
+        this.#open.set(rename, open);
+      }
     });
   }
 

@@ -13,17 +13,14 @@ import { join } from 'node:path';
 
 import { SemvecWarning, WarningCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
-import { IVFIndex, suggestNlist } from '../ivf-index.js';
-import type { Metric } from '../vector-index.js';
+import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
+import type { Metric, SearchResult } from '../vector-index.js';
+import type { Matching } from './matching.js';
+import type { IndexKind } from './types.js';
+import { SearchBatcher } from './search-batcher.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
-/** Records at which an 'ivf' collection moves from exact to IVF search. */
-export const IVF_MIN_RECORDS = 10_000;
 
-/** Lists an 'ivf' collection probes per query unless a query says otherwise. */
-export const COLLECTION_NPROBE = 16;
-
-export type IndexKind = 'flat' | 'ivf';
 
 /** What an index needs to know of its collection. */
 export interface IndexOwner {
@@ -67,7 +64,7 @@ async function loadAny(path: string): Promise<FlatIndex | IVFIndex> {
 }
 
 export class CollectionIndex {
-  readonly #owner: IndexOwner;
+  #owner: IndexOwner;
   #index: FlatIndex | IVFIndex | undefined;
   /** Vectors in the index (kept here: reading it natively takes the index's lock). */
   #size = 0;
@@ -77,6 +74,12 @@ export class CollectionIndex {
   #skipped = 0;
   /** The sequence number of the last change the index reflects. */
   #seq = 0;
+  /** Unfiltered exact searches that arrive while one runs go together (search-batcher.ts). */
+  readonly #batcher = new SearchBatcher(async (queries, k) => {
+    const index = this.#index;
+    // The index at the time the batch runs (an 'ivf' collection may have moved to IVF meanwhile).
+    return index instanceof IVFIndex ? index.searchBatchAsync(queries, k) : (index as FlatIndex).searchBatchAsync(queries, k);
+  });
 
   private constructor(owner: IndexOwner) {
     this.#owner = owner;
@@ -99,6 +102,11 @@ export class CollectionIndex {
   /** After a write of this client: the index reflects up to `seq`. */
   advance(seq: number): void {
     this.#seq = Math.max(this.#seq, seq);
+  }
+
+  /** The collection was renamed (warnings name it). */
+  rename(name: string): void {
+    this.#owner = { ...this.#owner, name };
   }
 
   /** An empty index for a new collection. */
@@ -262,9 +270,9 @@ export class CollectionIndex {
 
   /** An 'ivf' collection moves from exact search to IVF once it is large enough (training off the event loop). */
   async useIvfIfLarge(dim: number): Promise<void> {
-    if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < IVF_MIN_RECORDS) return;
+    if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < AUTO_IVF.minVectors) return;
     const { rids, vectors } = await this.#owner.store.embeddings(this.#owner.cid, dim);
-    const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: COLLECTION_NPROBE });
+    const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: AUTO_IVF.nprobe });
     await ivf.trainAsync(vectors);
     await ivf.addAsync(vectors, rids);
     this.#index = ivf;
@@ -291,5 +299,34 @@ export class CollectionIndex {
     await store.recordSnapshot(cid, seq, file, seal.bytes, seal.crc);
     this.#dirty = false;
     if (old && old.file !== file) await rm(join(snapshots, old.file), { force: true });
+  }
+
+  /**
+   * Top-k per query among `allow` (all records when undefined). A wide
+   * filter (over a tenth of the records) first tries an unfiltered search
+   * for more results and keeps the allowed ones: when at least k pass, they
+   * are exactly the filtered top-k, without building a large allow-list
+   * natively. Otherwise (and for narrow filters) the native search takes the
+   * allow-list.
+   */
+  async search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
+    const index = this.#index as FlatIndex | IVFIndex;
+    const size = this.#size;
+    const run = (kk: number, allowIds?: Float64Array) =>
+      index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
+    if (allow === undefined && !(index instanceof IVFIndex)) return this.#batcher.search(queries, queries.length / index.dim, k);
+    if (allow === undefined) return run(k);
+    const selectivity = allow.count / size;
+    if (selectivity > 0.1 && !(index instanceof IVFIndex)) {
+      const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
+      const loose = await run(wider);
+      const kept = loose.map((r) => {
+        const keep: number[] = [];
+        for (let j = 0; j < r.ids.length && keep.length < k; j++) if (allow.has(r.ids[j] as number)) keep.push(j);
+        return { ids: Float64Array.from(keep, (j) => r.ids[j] as number), scores: Float32Array.from(keep, (j) => r.scores[j] as number) };
+      });
+      if (kept.every((r) => r.ids.length === Math.min(k, allow.count))) return kept;
+    }
+    return run(k, allow.rids());
   }
 }

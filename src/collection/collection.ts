@@ -9,14 +9,14 @@
  * applied to the in-memory index and metadata columns.
  */
 import type { Embedder } from '../embedder/embedder.js';
-import { createError, ErrorCode, type SemvecWarning } from '../errors.js';
-import type { FlatIndex } from '../flat-index.js';
-import { IVFIndex } from '../ivf-index.js';
+import { createError, ErrorCode } from '../errors.js';
+import { AUTO_IVF } from '../ivf-index.js';
 import { distanceAndScore } from '../scores.js';
-import { checkInteger, describe, toVectors, type VectorsInput } from '../validate.js';
-import type { Metric, SearchResult } from '../vector-index.js';
-import { CollectionIndex, type IndexKind, type IndexOwner } from './collection-index.js';
-import { compileWhereDocument, evaluate, parseWhere, type Where, type WhereDocument } from './filter.js';
+import { checkInteger, describe, type VectorsInput } from '../validate.js';
+import type { Metric } from '../vector-index.js';
+import { CollectionIndex, type IndexOwner } from './collection-index.js';
+import { compileWhereDocument, evaluate, parseWhere } from './filter.js';
+import { intersect, setMatching, type Matching } from './matching.js';
 import type { Metadata } from './metadata.js';
 import { MetadataColumns } from './metadata-columns.js';
 import {
@@ -25,120 +25,37 @@ import {
   checkIds,
   checkInclude,
   givenEmbeddings,
-  list,
   metadataPatches,
   normalizeRecords,
+  queryVectors,
   recordMetadata,
   type Include,
   type RecordsInput,
   type UpdateInput,
 } from './records-input.js';
-import { Op, type CollectionStore, type StoredRow } from './store.js';
-import type { WriteQueue } from './writer.js';
+import { Op, type StoredRow } from './store.js';
+import type {
+  CollectionHost,
+  CollectionInfo,
+  CollectionRecord,
+  DeleteOptions,
+  Filters,
+  GetOptions,
+  IndexKind,
+  ModifyCollectionOptions,
+  QueryMatch,
+  QueryOptions,
+  RefreshOptions,
+} from './types.js';
 
-export type { IndexKind } from './collection-index.js';
-export { IVF_MIN_RECORDS } from './collection-index.js';
+/** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
+export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 export type { Include, RecordsInput, UpdateInput } from './records-input.js';
-
-export interface CollectionRecord {
-  id: string;
-  document?: string | null;
-  metadata?: Metadata | null;
-  embedding?: Float32Array;
-}
-
-export interface QueryMatch extends CollectionRecord {
-  /** Chroma's distance: 1 - similarity for 'cosine' and 'ip', squared distance for 'l2'. Lower is nearer. */
-  distance: number;
-  /** Similarity: cosine or inner product; for 'l2', minus the squared distance. Higher is nearer. */
-  score: number;
-}
-
-export interface Filters {
-  where?: Where;
-  whereDocument?: WhereDocument;
-}
-
-export interface GetOptions extends Filters {
-  ids?: string | readonly string[];
-  limit?: number;
-  offset?: number;
-  /** Default: documents and metadatas. */
-  include?: readonly Include[];
-}
-
-export interface DeleteOptions extends Filters {
-  ids?: string | readonly string[];
-}
-
-export interface QueryOptions extends Filters {
-  queryEmbeddings?: VectorsInput;
-  queryTexts?: string | readonly string[];
-  /** Only these records may be returned (with `where` and `whereDocument`: those matching them too). */
-  ids?: string | readonly string[];
-  /** Results per query; default 10. */
-  nResults?: number;
-  /** Only results with score >= minScore. */
-  minScore?: number;
-  /** Only results with distance <= maxDistance. */
-  maxDistance?: number;
-  /** Default: documents and metadatas. */
-  include?: readonly Include[];
-  /** IVF collections: lists to probe (see IVFIndex). */
-  nprobe?: number;
-}
-
-/** @internal What a collection is, as its client read it. */
-export interface CollectionInfo {
-  cid: number;
-  name: string;
-  metric: Metric;
-  dim: number | undefined;
-  index: IndexKind;
-  metadata: Metadata | null;
-  /** The embedder the collection was built with (its identity), if recorded. */
-  embedder: string | null;
-}
-
-/** @internal The client side a collection works through. */
-export interface CollectionHost {
-  store: CollectionStore;
-  queue: WriteQueue;
-  snapshots: string | undefined;
-  /** A read-only client: writes are refused, and reads catch up with the writer's commits. */
-  readOnly: boolean;
-  /** Read-only clients: the most a read lags behind the writer's commits, in ms (0: only refresh() catches up). */
-  refreshMs: number;
-  warn(warning: SemvecWarning): void;
-}
-
-export interface RefreshOptions {
-  /** Wait until the collection has caught up to at least this sequence number (a writer's `seq` after its write). */
-  atLeast?: number;
-  /** How long to wait for `atLeast`, in ms; default 10,000. ERR_TIMEOUT after that. */
-  timeoutMs?: number;
-}
+export type * from './types.js';
 
 /** @internal What identifies the embeddings an embedder makes: model, dimension, pooling. */
 export function embedderIdentity(embedder: Embedder): string {
   return JSON.stringify({ model: embedder.name, dim: embedder.dim, pooling: embedder.pooling });
-}
-
-/** Records selected by filters: how many, membership, and their row ids. */
-interface Matching {
-  count: number;
-  has(rid: number): boolean;
-  rids(): Float64Array;
-}
-
-function setMatching(rids: Float64Array): Matching {
-  let set: Set<number> | undefined;
-  return { count: rids.length, has: (rid) => (set ??= new Set(rids)).has(rid), rids: () => rids };
-}
-
-function intersect(a: Matching | undefined, b: Matching | undefined): Matching | undefined {
-  if (!a || !b) return a ?? b;
-  return setMatching(a.rids().filter((r) => b.has(r)));
 }
 
 export class Collection {
@@ -203,7 +120,7 @@ export class Collection {
   /**
    * The sequence number of the last change this collection reflects: after
    * a write, that write's; in a read-only client, how far it has caught up.
-   * Hand a writer's `seq` to a reader's {@link refresh} to read your writes.
+   * Hand a writer's `seq` to a reader's {@link Collection.refresh} to read your writes.
    */
   get seq(): number {
     return this.#index.seq;
@@ -229,6 +146,27 @@ export class Collection {
     if (this.#state === 'deleted') {
       throw createError(ErrorCode.NOT_FOUND, `the collection ${JSON.stringify(this.name)} was deleted; get it again (or create it) to use it`);
     }
+  }
+
+  /** @internal The client renamed the collection or replaced its metadata. */
+  modified(changes: ModifyCollectionOptions): void {
+    if (changes.name !== undefined) {
+      this.#info = { ...this.#info, name: changes.name };
+      this.#index.rename(changes.name);
+    }
+    if (changes.metadata !== undefined) this.#info = { ...this.#info, metadata: changes.metadata };
+  }
+
+  /**
+   * Renames the collection and/or replaces its metadata, as
+   * {@link Client.modifyCollection}; this handle follows the new name.
+   *
+   * @example
+   * await col.modify({ name: 'articles-2024', metadata: { owner: 'search' } });
+   */
+  async modify(changes: ModifyCollectionOptions): Promise<void> {
+    this.#check();
+    await this.#host.modify(this.cid, changes);
   }
 
   /** @internal Sets the embedder given to getCollection (its identity was checked by the client). */
@@ -556,36 +494,6 @@ export class Collection {
     return this.get({ limit });
   }
 
-  /** Query vectors as one Float32Array of nq * dim, or undefined when there is nothing to search yet. */
-  async #queries(options: QueryOptions): Promise<{ queries: Float32Array; nq: number } | { nq: number }> {
-    if ((options.queryEmbeddings === undefined) === (options.queryTexts === undefined)) bad('query needs exactly one of queryEmbeddings and queryTexts');
-    if (options.queryTexts !== undefined) {
-      const texts = list(options.queryTexts, (v) => typeof v === 'string');
-      if (!this.#embedder) bad(`queryTexts needs an embedder; the collection ${JSON.stringify(this.name)} has none (pass { embedder } when getting it, or use queryEmbeddings)`);
-      const queries = await this.#embedder.embed(texts as string[]);
-      if (this.#info.dim !== undefined && this.#info.dim !== this.#embedder.dim) {
-        throw createError(ErrorCode.DIMENSION_MISMATCH, `the embedder makes ${this.#embedder.dim}-d vectors but the collection holds ${this.#info.dim}-d ones`);
-      }
-      return { queries, nq: queries.length / this.#embedder.dim };
-    }
-    const emb = options.queryEmbeddings as VectorsInput;
-    const dim = this.#info.dim;
-    if (dim !== undefined) {
-      const queries = toVectors(emb, dim, 'queryEmbeddings');
-      checkFinite(queries, dim, 'queryEmbeddings');
-      return { queries, nq: queries.length / dim };
-    }
-    // Nothing stored yet: the dimension is unknown, and nothing can match.
-    if (Array.isArray(emb)) {
-      const rowDim = (emb[0] as ArrayLike<number> | undefined)?.length ?? 0;
-      toVectors(emb, Math.max(1, rowDim), 'queryEmbeddings', true);
-      return { nq: emb.length };
-    }
-    return bad(
-      `query: the collection ${JSON.stringify(this.name)} holds no records yet, so its dimension is unknown and a flat Float32Array cannot be split into queries; pass queryEmbeddings as an array of vectors`,
-    );
-  }
-
   /**
    * Nearest records to each query, best first, with filters applied before
    * the top-k (so nResults matches come back whenever that many exist).
@@ -604,13 +512,13 @@ export class Collection {
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
     if (options.where !== undefined) parseWhere(options.where);
     if (options.whereDocument !== undefined) compileWhereDocument(options.whereDocument);
-    const q = await this.#queries(options);
+    const q = await queryVectors(options, this.#info.dim, this.#embedder, this.name);
     const empty = () => Array.from({ length: q.nq }, () => [] as QueryMatch[]);
     const dim = this.#info.dim;
     if (!('queries' in q) || dim === undefined || this.#index.size === 0) return empty();
     const allow = await this.#matching(options, ids);
     if (allow !== undefined && allow.count === 0) return empty();
-    const results = await this.#search(q.queries, nResults, allow, options.nprobe);
+    const results = await this.#index.search(q.queries, nResults, allow, options.nprobe);
     const all = new Set<number>();
     for (const r of results) for (const id of r.ids) all.add(id);
     const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
@@ -626,33 +534,5 @@ export class Collection {
       });
       return out;
     });
-  }
-
-  /**
-   * Top-k per query among `allow` (all records when undefined). A wide
-   * filter (over a tenth of the records) first tries an unfiltered search
-   * for more results and keeps the allowed ones: when at least k pass, they
-   * are exactly the filtered top-k, without building a large allow-list
-   * natively. Otherwise (and for narrow filters) the native search takes the
-   * allow-list.
-   */
-  async #search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
-    const index = this.#index.native as FlatIndex | IVFIndex;
-    const size = this.#index.size;
-    const run = (kk: number, allowIds?: Float64Array) =>
-      index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
-    if (allow === undefined) return run(k);
-    const selectivity = allow.count / size;
-    if (selectivity > 0.1 && !(index instanceof IVFIndex)) {
-      const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
-      const loose = await run(wider);
-      const kept = loose.map((r) => {
-        const keep: number[] = [];
-        for (let j = 0; j < r.ids.length && keep.length < k; j++) if (allow.has(r.ids[j] as number)) keep.push(j);
-        return { ids: Float64Array.from(keep, (j) => r.ids[j] as number), scores: Float32Array.from(keep, (j) => r.scores[j] as number) };
-      });
-      if (kept.every((r) => r.ids.length === Math.min(k, allow.count))) return kept;
-    }
-    return run(k, allow.rids());
   }
 }

@@ -3,6 +3,7 @@
  * metadata, embeddings and include lists. Everything a write needs is
  * checked here, before anything is written.
  */
+import type { Embedder } from '../embedder/embedder.js';
 import { ErrorCode } from '../errors.js';
 import type { VectorsInput } from '../validate.js';
 import { describe, fail, toVectors } from '../validate.js';
@@ -127,4 +128,41 @@ export function givenEmbeddings(embeddings: VectorsInput, n: number, dim: number
   const x = given === embeddings ? given.slice() : given;
   checkFinite(x, d, 'embeddings');
   return x;
+}
+
+/**
+ * The query vectors of a query, as one Float32Array of nq * dim; just nq
+ * when the collection holds nothing yet (its dimension is unknown, so
+ * nothing can match).
+ */
+export async function queryVectors(
+  options: { queryEmbeddings?: VectorsInput; queryTexts?: string | readonly string[] },
+  dim: number | undefined,
+  embedder: Embedder | undefined,
+  name: string,
+): Promise<{ queries: Float32Array; nq: number } | { nq: number }> {
+  if ((options.queryEmbeddings === undefined) === (options.queryTexts === undefined)) bad('query needs exactly one of queryEmbeddings and queryTexts');
+  if (options.queryTexts !== undefined) {
+    const texts = list(options.queryTexts, (v) => typeof v === 'string');
+    if (!embedder) bad(`queryTexts needs an embedder; the collection ${JSON.stringify(name)} has none (pass { embedder } when getting it, or use queryEmbeddings)`);
+    const queries = await embedder.embed(texts as string[]);
+    if (dim !== undefined && dim !== embedder.dim) {
+      fail(ErrorCode.DIMENSION_MISMATCH, `the embedder makes ${embedder.dim}-d vectors but the collection holds ${dim}-d ones`);
+    }
+    return { queries, nq: queries.length / embedder.dim };
+  }
+  const emb = options.queryEmbeddings as VectorsInput;
+  if (dim !== undefined) {
+    const queries = toVectors(emb, dim, 'queryEmbeddings');
+    checkFinite(queries, dim, 'queryEmbeddings');
+    return { queries, nq: queries.length / dim };
+  }
+  if (Array.isArray(emb)) {
+    const rowDim = (emb[0] as ArrayLike<number> | undefined)?.length ?? 0;
+    toVectors(emb, Math.max(1, rowDim), 'queryEmbeddings', true);
+    return { nq: emb.length };
+  }
+  return bad(
+    `query: the collection ${JSON.stringify(name)} holds no records yet, so its dimension is unknown and a flat Float32Array cannot be split into queries; pass queryEmbeddings as an array of vectors`,
+  );
 }

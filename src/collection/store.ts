@@ -205,6 +205,34 @@ export class CollectionStore {
     ]);
   }
 
+  /** Number of collections. */
+  countCollections(): number {
+    return this.#sql('SELECT count(*) FROM collections').pluck().get() as number;
+  }
+
+  /**
+   * Renames a collection and/or replaces its metadata (undefined: unchanged;
+   * null metadata: none). ERR_DUPLICATE_ID if the new name is taken,
+   * ERR_NOT_FOUND if the collection was deleted; nothing changes then.
+   */
+  async modifyCollection(cid: number, oldName: string, changes: { name?: string; metadata?: Metadata | null }): Promise<void> {
+    const { name, metadata } = changes;
+    await this.write(
+      [
+        once(
+          'UPDATE collections SET name = coalesce(?, name), metadata = CASE WHEN ? THEN ? ELSE metadata END WHERE cid = ?',
+          [name ?? null, metadata === undefined ? 0 : 1, metadata ? JSON.stringify(metadata) : null, cid],
+          { required: true },
+        ),
+      ],
+      (f) => {
+        if (f.code === 'SQLITE_CONSTRAINT_UNIQUE') return createError(ErrorCode.DUPLICATE_ID, `a collection named ${JSON.stringify(name)} already exists; choose another name`);
+        if (f.kind === 'missing') return createError(ErrorCode.NOT_FOUND, `the collection ${JSON.stringify(oldName)} was deleted; get it again (or create it) to change it`);
+        return undefined;
+      },
+    );
+  }
+
   /** Records the embedder a collection is built with, unless one is recorded already. */
   async setEmbedder(cid: number, embedder: string): Promise<void> {
     await this.write([once('UPDATE collections SET embedder = ? WHERE cid = ? AND embedder IS NULL', [embedder, cid])]);

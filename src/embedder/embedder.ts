@@ -19,6 +19,7 @@ import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate
 import { normalizeInPlace } from '../vectors.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
+import { loadRuntime, type Ort } from './runtime.js';
 import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
 
 export interface EmbedderOptions extends ResolveOptions {
@@ -37,23 +38,6 @@ export interface EmbedOptions {
   normalize?: boolean;
   /** Called after each batch with the texts done so far and the total. */
   onProgress?: (done: number, total: number) => void;
-}
-
-type Ort = typeof import('onnxruntime-node');
-
-async function loadRuntime(): Promise<{ ort: Ort; Tokenizer: typeof Tokenizer }> {
-  try {
-    const [ort, tok] = await Promise.all([import('onnxruntime-node'), import('@huggingface/tokenizers')]);
-    return { ort: (ort as { default?: Ort }).default ?? ort, Tokenizer: tok.Tokenizer };
-  } catch (err) {
-    throw createError(
-      ErrorCode.NATIVE_LOAD,
-      'Embedding text needs the packages onnxruntime-node and @huggingface/tokenizers, which could not be loaded. ' +
-        'Install them next to semvec: npm install onnxruntime-node @huggingface/tokenizers ' +
-        `(Cause: ${err instanceof Error ? err.message : String(err)})`,
-      { cause: err },
-    );
-  }
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -141,8 +125,9 @@ export class Embedder {
     const known = findModel(nameOrPath);
     // `org/name` may be a hub id; a path such as ./models/x never is.
     const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
-    const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
+    // The runtime first: a machine without it should not download a model.
     const { ort, Tokenizer } = await loadRuntime();
+    const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
 
     const [tokenizerJson, tokenizerConfig, config] = await Promise.all([
       readJson(files.tokenizer),
@@ -211,7 +196,7 @@ export class Embedder {
 
   /**
    * Embeds texts: one Float32Array of texts.length * dim values, row i for
-   * texts[i] (see {@link rows}). Texts are sorted by length before batching
+   * texts[i] (see {@link Embedder.rows}). Texts are sorted by length before batching
    * (less padding) and the order is restored. Inference runs on the ONNX
    * runtime's threads: the event loop stays free.
    *

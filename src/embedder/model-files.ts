@@ -74,8 +74,8 @@ export function defaultCacheDir(): string {
  *    network access.
  * 3. Else they are downloaded into the cache, unless offline.
  *
- * @param nameOrPath a local directory, or the name the model was asked by
- * @param hubId the hub repository (`'org/name'`), or undefined when the name is not known
+ * @param nameOrPath - a local directory, or the name the model was asked by
+ * @param hubId - the hub repository (`'org/name'`), or undefined when the name is not known
  * @throws NotFoundError `ERR_NOT_FOUND`: an incomplete local directory, or an unknown name
  * @throws SemvecIOError `ERR_OFFLINE` when a download is needed in offline mode;
  *   `ERR_DOWNLOAD` when a download fails; `ERR_IO` when the cache cannot be written

@@ -6,7 +6,7 @@ import { Embedder } from '../embedder/embedder.js';
 import { DEFAULT_MODEL } from '../embedder/registry.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
-import { IVFIndex, suggestNlist } from '../ivf-index.js';
+import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import { nativeConstants } from '../native.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 
@@ -18,9 +18,9 @@ export interface SemanticSearchOptions {
    * `ivfThreshold` documents on.
    */
   index?: 'flat' | 'ivf' | 'auto';
-  /** Documents from which 'auto' uses IVF; default 50,000. */
+  /** Documents from which 'auto' uses IVF; default AUTO_IVF.minVectors (50,000). */
   ivfThreshold?: number;
-  /** Lists probed per query when IVF is used; default 16. */
+  /** Lists probed per query when IVF is used; default AUTO_IVF.nprobe (16). */
   nprobe?: number;
 }
 
@@ -67,8 +67,8 @@ export class SemanticSearch {
     }
     this.#model = model;
     this.#kind = checkOneOf(orDefault(options.index, 'auto'), 'index', ['flat', 'ivf', 'auto'] as const);
-    this.#threshold = checkInteger(orDefault(options.ivfThreshold, 50_000), 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
-    this.#nprobe = checkInteger(orDefault(options.nprobe, 16), 'nprobe', 1, nativeConstants().limits.maxNlist);
+    this.#threshold = checkInteger(orDefault(options.ivfThreshold, AUTO_IVF.minVectors), 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
+    this.#nprobe = checkInteger(orDefault(options.nprobe, AUTO_IVF.nprobe), 'nprobe', 1, nativeConstants().limits.maxNlist);
   }
 
   async #load(): Promise<Embedder> {

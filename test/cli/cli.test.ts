@@ -166,6 +166,21 @@ describe.skipIf(!haveToyModel)('semvec index and query', () => {
     expect(lines[2]).toMatch(/^\s*1\s+1\.000\s+docs\/sub\/data\.jsonl:1\s+BERT is a transformer model\s+category=ml year=2018$/);
   });
 
+  it('query opens the directory read-only: it runs while a writing client holds it', async () => {
+    const { Client } = await import('../../src/index.js');
+    const writer = await Client.open(join(work, db));
+    try {
+      const r = await semvec('query', 'BERT is a transformer model', '--db', db, '-k', '1', '--json');
+      expectOk(r);
+      expect((JSON.parse(r.stdout) as { results: { id: string }[] }).results[0]?.id).toBe('docs/sub/data.jsonl:1');
+      const blocked = await semvec('index', join(work, 'docs'), '--db', db);
+      expect(blocked.status).toBe(1);
+      expect(blocked.stderr).toMatch(/ERR_LOCKED|open in another process/);
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('query --json with --where and --min-score', async () => {
     const all = await semvec('query', 'Redis keeps data in memory', '--db', db, '--where', '{"category": "db"}', '--json');
     expectOk(all);
@@ -341,7 +356,7 @@ describe('semvec help and errors', () => {
 
   it('the process exits 2 for bad usage and 1 for other failures, with one line on stderr (every path: program.test.ts)', async () => {
     const cases: [string[], RegExp, number][] = [
-      [[], /^semvec: missing command: index, query, bench, eval or cluster \(see 'semvec --help'\)$/, 2],
+      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve or doctor \(see 'semvec --help'\)$/, 2],
       [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate' \(see 'semvec query --help'\)$/, 2],
       [['cluster', 'missing.txt'], /^semvec: no such file or directory: missing\.txt$/, 1],
     ];

@@ -57,7 +57,7 @@ async function semvec(...args: string[]): Promise<Run> {
 describe('semvec exit codes', () => {
   it('bad usage exits 2 and other failures exit 1, each with one line on stderr and no stack trace', async () => {
     const usageErrors: [string[], RegExp][] = [
-      [[], /^semvec: missing command: index, query, bench, eval or cluster \(see 'semvec --help'\)$/],
+      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve or doctor \(see 'semvec --help'\)$/],
       [['--verbose', '--no-color'], /^semvec: missing command: /],
       [['frobnicate'], /^semvec: unknown command 'frobnicate' \(see 'semvec --help'\)$/],
       [['qeury', 'hello'], /unknown command 'qeury'.*Did you mean query\?/],
@@ -85,6 +85,10 @@ describe('semvec exit codes', () => {
       [['cluster', 'lines.txt', '--model', ''], /option '--model <model>' argument '' is invalid/],
       [['query', 'hello', '--db', 'db', '--collection', 'a/b'], /--collection: collection names must be .*received the string "a\/b"$/],
       [['index', 'docs', '--db', 'db2', '--collection', 'x'], /--collection: collection names must be/],
+      [['serve'], /required option '--db <dir>' not specified \(see 'semvec serve --help'\)$/],
+      [['serve', '--db', 'db', '--port', '70000'], /--port <port>' argument '70000' is invalid\. expected a port number/],
+      [['serve', '--db', 'db', '--cors-origin', ','], /--cors-origin <origins>' argument ',' is invalid/],
+      [['serve', '--db', 'db', '--auth-token', 'short'], /--auth-token: use at least 8 characters/],
     ];
     const failures: [string[], RegExp][] = [
       [['query', 'hello', '--db', 'no-such-db'], /no semvec database in no-such-db/],

@@ -22,12 +22,12 @@ using namespace semvec;
 namespace {
 
 // A pid that no process has: a child that has exited and been reaped.
+// A pid no process can have: above the kernel's pid_max. (The pid of a child
+// that has exited can be reused at once on a busy machine.)
 pid_t dead_pid() {
-  pid_t pid = ::fork();
-  if (pid == 0) ::_exit(0);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return pid;
+  long max = 4194304;  // the largest pid_max Linux allows
+  std::ifstream("/proc/sys/kernel/pid_max") >> max;
+  return static_cast<pid_t>(max + 1);
 }
 
 void plant(const std::string& path, double age_seconds) {

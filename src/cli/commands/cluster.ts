@@ -15,7 +15,7 @@ export interface ClusterCommandOptions {
   /** A number of clusters, or 'auto'. */
   k: number | 'auto';
   model?: string;
-  seed: number;
+  seed?: number;
   textField: string;
   batchSize: number;
   json: boolean;
@@ -89,7 +89,7 @@ export function register(program: Command): void {
     .argument('<file>', 'a text file (one text per line) or a .jsonl file')
     .option('-k, --clusters <k>', "number of clusters, or 'auto' (suggestK: best silhouette for k = 2..10)", kOrAuto, 'auto' as const)
     .option('--model <model>', `embedding ${MODEL_HELP}`, nonEmpty, DEFAULT_MODEL)
-    .option('--seed <seed>', 'k-means seed', nonNegativeInt, 1234)
+    .option('--seed <seed>', "k-means seed (default: the library's, 1234)", nonNegativeInt)
     .option('--text-field <name>', '.jsonl: the field holding the text', nonEmpty, 'text')
     .option('--batch-size <n>', 'texts per model run', positiveInt, 32)
     .option('--json', 'print JSON instead of a list')
@@ -105,7 +105,7 @@ Example:
         {
           k: opts.clusters as number | 'auto',
           model: opts.model as string,
-          seed: opts.seed as number,
+          seed: opts.seed as number | undefined,
           textField: opts.textField as string,
           batchSize: opts.batchSize as number,
           json: opts.json === true,

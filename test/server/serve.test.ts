@@ -1,0 +1,37 @@
+/**
+ * The `semvec serve` command as a process: it binds to loopback by
+ * default, takes its token from SEMVEC_AUTH_TOKEN, and stops cleanly on
+ * SIGTERM even while a client holds an idle connection open.
+ */
+import { connect } from 'node:net';
+
+import { describe, expect, it } from 'vitest';
+
+import { startServe } from '../helpers/serve.js';
+import { tempDir } from '../helpers/temp.js';
+
+describe('semvec serve (the command)', () => {
+  it('binds to 127.0.0.1, requires the token from SEMVEC_AUTH_TOKEN, and exits 0 on SIGTERM despite an idle open connection', async () => {
+    const token = 'token-from-the-environment';
+    const server = await startServe(tempDir('semvec-serve-'), [], { SEMVEC_AUTH_TOKEN: token });
+    expect(server.output()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ .*token required/);
+    expect((await fetch(`${server.url}/api/v2/heartbeat`)).status).toBe(401);
+    expect((await fetch(`${server.url}/api/v2/heartbeat`, { headers: { 'x-chroma-token': token } })).status).toBe(200);
+    // A connection that never sends a request must not hold the shutdown
+    // (it did, until the HTTP server's 60 s header timeout).
+    const idle = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => idle.once('connect', resolve));
+    const exit = await server.stop('SIGTERM');
+    idle.destroy();
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(server.output()).toMatch(/SIGTERM: finishing requests in flight, checkpointing\nsemvec serve: stopped/);
+  }, 40_000);
+
+  it('refuses a short token and a taken port with one line and a non-zero exit', async () => {
+    const dir = tempDir('semvec-serve-');
+    await expect(startServe(dir, ['--auth-token', 'short'])).rejects.toThrow(/at least 8 characters/);
+    const first = await startServe(dir);
+    await expect(startServe(tempDir('semvec-serve-'), ['--port', String(first.port)])).rejects.toThrow(/port \d+ on 127\.0\.0\.1 is in use/);
+    await first.stop();
+  });
+});
