@@ -120,7 +120,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
    * Maps an index file saved by this version of semvec (format 3) read-only
    * instead of reading it: the vectors stay in the file's pages, shared
    * through the page cache by every process that maps the same file, and
-   * searches give exactly the results of {@link load}. With `verify`
+   * searches give exactly the results of {@link FlatIndex.load}. With `verify`
    * (default) the checksum and contents are checked first, reading the
    * file once; `{ verify: false }` opens in constant time. The index is
    * read-only (add and remove throw ERR_READ_ONLY). An older file is
@@ -135,7 +135,7 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
     return new FlatIndex({ [NATIVE]: nativeOpen(native().FlatIndex, path, options) });
   }
 
-  /** {@link open} on a worker thread (with `verify`, the checksum runs there). */
+  /** {@link FlatIndex.open} on a worker thread (with `verify`, the checksum runs there). */
   static async openAsync(path: string, options?: OpenIndexOptions): Promise<FlatIndex> {
     const caller = callerStack(FlatIndex.openAsync);
     return new FlatIndex({ [NATIVE]: await nativeOpenAsync(native().FlatIndex, path, options, caller) });

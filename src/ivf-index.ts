@@ -336,10 +336,10 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    * Maps an IVF index file saved by this version of semvec (format 3)
    * read-only, as {@link FlatIndex.open} does: searches read the lists in
    * the file's pages, shared by every process mapping the file, and give
-   * exactly the results of {@link load}. `{ verify: false }` opens in time
+   * exactly the results of {@link IVFIndex.load}. `{ verify: false }` opens in time
    * proportional to nlist, not to the vectors. Add, remove and train throw
    * ERR_READ_ONLY; `nprobe` and `rerank` can still be set. For writes next
-   * to a mapped index, add to an {@link emptyLike} companion.
+   * to a mapped index, add to an {@link IVFIndex.emptyLike} companion.
    *
    * @example
    * const ivf = IVFIndex.open('vectors.svx', { verify: false });
@@ -348,7 +348,7 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return new IVFIndex({ [NATIVE]: nativeOpen(native().IvfIndex, path, options) });
   }
 
-  /** {@link open} on a worker thread (with `verify`, the checksum runs there). */
+  /** {@link IVFIndex.open} on a worker thread (with `verify`, the checksum runs there). */
   static async openAsync(path: string, options?: OpenIndexOptions): Promise<IVFIndex> {
     const caller = callerStack(IVFIndex.openAsync);
     return new IVFIndex({ [NATIVE]: await nativeOpenAsync(native().IvfIndex, path, options, caller) });

@@ -167,7 +167,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   /**
    * Bytes of heap memory held by the index (vectors, ids, lookup tables).
    * A mapped index ({@link FlatIndex.open}) holds its vectors in the file's
-   * pages instead: see {@link mappedBytes}.
+   * pages instead: see {@link VectorIndex.mappedBytes}.
    */
   memoryUsage(): number {
     return this.#native.memoryUsage();
@@ -203,7 +203,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
    * index; without them ids continue from {@link VectorIndex.nextId} (an add whose ids
    * would pass 2^53 - 1 is refused). All or nothing: on
    * any error (a duplicate id, NaN, a wrong dimension) nothing is added. A
-   * mapped index ({@link readOnly}) throws ERR_READ_ONLY.
+   * mapped index ({@link VectorIndex.readOnly}) throws ERR_READ_ONLY.
    *
    * @example
    * index.add(new Float32Array(2 * 384), [10, 11]);
@@ -228,7 +228,7 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   /**
    * Removes vectors by id and returns how many were removed. All or nothing:
    * if any id is absent, throws ERR_NOT_FOUND and removes none. A mapped
-   * index ({@link readOnly}) throws ERR_READ_ONLY.
+   * index ({@link VectorIndex.readOnly}) throws ERR_READ_ONLY.
    *
    * @example
    * index.remove([10, 11]);
