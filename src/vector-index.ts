@@ -135,8 +135,16 @@ export async function nativeOpenAsync<N>(
  * under the worker thread: pass a copy. Their argument errors reject the
  * promise.
  */
+/** What a closed index's handle is: every call throws ERR_CLOSED. */
+const CLOSED: unknown = new Proxy(
+  {},
+  {
+    get: () => () => fail(ErrorCode.CLOSED, 'this index was closed (close()); load or open it again'),
+  },
+);
+
 export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
-  readonly #native: N;
+  #native: N;
   /** Vector dimension. */
   readonly dim: number;
   /** Comparison used by this index. */
@@ -147,6 +155,29 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
     const info = handle.info(); // fixed facts: read once
     this.dim = info.dim;
     this.metric = info.metric;
+  }
+
+  /**
+   * Releases the index now instead of at garbage collection: its memory,
+   * or for a mapped index ({@link FlatIndex.open}) the mapping, and with
+   * it a replaced file's disk space. Searches and writes already running
+   * finish first. Afterwards every method throws ERR_CLOSED. Calling it
+   * again does nothing.
+   *
+   * @example
+   * const index = FlatIndex.open('vectors.svx');
+   * // ... searches ...
+   * index.close();
+   */
+  close(): void {
+    if (this.#native === (CLOSED as N)) return;
+    this.#native.release();
+    this.#native = CLOSED as N;
+  }
+
+  /** Whether {@link VectorIndex.close} was called. */
+  get closed(): boolean {
+    return this.#native === (CLOSED as N);
   }
 
   /** @internal The native index. */
