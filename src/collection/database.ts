@@ -13,7 +13,8 @@
  * Tables:
  *   meta         key/value: schema_version, next_cid
  *   collections  one row per collection: cid (never reused), name, metric,
- *                dim, index kind, metadata, the embedder it was built with
+ *                dim, index kind, metadata, the embedder it was built with,
+ *                and its record count (kept by triggers)
  *   records      rid (the native index id, never reused), collection, id,
  *                document, metadata (JSON)
  *   embeddings   rid -> embedding (float32 blob), apart so that scans of
@@ -36,7 +37,7 @@ import { native } from '../native.js';
 
 export type Db = BetterSqlite3.Database;
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS collections (
   index_kind TEXT NOT NULL,
   metadata TEXT,
   created_at TEXT NOT NULL,
-  embedder TEXT
+  embedder TEXT,
+  records INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS records (
   rid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,6 +87,24 @@ ALTER TABLE collections ADD COLUMN embedder TEXT;
 ALTER TABLE snapshots ADD COLUMN bytes INTEGER;
 ALTER TABLE snapshots ADD COLUMN crc INTEGER;
 ALTER TABLE snapshots ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
+`;
+
+/** Schema 2 -> 3: each collection's record count, kept by triggers. */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE collections ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
+UPDATE collections SET records = (SELECT count(*) FROM records r WHERE r.cid = collections.cid);
+`;
+
+/**
+ * The record count of a collection, kept in its row in the transaction of
+ * every insert and delete (cascades included), so that reading it costs
+ * nothing at any size.
+ */
+const COUNT_TRIGGERS = `
+CREATE TRIGGER IF NOT EXISTS records_counted_in AFTER INSERT ON records
+  BEGIN UPDATE collections SET records = records + 1 WHERE cid = NEW.cid; END;
+CREATE TRIGGER IF NOT EXISTS records_counted_out AFTER DELETE ON records
+  BEGIN UPDATE collections SET records = records - 1 WHERE cid = OLD.cid; END;
 `;
 
 let driver: typeof BetterSqlite3 | undefined;
@@ -133,6 +153,8 @@ function prepareSchema(db: Db, file: string): void {
   }
   db.transaction(() => {
     if (version === 1) db.exec(MIGRATE_1_TO_2);
+    if (version <= 2) db.exec(MIGRATE_2_TO_3);
+    db.exec(COUNT_TRIGGERS);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
     // Collection ids are never reused: a handle of a deleted collection can
     // never reach a new one of the same name.

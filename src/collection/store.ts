@@ -371,7 +371,7 @@ export class CollectionStore {
   // ---- reads ----
 
   count(cid: number): number {
-    return this.#sql('SELECT count(*) FROM records WHERE cid = ?').pluck().get(cid) as number;
+    return (this.#sql('SELECT records FROM collections WHERE cid = ?').pluck().get(cid) as number | undefined) ?? 0;
   }
 
   ridsOf(cid: number, ids: readonly string[]): (number | undefined)[] {

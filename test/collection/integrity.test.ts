@@ -288,7 +288,7 @@ describe('errors are classed by their code', () => {
     expect(e3.code).toBe('ERR_UNSUPPORTED_VERSION');
   });
 
-  it('a database of schema 1 opens: migrated, and its records searchable', async () => {
+  it('a database of schema 1 opens: migrated (to 3), its records searchable and counted', async () => {
     const dir = tempDir();
     const db = new Database(join(dir, 'semvec.db'));
     db.exec(`
@@ -310,12 +310,13 @@ describe('errors are classed by their code', () => {
     const col = await client.getCollection('old');
     const [hits] = await col.query({ queryEmbeddings: [[3, 4]], nResults: 2 });
     expect(hits!.map((h) => [h.id, h.distance])).toEqual([['b', 0], ['a', 25]]);
+    expect(await col.count()).toBe(2); // the record count the migration filled in
     await client.deleteCollection('old');
     const made = await client.createCollection('new');
     await made.add({ ids: ['x'], embeddings: [[1, 1]] });
     await client.close();
     const check = new Database(join(dir, 'semvec.db'), { readonly: true });
-    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3');
     expect(check.prepare("SELECT cid FROM collections WHERE name = 'new'").pluck().get()).toBe(2); // cid 1 is not reused
     check.close();
   });
