@@ -12,3 +12,7 @@ export { DistributedCollection } from './collection.js';
 export type { DistributedCollectionInfo, DistributedQueryOptions, WriteResult } from './collection.js';
 export { checkShardMap, roundRobinMap, shardOf } from './shard-map.js';
 export type { ShardAssignment, ShardMap } from './shard-map.js';
+export { initDeployment, moveShardAt } from './admin.js';
+export type { InitOptions } from './admin.js';
+export { startNodeServer } from './node-server.js';
+export type { NodeServer, NodeServerOptions } from './node-server.js';

@@ -63,6 +63,7 @@ function checkQuery(q: NodeQuery): void {
 /** Answers a query for some of the node's shards: per query, the merged top k. */
 export async function answerQuery(node: ShardNode, q: NodeQuery): Promise<NodeAnswer> {
   checkQuery(q);
+  if (!node.map) throw createError(ErrorCode.UNAVAILABLE, `node ${node.name}: still starting`);
   await checkEpochs(node, q);
   const deadline = performance.now() + Math.min(Math.max(q.waitMs, 0), MAX_WAIT_MS);
   for (const s of q.shards) {

@@ -1,0 +1,197 @@
+/**
+ * semvec/distributed end to end, on a PostgreSQL made for the test: writes
+ * through the client's router are committed in PostgreSQL, nodes apply
+ * them, queries fan out to one replica per shard and merge; exact search
+ * equals one FlatIndex over the same data bit for bit, with and without
+ * `where`; read-your-writes across routers; failover to the other replica;
+ * a node that lost its disk rebuilds from PostgreSQL.
+ *
+ * Skipped (with the reason printed) when PostgreSQL is not installed.
+ */
+import { rmSync } from 'node:fs';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ErrorCode, FlatIndex, type Metric } from '../../src/index.js';
+import { distanceAndScore } from '../../src/scores.js';
+import type { DistributedCollection } from '../../src/distributed/collection.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { randomVectors } from '../helpers/data.js';
+import { expectRejects } from '../helpers/errors.js';
+import { POSTGRES_MISSING, postgresBin } from '../helpers/postgres.js';
+
+const bin = postgresBin();
+if (!bin) console.warn(`skipping test/distributed/cluster.test.ts: ${POSTGRES_MISSING}`);
+
+const DIM = 16;
+const N = 600;
+const NODES = ['n1', 'n2', 'n3'];
+
+const rows = (v: Float32Array, from: number, to: number) => Array.from({ length: to - from }, (_, i) => Array.from(v.subarray((from + i) * DIM, (from + i + 1) * DIM)));
+const tagOf = (i: number) => (i % 3 === 0 ? 'a' : 'b');
+
+/** Loads N records into a collection (one batch through COPY, one as arrays) and the same into a FlatIndex keyed by number. */
+async function load(col: DistributedCollection, metric: Metric, seed: number): Promise<{ index: FlatIndex; vectors: Float32Array }> {
+  const vectors = randomVectors(N, DIM, seed);
+  const ids = Array.from({ length: N }, (_, i) => `r${i}`);
+  const metadatas = ids.map((_, i) => ({ tag: tagOf(i), n: i }));
+  await col.add({ ids: ids.slice(0, 500), embeddings: rows(vectors, 0, 500), metadatas: metadatas.slice(0, 500), documents: ids.slice(0, 500).map((id) => `doc ${id}`) });
+  await col.add({ ids: ids.slice(500), embeddings: rows(vectors, 500, N), metadatas: metadatas.slice(500), documents: ids.slice(500).map((id) => `doc ${id}`) });
+  const index = new FlatIndex({ dim: DIM, metric });
+  index.add(vectors, Float64Array.from({ length: N }, (_, i) => i));
+  return { index, vectors };
+}
+
+/** Checks the router's answer against the reference index, bit for bit. */
+async function expectSameAsFlat(col: DistributedCollection, index: FlatIndex, metric: Metric, queries: Float32Array, k: number, where?: { tag: string }): Promise<void> {
+  const nq = queries.length / DIM;
+  const allowIds = where ? Float64Array.from({ length: N }, (_, i) => i).filter((i) => tagOf(i) === where.tag) : undefined;
+  const expected = index.searchBatch(queries, k, allowIds ? { allowIds } : undefined);
+  const got = await col.query({ queryEmbeddings: rows(queries, 0, nq), nResults: k, ...(where ? { where } : {}), include: ['metadatas'] });
+  expect(got).toHaveLength(nq);
+  for (let q = 0; q < nq; q++) {
+    const e = expected[q] as { ids: Float64Array; scores: Float32Array };
+    expect(got[q]?.map((m) => m.id)).toEqual(Array.from(e.ids, (i) => `r${i}`));
+    expect(got[q]?.map((m) => m.distance)).toEqual(Array.from(e.scores, (s) => distanceAndScore(metric, s).distance));
+    if (where) for (const m of got[q] ?? []) expect(m.metadata?.tag).toBe(where.tag);
+  }
+}
+
+describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two replicas per shard', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(bin as string, { shards: 8, nodes: NODES, replicas: 2 });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('exact search through the router equals one FlatIndex over the same data, bit for bit (l2 and cosine, with and without where)', async () => {
+    const client = await cluster.client();
+    for (const [metric, seed] of [['l2', 1], ['cosine', 2]] as const) {
+      const col = await client.createCollection(`exact-${metric}`, { metric });
+      const { index } = await load(col, metric, seed);
+      expect(await col.count()).toBe(N);
+      const queries = randomVectors(6, DIM, seed + 100);
+      await expectSameAsFlat(col, index, metric, queries, 10);
+      await expectSameAsFlat(col, index, metric, queries, 25, { tag: 'a' });
+      await expectSameAsFlat(col, index, metric, queries, 3, { tag: 'b' });
+    }
+  });
+
+  it('every node holds exactly the records of its shards, as PostgreSQL has them', async () => {
+    const client = await cluster.client();
+    const col = await client.getCollection('exact-l2');
+    await col.query({ queryEmbeddings: [new Array(DIM).fill(0.1)], nResults: 1 }); // read-your-writes: every node is caught up with this router's writes
+    const map = client.shardMap;
+    const perShard = new Map<number, number>();
+    for (const r of await col.get({ include: [] })) {
+      const s = (await import('../../src/distributed/shard-map.js')).shardOf(col.cid, r.id, client.shardCount);
+      perShard.set(s, (perShard.get(s) ?? 0) + 1);
+    }
+    for (const a of map?.assignments ?? []) {
+      expect(a.replicas).toHaveLength(2);
+      for (const name of a.replicas) {
+        const server = cluster.nodes.get(name);
+        const replica = server?.node.replica(a.shard);
+        const deadline = performance.now() + 60_000;
+        while ((replica?.parts.get(col.cid)?.size ?? 0) !== (perShard.get(a.shard) ?? 0) && performance.now() < deadline) await server?.node.kick(a.shard);
+        expect(replica?.parts.get(col.cid)?.size ?? 0).toBe(perShard.get(a.shard) ?? 0);
+      }
+    }
+  });
+
+  it('read-your-writes: a write is seen by the next query through the same router, and through another router given its sequence numbers', async () => {
+    const writer = await cluster.client();
+    const reader = await cluster.client();
+    const col = await writer.createCollection('ryw', { metric: 'l2' });
+    const other = await reader.getCollection('ryw');
+    for (let round = 0; round < 5; round++) {
+      const v = Array.from({ length: DIM }, (_, c) => round * 10 + c);
+      const { seqs } = await col.upsert({ ids: [`w${round}`], embeddings: [v], metadatas: [{ round }] });
+      expect(Object.keys(seqs)).toHaveLength(1);
+      const [mine] = await col.query({ queryEmbeddings: [v], nResults: 1 });
+      expect(mine?.[0]?.id).toBe(`w${round}`);
+      expect(mine?.[0]?.distance).toBe(0);
+      const [theirs] = await other.query({ queryEmbeddings: [v], nResults: 1, minSeq: seqs });
+      expect(theirs?.[0]?.id).toBe(`w${round}`);
+    }
+    // Updates and deletes too.
+    await col.update({ ids: ['w0'], metadatas: [{ round: 'changed' }] });
+    const [updated] = await col.query({ queryEmbeddings: [new Array(DIM).fill(0).map((_, c) => c)], nResults: 1, include: ['metadatas'] });
+    expect(updated?.[0]?.metadata).toEqual({ round: 'changed' });
+    expect(await col.delete({ ids: ['w0'] })).toBe(1);
+    const [afterDelete] = await col.query({ queryEmbeddings: [new Array(DIM).fill(0).map((_, c) => c)], nResults: 10 });
+    expect(afterDelete?.map((m) => m.id)).not.toContain('w0');
+    expect(afterDelete).toHaveLength(4);
+  });
+
+  it('a query needing a sequence number no node reaches fails with ERR_TIMEOUT after the wait', async () => {
+    const client = await cluster.client({ waitMs: 300 });
+    const col = await client.getCollection('ryw');
+    const shard = Number(Object.keys((await col.upsert({ ids: ['t'], embeddings: [new Array(DIM).fill(1)] })).seqs)[0]);
+    await expectRejects(col.query({ queryEmbeddings: [new Array(DIM).fill(1)], nResults: 1, minSeq: { [shard]: 1e12 } }), ErrorCode.TIMEOUT, /did not|not 1000000000000|reached/);
+  });
+
+  it('a node stopped: queries are served by the other replica of each of its shards; restarted, it catches up from its snapshot with the writes it missed', async () => {
+    const client = await cluster.client();
+    const col = await client.getCollection('exact-l2');
+    const queries = randomVectors(4, DIM, 101);
+    const reference = await col.query({ queryEmbeddings: rows(queries, 0, 4), nResults: 10 });
+    await cluster.stopNode('n2');
+    for (let i = 0; i < 3; i++) expect(await col.query({ queryEmbeddings: rows(queries, 0, 4), nResults: 10 })).toEqual(reference);
+    const extra = randomVectors(50, DIM, 7);
+    await col.add({ ids: Array.from({ length: 50 }, (_, i) => `late${i}`), embeddings: rows(extra, 0, 50) });
+    const [hit] = await col.query({ queryEmbeddings: rows(extra, 10, 11), nResults: 1 });
+    expect(hit?.[0]?.id).toBe('late10');
+    const restarted = await cluster.startNode('n2');
+    expect(cluster.logs.some((l) => l.startsWith('n2: ') && l.includes('loaded from its snapshot'))).toBe(true);
+    for (const s of restarted.node.status().shards) {
+      const server = restarted.node;
+      const [row] = await (await import('../helpers/pg-query.js')).pgQuery(cluster.pg.url, 'SELECT last_seq FROM semvec.shard_seq WHERE shard = $1', [s.shard]);
+      expect(await server.waitFor(s.shard, Number(row?.last_seq), performance.now() + 60_000)).toBe(true);
+    }
+  });
+
+  it('a node that lost its disk rebuilds its shards from PostgreSQL', async () => {
+    const client = await cluster.client();
+    const col = await client.getCollection('exact-cosine');
+    const queries = randomVectors(3, DIM, 55);
+    const reference = await col.query({ queryEmbeddings: rows(queries, 0, 3), nResults: 20 });
+    await cluster.stopNode('n3');
+    rmSync(cluster.dataDir('n3'), { recursive: true, force: true });
+    const before = cluster.logs.length;
+    const back = await cluster.startNode('n3');
+    const rebuilt = cluster.logs.slice(before).filter((l) => l.startsWith('n3: ') && l.includes('rebuilt from PostgreSQL'));
+    expect(rebuilt.length).toBe(back.node.status().shards.length);
+    for (const s of back.node.status().shards) expect(s.state).toBe('ready');
+    // Stop the other nodes one at a time: each time, the rebuilt node answers for the shards it shares.
+    for (const other of ['n1', 'n2']) {
+      await cluster.stopNode(other);
+      const got = await col.query({ queryEmbeddings: rows(queries, 0, 3), nResults: 20 });
+      expect(got).toEqual(reference);
+      await cluster.startNode(other);
+    }
+  });
+
+  it('a node refuses a query under another epoch (ERR_STALE_EPOCH, 409) and a shard it does not hold', async () => {
+    const client = await cluster.client();
+    const a = client.shardMap?.assignments[0];
+    const holder = cluster.nodes.get(a?.replicas[0] as string);
+    const outsider = NODES.find((n) => !a?.replicas.includes(n)) as string;
+    const body = (epoch: number) => ({ cid: 1, nq: 1, k: 1, queries: Buffer.from(new Float32Array(DIM).buffer).toString('base64'), include: { metadatas: false, documents: false }, shards: [{ shard: 0, epoch, minSeq: 0 }], waitMs: 100 });
+    const post = async (url: string, b: unknown) => {
+      const res = await fetch(`${url}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+      return { status: res.status, json: (await res.json()) as { code?: string } };
+    };
+    const ok = await post(holder?.url as string, body(a?.epoch as number));
+    expect(ok.status).toBe(200);
+    const old = await post(holder?.url as string, body((a?.epoch as number) - 1));
+    expect(old).toMatchObject({ status: 409, json: { code: ErrorCode.STALE_EPOCH } });
+    const notMine = await post(cluster.nodes.get(outsider)?.url as string, body(a?.epoch as number));
+    expect(notMine).toMatchObject({ status: 409, json: { code: ErrorCode.STALE_EPOCH } });
+    const bad = await post(holder?.url as string, { cid: 1 });
+    expect(bad).toMatchObject({ status: 400, json: { code: ErrorCode.INVALID_ARGUMENT } });
+  });
+});
