@@ -167,10 +167,11 @@ export class DistributedCollection {
     if (options === null || typeof options !== 'object') bad(`delete expects an object like { ids } or { where }; received ${describe(options)}`);
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
     if (ids === undefined && options.where === undefined && options.whereDocument === undefined) bad('delete needs ids, where or whereDocument; to remove everything, delete the collection');
-    const params: unknown[] = [];
+    // $1 is the collection number: the filter's parameters follow it.
+    const params: unknown[] = [this.cid];
     const sql = filterSql(options, params);
     if (ids !== undefined && ids.length === 0) return 0;
-    const { deleted, receipt } = await deleteRecords(this.#host.db, this.#host.router.shardCount, this.cid, ids, sql, params);
+    const { deleted, receipt } = await deleteRecords(this.#host.db, this.#host.router.shardCount, this.cid, ids, sql, params.slice(1));
     if (deleted > 0) this.#acknowledged(receipt);
     return deleted;
   }

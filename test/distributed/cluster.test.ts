@@ -12,8 +12,9 @@ import { rmSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ErrorCode, FlatIndex, type Metric } from '../../src/index.js';
+import { Client, ErrorCode, FlatIndex, type Metadata, type Metric } from '../../src/index.js';
 import { distanceAndScore } from '../../src/scores.js';
+import type { Where, WhereDocument } from '../../src/collection/filter.js';
 import type { DistributedCollection } from '../../src/distributed/collection.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { randomVectors } from '../helpers/data.js';
@@ -125,6 +126,47 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     const [afterDelete] = await col.query({ queryEmbeddings: [new Array(DIM).fill(0).map((_, c) => c)], nResults: 10 });
     expect(afterDelete?.map((m) => m.id)).not.toContain('w0');
     expect(afterDelete).toHaveLength(4);
+  });
+
+  it('get, count and delete with where and whereDocument (filters run as SQL) select what a semvec collection selects', async () => {
+    const client = await cluster.client();
+    const local = new Client();
+    const col = await client.createCollection('filters', { metric: 'l2' });
+    const ref = await local.createCollection('filters', { metric: 'l2' });
+    const ids = Array.from({ length: 60 }, (_, i) => `f${i}`);
+    const input = {
+      ids,
+      embeddings: ids.map((_, i) => [i, 1, 2, 3]),
+      metadatas: ids.map((_, i): Metadata => (i % 10 === 0 ? { other: true } : { kind: i % 3 === 0 ? 'x' : 'y', n: i, flag: i % 2 === 0, ...(i % 4 === 0 ? { s: '1' } : { s: 1 }) })),
+      documents: ids.map((_, i) => (i % 5 === 0 ? null : `text ${i % 4 === 0 ? 'alpha' : 'beta'} ${i}`)),
+    };
+    await col.add(input);
+    await ref.add(input);
+    const filters: { where?: Where; whereDocument?: WhereDocument }[] = [
+      { where: { kind: 'x' } },
+      { where: { kind: { $ne: 'x' } } },
+      { where: { n: { $gte: 10, $lt: 40 } } },
+      { where: { $or: [{ flag: true }, { kind: { $in: ['x'] } }] } },
+      { where: { kind: { $nin: ['y'] } } },
+      { where: { s: 1 } },
+      { where: { s: '1' } },
+      { whereDocument: { $contains: 'alpha' } },
+      { whereDocument: { $not_contains: 'alpha' } },
+      { where: { flag: false }, whereDocument: { $or: [{ $contains: 'beta' }, { $contains: '4' }] } },
+    ];
+    for (const f of filters) {
+      const got = (await col.get({ ...f, include: ['metadatas', 'documents'] })).map((r) => r.id).sort();
+      const want = (await ref.get({ ...f, include: ['metadatas', 'documents'] })).map((r) => r.id).sort();
+      expect(got, JSON.stringify(f)).toEqual(want);
+    }
+    // delete by where: the parameters of the filter are bound after the collection number.
+    expect(await col.delete({ where: { kind: 'x' } })).toBe(await ref.delete({ where: { kind: 'x' } }));
+    expect(await col.delete({ ids: ['f1', 'f2', 'f3'], whereDocument: { $contains: 'beta' } })).toBe(await ref.delete({ ids: ['f1', 'f2', 'f3'], whereDocument: { $contains: 'beta' } }));
+    expect(await col.count()).toBe(await ref.count());
+    expect((await col.get()).map((r) => r.id)).toEqual((await ref.get()).map((r) => r.id));
+    const [near] = await col.query({ queryEmbeddings: [[0, 1, 2, 3]], nResults: 100 });
+    expect(near?.map((m) => m.id).sort()).toEqual((await ref.get()).map((r) => r.id).sort());
+    await local.close();
   });
 
   it('a query needing a sequence number no node reaches fails with ERR_TIMEOUT after the wait', async () => {
