@@ -13,7 +13,7 @@ import type pg from 'pg';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-export type CopyType = 'int4' | 'int8' | 'text' | 'bytea' | 'jsonb';
+export type CopyType = 'int4' | 'int8' | 'text' | 'bytea' | 'json' | 'jsonb';
 export type CopyValue = number | string | Uint8Array | null;
 
 export class CopyRows {
@@ -61,6 +61,7 @@ export class CopyRows {
         body.writeBigInt64BE(BigInt(v as number));
         break;
       case 'text':
+      case 'json':
         body = Buffer.from(v as string, 'utf8');
         break;
       case 'jsonb':

@@ -7,7 +7,7 @@
  *   columns (`evaluate`), and `whereDocument` over the documents in memory
  *   (`documentPredicate`), before the top-k;
  * - in PostgreSQL (get, count, delete by filter), the same condition tree
- *   is translated to SQL over the `metadata` jsonb and `document` columns
+ *   is translated to SQL over the `metadata` (json, read as jsonb) and `document` columns
  *   (`whereSql`, `whereDocumentSql`), with the same meaning: values match
  *   by type (1 never equals '1'), a missing field fails $eq, $in and
  *   comparisons and passes $ne and $nin.
@@ -36,18 +36,18 @@ function conditionSql(cond: Condition, params: unknown[]): string {
         cond.kind === 'and' ? 'AND' : 'OR',
       );
     case 'eq':
-      return `COALESCE((metadata -> ${param(params, cond.field)}) = ${param(params, JSON.stringify(cond.value))}::jsonb, false)`;
+      return `COALESCE((metadata::jsonb -> ${param(params, cond.field)}) = ${param(params, JSON.stringify(cond.value))}::jsonb, false)`;
     case 'ne':
-      return `((metadata -> ${param(params, cond.field)}) IS DISTINCT FROM ${param(params, JSON.stringify(cond.value))}::jsonb)`;
+      return `((metadata::jsonb -> ${param(params, cond.field)}) IS DISTINCT FROM ${param(params, JSON.stringify(cond.value))}::jsonb)`;
     case 'in':
     case 'nin': {
-      const test = `COALESCE((metadata -> ${param(params, cond.field)}) = ANY(${param(params, cond.values.map((v) => JSON.stringify(v)))}::jsonb[]), false)`;
+      const test = `COALESCE((metadata::jsonb -> ${param(params, cond.field)}) = ANY(${param(params, cond.values.map((v) => JSON.stringify(v)))}::jsonb[]), false)`;
       return cond.kind === 'in' ? test : `(NOT ${test})`;
     }
     case 'cmp': {
       const op = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[cond.op];
       const key = param(params, cond.field);
-      return `(CASE WHEN jsonb_typeof(metadata -> ${key}) = 'number' THEN (metadata ->> ${key})::float8 ${op} ${param(params, cond.value)}::float8 ELSE false END)`;
+      return `(CASE WHEN jsonb_typeof(metadata::jsonb -> ${key}) = 'number' THEN (metadata::jsonb ->> ${key})::float8 ${op} ${param(params, cond.value)}::float8 ELSE false END)`;
     }
   }
 }

@@ -9,7 +9,8 @@
  * - `records`: the system of record: one row per (collection, id) with its
  *   shard, embedding (little-endian float32 bytes), document, metadata and
  *   `version` (the sequence number of the change that wrote it); `rowid`
- *   keeps insertion order for `get`.
+ *   keeps insertion order for `get`. Metadata is `json`, not `jsonb`, so
+ *   that its keys keep the order they were given in (filters cast it).
  * - `shard_seq`: one row per shard holding the last sequence number given
  *   out. A write locks the rows of its shards (in shard order) before it
  *   takes numbers and holds the locks until it commits, so the numbers of
@@ -50,7 +51,7 @@ const MIGRATIONS: readonly string[] = [
     name text NOT NULL UNIQUE,
     metric text NOT NULL CHECK (metric IN ('cosine', 'ip', 'l2')),
     dim integer CHECK (dim > 0),
-    metadata jsonb
+    metadata json
   );
   CREATE TABLE semvec.records (
     cid bigint NOT NULL REFERENCES semvec.collections (cid) ON DELETE CASCADE,
@@ -59,7 +60,7 @@ const MIGRATIONS: readonly string[] = [
     rowid bigint GENERATED ALWAYS AS IDENTITY,
     embedding bytea NOT NULL,
     document text,
-    metadata jsonb,
+    metadata json,
     version bigint NOT NULL,
     PRIMARY KEY (cid, id)
   );

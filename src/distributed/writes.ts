@@ -104,15 +104,15 @@ async function batchSource(c: pg.ClientBase, batch: PutBatch, shard: Int32Array,
   const { ids, vectors, dim, documents, metadatas } = batch;
   const meta = metadatas.map((m) => (m === null || m === undefined ? null : JSON.stringify(m)));
   if (ids.length >= COPY_MIN_ROWS) {
-    await c.query('CREATE TEMPORARY TABLE semvec_load (shard int4, rank int4, id text, embedding bytea, document text, metadata jsonb) ON COMMIT DROP');
-    const rows = new CopyRows(['int4', 'int4', 'text', 'bytea', 'text', 'jsonb']);
+    await c.query('CREATE TEMPORARY TABLE semvec_load (shard int4, rank int4, id text, embedding bytea, document text, metadata json) ON COMMIT DROP');
+    const rows = new CopyRows(['int4', 'int4', 'text', 'bytea', 'text', 'json']);
     ids.forEach((id, i) => rows.add([shard[i] as number, rank[i] as number, id, vectorBytes(vectors, dim, i), documents?.[i] ?? null, meta[i] ?? null]));
     await copyIn(c, 'semvec_load', ['shard', 'rank', 'id', 'embedding', 'document', 'metadata'], rows);
     return 'semvec_load AS src';
   }
   const at = params.length;
   params.push(Array.from(shard), Array.from(rank), ids, ids.map((_, i) => vectorBytes(vectors, dim, i)), ids.map((_, i) => documents?.[i] ?? null), meta);
-  return `unnest($${at + 1}::int[], $${at + 2}::int[], $${at + 3}::text[], $${at + 4}::bytea[], $${at + 5}::text[], $${at + 6}::jsonb[]) AS src(shard, rank, id, embedding, document, metadata)`;
+  return `unnest($${at + 1}::int[], $${at + 2}::int[], $${at + 3}::text[], $${at + 4}::bytea[], $${at + 5}::text[], $${at + 6}::json[]) AS src(shard, rank, id, embedding, document, metadata)`;
 }
 
 /** The id of a unique violation's detail ("Key (cid, id)=(3, a) already exists."). */
@@ -159,6 +159,18 @@ export async function putRecords(db: Pg, shards: number, cid: number, name: stri
   }
 }
 
+type MetadataPatch = Record<string, Metadata[string] | null>;
+
+/** A record's metadata with a patch merged in, as semvec's collections do (JSON merge patch): keys keep their places, new keys go last, null removes a key; nothing left is null. */
+export function mergePatch(base: Metadata | null, patch: MetadataPatch): Metadata | null {
+  const out: Record<string, Metadata[string]> = { ...(base ?? {}) };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  return Object.keys(out).length > 0 ? (out as Metadata) : null;
+}
+
 export interface UpdateBatch {
   ids: readonly string[];
   documents: readonly (string | null | undefined)[] | undefined;
@@ -176,19 +188,22 @@ export async function updateRecords(db: Pg, shards: number, cid: number, name: s
   return db.transaction('update', async (c) => {
     if (vectors) await checkDim(c, cid, name, dim as number);
     await lockShards(c, counts.keys());
-    const found = (await c.query<{ id: string }>('SELECT id FROM semvec.records WHERE cid = $1 AND id = ANY($2::text[])', [cid, ids])).rows;
+    const found = (await c.query<{ id: string; metadata: Metadata | null }>('SELECT id, metadata FROM semvec.records WHERE cid = $1 AND id = ANY($2::text[])', [cid, ids])).rows;
     if (found.length !== ids.length) {
       const have = new Set(found.map((r) => r.id));
       const missing = ids.find((id) => !have.has(id));
       throw createError(ErrorCode.NOT_FOUND, `id ${JSON.stringify(missing)} is not in the collection ${JSON.stringify(name)}; nothing was updated (use upsert to add it)`);
     }
+    // The shards are locked: no other write changes these records before this one commits.
+    const current = new Map(found.map((r) => [r.id, r.metadata]));
+    const merged = ids.map((id, i) => (patches[i] ? mergePatch(current.get(id) ?? null, patches[i] as MetadataPatch) : undefined));
     const bases = await takeSeqs(c, counts);
     await c.query(
-      `WITH u AS (SELECT u.*, b.base + u.rank AS seq FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::bytea[]) AS u(id, shard, rank, setdoc, document, patch, embedding)
+      `WITH u AS (SELECT u.*, b.base + u.rank AS seq FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[], $6::text[], $7::bool[], $8::json[], $12::bytea[]) AS u(id, shard, rank, setdoc, document, setmeta, metadata, embedding)
                   JOIN unnest($9::int[], $10::bigint[]) AS b(shard, base) ON b.shard = u.shard),
        w AS (UPDATE semvec.records r SET
                document = CASE WHEN u.setdoc THEN u.document ELSE r.document END,
-               metadata = CASE WHEN u.patch IS NULL THEN r.metadata ELSE nullif(jsonb_strip_nulls(coalesce(r.metadata, '{}'::jsonb) || u.patch), '{}'::jsonb) END,
+               metadata = CASE WHEN u.setmeta THEN u.metadata ELSE r.metadata END,
                embedding = coalesce(u.embedding, r.embedding),
                version = u.seq
              FROM u WHERE r.cid = $1 AND r.id = u.id)
@@ -200,11 +215,12 @@ export async function updateRecords(db: Pg, shards: number, cid: number, name: s
         Array.from(rank),
         ids.map((_, i) => documents?.[i] !== undefined),
         ids.map((_, i) => documents?.[i] ?? null),
-        patches.map((p) => (p ? JSON.stringify(p) : null)),
-        ids.map((_, i) => (vectors ? vectorBytes(vectors, dim as number, i) : null)),
+        merged.map((m) => m !== undefined),
+        merged.map((m) => (m ? JSON.stringify(m) : null)),
         [...bases.keys()],
         [...bases.values()],
         token,
+        ids.map((_, i) => (vectors ? vectorBytes(vectors, dim as number, i) : null)),
       ],
     );
     return receipt(bases, counts);

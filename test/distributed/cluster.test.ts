@@ -164,6 +164,13 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     expect(await col.delete({ ids: ['f1', 'f2', 'f3'], whereDocument: { $contains: 'beta' } })).toBe(await ref.delete({ ids: ['f1', 'f2', 'f3'], whereDocument: { $contains: 'beta' } }));
     expect(await col.count()).toBe(await ref.count());
     expect((await col.get()).map((r) => r.id)).toEqual((await ref.get()).map((r) => r.id));
+    // Metadata keeps the order of its keys, through an update too (a patch's new keys go last).
+    await col.update({ ids: ['f7'], metadatas: [{ n: null, added: 'z', kind: 'w' }] });
+    await ref.update({ ids: ['f7'], metadatas: [{ n: null, added: 'z', kind: 'w' }] });
+    const [mine] = await col.get({ ids: ['f7'], include: ['metadatas'] });
+    const [theirs] = await ref.get({ ids: ['f7'], include: ['metadatas'] });
+    expect(JSON.stringify(mine?.metadata)).toBe(JSON.stringify(theirs?.metadata));
+    expect(Object.keys(mine?.metadata ?? {})).toEqual(['kind', 'flag', 's', 'added']);
     const [near] = await col.query({ queryEmbeddings: [[0, 1, 2, 3]], nResults: 100 });
     expect(near?.map((m) => m.id).sort()).toEqual((await ref.get()).map((r) => r.id).sort());
     await local.close();
