@@ -69,3 +69,24 @@ export async function initWith(db: Pg, options: InitOptions): Promise<ShardMap> 
   await writeShardMap(db, map, options.replace === true);
   return loadShardMap(db, info.shards);
 }
+
+/** The deployment as PostgreSQL has it: the map, each shard's log head, the nodes and their last heartbeat. */
+export interface DeploymentView {
+  shards: number;
+  map: ShardMap;
+  heads: Record<number, number>;
+  nodes: { node: string; url: string; age: number }[];
+}
+
+export async function describeDeployment(urls: string | readonly string[]): Promise<DeploymentView> {
+  const db = new Pg({ urls: typeof urls === 'string' ? [urls] : urls, max: 1, application: 'semvec shards' });
+  try {
+    const { shards } = await readSchema(db);
+    const map = await loadShardMap(db, shards);
+    const heads = await db.query<{ shard: number; last_seq: number }>('reading the log heads', 'SELECT shard, last_seq FROM semvec.shard_seq ORDER BY shard');
+    const nodes = await db.query<{ node: string; url: string; age: number }>('reading the nodes', 'SELECT node, url, extract(epoch FROM now() - seen_at)::float8 AS age FROM semvec.nodes ORDER BY node');
+    return { shards, map, heads: Object.fromEntries(heads.map((h) => [h.shard, h.last_seq])), nodes };
+  } finally {
+    await db.close();
+  }
+}

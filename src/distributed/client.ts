@@ -14,10 +14,10 @@ import { checkCollectionName } from '../collection/client.js';
 import { checkMetadata, type Metadata } from '../collection/metadata.js';
 import type { ModifyCollectionOptions } from '../collection/types.js';
 import { createError, ErrorCode } from '../errors.js';
-import { checkOneOf, describe } from '../validate.js';
+import { checkInteger, checkOneOf, describe } from '../validate.js';
 import { METRICS, type Metric } from '../vector-index.js';
 import { DistributedCollection, type DistributedCollectionInfo, type DistributedHost } from './collection.js';
-import { Pg } from './pg.js';
+import { Pg, waitForPostgres } from './pg.js';
 import { Router } from './router.js';
 import { MAP_CHANNEL } from './schema.js';
 import type { ShardMap } from './shard-map.js';
@@ -36,7 +36,9 @@ export interface DistributedClientOptions {
   refreshMs?: number;
   /** A node is live when its last heartbeat is younger than this, in seconds; default 3. */
   liveSeconds?: number;
-  /** Receives what the router logs (a refused shard map). */
+  /** How long to wait for PostgreSQL at connect, retrying with backoff, in ms (0: forever); default 10,000. */
+  connectTimeoutMs?: number;
+  /** Receives what the router logs (a refused shard map, retries at connect). */
   log?: (message: string) => void;
 }
 
@@ -92,6 +94,8 @@ export class DistributedClient {
     const db = new Pg({ urls, max: options.connections ?? 8, application: 'semvec router' });
     const router = new Router({ ...options, db });
     try {
+      const timeoutMs = options.connectTimeoutMs === undefined ? 10_000 : checkInteger(options.connectTimeoutMs, 'connectTimeoutMs', 0, Number.MAX_SAFE_INTEGER);
+      await waitForPostgres(db, { timeoutMs, onRetry: (m, ms) => options.log?.(`${m}; retrying in ${Math.round(ms)} ms`) });
       await router.start();
     } catch (err) {
       await router.close();

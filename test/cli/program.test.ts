@@ -57,7 +57,7 @@ async function semvec(...args: string[]): Promise<Run> {
 describe('semvec exit codes', () => {
   it('bad usage exits 2 and other failures exit 1, each with one line on stderr and no stack trace', async () => {
     const usageErrors: [string[], RegExp][] = [
-      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve or doctor \(see 'semvec --help'\)$/],
+      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve, shards, node, router or doctor \(see 'semvec --help'\)$/],
       [['--verbose', '--no-color'], /^semvec: missing command: /],
       [['frobnicate'], /^semvec: unknown command 'frobnicate' \(see 'semvec --help'\)$/],
       [['qeury', 'hello'], /unknown command 'qeury'.*Did you mean query\?/],
