@@ -18,6 +18,9 @@ import { createError, ErrorCode } from '../errors.js';
 
 /** The shard of a record: FNV-1a over "cid:id" (UTF-8), modulo the shard count. */
 export function shardOf(cid: number, id: string, shards: number): number {
+  if (!Number.isSafeInteger(cid) || cid < 0) throw createError(ErrorCode.INVALID_ARGUMENT, `cid must be a collection number (an integer >= 0); received ${JSON.stringify(cid)}`);
+  if (typeof id !== 'string') throw createError(ErrorCode.INVALID_ARGUMENT, `id must be a string; received ${typeof id}`);
+  if (!Number.isInteger(shards) || shards < 1) throw createError(ErrorCode.INVALID_ARGUMENT, `shards must be a positive integer; received ${JSON.stringify(shards)}`);
   let h = 0x811c9dc5;
   const bytes = Buffer.from(`${cid}:${id}`, 'utf8');
   for (let i = 0; i < bytes.length; i++) {
@@ -48,6 +51,7 @@ function malformed(message: string): never {
 
 /** Checks a map whole; returns it with assignments in shard order. */
 export function checkShardMap(map: unknown, shards: number): ShardMap {
+  if (!Number.isInteger(shards) || shards < 1) throw createError(ErrorCode.INVALID_ARGUMENT, `shards must be a positive integer; received ${JSON.stringify(shards)}`);
   if (map === null || typeof map !== 'object' || !Array.isArray((map as ShardMap).assignments)) malformed('expected { assignments: [{ shard, epoch, replicas, joining }] }');
   const list = (map as ShardMap).assignments;
   if (list.length !== shards) malformed(`expected one assignment for each of the ${shards} shards; received ${list.length}`);
@@ -72,6 +76,8 @@ export function checkShardMap(map: unknown, shards: number): ShardMap {
 
 /** Each shard on `replicas` nodes, round robin: shard s on nodes s, s+1, ... (mod the node count). */
 export function roundRobinMap(shards: number, nodes: readonly string[], replicas: number): ShardMap {
+  if (!Number.isInteger(shards) || shards < 1) throw createError(ErrorCode.INVALID_ARGUMENT, `shards must be a positive integer; received ${JSON.stringify(shards)}`);
+  if (!Array.isArray(nodes)) throw createError(ErrorCode.INVALID_ARGUMENT, `nodes must be a list of node names; received ${typeof nodes}`);
   if (nodes.length === 0) throw createError(ErrorCode.INVALID_ARGUMENT, 'a shard map needs at least one node');
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > nodes.length) {
     throw createError(ErrorCode.INVALID_ARGUMENT, `replicas must be an integer from 1 to the number of nodes (${nodes.length}); received ${replicas}`);
