@@ -19,6 +19,7 @@ import type { DistributedCollection } from '../../src/distributed/collection.js'
 import { TestCluster } from '../helpers/cluster.js';
 import { randomVectors } from '../helpers/data.js';
 import { expectRejects } from '../helpers/errors.js';
+import { pgQuery } from '../helpers/pg-query.js';
 import { POSTGRES_MISSING, postgresBin } from '../helpers/postgres.js';
 
 const bin = postgresBin();
@@ -198,7 +199,7 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     expect(cluster.logs.some((l) => l.startsWith('n2: ') && l.includes('loaded from its snapshot'))).toBe(true);
     for (const s of restarted.node.status().shards) {
       const server = restarted.node;
-      const [row] = await (await import('../helpers/pg-query.js')).pgQuery(cluster.pg.url, 'SELECT last_seq FROM semvec.shard_seq WHERE shard = $1', [s.shard]);
+      const [row] = await pgQuery(cluster.pg.url, 'SELECT last_seq FROM semvec.shard_seq WHERE shard = $1', [s.shard]);
       expect(await server.waitFor(s.shard, Number(row?.last_seq), performance.now() + 60_000)).toBe(true);
     }
   });
@@ -242,5 +243,29 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     expect(notMine).toMatchObject({ status: 409, json: { code: ErrorCode.STALE_EPOCH } });
     const bad = await post(holder?.url as string, { cid: 1 });
     expect(bad).toMatchObject({ status: 400, json: { code: ErrorCode.INVALID_ARGUMENT } });
+  });
+  it('a malformed shard map written to PostgreSQL is refused: running routers and nodes keep the map in force, a new router does not start', async () => {
+    const routerLog: string[] = [];
+    const client = await cluster.client({ log: (m) => routerLog.push(m) });
+    const col = await client.getCollection('exact-l2');
+    const before = structuredClone(client.shardMap);
+    const replicas = before?.assignments[0]?.replicas as string[];
+    await pgQuery(cluster.pg.url, "UPDATE semvec.shard_map SET replicas = '{}' WHERE shard = 0");
+    try {
+      await pgQuery(cluster.pg.url, "SELECT pg_notify('semvec_map', 'map')");
+      await expectRejects(cluster.client(), ErrorCode.INVALID_ARGUMENT, /malformed shard map: shard 0 has no replicas/);
+      const deadline = performance.now() + 60_000;
+      while ((!routerLog.some((l) => l.includes('refusing the shard map')) || !cluster.logs.some((l) => l.includes('refusing the shard map'))) && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(routerLog.find((l) => l.includes('refusing the shard map'))).toMatch(/shard 0 has no replicas/);
+      expect(cluster.logs.find((l) => l.includes('refusing the shard map'))).toMatch(/shard 0 has no replicas/);
+      expect(client.shardMap).toEqual(before);
+      for (const server of cluster.nodes.values()) expect(server.node.map).toEqual(before);
+      const [hits] = await col.query({ queryEmbeddings: [new Array(DIM).fill(0.3)], nResults: 5 });
+      expect(hits).toHaveLength(5);
+    } finally {
+      await pgQuery(cluster.pg.url, 'UPDATE semvec.shard_map SET replicas = $1 WHERE shard = 0', [replicas]);
+    }
   });
 });
