@@ -55,7 +55,7 @@ export async function moveShardAt(urls: string | readonly string[], shard: numbe
 }
 
 /** initDeployment on an open connection. */
-export async function initWith(db: Pg, options: InitOptions): Promise<ShardMap> {
+async function initWith(db: Pg, options: InitOptions): Promise<ShardMap> {
   if (options === null || typeof options !== 'object') throw createError(ErrorCode.INVALID_ARGUMENT, `init expects { nodes, shards?, replicas? }; received ${String(options)}`);
   const { nodes } = options;
   if (!Array.isArray(nodes) || nodes.length === 0 || nodes.some((n) => typeof n !== 'string' || !NODE_NAME.test(n))) {

@@ -3,7 +3,7 @@
  * PostgreSQL is the system of record and the change log; semvec nodes
  * hold shards of the collections as native indexes (`semvec node`); a
  * router fans queries out and merges them (`semvec router`, or
- * {@link DistributedClient} in process). See docs/scaling.md.
+ * {@link DistributedClient} in process). See docs/cluster.md.
  * @packageDocumentation
  */
 export { DistributedClient } from './client.js';
@@ -12,7 +12,5 @@ export { DistributedCollection } from './collection.js';
 export type { DistributedCollectionInfo, DistributedQueryOptions, WriteResult } from './collection.js';
 export { checkShardMap, roundRobinMap, shardOf } from './shard-map.js';
 export type { ShardAssignment, ShardMap } from './shard-map.js';
-export { initDeployment, moveShardAt } from './admin.js';
-export type { InitOptions } from './admin.js';
-export { startNodeServer } from './node-server.js';
-export type { NodeServer, NodeServerOptions } from './node-server.js';
+export { describeDeployment, initDeployment, moveShardAt } from './admin.js';
+export type { DeploymentView, InitOptions } from './admin.js';

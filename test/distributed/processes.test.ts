@@ -6,9 +6,11 @@
  * with SIGKILL during ingest: queries keep answering from the replicas,
  * no acknowledged write is missing, and the restarted node catches up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { ChromaClient as ChromadbClient } from 'chromadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,7 @@ import { startServe } from '../helpers/serve.js';
 const bin = postgresBin();
 if (!bin) console.warn(`skipping test/distributed/processes.test.ts: ${POSTGRES_MISSING}`);
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const NODES = ['n1', 'n2', 'n3'];
 const NODE_READY = /listening on (http:\/\/\S+); \d+ shards? ready/;
 const ROUTER_READY = /listening on http:\/\/[^:]+:(\d+)/;
@@ -68,6 +71,28 @@ describe.skipIf(!bin)('semvec shards, semvec node and semvec router as processes
     }
     expect(routed).toEqual(served);
     expect(routed.length).toBeGreaterThan(10);
+  });
+
+  it('the JavaScript examples of docs/cluster.md run against the deployment (through the built package)', async () => {
+    const doc = readFileSync(new URL('../../docs/cluster.md', import.meta.url), 'utf8');
+    const blocks = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    expect(blocks).toHaveLength(2);
+    // Inside the repository, so that 'chromadb' and 'semvec/distributed' resolve (the latter to dist/).
+    const here = join(root, 'test', 'distributed', '.generated');
+    mkdirSync(here, { recursive: true });
+    try {
+      for (const [i, code] of blocks.entries()) {
+        const file = join(here, `cluster-doc-${i + 1}.mjs`);
+        writeFileSync(file, code.replace('port: 8000', `port: ${port}`));
+        const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, SEMVEC_PG: pg.url } });
+        // chromadb warns when a collection has no embedding function of its own (the example gives embeddings).
+        expect(r.stderr.split('\n').filter((l) => l && !l.startsWith('Cannot instantiate a collection with the DefaultEmbeddingFunction'))).toEqual([]);
+        expect(r.status).toBe(0);
+        if (code.includes("console.log(hits.ids); // [['a']]")) expect(r.stdout.replace(/\s/g, '')).toBe("[['a']]");
+      }
+    } finally {
+      rmSync(here, { recursive: true, force: true });
+    }
   });
 
   it('a node killed with SIGKILL during ingest: queries keep answering, no acknowledged write is missing, the restarted node catches up', async () => {
