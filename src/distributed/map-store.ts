@@ -94,16 +94,19 @@ export async function moveShard(db: Pg, shard: number, from: string, to: string,
   const timeoutMs = options.timeoutMs ?? 120_000;
   const deadline = performance.now() + timeoutMs;
   await beginMove(db, shard, from, to);
+  // The target: the head of the shard's log once the move has begun. Writes
+  // go on meanwhile; the new node applies them from the log as any replica
+  // does (and a query waits for the sequence numbers it needs), so the swap
+  // needs only this much, not a pause in writes.
+  const [start] = await db.query<{ last_seq: number }>('checking a move', 'SELECT last_seq FROM semvec.shard_seq WHERE shard = $1', [shard]);
+  const target = start?.last_seq ?? 0;
   for (;;) {
-    const [head] = await db.query<{ last_seq: number; seq: number | null }>(
-      'checking a move',
-      'SELECT s.last_seq, p.seq FROM semvec.shard_seq s LEFT JOIN semvec.progress p ON p.shard = s.shard AND p.node = $2 WHERE s.shard = $1',
-      [shard, to],
-    );
-    if (head && head.seq !== null && head.seq >= head.last_seq) return completeMove(db, shard, from, to);
+    const [row] = await db.query<{ seq: number | null }>('checking a move', 'SELECT seq FROM semvec.progress WHERE shard = $1 AND node = $2', [shard, to]);
+    const reached = row?.seq ?? null;
+    if (reached !== null && reached >= target) return completeMove(db, shard, from, to);
     if (performance.now() > deadline) {
       await abortMove(db, shard);
-      throw createError(ErrorCode.TIMEOUT, `node ${to} did not catch up with shard ${shard} within ${timeoutMs} ms (it reached ${head?.seq ?? 'nothing'} of ${head?.last_seq}); the move was abandoned`);
+      throw createError(ErrorCode.TIMEOUT, `node ${to} did not catch up with shard ${shard} within ${timeoutMs} ms (it reached ${reached ?? 'nothing'} of ${target}); the move was abandoned`);
     }
     await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
   }

@@ -15,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, ErrorCode, FlatIndex, type Metadata, type Metric } from '../../src/index.js';
 import { distanceAndScore } from '../../src/scores.js';
 import type { Where, WhereDocument } from '../../src/collection/filter.js';
+import { moveShardAt } from '../../src/distributed/admin.js';
 import type { DistributedCollection } from '../../src/distributed/collection.js';
+import { shardOf } from '../../src/distributed/shard-map.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { randomVectors } from '../helpers/data.js';
 import { expectRejects } from '../helpers/errors.js';
@@ -89,7 +91,7 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     const map = client.shardMap;
     const perShard = new Map<number, number>();
     for (const r of await col.get({ include: [] })) {
-      const s = (await import('../../src/distributed/shard-map.js')).shardOf(col.cid, r.id, client.shardCount);
+      const s = shardOf(col.cid, r.id, client.shardCount);
       perShard.set(s, (perShard.get(s) ?? 0) + 1);
     }
     for (const a of map?.assignments ?? []) {
@@ -267,5 +269,69 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     } finally {
       await pgQuery(cluster.pg.url, 'UPDATE semvec.shard_map SET replicas = $1 WHERE shard = 0', [replicas]);
     }
+  });
+  it('a shard moved to another node under load: no duplicate or missing id, the epoch flips once, the old node lets it go', async () => {
+    const client = await cluster.client();
+    const col = await client.createCollection('move', { metric: 'l2' });
+    const vec = (i: number) => [i, i % 5, i % 11, 1];
+    await col.add({ ids: ['m0'], embeddings: [vec(0)] });
+    const map = client.shardMap as NonNullable<typeof client.shardMap>;
+    const shard = shardOf(col.cid, 'm0', client.shardCount);
+    const before = map.assignments[shard] as (typeof map.assignments)[number];
+    const from = before.replicas[0] as string;
+    const to = NODES.find((n) => !before.replicas.includes(n)) as string;
+    const acknowledged = ['m0'];
+    let writing = true;
+    const epochsSeen: number[] = [];
+    const load = (async () => {
+      for (let i = 1; writing; i++) {
+        const ids = Array.from({ length: 10 }, (_, j) => `m${i * 10 + j}`);
+        await col.add({ ids, embeddings: ids.map((_, j) => vec(i * 10 + j)) });
+        acknowledged.push(...ids);
+        const [hits] = await col.query({ queryEmbeddings: [vec(i * 10 + 3)], nResults: 3 });
+        expect(hits?.[0]?.id).toBe(`m${i * 10 + 3}`);
+        expect(new Set(hits?.map((h) => h.id)).size).toBe(hits?.length);
+        const e = client.shardMap?.assignments[shard]?.epoch as number;
+        if (epochsSeen[epochsSeen.length - 1] !== e) epochsSeen.push(e);
+      }
+    })();
+    let epoch: number;
+    try {
+      epoch = await moveShardAt(cluster.pg.url, shard, from, to, { timeoutMs: 120_000 });
+      // A little more load after the flip.
+      const after = acknowledged.length;
+      while (acknowledged.length < after + 50) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      writing = false;
+      await load;
+    }
+    expect(epoch).toBe(before.epoch + 1);
+    const [row] = await pgQuery(cluster.pg.url, 'SELECT epoch, replicas FROM semvec.shard_map WHERE shard = $1', [shard]);
+    expect({ epoch: Number(row?.epoch), replicas: row?.replicas }).toEqual({ epoch: before.epoch + 1, replicas: before.replicas.map((r) => (r === from ? to : r)) });
+    const others = await pgQuery(cluster.pg.url, 'SELECT shard, epoch FROM semvec.shard_map WHERE shard <> $1 ORDER BY shard', [shard]);
+    expect(others.map((r) => Number(r.epoch))).toEqual(map.assignments.filter((a) => a.shard !== shard).map((a) => a.epoch));
+    // The router saw the old epoch, then the new one, and nothing else.
+    expect(epochsSeen.filter((e) => e !== before.epoch && e !== before.epoch + 1)).toEqual([]);
+    expect(epochsSeen.indexOf(before.epoch + 1)).toBeGreaterThanOrEqual(epochsSeen.lastIndexOf(before.epoch));
+    // Every acknowledged id once, none missing, none twice.
+    const all = await col.query({ queryEmbeddings: [vec(0)], nResults: acknowledged.length + 10 });
+    const got = all[0]?.map((m) => m.id) ?? [];
+    expect(got.length).toBe(new Set(got).size);
+    expect([...got].sort()).toEqual([...acknowledged].sort());
+    // With the other replica stopped, the new node answers for the shard alone.
+    const other = before.replicas.find((r) => r !== from) as string;
+    await cluster.stopNode(other);
+    try {
+      const inShard = acknowledged.filter((id) => shardOf(col.cid, id, client.shardCount) === shard);
+      const again = await col.query({ queryEmbeddings: [vec(0)], nResults: acknowledged.length + 10 });
+      expect(again[0]?.map((m) => m.id).filter((id) => inShard.includes(id)).sort()).toEqual([...inShard].sort());
+    } finally {
+      await cluster.startNode(other);
+    }
+    // The old node lets the shard go once it reads the new map.
+    const old = cluster.nodes.get(from)?.node;
+    const deadline = performance.now() + 60_000;
+    while (old?.replica(shard) !== undefined && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(old?.replica(shard)).toBeUndefined();
   });
 });
