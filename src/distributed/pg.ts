@@ -169,16 +169,25 @@ export class Pg {
       throw unavailable(what, err);
     }
     let failed: unknown;
+    // node-postgres emits 'error' on a checked-out connection when the
+    // server goes away between queries; without a listener that would
+    // end the process. The connection is dropped at release instead.
+    const onError = (err: unknown) => {
+      failed ??= err;
+      this.#broken(pool);
+    };
+    c.on('error', onError);
     try {
       return await fn(c);
     } catch (err) {
-      failed = err;
+      failed ??= err;
       if (isConnectionFailure(err)) {
         this.#broken(pool);
         throw unavailable(what, err);
       }
       throw err;
     } finally {
+      c.off('error', onError);
       c.release(failed !== undefined && isConnectionFailure(failed) ? (failed as Error) : undefined);
     }
   }

@@ -9,7 +9,7 @@
  * then skip with `POSTGRES_MISSING` as their reason.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,8 +70,7 @@ export class TestPostgres {
     this.port = port;
   }
 
-  /** A new cluster, started. */
-  static async start(bin: string): Promise<TestPostgres> {
+  static async #make(bin: string): Promise<TestPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'semvec-pg-'));
     chmodSync(dir, 0o755);
     if (asRoot) {
@@ -79,10 +78,38 @@ export class TestPostgres {
       const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
       chownSync(dir, uid, gid);
     }
-    const pg = new TestPostgres(bin, dir, await freePort());
+    return new TestPostgres(bin, dir, await freePort());
+  }
+
+  /** A new cluster, started. */
+  static async start(bin: string): Promise<TestPostgres> {
+    const pg = await TestPostgres.#make(bin);
     run(bin, 'initdb', ['-D', pg.data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     pg.start();
     return pg;
+  }
+
+  /**
+   * A streaming standby of this (running) server, started: a base backup
+   * with the replication settings written (-R), on a port of its own.
+   */
+  async standby(): Promise<TestPostgres> {
+    const standby = await TestPostgres.#make(this.#bin);
+    run(this.#bin, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-D', standby.data, '-R', '-X', 'stream', '--no-sync']);
+    standby.start();
+    return standby;
+  }
+
+  /** Promotes a standby to a primary (waits until it accepts writes). */
+  promote(): void {
+    run(this.#bin, 'pg_ctl', ['-D', this.data, '-w', '-t', '120', 'promote']);
+  }
+
+  /** Kills the server's postmaster with SIGKILL, as a crash of the machine's database would. */
+  kill(): void {
+    const pid = Number(readFileSync(join(this.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    this.running = false;
   }
 
   /** The connection URL of the postgres database. */
