@@ -8,7 +8,8 @@
  * Measured per layout (1 node; 2 nodes with the shards split between them;
  * 2 nodes each holding every shard): ingest through PostgreSQL (records/s,
  * batches of 500), the time a node takes to rebuild its shards from
- * PostgreSQL (disk lost), and queries through the router: latency with one
+ * PostgreSQL (disk lost) and to catch up from its snapshot with changes
+ * it missed, and queries through the router: latency with one
  * query in flight (p50, p99) and QPS with several. The same data ingested
  * and queried in an embedded collection (in process) is the reference.
  *
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
 
   const pg = await TestPostgres.start(bin);
   const work = mkdtempSync(join(os.tmpdir(), 'semvec-bench-cluster-'));
-  const results: { layout: string; ingest: number; rebuild: { records: number; ms: number; startMs: number }; q: Timing }[] = [];
+  const results: { layout: string; ingest: number; rebuild: { records: number; ms: number; startMs: number }; catchUp: { changes: number; ms: number }; q: Timing }[] = [];
   try {
     for (const [li, layout] of LAYOUTS.entries()) {
       progress(layout.name);
@@ -175,7 +176,14 @@ async function main(): Promise<void> {
         // Each shard's rebuild as the node reports it: "rebuilt from PostgreSQL at <seq> (<records> records, <ms> ms)"; shards load in parallel.
         const rebuilt = [...nodes[0].output().matchAll(/rebuilt from PostgreSQL at \d+ \((\d+) records, (\d+) ms\)/g)].map((m) => ({ records: Number(m[1]), ms: Number(m[2]) }));
         const rebuild = { records: rebuilt.reduce((a, r) => a + r.records, 0), ms: Math.max(0, ...rebuilt.map((r) => r.ms)), startMs };
-        results.push({ layout: layout.name, ingest, rebuild, q });
+        // Catching up: n1 stopped cleanly (it snapshots), a tenth of the records rewritten, n1 started again.
+        await stopNode(nodes[0] as NodeProcess);
+        const changes = Math.max(BATCH, Math.round(v.n / 10));
+        for (let at = 0; at < changes; at += BATCH) await col.upsert({ ids: ids.slice(at, at + BATCH), embeddings: rows.slice(at, at + BATCH), metadatas: metadatas.slice(at, at + BATCH).map((m) => ({ ...m, round: 2 })) });
+        nodes[0] = await startNode(url, layout.nodes[0] as string, join(work, `${db}-${layout.nodes[0]}`));
+        const caught = [...nodes[0].output().matchAll(/caught up to \d+ \((\d+) changes, (\d+) ms\)/g)].map((m) => ({ changes: Number(m[1]), ms: Number(m[2]) }));
+        const catchUp = { changes: caught.reduce((a, r) => a + r.changes, 0), ms: Math.max(0, ...caught.map((r) => r.ms)) };
+        results.push({ layout: layout.name, ingest, rebuild, catchUp, q });
         // Exactness check: the deployment and the embedded collection agree on the first query.
         const [dist] = await col.query({ queryEmbeddings: [queries[1] as Float32Array], nResults: v.k });
         if (!dist || dist.length !== v.k) throw new BenchError(`${layout.name}: a query returned ${dist?.length} results, not ${v.k}`);
@@ -193,9 +201,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     table(
-      ['layout', 'ingest rec/s', 'vs embedded', 'p50 ms', 'p99 ms', `QPS (${v.concurrency} in flight)`, 'QPS vs 1 node', 'rebuilt records', 'rebuild s', 'start to ready s'],
+      ['layout', 'ingest rec/s', 'vs embedded', 'p50 ms', 'p99 ms', `QPS (${v.concurrency} in flight)`, 'QPS vs 1 node', 'rebuilt records', 'rebuild s', 'start to ready s', 'caught-up changes', 'catch-up s', 's per 100k changes'],
       [
-        ['embedded (in process)', fmtInt(embeddedIngest), '1.00x', fmt(embeddedQ.p50, 3), fmt(embeddedQ.p99, 3), fmtQps(embeddedQ.qps), '-', '-', '-', '-'],
+        ['embedded (in process)', fmtInt(embeddedIngest), '1.00x', fmt(embeddedQ.p50, 3), fmt(embeddedQ.p99, 3), fmtQps(embeddedQ.qps), '-', '-', '-', '-', '-', '-', '-'],
         ...results.map((r) => [
           r.layout,
           fmtInt(r.ingest),
@@ -207,6 +215,9 @@ async function main(): Promise<void> {
           fmtInt(r.rebuild.records),
           fmt(r.rebuild.ms / 1000, 2),
           fmt(r.rebuild.startMs / 1000, 2),
+          fmtInt(r.catchUp.changes),
+          fmt(r.catchUp.ms / 1000, 2),
+          r.catchUp.changes > 0 ? fmt((r.catchUp.ms / 1000) * (100_000 / r.catchUp.changes), 1) : '-',
         ]),
       ],
     ),
@@ -214,6 +225,8 @@ async function main(): Promise<void> {
   console.log('');
   console.log('  rebuild: node n1 restarted with an empty disk; "rebuild s" is the longest shard rebuild it reported (shards load in parallel),');
   console.log('  "start to ready s" includes starting the process (tsx compiles the sources) and connecting.');
+  console.log('  catch-up: n1 stopped cleanly (snapshots), a tenth of the records rewritten, n1 started: the changes its shards applied from the log');
+  console.log('  and the longest shard catch-up (shards in parallel); "s per 100k changes" scales that linearly.');
   console.log(`  load after the run: ${loadText()} (other processes on the machine make every figure here noisier).`);
   console.log(`  On ${os.cpus().length} cores shared by every process, a second node adds no cores: ratios show the cost of the fan-out and merge, not the gain of a second machine.`);
 }

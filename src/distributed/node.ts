@@ -202,9 +202,11 @@ export class ShardNode {
   async #loadShard(shard: number): Promise<void> {
     const snap = await loadShard(this.#dir, shard);
     if (snap instanceof ShardReplica) {
+      const from = snap.seq;
+      const start = performance.now();
       this.#held.set(shard, snap);
       await this.kick(shard);
-      if (this.#held.get(shard) === snap) this.#log(`shard ${shard}: loaded from its snapshot at ${snap.seq}, caught up to ${snap.seq === 0 ? 0 : (this.#held.get(shard)?.seq ?? 0)}`);
+      if (this.#held.get(shard) === snap) this.#log(`shard ${shard}: loaded from its snapshot at ${from}, caught up to ${snap.seq} (${snap.seq - from} changes, ${Math.round(performance.now() - start)} ms)`);
       return;
     }
     await this.#rebuild(shard, snap.reason);
