@@ -77,10 +77,9 @@ export async function answerQuery(node: ShardNode, q: NodeQuery): Promise<NodeAn
   }
   const queries = decodeFloats(q.queries);
   const filters = { ids: q.ids, where: q.where, whereDocument: q.whereDocument };
-  const per: ShardMatch[][][] = [];
   const served: NodeAnswer['shards'] = [];
   let metric: 'cosine' | 'ip' | 'l2' = 'cosine';
-  for (const s of q.shards) {
+  const replicas = q.shards.map((s) => {
     const replica = node.replica(s.shard);
     if (!replica) throw createError(ErrorCode.UNAVAILABLE, `node ${node.name}: shard ${s.shard} was dropped meanwhile`);
     const part = replica.parts.get(q.cid);
@@ -88,9 +87,18 @@ export async function answerQuery(node: ShardNode, q: NodeQuery): Promise<NodeAn
       if (queries.length !== q.nq * part.dim) throw createError(ErrorCode.DIMENSION_MISMATCH, `queries must have dim = ${part.dim}; received ${queries.length / q.nq}`);
       metric = part.metric;
     }
-    per.push(await replica.lock.run(false, () => replica.search(q.cid, queries, q.nq, q.k, filters, q.include)));
-    served.push({ shard: s.shard, epoch: node.map?.assignments[s.shard]?.epoch ?? 0, seq: replica.seq });
-  }
+    return replica;
+  });
+  // The shards are searched together (each search runs off the event loop).
+  const per: ShardMatch[][][] = await Promise.all(
+    replicas.map((replica) =>
+      replica.lock.run(false, async () => {
+        const found = await replica.search(q.cid, queries, q.nq, q.k, filters, q.include);
+        served.push({ shard: replica.shard, epoch: node.map?.assignments[replica.shard]?.epoch ?? 0, seq: replica.seq });
+        return found;
+      }),
+    ),
+  );
   // The map may have moved on while searching: what was served under another epoch is refused.
   for (const s of served) if (s.epoch !== q.shards.find((x) => x.shard === s.shard)?.epoch) throw stale(node, `shard ${s.shard} changed epoch during the query`, [s.shard]);
   const results = Array.from({ length: q.nq }, (_, i) => encodeMatches(mergeTopK(per.map((p) => p[i] ?? []), q.k, metric), q.include));
