@@ -28,6 +28,28 @@ import type { ShardAssignment, ShardMap } from './shard-map.js';
 import { ShardReplica } from './shard-replica.js';
 import { loadShard, removeShard, saveShard } from './shard-snapshot.js';
 
+/** Shards loaded (rebuilt, or read from a snapshot) at once, and change-log reads at once; a node's pool has 4 connections. */
+const LOADS_AT_ONCE = 2;
+const READS_AT_ONCE = 2;
+
+/** Runs at most `limit` functions at a time, in call order. */
+class Limiter {
+  #running = 0;
+  readonly #queue: (() => void)[] = [];
+  constructor(readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#running >= this.limit) await new Promise<void>((r) => this.#queue.push(r));
+    this.#running++;
+    try {
+      return await fn();
+    } finally {
+      this.#running--;
+      this.#queue.shift()?.();
+    }
+  }
+}
+
 export interface ShardNodeOptions {
   db: Pg;
   /** This node's name in the shard map. */
@@ -80,6 +102,9 @@ export class ShardNode {
   readonly #timers: NodeJS.Timeout[] = [];
   #stopped = false;
   #polls = 0;
+  /** Shard loads and log reads run a few at a time: each holds one of the pool's connections while it reads, and heartbeats and queries' catch-ups need theirs. */
+  readonly #loads = new Limiter(LOADS_AT_ONCE);
+  readonly #reads = new Limiter(READS_AT_ONCE);
 
   constructor(options: ShardNodeOptions) {
     this.name = options.node;
@@ -128,8 +153,16 @@ export class ShardNode {
     });
     this.#listener.start();
     this.#timers.push(setInterval(() => this.#poll(), this.#pollMs), setInterval(() => void this.#heartbeat().catch(() => undefined), this.#heartbeatMs));
-    await this.#syncShards();
-    await Promise.all([...this.#loading.values()]);
+    // Every shard this node holds is loaded before start resolves; a load
+    // that failed (PostgreSQL away a moment) is tried again after a pause.
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+      await this.#syncShards();
+      await Promise.allSettled([...this.#loading.values()]);
+      const missing = (this.#map?.assignments ?? []).filter((a) => this.#role(a) !== undefined && !this.#held.has(a.shard));
+      if (missing.length === 0 || this.#stopped) return;
+      await new Promise((r) => setTimeout(r, delay));
+      this.#map = await loadShardMap(this.db, this.#shardCount).catch(() => this.#map as ShardMap);
+    }
   }
 
   #notified(channel: string, payload: string): void {
@@ -185,7 +218,7 @@ export class ShardNode {
     for (const a of map.assignments) {
       const mine = this.#role(a) !== undefined;
       if (mine && !this.#held.has(a.shard) && !this.#loading.has(a.shard)) {
-        const loading = this.#loadShard(a.shard).finally(() => this.#loading.delete(a.shard));
+        const loading = this.#loads.run(() => this.#loadShard(a.shard)).finally(() => this.#loading.delete(a.shard));
         this.#loading.set(a.shard, loading);
         loading.catch((err) => this.#log(`shard ${a.shard}: loading failed (${(err as Error).message}); retrying at the next poll`));
       } else if (!mine && this.#held.has(a.shard)) {
@@ -258,7 +291,7 @@ export class ShardNode {
       const replica = this.#held.get(shard);
       if (!replica || this.#stopped) return;
       const generation = this.db.generation;
-      const read = await readChanges(this.db, shard, replica.seq, replica.token, this.#batch);
+      const read = await this.#reads.run(() => readChanges(this.db, shard, replica.seq, replica.token, this.#batch));
       if (this.#held.get(shard) !== replica) return;
       if (read.kind === 'rebuild') {
         this.#verified.delete(shard);

@@ -165,7 +165,10 @@ export class Pg {
     try {
       c = await pool.connect();
     } catch (err) {
-      this.#broken(pool);
+      // Every connection busy for longer than the connect timeout is a busy
+      // pool, not a lost server: the pool is kept.
+      const busy = pool.totalCount >= this.#max && /timeout exceeded when trying to connect/i.test((err as Error)?.message ?? '');
+      if (!busy) this.#broken(pool);
       throw unavailable(what, err);
     }
     let failed: unknown;
