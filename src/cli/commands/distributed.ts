@@ -14,7 +14,7 @@
 import type { Command } from 'commander';
 
 import { CliError, usage } from '../output.js';
-import { nonEmpty, port, positiveInt } from '../options.js';
+import { nonEmpty, nonNegativeInt, port, positiveInt } from '../options.js';
 
 function pgUrls(opts: Record<string, unknown>): string[] {
   const raw = (opts.pg as string | undefined) ?? process.env.SEMVEC_PG;
@@ -154,7 +154,7 @@ export function register(program: Command): void {
     .command('move')
     .description('Move a shard to another node without a pause: it loads and catches up while the old node serves, then the epoch flips once.')
     .option('--pg <urls>', pgHelp, nonEmpty)
-    .requiredOption('--shard <n>', 'the shard', (v) => Number(v))
+    .requiredOption('--shard <n>', 'the shard', nonNegativeInt)
     .requiredOption('--from <node>', 'the node giving it up', nonEmpty)
     .requiredOption('--to <node>', 'the node taking it', nonEmpty)
     .option('--timeout <seconds>', 'give up if the new node has not caught up by then', positiveInt, 120)
@@ -169,7 +169,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', nonEmpty, '127.0.0.1')
     .option('--port <port>', 'port (0: any free port)', port, 0)
     .option('--advertise <url>', 'the URL routers reach this node at (default: http://host:port)', nonEmpty)
-    .option('--connect-timeout <seconds>', 'how long to retry PostgreSQL at start (0: forever)', (v) => Number(v), 60)
+    .option('--connect-timeout <seconds>', 'how long to retry PostgreSQL at start (0: forever)', nonNegativeInt, 60)
     .option('--poll-ms <ms>', 'poll the change log this often when no notification comes', positiveInt, 1000)
     .addHelpText('after', '\nExample:\n  $ semvec node --pg postgres://semvec@db1/semvec --name n1 --data ./n1 --port 7001')
     .action(async (opts: Record<string, unknown>) => runNode(opts));
@@ -182,7 +182,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port (0: any free port)', port, 8000)
     .option('--auth-token <token>', 'require this token on every request (default: SEMVEC_AUTH_TOKEN)', nonEmpty)
     .option('--wait-ms <ms>', 'how long nodes may wait to reflect a write before a query fails', positiveInt, 10_000)
-    .option('--connect-timeout <seconds>', 'how long to retry PostgreSQL at start (0: forever)', (v) => Number(v), 60)
+    .option('--connect-timeout <seconds>', 'how long to retry PostgreSQL at start (0: forever)', nonNegativeInt, 60)
     .addHelpText('after', "\nExample:\n  $ semvec router --pg postgres://semvec@db1/semvec --port 8000\n  then new ChromaClient({ host: 'localhost', port: 8000 }) (the chromadb package)")
     .action(async (opts: Record<string, unknown>) => runRouter(opts));
 }
