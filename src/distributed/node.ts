@@ -155,11 +155,16 @@ export class ShardNode {
     this.#timers.push(setInterval(() => this.#poll(), this.#pollMs), setInterval(() => void this.#heartbeat().catch(() => undefined), this.#heartbeatMs));
     // Every shard this node holds is loaded before start resolves; a load
     // that failed (PostgreSQL away a moment) is tried again after a pause.
+    const started = performance.now();
     for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
       await this.#syncShards();
       await Promise.allSettled([...this.#loading.values()]);
       const missing = (this.#map?.assignments ?? []).filter((a) => this.#role(a) !== undefined && !this.#held.has(a.shard));
-      if (missing.length === 0 || this.#stopped) return;
+      if (missing.length === 0 || this.#stopped) {
+        const held = [...this.#held.values()];
+        this.#log(`${held.length} shards loaded and caught up in ${Math.round(performance.now() - started)} ms (${held.reduce((n, r) => n + r.size, 0)} records)`);
+        return;
+      }
       await new Promise((r) => setTimeout(r, delay));
       this.#map = await loadShardMap(this.db, this.#shardCount).catch(() => this.#map as ShardMap);
     }
