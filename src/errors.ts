@@ -33,6 +33,10 @@ export const ErrorCode = {
   LOCKED: 'ERR_LOCKED',
   /** Waiting for another process took longer than allowed (a lock, a refresh to a sequence number). */
   TIMEOUT: 'ERR_TIMEOUT',
+  /** A service semvec depends on cannot be reached (PostgreSQL, the nodes of a shard). */
+  UNAVAILABLE: 'ERR_UNAVAILABLE',
+  /** A distributed request named an older or newer shard map epoch than the one in force. */
+  STALE_EPOCH: 'ERR_STALE_EPOCH',
   /** A model file could not be downloaded (HTTP error, dropped connection, wrong size). */
   DOWNLOAD: 'ERR_DOWNLOAD',
   /** A model is not on disk and downloads are turned off (offline mode). */
@@ -93,6 +97,8 @@ const familyOf: Record<ErrorCode, new (code: ErrorCode, message: string, options
   ERR_IO: SemvecIOError,
   ERR_LOCKED: SemvecIOError,
   ERR_TIMEOUT: SemvecIOError,
+  ERR_UNAVAILABLE: SemvecIOError,
+  ERR_STALE_EPOCH: SemvecIOError,
   ERR_DOWNLOAD: SemvecIOError,
   ERR_OFFLINE: SemvecIOError,
   ERR_UNSUPPORTED: NativeError,

@@ -33,6 +33,8 @@ describe('SemvecError', () => {
       ERR_IO: SemvecIOError,
       ERR_LOCKED: SemvecIOError,
       ERR_TIMEOUT: SemvecIOError,
+      ERR_UNAVAILABLE: SemvecIOError,
+      ERR_STALE_EPOCH: SemvecIOError,
       ERR_DOWNLOAD: SemvecIOError,
       ERR_OFFLINE: SemvecIOError,
       ERR_UNSUPPORTED: NativeError,

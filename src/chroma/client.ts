@@ -12,10 +12,10 @@
 import { readFileSync } from 'node:fs';
 
 import { Client, type ClientOptions } from '../collection/client.js';
-import type { Collection as CoreCollection } from '../collection/collection.js';
 import { ErrorCode, type SemvecWarning } from '../errors.js';
 import { describe } from '../validate.js';
 import { collectionMetadata, configuredSpace, options } from './arguments.js';
+import type { CollectionApi, CollectionBackend } from './backend.js';
 import { Collection } from './collection.js';
 import { SemvecEmbeddingFunction, type EmbeddingFunction } from './embedding-function.js';
 import { chroma, ChromaNotFoundError, invalid, unsupported } from './errors.js';
@@ -34,8 +34,8 @@ import {
 export interface ChromaClientArgs {
   /** A semvec collection directory (created if needed, opened on first use); without it, everything is in memory. */
   path?: string;
-  /** An open semvec client to work through (its owner closes it). */
-  client?: Client;
+  /** An open semvec client to work through (its owner closes it): a {@link Client}, or another {@link CollectionBackend} (semvec/distributed's client). */
+  client?: Client | CollectionBackend;
   /** Chroma's default tenant is the only one. */
   tenant?: string;
   /** Chroma's default database is the only one. */
@@ -47,7 +47,7 @@ export interface ChromaClientArgs {
    * (null: none). Default: semvec's all-MiniLM-L6-v2, Chroma's default
    * model, loaded on first use.
    */
-  defaultEmbeddingFunction?: (collection: CoreCollection) => EmbeddingFunction | null;
+  defaultEmbeddingFunction?: (collection: CollectionApi) => EmbeddingFunction | null;
 }
 
 export interface CreateCollectionConfiguration {
@@ -86,6 +86,12 @@ function semvecVersion(): string {
 /** The version of semvec, as a server's `version()` reports it. */
 export { semvecVersion };
 
+/** Whether a value has the methods of a collection client (semvec's Client, or the distributed one). */
+function isBackend(value: unknown): value is CollectionBackend {
+  const v = value as Record<string, unknown> | null;
+  return value instanceof Client || (typeof v === 'object' && v !== null && ['listCollections', 'getCollection', 'createCollection', 'getOrCreateCollection', 'deleteCollection', 'collectionNameOf'].every((m) => typeof v[m] === 'function'));
+}
+
 function checkTenant(tenant: unknown, database: unknown): void {
   if (tenant !== undefined && tenant !== DEFAULT_TENANT) unsupported(`tenant ${JSON.stringify(tenant)}`, `semvec has one tenant, ${JSON.stringify(DEFAULT_TENANT)}; use a separate directory for separate data`);
   if (database !== undefined && database !== DEFAULT_DATABASE) {
@@ -96,11 +102,11 @@ function checkTenant(tenant: unknown, database: unknown): void {
 export class ChromaClient {
   readonly #path: string | undefined;
   readonly #options: ClientOptions;
-  #client: Promise<Client> | undefined;
+  #client: Promise<CollectionBackend> | undefined;
   readonly #owned: boolean;
-  readonly #defaultEf: (collection: CoreCollection) => EmbeddingFunction | null;
+  readonly #defaultEf: (collection: CollectionApi) => EmbeddingFunction | null;
   /** Chroma-side handles by core collection, so an embedding function given once stays with the collection. */
-  readonly #handles = new WeakMap<CoreCollection, Collection>();
+  readonly #handles = new WeakMap<CollectionApi, Collection>();
 
   /**
    * @example
@@ -123,7 +129,7 @@ export class ChromaClient {
     if (a.path !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(a.path)) {
       unsupported('a server URL as path', 'semvec/chroma keeps its data in a directory in this process; give a directory, or keep the chromadb client to talk to `semvec serve`');
     }
-    if (a.client !== undefined && !(a.client instanceof Client)) invalid(`client must be a semvec Client; received ${describe(a.client)}`);
+    if (a.client !== undefined && !isBackend(a.client)) invalid(`client must be a semvec Client (or a distributed client); received ${describe(a.client)}`);
     if (a.client !== undefined && a.path !== undefined) invalid('give path or client, not both');
     this.#path = a.path;
     this.#options = a.onWarning ? { onWarning: a.onWarning } : {};
@@ -143,9 +149,9 @@ export class ChromaClient {
   }
 
   /** The semvec client underneath, opened on first use. */
-  client(): Promise<Client> {
+  client(): Promise<CollectionBackend> {
     if (!this.#client) {
-      const opening = this.#path === undefined ? Promise.resolve(new Client(this.#options)) : Client.open(this.#path, this.#options);
+      const opening: Promise<CollectionBackend> = this.#path === undefined ? Promise.resolve(new Client(this.#options)) : Client.open(this.#path, this.#options);
       opening.catch(() => {
         if (this.#client === opening) this.#client = undefined;
       });
@@ -154,7 +160,7 @@ export class ChromaClient {
     return this.#client;
   }
 
-  #handle(core: CoreCollection, embeddingFunction: EmbeddingFunction | null | undefined): Collection {
+  #handle(core: CollectionApi, embeddingFunction: EmbeddingFunction | null | undefined): Collection {
     let handle = this.#handles.get(core);
     if (!handle || embeddingFunction !== undefined) {
       const ef = embeddingFunction === null ? undefined : (embeddingFunction ?? handle?.embeddingFunction ?? this.#defaultEf(core) ?? undefined);

@@ -4,7 +4,8 @@
  * Chroma's `include` values, `modify`, `count`, `peek`. Documents without
  * embeddings are embedded by the collection's embedding function.
  */
-import type { Collection as CoreCollection, CollectionRecord, QueryMatch } from '../collection/collection.js';
+import type { CollectionRecord, QueryMatch } from '../collection/collection.js';
+import type { CollectionApi as CoreCollection } from './backend.js';
 import type { Include as CoreInclude, RecordsInput } from '../collection/records-input.js';
 import type { Where as CoreWhere, WhereDocument as CoreWhereDocument } from '../collection/filter.js';
 import { describe } from '../validate.js';

@@ -4,6 +4,7 @@
  * saying where the data lives: `new ChromaClient({ path })`).
  * @packageDocumentation
  */
+export type { CollectionApi, CollectionBackend } from './backend.js';
 export { ChromaClient } from './client.js';
 export type { ChromaClientArgs, CreateCollectionArgs, CreateCollectionConfiguration } from './client.js';
 export { Collection } from './collection.js';

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 
 import { register as registerBench } from './commands/bench.js';
 import { register as registerCluster } from './commands/cluster.js';
+import { register as registerDistributed } from './commands/distributed.js';
 import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerIndex } from './commands/index-command.js';
@@ -17,7 +18,7 @@ import { register as registerServe } from './commands/serve.js';
 import { CliError, errorLine } from './output.js';
 
 /** The commands, in the order help lists them; each registers its own options and action. */
-const COMMANDS: ((program: Command) => void)[] = [registerIndex, registerQuery, registerBench, registerEval, registerCluster, registerServe, registerDoctor];
+const COMMANDS: ((program: Command) => void)[] = [registerIndex, registerQuery, registerBench, registerEval, registerCluster, registerServe, registerDistributed, registerDoctor];
 
 // --------------------------------------------------------------- program ---
 

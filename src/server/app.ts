@@ -17,7 +17,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 import Fastify, { type FastifyInstance } from 'fastify';
 
-import type { Client } from '../collection/client.js';
+import type { CollectionBackend } from '../chroma/backend.js';
 import { presentedToken, tokenChecker } from './auth.js';
 import { ServedCollections } from './collections.js';
 import { httpError, notFound, toHttpError } from './http-errors.js';
@@ -28,8 +28,8 @@ import { Answer, registerRoutes } from './routes.js';
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024;
 
 export interface ServerOptions {
-  /** The open semvec client to serve (the caller closes it). */
-  client: Client;
+  /** The open semvec client to serve (the caller closes it): a Client, or semvec/distributed's client. */
+  client: CollectionBackend;
   /** Every request must present this token (x-chroma-token or Authorization: Bearer). */
   authToken?: string;
   /** Origins allowed to call from a browser ('*' for any); none by default. */

@@ -4,8 +4,7 @@
  * collection), the JSON of a collection as Chroma's server gives it, and
  * the semvec embedder of each collection for requests that carry text.
  */
-import type { Client } from '../collection/client.js';
-import type { Collection as CoreCollection } from '../collection/collection.js';
+import type { CollectionApi as CoreCollection, CollectionBackend } from '../chroma/backend.js';
 import { ChromaClient } from '../chroma/client.js';
 import type { Collection } from '../chroma/collection.js';
 import { SemvecEmbeddingFunction } from '../chroma/embedding-function.js';
@@ -38,7 +37,7 @@ export class ServedCollections {
   /** One embedding function per model, shared by the collections indexed with it. */
   readonly #functions = new Map<string, SemvecEmbeddingFunction>();
 
-  constructor(client: Client) {
+  constructor(client: CollectionBackend) {
     this.chroma = new ChromaClient({
       client,
       defaultEmbeddingFunction: (core) => {

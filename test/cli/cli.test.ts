@@ -356,7 +356,7 @@ describe('semvec help and errors', () => {
 
   it('the process exits 2 for bad usage and 1 for other failures, with one line on stderr (every path: program.test.ts)', async () => {
     const cases: [string[], RegExp, number][] = [
-      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve or doctor \(see 'semvec --help'\)$/, 2],
+      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve, shards, node, router or doctor \(see 'semvec --help'\)$/, 2],
       [['query', 'hello', '--db', 'db', '--frobnicate'], /unknown option '--frobnicate' \(see 'semvec query --help'\)$/, 2],
       [['cluster', 'missing.txt'], /^semvec: no such file or directory: missing\.txt$/, 1],
     ];

@@ -57,7 +57,7 @@ async function semvec(...args: string[]): Promise<Run> {
 describe('semvec exit codes', () => {
   it('bad usage exits 2 and other failures exit 1, each with one line on stderr and no stack trace', async () => {
     const usageErrors: [string[], RegExp][] = [
-      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve or doctor \(see 'semvec --help'\)$/],
+      [[], /^semvec: missing command: index, query, bench, eval, cluster, serve, shards, node, router or doctor \(see 'semvec --help'\)$/],
       [['--verbose', '--no-color'], /^semvec: missing command: /],
       [['frobnicate'], /^semvec: unknown command 'frobnicate' \(see 'semvec --help'\)$/],
       [['qeury', 'hello'], /unknown command 'qeury'.*Did you mean query\?/],
@@ -89,6 +89,14 @@ describe('semvec exit codes', () => {
       [['serve', '--db', 'db', '--port', '70000'], /--port <port>' argument '70000' is invalid\. expected a port number/],
       [['serve', '--db', 'db', '--cors-origin', ','], /--cors-origin <origins>' argument ',' is invalid/],
       [['serve', '--db', 'db', '--auth-token', 'short'], /--auth-token: use at least 8 characters/],
+      [['node', '--name', 'n1', '--data', 'd'], /name PostgreSQL with --pg postgres:\/\/.* or SEMVEC_PG$/],
+      [['node', '--pg', 'mysql://db/x', '--name', 'n1', '--data', 'd'], /--pg: expected postgres:\/\/ URLs separated by commas/],
+      [['node', '--pg', 'postgres://db/x', '--data', 'd'], /name the node with --name \(or SEMVEC_NODE\)/],
+      [['node', '--pg', 'postgres://db/x', '--name', 'n1'], /give the node a data directory with --data \(or SEMVEC_DATA\)/],
+      [['node', '--pg', 'postgres://db/x', '--name', 'n1', '--data', 'd', '--connect-timeout', 'soon'], /--connect-timeout <seconds>' argument 'soon' is invalid/],
+      [['router', '--pg', 'postgres://db/x', '--auth-token', 'short'], /--auth-token: use at least 8 characters/],
+      [['shards', 'init', '--pg', 'postgres://db/x'], /required option '--nodes <names>' not specified/],
+      [['shards', 'move', '--pg', 'postgres://db/x', '--shard', '-1', '--from', 'a', '--to', 'b'], /--shard <n>' argument '-1' is invalid/],
     ];
     const failures: [string[], RegExp][] = [
       [['query', 'hello', '--db', 'no-such-db'], /no semvec database in no-such-db/],
@@ -96,6 +104,8 @@ describe('semvec exit codes', () => {
       [['index', 'pairs.jsonl', '--db', 'db2', '--text-field', 'body'], /pairs\.jsonl:1: no string field "body"/],
       [['eval', 'missing.jsonl'], /no such file: missing\.jsonl/],
       [['cluster', 'missing.txt'], /no such file or directory: missing\.txt/],
+      [['shards', 'show', '--pg', 'postgres://nobody@127.0.0.1:1/none'], /no writable PostgreSQL server among 1 URL \(postgres:\/\/nobody@127\.0\.0\.1:1\/none: /],
+      [['shards', 'init', '--pg', 'postgres://127.0.0.1:1/none', '--nodes', 'a,a'], /nodes lists a node twice/],
     ];
     const cases = [...usageErrors.map(([args, re]) => [args, re, 2] as const), ...failures.map(([args, re]) => [args, re, 1] as const)];
     for (const [args, pattern, status] of cases) {

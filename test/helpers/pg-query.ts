@@ -1,0 +1,12 @@
+/** One query on a test PostgreSQL, on a connection of its own. */
+import pg from 'pg';
+
+export async function pgQuery(url: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as Record<string, unknown>[];
+  } finally {
+    await c.end();
+  }
+}
