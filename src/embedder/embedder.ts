@@ -18,11 +18,20 @@ import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
+import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
 import { loadRuntime, type Ort } from './runtime.js';
 import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
 
 export interface EmbedderOptions extends ResolveOptions {
+  /**
+   * The precision of the model file run: `'fp32'`, `'q8'` (its int8 export:
+   * the file made for this CPU, downloading only that one; ERR_NOT_FOUND
+   * naming the files looked for when the model has none) or `'auto'`
+   * (default: q8 on CPUs with VNNI int8 instructions when the model has an
+   * int8 file, else fp32). `embedder.dtype` says which was loaded.
+   */
+  dtype?: DtypeOption;
   /** Threads for the ONNX runtime's operators; default: every hardware thread. */
   threads?: number;
   /** Longest input in tokens; default: the model's (256 for all-MiniLM-L6-v2). */
@@ -73,6 +82,8 @@ export class Embedder {
   /** Longest input in tokens; longer texts are truncated. */
   readonly maxTokens: number;
   readonly pooling: Pooling;
+  /** The precision of the model file loaded (see {@link EmbedderOptions.dtype}). */
+  readonly dtype: Dtype;
   /** Where the model's files are. */
   readonly files: ModelFiles;
   readonly #session: InferenceSession;
@@ -95,6 +106,7 @@ export class Embedder {
     this.dim = init.dim;
     this.pooling = init.pooling;
     this.files = init.files;
+    this.dtype = init.files.dtype;
     this.#session = init.session;
     this.#ort = init.ort;
     this.#encoder = init.encoder;
@@ -107,12 +119,14 @@ export class Embedder {
   /**
    * Loads a model by registry name (`'all-MiniLM-L6-v2'`, the default), by
    * Hugging Face hub id (`'sentence-transformers/all-MiniLM-L6-v2'`) or from
-   * a local directory holding `model.onnx` (or `onnx/model.onnx`),
-   * `tokenizer.json` and `tokenizer_config.json`. Looks in the cache
-   * (`SEMVEC_CACHE`) before downloading; `SEMVEC_OFFLINE=1` forbids downloads.
+   * a local directory holding `model.onnx` (or `onnx/model.onnx`, or an
+   * int8 export such as `onnx/model_quantized.onnx`), `tokenizer.json` and
+   * `tokenizer_config.json`. Looks in the cache (`SEMVEC_CACHE`) before
+   * downloading; `SEMVEC_OFFLINE=1` forbids downloads.
    *
    * @example
    * const model = await Embedder.load('./models/all-MiniLM-L6-v2', { threads: 2 });
+   * const fast = await Embedder.load('all-MiniLM-L6-v2', { dtype: 'q8' }); // the int8 export
    */
   static async load(nameOrPath: string = DEFAULT_MODEL, options: EmbedderOptions = {}): Promise<Embedder> {
     if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) {
@@ -127,7 +141,7 @@ export class Embedder {
     const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
     // The runtime first: a machine without it should not download a model.
     const { ort, Tokenizer } = await loadRuntime();
-    const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
+    const files = await resolveModelFiles(nameOrPath, hubId, { fp32File: known?.onnxFile, ...options, dtype: options.dtype ?? 'auto' });
 
     const [tokenizerJson, tokenizerConfig, config] = await Promise.all([
       readJson(files.tokenizer),
