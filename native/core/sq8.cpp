@@ -77,23 +77,44 @@ void sq8_scores(const Sq8Probe& p, const int32_t* dots, const CodeStore& codes, 
     if (!std::isfinite(out[j])) out[j] = p.score(dots[j], lo[j], step[j], bias[j]);
 }
 
+CodeStore::CodeStore(size_t dim, bool l2, size_t size, PodStorage<uint8_t> codes, PodStorage<float> lo,
+                     PodStorage<float> step, PodStorage<float> bias)
+    : dim_(dim),
+      l2_(l2),
+      block_bytes_(sq8_block_bytes(dim)),
+      size_(size),
+      codes_(std::move(codes)),
+      lo_(std::move(lo)),
+      step_(std::move(step)),
+      bias_(std::move(bias)) {
+  if (codes_.size() != blocks_for(size) * block_bytes_ || lo_.size() < size || step_.size() < size ||
+      bias_.size() < size)
+    throw Error(ErrorCode::Internal, "sq8 code arrays do not match their size");
+  for (PodStorage<float>* a : {&lo_, &step_, &bias_})
+    if (!a->borrowed()) a->owned().resize(size);
+}
+
 void CodeStore::reserve(size_t n) {
   const size_t nb = blocks_for(n);
-  if (nb * block_bytes_ <= codes_.capacity()) return;
+  PodBuffer<uint8_t>& codes = codes_.owned();
+  if (nb * block_bytes_ <= codes.capacity()) return;
   const size_t want = std::max(nb, blocks_for(size_) + blocks_for(size_) / 2);
-  codes_.reserve(want * block_bytes_);
-  lo_.reserve(want * kBlock);
-  step_.reserve(want * kBlock);
-  bias_.reserve(want * kBlock);
+  codes.reserve(want * block_bytes_);
+  lo_.owned().reserve(want * kBlock);
+  step_.owned().reserve(want * kBlock);
+  bias_.owned().reserve(want * kBlock);
 }
 
 void CodeStore::append(const float* x, size_t n, const float* c) {
   if (n == 0) return;
   reserve(size_ + n);
-  codes_.resize(blocks_for(size_ + n) * block_bytes_);
-  lo_.resize(size_ + n);
-  step_.resize(size_ + n);
-  bias_.resize(size_ + n);
+  codes_.owned().resize(blocks_for(size_ + n) * block_bytes_);
+  PodBuffer<float>& lo_out = lo_.owned();
+  PodBuffer<float>& step_out = step_.owned();
+  PodBuffer<float>& bias_out = bias_.owned();
+  lo_out.resize(size_ + n);
+  step_out.resize(size_ + n);
+  bias_out.resize(size_ + n);
   std::vector<double> r(dim_);
   for (size_t j = 0; j < n; ++j) {
     const float* row = x + j * dim_;
@@ -119,9 +140,9 @@ void CodeStore::append(const float* x, size_t n, const float* c) {
     const double inv = 1.0 / fstep;
     for (size_t i = 0; i < dim_; ++i)
       *byte(slot, i) = static_cast<uint8_t>(round_int(std::clamp((r[i] - flo) * inv, 0.0, 255.0)));
-    lo_[slot] = flo;
-    step_[slot] = fstep;
-    bias_[slot] = to_float(l2_ ? 2.0 * cr - xx : cr);
+    lo_out[slot] = flo;
+    step_out[slot] = fstep;
+    bias_out[slot] = to_float(l2_ ? 2.0 * cr - xx : cr);
   }
   size_ += n;
 }
@@ -132,14 +153,13 @@ void CodeStore::remove_slot(size_t slot) {
     if (slot != last) *byte(slot, i) = *byte(last, i);
     *byte(last, i) = 0;
   }
-  lo_[slot] = lo_[last];
-  step_[slot] = step_[last];
-  bias_[slot] = bias_[last];
+  for (PodStorage<float>* a : {&lo_, &step_, &bias_}) {
+    PodBuffer<float>& v = a->owned();
+    v[slot] = v[last];
+    v.resize(last);
+  }
   size_ = last;
-  codes_.resize(blocks_for(size_) * block_bytes_);
-  lo_.resize(size_);
-  step_.resize(size_);
-  bias_.resize(size_);
+  codes_.owned().resize(blocks_for(size_) * block_bytes_);
 }
 
 }  // namespace semvec
