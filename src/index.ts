@@ -35,6 +35,8 @@ export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
 export type { ModelInfo, Pooling } from './embedder/registry.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
+export type { Dtype, DtypeOption } from './embedder/precision.js';
+export type { Chunk, ChunkMode, ChunkOptions } from './embedder/chunking.js';
 export { Client, checkCollectionName } from './collection/client.js';
 export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions, OpenOptions } from './collection/client.js';
 export { Collection, IVF_MIN_RECORDS } from './collection/collection.js';

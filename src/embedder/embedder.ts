@@ -17,6 +17,7 @@ import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
+import { checkChunkOptions, chunkText, type Chunk, type ChunkOptions, type ChunkPlan } from './chunking.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
@@ -268,6 +269,36 @@ export class Embedder {
   countTokens(text: string): number {
     if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
     return this.#encoder.encode(text).ids.length;
+  }
+
+  /**
+   * Splits a long text into chunks of at most `window` tokens of this
+   * model (default: all it reads, {@link Embedder.maxTokens}), so that
+   * nothing beyond the window is lost: token windows with `overlap` tokens
+   * shared (`mode: 'tokens'`, the default), or whole paragraphs packed up
+   * to the window, split at sentence ends only when one is too long
+   * (`mode: 'packed'`). Each chunk has its text, position and offsets in
+   * the source; chunks never cut a word. A text that fits is one chunk.
+   *
+   * @example
+   * for (const c of model.chunk(longText, { window: 256, overlap: 32 })) console.log(c.index, c.start, c.end, c.tokens);
+   */
+  chunk(text: string, options: ChunkOptions = {}): Chunk[] {
+    if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
+    return chunkText(text, this.chunkPlan(options), (p) => this.#encoder.countPiece(p), this.#encoder.specialTokens);
+  }
+
+  /** @internal Checks chunk options against this model. */
+  chunkPlan(options: ChunkOptions | undefined, at = 'options'): ChunkPlan {
+    return checkChunkOptions(options, this.maxTokens, this.#encoder.specialTokens, at);
+  }
+
+  /** Tokens of a text beyond what the model reads ({@link Embedder.maxTokens}): 0 when it fits. */
+  tokensBeyondWindow(text: string): number {
+    if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
+    let n = this.#encoder.specialTokens;
+    for (const m of text.matchAll(/\S+/g)) n += this.#encoder.countPiece(m[0]);
+    return Math.max(0, n - this.maxTokens);
   }
 
   /** Frees the ONNX session. The embedder cannot be used afterwards. */
