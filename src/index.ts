@@ -30,7 +30,7 @@ export type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 export { METRICS, VectorIndex } from './vector-index.js';
 export type { Metric, OpenIndexOptions, SearchOptions, SearchResult } from './vector-index.js';
 export { Embedder } from './embedder/embedder.js';
-export type { EmbedderOptions, EmbedOptions } from './embedder/embedder.js';
+export type { EmbedderOptions, EmbedOptions, EmbedWork } from './embedder/embedder.js';
 export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
 export type { ModelInfo, Pooling } from './embedder/registry.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
@@ -40,6 +40,7 @@ export type { Chunk, ChunkMode, ChunkOptions } from './embedder/chunking.js';
 export { Client, checkCollectionName } from './collection/client.js';
 export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions, OpenOptions } from './collection/client.js';
 export { Collection, IVF_MIN_RECORDS } from './collection/collection.js';
+export type { IngestOptions, IngestProgress, IngestRecord, IngestResult } from './collection/ingest.js';
 export type {
   CollectionRecord,
   DeleteOptions,

@@ -9,6 +9,7 @@
  * applied to the in-memory index and metadata columns.
  */
 import type { Embedder } from '../embedder/embedder.js';
+import { ingest, isRecordStream, type IngestOptions, type IngestRecord, type IngestResult } from './ingest.js';
 import { createError, ErrorCode } from '../errors.js';
 import { AUTO_IVF } from '../ivf-index.js';
 import { distanceAndScore } from '../scores.js';
@@ -233,7 +234,19 @@ export class Collection {
    * @example
    * await col.add({ ids: ['a', 'b'], documents: ['first', 'second'], metadatas: [{ topic: 'x' }, { topic: 'y' }] });
    */
-  async add(input: RecordsInput): Promise<void> {
+  async add(input: RecordsInput): Promise<void>;
+  /**
+   * Adds a stream of records ({ id, document, metadata, embedding? }, from an
+   * iterable or an async iterable), embedded and written in bounded batches
+   * with backpressure; `options.chunk` splits long documents. Batches commit
+   * one by one (not all or nothing). See {@link IngestOptions}.
+   *
+   * @example
+   * const r = await col.add(readRecords('corpus.jsonl'), { onProgress: (p) => console.log(p.records, p.tokensPerSecond) });
+   */
+  async add(records: Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<IngestResult>;
+  async add(input: RecordsInput | Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<void | IngestResult> {
+    if (isRecordStream(input)) return ingest(this, input, 'add', options);
     await this.#put(input, 'add');
   }
 
@@ -241,7 +254,18 @@ export class Collection {
    * Adds new records and replaces existing ones (document, metadata and
    * embedding). Like add, it needs embeddings or documents for every id.
    */
-  async upsert(input: RecordsInput): Promise<void> {
+  async upsert(input: RecordsInput): Promise<void>;
+  /**
+   * Upserts a stream of records, like the streaming {@link Collection.add}.
+   * With `options.chunk`, a source's chunks are replaced together: chunks
+   * a shorter new version no longer has are deleted.
+   *
+   * @example
+   * await col.upsert(docs(), { chunk: { window: 256, overlap: 32 } });
+   */
+  async upsert(records: Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<IngestResult>;
+  async upsert(input: RecordsInput | Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<void | IngestResult> {
+    if (isRecordStream(input)) return ingest(this, input, 'upsert', options);
     await this.#put(input, 'upsert');
   }
 

@@ -46,8 +46,21 @@ export interface EmbedOptions {
   batchSize?: number;
   /** L2-normalise each embedding (cosine similarity = inner product); default true. */
   normalize?: boolean;
-  /** Called after each batch with the texts done so far and the total. */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called after each batch with the texts done so far, the total, and
+   * the tokens run so far and the texts cut at {@link Embedder.maxTokens}
+   * so far (texts run shortest first: count tokens, not texts, for an
+   * honest rate).
+   */
+  onProgress?: (done: number, total: number, work: EmbedWork) => void;
+}
+
+/** What an embed() call has run so far. */
+export interface EmbedWork {
+  /** Tokens run through the model, special tokens included, padding not. */
+  tokens: number;
+  /** Texts longer than the model reads: their end was dropped. */
+  truncated: number;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -238,6 +251,7 @@ export class Embedder {
     if (list.length === 0) return out;
 
     const encodings = list.map((t) => this.#encoder.encode(t));
+    const work: EmbedWork = { tokens: 0, truncated: 0 };
     const order = encodings.map((_, i) => i).sort((a, b) => (encodings[a]!.ids.length - encodings[b]!.ids.length) || a - b);
     const pool = this.pooling === 'cls' ? clsPool : meanPool;
     for (let start = 0; start < order.length; start += batchSize) {
@@ -248,7 +262,12 @@ export class Embedder {
         throw createError(ErrorCode.DIMENSION_MISMATCH, `the model produced ${dim}-d vectors; expected ${this.dim}`);
       }
       pool(hidden, batch, dim, out, rowsOf);
-      options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
+      for (const i of rowsOf) {
+        const e = encodings[i]!;
+        work.tokens += e.ids.length;
+        if (e.truncated) work.truncated++;
+      }
+      options.onProgress?.(Math.min(start + batchSize, order.length), order.length, { ...work });
     }
     if (normalize) normalizeInPlace(out, this.dim);
     return out;

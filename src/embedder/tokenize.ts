@@ -9,6 +9,8 @@ import type { Tokenizer } from '@huggingface/tokenizers';
 export interface Encoding {
   ids: number[];
   typeIds: number[];
+  /** Whether the text had more tokens than maxTokens. */
+  truncated: boolean;
 }
 
 export interface Batch {
@@ -65,7 +67,7 @@ export class TextEncoder {
       typeIds = typeIds.slice(0, this.maxTokens);
       if (keepEnd) ids[this.maxTokens - 1] = last as number;
     }
-    return { ids, typeIds };
+    return { ids, typeIds, truncated: e.ids.length > this.maxTokens };
   }
 
   /** Pads encodings to the longest one. */
