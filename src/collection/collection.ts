@@ -256,7 +256,7 @@ export class Collection {
    */
   async upsert(input: RecordsInput): Promise<void>;
   /**
-   * Upserts a stream of records, like the streaming {@link Collection.add}.
+   * Upserts a stream of records, like the streaming `add`.
    * With `options.chunk`, a source's chunks are replaced together: chunks
    * a shorter new version no longer has are deleted.
    *

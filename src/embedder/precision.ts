@@ -17,7 +17,7 @@ import { cpuFeatures } from '../system.js';
 /** The precision of a model file. */
 export type Dtype = 'fp32' | 'q8';
 
-/** What `Embedder.load` takes: a precision, or `'auto'` (see {@link defaultDtype}). */
+/** What `Embedder.load` takes: a precision, or `'auto'` (q8 on CPUs with VNNI when the model has an int8 file, else fp32). */
 export type DtypeOption = Dtype | 'auto';
 
 export const DTYPE_OPTIONS: readonly DtypeOption[] = ['fp32', 'q8', 'auto'];

@@ -9,8 +9,9 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
+import type { DtypeOption } from '../../embedder/precision.js';
 import { CliError, fmt, fmtMetadata, painter, snippet, table, usage, warn, type Style } from '../output.js';
-import { type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { finiteNumber, jsonOption, nonEmpty, positiveInt, styleOf } from '../options.js';
 
 export interface QueryCommandOptions {
@@ -21,7 +22,29 @@ export interface QueryCommandOptions {
   whereDocument?: WhereDocument;
   minScore?: number;
   model?: string;
+  /** Model precision (`--dtype`). */
+  dtype?: DtypeOption;
+  /** At most one match per source file (the best of its chunks or paragraphs). */
+  perSource?: boolean;
   json: boolean;
+}
+
+/** Candidates fetched per result asked for when keeping one per source. */
+const PER_SOURCE_FETCH = 8;
+
+/** The best match of each source (metadata "source", else the id), in rank order, at most k. */
+export function bestPerSource<T extends { id: string; metadata?: Record<string, unknown> | null }>(matches: readonly T[], k: number): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const m of matches) {
+    const source = m.metadata?.source;
+    const key = typeof source === 'string' ? source : m.id;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(m);
+    if (out.length === k) break;
+  }
+  return out;
 }
 
 /** The database must exist: a query never creates one. */
@@ -55,15 +78,19 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
     if (typeof recorded === 'string' && modelKey(spec) !== recorded) {
       warn(`collection "${o.collection}" was indexed with the model ${recorded}; scores from ${spec} may be meaningless`);
     }
-    embedder = await loadEmbedder(spec, style);
+    embedder = await loadEmbedder(spec, style, o.dtype);
     const col = await client.getCollection(o.collection, { embedder });
-    const [matches = []] = await col.query({
-      queryTexts: [text],
-      nResults: o.k,
-      where: o.where,
-      whereDocument: o.whereDocument,
-      minScore: o.minScore,
-    });
+    const search = async (n: number) =>
+      (await col.query({ queryTexts: [text], nResults: n, where: o.where, whereDocument: o.whereDocument, minScore: o.minScore }))[0] ?? [];
+    let matches = await search(o.perSource ? o.k * PER_SOURCE_FETCH : o.k);
+    if (o.perSource) {
+      // More candidates until k sources are found or there are no more.
+      for (let n = o.k * PER_SOURCE_FETCH; bestPerSource(matches, o.k).length < o.k && matches.length === n && n < summary.count; ) {
+        n = Math.min(n * 4, summary.count);
+        matches = await search(n);
+      }
+      matches = bestPerSource(matches, o.k);
+    }
 
     if (o.json) {
       const results = matches.map((m, i) => ({
@@ -108,6 +135,8 @@ export function register(program: Command): void {
     .option('--where-document <json>', 'document filter, e.g. \'{"$contains": "transformer"}\'')
     .option('--min-score <score>', 'only results with at least this similarity', finiteNumber)
     .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
+    .option('--per-source', 'at most one result per source file: its best chunk or paragraph')
+    .addOption(new Option('--dtype <dtype>', 'model precision: fp32, q8 or auto (as semvec index)').choices(['fp32', 'q8', 'auto']))
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
@@ -137,6 +166,8 @@ Example:
           whereDocument: whereDocument as never,
           minScore: opts.minScore as number | undefined,
           model: opts.model as string | undefined,
+          dtype: opts.dtype as DtypeOption | undefined,
+          perSource: opts.perSource === true,
           json: opts.json === true,
         },
         styleOf(cmd),
