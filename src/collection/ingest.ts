@@ -313,7 +313,11 @@ export async function ingest(
     if (writeError) throw writeError.error;
   } catch (err) {
     // Let the source clean up (close a file, a cursor), and finish a write under way.
-    await Promise.resolve(iterator.return?.()).catch(() => undefined);
+    try {
+      await iterator.return?.();
+    } catch {
+      // The error that stopped the stream is the one to report.
+    }
     if (writing) await writing;
     throw err;
   }
