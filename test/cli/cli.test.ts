@@ -283,7 +283,7 @@ describe.skipIf(!haveToyModel)('semvec index of long files: chunks, warnings, pr
       expect(l).toMatch(/^semvec index: \d+\/2 files \(\d+%\), [\d,]+ docs read, [\d,]+ embedded and written, [\d.,]+ docs\/s, [\d,]+ tokens\/s, /);
       expect(l).not.toContain(ESC);
     }
-    expect(lines.at(-1)).toMatch(/^semvec index: 2\/2 files \(100%\), .* done in \d+ s$/);
+    expect(lines.at(-1)).toMatch(/^semvec index: 2\/2 files \(100%\), .* done in (\d+ s|\d+ min \d+ s|\d+ h \d+ min)$/); // however slow the machine
     const written = lines.map((l) => Number(/([\d,]+) embedded and written/.exec(l)![1]!.replace(/,/g, '')));
     for (let i = 1; i < written.length; i++) expect(written[i]).toBeGreaterThanOrEqual(written[i - 1]!);
   });
