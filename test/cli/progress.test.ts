@@ -1,10 +1,9 @@
 /**
- * Pieces of the command line's progress and query output: durations, the
- * progress interval from the environment, and one match per source.
+ * Pieces of the command line's progress output: durations and the
+ * progress interval from the environment.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { bestPerSource } from '../../src/cli/commands/query.js';
 import { fmtDuration, progressInterval } from '../../src/cli/output.js';
 
 afterEach(() => vi.unstubAllEnvs());
@@ -29,15 +28,5 @@ describe('progress', () => {
       vi.stubEnv('SEMVEC_PROGRESS_INTERVAL', bad);
       expect(progressInterval(), bad).toBe(10);
     }
-  });
-});
-
-describe('query --per-source', () => {
-  it('keeps the best match of each source in rank order, falling back to the id', () => {
-    const m = (id: string, source?: string) => ({ id, metadata: source === undefined ? null : { source } });
-    const ranked = [m('a#2', 'a'), m('a#1', 'a'), m('b#4', 'b'), m('x'), m('b#1', 'b'), m('c#1', 'c')];
-    expect(bestPerSource(ranked, 10).map((r) => r.id)).toEqual(['a#2', 'b#4', 'x', 'c#1']);
-    expect(bestPerSource(ranked, 2).map((r) => r.id)).toEqual(['a#2', 'b#4']);
-    expect(bestPerSource([], 3)).toEqual([]);
   });
 });

@@ -144,6 +144,28 @@ describe('streams of records with embeddings', () => {
   });
 });
 
+describe('distinct queries', () => {
+  it('fetch more candidates until enough distinct values are found, however many near-duplicates rank first', async () => {
+    const client = await Client.open(tempDir());
+    try {
+      const col = await client.createCollection('stream', { metric: 'l2' });
+      // 200 chunks of source a close to the query, then b, then a record without the key.
+      await col.add(
+        Array.from({ length: 200 }, (_, i) => ({ id: `a#${i}`, embedding: [1 + i * 1e-4, 0, 0, 0], metadata: { source_id: 'a' } })).concat(
+          { id: 'b#0', embedding: [0, 1, 0, 0], metadata: { source_id: 'b' } },
+          { id: 'loose', embedding: [0, 0, 1, 0], metadata: { other: 1 } },
+        ),
+      );
+      const [top] = await col.query({ queryEmbeddings: [[1, 0, 0, 0]], nResults: 3, distinct: 'source_id' });
+      expect(top!.map((m) => m.id)).toEqual(['a#0', 'b#0', 'loose']);
+      const [filtered] = await col.query({ queryEmbeddings: [[1, 0, 0, 0]], nResults: 3, distinct: 'source_id', where: { source_id: 'a' } });
+      expect(filtered!.map((m) => m.id)).toEqual(['a#0']);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe.skipIf(!haveToyModel)('streams embedded by the collection, and chunked', () => {
   const toy = useToyModel();
   const long = Array.from({ length: 120 }, (_, i) => `Sentence number ${i} of a long document about vector search.`).join(' ');
@@ -189,6 +211,15 @@ describe.skipIf(!haveToyModel)('streams embedded by the collection, and chunked'
         expect(long.slice(c.start, c.end)).toBe(s.document);
       }
       expect((await col.get({ ids: 'small#0' }))[0]!.metadata).toMatchObject({ source_id: 'small', chunk: 0 });
+
+      // One best chunk per source: a chunk's own text finds it first, then the other source.
+      const [best] = await col.query({ queryTexts: expected[3]!.text, nResults: 5, distinct: 'source_id' });
+      expect(best!.map((m) => m.id)).toEqual(['doc#3', 'small#0']);
+      const [plain] = await col.query({ queryTexts: expected[3]!.text, nResults: 5 });
+      expect(plain!.filter((m) => m.metadata?.source_id === 'doc').length).toBeGreaterThan(1);
+      const [one] = await col.query({ queryTexts: expected[3]!.text, nResults: 1, distinct: 'source_id', include: [] });
+      expect(one!.map((m) => m.id)).toEqual(['doc#3']);
+      await expect(col.query({ queryTexts: 'x', distinct: 3 as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /distinct must be a metadata key/ });
 
       const shorter = long.slice(0, 600);
       const again = await col.upsert([{ id: 'doc', document: shorter }], { chunk });

@@ -29,24 +29,6 @@ export interface QueryCommandOptions {
   json: boolean;
 }
 
-/** Candidates fetched per result asked for when keeping one per source. */
-const PER_SOURCE_FETCH = 8;
-
-/** The best match of each source (metadata "source", else the id), in rank order, at most k. */
-export function bestPerSource<T extends { id: string; metadata?: Record<string, unknown> | null }>(matches: readonly T[], k: number): T[] {
-  const seen = new Set<string>();
-  const out: T[] = [];
-  for (const m of matches) {
-    const source = m.metadata?.source;
-    const key = typeof source === 'string' ? source : m.id;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(m);
-    if (out.length === k) break;
-  }
-  return out;
-}
-
 /** The database must exist: a query never creates one. */
 export function checkDatabase(db: string): void {
   if (!existsSync(join(resolve(db), 'semvec.db'))) {
@@ -80,17 +62,14 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
     }
     embedder = await loadEmbedder(spec, style, o.dtype);
     const col = await client.getCollection(o.collection, { embedder });
-    const search = async (n: number) =>
-      (await col.query({ queryTexts: [text], nResults: n, where: o.where, whereDocument: o.whereDocument, minScore: o.minScore }))[0] ?? [];
-    let matches = await search(o.perSource ? o.k * PER_SOURCE_FETCH : o.k);
-    if (o.perSource) {
-      // More candidates until k sources are found or there are no more.
-      for (let n = o.k * PER_SOURCE_FETCH; bestPerSource(matches, o.k).length < o.k && matches.length === n && n < summary.count; ) {
-        n = Math.min(n * 4, summary.count);
-        matches = await search(n);
-      }
-      matches = bestPerSource(matches, o.k);
-    }
+    const [matches = []] = await col.query({
+      queryTexts: [text],
+      nResults: o.k,
+      where: o.where,
+      whereDocument: o.whereDocument,
+      minScore: o.minScore,
+      ...(o.perSource ? { distinct: 'source' } : {}),
+    });
 
     if (o.json) {
       const results = matches.map((m, i) => ({
