@@ -151,7 +151,7 @@ describe('distinct queries', () => {
       const col = await client.createCollection('stream', { metric: 'l2' });
       // 200 chunks of source a close to the query, then b, then a record without the key.
       await col.add(
-        Array.from({ length: 200 }, (_, i) => ({ id: `a#${i}`, embedding: [1 + i * 1e-4, 0, 0, 0], metadata: { source_id: 'a' } })).concat(
+        Array.from({ length: 200 }, (_, i): IngestRecord => ({ id: `a#${i}`, embedding: [1 + i * 1e-4, 0, 0, 0], metadata: { source_id: 'a' } })).concat(
           { id: 'b#0', embedding: [0, 1, 0, 0], metadata: { source_id: 'b' } },
           { id: 'loose', embedding: [0, 0, 1, 0], metadata: { other: 1 } },
         ),
