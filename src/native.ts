@@ -47,6 +47,8 @@ export interface NativeIndex {
   mappedBytes(): number;
   /** Whether the index is mapped from a file (and so read-only). */
   readOnly(): boolean;
+  /** Drops this handle's reference to the index (work in flight keeps its own until done). */
+  release(): void;
   save(path: string): void;
   saveAsync(path: string): Promise<void>;
   serialize(): Buffer;

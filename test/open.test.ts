@@ -97,6 +97,27 @@ describe('FlatIndex.open', () => {
     expect(FlatIndex.load(path).searchBatch(queries, 10)).toEqual(before);
   });
 
+  it('close() unmaps at once (and with it the space of a replaced file), lets a running search finish, then throws ERR_CLOSED', async () => {
+    const path = join(dir, 'flat-closed.svx');
+    flatOf('l2').save(path);
+    const m = FlatIndex.open(path);
+    const mapsFile = () => readFileSync('/proc/self/maps', 'utf8').includes(path);
+    expect(mapsFile()).toBe(true);
+    const expected = FlatIndex.load(path).searchBatch(queries, 10);
+    const running = m.searchBatchAsync(queries, 10);
+    m.close();
+    expect(m.closed).toBe(true);
+    expect(await running).toEqual(expected);
+    expect(mapsFile()).toBe(false);
+    expectCode(() => m.search(queries.subarray(0, dim), 1), 'ERR_CLOSED');
+    expectCode(() => m.size, 'ERR_CLOSED');
+    await expectRejects(m.searchAsync(queries.subarray(0, dim), 1), 'ERR_CLOSED');
+    m.close(); // again: nothing
+    const inMemory = flatOf('l2');
+    inMemory.close();
+    expectCode(() => inMemory.add(data.subarray(0, dim), [1e6]), 'ERR_CLOSED');
+  });
+
   it('refuses bad options, older formats (saying to load them), missing files and other kinds', async () => {
     const path = join(dir, 'flat-options.svx');
     flatOf('l2').save(path);

@@ -236,10 +236,12 @@ Napi::Value wrap_existing(Napi::Env env, Napi::FunctionReference& ctor, std::sha
 }
 
 // In a wrapper constructor: the index handed over by wrap_existing, if any.
+// Taken out of the External, so that the wrapper alone owns it (release()
+// frees it at once, not when the External is collected).
 template <typename Index>
 std::shared_ptr<Index> from_external(const Napi::CallbackInfo& info) {
   if (info.Length() == 1 && info[0].IsExternal())
-    return *info[0].As<Napi::External<std::shared_ptr<Index>>>().Data();
+    return std::move(*info[0].As<Napi::External<std::shared_ptr<Index>>>().Data());
   return nullptr;
 }
 

@@ -24,7 +24,7 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   using Descriptor = Napi::ClassPropertyDescriptor<Derived>;
 
   // add, addAsync, remove, removeAsync, contains, get, size, nextId,
-  // memoryUsage, mappedBytes, readOnly, save, saveAsync, serialize, and the
+  // memoryUsage, mappedBytes, readOnly, release, save, saveAsync, serialize, and the
   // static load, loadAsync, open, openAsync, deserialize; `extra` is
   // appended.
   static std::vector<Descriptor> CommonMethods(std::vector<Descriptor> extra) {
@@ -41,6 +41,7 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
         W::InstanceMethod("memoryUsage", static_cast<Method>(&IndexWrap::MemoryUsage)),
         W::InstanceMethod("mappedBytes", static_cast<Method>(&IndexWrap::MappedBytes)),
         W::InstanceMethod("readOnly", static_cast<Method>(&IndexWrap::ReadOnly)),
+        W::InstanceMethod("release", static_cast<Method>(&IndexWrap::Release)),
         W::InstanceMethod("save", static_cast<Method>(&IndexWrap::Save)),
         W::InstanceMethod("saveAsync", static_cast<Method>(&IndexWrap::SaveAsync)),
         W::InstanceMethod("serialize", static_cast<Method>(&IndexWrap::Serialize)),
@@ -73,6 +74,13 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value MemoryUsage(const Napi::CallbackInfo& info) { return count(info, index_->memory_usage()); }
   Napi::Value MappedBytes(const Napi::CallbackInfo& info) { return count(info, index_->mapped_bytes()); }
   Napi::Value ReadOnly(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), index_->read_only()); }
+  // Drops this wrapper's reference: the index (its memory or mapping) goes
+  // once async work holding its own reference finishes. TypeScript makes no
+  // call on a released wrapper (VectorIndex.close).
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    index_.reset();
+    return info.Env().Undefined();
+  }
 
   static Napi::Value count(const Napi::CallbackInfo& info, uint64_t n) {
     return Napi::Number::New(info.Env(), static_cast<double>(n));

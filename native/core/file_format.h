@@ -12,7 +12,9 @@
 //     32 u64      payload bytes
 //     40 u8[20]   reserved, zero
 //     60 u32      CRC-32C of bytes 0..59
-//   payload (kind-specific: flat_index.cpp, ivf_index_io.cpp; shared pieces
+//   payload (kind-specific: format 3.0 in flat_index_io.cpp and
+//   ivf_index_v3.cpp over the sections of file_sections.h; formats 1.0 and
+//   2.0, read only, in flat_index_io.cpp and ivf_index_io.cpp; shared pieces
 //   in file_payload.h)
 //   trailer, 8 bytes:
 //     u32 CRC-32C of the payload, then char[4] "XEND"

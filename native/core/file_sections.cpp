@@ -86,7 +86,9 @@ std::vector<Section> read_section_table(Reader& r) {
 void expect_sections(const std::vector<Section>& found, const SectionLayout& expected, size_t prefix) {
   const std::vector<Section>& want = expected.sections();
   const size_t n = prefix ? std::min(prefix, want.size()) : want.size();
-  if (prefix == 0 && found.size() != want.size())
+  // The count first, even when only a prefix is compared: where the
+  // sections start depends on it.
+  if (found.size() != want.size())
     corrupt("the section table lists " + std::to_string(found.size()) + " sections; this index has " +
             std::to_string(want.size()));
   for (size_t i = 0; i < n; ++i) {

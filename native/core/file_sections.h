@@ -92,9 +92,9 @@ inline uint64_t payload_bytes_of(const SectionLayout& l) { return l.end() - kHea
 void write_section_table(Writer& w, const SectionLayout& layout);
 // Reads a table of at most 64 sections (ERR_CORRUPT_FILE otherwise).
 std::vector<Section> read_section_table(Reader& r);
-// Checks that `found` lists the sections of `expected` from the first on
-// (all of them unless `prefix`): ERR_CORRUPT_FILE naming the first that
-// differs.
+// Checks that `found` lists as many sections as `expected` and the same
+// ones from the first on (all of them unless `prefix`): ERR_CORRUPT_FILE
+// naming the first that differs.
 void expect_sections(const std::vector<Section>& found, const SectionLayout& expected, size_t prefix = 0);
 
 // Writes the sections of a layout in order: zeros up to each array.

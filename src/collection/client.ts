@@ -45,6 +45,22 @@ export interface OpenOptions extends ClientOptions {
    * `refresh()` catches up.
    */
   refreshMs?: number;
+  /**
+   * Map each collection's index snapshot read-only instead of reading it
+   * into memory (default true): every process that opens the directory
+   * shares one copy of its pages through the page cache, and records
+   * written since the snapshot sit in a small index in memory until the
+   * writer folds them into a new snapshot. false: each process holds the
+   * whole index in its own memory.
+   */
+  mmap?: boolean;
+  /**
+   * With `mmap`: check a snapshot's checksum and contents when mapping it
+   * (default true; reads the file once, off the event loop). false maps
+   * in constant time, trusting the file whose size and checksum the
+   * database recorded for it.
+   */
+  verify?: boolean;
 }
 
 export interface CreateCollectionOptions {
@@ -136,6 +152,7 @@ interface ClientParts {
   options: ClientOptions;
   readOnly: boolean;
   refreshMs: number;
+  mapped: { verify: boolean } | undefined;
 }
 
 /** The writer of a read-only client: refuses every program. */
@@ -167,7 +184,7 @@ export class Client {
       parts = arg[INTERNAL];
     } else {
       const db = openDatabase(':memory:');
-      parts = { db, writer: new InlineWriter(db), dir: undefined, lock: undefined, options: checkClientOptions(arg), readOnly: false, refreshMs: 0 };
+      parts = { db, writer: new InlineWriter(db), dir: undefined, lock: undefined, options: checkClientOptions(arg), readOnly: false, refreshMs: 0, mapped: undefined };
     }
     this.#db = parts.db;
     this.#dir = parts.dir;
@@ -180,6 +197,7 @@ export class Client {
       snapshots: parts.dir ? join(parts.dir, 'indexes') : undefined,
       readOnly: parts.readOnly,
       refreshMs: parts.refreshMs,
+      mapped: parts.mapped,
       warn: (w) => warn(w, onWarning),
       modify: (cid, changes) => this.#modify(cid, undefined, changes),
     };
@@ -201,10 +219,13 @@ export class Client {
     const readOnly = checkBoolean(opts.readOnly, 'readOnly');
     const lockTimeoutMs = checkInteger(orDefault(opts.lockTimeoutMs, 0), 'lockTimeoutMs', 0, 2 ** 31 - 1);
     const refreshMs = checkInteger(orDefault(opts.refreshMs, 1000), 'refreshMs', 0, 2 ** 31 - 1);
+    const mmap = opts.mmap === undefined || checkBoolean(opts.mmap, 'mmap');
+    const verify = opts.verify === undefined || checkBoolean(opts.verify, 'verify');
+    const mapped = mmap ? { verify } : undefined;
     const file = join(root, 'semvec.db');
     if (readOnly) {
       const db = openReaderDatabase(file, root);
-      return new Client({ [INTERNAL]: { db, writer: new NoWriter(), dir: root, lock: undefined, options: opts, readOnly, refreshMs } });
+      return new Client({ [INTERNAL]: { db, writer: new NoWriter(), dir: root, lock: undefined, options: opts, readOnly, refreshMs, mapped } });
     }
     try {
       mkdirSync(join(root, 'indexes'), { recursive: true });
@@ -216,7 +237,7 @@ export class Client {
     try {
       db = openDatabase(file);
       const writer = await ThreadWriter.start(file);
-      return new Client({ [INTERNAL]: { db, writer, dir: root, lock, options: opts, readOnly, refreshMs } });
+      return new Client({ [INTERNAL]: { db, writer, dir: root, lock, options: opts, readOnly, refreshMs, mapped } });
     } catch (err) {
       db?.close();
       lock.release();

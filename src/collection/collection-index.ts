@@ -4,6 +4,9 @@
  * snapshot (when the file's size and payload checksum are the ones recorded
  * for it) and caught up with the changes logged since, or else rebuilt from
  * the database; every write keeps it in step; checkpoints snapshot it.
+ * With `mapped`, the snapshot is mapped rather than read (layered-index.ts):
+ * processes that open the collection share its pages, the changes since it
+ * sit in a small delta, and a checkpoint is taken once they grow.
  *
  * All of it runs in the client's write queue, so what it reads from the
  * database is consistent with what it has applied.
@@ -17,10 +20,13 @@ import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
 import type { IndexKind } from './types.js';
+import { LayeredIndex, loadAny } from './layered-index.js';
 import { SearchBatcher } from './search-batcher.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
+type Index = FlatIndex | IVFIndex | LayeredIndex;
 
+const isIvf = (index: Index): boolean => index instanceof IVFIndex || (index instanceof LayeredIndex && index.isIvf);
 
 /** What an index needs to know of its collection. */
 export interface IndexOwner {
@@ -33,6 +39,8 @@ export interface IndexOwner {
   kind: IndexKind;
   /** The directory of snapshots (persistent clients). */
   snapshots: string | undefined;
+  /** Map snapshots instead of reading them (persistent clients), checking each one's checksum and contents first with `verify`. */
+  mapped: { verify: boolean } | undefined;
   warn(warning: SemvecWarning): void;
 }
 
@@ -54,18 +62,9 @@ export async function fileSeal(path: string): Promise<{ bytes: number; crc: numb
   }
 }
 
-async function loadAny(path: string): Promise<FlatIndex | IVFIndex> {
-  try {
-    return await FlatIndex.loadAsync(path);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_WRONG_INDEX_KIND') throw err;
-    return IVFIndex.loadAsync(path);
-  }
-}
-
 export class CollectionIndex {
   #owner: IndexOwner;
-  #index: FlatIndex | IVFIndex | undefined;
+  #index: Index | undefined;
   /** Vectors in the index (kept here: reading it natively takes the index's lock). */
   #size = 0;
   /** Differs from its snapshot by more than the logged changes (rebuilt, caught up, or moved to IVF). */
@@ -74,20 +73,25 @@ export class CollectionIndex {
   #skipped = 0;
   /** The sequence number of the last change the index reflects. */
   #seq = 0;
+  /** Searches running, and indexes replaced while they ran (closed once none runs). */
+  #searching = 0;
+  readonly #retired: Index[] = [];
   /** Unfiltered exact searches that arrive while one runs go together (search-batcher.ts). */
   readonly #batcher = new SearchBatcher(async (queries, k) => {
-    const index = this.#index;
     // The index at the time the batch runs (an 'ivf' collection may have moved to IVF meanwhile).
-    return index instanceof IVFIndex ? index.searchBatchAsync(queries, k) : (index as FlatIndex).searchBatchAsync(queries, k);
+    const index = this.#index as Index;
+    return index instanceof FlatIndex ? index.searchBatchAsync(queries, k) : index.searchBatchAsync(queries, k, {});
   });
 
   private constructor(owner: IndexOwner) {
     this.#owner = owner;
   }
 
-  /** The native index; undefined while the collection has no dimension. */
-  get native(): FlatIndex | IVFIndex | undefined {
-    return this.#index;
+  /** The bytes of the index mapped from its snapshot, and in this process's memory. */
+  memory(): { mapped: number; heap: number } {
+    const index = this.#index;
+    if (index instanceof LayeredIndex) return index.memory();
+    return { mapped: 0, heap: index?.memoryUsage() ?? 0 };
   }
 
   get size(): number {
@@ -160,9 +164,9 @@ export class CollectionIndex {
     // A snapshot is bound to the file written for it: another valid index
     // file in its place (same count, other vectors) is not trusted.
     if (snap.bytes === null || snap.crc === null || seal.bytes !== snap.bytes || seal.crc !== snap.crc) return why('is not the file recorded for it');
-    let index: FlatIndex | IVFIndex;
+    let index: Index;
     try {
-      index = await loadAny(path);
+      index = await this.#openFile(path);
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_NOT_FOUND' && !lastTry && this.#owner.readOnly) return 'replaced';
       return why(`cannot be loaded (${(err as Error).message})`);
@@ -177,10 +181,29 @@ export class CollectionIndex {
     }
     if (this.#size + this.#skipped !== store.count(cid)) {
       this.#index = undefined;
+      this.#retire(index);
       this.#size = 0;
       return why('disagrees with the database');
     }
     return 'loaded';
+  }
+
+  /**
+   * A snapshot file: mapped (layered), or read into memory when the client
+   * does not map or the file is of an older format (the next checkpoint
+   * writes the current one).
+   */
+  async #openFile(path: string): Promise<Index> {
+    const mapped = this.#owner.mapped;
+    if (mapped) {
+      try {
+        return await LayeredIndex.open(path, mapped.verify);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_VERSION') throw err;
+        this.#dirty = !this.#owner.readOnly;
+      }
+    }
+    return loadAny(path);
   }
 
   /** Applies logged changes (rid -> operation, see Op): deleted and re-put vectors leave, put ones are read and added. */
@@ -205,6 +228,8 @@ export class CollectionIndex {
       if (upTo <= this.#seq) return new Map<number, number>();
       const snap = store.snapshot(cid);
       if (snap && snap.pruned_seq > this.#seq) return 'reload';
+      // A newer snapshot to map: the old one's pages (and its unlinked file) are let go.
+      if (snap && this.#index instanceof LayeredIndex && !this.#index.path.endsWith(`/${snap.file}`)) return 'reload';
       const changes = await store.changesBetween(cid, this.#seq, upTo);
       await this.apply(dim, changes);
       this.#seq = upTo;
@@ -215,7 +240,9 @@ export class CollectionIndex {
   /** Builds the index again from every embedding in the database. */
   async rebuild(dim: number): Promise<void> {
     const { store, cid, metric } = this.#owner;
+    const before = this.#index;
     this.#index = new FlatIndex({ dim, metric });
+    this.#retire(before);
     this.#size = 0;
     this.#skipped = 0;
     await this.#add(dim, await store.embeddings(cid, dim));
@@ -242,7 +269,7 @@ export class CollectionIndex {
     this.#size += scan.rids.length;
   }
 
-  #ensure(dim: number): FlatIndex | IVFIndex {
+  #ensure(dim: number): Index {
     this.#index ??= new FlatIndex({ dim, metric: this.#owner.metric });
     return this.#index;
   }
@@ -254,12 +281,19 @@ export class CollectionIndex {
     await index.addAsync(vectors, rids);
     this.#size += rids.length;
     await this.useIvfIfLarge(dim);
+    await this.#checkpointIfDue();
+  }
+
+  /** A writer folds a grown delta into a new snapshot (layered-index.ts). */
+  async #checkpointIfDue(): Promise<void> {
+    if (!this.#owner.readOnly && this.#index instanceof LayeredIndex && this.#index.due) await this.snapshot();
   }
 
   /** Removes indexed rids (every one must be in the index). */
   async remove(rids: readonly number[]): Promise<void> {
     if (!this.#index || rids.length === 0) return;
     this.#size -= await this.#index.removeAsync(rids);
+    await this.#checkpointIfDue();
   }
 
   /** Removes the rids that are indexed, ignoring the others. */
@@ -270,12 +304,14 @@ export class CollectionIndex {
 
   /** An 'ivf' collection moves from exact search to IVF once it is large enough (training off the event loop). */
   async useIvfIfLarge(dim: number): Promise<void> {
-    if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < AUTO_IVF.minVectors) return;
+    if (this.#owner.kind !== 'ivf' || !this.#index || isIvf(this.#index) || this.#size < AUTO_IVF.minVectors) return;
     const { rids, vectors } = await this.#owner.store.embeddings(this.#owner.cid, dim);
     const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: AUTO_IVF.nprobe });
     await ivf.trainAsync(vectors);
     await ivf.addAsync(vectors, rids);
+    const before = this.#index;
     this.#index = ivf;
+    this.#retire(before);
     this.#size = rids.length;
     this.#dirty = true;
   }
@@ -292,13 +328,34 @@ export class CollectionIndex {
     const seq = store.lastSeq();
     const file = `${cid}-${seq}.svx`;
     const path = join(snapshots, file);
-    await this.#index.saveAsync(path);
+    const index = this.#index;
+    const whole = index instanceof LayeredIndex ? await index.materialize(await store.embeddings(cid, index.dim, index.deltaRids())) : index;
+    await whole.saveAsync(path);
     const seal = await fileSeal(path);
     if (!seal) return; // cannot happen for a file just written; the snapshot is simply not recorded
     const old = store.snapshot(cid);
     await store.recordSnapshot(cid, seq, file, seal.bytes, seal.crc);
     this.#dirty = false;
+    // The file was checksummed as it was written: mapping it needs no second pass.
+    const before = this.#index;
+    this.#index = this.#owner.mapped ? await LayeredIndex.open(path, false) : whole;
+    this.#retire(before);
+    if (whole !== this.#index) this.#retire(whole);
     if (old && old.file !== file) await rm(join(snapshots, old.file), { force: true });
+  }
+
+  /** Closes a replaced index (its memory or mapping) once no search is using it. */
+  #retire(index: Index | undefined): void {
+    if (index && index !== this.#index) this.#retired.push(index);
+    if (this.#searching === 0) for (const old of this.#retired.splice(0)) old.close();
+  }
+
+  /** Lets the index go (the collection was closed, deleted or reopened), once no search is using it. */
+  close(): void {
+    const index = this.#index;
+    this.#index = undefined;
+    this.#size = 0;
+    this.#retire(index);
   }
 
   /**
@@ -310,14 +367,25 @@ export class CollectionIndex {
    * allow-list.
    */
   async search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
-    const index = this.#index as FlatIndex | IVFIndex;
+    this.#searching++;
+    try {
+      return await this.#search(queries, k, allow, nprobe);
+    } finally {
+      this.#searching--;
+      this.#retire(undefined);
+    }
+  }
+
+  async #search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
+    const index = this.#index as Index;
     const size = this.#size;
+    const ivf = isIvf(index);
     const run = (kk: number, allowIds?: Float64Array) =>
-      index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
-    if (allow === undefined && !(index instanceof IVFIndex)) return this.#batcher.search(queries, queries.length / index.dim, k);
+      index instanceof FlatIndex ? index.searchBatchAsync(queries, kk, { allowIds }) : index.searchBatchAsync(queries, kk, { allowIds, nprobe });
+    if (allow === undefined && !ivf) return this.#batcher.search(queries, queries.length / index.dim, k);
     if (allow === undefined) return run(k);
     const selectivity = allow.count / size;
-    if (selectivity > 0.1 && !(index instanceof IVFIndex)) {
+    if (selectivity > 0.1 && !ivf) {
       const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
       const loose = await run(wider);
       const kept = loose.map((r) => {

@@ -91,6 +91,7 @@ export class Collection {
       metric: info.metric,
       kind: info.index,
       snapshots: host.snapshots,
+      mapped: host.mapped,
       warn: (w) => host.warn(w),
     };
   }
@@ -143,6 +144,7 @@ export class Collection {
   /** @internal The client deleted this collection or closed: the handle refuses work from now on. */
   invalidate(state: 'deleted' | 'closed'): void {
     this.#state = state;
+    this.#index.close();
   }
 
   #check(): void {
@@ -406,7 +408,9 @@ export class Collection {
     this.#count = undefined;
     const changes = await this.#index.catchUp(row.dim);
     if (changes === 'reload') {
+      const before = this.#index;
       this.#index = await CollectionIndex.open(this.#owner(), row.dim);
+      before.close();
       this.#columns = undefined; // rebuilt on first use
       return;
     }

@@ -26,11 +26,12 @@
  *                match is not trusted), and pruned_seq: changes up to it
  *                have been dropped (a reader behind it reloads the snapshot)
  */
+import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 
 import type BetterSqlite3 from 'better-sqlite3';
 
-import { createError, ErrorCode } from '../errors.js';
+import { createError, ErrorCode, SemvecError } from '../errors.js';
 import { native } from '../native.js';
 
 export type Db = BetterSqlite3.Database;
@@ -207,7 +208,7 @@ export function openReaderDatabase(file: string, dir: string): Db {
     try {
       db = new Database(file, { fileMustExist: true, readonly: true, timeout: 5000 });
     } catch (again) {
-      throw databaseError(again, file, 'open');
+      throw readerError(again, file, dir);
     }
   }
   try {
@@ -215,10 +216,30 @@ export function openReaderDatabase(file: string, dir: string): Db {
     checkReaderSchema(db, file);
   } catch (err) {
     db.close();
-    if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_')) throw err;
-    throw databaseError(err, file, 'open');
+    const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
+    if (code.startsWith('ERR_') && code !== ErrorCode.IO) throw err;
+    throw readerError(err, file, dir);
   }
   return db;
+}
+
+/** A reader's failure to open: on a read-only file system, say what it lacks. */
+function readerError(err: unknown, file: string, dir: string): Error {
+  if (!onReadOnlyFileSystem(dir)) return err instanceof SemvecError ? err : databaseError(err, file, 'open');
+  return createError(
+    ErrorCode.IO,
+    `cannot read ${dir}: it is on a read-only file system, and a reader needs to create SQLite's shared-memory file (semvec.db-shm) beside the database; copy the directory to writable storage, or mount it writable`,
+    { cause: err },
+  );
+}
+
+function onReadOnlyFileSystem(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EROFS';
+  }
 }
 
 /** The lock held by the one process that writes a directory. */

@@ -97,6 +97,8 @@ export interface CollectionHost {
   readOnly: boolean;
   /** Read-only clients: the most a read lags behind the writer's commits, in ms (0: only refresh() catches up). */
   refreshMs: number;
+  /** Persistent clients that map snapshots (OpenOptions.mmap), and whether they verify them. */
+  mapped: { verify: boolean } | undefined;
   warn(warning: SemvecWarning): void;
   /** Renames a collection and/or replaces its metadata (the client keeps its handles by name). */
   modify(cid: number, changes: ModifyCollectionOptions): Promise<void>;

@@ -6,6 +6,7 @@
  *   401 AuthError              no token, or a wrong one (the body says nothing more)
  *   404 NotFoundError          no such collection, tenant, database or route
  *   409 UniqueConstraintError  a name or record id that is taken
+ *   403 ForbiddenError         a write to a server started with --read-only
  *   413 PayloadTooLargeError   a body over the limit
  *   422 UnprocessableEntityError  a body that does not match the route's schema (unknown field, wrong type, too many records)
  *   501 UnimplementedError     a Chroma feature semvec does not have (the message names it)
@@ -30,6 +31,7 @@ const BY_CODE: Partial<Record<string, [number, string]>> = {
   [ErrorCode.EMBEDDER_MISMATCH]: [400, 'InvalidArgumentError'],
   [ErrorCode.NOT_FOUND]: [404, 'NotFoundError'],
   [ErrorCode.DUPLICATE_ID]: [409, 'UniqueConstraintError'],
+  [ErrorCode.READ_ONLY]: [403, 'ForbiddenError'],
   [ErrorCode.UNSUPPORTED]: [501, 'UnimplementedError'],
 };
 

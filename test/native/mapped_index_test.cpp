@@ -329,6 +329,15 @@ TEST("mapped: sections that disagree with the fields, or a list size past the co
       testutil::reseal(b);
       CHECK_THROWS_CODE(IvfIndex::open_image(FileMapping::borrow(b.data(), b.size()), false), ErrorCode::CorruptFile);
     }
+  // A section count other than the kind's (fewer, or more up to the limit of 64) is refused, loaded or mapped.
+  for (uint32_t count : {uint32_t(0), uint32_t(12), uint32_t(14), uint32_t(20), uint32_t(64)}) {
+    auto b = good;
+    testutil::put<uint32_t>(b, table, count);
+    testutil::reseal(b);
+    CHECK_THROWS_CODE(IvfIndex::open_image(FileMapping::borrow(b.data(), b.size()), false), ErrorCode::CorruptFile);
+    CHECK_THROWS_CODE(IvfIndex::open_image(FileMapping::borrow(b.data(), b.size()), true), ErrorCode::CorruptFile);
+    CHECK_THROWS_CODE(IvfIndex::deserialize(b.data(), b.size()), ErrorCode::CorruptFile);
+  }
   const uint64_t sizes = testutil::section_at(good, SectionTag::ListSizes);
   for (uint64_t first : {testutil::get<uint64_t>(good, sizes) + 1, uint64_t(300), ~uint64_t(0)}) {
     auto b = good;

@@ -27,6 +27,28 @@ describe('semvec serve (the command)', () => {
     expect(server.output()).toMatch(/SIGTERM: finishing requests in flight, checkpointing\nsemvec serve: stopped/);
   }, 40_000);
 
+  it('--read-only serves beside the directory\'s writing server: reads catch up with its writes, writes answer 403', async () => {
+    const dir = tempDir('semvec-serve-');
+    const writer = await startServe(dir);
+    const reader = await startServe(dir, ['--read-only', '--refresh-ms', '1']);
+    expect(reader.output()).toMatch(/listening on .*read-only/);
+    const base = (s: typeof writer) => `${s.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
+    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const created = (await (await post(base(writer), { name: 'docs' })).json()) as { id: string };
+    expect((await post(`${base(writer)}/${created.id}/add`, { ids: ['a', 'b'], embeddings: [[1, 0], [0, 1]] })).status).toBe(201);
+    const count = async () => (await fetch(`${base(reader)}/${created.id}/count`)).json();
+    expect(await count()).toBe(2);
+    // A later write: the reader catches up (its last catch-up is older than 1 ms by the time the add has answered).
+    expect((await post(`${base(writer)}/${created.id}/add`, { ids: ['c'], embeddings: [[1, 1]] })).status).toBe(201);
+    expect(await count()).toBe(3);
+    const write = await post(`${base(reader)}/${created.id}/add`, { ids: ['d'], embeddings: [[1, 1]] });
+    expect(write.status).toBe(403);
+    expect(((await write.json()) as { error: string }).error).toBe('ForbiddenError');
+    expect((await post(base(reader), { name: 'other' })).status).toBe(403);
+    expect(await reader.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await writer.stop();
+  }, 60_000);
+
   it('refuses a short token and a taken port with one line and a non-zero exit', async () => {
     const dir = tempDir('semvec-serve-');
     await expect(startServe(dir, ['--auth-token', 'short'])).rejects.toThrow(/at least 8 characters/);

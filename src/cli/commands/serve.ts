@@ -24,6 +24,9 @@ export interface ServeCommandOptions {
   /** Largest request body, in MiB. */
   bodyLimitMiB: number;
   logRequests: boolean;
+  /** Serve beside the directory's writer: reads only, caught up every refreshMs. */
+  readOnly: boolean;
+  refreshMs: number;
 }
 
 const LOOPBACK = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -51,7 +54,7 @@ export async function runServe(o: ServeCommandOptions): Promise<void> {
 async function serve(o: ServeCommandOptions, requested: () => string | undefined, onWake: (fn: () => void) => void): Promise<void> {
   const { Client } = await import('../../collection/client.js');
   const { createServer } = await import('../../server/app.js');
-  const client = await Client.open(o.db);
+  const client = await Client.open(o.db, o.readOnly ? { readOnly: true, refreshMs: o.refreshMs } : {});
   let server;
   try {
     server = await createServer({
@@ -75,7 +78,7 @@ async function serve(o: ServeCommandOptions, requested: () => string | undefined
   const port = typeof address === 'object' && address ? address.port : o.port;
   const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
   const count = await client.countCollections();
-  process.stdout.write(`semvec serve: listening on http://${shown}:${port} (${o.db}: ${count} collection${count === 1 ? '' : 's'}${o.authToken ? ', token required' : ''})\n`);
+  process.stdout.write(`semvec serve: listening on http://${shown}:${port} (${o.db}: ${count} collection${count === 1 ? '' : 's'}${o.readOnly ? ', read-only' : ''}${o.authToken ? ', token required' : ''})\n`);
   if (!LOOPBACK(o.host) && !o.authToken) {
     process.stderr.write(`semvec serve: warning: listening on ${o.host} without --auth-token: anyone who can reach this port can read and change the data\n`);
   }
@@ -84,7 +87,7 @@ async function serve(o: ServeCommandOptions, requested: () => string | undefined
     onWake(resolve);
     if (requested()) resolve();
   });
-  process.stdout.write(`semvec serve: ${requested()}: finishing requests in flight, checkpointing\n`);
+  process.stdout.write(`semvec serve: ${requested()}: finishing requests in flight${o.readOnly ? '' : ', checkpointing'}\n`);
   await server.close();
   await client.close();
   process.stdout.write('semvec serve: stopped\n');
@@ -102,6 +105,8 @@ export function register(program: Command): void {
     .option('--cors-origin <origins>', "browser origins allowed to call the API, comma-separated ('*': any); CORS is off by default", originList)
     .option('--body-limit <MiB>', 'largest request body, in MiB', positiveInt, 64)
     .option('--log-requests', 'log every request (JSON lines on stdout)')
+    .option('--read-only', "serve reads only, beside the directory's writing process (any number of read-only servers may share a directory); writes answer 403")
+    .option('--refresh-ms <ms>', 'with --read-only: the most a read lags behind the writer, in ms', positiveInt, 1000)
     .addHelpText(
       'after',
       `
@@ -119,6 +124,8 @@ Example:
         corsOrigins: (opts.corsOrigin as string[] | undefined) ?? [],
         bodyLimitMiB: opts.bodyLimit as number,
         logRequests: opts.logRequests === true,
+        readOnly: opts.readOnly === true,
+        refreshMs: opts.refreshMs as number,
       });
     });
 }

@@ -1,0 +1,96 @@
+/**
+ * Opening by mapping does not read the file: `open({ verify: false })` of a
+ * large file leaves the process's resident memory where it was until a
+ * search touches the pages, where `load` raises it by the file's size.
+ * Measured with the kernel's page accounting (/proc/self/smaps and
+ * smaps_rollup), never with a clock; Linux only.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { FlatIndex, IVFIndex } from '../src/index.js';
+import { randomVectors } from './helpers/data.js';
+import { tempDir } from './helpers/temp.js';
+
+const linux = process.platform === 'linux';
+const dir = tempDir('semvec-open-memory-');
+const dim = 256;
+const MiB = 2 ** 20;
+
+/** The process's resident bytes, from /proc/self/smaps_rollup. */
+function rss(): number {
+  const m = /^Rss:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'));
+  if (!m) throw new Error('no Rss line in /proc/self/smaps_rollup');
+  return Number(m[1]) * 1024;
+}
+
+/** Resident bytes of this process's mappings of `path`, from /proc/self/smaps. */
+function mappedRss(path: string): number {
+  let inFile = false;
+  let bytes = 0;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.endsWith(` ${path}`);
+    else if (inFile) {
+      const m = /^Rss:\s+(\d+) kB$/.exec(line);
+      if (m) bytes += Number(m[1]) * 1024;
+    }
+  }
+  return bytes;
+}
+
+describe.skipIf(!linux)('opening by mapping reads nothing until a search (Linux only: reads /proc/self/smaps)', () => {
+  it('FlatIndex.open without verify leaves RSS below a quarter of a 64 MiB file; the search maps it in; load reads it all', () => {
+    const n = (64 * MiB) / (dim * 4);
+    const path = join(dir, 'flat.svx');
+    {
+      const flat = new FlatIndex({ dim, metric: 'ip' });
+      flat.add(randomVectors(n, dim, 1));
+      flat.save(path);
+    }
+    const size = statSync(path).size;
+    expect(size).toBeGreaterThan(64 * MiB);
+    const query = randomVectors(1, dim, 2);
+
+    const before = rss();
+    const mapped = FlatIndex.open(path, { verify: false });
+    const afterOpen = rss();
+    expect(mapped.mappedBytes()).toBeGreaterThanOrEqual(64 * MiB);
+    expect(afterOpen - before).toBeLessThan(size / 4);
+    expect(mappedRss(path)).toBeLessThan(size / 4);
+
+    // The same accounting sees the pages once a search has read them: the bound above can fail.
+    expect(mapped.search(query, 10).ids.length).toBe(10);
+    expect(mappedRss(path)).toBeGreaterThan(0.9 * 64 * MiB);
+
+    const beforeLoad = rss();
+    const loaded = FlatIndex.load(path);
+    expect(rss() - beforeLoad).toBeGreaterThan(size / 2);
+    expect(loaded.search(query, 10)).toEqual(mapped.search(query, 10));
+  });
+
+  it('IVFIndex.open without verify (sq8 lists) leaves RSS below a quarter of the file until a search of every list', () => {
+    const n = (48 * MiB) / (dim * 4);
+    const path = join(dir, 'ivf-sq8.svx');
+    {
+      const data = randomVectors(n, dim, 3);
+      const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 16, encoding: 'sq8' });
+      ivf.train(data, { seed: 1 });
+      ivf.add(data);
+      ivf.save(path);
+    }
+    const size = statSync(path).size;
+    expect(size).toBeGreaterThan(48 * MiB);
+    const query = randomVectors(1, dim, 4);
+
+    const before = rss();
+    const mapped = IVFIndex.open(path, { verify: false });
+    expect(rss() - before).toBeLessThan(size / 4);
+    expect(mappedRss(path)).toBeLessThan(size / 4);
+
+    // Every list scanned: the 8-bit codes (a fifth of the file) and the re-ranked rows are read.
+    expect(mapped.search(query, 10, { nprobe: 16 }).ids.length).toBe(10);
+    expect(mappedRss(path)).toBeGreaterThan(size / 8);
+  });
+});
