@@ -30,14 +30,17 @@ export type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 export { METRICS, VectorIndex } from './vector-index.js';
 export type { Metric, OpenIndexOptions, SearchOptions, SearchResult } from './vector-index.js';
 export { Embedder } from './embedder/embedder.js';
-export type { EmbedderOptions, EmbedOptions } from './embedder/embedder.js';
+export type { EmbedderOptions, EmbedOptions, EmbedWork } from './embedder/embedder.js';
 export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
 export type { ModelInfo, Pooling } from './embedder/registry.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
+export type { Dtype, DtypeOption } from './embedder/precision.js';
+export type { Chunk, ChunkMode, ChunkOptions } from './embedder/chunking.js';
 export { Client, checkCollectionName } from './collection/client.js';
 export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions, OpenOptions } from './collection/client.js';
 export { Collection, IVF_MIN_RECORDS } from './collection/collection.js';
+export type { IngestOptions, IngestProgress, IngestRecord, IngestResult } from './collection/ingest.js';
 export type {
   CollectionRecord,
   DeleteOptions,

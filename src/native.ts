@@ -166,11 +166,21 @@ export interface NativeConstants {
   };
 }
 
+/** @internal CPU features the native core detects. */
+export interface CpuFeatures {
+  avx2: boolean;
+  avx512: boolean;
+  avx512Vnni: boolean;
+  avxVnni: boolean;
+}
+
 export interface NativeAddon {
   simdLevel(): 'scalar' | 'avx2' | 'avx512';
   getThreads(): number;
   setThreads(threads: number): void;
   hardwareThreads(): number;
+  /** What the CPU offers (with the OS's support for the registers), whatever SEMVEC_SIMD says. */
+  cpuFeatures(): CpuFeatures;
   setErrorFactory(factory: (code: string, message: string) => Error): void;
   normalize(vectors: Float32Array, dim: number, out: Float32Array): number;
   suggestNlist(n: number): number;

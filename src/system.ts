@@ -1,5 +1,5 @@
 /** Process-wide settings and facts of the native core. */
-import { native } from './native.js';
+import { native, type CpuFeatures } from './native.js';
 import { checkInteger } from './validate.js';
 
 /** SIMD instruction sets semvec can use, chosen at load from the CPU. */
@@ -36,4 +36,13 @@ export function setThreads(threads: number): void {
 /** Hardware threads the system reports. */
 export function hardwareThreads(): number {
   return native().hardwareThreads();
+}
+
+/**
+ * @internal What the CPU offers (x86-64; all false elsewhere): the SIMD
+ * levels and the int8 dot-product instructions (VNNI) that make int8 models
+ * fast, whatever `SEMVEC_SIMD` forces.
+ */
+export function cpuFeatures(): CpuFeatures {
+  return native().cpuFeatures();
 }

@@ -43,6 +43,18 @@ Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(semvec::hardware_threads()));
 }
 
+// What the CPU offers beyond the SIMD level in use (the embedder picks an
+// int8 model for CPUs with VNNI). Independent of SEMVEC_SIMD.
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  const semvec::CpuFeatures cpu = semvec::detect_cpu();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("avx2", cpu.avx2_fma);
+  out.Set("avx512", cpu.avx512);
+  out.Set("avx512Vnni", cpu.avx512_vnni);
+  out.Set("avxVnni", cpu.avx_vnni);
+  return out;
+}
+
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   set_error_factory(info);
   return info.Env().Undefined();
@@ -122,6 +134,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New<GetThreads>(env, "getThreads"));
   exports.Set("setThreads", Napi::Function::New<SetThreads>(env, "setThreads"));
   exports.Set("hardwareThreads", Napi::Function::New<HardwareThreads>(env, "hardwareThreads"));
+  exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setErrorFactory", Napi::Function::New<SetErrorFactory>(env, "setErrorFactory"));
   exports.Set("normalize", Napi::Function::New<Normalize>(env, "normalize"));
   exports.Set("similarityMatrix", Napi::Function::New<SimilarityMatrix>(env, "similarityMatrix"));

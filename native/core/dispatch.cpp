@@ -27,6 +27,7 @@ CpuFeatures detect_cpu() {
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
   f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
+  f.avx_vnni = f.avx2_fma && __builtin_cpu_supports("avxvnni");
 #endif
   return f;
 }

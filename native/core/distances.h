@@ -69,6 +69,7 @@ struct CpuFeatures {
   bool avx2_fma = false;
   bool avx512 = false;  // F + BW + DQ + VL, with OS support
   bool avx512_vnni = false;
+  bool avx_vnni = false;  // VEX-coded VNNI (AVX2 CPUs from Alder Lake and Zen 5 on)
 };
 
 CpuFeatures detect_cpu();

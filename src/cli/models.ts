@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
+import type { DtypeOption } from '../embedder/precision.js';
 import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';
 import { DownloadBars, type Style } from './output.js';
 
@@ -29,12 +30,12 @@ export function modelKey(spec: string): string {
   return findModel(spec)?.hubId ?? spec;
 }
 
-/** Loads a model, drawing download bars when the terminal's style shows progress. */
-export async function loadEmbedder(spec: string, style: Style): Promise<Embedder> {
+/** Loads a model (at the precision asked, else the embedder's default), drawing download bars when the terminal's style shows progress. */
+export async function loadEmbedder(spec: string, style: Style, dtype?: DtypeOption): Promise<Embedder> {
   const { Embedder } = await import('../embedder/embedder.js');
   const bars = await DownloadBars.create(style);
   try {
-    return await Embedder.load(spec, bars ? { onProgress: bars.report } : {});
+    return await Embedder.load(spec, { ...(bars ? { onProgress: bars.report } : {}), ...(dtype ? { dtype } : {}) });
   } finally {
     bars?.stop();
   }

@@ -180,6 +180,112 @@ export class Progress {
   }
 }
 
+/** Where a long write stands, as the index command counts it. */
+export interface IngestState {
+  /** Files read, of `files` in all. */
+  filesRead: number;
+  /** Documents (or chunks) read, unchanged ones included. */
+  documents: number;
+  /** Documents (or chunks) embedded and written. */
+  written: number;
+  /** Tokens embedded. */
+  tokens: number;
+}
+
+/** Seconds between progress lines off a terminal: env SEMVEC_PROGRESS_INTERVAL, default 10. */
+export function progressInterval(): number {
+  const raw = process.env.SEMVEC_PROGRESS_INTERVAL;
+  const v = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(v) && v >= 0 ? v : 10;
+}
+
+/** Minutes and seconds: 42 s, 3 min 05 s, 2 h 07 min. */
+export function fmtDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/**
+ * Progress of a long write: a bar over the files on a terminal; elsewhere
+ * (piped, CI logs) a plain line on stderr every {@link progressInterval}
+ * seconds, and a last one at the end if any was printed, so that a short
+ * run prints nothing and a long one is never silent.
+ */
+export class IngestMeter {
+  readonly #bar: SingleBar | undefined;
+  readonly #files: number;
+  readonly #label: string;
+  readonly #started = performance.now();
+  readonly #everyMs: number;
+  #lastLine: number;
+  #lines = 0;
+  #state: IngestState = { filesRead: 0, documents: 0, written: 0, tokens: 0 };
+
+  private constructor(bar: SingleBar | undefined, files: number, label: string) {
+    this.#bar = bar;
+    this.#files = files;
+    this.#label = label;
+    this.#everyMs = progressInterval() * 1000;
+    this.#lastLine = this.#started;
+  }
+
+  static async start(style: Style, files: number, label: string): Promise<IngestMeter> {
+    if (!style.progress || files <= 0) return new IngestMeter(undefined, files, label);
+    const cp = await cliProgress();
+    const bar = new cp.SingleBar({
+      format: `[{bar}] {value}/{total} files | {written} docs | {rate} docs/s | {tokens} tokens/s | ETA {eta_formatted}`,
+      stream: process.stderr,
+      barsize: 30,
+      hideCursor: false,
+      etaBuffer: 50,
+      clearOnComplete: true,
+    });
+    bar.start(files, 0, { written: '0', rate: '-', tokens: '-' });
+    return new IngestMeter(bar, files, label);
+  }
+
+  update(state: Partial<IngestState>): void {
+    this.#state = { ...this.#state, ...state };
+    const now = performance.now();
+    const seconds = (now - this.#started) / 1000;
+    const st = this.#state;
+    if (this.#bar) {
+      this.#bar.update(st.filesRead, {
+        written: fmtInt(st.written),
+        rate: seconds > 0 ? fmtRate(st.written / seconds) : '-',
+        tokens: seconds > 0 ? fmtInt(st.tokens / seconds) : '-',
+      });
+      return;
+    }
+    if (now - this.#lastLine >= this.#everyMs && now > this.#started) {
+      this.#lastLine = now;
+      this.#line();
+    }
+  }
+
+  /** The plain line: files, documents, rates, ETA (by the share of files read). */
+  #line(done = false): void {
+    const st = this.#state;
+    const seconds = (performance.now() - this.#started) / 1000;
+    const share = this.#files > 0 ? st.filesRead / this.#files : 0;
+    const parts = [
+      `${fmtInt(st.filesRead)}/${fmtInt(this.#files)} files (${Math.floor(share * 100)}%)`,
+      `${fmtInt(st.documents)} docs read, ${fmtInt(st.written)} embedded and written`,
+      `${fmtRate(seconds > 0 ? st.written / seconds : 0)} docs/s, ${fmtInt(seconds > 0 ? st.tokens / seconds : 0)} tokens/s`,
+      done ? `done in ${fmtDuration(seconds)}` : share > 0 && share < 1 ? `ETA ${fmtDuration((seconds * (1 - share)) / share)}` : `${fmtDuration(seconds)} so far`,
+    ];
+    process.stderr.write(`${this.#label}: ${parts.join(', ')}\n`);
+    this.#lines++;
+  }
+
+  stop(): void {
+    if (this.#bar) this.#bar.stop();
+    else if (this.#lines > 0) this.#line(true);
+  }
+}
+
 type CliProgress = typeof import('cli-progress');
 
 async function cliProgress(): Promise<CliProgress> {

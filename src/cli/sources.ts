@@ -15,7 +15,8 @@ export const JSONL_EXTENSIONS = ['.jsonl', '.ndjson'] as const;
 const SUPPORTED: readonly string[] = [...TEXT_EXTENSIONS, ...JSONL_EXTENSIONS];
 const SUPPORTED_LIST = '.txt, .md, .markdown, .jsonl or .ndjson';
 
-export type Split = 'file' | 'paragraph';
+/** How text files become documents; `tokens` and `packed` split them into chunks of the model's window. */
+export type Split = 'file' | 'paragraph' | 'tokens' | 'packed';
 
 export interface SourceDocument {
   id: string;
@@ -185,34 +186,56 @@ function jsonlDocuments(text: string, shown: string, options: ReadOptions, into:
 }
 
 /**
- * Reads the documents of the files (from {@link collectFiles}). Ids:
- * `<path>` per file, `<path>#<n>` per paragraph (n from 1), `<path>:<line>`
- * per .jsonl line (or the --id-field value). Text files get `source` (and
+ * The documents of one file (from {@link collectFiles}). Ids: `<path>` per
+ * file, `<path>#<n>` per paragraph (n from 1), `<path>:<line>` per .jsonl
+ * line (or the --id-field value). Text files get `source` (and
  * `paragraph`) metadata; .jsonl records get their other scalar fields.
- * Duplicate ids are an error.
  */
-export async function readDocuments(files: readonly string[], options: ReadOptions = {}): Promise<ReadResult> {
+export async function readFileDocuments(abs: string, options: ReadOptions = {}): Promise<{ documents: SourceDocument[]; skipped: number }> {
   const split = options.split ?? 'file';
   const documents: SourceDocument[] = [];
   let skipped = 0;
+  const shown = displayPath(abs);
+  const text = await readText(abs);
+  if (isJsonl(abs)) {
+    skipped += jsonlDocuments(text, shown, options, documents);
+  } else if (split === 'paragraph') {
+    const parts = paragraphs(text);
+    if (parts.length === 0) skipped++;
+    parts.forEach((p, i) => documents.push({ id: `${shown}#${i + 1}`, text: p, metadata: { source: shown, paragraph: i + 1 } }));
+  } else if (text.trim() === '') {
+    skipped++;
+  } else {
+    documents.push({ id: shown, text: text.trim(), metadata: { source: shown } });
+  }
+  return { documents, skipped };
+}
+
+/** Whether a file is read as .jsonl records. */
+export function isJsonlFile(path: string): boolean {
+  return isJsonl(path);
+}
+
+/** An error for an id met twice. */
+export function duplicateId(id: string, options: ReadOptions): CliError {
+  return new CliError(`duplicate document id ${JSON.stringify(id)}${options.idField ? ` (from --id-field ${options.idField})` : ''}`);
+}
+
+/**
+ * Reads the documents of the files (see {@link readFileDocuments}), all
+ * at once. Duplicate ids are an error.
+ */
+export async function readDocuments(files: readonly string[], options: ReadOptions = {}): Promise<ReadResult> {
+  const documents: SourceDocument[] = [];
+  let skipped = 0;
   for (const abs of files) {
-    const shown = displayPath(abs);
-    const text = await readText(abs);
-    if (isJsonl(abs)) {
-      skipped += jsonlDocuments(text, shown, options, documents);
-    } else if (split === 'paragraph') {
-      const parts = paragraphs(text);
-      if (parts.length === 0) skipped++;
-      parts.forEach((p, i) => documents.push({ id: `${shown}#${i + 1}`, text: p, metadata: { source: shown, paragraph: i + 1 } }));
-    } else if (text.trim() === '') {
-      skipped++;
-    } else {
-      documents.push({ id: shown, text: text.trim(), metadata: { source: shown } });
-    }
+    const r = await readFileDocuments(abs, options);
+    for (const d of r.documents) documents.push(d);
+    skipped += r.skipped;
   }
   const seen = new Set<string>();
   for (const d of documents) {
-    if (seen.has(d.id)) throw new CliError(`duplicate document id ${JSON.stringify(d.id)}${options.idField ? ` (from --id-field ${options.idField})` : ''}`);
+    if (seen.has(d.id)) throw duplicateId(d.id, options);
     seen.add(d.id);
   }
   return { documents, files: files.length, skipped };

@@ -9,6 +9,7 @@
  * applied to the in-memory index and metadata columns.
  */
 import type { Embedder } from '../embedder/embedder.js';
+import { ingest, isRecordStream, type IngestOptions, type IngestRecord, type IngestResult } from './ingest.js';
 import { createError, ErrorCode } from '../errors.js';
 import { AUTO_IVF } from '../ivf-index.js';
 import { distanceAndScore } from '../scores.js';
@@ -52,6 +53,9 @@ import type {
 export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 export type { Include, RecordsInput, UpdateInput } from './records-input.js';
 export type * from './types.js';
+
+/** Candidates fetched per result asked for by a `distinct` query before fetching more. */
+const DISTINCT_FETCH = 8;
 
 /** @internal What identifies the embeddings an embedder makes: model, dimension, pooling. */
 export function embedderIdentity(embedder: Embedder): string {
@@ -235,7 +239,19 @@ export class Collection {
    * @example
    * await col.add({ ids: ['a', 'b'], documents: ['first', 'second'], metadatas: [{ topic: 'x' }, { topic: 'y' }] });
    */
-  async add(input: RecordsInput): Promise<void> {
+  async add(input: RecordsInput): Promise<void>;
+  /**
+   * Adds a stream of records ({ id, document, metadata, embedding? }, from an
+   * iterable or an async iterable), embedded and written in bounded batches
+   * with backpressure; `options.chunk` splits long documents. Batches commit
+   * one by one (not all or nothing). See {@link IngestOptions}.
+   *
+   * @example
+   * const r = await col.add(readRecords('corpus.jsonl'), { onProgress: (p) => console.log(p.records, p.tokensPerSecond) });
+   */
+  async add(records: Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<IngestResult>;
+  async add(input: RecordsInput | Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<void | IngestResult> {
+    if (isRecordStream(input)) return ingest(this, input, 'add', options);
     await this.#put(input, 'add');
   }
 
@@ -243,7 +259,18 @@ export class Collection {
    * Adds new records and replaces existing ones (document, metadata and
    * embedding). Like add, it needs embeddings or documents for every id.
    */
-  async upsert(input: RecordsInput): Promise<void> {
+  async upsert(input: RecordsInput): Promise<void>;
+  /**
+   * Upserts a stream of records, like the streaming `add`.
+   * With `options.chunk`, a source's chunks are replaced together: chunks
+   * a shorter new version no longer has are deleted.
+   *
+   * @example
+   * await col.upsert(docs(), { chunk: { window: 256, overlap: 32 } });
+   */
+  async upsert(records: Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<IngestResult>;
+  async upsert(input: RecordsInput | Iterable<IngestRecord> | AsyncIterable<IngestRecord>, options?: IngestOptions): Promise<void | IngestResult> {
+    if (isRecordStream(input)) return ingest(this, input, 'upsert', options);
     await this.#put(input, 'upsert');
   }
 
@@ -522,21 +549,40 @@ export class Collection {
     if (!('queries' in q) || dim === undefined || this.#index.size === 0) return empty();
     const allow = await this.#matching(options, ids);
     if (allow !== undefined && allow.count === 0) return empty();
-    const results = await this.#index.search(q.queries, nResults, allow, options.nprobe);
-    const all = new Set<number>();
-    for (const r of results) for (const id of r.ids) all.add(id);
-    const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
-    const metric = this.#info.metric;
-    return results.map((r) => {
-      const out: QueryMatch[] = [];
-      r.ids.forEach((rid, j) => {
-        const { distance, score } = distanceAndScore(metric, r.scores[j] as number);
-        if (options.minScore !== undefined && score < options.minScore) return;
-        if (options.maxDistance !== undefined && distance > options.maxDistance) return;
-        const row = rows.get(rid);
-        if (row) out.push({ ...this.#toRecord(row, include), distance, score });
+    const distinct = options.distinct;
+    if (distinct !== undefined && (typeof distinct !== 'string' || distinct.length === 0)) {
+      bad(`distinct must be a metadata key such as 'source_id'; received ${describe(distinct)}`);
+    }
+    const size = allow?.count ?? this.#index.size;
+    // With distinct: more candidates than asked for, more again while too few distinct values come back.
+    for (let k = distinct === undefined ? nResults : Math.min(size, nResults * DISTINCT_FETCH); ; k = Math.min(size, k * 4)) {
+      const results = await this.#index.search(q.queries, k, allow, options.nprobe);
+      const all = new Set<number>();
+      for (const r of results) for (const id of r.ids) all.add(id);
+      const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
+      const metric = this.#info.metric;
+      let short = false;
+      const out = results.map((r) => {
+        const matches: QueryMatch[] = [];
+        const seen = new Set<string>();
+        for (let j = 0; j < r.ids.length && matches.length < nResults; j++) {
+          const { distance, score } = distanceAndScore(metric, r.scores[j] as number);
+          if (options.minScore !== undefined && score < options.minScore) continue;
+          if (options.maxDistance !== undefined && distance > options.maxDistance) continue;
+          const row = rows.get(r.ids[j] as number);
+          if (!row) continue;
+          if (distinct !== undefined) {
+            const v = row.metadata?.[distinct];
+            const key = v === undefined || v === null ? `id:${row.id}` : `${typeof v}:${String(v)}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+          }
+          matches.push({ ...this.#toRecord(row, include), distance, score });
+        }
+        if (distinct !== undefined && matches.length < nResults && r.ids.length === k) short = true;
+        return matches;
       });
-      return out;
-    });
+      if (!short || k >= size) return out;
+    }
   }
 }

@@ -60,6 +60,12 @@ export interface QueryOptions extends Filters {
   include?: readonly Include[];
   /** IVF collections: lists to probe (see IVFIndex). */
   nprobe?: number;
+  /**
+   * A metadata key: at most one match (the best) per value of it, e.g.
+   * `'source_id'` for the best chunk of each document. Records without
+   * the key count as their own value.
+   */
+  distinct?: string;
 }
 
 /** @internal What a collection is, as its client read it. */

@@ -17,12 +17,22 @@ import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
+import { checkChunkOptions, chunkText, type Chunk, type ChunkOptions, type ChunkPlan } from './chunking.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
+import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
 import { loadRuntime, type Ort } from './runtime.js';
 import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
 
 export interface EmbedderOptions extends ResolveOptions {
+  /**
+   * The precision of the model file run: `'fp32'`, `'q8'` (its int8 export:
+   * the file made for this CPU, downloading only that one; ERR_NOT_FOUND
+   * naming the files looked for when the model has none) or `'auto'`
+   * (default: q8 on CPUs with VNNI int8 instructions when the model has an
+   * int8 file, else fp32). `embedder.dtype` says which was loaded.
+   */
+  dtype?: DtypeOption;
   /** Threads for the ONNX runtime's operators; default: every hardware thread. */
   threads?: number;
   /** Longest input in tokens; default: the model's (256 for all-MiniLM-L6-v2). */
@@ -36,8 +46,21 @@ export interface EmbedOptions {
   batchSize?: number;
   /** L2-normalise each embedding (cosine similarity = inner product); default true. */
   normalize?: boolean;
-  /** Called after each batch with the texts done so far and the total. */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called after each batch with the texts done so far, the total, and
+   * the tokens run so far and the texts cut at {@link Embedder.maxTokens}
+   * so far (texts run shortest first: count tokens, not texts, for an
+   * honest rate).
+   */
+  onProgress?: (done: number, total: number, work: EmbedWork) => void;
+}
+
+/** What an embed() call has run so far. */
+export interface EmbedWork {
+  /** Tokens run through the model, special tokens included, padding not. */
+  tokens: number;
+  /** Texts longer than the model reads: their end was dropped. */
+  truncated: number;
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
@@ -73,6 +96,8 @@ export class Embedder {
   /** Longest input in tokens; longer texts are truncated. */
   readonly maxTokens: number;
   readonly pooling: Pooling;
+  /** The precision of the model file loaded (see {@link EmbedderOptions.dtype}). */
+  readonly dtype: Dtype;
   /** Where the model's files are. */
   readonly files: ModelFiles;
   readonly #session: InferenceSession;
@@ -95,6 +120,7 @@ export class Embedder {
     this.dim = init.dim;
     this.pooling = init.pooling;
     this.files = init.files;
+    this.dtype = init.files.dtype;
     this.#session = init.session;
     this.#ort = init.ort;
     this.#encoder = init.encoder;
@@ -107,12 +133,14 @@ export class Embedder {
   /**
    * Loads a model by registry name (`'all-MiniLM-L6-v2'`, the default), by
    * Hugging Face hub id (`'sentence-transformers/all-MiniLM-L6-v2'`) or from
-   * a local directory holding `model.onnx` (or `onnx/model.onnx`),
-   * `tokenizer.json` and `tokenizer_config.json`. Looks in the cache
-   * (`SEMVEC_CACHE`) before downloading; `SEMVEC_OFFLINE=1` forbids downloads.
+   * a local directory holding `model.onnx` (or `onnx/model.onnx`, or an
+   * int8 export such as `onnx/model_quantized.onnx`), `tokenizer.json` and
+   * `tokenizer_config.json`. Looks in the cache (`SEMVEC_CACHE`) before
+   * downloading; `SEMVEC_OFFLINE=1` forbids downloads.
    *
    * @example
    * const model = await Embedder.load('./models/all-MiniLM-L6-v2', { threads: 2 });
+   * const fast = await Embedder.load('all-MiniLM-L6-v2', { dtype: 'q8' }); // the int8 export
    */
   static async load(nameOrPath: string = DEFAULT_MODEL, options: EmbedderOptions = {}): Promise<Embedder> {
     if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) {
@@ -127,7 +155,7 @@ export class Embedder {
     const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
     // The runtime first: a machine without it should not download a model.
     const { ort, Tokenizer } = await loadRuntime();
-    const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
+    const files = await resolveModelFiles(nameOrPath, hubId, { fp32File: known?.onnxFile, ...options, dtype: options.dtype ?? 'auto' });
 
     const [tokenizerJson, tokenizerConfig, config] = await Promise.all([
       readJson(files.tokenizer),
@@ -223,6 +251,7 @@ export class Embedder {
     if (list.length === 0) return out;
 
     const encodings = list.map((t) => this.#encoder.encode(t));
+    const work: EmbedWork = { tokens: 0, truncated: 0 };
     const order = encodings.map((_, i) => i).sort((a, b) => (encodings[a]!.ids.length - encodings[b]!.ids.length) || a - b);
     const pool = this.pooling === 'cls' ? clsPool : meanPool;
     for (let start = 0; start < order.length; start += batchSize) {
@@ -233,7 +262,12 @@ export class Embedder {
         throw createError(ErrorCode.DIMENSION_MISMATCH, `the model produced ${dim}-d vectors; expected ${this.dim}`);
       }
       pool(hidden, batch, dim, out, rowsOf);
-      options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
+      for (const i of rowsOf) {
+        const e = encodings[i]!;
+        work.tokens += e.ids.length;
+        if (e.truncated) work.truncated++;
+      }
+      options.onProgress?.(Math.min(start + batchSize, order.length), order.length, { ...work });
     }
     if (normalize) normalizeInPlace(out, this.dim);
     return out;
@@ -254,6 +288,36 @@ export class Embedder {
   countTokens(text: string): number {
     if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
     return this.#encoder.encode(text).ids.length;
+  }
+
+  /**
+   * Splits a long text into chunks of at most `window` tokens of this
+   * model (default: all it reads, {@link Embedder.maxTokens}), so that
+   * nothing beyond the window is lost: token windows with `overlap` tokens
+   * shared (`mode: 'tokens'`, the default), or whole paragraphs packed up
+   * to the window, split at sentence ends only when one is too long
+   * (`mode: 'packed'`). Each chunk has its text, position and offsets in
+   * the source; chunks never cut a word. A text that fits is one chunk.
+   *
+   * @example
+   * for (const c of model.chunk(longText, { window: 256, overlap: 32 })) console.log(c.index, c.start, c.end, c.tokens);
+   */
+  chunk(text: string, options: ChunkOptions = {}): Chunk[] {
+    if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
+    return chunkText(text, this.chunkPlan(options), (p) => this.#encoder.countPiece(p), this.#encoder.specialTokens);
+  }
+
+  /** @internal Checks chunk options against this model. */
+  chunkPlan(options: ChunkOptions | undefined, at = 'options'): ChunkPlan {
+    return checkChunkOptions(options, this.maxTokens, this.#encoder.specialTokens, at);
+  }
+
+  /** Tokens of a text beyond what the model reads ({@link Embedder.maxTokens}): 0 when it fits. */
+  tokensBeyondWindow(text: string): number {
+    if (typeof text !== 'string') fail(ErrorCode.INVALID_ARGUMENT, `text must be a string; received ${describe(text)}`);
+    let n = this.#encoder.specialTokens;
+    for (const m of text.matchAll(/\S+/g)) n += this.#encoder.countPiece(m[0]);
+    return Math.max(0, n - this.maxTokens);
   }
 
   /** Frees the ONNX session. The embedder cannot be used afterwards. */

@@ -9,8 +9,9 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 import { createError, ErrorCode } from '../errors.js';
-import { checkPath, describe, fail } from '../validate.js';
+import { checkOneOf, checkPath, describe, fail } from '../validate.js';
 import { downloadFile, ioStep, type DownloadProgress } from './download.js';
+import { DTYPE_OPTIONS, FP32_FILE, onnxCandidates, thisCpu, type Dtype, type DtypeOption, type OnnxCandidates } from './precision.js';
 
 export type { DownloadProgress } from './download.js';
 
@@ -20,6 +21,8 @@ export interface ModelFiles {
   dir: string;
   /** The ONNX model. */
   onnx: string;
+  /** Its precision: `'fp32'`, or `'q8'` for an int8 export. */
+  dtype: Dtype;
   /** tokenizer.json. */
   tokenizer: string;
   /** tokenizer_config.json. */
@@ -37,8 +40,19 @@ export interface ResolveOptions {
   hubUrl?: string;
   /** Branch, tag or commit. Default `'main'`. */
   revision?: string;
-  /** The ONNX file's path inside the repository. Default `'onnx/model.onnx'`. */
+  /**
+   * The precision to fetch: `'fp32'` (`onnx/model.onnx`), `'q8'` (the int8
+   * export made for this CPU, e.g. `onnx/model_qint8_avx512_vnni.onnx`, else
+   * `model_quantized.onnx`, ...) or `'auto'` (q8 on CPUs with VNNI when the
+   * model has an int8 file, else fp32; a file already on disk is used before
+   * anything is downloaded). Default `'fp32'` (with `onnxFile`: judged by its
+   * name); `Embedder.load` defaults to `'auto'`.
+   */
+  dtype?: DtypeOption;
+  /** The ONNX file's path inside the repository, whatever `dtype` says. Default: chosen by `dtype`. */
   onnxFile?: string;
+  /** Where a hub repository keeps its fp32 file. Default `'onnx/model.onnx'` (a known model's own, in `Embedder.load`). */
+  fp32File?: string;
   /** Called as bytes arrive (the library draws nothing: the `semvec` command draws a bar from these). */
   onProgress?: (p: DownloadProgress) => void;
   /** Cancels a download; the promise then rejects with `signal.reason`. */
@@ -46,12 +60,12 @@ export interface ResolveOptions {
 }
 
 const DEFAULT_HUB = 'https://huggingface.co';
-const DEFAULT_ONNX = 'onnx/model.onnx';
 const TOKENIZER = 'tokenizer.json';
 const TOKENIZER_CONFIG = 'tokenizer_config.json';
 const CONFIG = 'config.json';
 const LOCAL_LAYOUT =
-  'a model directory needs model.onnx (or onnx/model.onnx), tokenizer.json and tokenizer_config.json; config.json is optional';
+  'a model directory needs model.onnx (or onnx/model.onnx, or an int8 export such as model_quantized.onnx), ' +
+  'tokenizer.json and tokenizer_config.json; config.json is optional';
 
 /**
  * The cache root: env `SEMVEC_CACHE`, else `$XDG_CACHE_HOME/semvec`, else
@@ -88,10 +102,11 @@ export async function resolveModelFiles(
   checkPath(nameOrPath, 'nameOrPath');
   if (hubId !== undefined) checkHubId(hubId);
   const opts = checkOptions(options);
+  const cpu = thisCpu();
 
   const local = resolve(nameOrPath);
   const kind = await kindOf(local);
-  if (kind === 'dir') return localModel(local, opts.onnxFile);
+  if (kind === 'dir') return localModel(local, onnxCandidates(opts, 'local', cpu), opts.dtype);
 
   if (hubId === undefined) {
     const what =
@@ -107,15 +122,16 @@ export async function resolveModelFiles(
 
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = join(cacheDir, hubId.replace(/\//g, '--'), opts.revision.replace(/\//g, '--'));
-  const onnxFile = opts.onnxFile ?? DEFAULT_ONNX;
-  const required = [onnxFile, TOKENIZER, TOKENIZER_CONFIG];
+  const groups = onnxCandidates(opts, 'hub', cpu);
 
-  const cached = await cachedModel(dir, onnxFile);
+  const cached = await cachedModel(dir, groups);
   if (cached) return cached;
 
   if (opts.offline) {
-    const missing: string[] = [];
-    for (const f of required) if (!(await isFile(join(dir, f)))) missing.push(f);
+    const onnxNames = groups.flatMap((g) => g.files);
+    const required = [onnxNames.length === 1 ? onnxNames[0] : `one of ${onnxNames.join(', ')}`, TOKENIZER, TOKENIZER_CONFIG];
+    const missing: string[] = (await firstOnnx(dir, groups)) ? [] : [required[0] as string];
+    for (const f of [TOKENIZER, TOKENIZER_CONFIG]) if (!(await isFile(join(dir, f)))) missing.push(f);
     throw createError(
       ErrorCode.OFFLINE,
       `model ${hubId} (revision ${opts.revision}) is not in the cache and downloads are off ` +
@@ -131,17 +147,17 @@ export async function resolveModelFiles(
     const running = inFlight.get(dir);
     if (!running) break;
     await running.catch(() => undefined);
-    const again = await cachedModel(dir, onnxFile);
+    const again = await cachedModel(dir, groups);
     if (again) return again;
   }
-  const job = download(dir, hubId, onnxFile, opts);
+  const job = download(dir, hubId, groups, opts);
   inFlight.set(dir, job);
   try {
     await job;
   } finally {
     inFlight.delete(dir);
   }
-  const done = await cachedModel(dir, onnxFile);
+  const done = await cachedModel(dir, groups);
   if (!done) {
     throw createError(ErrorCode.IO, `the files of ${hubId} were downloaded but are missing from ${dir}`);
   }
@@ -155,7 +171,11 @@ interface CheckedOptions {
   offline: boolean;
   hubUrl: string;
   revision: string;
+  /** Undefined: fp32, or an explicit onnxFile's precision judged by its name. */
+  dtype: DtypeOption | undefined;
   onnxFile: string | undefined;
+  /** The fp32 file of the hub repository (a known model's), default onnx/model.onnx. */
+  fp32File: string | undefined;
   onProgress: ((p: DownloadProgress) => void) | undefined;
   signal: AbortSignal | undefined;
 }
@@ -199,16 +219,9 @@ function checkOptions(options: unknown): CheckedOptions {
     );
   }
 
-  const onnxFile = o.onnxFile;
-  if (
-    onnxFile !== undefined &&
-    (typeof onnxFile !== 'string' || !/^[\w.-]+(\/[\w.-]+)*$/.test(onnxFile) || hasDotSegment(onnxFile))
-  ) {
-    fail(
-      ErrorCode.INVALID_ARGUMENT,
-      `options.onnxFile must be a relative path inside the model repository such as '${DEFAULT_ONNX}'; received ${describe(onnxFile)}`,
-    );
-  }
+  const onnxFile = checkRepoFile(o.onnxFile, 'options.onnxFile');
+  const fp32File = checkRepoFile(o.fp32File, 'options.fp32File');
+  const dtype = o.dtype === undefined ? undefined : checkOneOf(o.dtype, 'options.dtype', DTYPE_OPTIONS);
 
   const onProgress = o.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
@@ -225,10 +238,19 @@ function checkOptions(options: unknown): CheckedOptions {
     offline,
     hubUrl: parsed.href.replace(/\/+$/, ''),
     revision,
+    dtype,
     onnxFile,
+    fp32File,
     onProgress: onProgress as CheckedOptions['onProgress'],
     signal,
   };
+}
+
+function checkRepoFile(file: unknown, name: string): string | undefined {
+  if (file !== undefined && (typeof file !== 'string' || !/^[\w.-]+(\/[\w.-]+)*$/.test(file) || hasDotSegment(file))) {
+    fail(ErrorCode.INVALID_ARGUMENT, `${name} must be a relative path inside the model repository such as '${FP32_FILE}'; received ${describe(file)}`);
+  }
+  return file;
 }
 
 /**
@@ -270,19 +292,31 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-async function localModel(dir: string, onnxFile: string | undefined): Promise<ModelFiles> {
-  const candidates = [...(onnxFile ? [onnxFile] : []), 'model.onnx', DEFAULT_ONNX];
-  let onnx: string | undefined;
-  for (const c of candidates) {
-    if (await isFile(join(dir, c))) {
-      onnx = join(dir, c);
-      break;
-    }
+/** The first file of the candidate groups that exists under dir, with its precision. */
+async function firstOnnx(dir: string, groups: readonly OnnxCandidates[]): Promise<{ onnx: string; dtype: Dtype } | undefined> {
+  for (const g of groups) {
+    for (const f of g.files) if (await isFile(join(dir, f))) return { onnx: join(dir, f), dtype: g.dtype };
   }
+  return undefined;
+}
+
+/** The error for a model with no int8 export: names the files looked for. */
+function noInt8(where: string, files: readonly string[]): never {
+  throw createError(
+    ErrorCode.NOT_FOUND,
+    `${where} has no int8 (q8) export: looked for ${files.join(', ')}. Load it with dtype 'fp32' (or 'auto'), ` +
+      "or quantise its model.onnx with onnxruntime's dynamic quantisation into one of those names.",
+  );
+}
+
+async function localModel(dir: string, groups: readonly OnnxCandidates[], dtype: DtypeOption | undefined): Promise<ModelFiles> {
+  const found = await firstOnnx(dir, groups);
   const missing: string[] = [];
-  if (!onnx) missing.push([...new Set(candidates)].join(' or '));
   for (const f of [TOKENIZER, TOKENIZER_CONFIG]) if (!(await isFile(join(dir, f)))) missing.push(f);
-  if (missing.length > 0 || !onnx) {
+  if (!found && dtype === 'q8' && groups.every((g) => g.dtype === 'q8')) noInt8(`the model directory ${dir}`, [...new Set(groups.flatMap((g) => g.files))]);
+  // The last group is the fallback (fp32 for 'auto'): name its files.
+  if (!found) missing.unshift((groups[groups.length - 1] as OnnxCandidates).files.join(' or '));
+  if (missing.length > 0 || !found) {
     throw createError(
       ErrorCode.NOT_FOUND,
       `the model directory ${dir} lacks ${missing.join(', ')}: ${LOCAL_LAYOUT}`,
@@ -291,7 +325,8 @@ async function localModel(dir: string, onnxFile: string | undefined): Promise<Mo
   const config = join(dir, CONFIG);
   return {
     dir,
-    onnx,
+    onnx: found.onnx,
+    dtype: found.dtype,
     tokenizer: join(dir, TOKENIZER),
     tokenizerConfig: join(dir, TOKENIZER_CONFIG),
     ...((await isFile(config)) ? { config } : {}),
@@ -299,36 +334,41 @@ async function localModel(dir: string, onnxFile: string | undefined): Promise<Mo
 }
 
 /** The cached files, if every required one is there (final names only exist complete). */
-async function cachedModel(dir: string, onnxFile: string): Promise<ModelFiles | undefined> {
-  const onnx = join(dir, onnxFile);
+async function cachedModel(dir: string, groups: readonly OnnxCandidates[]): Promise<ModelFiles | undefined> {
   const tokenizer = join(dir, TOKENIZER);
   const tokenizerConfig = join(dir, TOKENIZER_CONFIG);
-  for (const f of [onnx, tokenizer, tokenizerConfig]) if (!(await isFile(f))) return undefined;
+  for (const f of [tokenizer, tokenizerConfig]) if (!(await isFile(f))) return undefined;
+  const found = await firstOnnx(dir, groups);
+  if (!found) return undefined;
   const config = join(dir, CONFIG);
-  return { dir, onnx, tokenizer, tokenizerConfig, ...((await isFile(config)) ? { config } : {}) };
+  return { dir, ...found, tokenizer, tokenizerConfig, ...((await isFile(config)) ? { config } : {}) };
 }
 
 /**
  * Downloads the missing files of a model into dir. The optional config.json
  * and the small files come first, the ONNX file last, so a complete set of
  * required files means config.json was fetched too (or does not exist).
+ * The ONNX candidates are tried in order until the server has one (an int8
+ * file a repository lacks is a 404); an fp32 file is required.
  */
-async function download(dir: string, hubId: string, onnxFile: string, opts: CheckedOptions): Promise<void> {
-  const files: Array<[string, boolean]> = [
-    [CONFIG, false],
-    [TOKENIZER_CONFIG, true],
-    [TOKENIZER, true],
-    [onnxFile, true],
-  ];
+async function download(dir: string, hubId: string, groups: readonly OnnxCandidates[], opts: CheckedOptions): Promise<void> {
   const repoPath = hubId.split('/').map(encodeURIComponent).join('/');
-  for (const [file, required] of files) {
+  const fetchOne = async (file: string, required: boolean): Promise<boolean> => {
     const final = join(dir, file);
-    if (await isFile(final)) continue;
+    if (await isFile(final)) return true;
     const url = `${opts.hubUrl}/${repoPath}/resolve/${encodeURIComponent(opts.revision)}/${file
       .split('/')
       .map(encodeURIComponent)
       .join('/')}`;
     await ioStep(final, () => mkdir(dirname(final), { recursive: true }));
-    await downloadFile(url, file, final, required, opts);
+    return downloadFile(url, file, final, required, opts);
+  };
+  await fetchOne(CONFIG, false);
+  await fetchOne(TOKENIZER_CONFIG, true);
+  await fetchOne(TOKENIZER, true);
+  for (const g of groups) {
+    // An explicit file or an fp32 one must be there; an int8 candidate may not be.
+    for (const file of g.files) if (await fetchOne(file, opts.onnxFile !== undefined || g.dtype === 'fp32')) return;
   }
+  noInt8(`the hub repository ${hubId} (revision ${opts.revision})`, groups.flatMap((g) => g.files));
 }

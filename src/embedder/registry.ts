@@ -16,7 +16,7 @@ export interface ModelInfo {
   pooling: Pooling;
   /** Whether the model's embeddings are meant to be L2-normalised. */
   normalize: boolean;
-  /** The ONNX file inside the hub repository. */
+  /** The fp32 ONNX file inside the hub repository (its int8 exports are found by name, see `EmbedderOptions.dtype`). */
   onnxFile: string;
   /** Approximate size of the fp32 ONNX file in MB. */
   sizeMB: number;

@@ -9,6 +9,8 @@ import type { Tokenizer } from '@huggingface/tokenizers';
 export interface Encoding {
   ids: number[];
   typeIds: number[];
+  /** Whether the text had more tokens than maxTokens. */
+  truncated: boolean;
 }
 
 export interface Batch {
@@ -19,11 +21,18 @@ export interface Batch {
   tokenTypeIds: BigInt64Array;
 }
 
+/** Word token counts remembered per encoder. */
+const PIECE_MEMO = 100_000;
+
 export class TextEncoder {
   readonly #tokenizer: Tokenizer;
   readonly maxTokens: number;
   readonly padId: number;
   readonly #endId: number | undefined;
+  /** Token counts of pieces of text (words), a bounded memo: words repeat. */
+  readonly #pieceCounts = new Map<string, number>();
+  /** Tokens the model adds to every input ([CLS] and [SEP] for BERT). */
+  readonly specialTokens: number;
 
   /** `endToken`: the special token that closes a sequence ([SEP], </s>), kept last on truncation. */
   constructor(tokenizer: Tokenizer, maxTokens: number, padId: number, endToken: string | undefined) {
@@ -32,6 +41,18 @@ export class TextEncoder {
     this.padId = padId;
     const end = endToken === undefined ? undefined : tokenizer.token_to_id(endToken);
     this.#endId = end ?? undefined;
+    this.specialTokens = tokenizer.encode('', { add_special_tokens: true }).ids.length;
+  }
+
+  /** Tokens of a piece of text on its own, without special tokens. */
+  countPiece(piece: string): number {
+    let n = this.#pieceCounts.get(piece);
+    if (n === undefined) {
+      n = this.#tokenizer.encode(piece, { add_special_tokens: false }).ids.length;
+      if (this.#pieceCounts.size >= PIECE_MEMO) this.#pieceCounts.clear();
+      this.#pieceCounts.set(piece, n);
+    }
+    return n;
   }
 
   /** Token ids of one text, truncated to maxTokens with the end token kept last. */
@@ -46,7 +67,7 @@ export class TextEncoder {
       typeIds = typeIds.slice(0, this.maxTokens);
       if (keepEnd) ids[this.maxTokens - 1] = last as number;
     }
-    return { ids, typeIds };
+    return { ids, typeIds, truncated: e.ids.length > this.maxTokens };
   }
 
   /** Pads encodings to the longest one. */

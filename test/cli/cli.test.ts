@@ -35,7 +35,13 @@ const running = new Set<ChildProcess>();
 
 /** Runs the CLI in `work` (piped: stdout is not a terminal), offline. */
 function semvec(...args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, SEMVEC_OFFLINE: '1', SEMVEC_CACHE: join(work, 'cache') };
+  return semvecWith({}, ...args);
+}
+
+/** {@link semvec} with more environment variables. */
+function semvecWith(more: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, SEMVEC_OFFLINE: '1', SEMVEC_CACHE: join(work, 'cache'), ...more };
+  if (more.SEMVEC_PROGRESS_INTERVAL === undefined) delete env.SEMVEC_PROGRESS_INTERVAL;
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   return new Promise((resolve) => {
@@ -135,7 +141,7 @@ describe.skipIf(!haveToyModel)('semvec index and query', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     // a.txt#1, notes.md#1-3, data.jsonl:1, :3, :4 (blank line 2 skipped); .hidden and .csv ignored
-    expect(lines[0]).toMatch(/^Indexed 7 documents from 3 files into "default" in [\d.]+ s \([\d.,]+ docs\/s; 7 new, 0 updated, 0 unchanged\); the collection holds 7 documents\.$/);
+    expect(lines[0]).toMatch(/^Indexed 7 documents from 3 files into "default" in [\d.]+ s \([\d.,]+ docs\/s, [\d,]+ tokens\/s; 7 new, 0 updated, 0 unchanged\); the collection holds 7 documents\.$/);
   });
 
   it('re-indexing is idempotent; changed files are updated and --prune removes what disappeared', async () => {
@@ -200,6 +206,86 @@ describe.skipIf(!haveToyModel)('semvec index and query', () => {
     const none = await semvec('query', 'Redis', '--db', db, '--where', '{"category": "nothing"}');
     expectOk(none);
     expect(none.stdout).toMatch(/^No matches in "default"/);
+  });
+});
+
+describe.skipIf(!haveToyModel)('semvec index of long files: chunks, warnings, progress', () => {
+  const db = 'db-long';
+  // About 4,000 tokens: far beyond the toy model's 512.
+  const manual = Array.from({ length: 60 }, (_, i) =>
+    `Section ${i}. The option --flag-${i} changes how the program reads its input, writes its output and reports errors.\n\n`.repeat(1) +
+    `Details of section ${i}: defaults, limits and examples are given here in a paragraph of its own.`,
+  ).join('\n\n');
+  beforeAll(() => {
+    mkdirSync(join(work, 'manuals'), { recursive: true });
+    writeFileSync(join(work, 'manuals', 'tool.txt'), manual);
+    writeFileSync(join(work, 'manuals', 'short.md'), 'A short page.\n');
+  });
+
+  it('--split file warns on stderr that the text beyond the window was not embedded', async () => {
+    const r = await semvec('index', 'manuals', '--db', db, '--collection', 'whole', '--model', model);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Indexed 2 documents from 2 files/);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^semvec: warning: 1 document is longer than the model's 512-token window and was embedded from the beginning only \(manuals\/tool\.txt: [\d,]+ tokens dropped\); index with --split tokens or --split packed/);
+  });
+
+  it('--split tokens stores every part of a long file as linked chunks within the window; --per-source keeps the best chunk of each file', async () => {
+    const r = await semvec('index', 'manuals', '--db', db, '--collection', 'chunks', '--model', model, '--split', 'tokens', '--window', '128', '--overlap', '16');
+    expectOk(r);
+    const n = Number(/^Indexed (\d+) chunks from 2 files/.exec(r.stdout)?.[1]);
+    expect(n).toBeGreaterThan(25);
+    const { Client, Embedder } = await import('../../src/index.js');
+    const client = await Client.open(join(work, db), { readOnly: true });
+    const embedder = await Embedder.load(model);
+    try {
+      const col = await client.getCollection('chunks');
+      const parts = (await col.get({ where: { source: 'manuals/tool.txt' } })).sort((a, b) => (a.metadata!.chunk as number) - (b.metadata!.chunk as number));
+      expect(parts).toHaveLength(n - 1);
+      parts.forEach((p, i) => {
+        expect(p.id).toBe(`manuals/tool.txt#${i + 1}`);
+        expect(p.metadata).toMatchObject({ source: 'manuals/tool.txt', chunk: i + 1 });
+        expect(manual.slice(p.metadata!.chunk_start as number, p.metadata!.chunk_end as number)).toBe(p.document);
+        expect(embedder.countTokens(p.document!)).toBeLessThanOrEqual(128);
+      });
+      expect(parts.at(-1)!.metadata!.chunk_end).toBe(manual.length); // nothing dropped at the end
+    } finally {
+      await embedder.close();
+      await client.close();
+    }
+    const last = manual.slice(-80);
+    const best = await semvec('query', last, '--db', db, '--collection', 'chunks', '-k', '2', '--per-source', '--json');
+    expectOk(best);
+    const results = (JSON.parse(best.stdout) as QueryJson).results;
+    expect(results.map((m) => m.metadata?.source)).toEqual(['manuals/tool.txt', 'manuals/short.md']);
+    const many = await semvec('query', last, '--db', db, '--collection', 'chunks', '-k', '2', '--json');
+    expect((JSON.parse(many.stdout) as QueryJson).results.map((m) => m.metadata?.source)).toEqual(['manuals/tool.txt', 'manuals/tool.txt']);
+  });
+
+  it('--split packed keeps paragraphs whole; --window beyond the model and --window without chunking are usage errors', async () => {
+    const r = await semvec('index', 'manuals', '--db', db, '--collection', 'packed', '--model', model, '--split', 'packed', '--window', '100');
+    expectOk(r);
+    const bad = await semvec('index', 'manuals', '--db', db, '--collection', 'packed', '--model', model, '--split', 'tokens', '--window', '9999');
+    expect(bad.status).toBe(2);
+    expectOneLineError(bad, /--window must be an integer from 3 to 512; received the number 9999/);
+    const alone = await semvec('index', 'manuals', '--db', db, '--window', '100');
+    expect(alone.status).toBe(2);
+    expectOneLineError(alone, /--window and --overlap go with --split tokens or --split packed/);
+  });
+
+  it('piped, it prints plain progress lines on stderr at the interval asked (none in a short run by default)', async () => {
+    const r = await semvecWith({ SEMVEC_PROGRESS_INTERVAL: '0' }, 'index', 'manuals', '--db', db, '--collection', 'progress', '--model', model, '--split', 'tokens', '--window', '64', '--batch-size', '4');
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const l of lines) {
+      expect(l).toMatch(/^semvec index: \d+\/2 files \(\d+%\), [\d,]+ docs read, [\d,]+ embedded and written, [\d.,]+ docs\/s, [\d,]+ tokens\/s, /);
+      expect(l).not.toContain(ESC);
+    }
+    expect(lines.at(-1)).toMatch(/^semvec index: 2\/2 files \(100%\), .* done in (\d+ s|\d+ min \d+ s|\d+ h \d+ min)$/); // however slow the machine
+    const written = lines.map((l) => Number(/([\d,]+) embedded and written/.exec(l)![1]!.replace(/,/g, '')));
+    for (let i = 1; i < written.length; i++) expect(written[i]).toBeGreaterThanOrEqual(written[i - 1]!);
   });
 });
 
@@ -341,7 +427,7 @@ describe('semvec help and errors', () => {
     expect(pkg.bin.semvec).toBe('./dist/cli/main.js');
 
     const expected: Record<string, string[]> = {
-      index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--text-field <name>', '--batch-size <n>'],
+      index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--window <n>', '--overlap <n>', '--dtype <dtype>', '--text-field <name>', '--batch-size <n>'],
       query: ['Usage: semvec query [options] <text>', '--db <dir>', '-k, --top-k <n>', '--where <json>', '--min-score <score>', '--json'],
       bench: ['Usage: semvec bench [options]', '--n <n>', '--dim <dim>', '--nlist <n>', '--nprobe <list>', '--encoding <encoding>', '--queries <n>', '--metric <metric>', '--seed <seed>', '--out <file>', '--svg <file>'],
       eval: ['Usage: semvec eval [options] <pairs>', '--models <list>', '--threshold <t>'],

@@ -1,11 +1,12 @@
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Embedder, MODELS, SemvecError } from '../../src/index.js';
 import { findModel } from '../../src/embedder/registry.js';
 import { codeOf } from '../helpers/errors.js';
-import { haveToyModel, toyModelDir } from '../helpers/models.js';
+import { haveToyModel, sharedModels, toyModelDir } from '../helpers/models.js';
 
 const texts = [
   'The cat sat on the mat.',
@@ -101,6 +102,50 @@ describe.skipIf(!haveToyModel)('Embedder on the toy model with the MiniLM tokeni
     await expect(Embedder.load('' as string)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await expect(Embedder.load(dir, { threads: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await expect(Embedder.load(dir, { pooling: 'max' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+const toyQuantized = join(sharedModels, 'toy-random-bert', 'model_quantized.onnx');
+describe.skipIf(!haveToyModel || !existsSync(toyQuantized))('precision: the toy model and its int8 export', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = toyModelDir();
+    mkdirSync(join(dir, 'onnx'));
+    copyFileSync(toyQuantized, join(dir, 'onnx', 'model_quantized.onnx'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("dtype 'q8' runs the int8 file, 'fp32' the fp32 one, and their vectors agree", async () => {
+    const q8 = await Embedder.load(dir, { dtype: 'q8', threads: 2 });
+    const fp32 = await Embedder.load(dir, { dtype: 'fp32', threads: 2 });
+    try {
+      expect(q8.dtype).toBe('q8');
+      expect(q8.files.onnx).toBe(join(dir, 'onnx', 'model_quantized.onnx'));
+      expect(fp32.dtype).toBe('fp32');
+      expect(fp32.files.onnx).toBe(join(dir, 'model.onnx'));
+      expect(q8.dim).toBe(fp32.dim);
+      const a = q8.rows(await q8.embed(texts));
+      const b = fp32.rows(await fp32.embed(texts));
+      for (let i = 0; i < texts.length; i++) {
+        const cos = a[i]!.reduce((s, x, j) => s + x * (b[i]![j] as number), 0);
+        expect(cos, texts[i]).toBeGreaterThan(0.95);
+        expect(a[i]!.some((x, j) => x !== b[i]![j])).toBe(true); // two different graphs ran
+      }
+    } finally {
+      await q8.close();
+      await fp32.close();
+    }
+  });
+
+  it("dtype 'q8' on a directory without an int8 file is ERR_NOT_FOUND; a bad dtype is ERR_INVALID_ARGUMENT", async () => {
+    const plain = toyModelDir();
+    try {
+      await expect(Embedder.load(plain, { dtype: 'q8' })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', message: /no int8 \(q8\) export: looked for .*model_quantized\.onnx/ });
+      await expect(Embedder.load(plain, { dtype: 'fp16' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /options\.dtype/ });
+      expect((await Embedder.load(plain, { dtype: 'auto' }).then(async (m) => (await m.close(), m.dtype)))).toBe('fp32');
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
   });
 });
 

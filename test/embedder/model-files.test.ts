@@ -14,6 +14,7 @@ import {
   type DownloadProgress,
   type ResolveOptions,
 } from '../../src/embedder/model-files.js';
+import { int8FileNames, thisCpu } from '../../src/embedder/precision.js';
 import { DownloadBars } from '../../src/cli/output.js';
 import { NotFoundError, SemvecError, SemvecIOError, ValidationError } from '../../src/index.js';
 import { serve, startHubServer, type HubServer } from '../helpers/hub-server.js';
@@ -101,6 +102,7 @@ describe('local directories', () => {
     const expected = {
       dir,
       onnx: join(dir, 'model.onnx'),
+      dtype: 'fp32',
       tokenizer: join(dir, 'tokenizer.json'),
       tokenizerConfig: join(dir, 'tokenizer_config.json'),
       config: join(dir, 'config.json'),
@@ -124,6 +126,7 @@ describe('local directories', () => {
     expect('config' in files).toBe(false);
     const quant = await resolveModelFiles(dir, undefined, opts(freshDir(), { onnxFile: 'onnx/model_quint8.onnx' }));
     expect(quant.onnx).toBe(join(dir, 'onnx/model_quint8.onnx'));
+    expect(quant.dtype).toBe('q8'); // judged by its name
     // An onnxFile the directory lacks falls back to the usual names.
     const fallback = await resolveModelFiles(dir, undefined, opts(freshDir(), { onnxFile: 'onnx/model_O4.onnx' }));
     expect(fallback.onnx).toBe(join(dir, 'onnx/model.onnx'));
@@ -136,7 +139,7 @@ describe('local directories', () => {
     expect(err.code).toBe('ERR_NOT_FOUND');
     expect(err.message).toContain(dir);
     expect(err.message).toMatch(/lacks model\.onnx or onnx\/model\.onnx, tokenizer_config\.json:/);
-    expect(err.message).toMatch(/needs model\.onnx \(or onnx\/model\.onnx\), tokenizer\.json and tokenizer_config\.json/);
+    expect(err.message).toMatch(/needs model\.onnx \(or onnx\/model\.onnx, or an int8 export such as model_quantized\.onnx\), tokenizer\.json and tokenizer_config\.json/);
     expect(hub.requests).toHaveLength(0);
   });
 });
@@ -149,6 +152,7 @@ describe('downloads', () => {
     expect(files).toEqual({
       dir,
       onnx: join(dir, 'onnx/model.onnx'),
+      dtype: 'fp32',
       tokenizer: join(dir, 'tokenizer.json'),
       tokenizerConfig: join(dir, 'tokenizer_config.json'),
       config: join(dir, 'config.json'),
@@ -368,6 +372,118 @@ describe('downloads', () => {
     ]);
     expect(a).toEqual(b);
     expect(hub.requests).toHaveLength(4);
+  });
+});
+
+describe('precision (dtype)', () => {
+  const QUANT = modelFile('toy-random-bert/model_quantized.onnx', 1_000_000);
+  const tokenizerFiles = {
+    'tokenizer.json': FILES['tokenizer.json']!,
+    'tokenizer_config.json': FILES['tokenizer_config.json']!,
+  };
+  function dirWith(files: Record<string, Buffer>): string {
+    const dir = freshDir();
+    for (const [name, body] of Object.entries({ ...tokenizerFiles, ...files })) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), body);
+    }
+    return dir;
+  }
+  const own = int8FileNames(thisCpu());
+
+  it("a directory: 'q8' finds the int8 export at the root or under onnx/, 'fp32' the fp32 file", async () => {
+    for (const at of ['model_quantized.onnx', 'onnx/model_quantized.onnx', 'onnx/model_int8.onnx', `onnx/${own[0]}`]) {
+      const dir = dirWith({ 'onnx/model.onnx': ONNX, [at]: QUANT });
+      const q8 = await resolveModelFiles(dir, undefined, opts(freshDir(), { dtype: 'q8' }));
+      expect(q8.onnx, at).toBe(join(dir, at));
+      expect(q8.dtype).toBe('q8');
+      const fp32 = await resolveModelFiles(dir, undefined, opts(freshDir(), { dtype: 'fp32' }));
+      expect(fp32).toMatchObject({ onnx: join(dir, 'onnx/model.onnx'), dtype: 'fp32' });
+    }
+    // The file made for this CPU wins over the generic name.
+    const both = dirWith({ 'onnx/model_quantized.onnx': QUANT, [`onnx/${own[0]}`]: QUANT });
+    expect((await resolveModelFiles(both, undefined, opts(freshDir(), { dtype: 'q8' }))).onnx).toBe(join(both, `onnx/${own[0]}`));
+    expect(hub.requests).toHaveLength(0);
+  });
+
+  it("a directory: 'auto' takes q8 on a CPU with VNNI, else fp32, and fp32 when there is no int8 file", async () => {
+    const dir = dirWith({ 'model.onnx': ONNX, 'onnx/model_quantized.onnx': QUANT });
+    const auto = await resolveModelFiles(dir, undefined, opts(freshDir(), { dtype: 'auto' }));
+    const cpu = thisCpu();
+    expect(auto.dtype).toBe(cpu.arch === 'x64' && cpu.vnni ? 'q8' : 'fp32');
+    const fp32Only = dirWith({ 'model.onnx': ONNX });
+    expect(await resolveModelFiles(fp32Only, undefined, opts(freshDir(), { dtype: 'auto' }))).toMatchObject({ dtype: 'fp32', onnx: join(fp32Only, 'model.onnx') });
+  });
+
+  it("a directory without an int8 file: 'q8' is ERR_NOT_FOUND naming every file looked for", async () => {
+    const dir = dirWith({ 'model.onnx': ONNX });
+    const err = await rejection(resolveModelFiles(dir, undefined, opts(freshDir(), { dtype: 'q8' })));
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.code).toBe('ERR_NOT_FOUND');
+    expect(err.message).toContain(`the model directory ${dir} has no int8 (q8) export: looked for `);
+    for (const name of ['model_quantized.onnx', 'model_int8.onnx', 'model_qint8_avx512_vnni.onnx', 'model_qint8_avx512.onnx', 'model_quint8_avx2.onnx']) {
+      expect(err.message).toContain(` ${name},`);
+      expect(err.message).toContain(`onnx/${name}`);
+    }
+    expect(err.message).toContain("dtype 'fp32'");
+  });
+
+  it("the hub: 'q8' downloads only the int8 file for this CPU, never the fp32 one, then serves it from the cache", async () => {
+    await hub.close();
+    const files: Record<string, Buffer> = { ...FILES };
+    for (const name of own) files[`onnx/${name}`] = QUANT;
+    hub = await startHubServer(REPO, files);
+    const cache = freshDir();
+    const got = await resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'q8' }));
+    expect(got.dtype).toBe('q8');
+    expect(got.onnx).toBe(join(cache, 'test-org--toy-bert', 'main', 'onnx', own[0]!));
+    expect(readFileSync(got.onnx).equals(QUANT)).toBe(true);
+    expect(hub.requests.map((r) => r.file)).toEqual(['config.json', 'tokenizer_config.json', 'tokenizer.json', `onnx/${own[0]}`]);
+    expect(await resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'q8' }))).toEqual(got);
+    expect(hub.requests).toHaveLength(4);
+    // fp32 later: only the fp32 file is fetched.
+    const fp32 = await resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'fp32' }));
+    expect(fp32.dtype).toBe('fp32');
+    expect(hub.requests.slice(4).map((r) => r.file)).toEqual(['onnx/model.onnx']);
+  });
+
+  it("the hub: a repository with only model_quantized.onnx is found after the CPU's own names (404s)", async () => {
+    await hub.close();
+    hub = await startHubServer(REPO, { ...FILES, 'onnx/model_quantized.onnx': QUANT });
+    const cache = freshDir();
+    const got = await resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'q8' }));
+    expect(got.onnx.endsWith('onnx/model_quantized.onnx')).toBe(true);
+    const onnxRequests = hub.requests.map((r) => r.file).filter((f) => f.endsWith('.onnx'));
+    expect(onnxRequests.at(-1)).toBe('onnx/model_quantized.onnx');
+    expect(onnxRequests).not.toContain('onnx/model.onnx');
+    expect(listFiles(got.dir)).toEqual(['config.json', 'onnx/model_quantized.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+  });
+
+  it("the hub: 'q8' for a repository without int8 exports is ERR_NOT_FOUND naming the files, and no ONNX file is kept", async () => {
+    const cache = freshDir();
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'q8' })));
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.message).toContain(`the hub repository ${REPO} (revision main) has no int8 (q8) export: looked for onnx/${own[0]}`);
+    expect(err.message).toContain('onnx/model_quantized.onnx');
+    expect(hub.requests.map((r) => r.file)).not.toContain('onnx/model.onnx');
+    const dir = join(cache, 'test-org--toy-bert', 'main');
+    expect(listFiles(dir).filter((f) => f.includes('onnx'))).toEqual([]);
+  });
+
+  it("the hub: 'auto' uses an fp32 file already in the cache before downloading an int8 one", async () => {
+    const cache = freshDir();
+    await resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'fp32' }));
+    const before = hub.requests.length;
+    const auto = await resolveModelFiles(REPO, REPO, opts(cache, { dtype: 'auto' }));
+    expect(auto.dtype).toBe('fp32');
+    expect(hub.requests).toHaveLength(before);
+  });
+
+  it('rejects an unknown dtype', async () => {
+    const err = await rejection(resolveModelFiles(REPO, REPO, opts(freshDir(), { dtype: 'int4' as never })));
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message).toMatch(/options\.dtype must be one of .*'fp32'.*'q8'.*'auto'.*received the string "int4"/);
+    expect(hub.requests).toHaveLength(0);
   });
 });
 

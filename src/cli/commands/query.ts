@@ -9,8 +9,9 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
+import type { DtypeOption } from '../../embedder/precision.js';
 import { CliError, fmt, fmtMetadata, painter, snippet, table, usage, warn, type Style } from '../output.js';
-import { type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { finiteNumber, jsonOption, nonEmpty, positiveInt, styleOf } from '../options.js';
 
 export interface QueryCommandOptions {
@@ -21,6 +22,10 @@ export interface QueryCommandOptions {
   whereDocument?: WhereDocument;
   minScore?: number;
   model?: string;
+  /** Model precision (`--dtype`). */
+  dtype?: DtypeOption;
+  /** At most one match per source file (the best of its chunks or paragraphs). */
+  perSource?: boolean;
   json: boolean;
 }
 
@@ -55,7 +60,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
     if (typeof recorded === 'string' && modelKey(spec) !== recorded) {
       warn(`collection "${o.collection}" was indexed with the model ${recorded}; scores from ${spec} may be meaningless`);
     }
-    embedder = await loadEmbedder(spec, style);
+    embedder = await loadEmbedder(spec, style, o.dtype);
     const col = await client.getCollection(o.collection, { embedder });
     const [matches = []] = await col.query({
       queryTexts: [text],
@@ -63,6 +68,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
       where: o.where,
       whereDocument: o.whereDocument,
       minScore: o.minScore,
+      ...(o.perSource ? { distinct: 'source' } : {}),
     });
 
     if (o.json) {
@@ -108,6 +114,8 @@ export function register(program: Command): void {
     .option('--where-document <json>', 'document filter, e.g. \'{"$contains": "transformer"}\'')
     .option('--min-score <score>', 'only results with at least this similarity', finiteNumber)
     .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
+    .option('--per-source', 'at most one result per source file: its best chunk or paragraph')
+    .addOption(new Option('--dtype <dtype>', 'model precision: fp32, q8 or auto (as semvec index)').choices(['fp32', 'q8', 'auto']))
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
@@ -137,6 +145,8 @@ Example:
           whereDocument: whereDocument as never,
           minScore: opts.minScore as number | undefined,
           model: opts.model as string | undefined,
+          dtype: opts.dtype as DtypeOption | undefined,
+          perSource: opts.perSource === true,
           json: opts.json === true,
         },
         styleOf(cmd),
