@@ -45,14 +45,19 @@ export type {
   GetOptions,
   Include,
   IndexKind,
+  MatchScores,
   ModifyCollectionOptions,
   QueryMatch,
+  QueryMode,
   QueryOptions,
   RecordsInput,
   RefreshOptions,
   UpdateInput,
 } from './collection/collection.js';
 export type { FieldOperators, Where, WhereDocument } from './collection/filter.js';
+export type { Fusion } from './collection/fusion.js';
+export { MAX_KEYWORD_TERMS, TOKENIZERS } from './collection/keyword-index.js';
+export type { Tokenizer } from './collection/keyword-index.js';
 export type { Metadata, MetadataValue } from './collection/metadata.js';
 export { SemanticSearch } from './search/semantic-search.js';
 export type { IndexOptions, SearchHit, SemanticSearchOptions, SemanticSearchQuery } from './search/semantic-search.js';

@@ -12,10 +12,12 @@ import type { Embedder } from '../embedder/embedder.js';
 import { createError, ErrorCode } from '../errors.js';
 import { AUTO_IVF } from '../ivf-index.js';
 import { distanceAndScore } from '../scores.js';
-import { checkInteger, describe, type VectorsInput } from '../validate.js';
+import { checkInteger, checkOneOf, describe, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 import { CollectionIndex, type IndexOwner } from './collection-index.js';
 import { compileWhereDocument, evaluate, parseWhere } from './filter.js';
+import { checkFusion, fuse, type FusionSpec } from './fusion.js';
+import { keywordQuery, type Tokenizer } from './keyword-index.js';
 import { intersect, setMatching, type Matching } from './matching.js';
 import type { Metadata } from './metadata.js';
 import { MetadataColumns } from './metadata-columns.js';
@@ -42,14 +44,36 @@ import type {
   Filters,
   GetOptions,
   IndexKind,
+  MatchScores,
   ModifyCollectionOptions,
   QueryMatch,
+  QueryMode,
   QueryOptions,
   RefreshOptions,
 } from './types.js';
 
 /** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
 export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
+
+const QUERY_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
+
+/** A ranked record on its way to a query's result. */
+interface Hit {
+  rid: number;
+  score: number;
+  distance: number;
+  scores?: MatchScores;
+}
+
+/** queryTexts of a keyword or hybrid query: one string or a non-empty array of them. */
+function checkQueryTexts(value: unknown, mode: QueryMode): readonly string[] {
+  if (value === undefined) bad(`mode '${mode}' needs queryTexts (the words to look for)`);
+  const texts = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === 'string')) {
+    bad(`queryTexts must be a string or a non-empty array of strings; received ${describe(value)}`);
+  }
+  return texts as string[];
+}
 export type { Include, RecordsInput, UpdateInput } from './records-input.js';
 export type * from './types.js';
 
@@ -111,6 +135,10 @@ export class Collection {
   /** The kind of index requested at creation. */
   get indexKind(): IndexKind {
     return this.#info.index;
+  }
+  /** How the collection's keyword index splits text (see CreateCollectionOptions.tokenizer). */
+  get tokenizer(): Tokenizer {
+    return this.#info.tokenizer;
   }
   /** The embedder used for documents and queryTexts, if any. */
   get embedder(): Embedder | undefined {
@@ -509,30 +537,89 @@ export class Collection {
     const nResults = checkInteger(options.nResults ?? 10, 'nResults', 1, 1_000_000);
     if (options.minScore !== undefined && (typeof options.minScore !== 'number' || Number.isNaN(options.minScore))) bad(`minScore must be a number; received ${describe(options.minScore)}`);
     if (options.maxDistance !== undefined && (typeof options.maxDistance !== 'number' || Number.isNaN(options.maxDistance))) bad(`maxDistance must be a number; received ${describe(options.maxDistance)}`);
+    const mode = checkOneOf(options.mode ?? 'vector', 'mode', QUERY_MODES);
+    if (mode !== 'hybrid') {
+      if (options.fusion !== undefined) bad(`fusion applies to mode 'hybrid'; this query's mode is '${mode}'`);
+      if (options.candidates !== undefined) bad(`candidates applies to mode 'hybrid'; this query's mode is '${mode}'`);
+    }
+    const fusion = mode === 'hybrid' ? checkFusion(options.fusion) : undefined;
+    const candidates = options.candidates === undefined ? Math.max(nResults, 50) : checkInteger(options.candidates, 'candidates', 1, 1_000_000);
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
     if (options.where !== undefined) parseWhere(options.where);
     if (options.whereDocument !== undefined) compileWhereDocument(options.whereDocument);
-    const q = await queryVectors(options, this.#info.dim, this.#embedder, this.name);
+
+    // What each query asks: its text (keyword and hybrid) and/or its vector.
+    let texts: readonly string[] | undefined;
+    let q: { queries: Float32Array; nq: number } | { nq: number };
+    if (mode === 'vector') {
+      q = await queryVectors(options, this.#info.dim, this.#embedder, this.name);
+    } else {
+      texts = checkQueryTexts(options.queryTexts, mode);
+      if (mode === 'keyword') {
+        if (options.queryEmbeddings !== undefined) bad("mode 'keyword' ranks by queryTexts alone; remove queryEmbeddings (or use mode 'hybrid')");
+        q = { nq: texts.length };
+      } else {
+        if (options.queryEmbeddings === undefined && !this.#embedder) {
+          bad(`mode 'hybrid' needs vectors for its queries: give queryEmbeddings (one per queryText), or an embedder for the collection ${JSON.stringify(this.name)}`);
+        }
+        q = await queryVectors(options.queryEmbeddings !== undefined ? { queryEmbeddings: options.queryEmbeddings } : { queryTexts: texts }, this.#info.dim, this.#embedder, this.name);
+        if (q.nq !== texts.length) bad(`mode 'hybrid': queryEmbeddings holds ${q.nq} vectors for ${texts.length} queryTexts; give one per text`);
+      }
+    }
+    const matches = texts?.map((t) => keywordQuery(t, 'queryTexts'));
     const empty = () => Array.from({ length: q.nq }, () => [] as QueryMatch[]);
     const dim = this.#info.dim;
-    if (!('queries' in q) || dim === undefined || this.#index.size === 0) return empty();
+    const vectorSide = mode !== 'keyword' && 'queries' in q && dim !== undefined && this.#index.size > 0;
+    if (mode === 'vector' && !vectorSide) return empty();
     const allow = await this.#matching(options, ids);
     if (allow !== undefined && allow.count === 0) return empty();
-    const results = await this.#index.search(q.queries, nResults, allow, options.nprobe);
-    const all = new Set<number>();
-    for (const r of results) for (const id of r.ids) all.add(id);
-    const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
+
     const metric = this.#info.metric;
-    return results.map((r) => {
-      const out: QueryMatch[] = [];
-      r.ids.forEach((rid, j) => {
-        const { distance, score } = distanceAndScore(metric, r.scores[j] as number);
-        if (options.minScore !== undefined && score < options.minScore) return;
-        if (options.maxDistance !== undefined && distance > options.maxDistance) return;
-        const row = rows.get(rid);
-        if (row) out.push({ ...this.#toRecord(row, include), distance, score });
+    let hits: Hit[][];
+    const vectorHits = async (k: number): Promise<Hit[][]> => {
+      if (!vectorSide) return Array.from({ length: q.nq }, () => []);
+      const results = await this.#index.search((q as { queries: Float32Array }).queries, k, allow, options.nprobe);
+      return results.map((r) => Array.from(r.ids, (rid, j): Hit => ({ rid, ...distanceAndScore(metric, r.scores[j] as number) })));
+    };
+    const keywordHits = (k: number): Hit[][] =>
+      (matches as (string | undefined)[]).map((match) => {
+        if (match === undefined) return [];
+        const { rids, scores } = this.#host.store.keywordSearch(this.cid, match, k, allow && ((rid) => allow.has(rid)));
+        return rids.map((rid, j) => {
+          const score = scores[j] as number;
+          return { rid, score, distance: -score, scores: { keyword: score, keywordRank: j + 1 } };
+        });
       });
-      return out;
-    });
+    if (mode === 'vector') hits = await vectorHits(nResults);
+    else if (mode === 'keyword') hits = keywordHits(nResults);
+    else {
+      const vec = await vectorHits(candidates);
+      const kw = keywordHits(candidates);
+      hits = vec.map((v, i) => {
+        const k = kw[i] as Hit[];
+        const fused = fuse({ ids: v.map((h) => h.rid), scores: v.map((h) => h.score) }, { ids: k.map((h) => h.rid), scores: k.map((h) => h.score) }, fusion as FusionSpec);
+        return fused.slice(0, nResults).map((f) => {
+          const scores: MatchScores = { fused: f.score };
+          if (f.vector) Object.assign(scores, { vector: f.vector.score, vectorRank: f.vector.rank });
+          if (f.keyword) Object.assign(scores, { keyword: f.keyword.score, keywordRank: f.keyword.rank });
+          return { rid: f.id, score: f.score, distance: -f.score, scores };
+        });
+      });
+    }
+
+    const all = new Set<number>();
+    for (const r of hits) for (const h of r) all.add(h.rid);
+    const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
+    return hits.map((r) =>
+      r.flatMap((h) => {
+        if (options.minScore !== undefined && h.score < options.minScore) return [];
+        if (options.maxDistance !== undefined && h.distance > options.maxDistance) return [];
+        const row = rows.get(h.rid);
+        if (!row) return [];
+        const match: QueryMatch = { ...this.#toRecord(row, include), distance: h.distance, score: h.score };
+        if (h.scores) match.scores = h.scores;
+        return [match];
+      }),
+    );
   }
 }

@@ -13,7 +13,8 @@
  * Tables:
  *   meta         key/value: schema_version, next_cid
  *   collections  one row per collection: cid (never reused), name, metric,
- *                dim, index kind, metadata, the embedder it was built with
+ *                dim, index kind, metadata, the embedder it was built with,
+ *                the tokenizer of its keyword index
  *   records      rid (the native index id, never reused), collection, id,
  *                document, metadata (JSON)
  *   embeddings   rid -> embedding (float32 blob), apart so that scans of
@@ -25,6 +26,8 @@
  *                the file's size and payload checksum (a file that does not
  *                match is not trusted), and pruned_seq: changes up to it
  *                have been dropped (a reader behind it reloads the snapshot)
+ *   fts_<cid>    per collection: its keyword index (FTS5 over records'
+ *                documents, kept in step by triggers; keyword-index.ts)
  */
 import { createRequire } from 'node:module';
 
@@ -32,10 +35,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 import { createError, ErrorCode } from '../errors.js';
 import { native } from '../native.js';
+import { createStatements, dropStatements, fillStatements, keywordIndexComplete, TOKENIZERS, type Tokenizer } from './keyword-index.js';
 
 export type Db = BetterSqlite3.Database;
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +51,8 @@ CREATE TABLE IF NOT EXISTS collections (
   index_kind TEXT NOT NULL,
   metadata TEXT,
   created_at TEXT NOT NULL,
-  embedder TEXT
+  embedder TEXT,
+  tokenizer TEXT NOT NULL DEFAULT 'unicode61'
 );
 CREATE TABLE IF NOT EXISTS records (
   rid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,6 +89,11 @@ ALTER TABLE collections ADD COLUMN embedder TEXT;
 ALTER TABLE snapshots ADD COLUMN bytes INTEGER;
 ALTER TABLE snapshots ADD COLUMN crc INTEGER;
 ALTER TABLE snapshots ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
+`;
+
+/** Schema 2 -> 3: a keyword index per collection (made by ensureKeywordIndexes), with its tokenizer. */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE collections ADD COLUMN tokenizer TEXT NOT NULL DEFAULT 'unicode61';
 `;
 
 let driver: typeof BetterSqlite3 | undefined;
@@ -132,11 +142,29 @@ function prepareSchema(db: Db, file: string): void {
   }
   db.transaction(() => {
     if (version === 1) db.exec(MIGRATE_1_TO_2);
+    if (version <= 2) db.exec(MIGRATE_2_TO_3);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
     // Collection ids are never reused: a handle of a deleted collection can
     // never reach a new one of the same name.
     db.prepare("INSERT INTO meta (key, value) VALUES ('next_cid', (SELECT coalesce(max(cid), 0) + 1 FROM collections)) ON CONFLICT (key) DO NOTHING").run();
+    ensureKeywordIndexes(db);
   })();
+}
+
+/**
+ * Builds the keyword index of every collection whose table or triggers are
+ * missing (a database migrated from an older schema, or one whose index was
+ * dropped): what is left of it is dropped, then it is made again from the
+ * records. Runs in the caller's transaction.
+ */
+function ensureKeywordIndexes(db: Db): void {
+  const names = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name LIKE 'fts\\_%' ESCAPE '\\'").pluck().all() as string[]);
+  const rows = db.prepare('SELECT cid, tokenizer FROM collections').all() as { cid: number; tokenizer: string }[];
+  for (const { cid, tokenizer } of rows) {
+    if (keywordIndexComplete(names, cid)) continue;
+    const tok = (TOKENIZERS as readonly string[]).includes(tokenizer) ? (tokenizer as Tokenizer) : 'unicode61';
+    for (const sql of [...dropStatements(cid), ...createStatements(cid, tok), ...fillStatements(cid)]) db.prepare(sql).run();
+  }
 }
 
 /**
