@@ -35,6 +35,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 import { createError, ErrorCode } from '../errors.js';
 import { native } from '../native.js';
+import { registerDocumentFunctions } from './document-match.js';
 import { createStatements, dropStatements, fillStatements, keywordIndexComplete, TOKENIZERS, type Tokenizer } from './keyword-index.js';
 
 export type Db = BetterSqlite3.Database;
@@ -186,6 +187,7 @@ export function openDatabase(file: string | ':memory:'): Db {
       db.pragma('synchronous = FULL');
     }
     db.pragma('foreign_keys = ON');
+    registerDocumentFunctions(db);
     prepareSchema(db, file);
     if (file !== ':memory:') db.pragma('query_only = ON');
   } catch (err) {
@@ -240,6 +242,7 @@ export function openReaderDatabase(file: string, dir: string): Db {
   }
   try {
     db.pragma('query_only = ON');
+    registerDocumentFunctions(db);
     checkReaderSchema(db, file);
   } catch (err) {
     db.close();

@@ -201,6 +201,23 @@ describe.skipIf(!haveToyModel)('semvec index and query', () => {
     expectOk(none);
     expect(none.stdout).toMatch(/^No matches in "default"/);
   });
+
+  it('query --mode keyword ranks by words (BM25) and loads no model; --mode hybrid fuses; both take document regexes', async () => {
+    const kw = await semvec('query', 'redis MEMORY', '--db', db, '--mode', 'keyword', '--json', '--model', '/nonexistent/model');
+    expectOk(kw);
+    const parsed = JSON.parse(kw.stdout) as QueryJson & { mode: string; model: string | null };
+    expect(parsed.mode).toBe('keyword');
+    expect(parsed.model).toBeNull();
+    expect(parsed.results[0]).toMatchObject({ id: 'docs/sub/data.jsonl:4', scores: { keywordRank: 1 } });
+    const hy = await semvec('query', 'Redis keeps data in memory', '--db', db, '--mode', 'hybrid', '--where-document', '{"$regex": "(?i)^redis"}', '--json');
+    expectOk(hy);
+    const hits = (JSON.parse(hy.stdout) as QueryJson).results;
+    expect(hits.map((h) => h.id)).toEqual(['docs/sub/data.jsonl:4']);
+    expect((hits[0] as unknown as { scores: Record<string, number> }).scores).toMatchObject({ vectorRank: 1, keywordRank: 1 });
+    const bad = await semvec('query', 'x', '--db', db, '--mode', 'bm25');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--mode must be vector, keyword or hybrid/);
+  });
 });
 
 describe('semvec bench', () => {

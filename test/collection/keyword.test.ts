@@ -130,6 +130,9 @@ describe('keyword index', () => {
     await col.add({ ids: ['h'], embeddings: [[0.5, 0.5]], documents: ['fox den'] });
     await rcol.refresh({ atLeast: col.seq });
     expect((await keyword(rcol, 'fox')).sort()).toEqual(['a', 'h']);
+    // The reader evaluates regex and case-insensitive document filters too.
+    expect((await rcol.get({ whereDocument: { $regex: '^fox' } })).map((r) => r.id)).toEqual(['h']);
+    expect((await rcol.get({ whereDocument: { $icontains: 'CAFÉ' } })).map((r) => r.id)).toEqual(['c']);
     await reader.close();
     await writer.close();
   });

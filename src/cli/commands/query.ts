@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
+import type { QueryMode } from '../../collection/types.js';
 import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtMetadata, painter, snippet, table, usage, warn, type Style } from '../output.js';
 import { type Command } from 'commander';
@@ -21,6 +22,8 @@ export interface QueryCommandOptions {
   whereDocument?: WhereDocument;
   minScore?: number;
   model?: string;
+  /** vector (default), keyword (BM25 over documents; no model loaded) or hybrid. */
+  mode?: QueryMode;
   json: boolean;
 }
 
@@ -50,19 +53,23 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
       const names = all.map((c) => `"${c.name}"`).join(', ');
       throw new CliError(`no collection "${o.collection}" in ${o.db} (${names ? `it has ${names}; choose one with --collection` : 'it has none yet'})`);
     }
+    const mode = o.mode ?? 'vector';
     const recorded = summary.metadata?.[MODEL_KEY];
     const spec = o.model ?? (typeof recorded === 'string' ? recorded : DEFAULT_MODEL);
-    if (typeof recorded === 'string' && modelKey(spec) !== recorded) {
-      warn(`collection "${o.collection}" was indexed with the model ${recorded}; scores from ${spec} may be meaningless`);
+    if (mode !== 'keyword') {
+      if (typeof recorded === 'string' && modelKey(spec) !== recorded) {
+        warn(`collection "${o.collection}" was indexed with the model ${recorded}; scores from ${spec} may be meaningless`);
+      }
+      embedder = await loadEmbedder(spec, style);
     }
-    embedder = await loadEmbedder(spec, style);
-    const col = await client.getCollection(o.collection, { embedder });
+    const col = await client.getCollection(o.collection, embedder ? { embedder } : {});
     const [matches = []] = await col.query({
       queryTexts: [text],
       nResults: o.k,
       where: o.where,
       whereDocument: o.whereDocument,
       minScore: o.minScore,
+      mode,
     });
 
     if (o.json) {
@@ -73,8 +80,9 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
         distance: m.distance,
         document: m.document ?? null,
         metadata: m.metadata ?? null,
+        ...(m.scores ? { scores: m.scores } : {}),
       }));
-      process.stdout.write(`${JSON.stringify({ query: text, collection: o.collection, model: embedder.name, results }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ query: text, collection: o.collection, mode, model: embedder?.name ?? null, results }, null, 2)}\n`);
       return;
     }
     if (matches.length === 0) {
@@ -106,21 +114,27 @@ export function register(program: Command): void {
     .option('-k, --top-k <n>', 'results to show', positiveInt, 5)
     .option('--where <json>', 'metadata filter, e.g. \'{"category": "ml"}\' or \'{"year": {"$gte": 2020}}\'')
     .option('--where-document <json>', 'document filter, e.g. \'{"$contains": "transformer"}\'')
-    .option('--min-score <score>', 'only results with at least this similarity', finiteNumber)
+    .option('--min-score <score>', 'only results with at least this score (similarity; BM25 or the fused score in the other modes)', finiteNumber)
+    .option('--mode <mode>', 'vector (by meaning, the default), keyword (by words: BM25; loads no model) or hybrid (both, fused)')
     .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
       `
-Filters: $eq $ne $gt $gte $lt $lte $in $nin $and $or on metadata; $contains $not_contains $and $or on documents.
+Filters: $eq $ne $gt $gte $lt $lte $in $nin $and $or on metadata;
+$contains $not_contains $icontains $not_icontains $regex $not_regex $and $or on documents.
 
-Example:
-  $ semvec query "what is overfitting?" --db ./vectors -k 3 --where '{"category": "ml"}' --min-score 0.4`,
+Examples:
+  $ semvec query "what is overfitting?" --db ./vectors -k 3 --where '{"category": "ml"}' --min-score 0.4
+  $ semvec query "ERR_DISK_FULL" --db ./vectors --mode keyword
+  $ semvec query "disk full error" --db ./vectors --mode hybrid --where-document '{"$regex": "(?i)disk"}'`,
     )
     .action(async (text: string, opts: Record<string, unknown>, cmd: Command) => {
       const where = jsonOption('--where', opts.where as string | undefined);
       const whereDocument = jsonOption('--where-document', opts.whereDocument as string | undefined);
       const { parseWhere, compileWhereDocument } = await import('../../collection/filter.js');
+      const mode = opts.mode as string | undefined;
+      if (mode !== undefined && !['vector', 'keyword', 'hybrid'].includes(mode)) throw usage(`--mode must be vector, keyword or hybrid; received ${JSON.stringify(mode)}`);
       try {
         if (where !== undefined) parseWhere(where, '--where');
         if (whereDocument !== undefined) compileWhereDocument(whereDocument, [], '--where-document');
@@ -137,6 +151,7 @@ Example:
           whereDocument: whereDocument as never,
           minScore: opts.minScore as number | undefined,
           model: opts.model as string | undefined,
+          mode: mode as QueryMode | undefined,
           json: opts.json === true,
         },
         styleOf(cmd),
