@@ -33,6 +33,8 @@ export { Embedder } from './embedder/embedder.js';
 export type { EmbedderOptions, EmbedOptions } from './embedder/embedder.js';
 export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
 export type { ModelInfo, Pooling } from './embedder/registry.js';
+export { Reranker, RERANKERS } from './embedder/reranker.js';
+export type { RerankerOptions, RerankOptions, RerankResult } from './embedder/reranker.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
 export { Client, checkCollectionName } from './collection/client.js';
@@ -50,6 +52,8 @@ export type {
   QueryMatch,
   QueryMode,
   QueryOptions,
+  RerankModel,
+  RerankQueryOptions,
   RecordsInput,
   RefreshOptions,
   UpdateInput,

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
+import type { Reranker } from '../embedder/reranker.js';
 import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';
 import { DownloadBars, type Style } from './output.js';
 
@@ -30,6 +31,17 @@ export function modelKey(spec: string): string {
 }
 
 /** Loads a model, drawing download bars when the terminal's style shows progress. */
+/** Loads a cross-encoder reranker (name, hub id or directory), drawing download bars on a terminal. */
+export async function loadReranker(spec: string, style: Style): Promise<Reranker> {
+  const { Reranker } = await import('../embedder/reranker.js');
+  const bars = await DownloadBars.create(style);
+  try {
+    return await Reranker.load(spec, bars ? { onProgress: bars.report } : {});
+  } finally {
+    bars?.stop();
+  }
+}
+
 export async function loadEmbedder(spec: string, style: Style): Promise<Embedder> {
   const { Embedder } = await import('../embedder/embedder.js');
   const bars = await DownloadBars.create(style);

@@ -50,6 +50,7 @@ import type {
   QueryMode,
   QueryOptions,
   RefreshOptions,
+  RerankModel,
 } from './types.js';
 
 /** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
@@ -63,6 +64,42 @@ interface Hit {
   score: number;
   distance: number;
   scores?: MatchScores;
+}
+
+/** The rerank option, checked. */
+function checkRerank(value: unknown, queryTexts: unknown): { model: RerankModel; candidates: number } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(`rerank must be an object like { model: reranker, candidates: 50 }; received ${describe(value)}`);
+  const r = value as Record<string, unknown>;
+  const extra = Object.keys(r).find((k) => k !== 'model' && k !== 'candidates');
+  if (extra !== undefined) bad(`rerank: unknown key ${JSON.stringify(extra)} (it takes model and candidates)`);
+  const model = r.model as RerankModel | undefined;
+  if (model === null || typeof model !== 'object' || typeof model.score !== 'function') bad(`rerank.model must be a Reranker (Reranker.load) or an object with a score(query, passages) method; received ${describe(model)}`);
+  const candidates = checkInteger(r.candidates ?? 50, 'rerank.candidates', 1, 10_000);
+  if (queryTexts === undefined) bad('rerank reads the query text with each document: give queryTexts (with queryEmbeddings if the vectors are your own)');
+  return { model, candidates };
+}
+
+/**
+ * Hits reordered by a reranker's scores of their documents, best first
+ * (ties: the earlier hit first); hits without a document follow, in order.
+ */
+async function rerankHits(model: RerankModel, query: string, hits: Hit[], rows: Map<number, StoredRow>): Promise<Hit[]> {
+  const withDoc = hits.filter((h) => typeof rows.get(h.rid)?.document === 'string' && (rows.get(h.rid)?.document as string).length > 0);
+  const scored = new Set(withDoc);
+  const without = hits.filter((h) => !scored.has(h));
+  if (withDoc.length === 0) return hits;
+  const passages = withDoc.map((h) => rows.get(h.rid)?.document as string);
+  const scores = await model.score(query, passages);
+  if (scores === null || typeof scores !== 'object' || scores.length !== passages.length) {
+    throw createError(ErrorCode.INVALID_ARGUMENT, `the reranker returned ${describe(scores)} for ${passages.length} passages; expected one score per passage`);
+  }
+  const ranked = withDoc.map((h, i) => {
+    const score = Number(scores[i]);
+    if (!Number.isFinite(score)) throw createError(ErrorCode.INVALID_ARGUMENT, `the reranker gave a score of ${scores[i]} for passage ${i}; scores must be finite numbers`);
+    return { hit: h, score, at: i };
+  });
+  ranked.sort((a, b) => b.score - a.score || a.at - b.at);
+  return [...ranked.map(({ hit, score }) => ({ rid: hit.rid, score, distance: -score, scores: { ...hit.scores, rerank: score } })), ...without];
 }
 
 /** queryTexts of a keyword or hybrid query: one string or a non-empty array of them. */
@@ -547,12 +584,18 @@ export class Collection {
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
     if (options.where !== undefined) parseWhere(options.where);
     if (options.whereDocument !== undefined) compileWhereDocument(options.whereDocument);
+    const rerank = options.rerank === undefined ? undefined : checkRerank(options.rerank, options.queryTexts);
+    // How many matches the mode ranks: nResults, or the reranker's candidates.
+    const depth = rerank ? Math.max(nResults, rerank.candidates) : nResults;
 
     // What each query asks: its text (keyword and hybrid) and/or its vector.
     let texts: readonly string[] | undefined;
     let q: { queries: Float32Array; nq: number } | { nq: number };
     if (mode === 'vector') {
-      q = await queryVectors(options, this.#info.dim, this.#embedder, this.name);
+      // With a reranker, queryTexts may come with queryEmbeddings: the texts are for the reranker.
+      const given = rerank && options.queryEmbeddings !== undefined ? { queryEmbeddings: options.queryEmbeddings } : options;
+      q = await queryVectors(given, this.#info.dim, this.#embedder, this.name);
+      if (rerank && checkQueryTexts(options.queryTexts, mode).length !== q.nq) bad(`rerank: ${q.nq} queries but ${checkQueryTexts(options.queryTexts, mode).length} queryTexts; give one text per query`);
     } else {
       texts = checkQueryTexts(options.queryTexts, mode);
       if (mode === 'keyword') {
@@ -590,15 +633,17 @@ export class Collection {
           return { rid, score, distance: -score, scores: { keyword: score, keywordRank: j + 1 } };
         });
       });
-    if (mode === 'vector') hits = await vectorHits(nResults);
-    else if (mode === 'keyword') hits = keywordHits(nResults);
+    if (mode === 'vector') {
+      hits = await vectorHits(depth);
+      if (rerank) for (const r of hits) r.forEach((h, i) => (h.scores = { vector: h.score, vectorRank: i + 1 }));
+    } else if (mode === 'keyword') hits = keywordHits(depth);
     else {
-      const vec = await vectorHits(candidates);
-      const kw = keywordHits(candidates);
+      const vec = await vectorHits(Math.max(candidates, depth));
+      const kw = keywordHits(Math.max(candidates, depth));
       hits = vec.map((v, i) => {
         const k = kw[i] as Hit[];
         const fused = fuse({ ids: v.map((h) => h.rid), scores: v.map((h) => h.score) }, { ids: k.map((h) => h.rid), scores: k.map((h) => h.score) }, fusion as FusionSpec);
-        return fused.slice(0, nResults).map((f) => {
+        return fused.slice(0, depth).map((f) => {
           const scores: MatchScores = { fused: f.score };
           if (f.vector) Object.assign(scores, { vector: f.vector.score, vectorRank: f.vector.rank });
           if (f.keyword) Object.assign(scores, { keyword: f.keyword.score, keywordRank: f.keyword.rank });
@@ -610,6 +655,10 @@ export class Collection {
     const all = new Set<number>();
     for (const r of hits) for (const h of r) all.add(h.rid);
     const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
+    if (rerank) {
+      const queryTexts = checkQueryTexts(options.queryTexts, mode);
+      for (let qi = 0; qi < hits.length; qi++) hits[qi] = (await rerankHits(rerank.model, queryTexts[qi] as string, hits[qi] as Hit[], rows)).slice(0, nResults);
+    }
     return hits.map((r) =>
       r.flatMap((h) => {
         if (options.minScore !== undefined && h.score < options.minScore) return [];

@@ -104,6 +104,24 @@ export interface QueryOptions extends Filters {
   fusion?: Fusion;
   /** Hybrid mode: candidates taken from each side before fusion; default max(nResults, 50). */
   candidates?: number;
+  /**
+   * Reorders the best `candidates` (default 50) of any mode with a
+   * cross-encoder that reads each query text with each document, and keeps
+   * the best nResults. Needs queryTexts. Records without a document come
+   * after those the model scored, in their order.
+   */
+  rerank?: RerankQueryOptions;
+}
+
+/** Something that scores passages against a query, higher more relevant: a {@link Reranker}, or your own. */
+export interface RerankModel {
+  score(query: string, passages: readonly string[]): Promise<ArrayLike<number>>;
+}
+
+export interface RerankQueryOptions {
+  model: RerankModel;
+  /** How many of the mode's best matches the model reads; default 50 (at least nResults are read). */
+  candidates?: number;
 }
 
 /** @internal What a collection is, as its client read it. */

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import type { QueryMode } from '../../collection/types.js';
-import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
+import type { Reranker } from '../../embedder/reranker.js';
+import { DEFAULT_MODEL, loadEmbedder, loadReranker, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtMetadata, painter, snippet, table, usage, warn, type Style } from '../output.js';
 import { type Command } from 'commander';
 import { finiteNumber, jsonOption, nonEmpty, positiveInt, styleOf } from '../options.js';
@@ -24,6 +25,9 @@ export interface QueryCommandOptions {
   model?: string;
   /** vector (default), keyword (BM25 over documents; no model loaded) or hybrid. */
   mode?: QueryMode;
+  /** A cross-encoder (name, hub id or directory) that reorders the best rerankCandidates. */
+  rerank?: string;
+  rerankCandidates?: number;
   json: boolean;
 }
 
@@ -46,6 +50,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
   // Read-only: any number of queries may run beside a writer (semvec index, semvec serve).
   const client = await Client.open(o.db, { readOnly: true });
   let embedder: Embedder | undefined;
+  let reranker: Reranker | undefined;
   try {
     const all = await client.listCollections();
     const summary = all.find((c) => c.name === o.collection);
@@ -62,6 +67,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
       }
       embedder = await loadEmbedder(spec, style);
     }
+    if (o.rerank !== undefined) reranker = await loadReranker(o.rerank, style);
     const col = await client.getCollection(o.collection, embedder ? { embedder } : {});
     const [matches = []] = await col.query({
       queryTexts: [text],
@@ -70,6 +76,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
       whereDocument: o.whereDocument,
       minScore: o.minScore,
       mode,
+      ...(reranker ? { rerank: { model: reranker, candidates: o.rerankCandidates ?? 50 } } : {}),
     });
 
     if (o.json) {
@@ -82,7 +89,8 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
         metadata: m.metadata ?? null,
         ...(m.scores ? { scores: m.scores } : {}),
       }));
-      process.stdout.write(`${JSON.stringify({ query: text, collection: o.collection, mode, model: embedder?.name ?? null, results }, null, 2)}\n`);
+      const reranked = reranker ? { reranker: reranker.name } : {};
+      process.stdout.write(`${JSON.stringify({ query: text, collection: o.collection, mode, model: embedder?.name ?? null, ...reranked, results }, null, 2)}\n`);
       return;
     }
     if (matches.length === 0) {
@@ -98,6 +106,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
     const rows = cells.map((c, i) => [c.rank, c.score, c.id, snippet(matches[i]!.document ?? '', width), c.meta]);
     process.stdout.write(`${table(['rank', 'score', 'id', 'snippet', 'metadata'], rows, ['right', 'right'], p.bold)}\n`);
   } finally {
+    await reranker?.close();
     await embedder?.close();
     await client.close();
   }
@@ -116,6 +125,8 @@ export function register(program: Command): void {
     .option('--where-document <json>', 'document filter, e.g. \'{"$contains": "transformer"}\'')
     .option('--min-score <score>', 'only results with at least this score (similarity; BM25 or the fused score in the other modes)', finiteNumber)
     .option('--mode <mode>', 'vector (by meaning, the default), keyword (by words: BM25; loads no model) or hybrid (both, fused)')
+    .option('--rerank <model>', 'reorder the best candidates with a cross-encoder (name, hub id or directory), e.g. ms-marco-MiniLM-L-6-v2', nonEmpty)
+    .option('--rerank-candidates <n>', 'candidates the reranker reads (default 50)', positiveInt)
     .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
@@ -127,7 +138,8 @@ $contains $not_contains $icontains $not_icontains $regex $not_regex $and $or on 
 Examples:
   $ semvec query "what is overfitting?" --db ./vectors -k 3 --where '{"category": "ml"}' --min-score 0.4
   $ semvec query "ERR_DISK_FULL" --db ./vectors --mode keyword
-  $ semvec query "disk full error" --db ./vectors --mode hybrid --where-document '{"$regex": "(?i)disk"}'`,
+  $ semvec query "disk full error" --db ./vectors --mode hybrid --where-document '{"$regex": "(?i)disk"}'
+  $ semvec query "how do I free disk space?" --db ./vectors --mode hybrid --rerank ms-marco-MiniLM-L-6-v2`,
     )
     .action(async (text: string, opts: Record<string, unknown>, cmd: Command) => {
       const where = jsonOption('--where', opts.where as string | undefined);
@@ -135,6 +147,7 @@ Examples:
       const { parseWhere, compileWhereDocument } = await import('../../collection/filter.js');
       const mode = opts.mode as string | undefined;
       if (mode !== undefined && !['vector', 'keyword', 'hybrid'].includes(mode)) throw usage(`--mode must be vector, keyword or hybrid; received ${JSON.stringify(mode)}`);
+      if (opts.rerankCandidates !== undefined && opts.rerank === undefined) throw usage('--rerank-candidates needs --rerank <model>');
       try {
         if (where !== undefined) parseWhere(where, '--where');
         if (whereDocument !== undefined) compileWhereDocument(whereDocument, [], '--where-document');
@@ -152,6 +165,8 @@ Examples:
           minScore: opts.minScore as number | undefined,
           model: opts.model as string | undefined,
           mode: mode as QueryMode | undefined,
+          rerank: opts.rerank as string | undefined,
+          rerankCandidates: opts.rerankCandidates as number | undefined,
           json: opts.json === true,
         },
         styleOf(cmd),
