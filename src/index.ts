@@ -68,4 +68,16 @@ export type { IndexOptions, SearchHit, SemanticSearchOptions, SemanticSearchQuer
 export { clusterTexts, clusterVectors, suggestK } from './cluster/cluster.js';
 export type { ClusterOptions, Clustering, SuggestKOptions, SuggestKResult, TextCluster, TextClustering } from './cluster/cluster.js';
 export { compareModels, evaluateApproximate, evaluatePairs, evaluateRetrieval, rocAuc } from './evaluate/evaluate.js';
-export type { ApproximateReport, ModelComparisonRow, Pair, PairsReport, PairVerdict, RetrievalReport, RetrievalTask } from './evaluate/evaluate.js';
+export type {
+  ApproximateReport,
+  ModelComparisonRow,
+  Pair,
+  PairsReport,
+  PairVerdict,
+  QueryScore,
+  RetrievalComparison,
+  RetrievalModesOptions,
+  RetrievalReport,
+  RetrievalRun,
+  RetrievalTask,
+} from './evaluate/evaluate.js';
