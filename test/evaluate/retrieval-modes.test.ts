@@ -49,7 +49,7 @@ describe('evaluateRetrieval across modes', () => {
     await expectRejects(evaluateRetrieval(null, task, { modes: ['hybrid'] }), 'ERR_INVALID_ARGUMENT', /need vectors/);
     await expectRejects(evaluateRetrieval(null, task, { modes: ['vector'], embeddings: { documents: embeddings.documents, queries: [oneHot(1)] } }), 'ERR_INVALID_ARGUMENT', /one 4-d vector per query/);
     await expectRejects(evaluateRetrieval(null, task, { modes: ['keyword'], rerankCandidates: 0 }), 'ERR_INVALID_ARGUMENT', /rerankCandidates/);
-    await expectRejects(evaluateRetrieval(null, task, { k: 3 }), 'ERR_INVALID_ARGUMENT', /needs a model/);
+    await expectRejects(evaluateRetrieval(null as never, task, { k: 3 }), 'ERR_INVALID_ARGUMENT', /needs a model/);
     await expectRejects(evaluateRetrieval(null, { ...task, relevant: [[9], [1]] }, { modes: ['keyword'] }), 'ERR_INVALID_ARGUMENT', /relevant\[0\]/);
   });
 });
