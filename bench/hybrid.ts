@@ -39,6 +39,8 @@ const COMMAND = {
     'quality-queries': option.int('queries of the labelled set', { full: '500', quick: '100' }),
     'lsa-dim': option.int('dimensions of the LSA vectors', '128'),
     'rerank-candidates': option.sizes('candidate counts timed for reranking', { full: '10,50,100', quick: '10,50' }),
+    'skip-rerank': option.flag('leave out the rerank latency part'),
+    'skip-quality': option.flag('leave out the retrieval quality part'),
     out: option.path('JSON results', 'bench/results/hybrid.json'),
     tmp: option.path('where the temporary collection directories go', os.tmpdir(), { arg: 'DIR' }),
   },
@@ -259,6 +261,8 @@ function parseParams() {
     qualityQueries: v['quality-queries'],
     lsaDim: v['lsa-dim'],
     rerankCandidates: v['rerank-candidates'],
+    skipRerank: v['skip-rerank'],
+    skipQuality: v['skip-quality'],
     out: v.out,
     tmp: v.tmp,
     quick: v.quick,
@@ -298,7 +302,9 @@ async function main(): Promise<void> {
 
   const rerank: RerankTiming[] = [];
   const toyOnnx = tokenizerDir ? join(repo, 'test', 'fixtures', 'toy-cross-encoder', 'model.onnx') : undefined;
-  if (tokenizerDir) {
+  if (p.skipRerank) {
+    console.log('\nRerank latency: skipped (--skip-rerank)');
+  } else if (tokenizerDir) {
     progress('making a random-weight cross-encoder of ms-marco-MiniLM-L-6-v2 shape');
     const minilm = makeMiniLmShapeReranker();
     if (minilm) rerank.push(...(await benchRerank(minilm, 'MiniLM-L6 shape (random weights)', corpus, queryTexts, p.rerankCandidates, p.quick ? 2 : 3)));
@@ -310,19 +316,21 @@ async function main(): Promise<void> {
   }
 
   t0 = now();
-  const quality = await benchQuality(pages, p, toyOnnx);
-  console.log(
-    `\nRetrieval quality @${K}: ${fmtInt(quality.documents)} manual pages (first 300 words, NAME and SYNOPSIS left out), ${fmtInt(quality.queries)} queries = ` +
-      `their NAME descriptions, each relevant to its own page; vectors: LSA ${quality.lsaDim}-d (built in ${fmt(quality.lsaSeconds, 1)} s)`,
-  );
-  console.log(
-    table(
-      ['mode', 'fusion', 'reranked', 'nDCG@10', 'recall@10', 'MRR'],
-      quality.runs.map((r) => [r.mode, r.fusion, r.reranked ? 'yes (MEANINGLESS: random weights)' : 'no', fmt(r.ndcgAtK, 3), fmt(r.recallAtK, 3), fmt(r.mrr, 3)]),
-      '  ',
-      3,
-    ),
-  );
+  const quality = p.skipQuality ? undefined : await benchQuality(pages, p, toyOnnx);
+  if (quality) {
+    console.log(
+      `\nRetrieval quality @${K}: ${fmtInt(quality.documents)} manual pages (first 300 words, NAME and SYNOPSIS left out), ${fmtInt(quality.queries)} queries = ` +
+        `their NAME descriptions, each relevant to its own page; vectors: LSA ${quality.lsaDim}-d (built in ${fmt(quality.lsaSeconds, 1)} s)`,
+    );
+    console.log(
+      table(
+        ['mode', 'fusion', 'reranked', 'nDCG@10', 'recall@10', 'MRR'],
+        quality.runs.map((r) => [r.mode, r.fusion, r.reranked ? 'yes (MEANINGLESS: random weights)' : 'no', fmt(r.ndcgAtK, 3), fmt(r.recallAtK, 3), fmt(r.mrr, 3)]),
+        '  ',
+        3,
+      ),
+    );
+  }
   const loadAfter = os.loadavg();
   console.log(`\nLoad average at the end ${loadText(loadAfter, ', ')}.`);
   writeJson(p.out, {
@@ -333,7 +341,7 @@ async function main(): Promise<void> {
     corpus: { pages: pages.length, paragraphs: corpus.length },
     sizes,
     rerank,
-    quality: { ...quality, seconds: now() - t0 },
+    quality: quality ? { ...quality, seconds: now() - t0 } : null,
     notes: [
       'Latency: vectors are random (their cost is real, their results are not); keyword texts are real NAME descriptions.',
       'Rerank latency and reranked quality use random-weight cross-encoders: the latency of the MiniLM-L6-shaped one is that of the real model shape; every reranked quality number is meaningless.',
