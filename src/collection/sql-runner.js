@@ -108,6 +108,7 @@ export function runProgram(db, cache, steps) {
   try {
     db.transaction(() => {
       steps.forEach((step, s) => {
+        at = { step: s, row: 0 }; // a failure to prepare names this step
         const stmt = prepare(step.from === undefined ? step.sql : withValue(step.sql, results[step.from]));
         if (step.returning) {
           const raw = stmt.raw(true);
