@@ -33,6 +33,8 @@ export { Embedder } from './embedder/embedder.js';
 export type { EmbedderOptions, EmbedOptions, EmbedWork } from './embedder/embedder.js';
 export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';
 export type { ModelInfo, Pooling } from './embedder/registry.js';
+export { Reranker, RERANKERS } from './embedder/reranker.js';
+export type { RerankerOptions, RerankOptions, RerankResult } from './embedder/reranker.js';
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
 export type { Dtype, DtypeOption } from './embedder/precision.js';
@@ -48,18 +50,37 @@ export type {
   GetOptions,
   Include,
   IndexKind,
+  MatchScores,
   ModifyCollectionOptions,
   QueryMatch,
+  QueryMode,
   QueryOptions,
+  RerankModel,
+  RerankQueryOptions,
   RecordsInput,
   RefreshOptions,
   UpdateInput,
 } from './collection/collection.js';
 export type { FieldOperators, Where, WhereDocument } from './collection/filter.js';
+export type { Fusion } from './collection/fusion.js';
+export { MAX_KEYWORD_TERMS, TOKENIZERS } from './collection/keyword-index.js';
+export type { Tokenizer } from './collection/keyword-index.js';
 export type { Metadata, MetadataValue } from './collection/metadata.js';
 export { SemanticSearch } from './search/semantic-search.js';
 export type { IndexOptions, SearchHit, SemanticSearchOptions, SemanticSearchQuery } from './search/semantic-search.js';
 export { clusterTexts, clusterVectors, suggestK } from './cluster/cluster.js';
 export type { ClusterOptions, Clustering, SuggestKOptions, SuggestKResult, TextCluster, TextClustering } from './cluster/cluster.js';
 export { compareModels, evaluateApproximate, evaluatePairs, evaluateRetrieval, rocAuc } from './evaluate/evaluate.js';
-export type { ApproximateReport, ModelComparisonRow, Pair, PairsReport, PairVerdict, RetrievalReport, RetrievalTask } from './evaluate/evaluate.js';
+export type {
+  ApproximateReport,
+  ModelComparisonRow,
+  Pair,
+  PairsReport,
+  PairVerdict,
+  QueryScore,
+  RetrievalComparison,
+  RetrievalModesOptions,
+  RetrievalReport,
+  RetrievalRun,
+  RetrievalTask,
+} from './evaluate/evaluate.js';

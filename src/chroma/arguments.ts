@@ -32,13 +32,14 @@ export function checkBatch(ids: unknown, call: string): void {
   }
 }
 
-const REGEX_OPS = ['$regex', '$not_regex', '$matches', '$not_matches'];
+/** Document filters of other engines that semvec does not have ($regex and $not_regex it has). */
+const UNSUPPORTED_DOCUMENT_OPS = ['$matches', '$not_matches'];
 
-/** Refuses the document filters semvec does not have (regular expressions), anywhere in the tree. */
+/** Refuses the document filters semvec does not have, anywhere in the tree. */
 export function checkWhereDocument(w: unknown, depth = 0): void {
   if (w === null || typeof w !== 'object' || depth > 64) return;
   for (const [k, v] of Object.entries(w)) {
-    if (REGEX_OPS.includes(k)) unsupported(`whereDocument ${k}`, 'use $contains and $not_contains (substring filters), combined with $and / $or');
+    if (UNSUPPORTED_DOCUMENT_OPS.includes(k)) unsupported(`whereDocument ${k}`, 'use $contains, $not_contains (substrings), $regex or $not_regex, combined with $and / $or');
     if (Array.isArray(v)) v.forEach((x) => checkWhereDocument(x, depth + 1));
   }
 }

@@ -36,7 +36,13 @@ export type OperatorExpression =
   | { $in: LiteralValue[] }
   | { $nin: LiteralValue[] };
 export type Where = { [key: string]: LiteralValue | OperatorExpression } | { $and: Where[] } | { $or: Where[] };
-export type WhereDocument = { $contains: string } | { $not_contains: string } | { $and: WhereDocument[] } | { $or: WhereDocument[] };
+export type WhereDocument =
+  | { $contains: string }
+  | { $not_contains: string }
+  | { $regex: string }
+  | { $not_regex: string }
+  | { $and: WhereDocument[] }
+  | { $or: WhereDocument[] };
 
 /** Chroma's read levels: semvec reads every acknowledged write at any level (there is no separate index to skip). */
 export const ReadLevel = {

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
 import type { DtypeOption } from '../embedder/precision.js';
+import type { Reranker } from '../embedder/reranker.js';
 import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';
 import { DownloadBars, type Style } from './output.js';
 
@@ -28,6 +29,17 @@ export function modelKey(spec: string): string {
     // not a local path
   }
   return findModel(spec)?.hubId ?? spec;
+}
+
+/** Loads a cross-encoder reranker (name, hub id or directory), drawing download bars on a terminal. */
+export async function loadReranker(spec: string, style: Style): Promise<Reranker> {
+  const { Reranker } = await import('../embedder/reranker.js');
+  const bars = await DownloadBars.create(style);
+  try {
+    return await Reranker.load(spec, bars ? { onProgress: bars.report } : {});
+  } finally {
+    bars?.stop();
+  }
 }
 
 /** Loads a model (at the precision asked, else the embedder's default), drawing download bars when the terminal's style shows progress. */

@@ -17,6 +17,7 @@ import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo,
 import { CollectionIndex } from './collection-index.js';
 import type { IndexKind } from './types.js';
 import { openDatabase, openReaderDatabase, WriterLock, type Db } from './database.js';
+import { checkTokenizer, type Tokenizer } from './keyword-index.js';
 import { checkMetadata, type Metadata } from './metadata.js';
 import { CollectionStore, type CollectionRow } from './store.js';
 import { InlineWriter, ThreadWriter, WriteQueue, type SqlWriter } from './writer.js';
@@ -71,6 +72,12 @@ export interface CreateCollectionOptions {
   /** 'flat' (default, exact) or 'ivf' (exact until AUTO_IVF.minVectors records, 50,000, then IVF). */
   index?: IndexKind;
   metadata?: Metadata;
+  /**
+   * How the collection's keyword index (for `query({ mode: 'keyword' | 'hybrid' })`)
+   * splits text: 'unicode61' (default: words, case and diacritics folded),
+   * 'porter' (with English stemming) or 'trigram' (substrings).
+   */
+  tokenizer?: Tokenizer;
 }
 
 export interface GetCollectionOptions {
@@ -273,6 +280,7 @@ export class Client {
       index: row.index_kind,
       metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Metadata),
       embedder: row.embedder,
+      tokenizer: row.tokenizer,
     };
   }
 
@@ -290,9 +298,10 @@ export class Client {
     const metric = collectionMetric(options.metric, metadata);
     const index = options.index === undefined ? 'flat' : checkOneOf(options.index, 'index', ['flat', 'ivf'] as const);
     const identity = options.embedder === undefined ? null : embedderIdentity(options.embedder);
+    const tokenizer = checkTokenizer(options.tokenizer);
     return this.#host.queue.run(async () => {
       this.#check();
-      const cid = await this.#store.createCollection(name, metric, options.embedder?.dim, index, metadata, identity);
+      const cid = await this.#store.createCollection(name, metric, options.embedder?.dim, index, metadata, identity, tokenizer);
       const col = new Collection(this.#host, this.#info(this.#store.collectionById(cid) as CollectionRow), undefined, options.embedder);
       this.#open.set(name, col);
       return col;

@@ -13,10 +13,12 @@ import { ingest, isRecordStream, type IngestOptions, type IngestRecord, type Ing
 import { createError, ErrorCode } from '../errors.js';
 import { AUTO_IVF } from '../ivf-index.js';
 import { distanceAndScore } from '../scores.js';
-import { checkInteger, describe, type VectorsInput } from '../validate.js';
+import { checkInteger, checkOneOf, describe, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 import { CollectionIndex, type IndexOwner } from './collection-index.js';
 import { compileWhereDocument, evaluate, parseWhere } from './filter.js';
+import { checkFusion, fuse, type FusionSpec } from './fusion.js';
+import { keywordQuery, type Tokenizer } from './keyword-index.js';
 import { intersect, setMatching, type Matching } from './matching.js';
 import type { Metadata } from './metadata.js';
 import { MetadataColumns } from './metadata-columns.js';
@@ -43,14 +45,73 @@ import type {
   Filters,
   GetOptions,
   IndexKind,
+  MatchScores,
   ModifyCollectionOptions,
   QueryMatch,
+  QueryMode,
   QueryOptions,
   RefreshOptions,
+  RerankModel,
 } from './types.js';
 
 /** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
 export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
+
+const QUERY_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
+
+/** A ranked record on its way to a query's result. */
+interface Hit {
+  rid: number;
+  score: number;
+  distance: number;
+  scores?: MatchScores;
+}
+
+/** The rerank option, checked. */
+function checkRerank(value: unknown, queryTexts: unknown): { model: RerankModel; candidates: number } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(`rerank must be an object like { model: reranker, candidates: 50 }; received ${describe(value)}`);
+  const r = value as Record<string, unknown>;
+  const extra = Object.keys(r).find((k) => k !== 'model' && k !== 'candidates');
+  if (extra !== undefined) bad(`rerank: unknown key ${JSON.stringify(extra)} (it takes model and candidates)`);
+  const model = r.model as RerankModel | undefined;
+  if (model === null || typeof model !== 'object' || typeof model.score !== 'function') bad(`rerank.model must be a Reranker (Reranker.load) or an object with a score(query, passages) method; received ${describe(model)}`);
+  const candidates = checkInteger(r.candidates ?? 50, 'rerank.candidates', 1, 10_000);
+  if (queryTexts === undefined) bad('rerank reads the query text with each document: give queryTexts (with queryEmbeddings if the vectors are your own)');
+  return { model, candidates };
+}
+
+/**
+ * Hits reordered by a reranker's scores of their documents, best first
+ * (ties: the earlier hit first); hits without a document follow, in order.
+ */
+async function rerankHits(model: RerankModel, query: string, hits: Hit[], rows: Map<number, StoredRow>): Promise<Hit[]> {
+  const withDoc = hits.filter((h) => typeof rows.get(h.rid)?.document === 'string' && (rows.get(h.rid)?.document as string).length > 0);
+  const scored = new Set(withDoc);
+  const without = hits.filter((h) => !scored.has(h));
+  if (withDoc.length === 0) return hits;
+  const passages = withDoc.map((h) => rows.get(h.rid)?.document as string);
+  const scores = await model.score(query, passages);
+  if (scores === null || typeof scores !== 'object' || scores.length !== passages.length) {
+    throw createError(ErrorCode.INVALID_ARGUMENT, `the reranker returned ${describe(scores)} for ${passages.length} passages; expected one score per passage`);
+  }
+  const ranked = withDoc.map((h, i) => {
+    const score = Number(scores[i]);
+    if (!Number.isFinite(score)) throw createError(ErrorCode.INVALID_ARGUMENT, `the reranker gave a score of ${scores[i]} for passage ${i}; scores must be finite numbers`);
+    return { hit: h, score, at: i };
+  });
+  ranked.sort((a, b) => b.score - a.score || a.at - b.at);
+  return [...ranked.map(({ hit, score }) => ({ rid: hit.rid, score, distance: -score, scores: { ...hit.scores, rerank: score } })), ...without];
+}
+
+/** queryTexts of a keyword or hybrid query: one string or a non-empty array of them. */
+function checkQueryTexts(value: unknown, mode: QueryMode): readonly string[] {
+  if (value === undefined) bad(`mode '${mode}' needs queryTexts (the words to look for)`);
+  const texts = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === 'string')) {
+    bad(`queryTexts must be a string or a non-empty array of strings; received ${describe(value)}`);
+  }
+  return texts as string[];
+}
 export type { Include, RecordsInput, UpdateInput } from './records-input.js';
 export type * from './types.js';
 
@@ -116,6 +177,10 @@ export class Collection {
   /** The kind of index requested at creation. */
   get indexKind(): IndexKind {
     return this.#info.index;
+  }
+  /** How the collection's keyword index splits text (see CreateCollectionOptions.tokenizer). */
+  get tokenizer(): Tokenizer {
+    return this.#info.tokenizer;
   }
   /** The embedder used for documents and queryTexts, if any. */
   get embedder(): Embedder | undefined {
@@ -540,36 +605,111 @@ export class Collection {
     const nResults = checkInteger(options.nResults ?? 10, 'nResults', 1, 1_000_000);
     if (options.minScore !== undefined && (typeof options.minScore !== 'number' || Number.isNaN(options.minScore))) bad(`minScore must be a number; received ${describe(options.minScore)}`);
     if (options.maxDistance !== undefined && (typeof options.maxDistance !== 'number' || Number.isNaN(options.maxDistance))) bad(`maxDistance must be a number; received ${describe(options.maxDistance)}`);
+    const mode = checkOneOf(options.mode ?? 'vector', 'mode', QUERY_MODES);
+    if (mode !== 'hybrid') {
+      if (options.fusion !== undefined) bad(`fusion applies to mode 'hybrid'; this query's mode is '${mode}'`);
+      if (options.candidates !== undefined) bad(`candidates applies to mode 'hybrid'; this query's mode is '${mode}'`);
+    }
+    const fusion = mode === 'hybrid' ? checkFusion(options.fusion) : undefined;
+    const candidates = options.candidates === undefined ? Math.max(nResults, 50) : checkInteger(options.candidates, 'candidates', 1, 1_000_000);
     const ids = options.ids === undefined ? undefined : checkIds(options.ids);
     if (options.where !== undefined) parseWhere(options.where);
     if (options.whereDocument !== undefined) compileWhereDocument(options.whereDocument);
-    const q = await queryVectors(options, this.#info.dim, this.#embedder, this.name);
+    const rerank = options.rerank === undefined ? undefined : checkRerank(options.rerank, options.queryTexts);
+    // How many matches the mode ranks: nResults, or the reranker's candidates.
+    const depth = rerank ? Math.max(nResults, rerank.candidates) : nResults;
+
+    // What each query asks: its text (keyword and hybrid) and/or its vector.
+    let texts: readonly string[] | undefined;
+    let q: { queries: Float32Array; nq: number } | { nq: number };
+    if (mode === 'vector') {
+      // With a reranker, queryTexts may come with queryEmbeddings: the texts are for the reranker.
+      const given = rerank && options.queryEmbeddings !== undefined ? { queryEmbeddings: options.queryEmbeddings } : options;
+      q = await queryVectors(given, this.#info.dim, this.#embedder, this.name);
+      if (rerank && checkQueryTexts(options.queryTexts, mode).length !== q.nq) bad(`rerank: ${q.nq} queries but ${checkQueryTexts(options.queryTexts, mode).length} queryTexts; give one text per query`);
+    } else {
+      texts = checkQueryTexts(options.queryTexts, mode);
+      if (mode === 'keyword') {
+        if (options.queryEmbeddings !== undefined) bad("mode 'keyword' ranks by queryTexts alone; remove queryEmbeddings (or use mode 'hybrid')");
+        q = { nq: texts.length };
+      } else {
+        if (options.queryEmbeddings === undefined && !this.#embedder) {
+          bad(`mode 'hybrid' needs vectors for its queries: give queryEmbeddings (one per queryText), or an embedder for the collection ${JSON.stringify(this.name)}`);
+        }
+        q = await queryVectors(options.queryEmbeddings !== undefined ? { queryEmbeddings: options.queryEmbeddings } : { queryTexts: texts }, this.#info.dim, this.#embedder, this.name);
+        if (q.nq !== texts.length) bad(`mode 'hybrid': queryEmbeddings holds ${q.nq} vectors for ${texts.length} queryTexts; give one per text`);
+      }
+    }
+    const matches = texts?.map((t) => keywordQuery(t, 'queryTexts'));
     const empty = () => Array.from({ length: q.nq }, () => [] as QueryMatch[]);
     const dim = this.#info.dim;
-    if (!('queries' in q) || dim === undefined || this.#index.size === 0) return empty();
+    const vectorSide = mode !== 'keyword' && 'queries' in q && dim !== undefined && this.#index.size > 0;
+    if (mode === 'vector' && !vectorSide) return empty();
     const allow = await this.#matching(options, ids);
     if (allow !== undefined && allow.count === 0) return empty();
     const distinct = options.distinct;
     if (distinct !== undefined && (typeof distinct !== 'string' || distinct.length === 0)) {
       bad(`distinct must be a metadata key such as 'source_id'; received ${describe(distinct)}`);
     }
-    const size = allow?.count ?? this.#index.size;
+
+    const metric = this.#info.metric;
+    const vectorHits = async (k: number): Promise<Hit[][]> => {
+      if (!vectorSide) return Array.from({ length: q.nq }, () => []);
+      const results = await this.#index.search((q as { queries: Float32Array }).queries, k, allow, options.nprobe);
+      return results.map((r) => Array.from(r.ids, (rid, j): Hit => ({ rid, ...distanceAndScore(metric, r.scores[j] as number) })));
+    };
+    const keywordHits = (k: number): Hit[][] =>
+      (matches as (string | undefined)[]).map((match) => {
+        if (match === undefined) return [];
+        const { rids, scores } = this.#host.store.keywordSearch(this.cid, match, k, allow && ((rid) => allow.has(rid)));
+        return rids.map((rid, j) => {
+          const score = scores[j] as number;
+          return { rid, score, distance: -score, scores: { keyword: score, keywordRank: j + 1 } };
+        });
+      });
+    /** The best `k` of each query by the mode. */
+    const rank = async (k: number): Promise<Hit[][]> => {
+      if (mode === 'vector') {
+        const hits = await vectorHits(k);
+        if (rerank) for (const r of hits) r.forEach((h, i) => (h.scores = { vector: h.score, vectorRank: i + 1 }));
+        return hits;
+      }
+      if (mode === 'keyword') return keywordHits(k);
+      const vec = await vectorHits(Math.max(candidates, k));
+      const kw = keywordHits(Math.max(candidates, k));
+      return vec.map((v, i) => {
+        const kwi = kw[i] as Hit[];
+        const fused = fuse({ ids: v.map((h) => h.rid), scores: v.map((h) => h.score) }, { ids: kwi.map((h) => h.rid), scores: kwi.map((h) => h.score) }, fusion as FusionSpec);
+        return fused.slice(0, k).map((f) => {
+          const scores: MatchScores = { fused: f.score };
+          if (f.vector) Object.assign(scores, { vector: f.vector.score, vectorRank: f.vector.rank });
+          if (f.keyword) Object.assign(scores, { keyword: f.keyword.score, keywordRank: f.keyword.rank });
+          return { rid: f.id, score: f.score, distance: -f.score, scores };
+        });
+      });
+    };
+
+    const size = allow?.count ?? this.#host.store.count(this.cid);
+    if (size === 0) return empty();
     // With distinct: more candidates than asked for, more again while too few distinct values come back.
-    for (let k = distinct === undefined ? nResults : Math.min(size, nResults * DISTINCT_FETCH); ; k = Math.min(size, k * 4)) {
-      const results = await this.#index.search(q.queries, k, allow, options.nprobe);
+    for (let k = distinct === undefined ? depth : Math.min(size, depth * DISTINCT_FETCH); ; k = Math.min(size, k * 4)) {
+      const hits = await rank(k);
       const all = new Set<number>();
-      for (const r of results) for (const id of r.ids) all.add(id);
+      for (const r of hits) for (const h of r) all.add(h.rid);
       const rows = await this.#host.store.rowsAsync([...all], include.includes('embeddings'), dim);
-      const metric = this.#info.metric;
+      if (rerank) {
+        const queryTexts = checkQueryTexts(options.queryTexts, mode);
+        for (let qi = 0; qi < hits.length; qi++) hits[qi] = await rerankHits(rerank.model, queryTexts[qi] as string, hits[qi] as Hit[], rows);
+      }
       let short = false;
-      const out = results.map((r) => {
-        const matches: QueryMatch[] = [];
+      const out = hits.map((r) => {
+        const found: QueryMatch[] = [];
         const seen = new Set<string>();
-        for (let j = 0; j < r.ids.length && matches.length < nResults; j++) {
-          const { distance, score } = distanceAndScore(metric, r.scores[j] as number);
-          if (options.minScore !== undefined && score < options.minScore) continue;
-          if (options.maxDistance !== undefined && distance > options.maxDistance) continue;
-          const row = rows.get(r.ids[j] as number);
+        for (const h of r) {
+          if (found.length >= nResults) break;
+          if (options.minScore !== undefined && h.score < options.minScore) continue;
+          if (options.maxDistance !== undefined && h.distance > options.maxDistance) continue;
+          const row = rows.get(h.rid);
           if (!row) continue;
           if (distinct !== undefined) {
             const v = row.metadata?.[distinct];
@@ -577,10 +717,12 @@ export class Collection {
             if (seen.has(key)) continue;
             seen.add(key);
           }
-          matches.push({ ...this.#toRecord(row, include), distance, score });
+          const match: QueryMatch = { ...this.#toRecord(row, include), distance: h.distance, score: h.score };
+          if (h.scores) match.scores = h.scores;
+          found.push(match);
         }
-        if (distinct !== undefined && matches.length < nResults && r.ids.length === k) short = true;
-        return matches;
+        if (distinct !== undefined && found.length < nResults && r.length >= k) short = true;
+        return found;
       });
       if (!short || k >= size) return out;
     }

@@ -14,7 +14,8 @@
  *   meta         key/value: schema_version, next_cid
  *   collections  one row per collection: cid (never reused), name, metric,
  *                dim, index kind, metadata, the embedder it was built with,
- *                and its record count (kept by triggers)
+ *                the tokenizer of its keyword index, and its record count
+ *                (kept by triggers)
  *   records      rid (the native index id, never reused), collection, id,
  *                document, metadata (JSON)
  *   embeddings   rid -> embedding (float32 blob), apart so that scans of
@@ -26,6 +27,8 @@
  *                the file's size and payload checksum (a file that does not
  *                match is not trusted), and pruned_seq: changes up to it
  *                have been dropped (a reader behind it reloads the snapshot)
+ *   fts_<cid>    per collection: its keyword index (FTS5 over records'
+ *                documents, kept in step by triggers; keyword-index.ts)
  */
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,6 +37,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 import { createError, ErrorCode, SemvecError } from '../errors.js';
 import { native } from '../native.js';
+import { registerDocumentFunctions } from './document-match.js';
+import { createStatements, dropStatements, fillStatements, keywordIndexComplete, TOKENIZERS, type Tokenizer } from './keyword-index.js';
 
 export type Db = BetterSqlite3.Database;
 
@@ -50,6 +55,7 @@ CREATE TABLE IF NOT EXISTS collections (
   metadata TEXT,
   created_at TEXT NOT NULL,
   embedder TEXT,
+  tokenizer TEXT NOT NULL DEFAULT 'unicode61',
   records INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS records (
@@ -89,8 +95,13 @@ ALTER TABLE snapshots ADD COLUMN crc INTEGER;
 ALTER TABLE snapshots ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
 `;
 
-/** Schema 2 -> 3: each collection's record count, kept by triggers. */
+/**
+ * Schema 2 -> 3: a keyword index per collection (made by
+ * ensureKeywordIndexes) with its tokenizer, and each collection's record
+ * count, kept by triggers.
+ */
 const MIGRATE_2_TO_3 = `
+ALTER TABLE collections ADD COLUMN tokenizer TEXT NOT NULL DEFAULT 'unicode61';
 ALTER TABLE collections ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
 UPDATE collections SET records = (SELECT count(*) FROM records r WHERE r.cid = collections.cid);
 `;
@@ -159,7 +170,24 @@ function prepareSchema(db: Db, file: string): void {
     // Collection ids are never reused: a handle of a deleted collection can
     // never reach a new one of the same name.
     db.prepare("INSERT INTO meta (key, value) VALUES ('next_cid', (SELECT coalesce(max(cid), 0) + 1 FROM collections)) ON CONFLICT (key) DO NOTHING").run();
+    ensureKeywordIndexes(db);
   })();
+}
+
+/**
+ * Builds the keyword index of every collection whose table or triggers are
+ * missing (a database migrated from an older schema, or one whose index was
+ * dropped): what is left of it is dropped, then it is made again from the
+ * records. Runs in the caller's transaction.
+ */
+function ensureKeywordIndexes(db: Db): void {
+  const names = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name LIKE 'fts\\_%' ESCAPE '\\'").pluck().all() as string[]);
+  const rows = db.prepare('SELECT cid, tokenizer FROM collections').all() as { cid: number; tokenizer: string }[];
+  for (const { cid, tokenizer } of rows) {
+    if (keywordIndexComplete(names, cid)) continue;
+    const tok = (TOKENIZERS as readonly string[]).includes(tokenizer) ? (tokenizer as Tokenizer) : 'unicode61';
+    for (const sql of [...dropStatements(cid), ...createStatements(cid, tok), ...fillStatements(cid)]) db.prepare(sql).run();
+  }
 }
 
 /**
@@ -181,6 +209,7 @@ export function openDatabase(file: string | ':memory:'): Db {
       db.pragma('synchronous = FULL');
     }
     db.pragma('foreign_keys = ON');
+    registerDocumentFunctions(db);
     prepareSchema(db, file);
     if (file !== ':memory:') db.pragma('query_only = ON');
   } catch (err) {
@@ -235,6 +264,7 @@ export function openReaderDatabase(file: string, dir: string): Db {
   }
   try {
     db.pragma('query_only = ON');
+    registerDocumentFunctions(db);
     checkReaderSchema(db, file);
   } catch (err) {
     db.close();

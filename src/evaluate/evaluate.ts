@@ -11,6 +11,9 @@ import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
 import { IVFIndex, suggestNlist, type IVFEncoding } from '../ivf-index.js';
 import { recallAtK } from './recall.js';
+import { checkTask, compareModes, scoreRankings, type RetrievalComparison, type RetrievalModesOptions, type RetrievalReport, type RetrievalTask } from './retrieval-modes.js';
+
+export type { QueryScore, RetrievalComparison, RetrievalModesOptions, RetrievalReport, RetrievalRun, RetrievalTask } from './retrieval-modes.js';
 import { checkDim, checkInteger, checkOneOf, describe, fail, orDefault, toVectors, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 
@@ -124,72 +127,43 @@ export async function evaluatePairs(model: Embedder | string, pairs: readonly Pa
   });
 }
 
-export interface RetrievalTask {
-  queries: readonly string[];
-  documents: readonly string[];
-  /** For each query, the indexes of its relevant documents. */
-  relevant: readonly (readonly number[])[];
-}
-
-export interface RetrievalReport {
-  k: number;
-  /** Mean fraction of each query's relevant documents found in its top k. */
-  recallAtK: number;
-  /** Mean reciprocal rank of the first relevant document (0 when none is ranked). */
-  mrr: number;
-  /** Mean nDCG@k with binary relevance. */
-  ndcgAtK: number;
-  perQuery: { query: string; ranked: number[]; recall: number; reciprocalRank: number; ndcg: number }[];
-}
-
-function checkTask(task: RetrievalTask): void {
-  if (task === null || typeof task !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `task must be { queries, documents, relevant }; received ${describe(task)}`);
-  const { queries, documents, relevant } = task;
-  if (!Array.isArray(queries) || queries.length === 0) fail(ErrorCode.INVALID_ARGUMENT, 'task.queries must be a non-empty array of strings');
-  if (!Array.isArray(documents) || documents.length === 0) fail(ErrorCode.INVALID_ARGUMENT, 'task.documents must be a non-empty array of strings');
-  if (!Array.isArray(relevant) || relevant.length !== queries.length) fail(ErrorCode.INVALID_ARGUMENT, `task.relevant must have one list per query (${queries.length})`);
-  relevant.forEach((r, i) => {
-    if (!Array.isArray(r) || !r.every((d) => Number.isInteger(d) && d >= 0 && d < documents.length)) {
-      fail(ErrorCode.INVALID_ARGUMENT, `task.relevant[${i}] must list document indexes from 0 to ${documents.length - 1}`);
-    }
-  });
-}
-
 /**
  * Embeds documents and queries, ranks documents by cosine similarity, and
  * scores the ranking against the relevant documents.
  *
+ * With `modes`, compares query modes on the same set instead: the
+ * documents go into an in-memory collection and each mode ('vector',
+ * 'keyword', 'hybrid'; with `rerank`, each also reranked) is scored the
+ * same way. `model` may then be null when only 'keyword' runs or when
+ * `embeddings` gives the vectors.
+ *
  * @example
  * const r = await evaluateRetrieval(model, { queries, documents, relevant: [[0, 3], [2]] }, { k: 5 });
+ * const c = await evaluateRetrieval(model, task, { modes: ['vector', 'keyword', 'hybrid'], rerank: reranker });
+ * for (const run of c.runs) console.log(run.mode, run.reranked, run.ndcgAtK);
  */
-export async function evaluateRetrieval(model: Embedder | string, task: RetrievalTask, options: { k?: number } = {}): Promise<RetrievalReport> {
+export async function evaluateRetrieval(model: Embedder | string, task: RetrievalTask, options?: { k?: number }): Promise<RetrievalReport>;
+export async function evaluateRetrieval(model: Embedder | string | null, task: RetrievalTask, options: RetrievalModesOptions): Promise<RetrievalComparison>;
+export async function evaluateRetrieval(
+  model: Embedder | string | null,
+  task: RetrievalTask,
+  options: { k?: number } | RetrievalModesOptions = {},
+): Promise<RetrievalReport | RetrievalComparison> {
+  if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
+  if ('modes' in options && options.modes !== undefined) {
+    const modesOptions = options as RetrievalModesOptions;
+    checkTask(task);
+    if (model === null) return compareModes(undefined, task, modesOptions);
+    return withModel(model, (m) => compareModes(m, task, modesOptions));
+  }
   checkTask(task);
   const k = checkInteger(orDefault(options.k, 10), 'k', 1, 1_000_000);
+  if (model === null) fail(ErrorCode.INVALID_ARGUMENT, 'evaluateRetrieval needs a model (null is allowed only with modes)');
   return withModel(model, async (m) => {
     const index = new FlatIndex({ dim: m.dim, metric: 'cosine' });
     index.add(await m.embed(task.documents));
     const results = index.searchBatch(await m.embed(task.queries), k);
-    const perQuery = results.map((r, q) => {
-      const rel = new Set(task.relevant[q]);
-      const ranked = Array.from(r.ids);
-      const found = ranked.filter((d) => rel.has(d)).length;
-      const first = ranked.findIndex((d) => rel.has(d));
-      let dcg = 0;
-      ranked.forEach((d, i) => {
-        if (rel.has(d)) dcg += 1 / Math.log2(i + 2);
-      });
-      let idcg = 0;
-      for (let i = 0; i < Math.min(rel.size, k); i++) idcg += 1 / Math.log2(i + 2);
-      return {
-        query: task.queries[q] as string,
-        ranked,
-        recall: rel.size === 0 ? 1 : found / rel.size,
-        reciprocalRank: first < 0 ? 0 : 1 / (first + 1),
-        ndcg: idcg === 0 ? 1 : dcg / idcg,
-      };
-    });
-    const mean = (f: (x: (typeof perQuery)[number]) => number) => perQuery.reduce((s, x) => s + f(x), 0) / perQuery.length;
-    return { k, recallAtK: mean((x) => x.recall), mrr: mean((x) => x.reciprocalRank), ndcgAtK: mean((x) => x.ndcg), perQuery };
+    return scoreRankings(task, results.map((r) => Array.from(r.ids)), k);
   });
 }
 

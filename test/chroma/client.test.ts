@@ -163,6 +163,18 @@ describe('semvec/chroma ChromaClient', () => {
     expect(await col.count()).toBe(1);
   });
 
+  it('whereDocument $regex and $not_regex filter documents as Chroma does', async () => {
+    const client = new ChromaClient();
+    const col = await client.createCollection({ name: 'regex', embeddingFunction: null });
+    await col.add({ ids: ['a', 'b', 'c'], embeddings: [[1, 0], [0, 1], [1, 1]], documents: ['hello world', 'HELLO there', 'goodbye'] });
+    expect((await col.get({ whereDocument: { $regex: 'h.*o' } })).ids).toEqual(['a']);
+    expect((await col.get({ whereDocument: { $regex: '(?i)^hello' } })).ids).toEqual(['a', 'b']);
+    expect((await col.get({ whereDocument: { $not_regex: 'o\\b' } })).ids).toEqual(['b', 'c']);
+    const q = await col.query({ queryEmbeddings: [[1, 0]], nResults: 3, whereDocument: { $and: [{ $regex: 'e' }, { $not_regex: 'world' }] } });
+    expect(q.ids[0]!.sort()).toEqual(['b', 'c']);
+    await expect(col.get({ whereDocument: { $regex: '(a' } })).rejects.toThrow(/not a valid regular expression/);
+  });
+
   it('refuses options it does not know instead of ignoring them', async () => {
     const client = new ChromaClient();
     const col = await client.createCollection({ name: 'strict', embeddingFunction: null });
@@ -173,7 +185,7 @@ describe('semvec/chroma ChromaClient', () => {
     expect(() => new ChromaClient({ hots: 'x' } as never)).toThrow(/"hots"/);
   });
 
-  it('refuses what semvec does not have: servers, tenants, fork, search, schema, uris, regex, metadata arrays', async () => {
+  it('refuses what semvec does not have: servers, tenants, fork, search, schema, uris, $matches, metadata arrays', async () => {
     expect(() => new ChromaClient({ host: 'localhost', port: 8000 } as never)).toThrow(ChromaUnsupportedError);
     expect(() => new ChromaClient({ path: 'http://localhost:8000' })).toThrow(ChromaUnsupportedError);
     expect(() => new ChromaClient({ tenant: 'acme' })).toThrow(/tenant "acme" is not supported/);
@@ -191,7 +203,6 @@ describe('semvec/chroma ChromaClient', () => {
     await unsupportedFeature(client.createCollection({ name: 'schema', schema: {} } as never), /schema/);
     await unsupportedFeature(col.add({ ids: ['u'], embeddings: [[1, 1]], uris: ['s3://x'] }), /uris/);
     await unsupportedFeature(col.query({ queryEmbeddings: [[1, 0]], queryURIs: ['s3://x'] }), /uris/);
-    await unsupportedFeature(col.get({ whereDocument: { $regex: 'h.*o' } as never }), /\$regex/);
     await unsupportedFeature(col.query({ queryEmbeddings: [[1, 0]], whereDocument: { $and: [{ $contains: 'h' }, { $not_matches: 'x' }] } as never }), /\$not_matches/);
     await unsupportedFeature(col.get({ where: { tags: { $contains: 'x' } } as never }), /metadata field/);
     await unsupportedFeature(col.add({ ids: ['m'], embeddings: [[1, 1]], metadatas: [{ tags: ['a', 'b'] } as never] }), /metadata arrays/);

@@ -9,12 +9,12 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { haveToyModel, toyModelDir } from '../helpers/models.js';
+import { haveToyModel, haveToyReranker, toyModelDir, toyRerankerDir } from '../helpers/models.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const mainTs = join(root, 'src', 'cli', 'main.ts');
@@ -206,6 +206,42 @@ describe.skipIf(!haveToyModel)('semvec index and query', () => {
     const none = await semvec('query', 'Redis', '--db', db, '--where', '{"category": "nothing"}');
     expectOk(none);
     expect(none.stdout).toMatch(/^No matches in "default"/);
+  });
+
+  it('query --mode keyword ranks by words (BM25) and loads no model; --mode hybrid fuses; both take document regexes', async () => {
+    const kw = await semvec('query', 'redis MEMORY', '--db', db, '--mode', 'keyword', '--json', '--model', '/nonexistent/model');
+    expectOk(kw);
+    const parsed = JSON.parse(kw.stdout) as QueryJson & { mode: string; model: string | null };
+    expect(parsed.mode).toBe('keyword');
+    expect(parsed.model).toBeNull();
+    expect(parsed.results[0]).toMatchObject({ id: 'docs/sub/data.jsonl:4', scores: { keywordRank: 1 } });
+    const hy = await semvec('query', 'Redis keeps data in memory', '--db', db, '--mode', 'hybrid', '--where-document', '{"$regex": "(?i)^redis"}', '--json');
+    expectOk(hy);
+    const hits = (JSON.parse(hy.stdout) as QueryJson).results;
+    expect(hits.map((h) => h.id)).toEqual(['docs/sub/data.jsonl:4']);
+    expect((hits[0] as unknown as { scores: Record<string, number> }).scores).toMatchObject({ vectorRank: 1, keywordRank: 1 });
+    const bad = await semvec('query', 'x', '--db', db, '--mode', 'bm25');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--mode must be vector, keyword or hybrid/);
+  });
+
+  it.skipIf(!haveToyReranker)('query --rerank reorders the candidates with a cross-encoder and reports its scores', async () => {
+    const rerankerDir = toyRerankerDir();
+    try {
+      const r = await semvec('query', 'Redis keeps data in memory', '--db', db, '--mode', 'hybrid', '--rerank', rerankerDir, '--rerank-candidates', '4', '-k', '2', '--json');
+      expectOk(r);
+      const parsed = JSON.parse(r.stdout) as QueryJson & { reranker: string };
+      expect(parsed.reranker).toBe(basename(rerankerDir));
+      const results = parsed.results as unknown as { score: number; scores: { rerank: number; keywordRank: number } }[];
+      expect(results).toHaveLength(2);
+      for (const m of results) expect(m.scores.rerank).toBe(m.score);
+      expect(results[0]!.score).toBeGreaterThanOrEqual(results[1]!.score);
+      const bad = await semvec('query', 'x', '--db', db, '--rerank-candidates', '4');
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--rerank-candidates needs --rerank/);
+    } finally {
+      rmSync(rerankerDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 
 import { compileWhereDocument, evaluate, MAX_DOCUMENT_TERMS, MAX_FILTER_DEPTH, MAX_WHERE_CONDITIONS, parseWhere } from '../../src/collection/filter.js';
+import { MAX_REGEX_LENGTH, registerDocumentFunctions } from '../../src/collection/document-match.js';
 import { MetadataColumns } from '../../src/collection/metadata-columns.js';
 import type { Metadata } from '../../src/index.js';
 import { expectCode } from '../helpers/errors.js';
@@ -77,6 +78,7 @@ describe('where: parse and evaluate', () => {
 
 describe('whereDocument: compiled SQL run by SQLite', () => {
   const db = new Database(':memory:');
+  registerDocumentFunctions(db);
   db.exec('CREATE TABLE records (rid INTEGER PRIMARY KEY, document TEXT)');
   const docs = ['alpha beta', 'beta gamma', null, 'Gamma'];
   docs.forEach((d, i) => db.prepare('INSERT INTO records VALUES (?, ?)').run(i, d));
@@ -91,6 +93,43 @@ describe('whereDocument: compiled SQL run by SQLite', () => {
     expect(run({ $not_contains: 'beta' })).toEqual([2, 3]);
     expect(run({ $and: [{ $contains: 'beta' }, { $not_contains: 'alpha' }] })).toEqual([1]);
     expect(run({ $or: [{ $contains: 'alpha' }, { $contains: 'Gamma' }] })).toEqual([0, 3]);
+  });
+
+  it('$icontains folds case (beyond ASCII); $not_icontains includes records without a document', () => {
+    expect(run({ $icontains: 'GAMMA' })).toEqual([1, 3]);
+    expect(run({ $not_icontains: 'gamma' })).toEqual([0, 2]);
+    const db2 = new Database(':memory:');
+    registerDocumentFunctions(db2);
+    expect(db2.prepare('SELECT semvec_icontains(?, ?)').pluck().get('STRASSE ÉCOLE', 'école')).toBe(1);
+    db2.close();
+  });
+
+  it('$regex matches anywhere in the document (RE2 syntax); $not_regex is its negation, with records without a document', () => {
+    expect(run({ $regex: '^beta' })).toEqual([1]);
+    expect(run({ $regex: 'a\\s+[bg]' })).toEqual([0, 1]);
+    expect(run({ $regex: '(?i)^gamma$' })).toEqual([3]);
+    expect(run({ $not_regex: 'mm' })).toEqual([0, 2]);
+    expect(run({ $or: [{ $regex: '^alpha' }, { $icontains: 'GAMMA' }] })).toEqual([0, 1, 3]);
+  });
+
+  it('$regex patterns are checked up front: bad syntax, backreferences, lookaround and over-long patterns are refused', () => {
+    expectCode(() => compileWhereDocument({ $regex: '(a' }), 'ERR_INVALID_ARGUMENT', /not a valid regular expression/);
+    expectCode(() => compileWhereDocument({ $regex: '(a)\\1' }), 'ERR_INVALID_ARGUMENT', /not a valid regular expression/);
+    expectCode(() => compileWhereDocument({ $not_regex: '(?=a)' }), 'ERR_INVALID_ARGUMENT', /not a valid regular expression/);
+    expectCode(() => compileWhereDocument({ $regex: 'a{2000}' }), 'ERR_INVALID_ARGUMENT', /not a valid regular expression/);
+    expectCode(() => compileWhereDocument({ $regex: 'a'.repeat(MAX_REGEX_LENGTH + 1) }), 'ERR_INVALID_ARGUMENT', /at most 1000 characters/);
+    expectCode(() => compileWhereDocument({ $regex: 3 }), 'ERR_INVALID_ARGUMENT', /non-empty string/);
+    expectCode(() => compileWhereDocument({ $matches: 'a' }), 'ERR_INVALID_ARGUMENT', /unknown operator "\$matches"/);
+  });
+
+  it('a pattern that backtracks exponentially in a backtracking engine runs in linear time', () => {
+    // (a+)+$ on 'aaaa...!' takes 2^n steps in a backtracking engine; with n = 5000 it would never finish.
+    const long = `${'a'.repeat(5000)}!`;
+    const db2 = new Database(':memory:');
+    registerDocumentFunctions(db2);
+    expect(db2.prepare('SELECT semvec_regex(?, ?)').pluck().get(long, '(a+)+$')).toBe(0);
+    expect(db2.prepare('SELECT semvec_regex(?, ?)').pluck().get(long, '(a|aa)+!$')).toBe(1);
+    db2.close();
   });
 
   it('user text is a bound parameter, never SQL', () => {

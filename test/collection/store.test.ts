@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { openDatabase } from '../../src/collection/database.js';
 import { CollectionStore, Op, SCAN_ROWS } from '../../src/collection/store.js';
+import { runProgram } from '../../src/collection/sql-runner.js';
 import { InlineWriter } from '../../src/collection/writer.js';
 import { expectRejects } from '../helpers/errors.js';
 
@@ -16,6 +17,27 @@ function store(): CollectionStore {
 }
 
 const vectors = (n: number, dim: number) => Float32Array.from({ length: n * dim }, (_, i) => i);
+
+describe('write programs: a step naming a value an earlier step returned', () => {
+  it('{{value}} becomes that integer; a value that is not one fails the program, which then changes nothing', () => {
+    const db = openDatabase(':memory:');
+    const cache = new Map();
+    const made = runProgram(db, cache, [
+      { sql: 'SELECT 7', count: 1, params: [], returning: true },
+      { sql: 'CREATE TABLE t_{{value}} (x)', count: 1, params: [], from: 0 },
+    ]);
+    expect(made.ok).toBe(true);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 't_7'").pluck().get()).toBe(1);
+    const refused = runProgram(db, cache, [
+      { sql: 'CREATE TABLE u (x)', count: 1, params: [] },
+      { sql: "SELECT 'x; DROP TABLE t_7'", count: 1, params: [], returning: true },
+      { sql: 'CREATE TABLE v_{{value}} (x)', count: 1, params: [], from: 1 },
+    ]);
+    expect(refused).toMatchObject({ ok: false, failure: { step: 2, message: expect.stringMatching(/did not return as an integer/) } });
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('u', 't_7')").pluck().get()).toBe(1); // u rolled back, t_7 kept
+    db.close();
+  });
+});
 
 describe('collection store', () => {
   it('inserts records with their embeddings and logs a put per record', async () => {

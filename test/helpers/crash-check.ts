@@ -161,6 +161,10 @@ export async function checkRound(dir: string, lines: string[], before: ReadonlyS
       report.problems.push(`query results disagree with an exact search: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
     }
     if ((await col.count()) !== rows.length) report.problems.push('count() disagrees with get()');
+    // The keyword index commits with the records: every document ("doc <i>") is found, and no other.
+    const [byWord] = await col.query({ mode: 'keyword', queryTexts: 'doc', nResults: rows.length + 10, include: [] });
+    const found = byWord!.map((m) => m.id).sort();
+    if (JSON.stringify(found) !== JSON.stringify(rows.map((r) => r.id).sort())) report.problems.push(`the keyword index holds ${found.length} records; the collection ${rows.length}`);
     for (const n of ids) report.alive.add(n);
     report.next = Math.max(0, ...ids, ...alive, ...inFlight) + 10;
   } catch (err) {
@@ -172,6 +176,17 @@ export async function checkRound(dir: string, lines: string[], before: ReadonlyS
   const integrity = db.pragma('integrity_check', { simple: true });
   db.close();
   if (integrity !== 'ok') report.problems.push(`SQLite integrity check: ${String(integrity)}`);
+  // FTS5's own check, comparing its index with the records (it is an INSERT command: a writable connection).
+  const rw = new Database(join(dir, 'semvec.db'));
+  try {
+    for (const t of rw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'fts_[0-9]*' AND name NOT GLOB 'fts_*_*'").pluck().all() as string[]) {
+      rw.prepare(`INSERT INTO ${t} (${t}, rank) VALUES ('integrity-check', 1)`).run();
+    }
+  } catch (err) {
+    report.problems.push(`the keyword index is out of step with the records: ${(err as Error).message}`);
+  } finally {
+    rw.close();
+  }
   const file = standaloneFile(dir);
   if (existsSync(file)) {
     try {

@@ -59,3 +59,15 @@ export function useToyModel(): { dir(): string; model(): Embedder } {
   });
   return { dir: () => dir as string, model: () => model as Embedder };
 }
+
+/** The toy cross-encoder (random weights, one-logit head) made by test/fixtures/make-cross-encoder.py. */
+export const toyRerankerOnnx = fileURLToPath(new URL('../fixtures/toy-cross-encoder/model.onnx', import.meta.url));
+export const haveToyReranker = existsSync(toyRerankerOnnx) && existsSync(join(miniLmDir, 'tokenizer.json'));
+
+/** A temporary reranker directory: the toy cross-encoder with the MiniLM tokenizer. */
+export function toyRerankerDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'semvec-toy-reranker-'));
+  copyFileSync(toyRerankerOnnx, join(dir, 'model.onnx'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(miniLmDir, f), join(dir, f));
+  return dir;
+}

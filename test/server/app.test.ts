@@ -107,6 +107,9 @@ describe('semvec serve: Chroma API v2', () => {
     expect((await s.call('POST', at('get'), { where: { g: 9 } })).json.ids).toEqual(['a']);
     expect((await s.call('POST', at('delete'), { where: { g: 9 } })).json).toEqual({ deleted: 1 });
     expect((await s.call('POST', at('get'), { where: {}, include: [] })).json.ids).toEqual(['b', 'c', 'd']);
+    expect((await s.call('POST', at('get'), { where_document: { $regex: '^b.t' }, include: [] })).json.ids).toEqual(['b']);
+    expect((await s.call('POST', at('query'), { query_embeddings: [[0, 0]], n_results: 3, where_document: { $not_regex: 'eta$' }, include: [] })).json.ids).toEqual([['d', 'c']]);
+    expect((await s.call('POST', at('get'), { where_document: { $regex: '(?<=b)' } })).status).toBe(400);
     expect((await s.call('GET', `${DB}/collections/by-id/${col.id}`)).json.dimension).toBe(2);
   });
 
@@ -163,7 +166,7 @@ describe('semvec serve: Chroma API v2', () => {
       ['POST', `${DB}/collections`, { name: 'schema', schema: { defaults: {} } }],
       ['PUT', `${DB}/collections/${col.id}`, { new_configuration: { hnsw: { ef_search: 100 } } }],
       ['POST', at('add'), { ids: ['u'], embeddings: [[1]], uris: ['s3://x'] }],
-      ['POST', at('get'), { where_document: { $regex: 'a+' } }],
+      ['POST', at('get'), { where_document: { $matches: 'a+' } }],
     ];
     for (const [method, url, body] of cases) {
       const res = await s.call(method, url, body);
