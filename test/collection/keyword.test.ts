@@ -102,11 +102,14 @@ describe('keyword index', () => {
     const client = await Client.open(dir);
     await filled(client);
     await client.close();
-    // Make it a schema-2 database: no tokenizer column, no keyword tables.
+    // Make it a schema-2 database: no tokenizer column, no keyword tables, no record counts.
     const db = new Database(join(dir, 'semvec.db'));
     for (const t of ['insert', 'delete', 'update']) db.exec(`DROP TRIGGER fts_1_${t}`);
     db.exec('DROP TABLE fts_1');
+    db.exec('DROP TRIGGER records_counted_in');
+    db.exec('DROP TRIGGER records_counted_out');
     db.exec('ALTER TABLE collections DROP COLUMN tokenizer');
+    db.exec('ALTER TABLE collections DROP COLUMN records');
     db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
     db.close();
     await expectRejects(Client.open(dir, { readOnly: true }), 'ERR_UNSUPPORTED_VERSION');
@@ -114,6 +117,7 @@ describe('keyword index', () => {
     const col = await again.getCollection('docs');
     expect(col.tokenizer).toBe('unicode61');
     expect(await keyword(col, 'breakfast')).toEqual(['c']);
+    expect(await col.count()).toBe((await col.get({ include: [] })).length); // counted by the migration
     await again.close();
     const check = new Database(join(dir, 'semvec.db'), { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3');
