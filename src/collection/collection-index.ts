@@ -16,6 +16,7 @@ import { FlatIndex } from '../flat-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
+import type { IVFEncoding } from '../native.js';
 import type { IndexKind } from './types.js';
 import { SearchBatcher } from './search-batcher.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
@@ -31,6 +32,8 @@ export interface IndexOwner {
   name: string;
   metric: Metric;
   kind: IndexKind;
+  /** 'ivf' collections: the list encoding of the IVF index. */
+  encoding: IVFEncoding;
   /** The directory of snapshots (persistent clients). */
   snapshots: string | undefined;
   warn(warning: SemvecWarning): void;
@@ -272,7 +275,13 @@ export class CollectionIndex {
   async useIvfIfLarge(dim: number): Promise<void> {
     if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < AUTO_IVF.minVectors) return;
     const { rids, vectors } = await this.#owner.store.embeddings(this.#owner.cid, dim);
-    const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: AUTO_IVF.nprobe });
+    const ivf = new IVFIndex({
+      dim,
+      metric: this.#owner.metric,
+      nlist: suggestNlist(rids.length),
+      nprobe: AUTO_IVF.nprobe,
+      encoding: this.#owner.encoding,
+    });
     await ivf.trainAsync(vectors);
     await ivf.addAsync(vectors, rids);
     this.#index = ivf;

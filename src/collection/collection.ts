@@ -86,6 +86,7 @@ export class Collection {
       name: info.name,
       metric: info.metric,
       kind: info.index,
+      encoding: info.encoding,
       snapshots: host.snapshots,
       warn: (w) => host.warn(w),
     };

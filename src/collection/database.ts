@@ -35,7 +35,7 @@ import { native } from '../native.js';
 
 export type Db = BetterSqlite3.Database;
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS collections (
   index_kind TEXT NOT NULL,
   metadata TEXT,
   created_at TEXT NOT NULL,
-  embedder TEXT
+  embedder TEXT,
+  ivf_encoding TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
   rid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,6 +85,11 @@ ALTER TABLE collections ADD COLUMN embedder TEXT;
 ALTER TABLE snapshots ADD COLUMN bytes INTEGER;
 ALTER TABLE snapshots ADD COLUMN crc INTEGER;
 ALTER TABLE snapshots ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
+`;
+
+/** Schema 2 -> 3: the IVF list encoding of an 'ivf' collection. */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE collections ADD COLUMN ivf_encoding TEXT;
 `;
 
 let driver: typeof BetterSqlite3 | undefined;
@@ -132,6 +138,7 @@ function prepareSchema(db: Db, file: string): void {
   }
   db.transaction(() => {
     if (version === 1) db.exec(MIGRATE_1_TO_2);
+    if (version <= 2) db.exec(MIGRATE_2_TO_3);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(SCHEMA_VERSION));
     // Collection ids are never reused: a handle of a deleted collection can
     // never reach a new one of the same name.

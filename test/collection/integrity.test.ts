@@ -314,7 +314,7 @@ describe('errors are classed by their code', () => {
     await made.add({ ids: ['x'], embeddings: [[1, 1]] });
     await client.close();
     const check = new Database(join(dir, 'semvec.db'), { readonly: true });
-    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3');
     expect(check.prepare("SELECT cid FROM collections WHERE name = 'new'").pluck().get()).toBe(2); // cid 1 is not reused
     check.close();
   });
