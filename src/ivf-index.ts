@@ -128,7 +128,7 @@ export interface IVFSearchOptions extends SearchOptions {
 /** Options of {@link IVFIndex.open}. */
 export interface IVFOpenOptions extends OpenIndexOptions {
   /**
-   * Keep the codes, ids and centroids in memory and read only the float
+   * Keep the codes, list ids and centroids in memory and read only the float
    * vectors from the file (to re-rank). Needs an encoded index (`'sq8'`,
    * `'rq4'`, `'rq1'`). Default false: everything is read in place.
    */
@@ -383,10 +383,12 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    * to a mapped index, add to an {@link IVFIndex.emptyLike} companion.
    *
    * With `{ codesOnly: true }` (an `'sq8'`, `'rq4'` or `'rq1'` index), the
-   * codes, ids and centroids are copied into memory and only the float
-   * vectors stay in the file, read in place to re-rank a few candidates per
-   * query: what the process keeps resident is the codes plus whichever
-   * float pages the page cache keeps. See {@link IVFIndex.memoryParts}.
+   * codes, list ids and centroids (what every search reads) are copied into
+   * memory; the float vectors stay in the file, read in place to re-rank a
+   * few candidates per query, and so does the id table (read by filtered
+   * searches, `has` and `get`): what the process keeps resident is the
+   * codes plus whichever file pages the page cache keeps. See
+   * {@link IVFIndex.memoryParts}.
    *
    * @example
    * const ivf = IVFIndex.open('vectors.svx', { verify: false });

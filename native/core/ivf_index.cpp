@@ -157,7 +157,8 @@ void IvfIndex::keep_codes_in_memory() {
                 "codes-only needs an encoded index ('sq8', 'rq4' or 'rq1'); this one is 'f32', whose lists are the floats");
   centroids_ = centroids_.copy();
   centroid_rows_ = centroid_rows_.copy();
-  where_ = where_.copy();
+  // The id table stays in the file: searches do not read it (filters,
+  // contains and reconstruct do, through the page cache).
   for (auto& l : lists_)
     if (l) l->own_codes();
 }

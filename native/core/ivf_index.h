@@ -113,9 +113,10 @@ class IvfIndex {
     size_t codes = 0, ids = 0, centroids = 0, floats = 0, other = 0, floats_mapped = 0;
   };
   MemoryParts memory_parts() const;
-  // A mapped Sq8, Rq4 or Rq1 index: copies its codes, ids and centroids
-  // into memory and leaves only the float vectors in the file, read in
-  // place to re-rank (codes-only). Still read-only. Not mapped, or F32:
+  // A mapped Sq8, Rq4 or Rq1 index: copies its codes, list ids and
+  // centroids (what every search reads) into memory and leaves the float
+  // vectors (read in place to re-rank) and the id table (read by filters,
+  // contains and reconstruct) in the file (codes-only). Still read-only. Not mapped, or F32:
   // Error(InvalidArgument).
   void keep_codes_in_memory();
   // Whether the index is mapped from a file, and so read-only.
