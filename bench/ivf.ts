@@ -40,7 +40,7 @@ const COMMAND = {
     metric: option.choice('metric', METRICS, 'l2'),
     difficulty: option.choices('data sets', DIFFICULTY_NAMES, 'hard,easy'),
     encoding: option.choices('IVF list encodings', ENCODINGS, 'f32,sq8'),
-    rerank: option.int('candidates re-scored from the floats per query (sq8)', String(DEFAULT_RERANK)),
+    rerank: option.int('candidates re-scored from the floats per query (sq8, rq4, rq1)', String(DEFAULT_RERANK)),
     out: option.path('JSON results', 'bench/results/ivf.json'),
     svg: option.path('recall-vs-QPS chart', 'bench/results/ivf.svg'),
   },
@@ -75,7 +75,7 @@ function printHeader(p: Params, machine: Machine, loadBefore: readonly number[])
   console.log(
     `  params    N ${p.sizes.map(fmtInt).join(', ')}; dim ${p.dim}; metric ${p.metric}; k ${p.k}; ${fmtInt(p.queries)} queries; ` +
       `nlist ${p.nlist === null ? 'suggestNlist(N)' : fmtInt(p.nlist)}; nprobe ${NPROBES.join(', ')}; ` +
-      `encodings ${p.encodings.join(', ')} (sq8 rerank ${p.rerank}); seeds ${JSON.stringify(SEEDS)}`,
+      `encodings ${p.encodings.join(', ')} (rerank ${p.rerank} for encoded lists); seeds ${JSON.stringify(SEEDS)}`,
   );
   console.log(`  training  IVF defaults ${JSON.stringify(IVF_TRAINING_DEFAULTS)}, default seed`);
   for (const d of p.difficulties) {

@@ -15,8 +15,8 @@ export {
 } from './errors.js';
 export { FlatIndex } from './flat-index.js';
 export type { FlatIndexOptions } from './flat-index.js';
-export { AUTO_IVF, DEFAULT_RERANK, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
-export type { IVFEncoding, IVFIndexOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
+export { AUTO_IVF, DEFAULT_RERANK, IVF_ENCODINGS, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
+export type { IVFEncoding, IVFEncodingInfo, IVFIndexOptions, IVFMemoryParts, IVFOpenOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
 export { kmeans, kmeansAsync } from './cluster/kmeans.js';
 export type { ClusteringOptions, KMeansOptions, KMeansResult } from './cluster/kmeans.js';
 export type { KMeansDefaults } from './native.js';

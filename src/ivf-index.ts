@@ -6,7 +6,7 @@
  */
 import { ErrorCode, withCallerStack } from './errors.js';
 import { clusteringOptions, progressRelay, type ClusteringOptions } from './cluster/kmeans.js';
-import { native, nativeConstants, type IVFEncoding, type NativeIvfIndex, type KMeansDefaults, type NativeSearchResults } from './native.js';
+import { native, nativeConstants, type IVFEncoding, type IVFMemoryParts, type NativeIvfIndex, type KMeansDefaults, type NativeSearchResults } from './native.js';
 import {
   checkBoolean,
   checkDim,
@@ -39,14 +39,31 @@ import {
   type SearchResult,
 } from './vector-index.js';
 
-export type { IVFEncoding } from './native.js';
+export type { IVFEncoding, IVFMemoryParts } from './native.js';
 
 const { limits, defaults } = nativeConstants();
 
 /** Candidates an `'sq8'` index re-scores exactly per query unless told otherwise (64). */
 export const DEFAULT_RERANK: number = defaults.rerank;
 const MAX_RERANK = limits.maxRerank;
-const ENCODINGS = ['f32', 'sq8'] as const;
+const ENCODINGS = ['f32', 'sq8', 'rq4', 'rq1'] as const;
+
+/** An IVF encoding and the bits per vector component of the codes a probe scans. */
+export interface IVFEncodingInfo {
+  readonly name: IVFEncoding;
+  readonly bitsPerDim: number;
+}
+
+/**
+ * Every IVF encoding with the bits per component of what its probes scan:
+ * `f32` 32, `sq8` 8, `rq4` 4, `rq1` 1 (frozen). Each code also keeps a few
+ * floats per vector (sq8: 3, rq4: 2, rq1: 3), and the encoded indexes keep
+ * the float vectors too, to re-rank.
+ *
+ * @example
+ * for (const { name, bitsPerDim } of IVF_ENCODINGS) console.log(name, bitsPerDim);
+ */
+export const IVF_ENCODINGS: readonly IVFEncodingInfo[] = nativeConstants().ivfEncodings;
 
 /**
  * Training defaults for IVF: fewer points and iterations than {@link kmeans}, as FAISS does
@@ -78,11 +95,17 @@ export interface IVFIndexOptions {
    * {@link IVFIndex.train}); a probe scans the bytes, a quarter of the
    * memory traffic, and the best `rerank` candidates are scored again
    * exactly from the floats. Costs 25% more memory than `'f32'`.
+   * `'rq4'` and `'rq1'`: RaBitQ-style codes of 4 and 1 bits per component
+   * (a random rotation, then a per-vector grid; unbiased estimates), 8 and
+   * 32 times less to scan than the floats, re-ranked from the floats the
+   * same way; dim at most 2048. See {@link IVF_ENCODINGS}. Indexes of these
+   * encodings cannot be saved yet (ERR_UNSUPPORTED).
    */
   encoding?: IVFEncoding;
   /**
-   * `'sq8'` only: candidates per query re-scored exactly (at least k are);
-   * 0 returns the 8-bit estimates as scores. Default 64.
+   * Encoded indexes only: candidates per query re-scored exactly (at least k
+   * are); 0 returns the estimates as scores. Default 64; `'rq1'` wants
+   * more (200 to 1000) for high recall.
    */
   rerank?: number;
   /** Train on the vectors of the first add when the index is not trained yet. */
@@ -98,8 +121,23 @@ export interface IVFSearchOptions extends SearchOptions {
    * continues past nprobe lists until k allowed vectors have been seen.
    */
   nprobe?: number;
-  /** `'sq8'` only: candidates re-scored exactly for this call; default the index's rerank. */
+  /** Encoded indexes only: candidates re-scored exactly for this call; default the index's rerank. */
   rerank?: number;
+}
+
+/** Options of {@link IVFIndex.open}. */
+export interface IVFOpenOptions extends OpenIndexOptions {
+  /**
+   * Keep the codes, list ids and centroids in memory and read only the float
+   * vectors from the file (to re-rank). Needs an encoded index (`'sq8'`,
+   * `'rq4'`, `'rq1'`). Default false: everything is read in place.
+   */
+  codesOnly?: boolean;
+}
+
+function codesOnlyOption(options: IVFOpenOptions | undefined): boolean {
+  if (options === undefined || options === null || typeof options !== 'object') return false;
+  return checkBoolean(orDefault(options.codesOnly, false), 'codesOnly');
 }
 
 export interface TrainResult {
@@ -160,6 +198,9 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     // Undefined: the native default, min(8, nlist).
     const nprobe = options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 1, nlist);
     const encoding = checkOneOf(orDefault(options.encoding, 'f32'), 'encoding', ENCODINGS);
+    if ((encoding === 'rq4' || encoding === 'rq1') && dim > limits.maxRqDim) {
+      fail(ErrorCode.INVALID_ARGUMENT, `encoding '${encoding}' takes dim from 1 to ${limits.maxRqDim}; received ${dim} (use 'sq8' or 'f32')`);
+    }
     const rerank = checkInteger(orDefault(options.rerank, DEFAULT_RERANK), 'rerank', 0, MAX_RERANK);
     const autoTrain = checkBoolean(orDefault(options.autoTrain, false), 'autoTrain');
     const training = orDefault(options.training, {});
@@ -188,12 +229,12 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     this.handle.setNprobe(checkInteger(value, 'nprobe', 1, this.#nlist));
   }
 
-  /** How the lists store vectors: `'f32'` or `'sq8'`. */
+  /** How the lists store vectors: `'f32'`, `'sq8'`, `'rq4'` or `'rq1'`. */
   get encoding(): IVFEncoding {
     return this.#encoding;
   }
 
-  /** `'sq8'`: candidates re-scored exactly when a search does not say. */
+  /** Encoded indexes: candidates re-scored exactly when a search does not say. */
   get rerank(): number {
     return this.handle.rerank();
   }
@@ -341,17 +382,44 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
    * ERR_READ_ONLY; `nprobe` and `rerank` can still be set. For writes next
    * to a mapped index, add to an {@link IVFIndex.emptyLike} companion.
    *
+   * With `{ codesOnly: true }` (an `'sq8'`, `'rq4'` or `'rq1'` index), the
+   * codes, list ids and centroids (what every search reads) are copied into
+   * memory; the float vectors stay in the file, read in place to re-rank a
+   * few candidates per query, and so does the id table (read by filtered
+   * searches, `has` and `get`): what the process keeps resident is the
+   * codes plus whichever file pages the page cache keeps. See
+   * {@link IVFIndex.memoryParts}.
+   *
    * @example
    * const ivf = IVFIndex.open('vectors.svx', { verify: false });
+   * const small = IVFIndex.open('rq4.svx', { codesOnly: true });
    */
-  static open(path: string, options?: OpenIndexOptions): IVFIndex {
-    return new IVFIndex({ [NATIVE]: nativeOpen(native().IvfIndex, path, options) });
+  static open(path: string, options?: IVFOpenOptions): IVFIndex {
+    const codesOnly = codesOnlyOption(options);
+    const ivf = new IVFIndex({ [NATIVE]: nativeOpen(native().IvfIndex, path, options) });
+    if (codesOnly) ivf.handle.keepCodesInMemory();
+    return ivf;
   }
 
   /** {@link IVFIndex.open} on a worker thread (with `verify`, the checksum runs there). */
-  static async openAsync(path: string, options?: OpenIndexOptions): Promise<IVFIndex> {
+  static async openAsync(path: string, options?: IVFOpenOptions): Promise<IVFIndex> {
     const caller = callerStack(IVFIndex.openAsync);
-    return new IVFIndex({ [NATIVE]: await nativeOpenAsync(native().IvfIndex, path, options, caller) });
+    const codesOnly = codesOnlyOption(options);
+    const ivf = new IVFIndex({ [NATIVE]: await nativeOpenAsync(native().IvfIndex, path, options, caller) });
+    if (codesOnly) ivf.handle.keepCodesInMemory();
+    return ivf;
+  }
+
+  /**
+   * Bytes of this index by part: codes, ids, centroids and floats held in
+   * memory (their sum, with `other`, is about {@link VectorIndex.memoryUsage}),
+   * and `floatsMapped`, the float vectors read in place from a mapped file.
+   *
+   * @example
+   * const { codes, floatsMapped } = IVFIndex.open('rq4.svx', { codesOnly: true }).memoryParts();
+   */
+  memoryParts(): IVFMemoryParts {
+    return this.handle.memoryParts();
   }
 
   /** Reads an IVF index from {@link VectorIndex.toBuffer}'s output. */

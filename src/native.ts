@@ -85,8 +85,24 @@ export interface NativeIvfIndexInfo extends NativeFlatIndexInfo {
   encoding: IVFEncoding;
 }
 
+/** Bytes of an IVF index by part: see {@link IVFIndex.memoryParts}. */
+export interface IVFMemoryParts {
+  /** Codes of the encoded lists (sq8, rq4, rq1) held in memory. */
+  codes: number;
+  /** List ids, L2 norms and the id table held in memory. */
+  ids: number;
+  /** Centroids (and the rq rotation) held in memory. */
+  centroids: number;
+  /** Float vectors held in memory (f32 lists: the whole lists). */
+  floats: number;
+  /** Index objects. */
+  other: number;
+  /** Float vectors read in place from the mapped file (resident only as the page cache keeps them). */
+  floatsMapped: number;
+}
+
 /** How an IVF index stores the vectors its probes scan. */
-export type IVFEncoding = 'f32' | 'sq8';
+export type IVFEncoding = 'f32' | 'sq8' | 'rq4' | 'rq1';
 
 /**
  * Called after each k-means iteration (async calls: on the main thread while
@@ -111,6 +127,8 @@ export interface NativeIvfIndex extends NativeIndex {
   centroids(): Float32Array;
   /** A new owned, empty index with these settings and centroids. */
   emptyLike(): NativeIvfIndex;
+  memoryParts(): IVFMemoryParts;
+  keepCodesInMemory(): void;
 }
 
 export interface NativeIndexClass<N> {
@@ -144,7 +162,11 @@ export interface KMeansDefaults {
  * kDefaultNprobe), each defined once there.
  */
 export interface NativeConstants {
+  /** The IVF encodings, with the bits per component of what a probe scans. */
+  readonly ivfEncodings: readonly { readonly name: IVFEncoding; readonly bitsPerDim: number }[];
   readonly limits: {
+    /** Largest dim of an `'rq4'` or `'rq1'` IVF index. */
+    readonly maxRqDim: number;
     readonly maxDim: number;
     readonly maxVectors: number;
     readonly maxId: number;

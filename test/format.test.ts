@@ -99,6 +99,20 @@ describe('format version 3 golden files', () => {
     }
   });
 
+  it('IVF rq4 (format 4.0): load and open hold the exact contents; the writer reproduces the file byte for byte', () => {
+    const path = fixture('ivf-rq4-v4.svx');
+    const bytes = readFileSync(path);
+    expect(bytes.readUInt16LE(8)).toBe(4);
+    for (const ivf of [IVFIndex.load(path), IVFIndex.open(path), IVFIndex.open(path, { verify: false }), IVFIndex.open(path, { codesOnly: true })]) {
+      expect([ivf.encoding, ivf.size, ivf.nlist, ivf.nprobe, ivf.nextId, ivf.rerank]).toEqual(['rq4', 3, 2, 1, 41, 2]);
+      expect(ivf.listSizes().sort()).toEqual([1, 2]);
+      const r = ivf.search([1, 0, 0], 3, { nprobe: 2, rerank: 3 });
+      expect(Array.from(r.ids)).toEqual([10, 30, 40]);
+      expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
+      expect(ivf.toBuffer().equals(bytes)).toBe(true);
+    }
+  });
+
   it('the older golden files load to the indexes of the 3.0 ones', () => {
     for (const [old, now] of [['ivf-v1.svx', 'ivf-v3.svx'], ['ivf-sq8-v2.svx', 'ivf-sq8-v3.svx']] as const) {
       const loaded = IVFIndex.load(fixture(old));
@@ -140,7 +154,7 @@ describe('damaged and foreign files', () => {
   });
 
   it('a newer major version is ERR_UNSUPPORTED_VERSION with advice', () => {
-    const newer = withHeader(good, (v) => v.setUint16(8, 4, true));
+    const newer = withHeader(good, (v) => v.setUint16(8, 5, true));
     let err: unknown;
     try {
       FlatIndex.fromBuffer(newer);
@@ -148,7 +162,7 @@ describe('damaged and foreign files', () => {
       err = e;
     }
     expect((err as SemvecError).code).toBe('ERR_UNSUPPORTED_VERSION');
-    expect((err as Error).message).toMatch(/format 4\.0 is newer than this semvec reads \(3\.x\); upgrade semvec/);
+    expect((err as Error).message).toMatch(/format 5\.0 is newer than this semvec reads \(4\.x\); upgrade semvec/);
   });
 
   it('a newer minor version of the same major is still read', () => {

@@ -20,7 +20,7 @@ export const FLAT_SINGLE_QUERIES = 30;
 export const IVF_SINGLE_QUERIES = 300;
 export const WARMUP_CALLS = 5;
 export const BATCH_REPS = 3;
-export const ENCODINGS: readonly IVFEncoding[] = ['f32', 'sq8'];
+export const ENCODINGS: readonly IVFEncoding[] = ['f32', 'sq8', 'rq4', 'rq1'];
 
 export interface Params {
   sizes: number[];
@@ -96,7 +96,7 @@ export interface RunResult {
   difficulty: Difficulty;
   n: number;
   encoding: IVFEncoding;
-  /** Candidates re-scored exactly per query (sq8), else null. */
+  /** Candidates re-scored exactly per query (encoded lists), else null. */
   rerank: number | null;
   nlist: number;
   flat: FlatResult;
@@ -151,7 +151,7 @@ function buildIvf(p: Params, label: string, encoding: IVFEncoding, data: Float32
   const { dim } = p;
   const n = data.length / dim;
   progress(`${label}: ivf ${encoding} train (nlist ${fmtInt(nlist)})`);
-  const ivf = new IVFIndex({ dim, metric: p.metric, nlist, encoding, rerank: encoding === 'sq8' ? p.rerank : undefined });
+  const ivf = new IVFIndex({ dim, metric: p.metric, nlist, encoding, rerank: encoding === 'f32' ? undefined : p.rerank });
   const iterationEnds: number[] = [];
   let t0 = now();
   const trained = ivf.train(data, { onProgress: () => void iterationEnds.push(now() - t0) });
@@ -288,7 +288,7 @@ function runResult(p: Params, difficulty: Difficulty, n: number, nlist: number, 
     difficulty,
     n,
     encoding: m.encoding,
-    rerank: m.encoding === 'sq8' ? p.rerank : null,
+    rerank: m.encoding === 'f32' ? null : p.rerank,
     nlist,
     flat,
     ivf: { ...m.ivf, rows },

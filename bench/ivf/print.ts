@@ -1,4 +1,5 @@
 /** bench/ivf/print.ts: bench:ivf's tables (per run, summary) and its recall-vs-QPS chart. */
+import { IVF_ENCODINGS } from '../../src/index.js';
 import { DIFFICULTY_NOTES } from '../lib/data.js';
 import { fmt, fmtBytes, fmtInt, fmtMs, fmtQps, fmtSize, table } from '../lib/format.js';
 import type { Machine } from '../lib/machine.js';
@@ -53,8 +54,8 @@ function printBuild(r: RunResult, p: Params): void {
 function printSweep(r: RunResult, p: Params): void {
   /** Vectors read per query, as GB/s at a single-query median latency. */
   const gbps = (bytes: number, medianMs: number): number => bytes / (medianMs * 1e-3) / 1e9;
-  // A probe reads 4 bytes per component (f32) or 1 (sq8 codes); centroids are floats.
-  const listBytes = r.encoding === 'sq8' ? p.dim : p.dim * 4;
+  // A probe reads the codes' bits per component (f32: 32); centroids are floats.
+  const listBytes = (p.dim * (IVF_ENCODINGS.find((e) => e.name === r.encoding)?.bitsPerDim ?? 32)) / 8;
   const f = r.flat;
   const rows = r.ivf.rows.map((row) => [
     String(row.nprobe),
@@ -88,7 +89,7 @@ function printSweep(r: RunResult, p: Params): void {
     `  (single: ${r.ivf.rows[0]?.single.samples ?? 0} search() calls per nprobe, flat ${f.single.samples}; batch: ${fmtInt(p.queries)} queries, best of ${BATCH_REPS};`,
   );
   console.log(
-    `   scan GB/s: (scanned * dim * ${r.encoding === 'sq8' ? '1 byte (sq8 codes)' : '4 bytes'} + nlist centroids * dim * 4 bytes) / single-query median)`,
+    `   scan GB/s: (scanned * dim * ${r.encoding === 'f32' ? '4 bytes' : `${IVF_ENCODINGS.find((e) => e.name === r.encoding)?.bitsPerDim ?? 32} bits (${r.encoding} codes)`} + nlist centroids * dim * 4 bytes) / single-query median)`,
   );
 }
 

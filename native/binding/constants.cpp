@@ -21,6 +21,7 @@ Napi::Object limits(Napi::Env env) {
   o.Set("maxRerank", number(env, static_cast<double>(semvec::kMaxRerank)));
   o.Set("maxK", number(env, static_cast<double>(semvec::kMaxK)));
   o.Set("maxArrayLength", number(env, static_cast<double>(kMaxArrayLength)));
+  o.Set("maxRqDim", number(env, static_cast<double>(semvec::kMaxRqDim)));
   o.Freeze();
   return o;
 }
@@ -46,7 +47,19 @@ Napi::Object constants_object(Napi::Env env) {
   defaults.Set("rerank", number(env, static_cast<double>(semvec::kDefaultRerank)));
   defaults.Set("nprobe", number(env, static_cast<double>(semvec::kDefaultNprobe)));
   defaults.Freeze();
+  Napi::Array encodings = Napi::Array::New(env);
+  uint32_t at = 0;
+  for (semvec::IvfEncoding e : {semvec::IvfEncoding::F32, semvec::IvfEncoding::Sq8, semvec::IvfEncoding::Rq4,
+                                semvec::IvfEncoding::Rq1}) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", Napi::String::New(env, semvec::ivf_encoding_name(e)));
+    entry.Set("bitsPerDim", number(env, static_cast<double>(semvec::ivf_encoding_bits(e))));
+    entry.Freeze();
+    encodings.Set(at++, entry);
+  }
+  encodings.Freeze();
   Napi::Object o = Napi::Object::New(env);
+  o.Set("ivfEncodings", encodings);
   o.Set("limits", limits(env));
   o.Set("defaults", defaults);
   o.Freeze();

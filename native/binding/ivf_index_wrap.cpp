@@ -31,6 +31,8 @@ Napi::Function IvfIndexWrap::Define(Napi::Env env) {
                                         InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
                                         InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
                                         InstanceMethod<&IvfIndexWrap::EmptyLike>("emptyLike"),
+                                        InstanceMethod<&IvfIndexWrap::MemoryParts>("memoryParts"),
+                                        InstanceMethod<&IvfIndexWrap::KeepCodesInMemory>("keepCodesInMemory"),
                                     }));
   addon_data(env).ivf_index_ctor = Napi::Persistent(ctor);
   return ctor;
@@ -49,7 +51,9 @@ semvec::IvfEncoding encoding_arg(const Napi::CallbackInfo& info, size_t i) {
   std::string e = string_arg(info, i, "encoding");
   if (e == "f32") return semvec::IvfEncoding::F32;
   if (e == "sq8") return semvec::IvfEncoding::Sq8;
-  throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "encoding must be 'f32' or 'sq8'; received '" + e + "'");
+  if (e == "rq4") return semvec::IvfEncoding::Rq4;
+  if (e == "rq1") return semvec::IvfEncoding::Rq1;
+  throw_error(info.Env(), "ERR_INVALID_ARGUMENT", "encoding must be 'f32', 'sq8', 'rq4' or 'rq1'; received '" + e + "'");
 }
 
 // search(queries, k, allow?, nprobe?, rerank?): undefined nprobe and rerank
@@ -179,6 +183,26 @@ Napi::Value IvfIndexWrap::Centroids(const Napi::CallbackInfo& info) {
 Napi::Value IvfIndexWrap::EmptyLike(const Napi::CallbackInfo& info) {
   std::shared_ptr<IvfIndex> like = guard(info.Env(), [&] { return index_->empty_like(); });
   return Wrap(info.Env(), std::move(like));
+}
+
+// memoryParts() -> { codes, ids, centroids, floats, other, floatsMapped } in bytes.
+Napi::Value IvfIndexWrap::MemoryParts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const IvfIndex::MemoryParts p = index_->memory_parts();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("codes", Napi::Number::New(env, static_cast<double>(p.codes)));
+  o.Set("ids", Napi::Number::New(env, static_cast<double>(p.ids)));
+  o.Set("centroids", Napi::Number::New(env, static_cast<double>(p.centroids)));
+  o.Set("floats", Napi::Number::New(env, static_cast<double>(p.floats)));
+  o.Set("other", Napi::Number::New(env, static_cast<double>(p.other)));
+  o.Set("floatsMapped", Napi::Number::New(env, static_cast<double>(p.floats_mapped)));
+  return o;
+}
+
+// keepCodesInMemory(): codes, ids and centroids of a mapped index copied to memory.
+Napi::Value IvfIndexWrap::KeepCodesInMemory(const Napi::CallbackInfo& info) {
+  guard(info.Env(), [&] { index_->keep_codes_in_memory(); });
+  return info.Env().Undefined();
 }
 
 }  // namespace semvec_binding

@@ -32,6 +32,8 @@ class IvfIndexWrap : public IndexWrap<IvfIndexWrap, semvec::IvfIndex> {
   Napi::Value ListSizes(const Napi::CallbackInfo& info);
   Napi::Value Centroids(const Napi::CallbackInfo& info);
   Napi::Value EmptyLike(const Napi::CallbackInfo& info);
+  Napi::Value MemoryParts(const Napi::CallbackInfo& info);
+  Napi::Value KeepCodesInMemory(const Napi::CallbackInfo& info);
 };
 
 }  // namespace semvec_binding

@@ -58,6 +58,26 @@ struct Kernels {
   //   out: nb * kBlock sums, out[j] = sum over c of codes(j, c) * q[c]
   // The sums are exact (no saturation), so every level returns the same.
   void (*sq8_dots)(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out);
+
+  // Integer scores of one 8-bit query against nb blocks of 4-bit codes (the
+  // scan of an rq4-encoded IVF list; see rabitq.h). pairs = ceil(d / 8)
+  // groups of 8 components, 64 bytes each per block; byte (v % kBlock) * 4 + j
+  // of group p holds component 8p + j in its low nibble and 8p + 4 + j in
+  // its high nibble:
+  //   codes[b * pairs * 64 + p * 64 + (v % kBlock) * 4 + j]
+  //   q:   pairs * 8 signed bytes (zero past d)
+  //   out: nb * kBlock sums, out[v] = sum over c of code(v, c) * q[c]
+  // Exact (no saturation: |sum| < 15 * 128 * d), the same at every level.
+  void (*rq4_dots)(const int8_t* q, const uint8_t* codes, size_t nb, size_t pairs, int32_t* out);
+
+  // Integer scores of one 4-bit query against nb blocks of 1-bit codes (the
+  // scan of an rq1-encoded IVF list; see rabitq.h). words = ceil(d / 64);
+  // the bits of vector v, component c are bit c % 64 of
+  //   codes[b * words * kBlock + (c / 64) * kBlock + (v % kBlock)]
+  //   planes: 4 * words words, bit plane j of the query (value
+  //           sum_j 2^j bit_j) at planes[j * words + w]; zero past d
+  //   out:    nb * kBlock sums, out[v] = sum over c of bit(v, c) * q[c]
+  void (*rq1_dots)(const uint64_t* planes, const uint64_t* codes, size_t nb, size_t words, int32_t* out);
 };
 
 extern const Kernels kScalarKernels;

@@ -97,16 +97,84 @@ __attribute__((target("avx512vnni"))) void sq8_dots_vnni(const int8_t* q, const 
   }
 }
 
+// u8 x s8 pairs (vpmaddubsw) cannot saturate here: |2 * 15 * 128| < 2^15.
+void rq4_dots_avx512(const int8_t* q, const uint8_t* codes, size_t nb, size_t pairs, int32_t* out) {
+  const int32_t* q4 = reinterpret_cast<const int32_t*>(q);
+  const __m512i nib = _mm512_set1_epi8(0x0F), ones = _mm512_set1_epi16(1);
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * pairs * 64;
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t p = 0; p < pairs; ++p) {
+      const __m512i x = _mm512_loadu_si512(blk + p * 64);
+      const __m512i s = _mm512_add_epi16(
+          _mm512_maddubs_epi16(_mm512_and_si512(x, nib), _mm512_set1_epi32(q4[2 * p])),
+          _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(x, 4), nib), _mm512_set1_epi32(q4[2 * p + 1])));
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(s, ones));
+    }
+    _mm512_storeu_si512(out + b * kBlock, acc);
+  }
+}
+
+// VNNI: two vpdpbusd per 8 components of 16 vectors, two accumulators.
+__attribute__((target("avx512vnni"))) void rq4_dots_vnni(const int8_t* q, const uint8_t* codes, size_t nb,
+                                                          size_t pairs, int32_t* out) {
+  const int32_t* q4 = reinterpret_cast<const int32_t*>(q);
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * pairs * 64;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    for (size_t p = 0; p < pairs; ++p) {
+      const __m512i x = _mm512_loadu_si512(blk + p * 64);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(x, nib), _mm512_set1_epi32(q4[2 * p]));
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib), _mm512_set1_epi32(q4[2 * p + 1]));
+    }
+    _mm512_storeu_si512(out + b * kBlock, _mm512_add_epi32(a0, a1));
+  }
+}
+
+// Bytes of x with their popcounts (a nibble lookup, vpshufb).
+inline __m512i popcount_bytes(__m512i x) {
+  const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  return _mm512_add_epi8(_mm512_shuffle_epi8(lut, _mm512_and_si512(x, nib)),
+                         _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib)));
+}
+
+// As rq1_dots_avx2: the four planes weighted in bytes, one vpsadbw per word.
+void rq1_dots_avx512(const uint64_t* planes, const uint64_t* codes, size_t nb, size_t words, int32_t* out) {
+  for (size_t b = 0; b < nb; ++b) {
+    const uint64_t* blk = codes + b * words * kBlock;
+    __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0;
+    for (size_t w = 0; w < words; ++w) {
+      const __m512i p0 = _mm512_set1_epi64(static_cast<long long>(planes[w]));
+      const __m512i p1 = _mm512_set1_epi64(static_cast<long long>(planes[words + w]));
+      const __m512i p2 = _mm512_set1_epi64(static_cast<long long>(planes[2 * words + w]));
+      const __m512i p3 = _mm512_set1_epi64(static_cast<long long>(planes[3 * words + w]));
+      for (int r = 0; r < 2; ++r) {
+        const __m512i x = _mm512_loadu_si512(blk + w * kBlock + 8 * r);
+        __m512i t = popcount_bytes(_mm512_and_si512(x, p3));
+        t = _mm512_add_epi8(_mm512_add_epi8(t, t), popcount_bytes(_mm512_and_si512(x, p2)));
+        t = _mm512_add_epi8(_mm512_add_epi8(t, t), popcount_bytes(_mm512_and_si512(x, p1)));
+        t = _mm512_add_epi8(_mm512_add_epi8(t, t), popcount_bytes(_mm512_and_si512(x, p0)));
+        const __m512i s = _mm512_sad_epu8(t, _mm512_setzero_si512());
+        if (r == 0) acc0 = _mm512_add_epi64(acc0, s); else acc1 = _mm512_add_epi64(acc1, s);
+      }
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock), _mm512_cvtepi64_epi32(acc0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock + 8), _mm512_cvtepi64_epi32(acc1));
+  }
+}
+
 }  // namespace
 
 const Kernels kAvx512Kernels = {
     SimdLevel::Avx512,      inner_product_simd, l2sqr_simd, scores_packed_simd,
-    select_at_least_avx512, sq8_dots_avx512,
+    select_at_least_avx512, sq8_dots_avx512, rq4_dots_avx512, rq1_dots_avx512,
 };
 
 const Kernels kAvx512VnniKernels = {
     SimdLevel::Avx512,      inner_product_simd, l2sqr_simd, scores_packed_simd,
-    select_at_least_avx512, sq8_dots_vnni,
+    select_at_least_avx512, sq8_dots_vnni, rq4_dots_vnni, rq1_dots_avx512,
 };
 
 }  // namespace semvec

@@ -56,11 +56,38 @@ void sq8_dots_scalar(const int8_t* q, const uint8_t* codes, size_t nb, size_t gr
   }
 }
 
+void rq4_dots_scalar(const int8_t* q, const uint8_t* codes, size_t nb, size_t pairs, int32_t* out) {
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = codes + b * pairs * 64;
+    int32_t acc[kBlock] = {};
+    for (size_t p = 0; p < pairs; ++p)
+      for (size_t l = 0; l < kBlock; ++l)
+        for (size_t j = 0; j < 4; ++j) {
+          const uint8_t byte = blk[p * 64 + l * 4 + j];
+          acc[l] += int32_t(byte & 15) * int32_t(q[p * 8 + j]) + int32_t(byte >> 4) * int32_t(q[p * 8 + 4 + j]);
+        }
+    for (size_t l = 0; l < kBlock; ++l) out[b * kBlock + l] = acc[l];
+  }
+}
+
+void rq1_dots_scalar(const uint64_t* planes, const uint64_t* codes, size_t nb, size_t words, int32_t* out) {
+  for (size_t b = 0; b < nb; ++b) {
+    const uint64_t* blk = codes + b * words * kBlock;
+    for (size_t l = 0; l < kBlock; ++l) {
+      int32_t acc = 0;
+      for (size_t w = 0; w < words; ++w)
+        for (size_t j = 0; j < 4; ++j)
+          acc += int32_t(__builtin_popcountll(blk[w * kBlock + l] & planes[j * words + w])) << j;
+      out[b * kBlock + l] = acc;
+    }
+  }
+}
+
 }  // namespace
 
 const Kernels kScalarKernels = {
     SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar, scores_packed_scalar,
-    select_at_least_scalar, sq8_dots_scalar,
+    select_at_least_scalar, sq8_dots_scalar, rq4_dots_scalar, rq1_dots_scalar,
 };
 
 }  // namespace semvec

@@ -33,6 +33,10 @@ const char* section_name(SectionTag tag) {
     case SectionTag::CodeLo: return "sq8 lo";
     case SectionTag::CodeStep: return "sq8 step";
     case SectionTag::CodeBias: return "sq8 bias";
+    case SectionTag::RqScale: return "rq scale";
+    case SectionTag::RqBias: return "rq bias";
+    case SectionTag::RqOnes: return "rq ones";
+    case SectionTag::Rotation: return "rq rotation";
   }
   return "unknown";
 }

@@ -52,6 +52,10 @@ enum class SectionTag : uint32_t {
   CodeLo = 14,
   CodeStep = 15,
   CodeBias = 16,
+  RqScale = 17,
+  RqBias = 18,
+  RqOnes = 19,
+  Rotation = 20,
 };
 
 const char* section_name(SectionTag tag);

@@ -101,9 +101,18 @@ void FlatIndex::serialize(const std::function<void*(size_t)>& alloc) const {
   write_locked(w);
 }
 
+namespace {
+// Format 4.0 holds IVF indexes with rq encodings only: no flat index is
+// written as 4.0.
+void expect_flat_major(const FileHeader& h) {
+  if (h.major >= 4) corrupt_file("a flat index in a format " + std::to_string(h.major) + " file (flat indexes are 3.0)");
+}
+}  // namespace
+
 std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
   FileHeader h = r.read_header();
   expect_kind(h, IndexKind::Flat);
+  expect_flat_major(h);
   if (h.count > kMaxVectors)
     corrupt_file("count " + std::to_string(h.count) + " is outside 0.." + std::to_string(kMaxVectors));
   return h.major >= 3 ? read_v3(r, h) : read_v1(r, h);
@@ -224,6 +233,7 @@ std::unique_ptr<FlatIndex> FlatIndex::open_image(std::shared_ptr<const FileMappi
   MemoryReader r(image->data(), image->size());
   const FileHeader h = r.read_header();
   expect_kind(h, IndexKind::Flat);
+  expect_flat_major(h);
   expect_mappable(h);
   if (h.count > kMaxVectors)
     corrupt_file("count " + std::to_string(h.count) + " is outside 0.." + std::to_string(kMaxVectors));

@@ -51,6 +51,14 @@ class IdTable {
   const IdEntry* entries() const { return entries_.data(); }
   // Heap bytes held (0 when borrowed).
   size_t memory_usage() const { return entries_.heap_bytes(); }
+  // A copy held in memory.
+  IdTable copy() const {
+    IdTable t;
+    t.entries_ = entries_.copy();
+    t.size_ = size_;
+    t.max_probe_ = max_probe_;
+    return t;
+  }
 
   // Sets *where and returns true when `id` is in the table.
   bool find(uint64_t id, uint64_t* where) const;

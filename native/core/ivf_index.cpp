@@ -7,6 +7,7 @@
 #include <shared_mutex>
 
 #include "errors.h"
+#include "file_payload.h"
 #include "id_assignment.h"
 #include "query_preparation.h"
 #include "scan.h"
@@ -32,15 +33,20 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
       encoding_(encoding),
       rerank_(rerank),
       centroids_(dim, metric == Metric::L2) {
-  if (encoding != IvfEncoding::F32 && encoding != IvfEncoding::Sq8)
+  if (encoding != IvfEncoding::F32 && encoding != IvfEncoding::Sq8 && !is_rq(encoding))
     throw Error(ErrorCode::InvalidArgument, "unknown IVF encoding " +
                                                 std::to_string(static_cast<uint32_t>(encoding)));
+  if (is_rq(encoding) && dim > kMaxRqDim)
+    throw Error(ErrorCode::InvalidArgument, std::string("encoding '") + ivf_encoding_name(encoding) +
+                                                "' takes dim from 1 to " + std::to_string(kMaxRqDim) +
+                                                "; received " + std::to_string(dim) + " (use 'sq8' or 'f32')");
   if (nlist == 0 || nlist > kMaxNlist)
     throw Error(ErrorCode::InvalidArgument, "nlist must be an integer from 1 to " +
                                                 std::to_string(kMaxNlist) + "; received " +
                                                 std::to_string(nlist));
   check_nprobe(nprobe);
   check_rerank(rerank);
+  if (is_rq(encoding)) rotation_ = Rotation(dim, kRqRotationSeed);
 }
 
 IvfList& IvfIndex::make_list(size_t l) {
@@ -119,8 +125,42 @@ size_t IvfIndex::memory_usage() const {
                  lists_.capacity() * sizeof(lists_[0]);
   for (const auto& l : lists_)
     if (l) bytes += sizeof(IvfList) + l->memory_usage();
-  bytes += centroid_rows_.heap_bytes();
+  bytes += centroid_rows_.heap_bytes() + centroid_rot_.heap_bytes() + rotation_.memory_usage();
   return bytes;
+}
+
+IvfIndex::MemoryParts IvfIndex::memory_parts() const {
+  std::shared_lock<RwLock> lock(mutex_);
+  MemoryParts p;
+  p.centroids = centroids_.memory_usage() + centroid_rows_.heap_bytes() + centroid_rot_.heap_bytes() +
+                rotation_.memory_usage();
+  p.ids = where_.memory_usage();
+  for (const auto& l : lists_) {
+    if (!l) continue;
+    p.codes += l->codes_heap_bytes();
+    p.ids += l->ids_heap_bytes();
+    p.floats += l->floats_heap_bytes();
+    if (mapping_) p.floats_mapped += l->floats_bytes() - l->floats_heap_bytes();
+  }
+  p.other = sizeof(*this) + lists_.capacity() * sizeof(lists_[0]);
+  for (const auto& l : lists_)
+    if (l) p.other += sizeof(IvfList);
+  return p;
+}
+
+void IvfIndex::keep_codes_in_memory() {
+  std::unique_lock<RwLock> lock(mutex_);
+  if (!mapping_)
+    throw Error(ErrorCode::InvalidArgument, "codes-only needs an index opened from a file (open)");
+  if (encoding_ == IvfEncoding::F32)
+    throw Error(ErrorCode::InvalidArgument,
+                "codes-only needs an encoded index ('sq8', 'rq4' or 'rq1'); this one is 'f32', whose lists are the floats");
+  centroids_ = centroids_.copy();
+  centroid_rows_ = centroid_rows_.copy();
+  // The id table stays in the file: searches do not read it (filters,
+  // contains and reconstruct do, through the page cache).
+  for (auto& l : lists_)
+    if (l) l->own_codes();
 }
 
 size_t IvfIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
@@ -152,15 +192,32 @@ void IvfIndex::set_centroids_locked(const float* c) {
   for (size_t l = 0; l < nlist_; ++l) ids[l] = l;
   packed.append(c, nlist_, ids.data(), false, nullptr);
   centroids_ = std::move(packed);
-  if (encoding_ == IvfEncoding::Sq8) {
+  if (encoding_ == IvfEncoding::Sq8 || is_rq(encoding_)) {
     PodBuffer<float> rows;
     rows.resize(nlist_ * dim_);
     std::copy(c, c + nlist_ * dim_, rows.data());
     centroid_rows_ = PodStorage<float>(std::move(rows));
   }
+  if (is_rq(encoding_)) {
+    PodBuffer<float> rot;
+    rot.resize(nlist_ * dim_);
+    rotation_.apply(c, nlist_, rot.data());
+    centroid_rot_ = PodStorage<float>(std::move(rot));
+  }
   lists_.clear();
   lists_.resize(nlist_);
   trained_ = true;
+}
+
+void IvfIndex::set_rotation_locked(const float* rows) {
+  check_stored_finite(rows, dim_ * dim_, "rotation");
+  rotation_ = Rotation(dim_, rows);
+  if (centroid_rows_.size() == nlist_ * dim_) {
+    PodBuffer<float> rot;
+    rot.resize(nlist_ * dim_);
+    rotation_.apply(centroid_rows_.data(), nlist_, rot.data());
+    centroid_rot_ = PodStorage<float>(std::move(rot));
+  }
 }
 
 KMeansParams IvfIndex::training_defaults() {
@@ -242,7 +299,7 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
   std::vector<size_t> first_slot(nlist_);
   for (size_t l = 0; l < nlist_; ++l) first_slot[l] = list_size(l);
   pool.parallel_for(pool.threads(), [&](size_t) {
-    std::vector<float> rows;
+    std::vector<float> rows, rotated;
     std::vector<uint64_t> row_ids;
     for (size_t l = next++; l < nlist_; l = next++) {
       const size_t m = count[l];
@@ -255,7 +312,13 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
         row_ids[j] = assigned[i];
       }
       const float* centroid = centroid_rows_.size() == 0 ? nullptr : centroid_rows_.data() + l * dim_;
-      lists_[l]->append(rows.data(), m, row_ids.data(), centroid, nullptr);
+      if (is_rq(encoding_)) {
+        rotated.resize(m * dim_);
+        rotation_.apply(rows.data(), m, rotated.data());
+        lists_[l]->append_rq(rows.data(), rotated.data(), m, row_ids.data(), centroid, centroid_rot_.data() + l * dim_);
+      } else {
+        lists_[l]->append(rows.data(), m, row_ids.data(), centroid, nullptr);
+      }
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
@@ -303,6 +366,8 @@ std::unique_ptr<IvfIndex> IvfIndex::empty_like() const {
     // Bit for bit, norms included, so that every vector goes to the same list.
     out->centroids_ = centroids_.copy();
     out->centroid_rows_ = centroid_rows_.copy();
+    out->centroid_rot_ = centroid_rot_.copy();
+    if (is_rq(encoding_)) out->rotation_ = Rotation(dim_, rotation_.rows().data());
     out->lists_.resize(nlist_);
     out->trained_ = true;
   }

@@ -14,6 +14,12 @@
 // scored again exactly from the floats. rerank = 0 skips that step: scores
 // are the 8-bit estimates.
 //
+// With Rq4 or Rq1, each list keeps RaBitQ-style codes of 4 or 1 bits per
+// component (rabitq.h) beside the floats, scanned and re-ranked the same
+// way; the index holds the random rotation of the codes and its centroids
+// rotated. These encodings take dim <= kMaxRqDim; their files are format
+// 4.0 (ivf_index_v3.cpp).
+//
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
 // inner product for IP and Cosine. IP and Cosine train spherical k-means
 // (unit centroids); Cosine also normalises the vectors.
@@ -42,10 +48,17 @@
 #include "kmeans.h"
 #include "metric.h"
 #include "packed_store.h"
+#include "rabitq.h"
 #include "rw_lock.h"
 #include "search_results.h"
 
 namespace semvec {
+
+// Largest dim of an Rq4 or Rq1 index (its rotation costs dim^2 floats and
+// dim^3 operations to make).
+constexpr size_t kMaxRqDim = 2048;
+// Seed of the rotation of Rq4 and Rq1 codes.
+constexpr uint64_t kRqRotationSeed = 0x5eed0f2abb17ull;
 
 // Default candidates re-ranked exactly per query by an Sq8 index.
 constexpr size_t kDefaultRerank = 64;
@@ -92,6 +105,20 @@ class IvfIndex {
   size_t memory_usage() const;
   // Bytes of the file a mapped index maps (0 for an index in memory).
   size_t mapped_bytes() const;
+  // Where the bytes are, by part. Heap: what memory_usage() counts, split
+  // into codes, ids (list ids, norms and the id table), centroids (with
+  // the rq rotation) and floats (F32 lists: all of it); floats_mapped: the
+  // bytes of float vectors read in place from the mapped file.
+  struct MemoryParts {
+    size_t codes = 0, ids = 0, centroids = 0, floats = 0, other = 0, floats_mapped = 0;
+  };
+  MemoryParts memory_parts() const;
+  // A mapped Sq8, Rq4 or Rq1 index: copies its codes, list ids and
+  // centroids (what every search reads) into memory and leaves the float
+  // vectors (read in place to re-rank) and the id table (read by filters,
+  // contains and reconstruct) in the file (codes-only). Still read-only. Not mapped, or F32:
+  // Error(InvalidArgument).
+  void keep_codes_in_memory();
   // Whether the index is mapped from a file, and so read-only.
   bool read_only() const { return mapping_ != nullptr; }
   bool contains(uint64_t id) const;
@@ -154,6 +181,8 @@ class IvfIndex {
   size_t check_nprobe(size_t nprobe) const;
   static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
+  // Rq: the rotation from its rows (dim * dim), and the centroids rotated.
+  void set_rotation_locked(const float* rows);
   void assign_lists(const float* x, size_t n, uint32_t* lists) const;
   // Search (ivf_search.cpp).
   AllowMasks allow_masks_locked(const uint64_t* allow, size_t n_allow) const;
@@ -200,7 +229,9 @@ class IvfIndex {
   uint64_t next_id_ = 0;
   size_t size_ = 0;
   PackedStore centroids_;             // ids = list numbers; norms for L2
-  PodStorage<float> centroid_rows_;  // Sq8: the centroids row-major
+  PodStorage<float> centroid_rows_;  // Sq8, Rq: the centroids row-major
+  Rotation rotation_;                // Rq: P
+  PodStorage<float> centroid_rot_;   // Rq: P c of every centroid, row-major
   // nlist slots once trained (none before); a list is allocated by the first
   // vector it receives and is null until then, so that nlist itself costs
   // no memory: neither in the constructor nor in a load.

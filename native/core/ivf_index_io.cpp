@@ -45,7 +45,7 @@ IvfIndex::Fields IvfIndex::read_fields(Reader& r, const FileHeader& h) {
   if (f.nlist == 0 || f.nlist > kMaxNlist) outside("nlist", f.nlist, 1, kMaxNlist);
   if (f.nprobe == 0 || f.nprobe > f.nlist) outside("nprobe", f.nprobe, 1, f.nlist);
   if (trained > 1) outside("trained flag", trained, 0, 1);
-  const uint32_t max_encoding = h.major >= 2 ? 1 : 0;
+  const uint32_t max_encoding = h.major >= 4 ? 3 : h.major >= 2 ? 1 : 0;
   if (encoding > max_encoding) outside("encoding", encoding, 0, max_encoding);
   if (f.next_id > kMaxNextId) outside("next id", f.next_id, 0, kMaxNextId);
   f.trained = trained == 1;

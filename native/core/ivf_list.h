@@ -4,6 +4,7 @@
 //   Sq8: row-major floats (RowStore) and their 8-bit codes (CodeStore,
 //        sq8.h), slot for slot: a probe scans the codes and reads only the
 //        chosen candidates' floats, to re-rank them.
+//   Rq4, Rq1: the same with RaBitQ-style codes (RqCodeStore, rabitq.h).
 // Vectors arrive as they are stored (unit vectors already for Cosine).
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <variant>
 
 #include "packed_store.h"
+#include "rabitq.h"
 #include "row_store.h"
 #include "sq8.h"
 
@@ -20,9 +22,13 @@ namespace semvec {
 
 class ThreadPool;
 
-enum class IvfEncoding : uint32_t { F32 = 0, Sq8 = 1 };
+enum class IvfEncoding : uint32_t { F32 = 0, Sq8 = 1, Rq4 = 2, Rq1 = 3 };
 
 const char* ivf_encoding_name(IvfEncoding encoding);
+// Bits per component of an encoding's codes: 32 (f32), 8, 4 or 1.
+unsigned ivf_encoding_bits(IvfEncoding encoding);
+// Whether an encoding keeps RaBitQ-style codes (rabitq.h): rq4, rq1.
+inline bool is_rq(IvfEncoding e) { return e == IvfEncoding::Rq4 || e == IvfEncoding::Rq1; }
 
 class IvfList {
  public:
@@ -30,6 +36,7 @@ class IvfList {
   // A list over existing stores (read from or mapped onto a file).
   explicit IvfList(PackedStore packed) : store_(std::move(packed)) {}
   IvfList(RowStore rows, CodeStore codes) : store_(Sq8{std::move(rows), std::move(codes)}) {}
+  IvfList(RowStore rows, RqCodeStore codes) : store_(Rq{std::move(rows), std::move(codes)}) {}
 
   size_t size() const;
   const uint64_t* ids() const;
@@ -39,8 +46,23 @@ class IvfList {
   // F32 lists: the packed vectors.
   const PackedStore& packed() const { return std::get<PackedStore>(store_); }
   // Sq8 lists: the floats and their codes.
-  const RowStore& rows() const { return std::get<Sq8>(store_).rows; }
   const CodeStore& codes() const { return std::get<Sq8>(store_).codes; }
+  // Rq lists: the floats and their codes.
+  const RowStore& rows() const;
+  const RqCodeStore& rq_codes() const { return std::get<Rq>(store_).codes; }
+  // Rq lists: appends n rows x with ids, and their codes from xr = P x, in
+  // the list of centroid c (P c = cr). Call reserve(size() + n) first.
+  void append_rq(const float* x, const float* xr, size_t n, const uint64_t* ids, const float* c, const float* cr);
+
+  // Sq8 and Rq lists over a mapped file: copies everything but the float
+  // rows into memory (codes-only: the rows are read in place to re-rank).
+  void own_codes();
+  // Heap bytes of the codes, of the ids (and norms), and of the floats.
+  size_t codes_heap_bytes() const;
+  size_t ids_heap_bytes() const;
+  size_t floats_heap_bytes() const;
+  // Bytes of the float vectors, in memory or mapped.
+  size_t floats_bytes() const;
 
   // Makes room for n vectors in all.
   void reserve(size_t n);
@@ -64,7 +86,11 @@ class IvfList {
     RowStore rows;
     CodeStore codes;
   };
-  std::variant<PackedStore, Sq8> store_;
+  struct Rq {
+    RowStore rows;
+    RqCodeStore codes;
+  };
+  std::variant<PackedStore, Sq8, Rq> store_;
 };
 
 }  // namespace semvec

@@ -12,6 +12,7 @@
 #include "ivf_index.h"
 #include "query_preparation.h"
 #include "scan.h"
+#include "rq_scan.h"
 #include "sq8_scan.h"
 #include "thread_pool.h"
 #include "vectors.h"
@@ -44,6 +45,12 @@ SearchResults IvfIndex::search(const float* q, size_t nq, size_t k, const IvfSea
   if (encoding_ == IvfEncoding::Sq8) {
     const Sq8Lists lists{lists_, centroid_rows_.data(), dim_, metric_ == Metric::L2};
     sq8_scan(lists, qs, nq, probes, params.rerank.value_or(rerank_), allow, heaps.data());
+  } else if (is_rq(encoding_)) {
+    std::vector<float> qrs(nq * dim_);
+    rotation_.apply(qs, nq, qrs.data());
+    const RqLists lists{lists_, centroid_rows_.data(), centroid_rot_.data(), dim_, ivf_encoding_bits(encoding_),
+                        metric_ == Metric::L2};
+    rq_scan(lists, qs, qrs.data(), nq, probes, params.rerank.value_or(rerank_), allow, heaps.data());
   } else {
     scan_f32_locked(qs, nq, probes, allow, heaps.data());
   }

@@ -52,6 +52,17 @@ class RowStore {
   // Copies vectors [first, first + count) to out.
   void unpack_rows(size_t first, size_t count, float* out) const;
 
+  // Copies borrowed ids and norms into memory; the rows stay where they are.
+  void own_ids_and_norms() {
+    sqnorms_ = sqnorms_.copy();
+    ids_ = ids_.copy();
+  }
+  // Bytes of the rows and of the ids and norms held in memory.
+  size_t rows_heap_bytes() const { return rows_.heap_bytes(); }
+  size_t ids_heap_bytes() const { return ids_.heap_bytes() + sqnorms_.heap_bytes(); }
+  // Bytes of the rows, wherever they are.
+  size_t rows_bytes() const { return size_ * dim_ * sizeof(float); }
+
  private:
   size_t dim_;
   bool with_norms_;

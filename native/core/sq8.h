@@ -90,6 +90,14 @@ class CodeStore {
     return codes_.heap_bytes() + lo_.heap_bytes() + step_.heap_bytes() + bias_.heap_bytes();
   }
 
+  // Copies borrowed arrays into memory.
+  void own() {
+    codes_ = codes_.copy();
+    lo_ = lo_.copy();
+    step_ = step_.copy();
+    bias_ = bias_.copy();
+  }
+
   void reserve(size_t n);
   // Appends the codes of n rows x (n * dim) of the list of centroid c (call
   // reserve(size() + n) first: then this allocates nothing, cannot fail).

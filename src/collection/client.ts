@@ -15,6 +15,8 @@ import { checkInteger, checkOneOf, checkPath, describe, fail, orDefault } from '
 import { METRICS, type Metric } from '../vector-index.js';
 import { Collection, embedderIdentity, type CollectionHost, type CollectionInfo, type ModifyCollectionOptions } from './collection.js';
 import { CollectionIndex } from './collection-index.js';
+import { IVF_ENCODINGS } from '../ivf-index.js';
+import type { IVFEncoding } from '../native.js';
 import type { IndexKind } from './types.js';
 import { openDatabase, openReaderDatabase, WriterLock, type Db } from './database.js';
 import { checkTokenizer, type Tokenizer } from './keyword-index.js';
@@ -71,6 +73,12 @@ export interface CreateCollectionOptions {
   embedder?: Embedder;
   /** 'flat' (default, exact) or 'ivf' (exact until AUTO_IVF.minVectors records, 50,000, then IVF). */
   index?: IndexKind;
+  /**
+   * `index: 'ivf'` only: the list encoding of the IVF index (see
+   * {@link IVF_ENCODINGS}); default `'f32'`. `'rq4'` keeps 4-bit codes to
+   * scan and re-ranks from the floats.
+   */
+  encoding?: IVFEncoding;
   metadata?: Metadata;
   /**
    * How the collection's keyword index (for `query({ mode: 'keyword' | 'hybrid' })`)
@@ -281,6 +289,7 @@ export class Client {
       metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Metadata),
       embedder: row.embedder,
       tokenizer: row.tokenizer,
+      encoding: row.ivf_encoding ?? 'f32',
     };
   }
 
@@ -297,11 +306,16 @@ export class Client {
     const metadata = checkMetadata(options.metadata, 'metadata');
     const metric = collectionMetric(options.metric, metadata);
     const index = options.index === undefined ? 'flat' : checkOneOf(options.index, 'index', ['flat', 'ivf'] as const);
+    const encoding =
+      options.encoding === undefined ? null : checkOneOf(options.encoding, 'encoding', IVF_ENCODINGS.map((e) => e.name));
+    if (encoding !== null && index !== 'ivf') {
+      fail(ErrorCode.INVALID_ARGUMENT, `encoding applies to index: 'ivf' collections; received encoding '${encoding}' with index '${index}'`);
+    }
     const identity = options.embedder === undefined ? null : embedderIdentity(options.embedder);
     const tokenizer = checkTokenizer(options.tokenizer);
     return this.#host.queue.run(async () => {
       this.#check();
-      const cid = await this.#store.createCollection(name, metric, options.embedder?.dim, index, metadata, identity, tokenizer);
+      const cid = await this.#store.createCollection(name, metric, options.embedder?.dim, index, metadata, identity, tokenizer, encoding);
       const col = new Collection(this.#host, this.#info(this.#store.collectionById(cid) as CollectionRow), undefined, options.embedder);
       this.#open.set(name, col);
       return col;

@@ -19,6 +19,7 @@ import { FlatIndex } from '../flat-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
+import type { IVFEncoding } from '../native.js';
 import type { IndexKind } from './types.js';
 import { LayeredIndex, loadAny } from './layered-index.js';
 import { SearchBatcher } from './search-batcher.js';
@@ -37,6 +38,8 @@ export interface IndexOwner {
   name: string;
   metric: Metric;
   kind: IndexKind;
+  /** 'ivf' collections: the list encoding of the IVF index. */
+  encoding: IVFEncoding;
   /** The directory of snapshots (persistent clients). */
   snapshots: string | undefined;
   /** Map snapshots instead of reading them (persistent clients), checking each one's checksum and contents first with `verify`. */
@@ -306,7 +309,13 @@ export class CollectionIndex {
   async useIvfIfLarge(dim: number): Promise<void> {
     if (this.#owner.kind !== 'ivf' || !this.#index || isIvf(this.#index) || this.#size < AUTO_IVF.minVectors) return;
     const { rids, vectors } = await this.#owner.store.embeddings(this.#owner.cid, dim);
-    const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: AUTO_IVF.nprobe });
+    const ivf = new IVFIndex({
+      dim,
+      metric: this.#owner.metric,
+      nlist: suggestNlist(rids.length),
+      nprobe: AUTO_IVF.nprobe,
+      encoding: this.#owner.encoding,
+    });
     await ivf.trainAsync(vectors);
     await ivf.addAsync(vectors, rids);
     const before = this.#index;

@@ -151,6 +151,7 @@ export class Collection {
       name: info.name,
       metric: info.metric,
       kind: info.index,
+      encoding: info.encoding,
       snapshots: host.snapshots,
       mapped: host.mapped,
       warn: (w) => host.warn(w),

@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS collections (
   created_at TEXT NOT NULL,
   embedder TEXT,
   tokenizer TEXT NOT NULL DEFAULT 'unicode61',
-  records INTEGER NOT NULL DEFAULT 0
+  records INTEGER NOT NULL DEFAULT 0,
+  ivf_encoding TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
   rid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -97,11 +98,12 @@ ALTER TABLE snapshots ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
 
 /**
  * Schema 2 -> 3: a keyword index per collection (made by
- * ensureKeywordIndexes) with its tokenizer, and each collection's record
- * count, kept by triggers.
+ * ensureKeywordIndexes) with its tokenizer, each collection's record count
+ * (kept by triggers), and the IVF list encoding of an 'ivf' collection.
  */
 const MIGRATE_2_TO_3 = `
 ALTER TABLE collections ADD COLUMN tokenizer TEXT NOT NULL DEFAULT 'unicode61';
+ALTER TABLE collections ADD COLUMN ivf_encoding TEXT;
 ALTER TABLE collections ADD COLUMN records INTEGER NOT NULL DEFAULT 0;
 UPDATE collections SET records = (SELECT count(*) FROM records r WHERE r.cid = collections.cid);
 `;

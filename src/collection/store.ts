@@ -8,6 +8,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { createError, ErrorCode } from '../errors.js';
+import type { IVFEncoding } from '../native.js';
 import type { Metric } from '../vector-index.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -33,6 +34,8 @@ export interface CollectionRow {
   metadata: string | null;
   embedder: string | null;
   tokenizer: Tokenizer;
+  /** 'ivf' collections: the list encoding (null: 'f32'). */
+  ivf_encoding: IVFEncoding | null;
 }
 
 export interface SnapshotRow {
@@ -53,7 +56,7 @@ export const SCAN_ROWS = 2000;
 
 type RawRow = { rid: number; id: string; document: string | null; metadata: string | null; embedding?: Buffer };
 
-const COLLECTION_COLUMNS = 'cid, name, metric, dim, index_kind, metadata, embedder, tokenizer';
+const COLLECTION_COLUMNS = 'cid, name, metric, dim, index_kind, metadata, embedder, tokenizer, ivf_encoding';
 
 /** A statement run once with these values. */
 function once(sql: string, values: readonly unknown[], extra: Partial<Step> = {}): Step {
@@ -178,12 +181,21 @@ export class CollectionStore {
   }
 
   /** Creates a collection and returns its cid (never one used before); ERR_DUPLICATE_ID if the name is taken. */
-  async createCollection(name: string, metric: Metric, dim: number | undefined, index: string, metadata: Metadata | null, embedder: string | null, tokenizer: Tokenizer = 'unicode61'): Promise<number> {
+  async createCollection(
+    name: string,
+    metric: Metric,
+    dim: number | undefined,
+    index: string,
+    metadata: Metadata | null,
+    embedder: string | null,
+    tokenizer: Tokenizer = 'unicode61',
+    encoding: IVFEncoding | null = null,
+  ): Promise<number> {
     const [rows] = await this.write(
       [
         once(
-          "INSERT INTO collections (cid, name, metric, dim, index_kind, metadata, created_at, embedder, tokenizer) VALUES ((SELECT max(CAST(value AS INTEGER), (SELECT coalesce(max(cid), 0) + 1 FROM collections)) FROM meta WHERE key = 'next_cid'), ?, ?, ?, ?, ?, ?, ?, ?) RETURNING cid",
-          [name, metric, dim ?? null, index, metadata === null ? null : JSON.stringify(metadata), new Date().toISOString(), embedder, tokenizer],
+          "INSERT INTO collections (cid, name, metric, dim, index_kind, metadata, created_at, embedder, tokenizer, ivf_encoding) VALUES ((SELECT max(CAST(value AS INTEGER), (SELECT coalesce(max(cid), 0) + 1 FROM collections)) FROM meta WHERE key = 'next_cid'), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING cid",
+          [name, metric, dim ?? null, index, metadata === null ? null : JSON.stringify(metadata), new Date().toISOString(), embedder, tokenizer, encoding],
           { returning: true },
         ),
         once("UPDATE meta SET value = (SELECT max(cid) + 1 FROM collections) WHERE key = 'next_cid'", []),

@@ -3,6 +3,7 @@
  * knows of its client.
  */
 import type { SemvecWarning } from '../errors.js';
+import type { IVFEncoding } from '../native.js';
 import type { VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
 import type { Where, WhereDocument } from './filter.js';
@@ -142,6 +143,8 @@ export interface CollectionInfo {
   embedder: string | null;
   /** The tokenizer of its keyword index. */
   tokenizer: Tokenizer;
+  /** 'ivf' collections: the list encoding of the IVF index. */
+  encoding: IVFEncoding;
 }
 
 /** What {@link Collection.modify} changes; what is not given stays as it is. */

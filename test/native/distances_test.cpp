@@ -142,3 +142,63 @@ TEST("distances: sq8_dots of every implementation is the exact integer dot produ
         for (size_t j = n; j < n + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
       }
 }
+
+TEST("distances: rq4_dots of every implementation is the exact dot product of 4-bit codes and 8-bit queries") {
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> nibble(0, 15), byte(0, 255);
+  for (const Kernels* k : sq8_implementations())
+    for (size_t d : kDims)
+      for (size_t nb : {1, 2, 5}) {
+        const size_t pairs = (d + 7) / 8, n = nb * kBlock;
+        std::vector<uint8_t> codes(nb * pairs * 64, 0);
+        std::vector<int8_t> q(pairs * 8, 0);
+        std::vector<int> rows(n * d);
+        for (size_t j = 0; j < n; ++j)
+          for (size_t c = 0; c < d; ++c) {
+            rows[j * d + c] = c % 5 == 0 ? 15 : nibble(rng);
+            const size_t p = c / 8, lane = c % 8;
+            uint8_t& b = codes[(j / kBlock) * pairs * 64 + p * 64 + (j % kBlock) * 4 + lane % 4];
+            b = static_cast<uint8_t>(b | (rows[j * d + c] << (lane < 4 ? 0 : 4)));
+          }
+        // Extremes included: -128 and 127 against 15 must not saturate.
+        for (size_t c = 0; c < d; ++c) q[c] = static_cast<int8_t>(c % 3 == 0 ? -128 : c % 3 == 1 ? 127 : byte(rng) - 128);
+        std::vector<int32_t> out(n + 3, -7);
+        k->rq4_dots(q.data(), codes.data(), nb, pairs, out.data());
+        for (size_t j = 0; j < n; ++j) {
+          int64_t want = 0;
+          for (size_t c = 0; c < d; ++c) want += int64_t(rows[j * d + c]) * q[c];
+          CHECK_EQ(int64_t(out[j]), want);
+        }
+        for (size_t j = n; j < n + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
+      }
+}
+
+TEST("distances: rq1_dots of every implementation is the exact dot product of 1-bit codes and 4-bit queries") {
+  std::mt19937_64 rng(29);
+  for (const Kernels* k : sq8_implementations())
+    for (size_t d : kDims)
+      for (size_t nb : {1, 2, 5}) {
+        const size_t words = (d + 63) / 64, n = nb * kBlock;
+        std::vector<uint64_t> codes(nb * words * kBlock, 0), planes(4 * words, 0);
+        std::vector<int> q(d);
+        for (size_t c = 0; c < d; ++c) {
+          q[c] = c % 4 == 0 ? 15 : static_cast<int>(rng() % 16);
+          for (size_t j = 0; j < 4; ++j)
+            if ((q[c] >> j) & 1) planes[j * words + c / 64] |= uint64_t(1) << (c % 64);
+        }
+        std::vector<uint8_t> bits(n * d);
+        for (size_t v = 0; v < n; ++v)
+          for (size_t c = 0; c < d; ++c) {
+            bits[v * d + c] = (v % 7 == 0) ? 1 : static_cast<uint8_t>(rng() & 1);  // some all-ones rows
+            if (bits[v * d + c]) codes[(v / kBlock) * words * kBlock + (c / 64) * kBlock + v % kBlock] |= uint64_t(1) << (c % 64);
+          }
+        std::vector<int32_t> out(n + 3, -7);
+        k->rq1_dots(planes.data(), codes.data(), nb, words, out.data());
+        for (size_t v = 0; v < n; ++v) {
+          int64_t want = 0;
+          for (size_t c = 0; c < d; ++c) want += bits[v * d + c] * q[c];
+          CHECK_EQ(int64_t(out[v]), want);
+        }
+        for (size_t j = n; j < n + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
+      }
+}
