@@ -102,7 +102,7 @@ describe('keyword index', () => {
     const client = await Client.open(dir);
     await filled(client);
     await client.close();
-    // Make it a schema-2 database: no tokenizer column, no keyword tables, no record counts.
+    // Make it a schema-2 database: no tokenizer column, no keyword tables, no record counts, no IVF encoding.
     const db = new Database(join(dir, 'semvec.db'));
     for (const t of ['insert', 'delete', 'update']) db.exec(`DROP TRIGGER fts_1_${t}`);
     db.exec('DROP TABLE fts_1');
@@ -110,6 +110,7 @@ describe('keyword index', () => {
     db.exec('DROP TRIGGER records_counted_out');
     db.exec('ALTER TABLE collections DROP COLUMN tokenizer');
     db.exec('ALTER TABLE collections DROP COLUMN records');
+    db.exec('ALTER TABLE collections DROP COLUMN ivf_encoding');
     db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
     db.close();
     await expectRejects(Client.open(dir, { readOnly: true }), 'ERR_UNSUPPORTED_VERSION');
