@@ -58,6 +58,15 @@ struct Kernels {
   //   out: nb * kBlock sums, out[j] = sum over c of codes(j, c) * q[c]
   // The sums are exact (no saturation), so every level returns the same.
   void (*sq8_dots)(const int8_t* q, const uint8_t* codes, size_t nb, size_t groups, int32_t* out);
+
+  // Integer scores of one 8-bit query against m 8-bit codes kept row-major
+  // at scattered places (the neighbours a graph search visits; see
+  // graph_codes.h): rows[j] points at the `bytes` code bytes of one vector
+  // (bytes a multiple of 4; codes and query zero past the vector's dim).
+  //   q:   bytes signed bytes
+  //   out: m sums, out[j] = sum over c of rows[j][c] * q[c]
+  // Exact int32 arithmetic, so every level returns the same.
+  void (*sq8_dots_rows)(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out);
 };
 
 extern const Kernels kScalarKernels;

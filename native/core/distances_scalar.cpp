@@ -56,11 +56,19 @@ void sq8_dots_scalar(const int8_t* q, const uint8_t* codes, size_t nb, size_t gr
   }
 }
 
+void sq8_dots_rows_scalar(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out) {
+  for (size_t j = 0; j < m; ++j) {
+    int32_t acc = 0;
+    for (size_t c = 0; c < bytes; ++c) acc += int32_t(rows[j][c]) * int32_t(q[c]);
+    out[j] = acc;
+  }
+}
+
 }  // namespace
 
 const Kernels kScalarKernels = {
-    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar, scores_packed_scalar,
-    select_at_least_scalar, sq8_dots_scalar,
+    SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar,         scores_packed_scalar,
+    select_at_least_scalar, sq8_dots_scalar,      sq8_dots_rows_scalar,
 };
 
 }  // namespace semvec

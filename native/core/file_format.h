@@ -12,7 +12,8 @@
 //     32 u64      payload bytes
 //     40 u8[20]   reserved, zero
 //     60 u32      CRC-32C of bytes 0..59
-//   payload (kind-specific: flat_index.cpp, ivf_index_io.cpp; shared pieces
+//   payload (kind-specific: flat_index.cpp, ivf_index_io.cpp,
+//   graph_index_io.cpp; shared pieces
 //   in file_payload.h)
 //   trailer, 8 bytes:
 //     u32 CRC-32C of the payload, then char[4] "XEND"
@@ -35,14 +36,15 @@ namespace semvec {
 
 // The newest format this code reads. Writers use the oldest version that
 // can hold the index (1.0 for every flat index and f32 IVF index; 2.0 for an
-// sq8 IVF index), so files stay readable by older semvec where possible.
-constexpr uint16_t kFormatMajor = 2;
+// sq8 IVF index; 3.0 for a graph index), so files stay readable by older
+// semvec where possible.
+constexpr uint16_t kFormatMajor = 3;
 constexpr uint16_t kFormatMinor = 0;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
 
 // The kind of index a file holds (the header's kind field).
-enum class IndexKind : uint32_t { Flat = 1, Ivf = 2 };
+enum class IndexKind : uint32_t { Flat = 1, Ivf = 2, Graph = 3 };
 
 const char* index_kind_name(IndexKind kind);
 
