@@ -14,9 +14,12 @@ import {
   METRICS,
   nativeFromBuffer,
   nativeLoadAsync,
+  nativeOpen,
+  nativeOpenAsync,
   splitResults,
   VectorIndex,
   type Metric,
+  type OpenIndexOptions,
   type SearchOptions,
   type SearchResult,
 } from './vector-index.js';
@@ -111,6 +114,31 @@ export class FlatIndex extends VectorIndex<NativeFlatIndex> {
   static async loadAsync(path: string): Promise<FlatIndex> {
     const caller = callerStack(FlatIndex.loadAsync);
     return new FlatIndex({ [NATIVE]: await nativeLoadAsync(native().FlatIndex, path, caller) });
+  }
+
+  /**
+   * Maps an index file saved by this version of semvec (format 3) read-only
+   * instead of reading it: the vectors stay in the file's pages, shared
+   * through the page cache by every process that maps the same file, and
+   * searches give exactly the results of {@link FlatIndex.load}. With `verify`
+   * (default) the checksum and contents are checked first, reading the
+   * file once; `{ verify: false }` opens in constant time. The index is
+   * read-only (add and remove throw ERR_READ_ONLY). An older file is
+   * ERR_UNSUPPORTED_VERSION: load it, or load and save it again. Replacing
+   * the file by a save is safe; truncating it in place while mapped is not
+   * (reads past its new end crash the process with SIGBUS).
+   *
+   * @example
+   * const index = FlatIndex.open('vectors.svx', { verify: false });
+   */
+  static open(path: string, options?: OpenIndexOptions): FlatIndex {
+    return new FlatIndex({ [NATIVE]: nativeOpen(native().FlatIndex, path, options) });
+  }
+
+  /** {@link FlatIndex.open} on a worker thread (with `verify`, the checksum runs there). */
+  static async openAsync(path: string, options?: OpenIndexOptions): Promise<FlatIndex> {
+    const caller = callerStack(FlatIndex.openAsync);
+    return new FlatIndex({ [NATIVE]: await nativeOpenAsync(native().FlatIndex, path, options, caller) });
   }
 
   /** Reads an index from {@link VectorIndex.toBuffer}'s output. */

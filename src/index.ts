@@ -28,7 +28,7 @@ export { cosineSimilarity, normalize, normalizeInPlace, row, similarityMatrix } 
 export type { SimilarityMatrixOptions } from './vectors.js';
 export type { IdsInput, VectorInput, VectorsInput } from './validate.js';
 export { METRICS, VectorIndex } from './vector-index.js';
-export type { Metric, SearchOptions, SearchResult } from './vector-index.js';
+export type { Metric, OpenIndexOptions, SearchOptions, SearchResult } from './vector-index.js';
 export { Embedder } from './embedder/embedder.js';
 export type { EmbedderOptions, EmbedOptions } from './embedder/embedder.js';
 export { DEFAULT_MODEL, MODELS } from './embedder/registry.js';

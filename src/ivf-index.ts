@@ -29,9 +29,12 @@ import {
   METRICS,
   nativeFromBuffer,
   nativeLoadAsync,
+  nativeOpen,
+  nativeOpenAsync,
   splitResults,
   VectorIndex,
   type Metric,
+  type OpenIndexOptions,
   type SearchOptions,
   type SearchResult,
 } from './vector-index.js';
@@ -329,8 +332,49 @@ export class IVFIndex extends VectorIndex<NativeIvfIndex> {
     return new IVFIndex({ [NATIVE]: await nativeLoadAsync(native().IvfIndex, path, caller) });
   }
 
+  /**
+   * Maps an IVF index file saved by this version of semvec (format 3)
+   * read-only, as {@link FlatIndex.open} does: searches read the lists in
+   * the file's pages, shared by every process mapping the file, and give
+   * exactly the results of {@link IVFIndex.load}. `{ verify: false }` opens in time
+   * proportional to nlist, not to the vectors. Add, remove and train throw
+   * ERR_READ_ONLY; `nprobe` and `rerank` can still be set. For writes next
+   * to a mapped index, add to an {@link IVFIndex.emptyLike} companion.
+   *
+   * @example
+   * const ivf = IVFIndex.open('vectors.svx', { verify: false });
+   */
+  static open(path: string, options?: OpenIndexOptions): IVFIndex {
+    return new IVFIndex({ [NATIVE]: nativeOpen(native().IvfIndex, path, options) });
+  }
+
+  /** {@link IVFIndex.open} on a worker thread (with `verify`, the checksum runs there). */
+  static async openAsync(path: string, options?: OpenIndexOptions): Promise<IVFIndex> {
+    const caller = callerStack(IVFIndex.openAsync);
+    return new IVFIndex({ [NATIVE]: await nativeOpenAsync(native().IvfIndex, path, options, caller) });
+  }
+
   /** Reads an IVF index from {@link VectorIndex.toBuffer}'s output. */
   static fromBuffer(buffer: Uint8Array): IVFIndex {
     return new IVFIndex({ [NATIVE]: nativeFromBuffer(native().IvfIndex, buffer) });
+  }
+
+  /**
+   * A new, empty index in memory with this index's dim, metric, nlist,
+   * nprobe, encoding, rerank, nextId, training options and (once trained)
+   * the very same centroids: vectors added to it go to the lists they would
+   * go to in this index. Made for a mapped index's writable companion (the
+   * recent changes beside a read-only snapshot).
+   *
+   * @example
+   * const base = IVFIndex.open('snapshot.svx');
+   * const delta = base.emptyLike();
+   * delta.add(newVectors, newIds);
+   */
+  emptyLike(): IVFIndex {
+    const like = new IVFIndex({ [NATIVE]: this.handle.emptyLike() });
+    like.#autoTrain = this.#autoTrain;
+    like.#training = this.#training;
+    return like;
   }
 }

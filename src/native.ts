@@ -27,8 +27,9 @@ export interface NativeFlatIndexInfo {
 }
 
 /**
- * What every native index class provides. size(), nextId() and the IVF
- * getters are cheap; memoryUsage() walks the index's storage.
+ * What every native index class provides. size(), nextId(), readOnly(),
+ * mappedBytes() and the IVF getters are cheap; memoryUsage() walks the
+ * index's storage.
  */
 export interface NativeIndex {
   add(vectors: Float32Array, ids?: Float64Array): void;
@@ -40,7 +41,12 @@ export interface NativeIndex {
   info(): NativeFlatIndexInfo;
   size(): number;
   nextId(): number;
+  /** Heap bytes held. */
   memoryUsage(): number;
+  /** Bytes of the file a mapped index maps; 0 in memory. */
+  mappedBytes(): number;
+  /** Whether the index is mapped from a file (and so read-only). */
+  readOnly(): boolean;
   save(path: string): void;
   saveAsync(path: string): Promise<void>;
   serialize(): Buffer;
@@ -101,11 +107,16 @@ export interface NativeIvfIndex extends NativeIndex {
   isTrained(): boolean;
   listSizes(): Float64Array;
   centroids(): Float32Array;
+  /** A new owned, empty index with these settings and centroids. */
+  emptyLike(): NativeIvfIndex;
 }
 
 export interface NativeIndexClass<N> {
   load(path: string): N;
   loadAsync(path: string): Promise<N>;
+  /** Maps a format-3 file read-only; verify: checksum and contents too. */
+  open(path: string, verify: boolean): N;
+  openAsync(path: string, verify: boolean): Promise<N>;
   deserialize(buffer: Uint8Array): N;
 }
 

@@ -14,10 +14,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FlatIndex, FileFormatError, IVFIndex, NotFoundError, SemvecError } from '../src/index.js';
 import { crc32c, randomVectors } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
+import { idEntryAt, reseal, Section, sectionAt } from './helpers/format3.js';
 
-const golden = fileURLToPath(new URL('fixtures/flat-v1.svx', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
+const golden = fixture('flat-v1.svx');
 const dir = mkdtempSync(join(tmpdir(), 'semvec-format-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return `${(e as SemvecError).code}: ${(e as Error).message}`;
+  }
+  return 'no error';
+}
 
 /** Rewrites header fields and fixes the header checksum, as a hand-made file would. */
 function withHeader(bytes: Buffer, edit: (view: DataView) => void): Buffer {
@@ -42,11 +53,62 @@ describe('format version 1 golden file', () => {
     expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
   });
 
-  it('is what the current writer produces for the same index (format 1.0 is stable)', () => {
+  it('saves again as format 3, holding the same index; it cannot be mapped as it is', () => {
     const bytes = readFileSync(golden);
-    expect(FlatIndex.fromBuffer(bytes).toBuffer().equals(bytes)).toBe(true);
     expect(bytes.subarray(0, 8).toString('latin1')).toBe('SEMVECIX');
     expect(bytes.readUInt16LE(8)).toBe(1);
+    const again = FlatIndex.fromBuffer(bytes).toBuffer();
+    expect(again.readUInt16LE(8)).toBe(3);
+    expect(again.equals(readFileSync(fixture('flat-v3.svx')))).toBe(true);
+    expect(messageOf(() => FlatIndex.open(golden))).toMatch(
+      /^ERR_UNSUPPORTED_VERSION: index file format 1\.0 cannot be mapped .*load\(\) it instead, or load\(\) it and save\(\) it again/,
+    );
+  });
+});
+
+describe('format version 3 golden files', () => {
+  it('flat: load and open (verified or not) hold the exact contents; the writer reproduces the file byte for byte', () => {
+    const path = fixture('flat-v3.svx');
+    const bytes = readFileSync(path);
+    expect(bytes.readUInt16LE(8)).toBe(3);
+    for (const index of [FlatIndex.load(path), FlatIndex.open(path), FlatIndex.open(path, { verify: false })]) {
+      expect([index.metric, index.dim, index.size, index.nextId]).toEqual(['l2', 3, 3, 41]);
+      expect(index.has(20)).toBe(false);
+      expect(Array.from(index.getVector(40))).toEqual([0.5, -0.25, 2]);
+      const r = index.search([1, 0, 0], 3);
+      expect(Array.from(r.ids)).toEqual([10, 30, 40]);
+      expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
+      expect(index.toBuffer().equals(bytes)).toBe(true);
+    }
+  });
+
+  it('IVF f32 and sq8: load and open hold the exact contents; the writer reproduces the files byte for byte', () => {
+    for (const [name, encoding, rerank] of [['ivf-v3.svx', 'f32', 0], ['ivf-sq8-v3.svx', 'sq8', 2]] as const) {
+      const path = fixture(name);
+      const bytes = readFileSync(path);
+      expect(bytes.readUInt16LE(8)).toBe(3);
+      for (const ivf of [IVFIndex.load(path), IVFIndex.open(path), IVFIndex.open(path, { verify: false })]) {
+        expect([ivf.encoding, ivf.size, ivf.nlist, ivf.nprobe, ivf.nextId]).toEqual([encoding, 3, 2, 1, 41]);
+        if (encoding === 'sq8') expect(ivf.rerank).toBe(rerank);
+        expect(ivf.listSizes().sort()).toEqual([1, 2]);
+        const r = ivf.search([1, 0, 0], 3, { nprobe: 2 });
+        expect(Array.from(r.ids)).toEqual([10, 30, 40]);
+        expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
+        expect(ivf.toBuffer().equals(bytes)).toBe(true);
+      }
+    }
+  });
+
+  it('the older golden files load to the indexes of the 3.0 ones', () => {
+    for (const [old, now] of [['ivf-v1.svx', 'ivf-v3.svx'], ['ivf-sq8-v2.svx', 'ivf-sq8-v3.svx']] as const) {
+      const loaded = IVFIndex.load(fixture(old));
+      const want = IVFIndex.load(fixture(now));
+      expect(loaded.centroids()).toEqual(want.centroids());
+      expect(loaded.search([0.3, 0.2, 0.1], 3, { nprobe: 2 })).toEqual(want.search([0.3, 0.2, 0.1], 3, { nprobe: 2 }));
+    }
+    // Format 1.0 stored no rerank for f32 lists: they load with the default.
+    expect(IVFIndex.load(fixture('ivf-v1.svx')).toBuffer().equals(readFileSync(fixture('ivf-v3.svx')))).toBe(true);
+    expect(IVFIndex.load(fixture('ivf-sq8-v2.svx')).toBuffer().equals(readFileSync(fixture('ivf-sq8-v3.svx')))).toBe(true);
   });
 });
 
@@ -78,7 +140,7 @@ describe('damaged and foreign files', () => {
   });
 
   it('a newer major version is ERR_UNSUPPORTED_VERSION with advice', () => {
-    const newer = withHeader(good, (v) => v.setUint16(8, 3, true));
+    const newer = withHeader(good, (v) => v.setUint16(8, 4, true));
     let err: unknown;
     try {
       FlatIndex.fromBuffer(newer);
@@ -86,7 +148,7 @@ describe('damaged and foreign files', () => {
       err = e;
     }
     expect((err as SemvecError).code).toBe('ERR_UNSUPPORTED_VERSION');
-    expect((err as Error).message).toMatch(/format 3\.0 is newer than this semvec reads \(2\.x\); upgrade semvec/);
+    expect((err as Error).message).toMatch(/format 4\.0 is newer than this semvec reads \(3\.x\); upgrade semvec/);
   });
 
   it('a newer minor version of the same major is still read', () => {
@@ -176,14 +238,6 @@ function withPayloadField(bytes: Buffer, offset: number, set: (view: DataView, a
   return out;
 }
 
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return `${(e as SemvecError).code}: ${(e as Error).message}`;
-  }
-  return 'no error';
-}
 
 describe('fields beyond the limits of the API, with valid checksums', () => {
   const dim = 4;
@@ -204,20 +258,32 @@ describe('fields beyond the limits of the API, with valid checksums', () => {
     expect(atLimit.search(randomVectors(1, dim, 8), 3).ids.length).toBe(3);
   });
 
-  it('an id above 2^53-1 or a next id above 2^53 is ERR_CORRUPT_FILE naming it', () => {
+  it('an id above 2^53-1 or a next id above 2^53 is ERR_CORRUPT_FILE naming it, loaded or mapped', () => {
     const bigNext = withPayloadField(flatBytes, 0, (v, at) => v.setBigUint64(at, (1n << 53n) + 1n, true));
     expect(messageOf(() => FlatIndex.fromBuffer(bigNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id 9007199254740993/);
-    const bigId = withPayloadField(bigNext, 8, (v, at) => v.setBigUint64(at, 1n << 53n, true));
+    // Format 3 keeps an id in its store and in the id table.
+    const bigId = Buffer.from(flatBytes);
+    bigId.writeBigUInt64LE(1n << 53n, 64); // the next id
+    bigId.writeBigUInt64LE(1n << 53n, sectionAt(bigId, Section.ids).offset);
+    bigId.writeBigUInt64LE(1n << 53n, idEntryAt(bigId, 1n));
+    reseal(bigId);
     expect(messageOf(() => FlatIndex.fromBuffer(bigId))).toMatch(/^ERR_CORRUPT_FILE: .*id 9007199254740992/);
-    // At the limits the file loads, and the index's own bytes load again.
+    const path = join(dir, 'big-id.svx');
+    writeFileSync(path, bigId);
+    expect(messageOf(() => FlatIndex.open(path))).toMatch(/^ERR_CORRUPT_FILE: .*id 9007199254740992/);
+    // At the limits a file (here of format 1.0) loads, and the index's own bytes load again.
     const atLimit = withPayloadField(
-      withPayloadField(flatBytes, 0, (v, at) => v.setBigUint64(at, 1n << 53n, true)),
+      withPayloadField(readFileSync(golden), 0, (v, at) => v.setBigUint64(at, 1n << 53n, true)),
       8,
       (v, at) => v.setBigUint64(at, (1n << 53n) - 1n, true),
     );
     const loaded = FlatIndex.fromBuffer(atLimit);
     expect(loaded.has(Number.MAX_SAFE_INTEGER)).toBe(true);
-    expect(FlatIndex.fromBuffer(loaded.toBuffer()).nextId).toBe(2 ** 53);
+    writeFileSync(path, loaded.toBuffer());
+    for (const again of [FlatIndex.load(path), FlatIndex.open(path)]) {
+      expect(again.nextId).toBe(2 ** 53);
+      expect(again.has(Number.MAX_SAFE_INTEGER)).toBe(true);
+    }
     const ivfNext = withPayloadField(sq8Bytes, 0, (v, at) => v.setBigUint64(at, 1n << 60n, true));
     expect(messageOf(() => IVFIndex.fromBuffer(ivfNext))).toMatch(/^ERR_CORRUPT_FILE: .*next id/);
   });
@@ -226,28 +292,30 @@ describe('fields beyond the limits of the API, with valid checksums', () => {
 describe('allocation while loading is bounded by the bytes in the file', () => {
   const child = fileURLToPath(new URL('helpers/load-peak.ts', import.meta.url));
 
-  /** Peak RSS growth (KiB) of a child process loading `bytes`, and the error code if refused. */
-  function loadInChild(bytes: Buffer, kind: 'flat' | 'ivf'): { grownKiB: number; code?: string } {
+  /** Peak RSS growth (KiB) of a child process loading (or mapping) `bytes`, and the error code if refused. */
+  function loadInChild(bytes: Buffer, kind: 'flat' | 'ivf', how: 'load' | 'open'): { grownKiB: number; code?: string } {
     const path = join(dir, `peak-${kind}-${bytes.length}.svx`);
     writeFileSync(path, bytes);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', child, path, kind], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child, path, kind, how], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { grownKiB: number; code?: string };
   }
 
-  it('a 96-byte untrained IVF file with nlist 2^20 (104 bytes for sq8) loads without building 2^20 lists', () => {
+  it('a 456-byte untrained IVF file with nlist 2^20 loads and maps without building 2^20 lists', () => {
     for (const encoding of ['f32', 'sq8'] as const) {
       const small = new IVFIndex({ dim: 4, metric: 'l2', nlist: 1, encoding }).toBuffer();
       const huge = withPayloadField(small, 8, (v, at) => {
         v.setUint32(at, 1 << 20, true); // nlist
         v.setUint32(at + 4, 1, true); // nprobe
       });
-      expect(huge.length).toBe(encoding === 'f32' ? 96 : 104);
+      expect(huge.length).toBe(456);
       expect(IVFIndex.fromBuffer(huge).nlist).toBe(1 << 20);
-      const { grownKiB, code } = loadInChild(huge, 'ivf');
-      expect(code).toBeUndefined();
-      // Building every list took 120 MiB (f32) and 280 MiB (sq8).
-      expect(grownKiB, `peak RSS grew by ${grownKiB} KiB`).toBeLessThan(48 * 1024);
+      for (const how of ['load', 'open'] as const) {
+        const { grownKiB, code } = loadInChild(huge, 'ivf', how);
+        expect(code).toBeUndefined();
+        // Building every list took 120 MiB (f32) and 280 MiB (sq8).
+        expect(grownKiB, `peak RSS grew by ${grownKiB} KiB`).toBeLessThan(48 * 1024);
+      }
     }
   });
 });

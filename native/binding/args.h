@@ -104,6 +104,12 @@ inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const ch
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+inline bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsBoolean())
+    throw_error(info.Env(), "ERR_INVALID_ARGUMENT", std::string(name) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
 // Number.MAX_SAFE_INTEGER (2^53 - 1): ids and counts travel as JavaScript
 // numbers. The largest id, and the largest k a search takes (the core
 // clamps k to the candidates, so a larger k means "all of them").

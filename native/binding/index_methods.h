@@ -196,6 +196,25 @@ Napi::Value index_load_async(const Napi::CallbackInfo& info) {
       [out](Napi::Env e) { return Wrapper::Wrap(e, *out); });
 }
 
+// Static openers: open(path, verify) maps a format-3 file read-only.
+template <typename Index, typename Wrapper>
+Napi::Value index_open(const Napi::CallbackInfo& info) {
+  std::string path = string_arg(info, 0, "path");
+  bool verify = bool_arg(info, 1, "verify");
+  std::shared_ptr<Index> index = guard(info.Env(), [&] { return Index::open(path, verify); });
+  return Wrapper::Wrap(info.Env(), std::move(index));
+}
+
+template <typename Index, typename Wrapper>
+Napi::Value index_open_async(const Napi::CallbackInfo& info) {
+  std::string path = string_arg(info, 0, "path");
+  bool verify = bool_arg(info, 1, "verify");
+  auto out = std::make_shared<std::shared_ptr<Index>>();
+  return PromiseWorker::Start(
+      info.Env(), [path, verify, out] { *out = Index::open(path, verify); },
+      [out](Napi::Env e) { return Wrapper::Wrap(e, *out); });
+}
+
 template <typename Index, typename Wrapper>
 Napi::Value index_deserialize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

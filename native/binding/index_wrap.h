@@ -3,9 +3,9 @@
 // methods, and list CommonMethods() in their DefineClass.
 //
 // Reading state across the boundary: info() gives the facts fixed at
-// construction (read once by TypeScript); size(), nextId() and the IVF
-// getters are cheap (a shared lock, no walk); memoryUsage() is the one call
-// that walks an index's storage.
+// construction (read once by TypeScript); size(), nextId(), readOnly(),
+// mappedBytes() and the IVF getters are cheap (a shared lock at most, no
+// walk); memoryUsage() is the one call that walks an index's storage.
 #pragma once
 
 #include <napi.h>
@@ -24,8 +24,9 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   using Descriptor = Napi::ClassPropertyDescriptor<Derived>;
 
   // add, addAsync, remove, removeAsync, contains, get, size, nextId,
-  // memoryUsage, save, saveAsync, serialize, and the static load, loadAsync,
-  // deserialize; `extra` is appended.
+  // memoryUsage, mappedBytes, readOnly, save, saveAsync, serialize, and the
+  // static load, loadAsync, open, openAsync, deserialize; `extra` is
+  // appended.
   static std::vector<Descriptor> CommonMethods(std::vector<Descriptor> extra) {
     using W = Napi::ObjectWrap<Derived>;
     std::vector<Descriptor> all = {
@@ -38,11 +39,15 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
         W::InstanceMethod("size", static_cast<Method>(&IndexWrap::Size)),
         W::InstanceMethod("nextId", static_cast<Method>(&IndexWrap::NextId)),
         W::InstanceMethod("memoryUsage", static_cast<Method>(&IndexWrap::MemoryUsage)),
+        W::InstanceMethod("mappedBytes", static_cast<Method>(&IndexWrap::MappedBytes)),
+        W::InstanceMethod("readOnly", static_cast<Method>(&IndexWrap::ReadOnly)),
         W::InstanceMethod("save", static_cast<Method>(&IndexWrap::Save)),
         W::InstanceMethod("saveAsync", static_cast<Method>(&IndexWrap::SaveAsync)),
         W::InstanceMethod("serialize", static_cast<Method>(&IndexWrap::Serialize)),
         W::template StaticMethod<&index_load<Index, Derived>>("load"),
         W::template StaticMethod<&index_load_async<Index, Derived>>("loadAsync"),
+        W::template StaticMethod<&index_open<Index, Derived>>("open"),
+        W::template StaticMethod<&index_open_async<Index, Derived>>("openAsync"),
         W::template StaticMethod<&index_deserialize<Index, Derived>>("deserialize"),
     };
     all.insert(all.end(), extra.begin(), extra.end());
@@ -66,6 +71,8 @@ class IndexWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value Size(const Napi::CallbackInfo& info) { return count(info, index_->size()); }
   Napi::Value NextId(const Napi::CallbackInfo& info) { return count(info, index_->next_id()); }
   Napi::Value MemoryUsage(const Napi::CallbackInfo& info) { return count(info, index_->memory_usage()); }
+  Napi::Value MappedBytes(const Napi::CallbackInfo& info) { return count(info, index_->mapped_bytes()); }
+  Napi::Value ReadOnly(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), index_->read_only()); }
 
   static Napi::Value count(const Napi::CallbackInfo& info, uint64_t n) {
     return Napi::Number::New(info.Env(), static_cast<double>(n));

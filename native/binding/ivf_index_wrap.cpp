@@ -30,6 +30,7 @@ Napi::Function IvfIndexWrap::Define(Napi::Env env) {
                                         InstanceMethod<&IvfIndexWrap::IsTrained>("isTrained"),
                                         InstanceMethod<&IvfIndexWrap::ListSizes>("listSizes"),
                                         InstanceMethod<&IvfIndexWrap::Centroids>("centroids"),
+                                        InstanceMethod<&IvfIndexWrap::EmptyLike>("emptyLike"),
                                     }));
   addon_data(env).ivf_index_ctor = Napi::Persistent(ctor);
   return ctor;
@@ -172,6 +173,12 @@ Napi::Value IvfIndexWrap::Centroids(const Napi::CallbackInfo& info) {
   Napi::Float32Array out = Napi::Float32Array::New(info.Env(), c.size());
   if (!c.empty()) std::memcpy(out.Data(), c.data(), c.size() * sizeof(float));
   return out;
+}
+
+// emptyLike() -> a new owned, empty IvfIndex with this one's settings and centroids.
+Napi::Value IvfIndexWrap::EmptyLike(const Napi::CallbackInfo& info) {
+  std::shared_ptr<IvfIndex> like = guard(info.Env(), [&] { return index_->empty_like(); });
+  return Wrap(info.Env(), std::move(like));
 }
 
 }  // namespace semvec_binding

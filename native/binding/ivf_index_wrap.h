@@ -31,6 +31,7 @@ class IvfIndexWrap : public IndexWrap<IvfIndexWrap, semvec::IvfIndex> {
   Napi::Value IsTrained(const Napi::CallbackInfo& info);
   Napi::Value ListSizes(const Napi::CallbackInfo& info);
   Napi::Value Centroids(const Napi::CallbackInfo& info);
+  Napi::Value EmptyLike(const Napi::CallbackInfo& info);
 };
 
 }  // namespace semvec_binding

@@ -12,6 +12,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::CorruptFile: return "ERR_CORRUPT_FILE";
     case ErrorCode::UnsupportedVersion: return "ERR_UNSUPPORTED_VERSION";
     case ErrorCode::WrongKind: return "ERR_WRONG_INDEX_KIND";
+    case ErrorCode::ReadOnly: return "ERR_READ_ONLY";
     case ErrorCode::Io: return "ERR_IO";
     case ErrorCode::Unsupported: return "ERR_UNSUPPORTED";
     case ErrorCode::Internal: return "ERR_INTERNAL";

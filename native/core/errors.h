@@ -17,6 +17,7 @@ enum class ErrorCode {
   CorruptFile,
   UnsupportedVersion,
   WrongKind,
+  ReadOnly,
   Io,
   Unsupported,
   Internal,

@@ -222,7 +222,7 @@ void Reader::read_trailer() {
   if (get_le<uint32_t>(b) != crc_) corrupt("payload checksum mismatch");
 }
 
-FileReader::FileReader(const std::string& path) : path_(path) {
+int open_index_file(const std::string& path, uint64_t* size) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer. Only a regular
   // file is read, and it is read blocking.
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -244,12 +244,30 @@ FileReader::FileReader(const std::string& path) : path_(path) {
     not_regular_file(path, st.st_mode);
   }
   int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || (f_ = ::fdopen(fd, "rb")) == nullptr) {
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
     int err = errno;
     ::close(fd);
     io_error("cannot open index file", path, err);
   }
-  size_ = static_cast<uint64_t>(st.st_size);
+  *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+void check_image_trailer(const unsigned char* image, size_t size, bool verify_crc) {
+  const unsigned char* t = image + size - kTrailerBytes;
+  if (std::memcmp(t + 4, kEndMagic, 4) != 0) corrupt("bad end marker");
+  if (verify_crc &&
+      get_le<uint32_t>(t) != crc32c(image + kHeaderBytes, size - kHeaderBytes - kTrailerBytes))
+    corrupt("payload checksum mismatch");
+}
+
+FileReader::FileReader(const std::string& path) : path_(path) {
+  int fd = open_index_file(path, &size_);
+  if ((f_ = ::fdopen(fd, "rb")) == nullptr) {
+    int err = errno;
+    ::close(fd);
+    io_error("cannot open index file", path, err);
+  }
 }
 
 FileReader::~FileReader() {

@@ -34,11 +34,13 @@
 
 namespace semvec {
 
-// The newest format this code reads. Writers use the oldest version that
-// can hold the index (1.0 for every flat index and f32 IVF index; 2.0 for an
-// sq8 IVF index; 3.0 for a graph index), so files stay readable by older
-// semvec where possible.
+// The newest format this code reads, and the one it writes: 3.0, whose
+// payload holds the in-memory arrays (file_sections.h) so that a file can be
+// mapped and searched in place. Formats 1.0 (flat, f32 IVF) and 2.0 (sq8
+// IVF) are still read.
 constexpr uint16_t kFormatMajor = 3;
+// The oldest format an index can be mapped from (FileMapping, open()).
+constexpr uint16_t kMappableMajor = 3;
 constexpr uint16_t kFormatMinor = 0;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
@@ -137,6 +139,17 @@ class Reader {
   uint32_t crc_ = 0;
   uint64_t payload_left_ = 0;
 };
+
+// Checks the trailer of a whole file image of `size` bytes whose header
+// was read (so size >= header + trailer): its end marker, and with
+// `verify_crc` the CRC-32C of its payload (ERR_CORRUPT_FILE otherwise).
+void check_image_trailer(const unsigned char* image, size_t size, bool verify_crc);
+
+// Opens `path` for reading and returns a blocking descriptor of it, its
+// size in *size. Only a regular file is opened: a missing file is
+// ERR_NOT_FOUND; a FIFO, socket, device or directory is ERR_IO naming what
+// it is (without waiting on a FIFO).
+int open_index_file(const std::string& path, uint64_t* size);
 
 class FileReader : public Reader {
  public:

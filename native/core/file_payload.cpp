@@ -16,16 +16,13 @@ void expect_kind(const FileHeader& h, IndexKind kind) {
                                           " index");
 }
 
-void write_ids(Writer& w, const uint64_t* ids, size_t n) { w.write(ids, n * sizeof(uint64_t)); }
-
-void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack) {
-  const size_t step = kBlock * 64;
-  std::vector<float> rows(std::min(step, n) * dim);
-  for (size_t s = 0; s < n; s += step) {
-    const size_t m = std::min(step, n - s);
-    unpack(s, m, rows.data());
-    w.write(rows.data(), m * dim * sizeof(float));
-  }
+void expect_mappable(const FileHeader& h) {
+  if (h.major >= kMappableMajor) return;
+  const std::string v = std::to_string(h.major) + "." + std::to_string(h.minor);
+  const std::string m = std::to_string(kMappableMajor) + ".0";
+  throw Error(ErrorCode::UnsupportedVersion, "index file format " + v + " cannot be mapped (format " + m +
+                                                 " and later can): load() it instead, or load() it and save() it "
+                                                 "again to write format " + m);
 }
 
 void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add) {
@@ -50,14 +47,26 @@ void check_stored_id(uint64_t id) {
 }
 
 void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids) {
+  check_next_id(next_id, !ids.empty(), ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end()));
+}
+
+void check_next_id(uint64_t next_id, bool any, uint64_t largest) {
   if (next_id > kMaxNextId)
-    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: next id " + std::to_string(next_id) +
-                                            " is outside 0..2^53");
-  if (ids.empty()) return;
-  const uint64_t max_id = *std::max_element(ids.begin(), ids.end());
-  if (next_id <= max_id)
-    throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: next id " + std::to_string(next_id) +
-                                            " is not above the largest id " + std::to_string(max_id));
+    corrupt_file("next id " + std::to_string(next_id) + " is outside 0..2^53");
+  if (any && next_id <= largest)
+    corrupt_file("next id " + std::to_string(next_id) + " is not above the largest id " + std::to_string(largest));
+}
+
+void check_stored_finite(const float* x, size_t n, const char* what) {
+  try {
+    check_finite(x, n, 1, what);
+  } catch (const Error&) {
+    corrupt_file(std::string("a stored ") + what + " value is not finite");
+  }
+}
+
+void corrupt_file(const std::string& why) {
+  throw Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why);
 }
 
 }  // namespace semvec

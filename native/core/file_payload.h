@@ -1,11 +1,12 @@
 // Pieces of the index payloads of the file format (file_format.h) shared by
-// the index kinds: the kind check, ids and vectors in and out, and the
-// checks every loaded id and next id must pass.
+// the index kinds: the kind and version checks, vectors in (formats 1.0 and
+// 2.0), and the checks every loaded vector, id and next id must pass.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "file_format.h"
@@ -14,14 +15,9 @@ namespace semvec {
 
 // Throws Error(WrongKind) unless the file holds an index of `kind`.
 void expect_kind(const FileHeader& h, IndexKind kind);
-
-// n ids, u64 each.
-void write_ids(Writer& w, const uint64_t* ids, size_t n);
-
-// n vectors (dim f32 each, row-major), in pieces: unpack(first, count, out)
-// copies vectors [first, first + count) of the source to out, row-major.
-using UnpackRows = std::function<void(size_t first, size_t count, float* out)>;
-void write_vectors(Writer& w, size_t n, size_t dim, const UnpackRows& unpack);
+// Throws Error(UnsupportedVersion) unless the file's format can be mapped
+// (kMappableMajor or later), saying to load it or save it again.
+void expect_mappable(const FileHeader& h);
 
 // Reads n vectors (dim f32 each, row-major) in pieces of about 16 MiB (a
 // multiple of kBlock vectors) and hands each to add(rows, count, first)
@@ -32,5 +28,11 @@ void read_vectors(Reader& r, size_t n, size_t dim, const AddRows& add);
 void check_stored_id(uint64_t id);
 // A stored next id is at most kMaxNextId and exceeds every id.
 void check_next_id(uint64_t next_id, const std::vector<uint64_t>& ids);
+// The same given the largest stored id (any: whether there is one).
+void check_next_id(uint64_t next_id, bool any, uint64_t largest);
+// n stored floats are finite (ERR_CORRUPT_FILE naming `what` otherwise).
+void check_stored_finite(const float* x, size_t n, const char* what);
+// Throws ERR_CORRUPT_FILE: "corrupt semvec index file: <why>".
+[[noreturn]] void corrupt_file(const std::string& why);
 
 }  // namespace semvec

@@ -35,15 +35,34 @@ uint64_t FlatIndex::next_id() const {
 
 bool FlatIndex::contains(uint64_t id) const {
   std::shared_lock<RwLock> lock(mutex_);
-  return slot_of_.count(id) != 0;
+  size_t slot = 0;
+  return locate_locked(id, &slot);
+}
+
+bool FlatIndex::locate_locked(uint64_t id, size_t* slot) const {
+  uint64_t where = 0;
+  // A table mapped without verification may point anywhere: never past the store.
+  if (!slot_of_.find(id, &where) || where >= store_.size()) return false;
+  *slot = static_cast<size_t>(where);
+  return true;
 }
 
 size_t FlatIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
-  return sizeof(*this) + store_.memory_usage() + hash_map_bytes(slot_of_);
+  return sizeof(*this) + store_.memory_usage() + slot_of_.memory_usage();
+}
+
+size_t FlatIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
+
+void FlatIndex::check_writable() const {
+  if (mapping_)
+    throw Error(ErrorCode::ReadOnly,
+                "this index is mapped from a file and is read-only: load() the file (or fromBuffer(toBuffer())) "
+                "for a copy in memory that can change");
 }
 
 void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
+  check_writable();
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
   check_ids(ids, n);
@@ -55,7 +74,7 @@ void FlatIndex::add(const float* x, size_t n, const uint64_t* ids) {
   slot_of_.reserve(slot_of_.size() + n);
   const size_t first = store_.size();
   store_.append(x, n, assigned.data(), metric_ == Metric::Cosine, &ThreadPool::global());
-  for (size_t i = 0; i < n; ++i) slot_of_.emplace(assigned[i], static_cast<uint32_t>(first + i));
+  for (size_t i = 0; i < n; ++i) slot_of_.insert(assigned[i], first + i);
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
@@ -63,12 +82,7 @@ AllowMasks FlatIndex::allow_masks_locked(const uint64_t* allow, size_t n_allow) 
   AllowMasks out(1);  // one store
   out.allow_all(
       allow, n_allow,
-      [&](uint64_t id, size_t&, size_t& slot) {
-        auto it = slot_of_.find(id);
-        if (it == slot_of_.end()) return false;
-        slot = it->second;
-        return true;
-      },
+      [&](uint64_t id, size_t&, size_t& slot) { return locate_locked(id, &slot); },
       [&](size_t) { return store_.size(); });
   return out;
 }
@@ -114,6 +128,7 @@ SearchResults FlatIndex::search(const float* q, size_t nq, size_t k, const uint6
 }
 
 size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
+  check_writable();
   std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!slot_of_.count(ids[i]))
@@ -121,13 +136,13 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
                                            " is not in the index; nothing was removed");
   size_t removed = 0;
   for (size_t i = 0; i < n; ++i) {
-    auto it = slot_of_.find(ids[i]);
-    if (it == slot_of_.end()) continue;  // a repeat already removed
-    const size_t slot = it->second;
+    uint64_t where = 0;
+    if (!slot_of_.find(ids[i], &where)) continue;  // a repeat already removed
+    const size_t slot = static_cast<size_t>(where);
     const bool moves = slot + 1 != store_.size();
-    slot_of_.erase(it);
+    slot_of_.erase(ids[i]);
     uint64_t moved = store_.remove_slot(slot);
-    if (moves) slot_of_[moved] = static_cast<uint32_t>(slot);
+    if (moves) slot_of_.update(moved, slot);
     ++removed;
   }
   return removed;
@@ -135,95 +150,9 @@ size_t FlatIndex::remove(const uint64_t* ids, size_t n) {
 
 void FlatIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto it = slot_of_.find(id);
-  if (it == slot_of_.end())
-    throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  store_.unpack_rows(it->second, 1, out);
-}
-
-// ---- persistence ----
-// Payload of kind Flat, format 1.0:
-//   u64 next_id
-//   u64 ids[count]
-//   f32 vectors[count * dim], row-major (normalised already for Cosine)
-
-size_t FlatIndex::payload_bytes_locked() const {
-  const size_t n = store_.size();
-  return sizeof(uint64_t) + n * sizeof(uint64_t) + n * dim_ * sizeof(float);
-}
-
-void FlatIndex::write_locked(Writer& w) const {
-  FileHeader h;
-  h.kind = IndexKind::Flat;
-  h.metric = metric_;
-  h.dim = static_cast<uint32_t>(dim_);
-  h.count = store_.size();
-  h.payload_bytes = payload_bytes_locked();
-  w.write_header(h);
-  w.write_pod<uint64_t>(next_id_);
-  write_ids(w, store_.ids(), store_.size());
-  write_vectors(w, store_.size(), dim_, [&](size_t first, size_t count, float* out) {
-    store_.unpack_rows(first, count, out);
-  });
-  w.write_trailer();
-}
-
-void FlatIndex::save(const std::string& path) const {
-  std::shared_lock<RwLock> lock(mutex_);
-  FileWriter w(path);
-  write_locked(w);
-  w.commit();
-}
-
-void FlatIndex::serialize(const std::function<void*(size_t)>& alloc) const {
-  std::shared_lock<RwLock> lock(mutex_);
-  size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
-  MemoryWriter w(alloc(total), total);
-  write_locked(w);
-}
-
-std::unique_ptr<FlatIndex> FlatIndex::read(Reader& r) {
-  FileHeader h = r.read_header();
-  expect_kind(h, IndexKind::Flat);
-  const uint64_t per_vector = sizeof(uint64_t) + uint64_t(h.dim) * sizeof(float);
-  if (h.count > kMaxVectors || h.payload_bytes != sizeof(uint64_t) + h.count * per_vector)
-    throw Error(ErrorCode::CorruptFile,
-                "corrupt semvec index file: payload size does not match count " +
-                    std::to_string(h.count) + " and dim " + std::to_string(h.dim));
-  auto index = std::make_unique<FlatIndex>(h.dim, h.metric);
-  FlatIndex& ix = *index;
-  const size_t n = h.count;
-  const uint64_t next_id = r.read_pod<uint64_t>();
-  std::vector<uint64_t> ids(n);
-  r.read(ids.data(), n * sizeof(uint64_t));
-  ix.slot_of_.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    check_stored_id(ids[i]);
-    if (!ix.slot_of_.emplace(ids[i], static_cast<uint32_t>(i)).second)
-      throw Error(ErrorCode::CorruptFile,
-                  "corrupt semvec index file: id " + std::to_string(ids[i]) + " appears twice");
-  }
-  // Stored vectors are already normalised for Cosine: pack them as they
-  // are, on all threads.
-  ix.store_.reserve(n);
-  read_vectors(r, n, h.dim, [&](const float* rows, size_t count, size_t first) {
-    ix.store_.append(rows, count, ids.data() + first, false, &ThreadPool::global());
-  });
-  r.read_trailer();
-  check_next_id(next_id, ids);
-  ix.next_id_ = next_id;
-  return index;
-}
-
-std::unique_ptr<FlatIndex> FlatIndex::load(const std::string& path) {
-  remove_stale_temp_files(path);  // left by writers killed mid-save
-  FileReader r(path);
-  return read(r);
-}
-
-std::unique_ptr<FlatIndex> FlatIndex::deserialize(const void* data, size_t size) {
-  MemoryReader r(data, size);
-  return read(r);
+  size_t slot = 0;
+  if (!locate_locked(id, &slot)) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  store_.unpack_rows(slot, 1, out);
 }
 
 }  // namespace semvec

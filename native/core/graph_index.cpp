@@ -98,11 +98,21 @@ bool GraphIndex::contains(uint64_t id) const {
 
 size_t GraphIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
-  return sizeof(*this) + store_.memory_usage() + hash_map_bytes(slot_of_) +
+  return sizeof(*this) + store_.memory_usage() + slot_of_.memory_usage() +
          entry_.sum.capacity() * sizeof(double) + entry_.slots.capacity() * sizeof(uint32_t);
 }
 
+size_t GraphIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
+
+void GraphIndex::check_writable() const {
+  if (mapping_)
+    throw Error(ErrorCode::ReadOnly,
+                "this index is mapped from a file and is read-only: load() the file (or fromBuffer(toBuffer())) "
+                "for a copy in memory that can change");
+}
+
 void GraphIndex::add(const float* x, size_t n, const uint64_t* ids) {
+  check_writable();
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
   check_ids(ids, n);
@@ -132,7 +142,7 @@ void GraphIndex::add(const float* x, size_t n, const uint64_t* ids) {
     entry_ = before;
     throw;
   }
-  for (size_t i = 0; i < n; ++i) slot_of_.emplace(assigned[i], static_cast<uint32_t>(first + i));
+  for (size_t i = 0; i < n; ++i) slot_of_.insert(assigned[i], first + i);
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
@@ -140,9 +150,9 @@ GraphFilter GraphIndex::filter_locked(const uint64_t* allow, size_t n_allow, siz
   if (allow == nullptr) return {};
   return make_graph_filter(allow, n_allow, store_.size(), slot_of_.size(), ef, kGraphScanFactor,
                            [&](uint64_t id, uint32_t* slot) {
-                             auto it = slot_of_.find(id);
-                             if (it == slot_of_.end()) return false;
-                             *slot = it->second;
+                             uint64_t where;
+                             if (!slot_of_.find(id, &where)) return false;
+                             *slot = static_cast<uint32_t>(where);
                              return true;
                            });
 }
@@ -203,6 +213,7 @@ SearchResults GraphIndex::search(const float* q, size_t nq, size_t k, const Grap
 }
 
 size_t GraphIndex::remove(const uint64_t* ids, size_t n) {
+  check_writable();
   std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!slot_of_.count(ids[i]))
@@ -210,10 +221,10 @@ size_t GraphIndex::remove(const uint64_t* ids, size_t n) {
   size_t removed = 0;
   bool entry_gone = false;
   for (size_t i = 0; i < n; ++i) {
-    auto it = slot_of_.find(ids[i]);
-    if (it == slot_of_.end()) continue;  // a repeat already removed
-    const uint32_t slot = it->second;
-    slot_of_.erase(it);
+    uint64_t where;
+    if (!slot_of_.find(ids[i], &where)) continue;  // a repeat already removed
+    const uint32_t slot = static_cast<uint32_t>(where);
+    slot_of_.erase(ids[i]);
     store_.set_deleted(slot, true);
     add_to_sum(store_, &slot, 1, -1, entry_);
     entry_gone = entry_gone || std::find(entry_.slots.begin(), entry_.slots.end(), slot) != entry_.slots.end();
@@ -233,8 +244,8 @@ void GraphIndex::repair_locked() {
   repair_tombstone_links(store_, params_.alpha, pool);
   std::vector<uint8_t> keep(store_.size());
   for (size_t s = 0; s < store_.size(); ++s) keep[s] = store_.deleted(s) ? 0 : 1;
-  const std::vector<uint32_t> moved = store_.compact(keep);
-  for (auto& [id, slot] : slot_of_) slot = moved[slot];
+  store_.compact(keep);
+  for (size_t s = 0; s < store_.size(); ++s) slot_of_.update(store_.id(s), s);
   deleted_ = 0;
   entry_.slots.clear();
   if (store_.size() == 0) {
@@ -249,17 +260,17 @@ void GraphIndex::repair_locked() {
 
 void GraphIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto it = slot_of_.find(id);
-  if (it == slot_of_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  std::copy(store_.vector(it->second), store_.vector(it->second) + dim_, out);
+  uint64_t slot;
+  if (!slot_of_.find(id, &slot)) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  std::copy(store_.vector(slot), store_.vector(slot) + dim_, out);
 }
 
 std::vector<uint64_t> GraphIndex::neighbours(uint64_t id) const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto it = slot_of_.find(id);
-  if (it == slot_of_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  uint64_t slot;
+  if (!slot_of_.find(id, &slot)) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
   std::vector<uint64_t> out;
-  const uint32_t* links = store_.links(it->second);
+  const uint32_t* links = store_.links(slot);
   for (size_t j = 0; j < store_.degree() && links[j] != kNoLink; ++j)
     if (!store_.deleted(links[j])) out.push_back(store_.id(links[j]));
   return out;

@@ -26,6 +26,9 @@
 // neighbour selection per affected node plus a copy of the arrays.
 //
 // Thread safety as the other indexes: a readers-writer lock (rw_lock.h).
+//
+// An index opened from a file (open) walks the file's pages in place and is
+// read-only: add and remove throw Error(ReadOnly).
 #pragma once
 
 #include <cstddef>
@@ -34,13 +37,14 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "file_format.h"
+#include "file_mapping.h"
 #include "graph_build.h"
 #include "graph_filter.h"
 #include "graph_store.h"
+#include "id_table.h"
 #include "metric.h"
 #include "rw_lock.h"
 #include "search_results.h"
@@ -90,7 +94,12 @@ class GraphIndex {
   void set_rerank(size_t rerank);
   size_t size() const;  // live vectors
   uint64_t next_id() const;
+  // Heap bytes the index holds (a mapped index: its small tables only).
   size_t memory_usage() const;
+  // Bytes of the file a mapped index maps (0 for an index in memory).
+  size_t mapped_bytes() const;
+  // Whether the index is mapped from a file, and so read-only.
+  bool read_only() const { return mapping_ != nullptr; }
   bool contains(uint64_t id) const;
   // Slots held, tombstones included.
   size_t slots() const;
@@ -115,6 +124,12 @@ class GraphIndex {
   void serialize(const std::function<void*(size_t)>& alloc) const;
   static std::unique_ptr<GraphIndex> load(const std::string& path);
   static std::unique_ptr<GraphIndex> deserialize(const void* data, size_t size);
+  // Maps a format-3 graph file read-only and walks it in place. verify:
+  // check the checksum and everything load() checks (O(file)); without it
+  // only the structure (O(1) beyond the small tables), and a corrupt file
+  // may give wrong results but never reads outside the mapping.
+  static std::unique_ptr<GraphIndex> open(const std::string& path, bool verify);
+  static std::unique_ptr<GraphIndex> open_image(std::shared_ptr<const FileMapping> image, bool verify);
 
   static void check_params(size_t dim, const GraphParams& p);
 
@@ -123,21 +138,26 @@ class GraphIndex {
                   TopK& heap) const;
   GraphFilter filter_locked(const uint64_t* allow, size_t n_allow, size_t ef) const;
   void repair_locked();
+  void check_writable() const;
   // Persistence (graph_index_io.cpp).
   size_t payload_bytes_locked() const;
   void write_locked(Writer& w) const;
+  struct Fields3;
   static std::unique_ptr<GraphIndex> read(Reader& r);
-  void read_payload_locked(Reader& r, uint64_t count, uint64_t slots, uint32_t n_entries);
+  template <typename Source>
+  static std::unique_ptr<GraphIndex> assemble(const FileHeader& h, const Fields3& f, Source& src, bool verify);
+  void check_contents_locked() const;
 
   size_t dim_;
   Metric metric_;
   GraphParams params_;
   GraphStore store_;
   GraphEntry entry_;
-  std::unordered_map<uint64_t, uint32_t> slot_of_;  // live ids only
+  IdTable slot_of_;  // live ids only: id -> slot
   size_t deleted_ = 0;
   uint64_t next_id_ = 0;
   mutable RwLock mutex_;
+  std::shared_ptr<const FileMapping> mapping_;  // set: a read-only index over this file
 };
 
 }  // namespace semvec

@@ -1,7 +1,8 @@
 // GraphIndex persistence: the graph payload of the index file format
-// (docs/file-format.md). The payload is the index's arrays as they are in
-// memory (graph_store.h), each starting at a multiple of 64 bytes from the
-// start of the file, so that a mapped file can be searched in place.
+// (docs/file-format.md), format 3.0 (file_sections.h): the index's arrays
+// as they are in memory (graph_store.h), so that a mapped file is walked in
+// place. save and toBuffer write it; load and fromBuffer read it into
+// owned arrays; open maps it.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "api_limits.h"
 #include "errors.h"
 #include "file_payload.h"
+#include "file_sections.h"
 #include "graph_codes.h"
 #include "graph_index.h"
 #include "temp_files.h"
@@ -18,223 +20,106 @@
 
 namespace semvec {
 
+// Payload of kind Graph, format 3.0:
+//   fields, 64 bytes: u64 next_id, u64 slots, u32 degree, u32 build_ef,
+//     f32 alpha, u32 ef, u32 rerank, u32 entries, u64 seed,
+//     u64 id table capacity, u64 id table max probe
+//   section table (9 sections), then at 64-byte aligned offsets:
+//   GraphSum      f64[dim]             the live vectors' sum (the entry's mean)
+//   GraphEntries  u32[entries]         the slots every walk starts from
+//   Vectors       f32[slots * dim]     row-major (unit vectors for cosine)
+//   SqNorms       f32[slots]           l2 only (else 0 bytes)
+//   GraphCodes    u8[slots * stride]   code rows (graph_codes.h)
+//   GraphLinks    u32[slots * degree]  neighbour slots, kNoLink after the last
+//   Ids           u64[slots]
+//   Tombstones    u8[slots]            1 for a removed vector
+//   IdTable       IdEntry[capacity]    (id_table.h): live id -> slot
+// The header's count is the live vectors.
+struct GraphIndex::Fields3 {
+  uint64_t next_id = 0, slots = 0;
+  uint32_t degree = 0, build_ef = 0;
+  float alpha = 0;
+  uint32_t ef = 0, rerank = 0, entries = 0;
+  uint64_t seed = 0, capacity = 0, max_probe = 0;
+  SectionLayout layout{0, 0};
+};
+
 namespace {
 
-// Payload of kind Graph (format 3.0), offsets from the start of the file:
-//   64   fields, 64 bytes: u64 next_id, u64 slots, u32 degree, u32 build_ef,
-//        f32 alpha, u32 ef, u32 rerank, u32 entries, u64 seed, u8[16] zero
-//   128  f64 sum[dim]                       (the live vectors' sum)
-//   then, each at the next multiple of 64:
-//        u32 entries[entries]
-//        f32 vectors[slots * dim]
-//        f32 sqnorms[slots]                 (l2 only)
-//        u8  codes[slots * code_stride]     (graph_codes.h)
-//        u32 links[slots * degree]
-//        u64 ids[slots]
-//        u8  deleted[slots]
-//        id table: count * (u64 id, u64 slot), ascending id: the live ids
-// Padding bytes are zero. `count` (the header) is the live vectors.
-constexpr uint64_t kFieldsOffset = kHeaderBytes;
-constexpr uint64_t kFieldsBytes = 64;
+constexpr uint64_t kGraphFieldsBytes = 64;
 constexpr size_t kMaxEntries = 64;
 
-uint64_t align64(uint64_t x) { return (x + 63) / 64 * 64; }
-
-struct Layout {
-  uint64_t sum, entries, vectors, sqnorms, codes, links, ids, deleted, table, end;
-};
-
-Layout layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64_t entries, uint64_t count, bool l2) {
-  Layout o;
-  o.sum = kFieldsOffset + kFieldsBytes;
-  o.entries = align64(o.sum + dim * 8);
-  o.vectors = align64(o.entries + entries * 4);
-  o.sqnorms = align64(o.vectors + slots * dim * 4);
-  o.codes = align64(o.sqnorms + (l2 ? slots * 4 : 0));
-  o.links = align64(o.codes + slots * graph_code_stride(dim));
-  o.ids = align64(o.links + slots * degree * 4);
-  o.deleted = align64(o.ids + slots * 8);
-  o.table = align64(o.deleted + slots);
-  o.end = o.table + count * 16;
-  return o;
+SectionLayout graph_layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64_t entries, bool l2,
+                           uint64_t capacity) {
+  SectionLayout l(kHeaderBytes + kGraphFieldsBytes, 9);
+  l.add(SectionTag::GraphSum, dim * sizeof(double));
+  l.add(SectionTag::GraphEntries, entries * sizeof(uint32_t));
+  l.add(SectionTag::Vectors, slots * dim * sizeof(float));
+  l.add(SectionTag::SqNorms, l2 ? slots * sizeof(float) : 0);
+  l.add(SectionTag::GraphCodes, slots * graph_code_stride(dim));
+  l.add(SectionTag::GraphLinks, slots * degree * sizeof(uint32_t));
+  l.add(SectionTag::Ids, slots * sizeof(uint64_t));
+  l.add(SectionTag::Tombstones, slots);
+  l.add(SectionTag::IdTable, capacity * sizeof(IdEntry));
+  return l;
 }
 
-Error corrupt(const std::string& why) { return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why); }
-
-Error outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
-  return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
-                 std::to_string(hi));
-}
-
-struct Fields {
-  uint64_t next_id, slots;
-  uint32_t degree, build_ef;
-  float alpha;
-  uint32_t ef, rerank, entries;
-  uint64_t seed;
-  uint8_t zero[16];
-};
-static_assert(sizeof(Fields) == kFieldsBytes, "the fields fill 64 bytes");
-
-// A writer that knows its offset in the file, to pad sections.
-class Sections {
- public:
-  explicit Sections(Writer& w) : w_(w) {}
-  void at(uint64_t offset) {
-    static const char zeros[64] = {};
-    while (pos_ < offset) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(64, offset - pos_));
-      w_.write(zeros, n);
-      pos_ += n;
-    }
-  }
-  void write(const void* p, uint64_t n) {
-    w_.write(p, n);
-    pos_ += n;
-  }
-
- private:
-  Writer& w_;
-  uint64_t pos_ = kHeaderBytes;
-};
-
-// A reader that knows its offset, skips padding (which must be zero).
-class SectionReader {
- public:
-  explicit SectionReader(Reader& r) : r_(r) {}
-  void at(uint64_t offset) {
-    char pad[64];
-    while (pos_ < offset) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(64, offset - pos_));
-      r_.read(pad, n);
-      pos_ += n;
-      for (size_t i = 0; i < n; ++i)
-        if (pad[i] != 0) throw corrupt("padding between sections is not zero");
-    }
-  }
-  void read(void* p, uint64_t n) {
-    r_.read(p, n);
-    pos_ += n;
-  }
-
- private:
-  Reader& r_;
-  uint64_t pos_ = kHeaderBytes;
-};
-
-void check_fields(const FileHeader& h, const Fields& f) {
-  if (h.major < 3) throw corrupt("a graph index is stored in format 3 or later, not " + std::to_string(h.major));
-  if (f.slots > kMaxGraphSlots) throw outside("slots", f.slots, 0, kMaxGraphSlots);
-  if (h.count > f.slots) throw outside("count", h.count, 0, f.slots);
-  if (f.degree < kMinGraphDegree || f.degree > kMaxGraphDegree)
-    throw outside("degree", f.degree, kMinGraphDegree, kMaxGraphDegree);
-  if (f.build_ef < 1 || f.build_ef > kMaxEf) throw outside("build ef", f.build_ef, 1, kMaxEf);
-  if (f.ef < 1 || f.ef > kMaxEf) throw outside("ef", f.ef, 1, kMaxEf);
-  if (f.rerank > kMaxRerank) throw outside("rerank", f.rerank, 0, kMaxRerank);
-  if (!(f.alpha >= 1.0f && f.alpha <= 2.0f)) throw corrupt("alpha " + std::to_string(f.alpha) + " is outside 1..2");
-  if (f.seed > kMaxId) throw outside("seed", f.seed, 0, kMaxId);
-  if (f.entries > std::min<uint64_t>(kMaxEntries, f.slots)) throw outside("entries", f.entries, 0, std::min<uint64_t>(kMaxEntries, f.slots));
-  if (h.count > 0 && f.entries == 0) throw corrupt("a graph holding vectors has no entry");
-  for (uint8_t z : f.zero)
-    if (z != 0) throw corrupt("reserved field is not zero");
-  check_next_id(f.next_id, {});
-}
-
-// Every link names a slot, or is kNoLink.
-void check_links(const uint32_t* links, uint64_t n, uint64_t slots) {
-  for (uint64_t i = 0; i < n; ++i)
-    if (links[i] >= slots && links[i] != kNoLink) throw corrupt("link to slot " + std::to_string(links[i]) + " of " + std::to_string(slots));
-}
-
-// Every code row's range is finite with a positive step.
-void check_codes(const uint8_t* codes, uint64_t slots, size_t dim) {
-  const size_t stride = graph_code_stride(dim);
-  for (uint64_t s = 0; s < slots; ++s) {
-    const Sq8Range r = graph_code_range(codes + s * stride, dim);
-    if (!std::isfinite(r.lo) || !std::isfinite(r.bias) || !std::isfinite(r.step) || !(r.step > 0.0f))
-      throw corrupt("the code range of slot " + std::to_string(s) + " is not finite and positive");
-  }
-}
-
-// The id table (count pairs of id and slot), checked against the ids and
-// tombstones already read: ids ascending, each naming a live slot that
-// holds it; with as many entries as live slots, every live slot once.
-std::vector<uint64_t> read_id_table(SectionReader& s, const GraphStore& g, uint64_t count) {
-  const uint64_t slots = g.size();
-  uint64_t live = 0;
-  for (uint64_t i = 0; i < slots; ++i) {
-    if (g.deleted_flags()[i] > 1) throw outside("tombstone flag", g.deleted_flags()[i], 0, 1);
-    live += g.deleted_flags()[i] == 0;
-    check_stored_id(g.id(i));
-  }
-  if (live != count) throw corrupt("the tombstones do not match the count");
-  std::vector<uint64_t> table(2 * count);
-  s.read(table.data(), count * 16);
-  for (uint64_t i = 0; i < count; ++i) {
-    const uint64_t id = table[2 * i], slot = table[2 * i + 1];
-    if (i > 0 && id <= table[2 * i - 2]) throw corrupt("the id table is not in ascending order of ids");
-    if (slot >= slots || g.deleted(slot) || g.id(slot) != id)
-      throw corrupt("the id table does not match the stored ids");
-  }
-  return table;
+void outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+  corrupt_file(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+               std::to_string(hi));
 }
 
 }  // namespace
 
 size_t GraphIndex::payload_bytes_locked() const {
-  const Layout o = layout(dim_, store_.size(), params_.degree, entry_.slots.size(), slot_of_.size(),
-                          metric_ == Metric::L2);
-  return o.end - kHeaderBytes;
+  const size_t n = slot_of_.size();
+  return payload_bytes_of(graph_layout(dim_, store_.size(), params_.degree, entry_.slots.size(),
+                                       metric_ == Metric::L2, 2 * n));
 }
 
 void GraphIndex::write_locked(Writer& w) const {
-  const size_t slots = store_.size(), count = slot_of_.size();
+  const size_t slots = store_.size();
   const bool l2 = metric_ == Metric::L2;
-  const Layout o = layout(dim_, slots, params_.degree, entry_.slots.size(), count, l2);
+  size_t live = 0;
+  const IdTable table = IdTable::build(slot_of_.size(), [&](size_t, uint64_t* id, uint64_t* where) {
+    while (store_.deleted(live)) ++live;
+    *id = store_.id(live);
+    *where = live++;
+  });
+  const SectionLayout l = graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity());
   FileHeader h;
   h.major = 3;
   h.kind = IndexKind::Graph;
   h.metric = metric_;
   h.dim = static_cast<uint32_t>(dim_);
-  h.count = count;
-  h.payload_bytes = o.end - kHeaderBytes;
+  h.count = slot_of_.size();
+  h.payload_bytes = payload_bytes_of(l);
   w.write_header(h);
-  Fields f{};
-  f.next_id = next_id_;
-  f.slots = slots;
-  f.degree = static_cast<uint32_t>(params_.degree);
-  f.build_ef = static_cast<uint32_t>(params_.build_ef);
-  f.alpha = params_.alpha;
-  f.ef = static_cast<uint32_t>(params_.ef);
-  f.rerank = static_cast<uint32_t>(params_.rerank);
-  f.entries = static_cast<uint32_t>(entry_.slots.size());
-  f.seed = params_.seed;
-  Sections s(w);
-  s.write(&f, sizeof(f));
+  w.write_pod<uint64_t>(next_id_);
+  w.write_pod<uint64_t>(slots);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.degree));
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.build_ef));
+  w.write_pod<float>(params_.alpha);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.ef));
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.rerank));
+  w.write_pod<uint32_t>(static_cast<uint32_t>(entry_.slots.size()));
+  w.write_pod<uint64_t>(params_.seed);
+  w.write_pod<uint64_t>(table.capacity());
+  w.write_pod<uint64_t>(table.max_probe());
+  write_section_table(w, l);
   std::vector<double> sum = entry_.sum;
   sum.resize(dim_, 0.0);
-  s.write(sum.data(), dim_ * 8);
-  s.at(o.entries);
-  s.write(entry_.slots.data(), entry_.slots.size() * 4);
-  s.at(o.vectors);
-  s.write(store_.vectors(), slots * dim_ * 4);
-  s.at(o.sqnorms);
-  if (l2) s.write(store_.sqnorms(), slots * 4);
-  s.at(o.codes);
-  s.write(store_.codes(), slots * store_.code_stride());
-  s.at(o.links);
-  s.write(store_.all_links(), slots * params_.degree * 4);
-  s.at(o.ids);
-  s.write(store_.ids(), slots * 8);
-  s.at(o.deleted);
-  s.write(store_.deleted_flags(), slots);
-  s.at(o.table);
-  std::vector<std::pair<uint64_t, uint64_t>> table(slot_of_.begin(), slot_of_.end());
-  std::sort(table.begin(), table.end());
-  for (const auto& [id, slot] : table) {
-    const uint64_t e[2] = {id, slot};
-    s.write(e, sizeof(e));
-  }
+  SectionWriter out(w, l.table_end());
+  out.put(l[SectionTag::GraphSum].offset, sum.data(), dim_ * sizeof(double));
+  out.put(l[SectionTag::GraphEntries].offset, entry_.slots.data(), entry_.slots.size() * sizeof(uint32_t));
+  out.put(l[SectionTag::Vectors].offset, store_.vectors(), slots * dim_ * sizeof(float));
+  if (l2) out.put(l[SectionTag::SqNorms].offset, store_.sqnorms(), slots * sizeof(float));
+  out.put(l[SectionTag::GraphCodes].offset, store_.codes(), slots * store_.code_stride());
+  out.put(l[SectionTag::GraphLinks].offset, store_.all_links(), slots * params_.degree * sizeof(uint32_t));
+  out.put(l[SectionTag::Ids].offset, store_.ids(), slots * sizeof(uint64_t));
+  out.put(l[SectionTag::Tombstones].offset, store_.deleted_flags(), slots);
+  out.put(l[SectionTag::IdTable].offset, table.entries(), table.capacity() * sizeof(IdEntry));
+  out.finish(l.end());
   w.write_trailer();
 }
 
@@ -252,6 +137,139 @@ void GraphIndex::serialize(const std::function<void*(size_t)>& alloc) const {
   write_locked(w);
 }
 
+namespace {
+
+// The fields and section table of a graph file, every field held to the
+// API's limits and every section to the layout they imply.
+template <typename Fields>
+Fields read_graph_fields(Reader& r, const FileHeader& h) {
+  if (h.major < 3) corrupt_file("a graph index is stored in format 3 or later, not " + std::to_string(h.major));
+  Fields f;
+  f.next_id = r.read_pod<uint64_t>();
+  f.slots = r.read_pod<uint64_t>();
+  f.degree = r.read_pod<uint32_t>();
+  f.build_ef = r.read_pod<uint32_t>();
+  f.alpha = r.read_pod<float>();
+  f.ef = r.read_pod<uint32_t>();
+  f.rerank = r.read_pod<uint32_t>();
+  f.entries = r.read_pod<uint32_t>();
+  f.seed = r.read_pod<uint64_t>();
+  f.capacity = r.read_pod<uint64_t>();
+  f.max_probe = r.read_pod<uint64_t>();
+  if (f.next_id > kMaxNextId) corrupt_file("next id " + std::to_string(f.next_id) + " is outside 0..2^53");
+  if (f.slots > std::min<uint64_t>(kMaxGraphSlots, kMaxVectors)) outside("slots", f.slots, 0, kMaxGraphSlots);
+  if (h.count > f.slots) outside("count", h.count, 0, f.slots);
+  if (f.degree < kMinGraphDegree || f.degree > kMaxGraphDegree)
+    outside("degree", f.degree, kMinGraphDegree, kMaxGraphDegree);
+  if (f.build_ef < 1 || f.build_ef > kMaxEf) outside("build ef", f.build_ef, 1, kMaxEf);
+  if (f.ef < 1 || f.ef > kMaxEf) outside("ef", f.ef, 1, kMaxEf);
+  if (f.rerank > kMaxRerank) outside("rerank", f.rerank, 0, kMaxRerank);
+  if (!(f.alpha >= 1.0f && f.alpha <= 2.0f)) corrupt_file("alpha " + std::to_string(f.alpha) + " is outside 1..2");
+  if (f.seed > kMaxId) outside("seed", f.seed, 0, kMaxId);
+  const uint64_t max_entries = std::min<uint64_t>(kMaxEntries, f.slots);
+  if (f.entries > max_entries) outside("entries", f.entries, 0, max_entries);
+  if (h.count > 0 && f.entries == 0) corrupt_file("a graph holding vectors has no entry");
+  if (f.capacity < h.count || f.capacity > 2 * uint64_t(kMaxVectors))
+    corrupt_file("id table capacity " + std::to_string(f.capacity) + " is outside count.." +
+                 std::to_string(2 * uint64_t(kMaxVectors)));
+  if (f.max_probe > f.capacity) corrupt_file("id table max probe " + std::to_string(f.max_probe) + " exceeds its capacity");
+  f.layout = graph_layout(h.dim, f.slots, f.degree, f.entries, h.metric == Metric::L2, f.capacity);
+  if (payload_bytes_of(f.layout) != h.payload_bytes)
+    corrupt_file("payload size does not match count, dim, slots and degree");
+  expect_sections(read_section_table(r), f.layout);
+  return f;
+}
+
+}  // namespace
+
+// The structure every reader checks, even open() without verify, because a
+// walk follows it: every entry and every link names a slot (or is
+// kNoLink). O(slots * degree) for the links, which is why open() without
+// verify checks them too: a walk must never leave the mapping.
+template <typename Source>
+std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fields3& f, Source& src, bool verify) {
+  GraphParams p;
+  p.degree = f.degree;
+  p.build_ef = f.build_ef;
+  p.alpha = f.alpha;
+  p.ef = f.ef;
+  p.rerank = f.rerank;
+  p.seed = f.seed;
+  auto index = std::make_unique<GraphIndex>(h.dim, h.metric, p);
+  GraphIndex& ix = *index;
+  const SectionLayout& l = f.layout;
+  const size_t dim = h.dim, slots = f.slots;
+  const bool l2 = h.metric == Metric::L2;
+  auto sum = src.template take<double>(l[SectionTag::GraphSum].offset, dim);
+  auto entries = src.template take<uint32_t>(l[SectionTag::GraphEntries].offset, f.entries);
+  auto vectors = src.template take<float>(l[SectionTag::Vectors].offset, slots * dim);
+  auto norms = l2 ? src.template take<float>(l[SectionTag::SqNorms].offset, slots) : PodStorage<float>();
+  auto codes = src.template take<uint8_t>(l[SectionTag::GraphCodes].offset, slots * graph_code_stride(dim));
+  auto links = src.template take<uint32_t>(l[SectionTag::GraphLinks].offset, slots * f.degree);
+  auto ids = src.template take<uint64_t>(l[SectionTag::Ids].offset, slots);
+  auto tombstones = src.template take<uint8_t>(l[SectionTag::Tombstones].offset, slots);
+  auto table = src.template take<IdEntry>(l[SectionTag::IdTable].offset, f.capacity);
+  src.finish(l.end());
+  ix.entry_.sum.assign(sum.data(), sum.data() + dim);
+  ix.entry_.slots.assign(entries.data(), entries.data() + f.entries);
+  ix.entry_.live = h.count;
+  for (uint32_t e : ix.entry_.slots)
+    if (e >= slots) outside("entry slot", e, 0, slots - 1);
+  const uint32_t* link = links.data();
+  for (size_t i = 0, n = slots * f.degree; i < n; ++i)
+    if (link[i] >= slots && link[i] != kNoLink)
+      corrupt_file("link to slot " + std::to_string(link[i]) + " of " + std::to_string(slots));
+  (void)verify;
+  ix.store_ = GraphStore(dim, f.degree, l2, slots, std::move(vectors), std::move(norms), std::move(codes),
+                         std::move(links), std::move(ids), std::move(tombstones));
+  ix.slot_of_ = table.borrowed() ? IdTable::view(table.data(), f.capacity, h.count, f.max_probe)
+                                 : IdTable::adopt(std::move(table.owned()), h.count, f.max_probe);
+  ix.deleted_ = slots - h.count;
+  ix.next_id_ = f.next_id;
+  return index;
+}
+
+// What load() checks beyond the structure, and open() with verify: finite
+// vectors, norms, sums and code ranges; tombstone flags 0 or 1, as many
+// live slots as the count; an id table holding each live slot's id (each
+// at most 2^53-1, none twice) at its slot, below the next id.
+void GraphIndex::check_contents_locked() const {
+  const size_t slots = store_.size();
+  check_stored_finite(store_.vectors(), slots * dim_, "vector");
+  if (metric_ == Metric::L2) check_stored_finite(store_.sqnorms(), slots, "norm");
+  for (double v : entry_.sum)
+    if (!std::isfinite(v)) corrupt_file("the sum of the vectors is not finite");
+  for (size_t s = 0; s < slots; ++s) {
+    const Sq8Range r = graph_code_range(store_.code(s), dim_);
+    if (!std::isfinite(r.lo) || !std::isfinite(r.bias) || !std::isfinite(r.step) || !(r.step > 0.0f))
+      corrupt_file("the code range of slot " + std::to_string(s) + " is not finite and positive");
+  }
+  const uint8_t* flags = store_.deleted_flags();
+  size_t live = 0;
+  for (size_t s = 0; s < slots; ++s) {
+    if (flags[s] > 1) outside("tombstone flag", flags[s], 0, 1);
+    live += flags[s] == 0;
+  }
+  if (live != slot_of_.size()) corrupt_file("the tombstones do not match the count");
+  const uint64_t largest = slot_of_.check(live, [&](uint64_t where, uint64_t* id) {
+    if (where >= slots || flags[where] != 0) return false;
+    *id = store_.id(where);
+    return true;
+  });
+  check_next_id(next_id_, live > 0, largest);
+}
+
+std::unique_ptr<GraphIndex> GraphIndex::read(Reader& r) {
+  const FileHeader h = r.read_header();
+  expect_kind(h, IndexKind::Graph);
+  const Fields3 f = read_graph_fields<Fields3>(r, h);
+  StreamSections src(r, f.layout.table_end());
+  auto index = assemble(h, f, src, true);
+  r.read_trailer();
+  index->check_contents_locked();
+  return index;
+}
+
 std::unique_ptr<GraphIndex> GraphIndex::load(const std::string& path) {
   remove_stale_temp_files(path);  // left by writers killed mid-save
   FileReader r(path);
@@ -263,72 +281,23 @@ std::unique_ptr<GraphIndex> GraphIndex::deserialize(const void* data, size_t siz
   return read(r);
 }
 
-std::unique_ptr<GraphIndex> GraphIndex::read(Reader& r) {
-  const FileHeader h = r.read_header();
-  expect_kind(h, IndexKind::Graph);
-  Fields f;
-  r.read(&f, sizeof(f));
-  check_fields(h, f);
-  const bool l2 = h.metric == Metric::L2;
-  const Layout o = layout(h.dim, f.slots, f.degree, f.entries, h.count, l2);
-  if (h.payload_bytes != o.end - kHeaderBytes) throw corrupt("payload size does not match count, dim, slots and degree");
-  GraphParams p;
-  p.degree = f.degree;
-  p.build_ef = f.build_ef;
-  p.alpha = f.alpha;
-  p.ef = f.ef;
-  p.rerank = f.rerank;
-  p.seed = f.seed;
-  auto index = std::make_unique<GraphIndex>(h.dim, h.metric, p);
-  index->read_payload_locked(r, h.count, f.slots, f.entries);
-  r.read_trailer();
-  std::vector<uint64_t> live;
-  live.reserve(index->slot_of_.size());
-  for (const auto& e : index->slot_of_) live.push_back(e.first);
-  check_next_id(f.next_id, live);
-  index->next_id_ = f.next_id;
-  return index;
+std::unique_ptr<GraphIndex> GraphIndex::open(const std::string& path, bool verify) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
+  return open_image(FileMapping::map(path), verify);
 }
 
-// The sections after the fields (their sizes known from the checked fields).
-void GraphIndex::read_payload_locked(Reader& r, uint64_t count, uint64_t slots, uint32_t n_entries) {
-  const Layout o = layout(dim_, slots, params_.degree, n_entries, count, metric_ == Metric::L2);
-  SectionReader s(r);
-  s.at(o.sum);
-  entry_.sum.resize(dim_);
-  s.read(entry_.sum.data(), dim_ * 8);
-  for (double v : entry_.sum)
-    if (!std::isfinite(v)) throw corrupt("the sum of the vectors is not finite");
-  entry_.live = count;
-  s.at(o.entries);
-  entry_.slots.resize(n_entries);
-  s.read(entry_.slots.data(), n_entries * 4);
-  for (uint32_t e : entry_.slots)
-    if (e >= slots) throw outside("entry slot", e, 0, slots - 1);
-  store_.resize(slots);
-  s.at(o.vectors);
-  s.read(store_.vectors_mut(), slots * dim_ * 4);
-  if (!all_finite(store_.vectors(), slots * dim_)) throw corrupt("a stored vector is not finite");
-  s.at(o.sqnorms);
-  if (metric_ == Metric::L2) {
-    s.read(store_.sqnorms_mut(), slots * 4);
-    if (!all_finite(store_.sqnorms(), slots)) throw corrupt("a stored norm is not finite");
-  }
-  s.at(o.codes);
-  s.read(store_.codes_mut(), slots * store_.code_stride());
-  check_codes(store_.codes(), slots, dim_);
-  s.at(o.links);
-  s.read(store_.links_mut(), slots * params_.degree * 4);
-  check_links(store_.all_links(), slots * params_.degree, slots);
-  s.at(o.ids);
-  s.read(store_.ids_mut(), slots * 8);
-  s.at(o.deleted);
-  s.read(store_.deleted_mut(), slots);
-  s.at(o.table);
-  const std::vector<uint64_t> table = read_id_table(s, store_, count);
-  slot_of_.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) slot_of_.emplace(table[2 * i], static_cast<uint32_t>(table[2 * i + 1]));
-  deleted_ = slots - count;
+std::unique_ptr<GraphIndex> GraphIndex::open_image(std::shared_ptr<const FileMapping> image, bool verify) {
+  MemoryReader r(image->data(), image->size());
+  const FileHeader h = r.read_header();
+  expect_kind(h, IndexKind::Graph);
+  expect_mappable(h);
+  const Fields3 f = read_graph_fields<Fields3>(r, h);
+  check_image_trailer(image->data(), image->size(), verify);
+  MappedSections src(image->data(), image->size(), f.layout.table_end(), verify);
+  auto index = assemble(h, f, src, verify);
+  if (verify) index->check_contents_locked();
+  index->mapping_ = std::move(image);
+  return index;
 }
 
 }  // namespace semvec

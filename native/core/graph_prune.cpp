@@ -11,7 +11,7 @@ float prune_distance(const GraphStore& g, uint32_t a, uint32_t b) {
   const Kernels& kn = kernels();
   const float* x = g.vector(a);
   const float* y = g.vector(b);
-  const float d = g.l2() ? kn.l2sqr(x, y, g.dim()) : 1.0f - kn.inner_product(x, y, g.dim());
+  const float d = kn.l2sqr(x, y, g.dim());
   // An overflow (extreme vectors) is as far as it gets: never NaN, which
   // would make the selection depend on comparison order.
   return std::isnan(d) ? INFINITY : d;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "distances.h"
+#include "errors.h"
 #include "graph_codes.h"
 #include "thread_pool.h"
 #include "vectors.h"
@@ -13,6 +14,25 @@ namespace semvec {
 GraphStore::GraphStore(size_t dim, size_t degree, bool l2)
     : dim_(dim), degree_(degree), l2_(l2), code_stride_(graph_code_stride(dim)) {}
 
+GraphStore::GraphStore(size_t dim, size_t degree, bool l2, size_t size, PodStorage<float> vectors,
+                       PodStorage<float> sqnorms, PodStorage<uint8_t> codes, PodStorage<uint32_t> links,
+                       PodStorage<uint64_t> ids, PodStorage<uint8_t> deleted)
+    : dim_(dim),
+      degree_(degree),
+      l2_(l2),
+      code_stride_(graph_code_stride(dim)),
+      size_(size),
+      vectors_(std::move(vectors)),
+      sqnorms_(std::move(sqnorms)),
+      codes_(std::move(codes)),
+      links_(std::move(links)),
+      ids_(std::move(ids)),
+      deleted_(std::move(deleted)) {
+  if (vectors_.size() != size * dim || sqnorms_.size() != (l2 ? size : 0) || codes_.size() != size * code_stride_ ||
+      links_.size() != size * degree || ids_.size() != size || deleted_.size() != size)
+    throw Error(ErrorCode::Internal, "graph arrays do not match their size");
+}
+
 size_t GraphStore::link_count(size_t slot) const {
   const uint32_t* row = links(slot);
   size_t n = 0;
@@ -21,29 +41,30 @@ size_t GraphStore::link_count(size_t slot) const {
 }
 
 size_t GraphStore::memory_usage() const {
-  return vectors_.capacity() * sizeof(float) + sqnorms_.capacity() * sizeof(float) + codes_.capacity() +
-         links_.capacity() * sizeof(uint32_t) + ids_.capacity() * sizeof(uint64_t) + deleted_.capacity();
+  return vectors_.heap_bytes() + sqnorms_.heap_bytes() + codes_.heap_bytes() + links_.heap_bytes() +
+         ids_.heap_bytes() + deleted_.heap_bytes();
 }
 
 void GraphStore::reserve(size_t n) {
-  if (n <= ids_.capacity()) return;
+  PodBuffer<uint64_t>& ids = ids_.owned();
+  if (n <= ids.capacity()) return;
   const size_t want = std::max(n, size_ + size_ / 2);
-  vectors_.reserve(want * dim_);
-  if (l2_) sqnorms_.reserve(want);
-  codes_.reserve(want * code_stride_);
-  links_.reserve(want * degree_);
-  ids_.reserve(want);
-  deleted_.reserve(want);
+  vectors_.owned().reserve(want * dim_);
+  if (l2_) sqnorms_.owned().reserve(want);
+  codes_.owned().reserve(want * code_stride_);
+  links_.owned().reserve(want * degree_);
+  ids.reserve(want);
+  deleted_.owned().reserve(want);
 }
 
 void GraphStore::resize(size_t n) {
   reserve(n);
-  vectors_.resize(n * dim_);
-  if (l2_) sqnorms_.resize(n);
-  codes_.resize(n * code_stride_);
-  links_.resize(n * degree_);
-  ids_.resize(n);
-  deleted_.resize(n);
+  vectors_.owned().resize(n * dim_);
+  if (l2_) sqnorms_.owned().resize(n);
+  codes_.owned().resize(n * code_stride_);
+  links_.owned().resize(n * degree_);
+  ids_.owned().resize(n);
+  deleted_.owned().resize(n);
   size_ = n;
 }
 
@@ -51,9 +72,11 @@ void GraphStore::append(const float* x, size_t n, const uint64_t* ids, bool norm
   if (n == 0) return;
   const size_t first = size_;
   resize(first + n);
-  std::memcpy(ids_.data() + first, ids, n * sizeof(uint64_t));
-  std::fill(links_.data() + first * degree_, links_.data() + (first + n) * degree_, kNoLink);
-  float* rows = vectors_.data() + first * dim_;
+  std::memcpy(ids_.owned().data() + first, ids, n * sizeof(uint64_t));
+  uint32_t* links = links_.owned().data();
+  std::fill(links + first * degree_, links + (first + n) * degree_, kNoLink);
+  float* rows = vectors_.owned().data() + first * dim_;
+  float* sqnorms = l2_ ? sqnorms_.owned().data() : nullptr;
   const Kernels& kn = kernels();
   const size_t tasks = pool && n >= 4096 ? pool->threads() * 4 : 1;
   auto copy = [&](size_t t) {
@@ -63,19 +86,19 @@ void GraphStore::append(const float* x, size_t n, const uint64_t* ids, bool norm
     } else {
       std::memcpy(rows + i0 * dim_, x + i0 * dim_, (i1 - i0) * dim_ * sizeof(float));
     }
-    if (l2_)
-      for (size_t i = i0; i < i1; ++i) sqnorms_[first + i] = kn.inner_product(rows + i * dim_, rows + i * dim_, dim_);
+    if (sqnorms)
+      for (size_t i = i0; i < i1; ++i) sqnorms[first + i] = kn.inner_product(rows + i * dim_, rows + i * dim_, dim_);
   };
   if (tasks > 1) {
     pool->parallel_for(tasks, copy);
   } else {
     copy(0);
   }
-  encode_graph_codes(rows, n, dim_, l2_, codes_.data() + first * code_stride_, pool);
+  encode_graph_codes(rows, n, dim_, l2_, codes_.owned().data() + first * code_stride_, pool);
 }
 
 void GraphStore::set_links(size_t slot, const uint32_t* to, size_t count) {
-  uint32_t* row = links_.data() + slot * degree_;
+  uint32_t* row = links_.owned().data() + slot * degree_;
   std::copy(to, to + count, row);
   std::fill(row + count, row + degree_, kNoLink);
 }
@@ -85,32 +108,38 @@ std::vector<uint32_t> GraphStore::compact(const std::vector<uint8_t>& keep) {
   size_t n = 0;
   for (size_t s = 0; s < size_; ++s)
     if (keep[s]) moved[s] = static_cast<uint32_t>(n++);
+  float* vectors = vectors_.owned().data();
+  float* sqnorms = l2_ ? sqnorms_.owned().data() : nullptr;
+  uint8_t* codes = codes_.owned().data();
+  const uint32_t* links = links_.owned().data();
+  uint64_t* ids = ids_.owned().data();
+  uint8_t* deleted = deleted_.owned().data();
   std::vector<uint32_t> row(degree_);
   for (size_t s = 0; s < size_; ++s) {
     if (!keep[s]) continue;
     const size_t to = moved[s];
     size_t count = 0;
     for (size_t j = 0; j < degree_; ++j) {
-      const uint32_t v = links_[s * degree_ + j];
+      const uint32_t v = links[s * degree_ + j];
       if (v == kNoLink) break;
       if (moved[v] != kNoLink) row[count++] = moved[v];
     }
     // to <= s: every array moves down, never over a row still to be read.
     if (to != s) {
-      std::memmove(vectors_.data() + to * dim_, vectors_.data() + s * dim_, dim_ * sizeof(float));
-      if (l2_) sqnorms_[to] = sqnorms_[s];
-      std::memmove(codes_.data() + to * code_stride_, codes_.data() + s * code_stride_, code_stride_);
-      ids_[to] = ids_[s];
-      deleted_[to] = deleted_[s];
+      std::memmove(vectors + to * dim_, vectors + s * dim_, dim_ * sizeof(float));
+      if (sqnorms) sqnorms[to] = sqnorms[s];
+      std::memmove(codes + to * code_stride_, codes + s * code_stride_, code_stride_);
+      ids[to] = ids[s];
+      deleted[to] = deleted[s];
     }
     set_links(to, row.data(), count);
   }
-  vectors_.resize(n * dim_);
-  if (l2_) sqnorms_.resize(n);
-  codes_.resize(n * code_stride_);
-  links_.resize(n * degree_);
-  ids_.resize(n);
-  deleted_.resize(n);
+  vectors_.owned().resize(n * dim_);
+  if (l2_) sqnorms_.owned().resize(n);
+  codes_.owned().resize(n * code_stride_);
+  links_.owned().resize(n * degree_);
+  ids_.owned().resize(n);
+  deleted_.owned().resize(n);
   size_ = n;
   return moved;
 }

@@ -10,13 +10,16 @@
 //            the last (a row of 32 links is two cache lines)
 //   ids      size u64
 //   deleted  size u8: 1 for a tombstone
+// Each array is owned (growable) or borrowed from a mapped file
+// (pod_storage.h): readers see one pointer either way; a borrowed store is
+// read-only (the index refuses writes before they get here).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "buffer.h"
+#include "pod_storage.h"
 
 namespace semvec {
 
@@ -27,6 +30,11 @@ constexpr uint32_t kNoLink = 0xFFFFFFFFu;
 class GraphStore {
  public:
   GraphStore(size_t dim, size_t degree, bool l2);
+  // A store of `size` slots over existing arrays (sizes as above; sqnorms
+  // empty unless l2), owned or borrowed: a file read or mapped.
+  GraphStore(size_t dim, size_t degree, bool l2, size_t size, PodStorage<float> vectors, PodStorage<float> sqnorms,
+             PodStorage<uint8_t> codes, PodStorage<uint32_t> links, PodStorage<uint64_t> ids,
+             PodStorage<uint8_t> deleted);
   GraphStore(GraphStore&&) noexcept = default;
   GraphStore& operator=(GraphStore&&) noexcept = default;
 
@@ -66,37 +74,30 @@ class GraphStore {
 
   // Replaces the links of a slot with count <= degree slots.
   void set_links(size_t slot, const uint32_t* to, size_t count);
-  void set_deleted(size_t slot, bool deleted) { deleted_[slot] = deleted ? 1 : 0; }
+  void set_deleted(size_t slot, bool deleted) { deleted_.owned().data()[slot] = deleted ? 1 : 0; }
 
   // Keeps only the slots with keep[slot] set, in order, renumbered densely;
   // links to dropped slots are removed. Returns the new slot of each old
   // one (kNoLink for dropped).
   std::vector<uint32_t> compact(const std::vector<uint8_t>& keep);
 
-  // The arrays, to fill from a file: resize(n) makes every array hold n
-  // slots (zero), then the reader copies into them (sizes as documented
-  // above) and checks what it read.
-  void resize(size_t n);
-  float* vectors_mut() { return vectors_.data(); }
-  float* sqnorms_mut() { return sqnorms_.data(); }
-  uint8_t* codes_mut() { return codes_.data(); }
-  uint32_t* links_mut() { return links_.data(); }
-  uint64_t* ids_mut() { return ids_.data(); }
-  uint8_t* deleted_mut() { return deleted_.data(); }
+  // Whether the arrays are borrowed (a mapped file).
+  bool borrowed() const { return ids_.borrowed(); }
 
  private:
+  void resize(size_t n);
 
   size_t dim_;
   size_t degree_;
   bool l2_;
   size_t code_stride_;
   size_t size_ = 0;
-  PodBuffer<float> vectors_;
-  PodBuffer<float> sqnorms_;
-  PodBuffer<uint8_t> codes_;
-  PodBuffer<uint32_t> links_;
-  PodBuffer<uint64_t> ids_;
-  PodBuffer<uint8_t> deleted_;
+  PodStorage<float> vectors_;
+  PodStorage<float> sqnorms_;
+  PodStorage<uint8_t> codes_;
+  PodStorage<uint32_t> links_;
+  PodStorage<uint64_t> ids_;
+  PodStorage<uint8_t> deleted_;
 };
 
 }  // namespace semvec

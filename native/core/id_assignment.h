@@ -1,6 +1,5 @@
 // The ids of an index: which ids an add uses (the caller's, checked, or
-// sequential ones), how many vectors an index may hold, and what the id map
-// costs in memory.
+// sequential ones), and how many vectors an index may hold.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +21,8 @@ void check_capacity(size_t size, size_t adding);
 void check_ids(const uint64_t* ids, size_t n);
 
 // The ids an add will use: the given ones after checking they are at most
-// kMaxId, unique in the call and absent from the index (`existing`: a map
-// or set keyed by id), or sequential from next_id, refused
+// kMaxId, unique in the call and absent from the index (`existing`: a map,
+// set or IdTable keyed by id), or sequential from next_id, refused
 // (InvalidArgument) if the last would pass kMaxId. Throws before the index
 // changes.
 template <typename Map>
@@ -53,14 +52,6 @@ std::vector<uint64_t> assign_ids(const uint64_t* ids, size_t n, uint64_t next_id
     out[i] = ids[i];
   }
   return out;
-}
-
-// Approximate heap bytes of an unordered_map: bucket array plus one node
-// (next pointer, key, value, padding) per entry.
-template <typename Map>
-size_t hash_map_bytes(const Map& m) {
-  using V = typename Map::value_type;
-  return m.bucket_count() * sizeof(void*) + m.size() * (sizeof(void*) + (sizeof(V) + 7) / 8 * 8);
 }
 
 }  // namespace semvec

@@ -104,14 +104,32 @@ bool IvfIndex::contains(uint64_t id) const {
   return where_.count(id) != 0;
 }
 
+bool IvfIndex::locate_locked(uint64_t id, size_t* list, size_t* slot) const {
+  uint64_t where = 0;
+  if (!where_.find(id, &where)) return false;
+  *list = where_list(where);
+  *slot = where_slot(where);
+  // A table mapped without verification may point anywhere: never past a list.
+  return *list < nlist_ && *slot < list_size(*list);
+}
+
 size_t IvfIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
-  size_t bytes = sizeof(*this) + centroids_.memory_usage() + hash_map_bytes(where_) +
+  size_t bytes = sizeof(*this) + centroids_.memory_usage() + where_.memory_usage() +
                  lists_.capacity() * sizeof(lists_[0]);
   for (const auto& l : lists_)
     if (l) bytes += sizeof(IvfList) + l->memory_usage();
-  bytes += centroid_rows_.capacity() * sizeof(float);
+  bytes += centroid_rows_.heap_bytes();
   return bytes;
+}
+
+size_t IvfIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
+
+void IvfIndex::check_writable() const {
+  if (mapping_)
+    throw Error(ErrorCode::ReadOnly,
+                "this index is mapped from a file and is read-only: load() the file (or fromBuffer(toBuffer())) "
+                "for a copy in memory that can change, or add to an emptyLike() companion");
 }
 
 std::vector<size_t> IvfIndex::list_sizes() const {
@@ -134,7 +152,12 @@ void IvfIndex::set_centroids_locked(const float* c) {
   for (size_t l = 0; l < nlist_; ++l) ids[l] = l;
   packed.append(c, nlist_, ids.data(), false, nullptr);
   centroids_ = std::move(packed);
-  if (encoding_ == IvfEncoding::Sq8) centroid_rows_.assign(c, c + nlist_ * dim_);
+  if (encoding_ == IvfEncoding::Sq8) {
+    PodBuffer<float> rows;
+    rows.resize(nlist_ * dim_);
+    std::copy(c, c + nlist_ * dim_, rows.data());
+    centroid_rows_ = PodStorage<float>(std::move(rows));
+  }
   lists_.clear();
   lists_.resize(nlist_);
   trained_ = true;
@@ -149,6 +172,7 @@ KMeansParams IvfIndex::training_defaults() {
 }
 
 KMeansResult IvfIndex::train(const float* x, size_t n, KMeansParams params) {
+  check_writable();
   check_finite(x, n, dim_, "training vectors");
   if (n < nlist_)
     throw Error(ErrorCode::InvalidArgument, "training needs at least nlist (" + std::to_string(nlist_) +
@@ -181,6 +205,7 @@ void IvfIndex::assign_lists(const float* x, size_t n, uint32_t* lists) const {
 }
 
 void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
+  check_writable();
   if (n == 0) return;
   check_finite(x, n, dim_, "vectors");
   check_ids(ids, n);
@@ -229,18 +254,19 @@ void IvfIndex::add(const float* x, size_t n, const uint64_t* ids) {
         std::copy(xs + i * dim_, xs + (i + 1) * dim_, rows.begin() + j * dim_);
         row_ids[j] = assigned[i];
       }
-      const float* centroid = centroid_rows_.empty() ? nullptr : centroid_rows_.data() + l * dim_;
+      const float* centroid = centroid_rows_.size() == 0 ? nullptr : centroid_rows_.data() + l * dim_;
       lists_[l]->append(rows.data(), m, row_ids.data(), centroid, nullptr);
     }
   });
   for (size_t l = 0; l < nlist_; ++l)
     for (size_t j = 0; j < count[l]; ++j)
-      where_.emplace(assigned[order[start[l] + j]], pack_where(l, first_slot[l] + j));
+      where_.insert(assigned[order[start[l] + j]], pack_where(l, first_slot[l] + j));
   size_ += n;
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
 size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
+  check_writable();
   std::unique_lock<RwLock> lock(mutex_);
   for (size_t i = 0; i < n; ++i)
     if (!where_.count(ids[i]))
@@ -248,14 +274,14 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
                                            " is not in the index; nothing was removed");
   size_t removed = 0;
   for (size_t i = 0; i < n; ++i) {
-    auto it = where_.find(ids[i]);
-    if (it == where_.end()) continue;
-    const size_t l = where_list(it->second), slot = where_slot(it->second);
+    uint64_t where = 0;
+    if (!where_.find(ids[i], &where)) continue;  // a repeat already removed
+    const size_t l = where_list(where), slot = where_slot(where);
     IvfList& list = *lists_[l];
     const bool moves = slot + 1 != list.size();
-    where_.erase(it);
+    where_.erase(ids[i]);
     uint64_t moved = list.remove_slot(slot);
-    if (moves) where_[moved] = pack_where(l, slot);
+    if (moves) where_.update(moved, pack_where(l, slot));
     --size_;
     ++removed;
   }
@@ -264,9 +290,24 @@ size_t IvfIndex::remove(const uint64_t* ids, size_t n) {
 
 void IvfIndex::reconstruct(uint64_t id, float* out) const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto it = where_.find(id);
-  if (it == where_.end()) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
-  lists_[where_list(it->second)]->unpack_rows(where_slot(it->second), 1, out);
+  size_t list = 0, slot = 0;
+  if (!locate_locked(id, &list, &slot))
+    throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  lists_[list]->unpack_rows(slot, 1, out);
+}
+
+std::unique_ptr<IvfIndex> IvfIndex::empty_like() const {
+  std::shared_lock<RwLock> lock(mutex_);
+  auto out = std::make_unique<IvfIndex>(dim_, metric_, nlist_, nprobe_, encoding_, rerank_);
+  if (trained_) {
+    // Bit for bit, norms included, so that every vector goes to the same list.
+    out->centroids_ = centroids_.copy();
+    out->centroid_rows_ = centroid_rows_.copy();
+    out->lists_.resize(nlist_);
+    out->trained_ = true;
+  }
+  out->next_id_ = next_id_;
+  return out;
 }
 
 }  // namespace semvec

@@ -17,6 +17,11 @@
 // Coarse assignment uses the index metric: nearest centroid for L2, largest
 // inner product for IP and Cosine. IP and Cosine train spherical k-means
 // (unit centroids); Cosine also normalises the vectors.
+//
+// An index opened from a file (open) searches the file's pages in place
+// and is read-only: add, remove and train throw Error(ReadOnly); nprobe and
+// rerank, settings of the object rather than the file, can still change.
+// It holds the mapping, which goes when the last holder of the index does.
 #pragma once
 
 #include <cstddef>
@@ -25,11 +30,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "allow_mask.h"
 #include "file_format.h"
+#include "file_mapping.h"
+#include "file_sections.h"
+#include "id_table.h"
 #include "ivf_list.h"
 #include "ivf_probes.h"
 #include "kmeans.h"
@@ -81,7 +88,12 @@ class IvfIndex {
   bool is_trained() const;
   size_t size() const;
   uint64_t next_id() const;
+  // Heap bytes the index holds (a mapped index: its list objects only).
   size_t memory_usage() const;
+  // Bytes of the file a mapped index maps (0 for an index in memory).
+  size_t mapped_bytes() const;
+  // Whether the index is mapped from a file, and so read-only.
+  bool read_only() const { return mapping_ != nullptr; }
   bool contains(uint64_t id) const;
   std::vector<size_t> list_sizes() const;
   std::vector<float> centroids() const;  // nlist * dim, empty before training
@@ -106,12 +118,39 @@ class IvfIndex {
   size_t remove(const uint64_t* ids, size_t n);
   void reconstruct(uint64_t id, float* out) const;
 
+  // A new empty index in memory with this one's dim, metric, nlist,
+  // nprobe, encoding, rerank, next id and (if trained) the very same
+  // centroids, so that vectors added to it go to the lists they would go
+  // to here: a writable companion of a mapped index.
+  std::unique_ptr<IvfIndex> empty_like() const;
+
   void save(const std::string& path) const;
   void serialize(const std::function<void*(size_t)>& alloc) const;
+  // An index in memory from a file (any format) or its bytes.
   static std::unique_ptr<IvfIndex> load(const std::string& path);
   static std::unique_ptr<IvfIndex> deserialize(const void* data, size_t size);
 
+  // A read-only index over the file mapped into memory (format 3 or
+  // later; an older file is ERR_UNSUPPORTED_VERSION saying to load it).
+  // Every field and section is checked against the file; with `verify`,
+  // also the payload checksum and every check load() makes (O(size));
+  // without, only the structure (O(nlist)): contents are trusted, though
+  // no content can make a search read outside the file.
+  static std::unique_ptr<IvfIndex> open(const std::string& path, bool verify = true);
+  // The same over an image (a mapping, or borrowed memory: file_mapping.h).
+  static std::unique_ptr<IvfIndex> open_image(std::shared_ptr<const FileMapping> image, bool verify = true);
+
  private:
+  // The fields of an IVF payload, every format (ivf_index_io.cpp).
+  struct Fields {
+    uint64_t next_id = 0;
+    uint32_t nlist = 0, nprobe = 0;
+    bool trained = false;
+    IvfEncoding encoding = IvfEncoding::F32;
+    uint32_t rerank = 0;
+    uint64_t capacity = 0, max_probe = 0;  // format 3: the id table
+  };
+  void check_writable() const;
   size_t check_nprobe(size_t nprobe) const;
   static size_t check_rerank(size_t rerank);
   void set_centroids_locked(const float* c);
@@ -130,13 +169,26 @@ class IvfIndex {
   static size_t where_list(uint64_t w) { return static_cast<size_t>(w >> 32); }
   static size_t where_slot(uint64_t w) { return static_cast<size_t>(w & 0xFFFFFFFFu); }
 
-  // Persistence (ivf_index_io.cpp).
-  size_t payload_bytes_locked() const;
-  // Sq8: codes of every list from its vectors (after a load).
-  void encode_all_locked();
-  void write_locked(Writer& w) const;
+  // Persistence: formats 1.0 and 2.0 (ivf_index_io.cpp), 3.0 (ivf_index_v3.cpp).
+  static Fields read_fields(Reader& r, const FileHeader& h);
   static std::unique_ptr<IvfIndex> read(Reader& r);
+  static std::unique_ptr<IvfIndex> read_legacy(Reader& r, const FileHeader& h, const Fields& f);
   void read_trained_locked(Reader& r, uint64_t count, uint64_t next_id);
+  // Sq8: codes of every list from its vectors (after a load of 1.0 or 2.0).
+  void encode_all_locked();
+  size_t payload_bytes_locked() const;
+  void write_locked(Writer& w) const;
+  static std::unique_ptr<IvfIndex> read_v3(Reader& r, const FileHeader& h, const Fields& f);
+  // A format-3 index from the sections `table` lists, checked against the
+  // layout its fields and list sizes imply, its arrays from `src`.
+  template <typename Source>
+  static std::unique_ptr<IvfIndex> assemble(const FileHeader& h, const Fields& f, const std::vector<Section>& table,
+                                            Source& src, SectionLayout* layout);
+  template <typename Source>
+  void assemble_centroids_locked(const SectionLayout& l, Source& src);
+  template <typename Source>
+  void assemble_lists_locked(const SectionLayout& l, const uint64_t* sizes, Source& src);
+  void check_contents_locked() const;
 
   size_t dim_;
   Metric metric_;
@@ -147,8 +199,8 @@ class IvfIndex {
   bool trained_ = false;
   uint64_t next_id_ = 0;
   size_t size_ = 0;
-  PackedStore centroids_;          // ids = list numbers; norms for L2
-  std::vector<float> centroid_rows_;  // Sq8: the centroids row-major
+  PackedStore centroids_;             // ids = list numbers; norms for L2
+  PodStorage<float> centroid_rows_;  // Sq8: the centroids row-major
   // nlist slots once trained (none before); a list is allocated by the first
   // vector it receives and is null until then, so that nlist itself costs
   // no memory: neither in the constructor nor in a load.
@@ -156,7 +208,10 @@ class IvfIndex {
   size_t list_size(size_t l) const { return l < lists_.size() && lists_[l] ? lists_[l]->size() : 0; }
   IvfList& make_list(size_t l);
   // id -> (list << 32) | slot
-  std::unordered_map<uint64_t, uint64_t> where_;
+  IdTable where_;
+  // Where the index holds `id`, if it does (and the place exists).
+  bool locate_locked(uint64_t id, size_t* list, size_t* slot) const;
+  std::shared_ptr<const FileMapping> mapping_;  // set: a read-only index over this file
   mutable RwLock mutex_;  // phase-fair: writers are not starved (rw_lock.h)
 };
 

@@ -1,4 +1,6 @@
-// IvfIndex persistence: the IVF payload of the index file format.
+// IvfIndex persistence: the IVF payload's fields (every format), formats
+// 1.0 and 2.0 read into memory, and the entry points (save, load, open).
+// Format 3.0, which every save writes, is in ivf_index_v3.cpp.
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
@@ -11,7 +13,7 @@
 
 namespace semvec {
 
-// Payload of kind Ivf (format 1.0 for F32, 2.0 for Sq8):
+// Payload of kind Ivf, formats 1.0 (F32) and 2.0 (Sq8):
 //   u64 next_id
 //   u32 nlist, u32 nprobe, u32 trained (0 or 1), u32 encoding (0 F32, 1 Sq8;
 //   a reserved 0 in format 1)
@@ -23,107 +25,70 @@ namespace semvec {
 // Sq8 codes are not stored: they are encoded again from the vectors and
 // centroids on load.
 
-size_t IvfIndex::payload_bytes_locked() const {
-  const bool sq8 = encoding_ == IvfEncoding::Sq8;
-  size_t bytes = sizeof(uint64_t) + 4 * sizeof(uint32_t) + (sq8 ? 2 * sizeof(uint32_t) : 0);
-  if (trained_)
-    bytes += nlist_ * dim_ * sizeof(float) + nlist_ * sizeof(uint64_t) +
-             size_ * (sizeof(uint64_t) + dim_ * sizeof(float));
-  return bytes;
-}
-
-void IvfIndex::write_locked(Writer& w) const {
-  FileHeader h;
-  h.kind = IndexKind::Ivf;
-  if (encoding_ == IvfEncoding::Sq8) h.major = 2;
-  h.metric = metric_;
-  h.dim = static_cast<uint32_t>(dim_);
-  h.count = size_;
-  h.payload_bytes = payload_bytes_locked();
-  w.write_header(h);
-  w.write_pod<uint64_t>(next_id_);
-  w.write_pod<uint32_t>(static_cast<uint32_t>(nlist_));
-  w.write_pod<uint32_t>(static_cast<uint32_t>(nprobe_));
-  w.write_pod<uint32_t>(trained_ ? 1 : 0);
-  w.write_pod<uint32_t>(static_cast<uint32_t>(encoding_));
-  if (encoding_ == IvfEncoding::Sq8) {
-    w.write_pod<uint32_t>(static_cast<uint32_t>(rerank_));
-    w.write_pod<uint32_t>(0);
-  }
-  if (!trained_) {
-    w.write_trailer();
-    return;
-  }
-  write_vectors(w, nlist_, dim_, [&](size_t first, size_t count, float* out) {
-    centroids_.unpack_rows(first, count, out);
-  });
-  for (size_t l = 0; l < nlist_; ++l) w.write_pod<uint64_t>(list_size(l));
-  for (const auto& l : lists_) {
-    if (!l) continue;
-    write_ids(w, l->ids(), l->size());
-    write_vectors(w, l->size(), dim_, [&](size_t first, size_t count, float* out) {
-      l->unpack_rows(first, count, out);
-    });
-  }
-  w.write_trailer();
-}
-
-void IvfIndex::save(const std::string& path) const {
-  std::shared_lock<RwLock> lock(mutex_);
-  FileWriter w(path);
-  write_locked(w);
-  w.commit();
-}
-
-void IvfIndex::serialize(const std::function<void*(size_t)>& alloc) const {
-  std::shared_lock<RwLock> lock(mutex_);
-  size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
-  MemoryWriter w(alloc(total), total);
-  write_locked(w);
-}
-
 namespace {
 
-Error corrupt(const std::string& why) { return Error(ErrorCode::CorruptFile, "corrupt semvec index file: " + why); }
-
 // Every field is held to the range the API allows.
-Error outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
-  return corrupt(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
-                 std::to_string(hi));
+[[noreturn]] void outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+  corrupt_file(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+               std::to_string(hi));
 }
 
 }  // namespace
 
-std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
-  FileHeader h = r.read_header();
-  expect_kind(h, IndexKind::Ivf);
-  if (h.count > kMaxVectors) throw outside("count", h.count, 0, kMaxVectors);
-  const uint64_t next_id = r.read_pod<uint64_t>();
-  const uint32_t nlist = r.read_pod<uint32_t>(), nprobe = r.read_pod<uint32_t>();
+IvfIndex::Fields IvfIndex::read_fields(Reader& r, const FileHeader& h) {
+  Fields f;
+  if (h.count > kMaxVectors) outside("count", h.count, 0, kMaxVectors);
+  f.next_id = r.read_pod<uint64_t>();
+  f.nlist = r.read_pod<uint32_t>();
+  f.nprobe = r.read_pod<uint32_t>();
   const uint32_t trained = r.read_pod<uint32_t>(), encoding = r.read_pod<uint32_t>();
-  if (nlist == 0 || nlist > kMaxNlist) throw outside("nlist", nlist, 1, kMaxNlist);
-  if (nprobe == 0 || nprobe > nlist) throw outside("nprobe", nprobe, 1, nlist);
-  if (trained > 1) throw outside("trained flag", trained, 0, 1);
-  if (encoding > (h.major >= 2 ? 1u : 0u)) throw outside("encoding", encoding, 0, h.major >= 2 ? 1 : 0);
-  check_next_id(next_id, {});
-  const bool sq8 = encoding == static_cast<uint32_t>(IvfEncoding::Sq8);
-  uint32_t rerank = 0;
-  if (sq8) {
-    rerank = r.read_pod<uint32_t>();
-    if (rerank > kMaxRerank) throw outside("rerank", rerank, 0, kMaxRerank);
+  if (f.nlist == 0 || f.nlist > kMaxNlist) outside("nlist", f.nlist, 1, kMaxNlist);
+  if (f.nprobe == 0 || f.nprobe > f.nlist) outside("nprobe", f.nprobe, 1, f.nlist);
+  if (trained > 1) outside("trained flag", trained, 0, 1);
+  const uint32_t max_encoding = h.major >= 2 ? 1 : 0;
+  if (encoding > max_encoding) outside("encoding", encoding, 0, max_encoding);
+  if (f.next_id > kMaxNextId) outside("next id", f.next_id, 0, kMaxNextId);
+  f.trained = trained == 1;
+  f.encoding = static_cast<IvfEncoding>(encoding);
+  // Format 3 stores rerank for both encodings; 2.0 for Sq8 only (1.0 files
+  // get the default the API gives every index).
+  f.rerank = kDefaultRerank;
+  if (h.major >= 3 || f.encoding == IvfEncoding::Sq8) {
+    f.rerank = r.read_pod<uint32_t>();
+    if (f.rerank > kMaxRerank) outside("rerank", f.rerank, 0, kMaxRerank);
     const uint32_t reserved = r.read_pod<uint32_t>();
-    if (reserved != 0) throw outside("reserved field", reserved, 0, 0);
+    if (reserved != 0) outside("reserved field", reserved, 0, 0);
   }
-  const uint64_t d = h.dim;
+  if (h.major >= 3) {
+    f.capacity = r.read_pod<uint64_t>();
+    f.max_probe = r.read_pod<uint64_t>();
+    if (f.capacity < h.count || f.capacity > 2 * uint64_t(kMaxVectors))
+      corrupt_file("id table capacity " + std::to_string(f.capacity) + " is outside count.." +
+                   std::to_string(2 * uint64_t(kMaxVectors)));
+    if (f.max_probe > f.capacity)
+      corrupt_file("id table max probe " + std::to_string(f.max_probe) + " exceeds its capacity");
+  }
+  if (!f.trained && h.count != 0) corrupt_file("an untrained index holds vectors");
+  return f;
+}
+
+std::unique_ptr<IvfIndex> IvfIndex::read(Reader& r) {
+  const FileHeader h = r.read_header();
+  expect_kind(h, IndexKind::Ivf);
+  const Fields f = read_fields(r, h);
+  return h.major >= 3 ? read_v3(r, h, f) : read_legacy(r, h, f);
+}
+
+std::unique_ptr<IvfIndex> IvfIndex::read_legacy(Reader& r, const FileHeader& h, const Fields& f) {
+  const bool sq8 = f.encoding == IvfEncoding::Sq8;
+  const uint64_t d = h.dim, nlist = f.nlist;
   const uint64_t expect = sizeof(uint64_t) + 16 + (sq8 ? 8 : 0) +
-                          (trained ? nlist * d * 4 + nlist * 8ull + h.count * (8 + d * 4) : 0);
-  if (h.payload_bytes != expect || (!trained && h.count != 0))
-    throw corrupt("payload size does not match count, dim and nlist");
-  auto index = std::make_unique<IvfIndex>(h.dim, h.metric, nlist, nprobe,
-                                          static_cast<IvfEncoding>(encoding), rerank);
-  if (trained) index->read_trained_locked(r, h.count, next_id);
+                          (f.trained ? nlist * d * 4 + nlist * 8ull + h.count * (8 + d * 4) : 0);
+  if (h.payload_bytes != expect) corrupt_file("payload size does not match count, dim and nlist");
+  auto index = std::make_unique<IvfIndex>(h.dim, h.metric, f.nlist, f.nprobe, f.encoding, f.rerank);
+  if (f.trained) index->read_trained_locked(r, h.count, f.next_id);
   r.read_trailer();
-  index->next_id_ = next_id;
+  index->next_id_ = f.next_id;
   return index;
 }
 
@@ -139,10 +104,10 @@ void IvfIndex::read_trained_locked(Reader& r, uint64_t count, uint64_t next_id) 
   r.read(sizes.data(), nlist_ * sizeof(uint64_t));
   uint64_t total = 0;
   for (uint64_t s : sizes) {
-    if (s > count) throw corrupt("list size out of range");
+    if (s > count) corrupt_file("list size out of range");
     total += s;
   }
-  if (total != count) throw corrupt("list sizes do not add up to the count");
+  if (total != count) corrupt_file("list sizes do not add up to the count");
   std::vector<uint64_t> all_ids;
   all_ids.reserve(count);
   where_.reserve(count);
@@ -151,8 +116,8 @@ void IvfIndex::read_trained_locked(Reader& r, uint64_t count, uint64_t next_id) 
     r.read(ids.data(), ids.size() * sizeof(uint64_t));
     for (size_t j = 0; j < ids.size(); ++j) {
       check_stored_id(ids[j]);
-      if (!where_.emplace(ids[j], pack_where(l, j)).second)
-        throw corrupt("id " + std::to_string(ids[j]) + " appears twice");
+      if (where_.count(ids[j]) != 0) corrupt_file("id " + std::to_string(ids[j]) + " appears twice");
+      where_.insert(ids[j], pack_where(l, j));
     }
     if (!ids.empty()) {
       IvfList& list = make_list(l);
@@ -177,6 +142,20 @@ void IvfIndex::encode_all_locked() {
   });
 }
 
+void IvfIndex::save(const std::string& path) const {
+  std::shared_lock<RwLock> lock(mutex_);
+  FileWriter w(path);
+  write_locked(w);
+  w.commit();
+}
+
+void IvfIndex::serialize(const std::function<void*(size_t)>& alloc) const {
+  std::shared_lock<RwLock> lock(mutex_);
+  size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
+  MemoryWriter w(alloc(total), total);
+  write_locked(w);
+}
+
 std::unique_ptr<IvfIndex> IvfIndex::load(const std::string& path) {
   remove_stale_temp_files(path);  // left by writers killed mid-save
   FileReader r(path);
@@ -186,6 +165,11 @@ std::unique_ptr<IvfIndex> IvfIndex::load(const std::string& path) {
 std::unique_ptr<IvfIndex> IvfIndex::deserialize(const void* data, size_t size) {
   MemoryReader r(data, size);
   return read(r);
+}
+
+std::unique_ptr<IvfIndex> IvfIndex::open(const std::string& path, bool verify) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
+  return open_image(FileMapping::map(path), verify);
 }
 
 }  // namespace semvec

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <variant>
 
 #include "packed_store.h"
@@ -26,9 +27,13 @@ const char* ivf_encoding_name(IvfEncoding encoding);
 class IvfList {
  public:
   IvfList(size_t dim, bool l2, IvfEncoding encoding);
+  // A list over existing stores (read from or mapped onto a file).
+  explicit IvfList(PackedStore packed) : store_(std::move(packed)) {}
+  IvfList(RowStore rows, CodeStore codes) : store_(Sq8{std::move(rows), std::move(codes)}) {}
 
   size_t size() const;
   const uint64_t* ids() const;
+  // Heap bytes held (borrowed arrays cost none).
   size_t memory_usage() const;
 
   // F32 lists: the packed vectors.

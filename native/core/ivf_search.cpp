@@ -56,11 +56,7 @@ AllowMasks IvfIndex::allow_masks_locked(const uint64_t* allow, size_t n_allow) c
   out.allow_all(
       allow, n_allow,
       [&](uint64_t id, size_t& list, size_t& slot) {
-        auto it = where_.find(id);
-        if (it == where_.end()) return false;
-        list = where_list(it->second);
-        slot = where_slot(it->second);
-        return true;
+        return locate_locked(id, &list, &slot);
       },
       [&](size_t list) { return list_size(list); });
   return out;

@@ -9,22 +9,32 @@
 
 namespace semvec {
 
-namespace {
-size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
-}  // namespace
+PackedStore::PackedStore(size_t dim, bool with_norms, size_t size, PodStorage<float> blocks,
+                         PodStorage<float> sqnorms, PodStorage<uint64_t> ids)
+    : dim_(dim),
+      with_norms_(with_norms),
+      size_(size),
+      blocks_(std::move(blocks)),
+      sqnorms_(std::move(sqnorms)),
+      ids_(std::move(ids)) {
+  const size_t padded = blocks_for(size) * kBlock;
+  if (blocks_.size() != padded * dim || sqnorms_.size() != (with_norms ? padded : 0) || ids_.size() < size)
+    throw Error(ErrorCode::Internal, "packed store arrays do not match their size");
+  if (!ids_.borrowed()) ids_.owned().resize(size);
+}
 
 size_t PackedStore::memory_usage() const {
-  return blocks_.capacity() * sizeof(float) + sqnorms_.capacity() * sizeof(float) +
-         ids_.capacity() * sizeof(uint64_t);
+  return blocks_.heap_bytes() + sqnorms_.heap_bytes() + ids_.heap_bytes();
 }
 
 void PackedStore::reserve(size_t n) {
   const size_t nb = blocks_for(n);
-  if (nb * kBlock * dim_ <= blocks_.capacity()) return;
+  PodBuffer<float>& blocks = blocks_.owned();
+  if (nb * kBlock * dim_ <= blocks.capacity()) return;
   const size_t want = std::max(nb, blocks_for(size_) + blocks_for(size_) / 2);
-  blocks_.reserve(want * kBlock * dim_);
-  if (with_norms_) sqnorms_.reserve(want * kBlock);
-  ids_.reserve(want * kBlock);
+  blocks.reserve(want * kBlock * dim_);
+  if (with_norms_) sqnorms_.owned().reserve(want * kBlock);
+  ids_.owned().reserve(want * kBlock);
 }
 
 void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
@@ -50,7 +60,7 @@ void PackedStore::pack_row(const float* row, size_t slot, bool normalize) {
     if (with_norms_) sq = kn.inner_product(row, row, dim_);
     for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = row[c];
   }
-  if (with_norms_) sqnorms_[slot] = sq;
+  if (with_norms_) sqnorms_.owned()[slot] = sq;
 }
 
 void PackedStore::append(const float* x, size_t n, const uint64_t* ids, bool normalize,
@@ -58,10 +68,11 @@ void PackedStore::append(const float* x, size_t n, const uint64_t* ids, bool nor
   if (n == 0) return;
   reserve(size_ + n);
   const size_t first = size_;
-  blocks_.resize(blocks_for(first + n) * kBlock * dim_);
-  if (with_norms_) sqnorms_.resize(blocks_for(first + n) * kBlock);
-  ids_.resize(first + n);
-  for (size_t i = 0; i < n; ++i) ids_[first + i] = ids[i];
+  blocks_.owned().resize(blocks_for(first + n) * kBlock * dim_);
+  if (with_norms_) sqnorms_.owned().resize(blocks_for(first + n) * kBlock);
+  PodBuffer<uint64_t>& own_ids = ids_.owned();
+  own_ids.resize(first + n);
+  for (size_t i = 0; i < n; ++i) own_ids[first + i] = ids[i];
 
   // Tasks cover whole destination blocks so no two write the same block.
   const size_t b0 = first / kBlock, nblocks = blocks_for(first + n) - b0;
@@ -81,21 +92,22 @@ void PackedStore::append(const float* x, size_t n, const uint64_t* ids, bool nor
 
 uint64_t PackedStore::remove_slot(size_t slot) {
   const size_t last = size_ - 1;
+  PodBuffer<uint64_t>& ids = ids_.owned();
   float* lane_last = at(last);
   if (slot != last) {
     float* dst = at(slot);
     for (size_t c = 0; c < dim_; ++c) dst[c * kBlock] = lane_last[c * kBlock];
-    if (with_norms_) sqnorms_[slot] = sqnorms_[last];
-    ids_[slot] = ids_[last];
+    if (with_norms_) sqnorms_.owned()[slot] = sqnorms_[last];
+    ids[slot] = ids[last];
   }
-  const uint64_t at_slot = ids_[slot];
+  const uint64_t at_slot = ids[slot];
   // Keep padding lanes zero.
   for (size_t c = 0; c < dim_; ++c) lane_last[c * kBlock] = 0.0f;
-  if (with_norms_) sqnorms_[last] = 0.0f;
+  if (with_norms_) sqnorms_.owned()[last] = 0.0f;
   size_ = last;
-  ids_.resize(size_);
-  blocks_.resize(blocks_for(size_) * kBlock * dim_);
-  if (with_norms_) sqnorms_.resize(blocks_for(size_) * kBlock);
+  ids.resize(size_);
+  blocks_.owned().resize(blocks_for(size_) * kBlock * dim_);
+  if (with_norms_) sqnorms_.owned().resize(blocks_for(size_) * kBlock);
   return at_slot;
 }
 
@@ -117,9 +129,9 @@ PackedRun PackedStore::run(size_t first, size_t last) const {
 
 void PackedStore::clear() {
   size_ = 0;
-  blocks_ = PodBuffer<float>();
-  sqnorms_ = PodBuffer<float>();
-  ids_ = PodBuffer<uint64_t>();
+  blocks_ = PodStorage<float>();
+  sqnorms_ = PodStorage<float>();
+  ids_ = PodStorage<uint64_t>();
 }
 
 }  // namespace semvec

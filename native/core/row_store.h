@@ -2,13 +2,14 @@
 // the floats of an sq8 IVF list, whose scan reads the 8-bit codes (sq8.h)
 // and then only the chosen candidates' vectors, whole, to re-rank them.
 // Slots are dense and match the list's codes slot for slot: removing a slot
-// moves the last vector into it.
+// moves the last vector into it. The arrays are owned, or borrowed from a
+// mapped file (pod_storage.h): a borrowed store is read-only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "buffer.h"
+#include "pod_storage.h"
 
 namespace semvec {
 
@@ -17,6 +18,12 @@ class ThreadPool;
 class RowStore {
  public:
   RowStore(size_t dim, bool with_norms) : dim_(dim), with_norms_(with_norms) {}
+  // A store of `size` vectors over existing arrays (read from or mapped
+  // onto a file): rows size * dim floats, sqnorms size floats with norms
+  // (else none), ids size ids; owned arrays may be longer and are cut to
+  // size. Wrong sizes: ERR_INTERNAL.
+  RowStore(size_t dim, bool with_norms, size_t size, PodStorage<float> rows, PodStorage<float> sqnorms,
+           PodStorage<uint64_t> ids);
   RowStore(RowStore&&) noexcept = default;
   RowStore& operator=(RowStore&&) noexcept = default;
 
@@ -27,6 +34,7 @@ class RowStore {
   const float* sqnorms() const { return with_norms_ ? sqnorms_.data() : nullptr; }
   // The vector in `slot` (dim values).
   const float* row(size_t slot) const { return rows_.data() + slot * dim_; }
+  // Heap bytes held (borrowed arrays cost none).
   size_t memory_usage() const;
 
   // Makes room for n vectors in all; grows geometrically.
@@ -48,9 +56,9 @@ class RowStore {
   size_t dim_;
   bool with_norms_;
   size_t size_ = 0;
-  PodBuffer<float> rows_;     // size * dim
-  PodBuffer<float> sqnorms_;  // size, with norms only
-  PodBuffer<uint64_t> ids_;   // size
+  PodStorage<float> rows_;     // size * dim
+  PodStorage<float> sqnorms_;  // size, with norms only
+  PodStorage<uint64_t> ids_;   // size
 };
 
 }  // namespace semvec

@@ -30,7 +30,8 @@ struct SearchResults {
   std::vector<float> scores;  // nq * k, best first per query
   std::vector<uint64_t> ids;  // nq * k
   // Results found per query (<= k; less when an approximate index finds
-  // fewer candidates). Empty means k for every query.
+  // fewer candidates, or vectors of an unverified file score NaN). Empty
+  // means k for every query.
   std::vector<uint32_t> counts;
 };
 

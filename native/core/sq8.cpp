@@ -77,14 +77,32 @@ void sq8_scores(const Sq8Probe& p, const int32_t* dots, const CodeStore& codes, 
     if (!std::isfinite(out[j])) out[j] = p.score(dots[j], lo[j], step[j], bias[j]);
 }
 
+CodeStore::CodeStore(size_t dim, bool l2, size_t size, PodStorage<uint8_t> codes, PodStorage<float> lo,
+                     PodStorage<float> step, PodStorage<float> bias)
+    : dim_(dim),
+      l2_(l2),
+      block_bytes_(sq8_block_bytes(dim)),
+      size_(size),
+      codes_(std::move(codes)),
+      lo_(std::move(lo)),
+      step_(std::move(step)),
+      bias_(std::move(bias)) {
+  if (codes_.size() != blocks_for(size) * block_bytes_ || lo_.size() < size || step_.size() < size ||
+      bias_.size() < size)
+    throw Error(ErrorCode::Internal, "sq8 code arrays do not match their size");
+  for (PodStorage<float>* a : {&lo_, &step_, &bias_})
+    if (!a->borrowed()) a->owned().resize(size);
+}
+
 void CodeStore::reserve(size_t n) {
   const size_t nb = blocks_for(n);
-  if (nb * block_bytes_ <= codes_.capacity()) return;
+  PodBuffer<uint8_t>& codes = codes_.owned();
+  if (nb * block_bytes_ <= codes.capacity()) return;
   const size_t want = std::max(nb, blocks_for(size_) + blocks_for(size_) / 2);
-  codes_.reserve(want * block_bytes_);
-  lo_.reserve(want * kBlock);
-  step_.reserve(want * kBlock);
-  bias_.reserve(want * kBlock);
+  codes.reserve(want * block_bytes_);
+  lo_.owned().reserve(want * kBlock);
+  step_.owned().reserve(want * kBlock);
+  bias_.owned().reserve(want * kBlock);
 }
 
 Sq8Range sq8_encode(const float* x, const float* c, size_t dim, bool l2, uint8_t* code,
@@ -117,19 +135,22 @@ Sq8Range sq8_encode(const float* x, const float* c, size_t dim, bool l2, uint8_t
 void CodeStore::append(const float* x, size_t n, const float* c) {
   if (n == 0) return;
   reserve(size_ + n);
-  codes_.resize(blocks_for(size_ + n) * block_bytes_);
-  lo_.resize(size_ + n);
-  step_.resize(size_ + n);
-  bias_.resize(size_ + n);
+  codes_.owned().resize(blocks_for(size_ + n) * block_bytes_);
+  PodBuffer<float>& lo_out = lo_.owned();
+  PodBuffer<float>& step_out = step_.owned();
+  PodBuffer<float>& bias_out = bias_.owned();
+  lo_out.resize(size_ + n);
+  step_out.resize(size_ + n);
+  bias_out.resize(size_ + n);
   std::vector<double> scratch(dim_);
   std::vector<uint8_t> row(dim_);
   for (size_t j = 0; j < n; ++j) {
     const size_t slot = size_ + j;
     const Sq8Range range = sq8_encode(x + j * dim_, c, dim_, l2_, row.data(), scratch);
     for (size_t i = 0; i < dim_; ++i) *byte(slot, i) = row[i];
-    lo_[slot] = range.lo;
-    step_[slot] = range.step;
-    bias_[slot] = range.bias;
+    lo_out[slot] = range.lo;
+    step_out[slot] = range.step;
+    bias_out[slot] = range.bias;
   }
   size_ += n;
 }
@@ -140,14 +161,13 @@ void CodeStore::remove_slot(size_t slot) {
     if (slot != last) *byte(slot, i) = *byte(last, i);
     *byte(last, i) = 0;
   }
-  lo_[slot] = lo_[last];
-  step_[slot] = step_[last];
-  bias_[slot] = bias_[last];
+  for (PodStorage<float>* a : {&lo_, &step_, &bias_}) {
+    PodBuffer<float>& v = a->owned();
+    v[slot] = v[last];
+    v.resize(last);
+  }
   size_ = last;
-  codes_.resize(blocks_for(size_) * block_bytes_);
-  lo_.resize(size_);
-  step_.resize(size_);
-  bias_.resize(size_);
+  codes_.owned().resize(blocks_for(size_) * block_bytes_);
 }
 
 }  // namespace semvec

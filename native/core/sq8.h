@@ -28,7 +28,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "buffer.h"
+#include "pod_storage.h"
 
 namespace semvec {
 
@@ -77,20 +77,31 @@ class CodeStore;
 void sq8_scores(const Sq8Probe& probe, const int32_t* dots, const CodeStore& codes, size_t n, float* out);
 
 // The codes of one IVF list, slot for slot beside its vectors, in the sq8
-// block layout of distances.h (padding lanes hold zeros).
+// block layout of distances.h (padding lanes hold zeros). The arrays are
+// owned, or borrowed from a mapped file (pod_storage.h): then read-only.
 class CodeStore {
  public:
-  CodeStore(size_t dim, bool l2) : dim_(dim), l2_(l2), block_bytes_(sq8_groups(dim) * 64) {}
+  CodeStore(size_t dim, bool l2) : dim_(dim), l2_(l2), block_bytes_(sq8_block_bytes(dim)) {}
+  // A store of `size` codes over existing arrays (read from or mapped onto
+  // a file): codes ceil(size / kBlock) blocks of sq8_block_bytes(dim); lo,
+  // step and bias at least size floats each (owned ones are cut to size).
+  // Wrong sizes: ERR_INTERNAL.
+  CodeStore(size_t dim, bool l2, size_t size, PodStorage<uint8_t> codes, PodStorage<float> lo,
+            PodStorage<float> step, PodStorage<float> bias);
   CodeStore(CodeStore&&) noexcept = default;
   CodeStore& operator=(CodeStore&&) noexcept = default;
+
+  // Bytes of one block of kBlock codes.
+  static size_t sq8_block_bytes(size_t dim) { return sq8_groups(dim) * 64; }
 
   size_t size() const { return size_; }
   const uint8_t* codes() const { return codes_.data(); }
   const float* lo() const { return lo_.data(); }
   const float* step() const { return step_.data(); }
   const float* bias() const { return bias_.data(); }
+  // Heap bytes held (borrowed arrays cost none).
   size_t memory_usage() const {
-    return codes_.capacity() + (lo_.capacity() + step_.capacity() + bias_.capacity()) * sizeof(float);
+    return codes_.heap_bytes() + lo_.heap_bytes() + step_.heap_bytes() + bias_.heap_bytes();
   }
 
   void reserve(size_t n);
@@ -102,15 +113,15 @@ class CodeStore {
 
  private:
   uint8_t* byte(size_t slot, size_t i) {
-    return codes_.data() + (slot / 16) * block_bytes_ + (i / 4) * 64 + (slot % 16) * 4 + i % 4;
+    return codes_.owned().data() + (slot / 16) * block_bytes_ + (i / 4) * 64 + (slot % 16) * 4 + i % 4;
   }
 
   size_t dim_;
   bool l2_;
   size_t block_bytes_;
   size_t size_ = 0;
-  PodBuffer<uint8_t> codes_;
-  PodBuffer<float> lo_, step_, bias_;
+  PodStorage<uint8_t> codes_;
+  PodStorage<float> lo_, step_, bias_;
 };
 
 }  // namespace semvec

@@ -32,7 +32,10 @@ class TopK {
     return heap_.size() < k_ ? -std::numeric_limits<float>::infinity() : heap_.front().score;
   }
 
+  // A NaN score cannot be ranked and is dropped (only a file opened
+  // without verification can hold vectors that score NaN).
   void push(float score, uint64_t id) {
+    if (score != score) return;
     Hit h{score, id};
     if (heap_.size() < k_) {
       heap_.push_back(h);

@@ -16,13 +16,11 @@ import { FlatIndex } from '../flat-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
+import type { IndexKind } from './types.js';
 import { SearchBatcher } from './search-batcher.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
-/** Records at which an 'ivf' collection moves from exact to IVF search (see AUTO_IVF). */
-export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 
-export type IndexKind = 'flat' | 'ivf';
 
 /** What an index needs to know of its collection. */
 export interface IndexOwner {
@@ -272,7 +270,7 @@ export class CollectionIndex {
 
   /** An 'ivf' collection moves from exact search to IVF once it is large enough (training off the event loop). */
   async useIvfIfLarge(dim: number): Promise<void> {
-    if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < IVF_MIN_RECORDS) return;
+    if (this.#owner.kind !== 'ivf' || !(this.#index instanceof FlatIndex) || this.#size < AUTO_IVF.minVectors) return;
     const { rids, vectors } = await this.#owner.store.embeddings(this.#owner.cid, dim);
     const ivf = new IVFIndex({ dim, metric: this.#owner.metric, nlist: suggestNlist(rids.length), nprobe: AUTO_IVF.nprobe });
     await ivf.trainAsync(vectors);

@@ -10,10 +10,11 @@
  */
 import type { Embedder } from '../embedder/embedder.js';
 import { createError, ErrorCode } from '../errors.js';
+import { AUTO_IVF } from '../ivf-index.js';
 import { distanceAndScore } from '../scores.js';
 import { checkInteger, describe, type VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
-import { CollectionIndex, type IndexKind, type IndexOwner } from './collection-index.js';
+import { CollectionIndex, type IndexOwner } from './collection-index.js';
 import { compileWhereDocument, evaluate, parseWhere } from './filter.js';
 import { intersect, setMatching, type Matching } from './matching.js';
 import type { Metadata } from './metadata.js';
@@ -40,14 +41,15 @@ import type {
   DeleteOptions,
   Filters,
   GetOptions,
+  IndexKind,
   ModifyCollectionOptions,
   QueryMatch,
   QueryOptions,
   RefreshOptions,
 } from './types.js';
 
-export type { IndexKind } from './collection-index.js';
-export { IVF_MIN_RECORDS } from './collection-index.js';
+/** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
+export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 export type { Include, RecordsInput, UpdateInput } from './records-input.js';
 export type * from './types.js';
 

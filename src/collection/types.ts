@@ -5,12 +5,14 @@
 import type { SemvecWarning } from '../errors.js';
 import type { VectorsInput } from '../validate.js';
 import type { Metric } from '../vector-index.js';
-import type { IndexKind } from './collection-index.js';
 import type { Where, WhereDocument } from './filter.js';
 import type { Metadata } from './metadata.js';
 import type { Include } from './records-input.js';
 import type { CollectionStore } from './store.js';
 import type { WriteQueue } from './writer.js';
+
+/** The index a collection keeps: exact, or IVF once it is large enough. */
+export type IndexKind = 'flat' | 'ivf';
 
 export interface CollectionRecord {
   id: string;

@@ -166,6 +166,21 @@ describe.skipIf(!haveToyModel)('semvec index and query', () => {
     expect(lines[2]).toMatch(/^\s*1\s+1\.000\s+docs\/sub\/data\.jsonl:1\s+BERT is a transformer model\s+category=ml year=2018$/);
   });
 
+  it('query opens the directory read-only: it runs while a writing client holds it', async () => {
+    const { Client } = await import('../../src/index.js');
+    const writer = await Client.open(join(work, db));
+    try {
+      const r = await semvec('query', 'BERT is a transformer model', '--db', db, '-k', '1', '--json');
+      expectOk(r);
+      expect((JSON.parse(r.stdout) as { results: { id: string }[] }).results[0]?.id).toBe('docs/sub/data.jsonl:1');
+      const blocked = await semvec('index', join(work, 'docs'), '--db', db);
+      expect(blocked.status).toBe(1);
+      expect(blocked.stderr).toMatch(/ERR_LOCKED|open in another process/);
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('query --json with --where and --min-score', async () => {
     const all = await semvec('query', 'Redis keeps data in memory', '--db', db, '--where', '{"category": "db"}', '--json');
     expectOk(all);

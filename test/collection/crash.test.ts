@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { rng } from '../helpers/data.js';
-import { checkRound, runAndKill, type Trigger } from '../helpers/crash-check.js';
+import { checkRound, runAndKill, startReaders, type Trigger } from '../helpers/crash-check.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semvec-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('crash safety', () => {
-  it('acknowledged writes survive SIGKILL at random points, in checkpoints, closes and saves (12 kills)', async () => {
+  it('acknowledged writes survive SIGKILL at random points, in checkpoints, closes and saves, with readers querying (12 kills)', async () => {
     const random = rng(2024);
     const triggers: Trigger[] = [
       ...Array.from({ length: 6 }, () => ({ after: 'ack' as const, acks: 5 + Math.floor(random() * 60) })),
@@ -26,8 +26,16 @@ describe('crash safety', () => {
     ];
     let alive = new Set<number>();
     let next = 0;
+    let readerPasses = 0;
     for (const [round, trigger] of triggers.entries()) {
+      // In every other round three read-only clients query while the writer is killed.
+      const readers = round % 2 === 1 ? startReaders(dir, 3) : undefined;
       const lines = await runAndKill(dir, next, trigger);
+      const seen = await readers?.stop();
+      if (seen) {
+        expect(seen.torn, 'readers saw a torn state').toEqual([]);
+        readerPasses += seen.passes;
+      }
       const report = await checkRound(dir, lines, alive, round);
       expect(report.lost, `acknowledged records lost after a kill (${JSON.stringify(trigger)})`).toEqual([]);
       expect(report.unexpected, 'records that were never written').toEqual([]);
@@ -36,5 +44,6 @@ describe('crash safety', () => {
       next = Math.max(next, report.next);
     }
     expect(alive.size).toBeGreaterThan(50);
+    expect(readerPasses, 'the readers read while the writer ran').toBeGreaterThan(0);
   });
 });

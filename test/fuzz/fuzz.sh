@@ -4,11 +4,12 @@
 #
 #   npm run fuzz -- [--seconds N] [--target NAME]...
 #
-# Targets: load_flat, load_ivf_f32, load_ivf_sq8, load_snapshot (default: all;
-# N defaults to 60). Corpora grow across runs in build/fuzz/corpus/<target>;
-# findings are written to build/fuzz/artifacts/<target>/ and the script exits
-# non-zero if any target found one. Needs clang with libFuzzer (Debian:
-# apt-get install clang libclang-rt-14-dev).
+# Targets: load_flat, load_ivf_f32, load_ivf_sq8, load_snapshot, open_mapped
+# (default: all; N defaults to 60). Corpora grow across runs in
+# build/fuzz/corpus/<target>; findings are written to
+# build/fuzz/artifacts/<target>/ and the script exits non-zero if any target
+# found one. Needs clang with libFuzzer (Debian: apt-get install clang
+# libclang-rt-14-dev).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     *) echo "fuzz: unknown argument '$1' (expected --seconds N, --target NAME)" >&2; exit 2 ;;
   esac
 done
-all=(load_flat load_ivf_f32 load_ivf_sq8 load_snapshot)
+all=(load_flat load_ivf_f32 load_ivf_sq8 load_snapshot open_mapped)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
   case " ${all[*]} " in *" $t "*) ;; *) echo "fuzz: unknown target '$t' (one of: ${all[*]})" >&2; exit 2 ;; esac

@@ -51,10 +51,14 @@ inline std::vector<uint8_t> as_file(const uint8_t* data, size_t size) {
 }
 
 // Forces an IVF file's encoding fields (format major, encoding) to one
-// encoding, so that a target keeps fuzzing the reader of that encoding.
+// encoding, so that a target keeps fuzzing the reader of that encoding: a
+// file of format 3 stays 3, older ones get the major of their encoding
+// (1.0 for f32, 2.0 for sq8).
 inline void force_ivf_encoding(std::vector<uint8_t>& b, semvec::IvfEncoding e) {
   if (b.size() < semvec::kHeaderBytes + kIvfEncoding + 4) return;
-  put<uint16_t>(b, 8, e == semvec::IvfEncoding::Sq8 ? 2 : 1);
+  uint16_t major;
+  std::memcpy(&major, b.data() + 8, 2);
+  if (major != 3) put<uint16_t>(b, 8, e == semvec::IvfEncoding::Sq8 ? 2 : 1);
   put<uint32_t>(b, semvec::kHeaderBytes + kIvfEncoding, static_cast<uint32_t>(e));
 }
 

@@ -1,14 +1,18 @@
 // Writes small seed files for the fuzz targets: make_seeds <dir> writes
-// <dir>/flat/*, <dir>/ivf_f32/*, <dir>/ivf_sq8/* (the snapshot target uses
-// all three). Together with the golden files of test/fixtures they cover
-// every kind, encoding and metric, empty and untrained indexes included.
+// <dir>/flat/*, <dir>/ivf_f32/*, <dir>/ivf_sq8/* (the snapshot and mapped
+// targets use all three), each index in format 3 and in the older format
+// of its kind (1.0, or 2.0 for sq8; names ending in -v1, -v2). Together
+// with the golden files of test/fixtures they cover every kind, encoding,
+// metric and format, empty and untrained indexes included.
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "../native/legacy_files.h"
 #include "flat_index.h"
 #include "ivf_index.h"
 
@@ -16,13 +20,7 @@ using namespace semvec;
 
 namespace {
 
-template <typename Index>
-void write(const Index& ix, const std::string& path) {
-  std::vector<char> b;
-  ix.serialize([&](size_t size) {
-    b.resize(size);
-    return static_cast<void*>(b.data());
-  });
+void write_bytes(const std::vector<unsigned char>& b, const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) {
     std::perror(path.c_str());
@@ -30,6 +28,22 @@ void write(const Index& ix, const std::string& path) {
   }
   std::fwrite(b.data(), 1, b.size(), f);
   std::fclose(f);
+}
+
+// The index in format 3 at path, and in its kind's older format beside it.
+template <typename Index>
+void write(const Index& ix, const std::string& path) {
+  std::vector<unsigned char> b;
+  ix.serialize([&](size_t size) {
+    b.resize(size);
+    return static_cast<void*>(b.data());
+  });
+  write_bytes(b, path);
+  if constexpr (std::is_same_v<Index, FlatIndex>) {
+    write_bytes(testutil::legacy_flat(b), path + "-v1");
+  } else {
+    write_bytes(testutil::legacy_ivf(b), path + (ix.encoding() == IvfEncoding::Sq8 ? "-v2" : "-v1"));
+  }
 }
 
 std::vector<float> vectors(size_t n, size_t d, unsigned seed) {

@@ -15,6 +15,48 @@ import { Client, FlatIndex } from '../../src/index.js';
 import { standaloneFile, vectorOf } from './crash-writer.js';
 
 const writer = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
+const reader = fileURLToPath(new URL('./crash-reader.ts', import.meta.url));
+
+/** Read-only clients querying the directory while a round runs (crash-reader.ts). */
+export interface Readers {
+  /** Stops them; resolves with what they found torn (nothing, when all is well) and how many passes they made. */
+  stop(): Promise<{ torn: string[]; passes: number }>;
+}
+
+/** Starts `n` reader processes on the directory. */
+export function startReaders(dir: string, n: number): Readers {
+  const torn: string[] = [];
+  let passes = 0;
+  const children = Array.from({ length: n }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', reader, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('torn')) torn.push(line);
+        else if (line.startsWith('ok')) passes++;
+      }
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (signal !== 'SIGKILL' && code !== 0) torn.push(`a reader exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
+        resolve();
+      }),
+    );
+    return { child, exited };
+  });
+  return {
+    async stop() {
+      for (const { child } of children) child.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.exited));
+      return { torn, passes };
+    },
+  };
+}
 
 /** When to kill: after `acks` acknowledged records, or `delayMs` after a step of that kind starts. */
 export type Trigger = { after: 'ack'; acks: number } | { after: 'ckpt?' | 'close?' | 'save?'; delayMs: number };

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "file_util.h"
+#include "legacy_files.h"
 #include "flat_index.h"
 #include "harness.h"
 #include "ivf_index.h"
@@ -68,18 +69,19 @@ TEST("file limits: nlist and nprobe outside the API's ranges are ERR_CORRUPT_FIL
   }
 }
 
-TEST("file limits: stored ids above 2^53-1 are ERR_CORRUPT_FILE, flat and IVF") {
+TEST("file limits: stored ids above 2^53-1 are ERR_CORRUPT_FILE, flat and IVF, formats 1.0 and 2.0") {
   const size_t d = 3;
   FlatIndex flat(d, Metric::Cosine);
   auto x = testutil::random_vectors(3, d, 9);
   std::vector<uint64_t> ids = {1, 2, 3};
   flat.add(x.data(), 3, ids.data());
   {
-    auto b = with_field<uint64_t>(bytes_of(flat), 0, kMaxNextId + 1);  // next id, so that only the id is wrong
+    const auto v1 = testutil::legacy_flat(bytes_of(flat));
+    auto b = with_field<uint64_t>(v1, 0, kMaxNextId + 1);  // next id, so that only the id is wrong
     b = with_field<uint64_t>(b, 8, kMaxId + 1);
     CHECK_THROWS_MSG(FlatIndex::deserialize(b.data(), b.size()), ErrorCode::CorruptFile, "id 9007199254740992");
     // The largest id the API allows loads, and its own bytes load again.
-    auto ok = with_field<uint64_t>(with_field<uint64_t>(bytes_of(flat), 0, kMaxNextId), 8, kMaxId);
+    auto ok = with_field<uint64_t>(with_field<uint64_t>(v1, 0, kMaxNextId), 8, kMaxId);
     auto back = FlatIndex::deserialize(ok.data(), ok.size());
     CHECK(back->contains(kMaxId));
     auto again = bytes_of(*back);
@@ -87,15 +89,44 @@ TEST("file limits: stored ids above 2^53-1 are ERR_CORRUPT_FILE, flat and IVF") 
   }
   for (IvfEncoding e : {IvfEncoding::F32, IvfEncoding::Sq8}) {
     auto ix = small_ivf(e, d);
+    const auto legacy = testutil::legacy_ivf(bytes_of(*ix));
     const size_t at = ivf_first_id(e, d);
-    CHECK_EQ(testutil::get<uint64_t>(bytes_of(*ix), kHeaderBytes + at), uint64_t(1));
-    auto b = with_field<uint64_t>(with_field<uint64_t>(bytes_of(*ix), kIvfNextId, kMaxNextId), at, kMaxId + 1);
+    CHECK_EQ(testutil::get<uint64_t>(legacy, kHeaderBytes + at), uint64_t(1));
+    auto b = with_field<uint64_t>(with_field<uint64_t>(legacy, kIvfNextId, kMaxNextId), at, kMaxId + 1);
     CHECK_THROWS_MSG(IvfIndex::deserialize(b.data(), b.size()), ErrorCode::CorruptFile, "id 9007199254740992");
-    auto ok = with_field<uint64_t>(with_field<uint64_t>(bytes_of(*ix), kIvfNextId, kMaxNextId), at, kMaxId);
+    auto ok = with_field<uint64_t>(with_field<uint64_t>(legacy, kIvfNextId, kMaxNextId), at, kMaxId);
     auto back = IvfIndex::deserialize(ok.data(), ok.size());
     CHECK(back->contains(kMaxId));
     auto again = bytes_of(*back);
     CHECK(IvfIndex::deserialize(again.data(), again.size())->contains(kMaxId));
+  }
+}
+
+TEST("file limits: stored ids above 2^53-1 are ERR_CORRUPT_FILE in format 3.0, loaded or mapped with verify") {
+  const size_t d = 3;
+  FlatIndex flat(d, Metric::Cosine);
+  auto x = testutil::random_vectors(3, d, 9);
+  std::vector<uint64_t> ids = {1, 2, 3};
+  flat.add(x.data(), 3, ids.data());
+  auto ivf = small_ivf(IvfEncoding::Sq8, d);
+  for (auto good : {bytes_of(flat), bytes_of(*ivf)}) {
+    const bool is_flat = testutil::get<uint32_t>(good, 12) == 1;
+    // The id in its store and in the id table, with a next id beyond it.
+    const uint64_t store = testutil::section_at(good, is_flat ? SectionTag::Ids : SectionTag::ListIds);
+    CHECK(testutil::get<uint64_t>(good, store) == 1);
+    auto b = with_field<uint64_t>(good, 0, kMaxNextId);
+    testutil::put<uint64_t>(b, store, kMaxId + 1);
+    testutil::put<uint64_t>(b, testutil::id_entry_at(b, 1), kMaxId + 1);
+    testutil::reseal(b);
+    if (is_flat) {
+      CHECK_THROWS_MSG(FlatIndex::deserialize(b.data(), b.size()), ErrorCode::CorruptFile, "id 9007199254740992");
+      CHECK_THROWS_MSG(FlatIndex::open_image(FileMapping::borrow(b.data(), b.size())), ErrorCode::CorruptFile,
+                       "id 9007199254740992");
+    } else {
+      CHECK_THROWS_MSG(IvfIndex::deserialize(b.data(), b.size()), ErrorCode::CorruptFile, "id 9007199254740992");
+      CHECK_THROWS_MSG(IvfIndex::open_image(FileMapping::borrow(b.data(), b.size())), ErrorCode::CorruptFile,
+                       "id 9007199254740992");
+    }
   }
 }
 
@@ -148,16 +179,31 @@ TEST("limits: the core API refuses what the loader refuses") {
 TEST("ivf: nlist costs no memory until vectors arrive: 96- and 104-byte files with nlist 2^20 load small") {
   for (IvfEncoding e : {IvfEncoding::F32, IvfEncoding::Sq8}) {
     IvfIndex small(4, Metric::L2, 1, 1, e);
-    auto b = with_field<uint32_t>(bytes_of(small), kIvfNlist, uint32_t(kMaxNlist));
+    auto b = with_field<uint32_t>(testutil::legacy_ivf(bytes_of(small)), kIvfNlist, uint32_t(kMaxNlist));
     CHECK_EQ(b.size(), size_t(e == IvfEncoding::F32 ? 96 : 104));
     auto ix = IvfIndex::deserialize(b.data(), b.size());
     CHECK_EQ(ix->nlist(), kMaxNlist);
     // Building every list took 120 MiB (f32) and 280 MiB (sq8).
     CHECK(ix->memory_usage() < 4096);
-    CHECK(bytes_of(*ix) == b);
+    CHECK(testutil::legacy_ivf(bytes_of(*ix)) == b);
     auto x = testutil::random_vectors(1, 4, 12);
     CHECK_THROWS_CODE(ix->search(x.data(), 1, 1), ErrorCode::NotTrained);
     CHECK(IvfIndex(4, Metric::Cosine, kMaxNlist, 1, e).memory_usage() < 4096);
+  }
+}
+
+TEST("ivf: an untrained format-3 file with nlist 2^20 is 456 bytes and loads and maps small") {
+  for (IvfEncoding e : {IvfEncoding::F32, IvfEncoding::Sq8}) {
+    IvfIndex small(4, Metric::L2, 1, 1, e);
+    auto b = with_field<uint32_t>(bytes_of(small), kIvfNlist, uint32_t(kMaxNlist));
+    CHECK_EQ(b.size(), size_t(456));
+    auto loaded = IvfIndex::deserialize(b.data(), b.size());
+    auto mapped = IvfIndex::open_image(FileMapping::borrow(b.data(), b.size()));
+    for (IvfIndex* ix : {loaded.get(), mapped.get()}) {
+      CHECK_EQ(ix->nlist(), kMaxNlist);
+      CHECK(ix->memory_usage() < 4096);
+      CHECK(bytes_of(*ix) == b);
+    }
   }
 }
 

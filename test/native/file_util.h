@@ -11,6 +11,7 @@
 
 #include "crc32c.h"
 #include "file_format.h"
+#include "file_sections.h"
 
 namespace testutil {
 
@@ -51,6 +52,26 @@ std::vector<unsigned char> with_field(std::vector<unsigned char> b, size_t paylo
   put<T>(b, semvec::kHeaderBytes + payload_offset, v);
   reseal(b);
   return b;
+}
+
+// The file offset of section `tag` of a format-3 file, from its table.
+inline uint64_t section_at(const std::vector<unsigned char>& b, semvec::SectionTag tag) {
+  const uint32_t kind = get<uint32_t>(b, 12);
+  const uint64_t table = semvec::kHeaderBytes + (kind == 1 ? 24 : kind == 2 ? 48 : 64);
+  const uint32_t count = get<uint32_t>(b, table);
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t e = table + 8 + 24 * size_t(i);
+    if (get<uint32_t>(b, e) == static_cast<uint32_t>(tag)) return get<uint64_t>(b, e + 8);
+  }
+  return 0;
+}
+
+// The file offset of the id table entry holding `id` (0 when none does).
+inline uint64_t id_entry_at(const std::vector<unsigned char>& b, uint64_t id) {
+  const uint64_t table = section_at(b, semvec::SectionTag::IdTable);
+  for (uint64_t at = table; at + 16 <= b.size() - semvec::kTrailerBytes; at += 16)
+    if (get<uint64_t>(b, at) == id) return at;
+  return 0;
 }
 
 inline std::string temp_path(const std::string& name) {

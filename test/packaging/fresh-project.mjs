@@ -354,6 +354,7 @@ function doctorStep(env) {
 
 const CONSUMER = `
 import { Client, Embedder, FlatIndex, IVFIndex, SemvecError, type Collection, type QueryMatch, type SearchResult } from 'semvec';
+import { ChromaClient, type Metadata as ChromaMetadata } from 'semvec/chroma';
 
 const index = new FlatIndex({ dim: 3, metric: 'cosine' });
 index.add([[1, 0, 0], [0, 1, 0]], [1, 2]);
@@ -362,6 +363,11 @@ const first: number | undefined = result.ids[0];
 
 const ivf = new IVFIndex({ dim: 3, nlist: 2, encoding: 'sq8' });
 void ivf;
+
+const chroma: ChromaClient = new ChromaClient();
+const chromaMeta: ChromaMetadata = { topic: 'ml' };
+void chroma;
+void chromaMeta;
 
 async function main(): Promise<void> {
   const client = new Client();

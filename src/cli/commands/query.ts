@@ -40,7 +40,8 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
     throw usage(`--collection: ${(err as Error).message}`);
   }
   checkDatabase(o.db);
-  const client = await Client.open(o.db);
+  // Read-only: any number of queries may run beside a writer (semvec index, semvec serve).
+  const client = await Client.open(o.db, { readOnly: true });
   let embedder: Embedder | undefined;
   try {
     const all = await client.listCollections();
