@@ -78,6 +78,7 @@
         "native/binding/constants.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
+        "native/binding/graph_index_wrap.cpp",
         "native/binding/ivf_index_wrap.cpp",
         "native/binding/kmeans_binding.cpp"
       ]

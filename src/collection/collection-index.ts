@@ -13,6 +13,7 @@ import { join } from 'node:path';
 
 import { SemvecWarning, WarningCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
+import { GraphIndex } from '../graph-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
@@ -54,18 +55,22 @@ export async function fileSeal(path: string): Promise<{ bytes: number; crc: numb
   }
 }
 
-async function loadAny(path: string): Promise<FlatIndex | IVFIndex> {
-  try {
-    return await FlatIndex.loadAsync(path);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_WRONG_INDEX_KIND') throw err;
-    return IVFIndex.loadAsync(path);
+type AnyIndex = FlatIndex | IVFIndex | GraphIndex;
+
+async function loadAny(path: string): Promise<AnyIndex> {
+  for (const cls of [FlatIndex, IVFIndex]) {
+    try {
+      return await cls.loadAsync(path);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_WRONG_INDEX_KIND') throw err;
+    }
   }
+  return GraphIndex.loadAsync(path);
 }
 
 export class CollectionIndex {
   #owner: IndexOwner;
-  #index: FlatIndex | IVFIndex | undefined;
+  #index: AnyIndex | undefined;
   /** Vectors in the index (kept here: reading it natively takes the index's lock). */
   #size = 0;
   /** Differs from its snapshot by more than the logged changes (rebuilt, caught up, or moved to IVF). */
@@ -78,7 +83,7 @@ export class CollectionIndex {
   readonly #batcher = new SearchBatcher(async (queries, k) => {
     const index = this.#index;
     // The index at the time the batch runs (an 'ivf' collection may have moved to IVF meanwhile).
-    return index instanceof IVFIndex ? index.searchBatchAsync(queries, k) : (index as FlatIndex).searchBatchAsync(queries, k);
+    return (index as AnyIndex).searchBatchAsync(queries, k);
   });
 
   private constructor(owner: IndexOwner) {
@@ -86,7 +91,7 @@ export class CollectionIndex {
   }
 
   /** The native index; undefined while the collection has no dimension. */
-  get native(): FlatIndex | IVFIndex | undefined {
+  get native(): AnyIndex | undefined {
     return this.#index;
   }
 
@@ -160,7 +165,7 @@ export class CollectionIndex {
     // A snapshot is bound to the file written for it: another valid index
     // file in its place (same count, other vectors) is not trusted.
     if (snap.bytes === null || snap.crc === null || seal.bytes !== snap.bytes || seal.crc !== snap.crc) return why('is not the file recorded for it');
-    let index: FlatIndex | IVFIndex;
+    let index: AnyIndex;
     try {
       index = await loadAny(path);
     } catch (err) {
@@ -214,8 +219,8 @@ export class CollectionIndex {
 
   /** Builds the index again from every embedding in the database. */
   async rebuild(dim: number): Promise<void> {
-    const { store, cid, metric } = this.#owner;
-    this.#index = new FlatIndex({ dim, metric });
+    const { store, cid } = this.#owner;
+    this.#index = this.#fresh(dim);
     this.#size = 0;
     this.#skipped = 0;
     await this.#add(dim, await store.embeddings(cid, dim));
@@ -242,8 +247,14 @@ export class CollectionIndex {
     this.#size += scan.rids.length;
   }
 
-  #ensure(dim: number): FlatIndex | IVFIndex {
-    this.#index ??= new FlatIndex({ dim, metric: this.#owner.metric });
+  /** A new, empty index of the collection's kind ('ivf' starts exact). */
+  #fresh(dim: number): FlatIndex | GraphIndex {
+    const { kind, metric } = this.#owner;
+    return kind === 'graph' ? new GraphIndex({ dim, metric }) : new FlatIndex({ dim, metric });
+  }
+
+  #ensure(dim: number): AnyIndex {
+    this.#index ??= this.#fresh(dim);
     return this.#index;
   }
 
@@ -310,14 +321,15 @@ export class CollectionIndex {
    * allow-list.
    */
   async search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
-    const index = this.#index as FlatIndex | IVFIndex;
+    const index = this.#index as AnyIndex;
     const size = this.#size;
     const run = (kk: number, allowIds?: Float64Array) =>
       index instanceof IVFIndex ? index.searchBatchAsync(queries, kk, { allowIds, nprobe }) : index.searchBatchAsync(queries, kk, { allowIds });
-    if (allow === undefined && !(index instanceof IVFIndex)) return this.#batcher.search(queries, queries.length / index.dim, k);
+    if (allow === undefined && index instanceof FlatIndex) return this.#batcher.search(queries, queries.length / index.dim, k);
     if (allow === undefined) return run(k);
     const selectivity = allow.count / size;
-    if (selectivity > 0.1 && !(index instanceof IVFIndex)) {
+    // A graph filters in its walk (or scans a narrow allow-list) by itself.
+    if (selectivity > 0.1 && index instanceof FlatIndex) {
       const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
       const loose = await run(wider);
       const kept = loose.map((r) => {
