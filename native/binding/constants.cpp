@@ -53,7 +53,7 @@ Napi::Object constants_object(Napi::Env env) {
   Napi::Object graph = Napi::Object::New(env);
   graph.Set("degree", number(env, static_cast<double>(g.degree)));
   graph.Set("buildEf", number(env, static_cast<double>(g.build_ef)));
-  graph.Set("alpha", number(env, static_cast<double>(g.alpha)));
+  graph.Set("alpha", number(env, alpha_to_js(g.alpha)));
   graph.Set("ef", number(env, static_cast<double>(g.ef)));
   graph.Set("rerank", number(env, static_cast<double>(g.rerank)));
   graph.Set("seed", number(env, static_cast<double>(g.seed)));

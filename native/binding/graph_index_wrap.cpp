@@ -104,7 +104,7 @@ Napi::Value GraphIndexWrap::Info(const Napi::CallbackInfo& info) {
   const semvec::GraphParams& p = index_->params();
   o.Set("degree", Napi::Number::New(env, static_cast<double>(p.degree)));
   o.Set("buildEf", Napi::Number::New(env, static_cast<double>(p.build_ef)));
-  o.Set("alpha", Napi::Number::New(env, static_cast<double>(p.alpha)));
+  o.Set("alpha", Napi::Number::New(env, alpha_to_js(p.alpha)));
   o.Set("seed", Napi::Number::New(env, static_cast<double>(p.seed)));
   return o;
 }
