@@ -14,8 +14,9 @@
 // are scanned (their codes scored, the best re-ranked exactly), which costs
 // in proportion to their number; otherwise the walk goes through every node
 // but only allowed ones become results, which costs about ef / selectivity
-// codes. The crossover (scan when allowed^2 <= kGraphScanFactor * ef * live)
-// was measured (docs/graph-index.md).
+// codes. The crossover: scan when allowed^2 <= kGraphScanFactor * ef * live
+// (a walk visits about ef / selectivity nodes of degree links each, at
+// random; a scan reads the allowed codes in slot order).
 //
 // Removal: a removed vector becomes a tombstone: it stays in the graph as a
 // stepping stone for walks but is never returned, and its id is free. Once
