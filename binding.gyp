@@ -43,6 +43,15 @@
         "native/core/file_sections.cpp",
         "native/core/flat_index.cpp",
         "native/core/flat_index_io.cpp",
+        "native/core/graph_build.cpp",
+        "native/core/graph_codes.cpp",
+        "native/core/graph_filter.cpp",
+        "native/core/graph_index.cpp",
+        "native/core/graph_index_io.cpp",
+        "native/core/graph_prune.cpp",
+        "native/core/graph_repair.cpp",
+        "native/core/graph_search.cpp",
+        "native/core/graph_store.cpp",
         "native/core/id_assignment.cpp",
         "native/core/id_table.cpp",
         "native/core/ivf_index.cpp",
@@ -71,6 +80,7 @@
         "native/binding/constants.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
+        "native/binding/graph_index_wrap.cpp",
         "native/binding/ivf_index_wrap.cpp",
         "native/binding/kmeans_binding.cpp"
       ]

@@ -12,19 +12,20 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 import { BenchError, option, parseCommand, runMain } from './lib/args.js';
-import { DIFFICULTIES, DIFFICULTY_NAMES, SEEDS } from './lib/data.js';
+import { DIFFICULTIES, SEEDS } from './lib/data.js';
+import { REALTEXT_CACHE } from './lib/realtext.js';
 import { fmtInt } from './lib/format.js';
 import { collectGarbage, machineInfo, machineLines, type Machine } from './lib/machine.js';
 import { Report, writeJson, writeText } from './lib/report.js';
 import { printApproximate, renderApproxSvg, runApproximate, type ApproxRun } from './peers/approximate.js';
-import { makeDataset, type PeerDriver } from './peers/driver.js';
+import { DATA_NAMES, makeDataset, type PeerDriver } from './peers/driver.js';
 import { printExact, renderExactSvg, runExact, type ExactResult } from './peers/exact.js';
 import { PYTHON, SETUP_COMMAND, faissAvailable, startFaiss, type FaissDriver } from './peers/faiss.js';
 import { hnswlibDriver } from './peers/hnswlib.js';
 import { printKMeans, runKMeans, type KMeansResult } from './peers/kmeans.js';
 import { SEMVEC_IVF, semvecDriver } from './peers/semvec.js';
 import { EFS, HNSW_EF_CONSTRUCTION, HNSW_M, K, KMEANS, RECALL_LEVELS, TARGETS, type Params } from './peers/settings.js';
-import { approximateTargets, exactTargets, printTargets, type TargetResult } from './peers/targets.js';
+import { approximateTargets, exactTargets, graphTargets, printTargets, type TargetResult } from './peers/targets.js';
 import { usearchDriver } from './peers/usearch.js';
 
 const TITLE = 'semvec against other libraries (bench/peers.ts)';
@@ -39,7 +40,7 @@ const COMMAND = {
     queries: option.int('queries, from the same mixture with another seed', '1000'),
     single: option.int('single-query calls per library and setting', '100'),
     reps: option.int('interleaved repetitions', '3'),
-    difficulty: option.choices('data sets of the approximate comparison', DIFFICULTY_NAMES, 'hard,easy'),
+    difficulty: option.choices('data sets of the approximate comparison (realtext: text-like vectors, built once by bench/lib/realtext.py)', DATA_NAMES, 'hard,easy,realtext'),
     'no-approximate': option.flag('skip the approximate comparison'),
     'no-kmeans': option.flag('skip the k-means comparison'),
     'kmeans-k': option.int('k of the k-means comparison', { full: '1000', quick: '200' }),
@@ -100,7 +101,7 @@ async function runAll(p: Params, report: Report, drivers: readonly PeerDriver[],
   }
   const kmeans = p.kmeans ? await runKMeans(p, hard, drivers) : null;
   if (kmeans) printKMeans(report, kmeans, p);
-  const targets = [...exactTargets(exact), ...approximateTargets(approximate.find((r) => r.difficulty === 'hard'))];
+  const targets = [...exactTargets(exact), ...approximateTargets(approximate.find((r) => r.difficulty === 'hard')), ...approximate.flatMap(graphTargets)];
   printTargets(report, targets);
   return { exact, approximate, kmeans, targets };
 }
@@ -129,7 +130,7 @@ function writeOutputs(p: Params, report: Report, machine: Machine, peers: Record
       ...p,
       k: K,
       seeds: SEEDS,
-      data: Object.fromEntries(p.difficulties.map((d) => [d, DIFFICULTIES[d]])),
+      data: Object.fromEntries(p.difficulties.map((d) => [d, d === 'realtext' ? `bench/lib/realtext.py (cache ${REALTEXT_CACHE})` : DIFFICULTIES[d]])),
       metric: 'ip (normalised vectors)',
       semvecIvf: SEMVEC_IVF,
       hnsw: { m: HNSW_M, efConstruction: HNSW_EF_CONSTRUCTION, efs: EFS },

@@ -51,6 +51,8 @@ def index_for(cmd):
     index = state[cmd["index"]]
     if cmd["index"] == "ivf":
         index.nprobe = int(cmd["nprobe"])
+    if cmd["index"] == "hnsw":
+        index.hnsw.efSearch = int(cmd["nprobe"])  # the setting swept: ef
     return index
 
 
@@ -134,14 +136,22 @@ def handle(cmd):
         state["ivf"] = index
         state["ivf_quantizer"] = quantizer  # keep it alive
         return {"trainSeconds": t1 - t0, "addSeconds": t2 - t1}
+    if c == "hnsw_build":
+        # IndexHNSWFlat, inner product; add builds on every OpenMP thread.
+        index = faiss.IndexHNSWFlat(state["dim"], int(cmd["m"]), faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = int(cmd["efConstruction"])
+        t0 = time.perf_counter()
+        index.add(state["x"])
+        state["hnsw"] = index
+        return {"addSeconds": time.perf_counter() - t0}
     if c == "drop":
         state.pop(cmd["index"], None)
         return {}
-    if c == "ivf_io":
+    if c in ("ivf_io", "hnsw_io"):
         # FAISS has no memory counter: the serialised size stands in for it
         # (an IndexIVFFlat's file holds its centroids, ids and vectors).
         t0 = time.perf_counter()
-        faiss.write_index(state["ivf"], cmd["path"])
+        faiss.write_index(state["ivf" if c == "ivf_io" else "hnsw"], cmd["path"])
         t1 = time.perf_counter()
         loaded = faiss.read_index(cmd["path"])
         t2 = time.perf_counter()

@@ -131,6 +131,27 @@ export interface NativeIvfIndex extends NativeIndex {
   keepCodesInMemory(): void;
 }
 
+export interface NativeGraphIndexInfo extends NativeFlatIndexInfo {
+  degree: number;
+  buildEf: number;
+  alpha: number;
+  seed: number;
+}
+
+export interface NativeGraphIndex extends NativeIndex {
+  info(): NativeGraphIndexInfo;
+  /** ef and rerank: undefined for the index's own. */
+  search(queries: Float32Array, k: number, allow?: Float64Array, ef?: number, rerank?: number): NativeSearchResults;
+  searchAsync(queries: Float32Array, k: number, allow?: Float64Array, ef?: number, rerank?: number): Promise<NativeSearchResults>;
+  ef(): number;
+  setEf(ef: number): void;
+  rerank(): number;
+  setRerank(rerank: number): void;
+  /** Nodes held, removed ones not yet compacted away included. */
+  slots(): number;
+  neighbours(id: number): Float64Array;
+}
+
 export interface NativeIndexClass<N> {
   load(path: string): N;
   loadAsync(path: string): Promise<N>;
@@ -143,6 +164,20 @@ export interface NativeIndexClass<N> {
 export interface NativeIvfIndexClass extends NativeIndexClass<NativeIvfIndex> {
   /** nprobe and rerank: undefined for the defaults (NativeConstants). */
   new (dim: number, metric: string, nlist: number, nprobe: number | undefined, encoding: IVFEncoding, rerank: number | undefined): NativeIvfIndex;
+}
+
+export interface NativeGraphIndexClass extends NativeIndexClass<NativeGraphIndex> {
+  /** Undefined settings: the defaults (NativeConstants). */
+  new (
+    dim: number,
+    metric: string,
+    degree: number | undefined,
+    buildEf: number | undefined,
+    alpha: number | undefined,
+    ef: number | undefined,
+    rerank: number | undefined,
+    seed: number | undefined,
+  ): NativeGraphIndex;
 }
 
 export interface NativeFlatIndexClass extends NativeIndexClass<NativeFlatIndex> {
@@ -174,6 +209,10 @@ export interface NativeConstants {
     readonly maxNlist: number;
     readonly maxRerank: number;
     readonly maxK: number;
+    /** Candidates a graph search keeps (ef), at most. */
+    readonly maxEf: number;
+    readonly minGraphDegree: number;
+    readonly maxGraphDegree: number;
     /** Values in the largest typed array the addon returns (2^32 - 1). */
     readonly maxArrayLength: number;
   };
@@ -185,6 +224,15 @@ export interface NativeConstants {
     readonly rerank: number;
     /** An IVF index made without an nprobe probes min(nprobe, nlist) lists. */
     readonly nprobe: number;
+    /** A graph index's settings (GraphParams). */
+    readonly graph: {
+      readonly degree: number;
+      readonly buildEf: number;
+      readonly alpha: number;
+      readonly ef: number;
+      readonly rerank: number;
+      readonly seed: number;
+    };
   };
 }
 
@@ -220,6 +268,7 @@ export interface NativeAddon {
   ): Promise<NativeKMeansResult>;
   FlatIndex: NativeFlatIndexClass;
   IvfIndex: NativeIvfIndexClass;
+  GraphIndex: NativeGraphIndexClass;
 }
 
 /** Where a build made on this machine puts the addon: `build/Release/semvec.node` in the package. */

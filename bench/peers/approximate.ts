@@ -9,14 +9,13 @@
  */
 import { dirname, relative } from 'node:path';
 
-import { recallAtK, suggestNlist } from '../../src/index.js';
+import { FlatIndex, recallAtK, suggestNlist } from '../../src/index.js';
 import type { ResultIds } from '../../src/index.js';
-import { DIFFICULTY_NOTES, type Difficulty } from '../lib/data.js';
 import { fmt, fmtBytes, fmtInt, fmtMs, fmtQps, fmtRatio, fmtSize, progress } from '../lib/format.js';
 import type { Machine } from '../lib/machine.js';
 import { renderRecallQpsSvg, type Report } from '../lib/report.js';
-import { median, rotate } from '../lib/timing.js';
-import { groundTruth, type ApproxIndex, type Dataset, type Footprint, type PeerDriver } from './driver.js';
+import { median, rotate, timed } from '../lib/timing.js';
+import { dataNotes, groundTruth, type ApproxIndex, type DataName, type Dataset, type Footprint, type PeerDriver } from './driver.js';
 import { times, type ExactResult } from './exact.js';
 import { HNSW_EF_CONSTRUCTION, HNSW_M, K, RECALL_LEVELS, type Lib, type Params } from './settings.js';
 
@@ -50,12 +49,51 @@ interface LevelRow {
   single: Record<string, Pick>;
 }
 
+/** A filtered search (an allow-list of every 1/selectivity-th id) against the exact filtered search. */
+export interface FilteredRow {
+  label: string;
+  selectivity: number;
+  value: number; // ef
+  recall: number;
+  batchQps: number;
+  exactBatchQps: number;
+}
+
 export interface ApproxRun {
-  difficulty: Difficulty;
+  difficulty: DataName;
   n: number;
   nlist: number;
   libs: ApproxLib[];
   levels: LevelRow[];
+  filtered: FilteredRow[];
+}
+
+/** Selectivities of the filtered comparison, and the settings each filtering index is measured at. */
+export const FILTER_SELECTIVITIES = [0.01, 0.1] as const;
+const FILTER_EFS = [64, 128] as const;
+
+/** Every index with an allow-list search, at 1% and 10% selectivity, against FlatIndex's exact filtered search. */
+function measureFiltered(set: Dataset, sweeps: readonly ApproxIndex[]): FilteredRow[] {
+  const withFilter = sweeps.filter((s) => s.filtered !== undefined);
+  if (withFilter.length === 0) return [];
+  const flat = new FlatIndex({ dim: set.dim, metric: 'ip' });
+  flat.add(set.data);
+  const rows: FilteredRow[] = [];
+  for (const selectivity of FILTER_SELECTIVITIES) {
+    const every = Math.round(1 / selectivity);
+    const allowIds = Float64Array.from({ length: Math.ceil(set.n / every) }, (_, i) => i * every);
+    progress(`${set.difficulty}: filtered search at ${selectivity * 100}%`);
+    const exactRuns = [0, 1, 2].map(() => timed(() => flat.searchBatch(set.queries, K, { allowIds })));
+    const truth = exactRuns[0]!.value;
+    const exactBatchQps = set.queries.length / set.dim / median(exactRuns.map((r) => r.seconds));
+    for (const s of withFilter) {
+      for (const value of FILTER_EFS) {
+        const runs = [0, 1, 2].map(() => s.filtered!(allowIds, value));
+        rows.push({ label: s.label, selectivity, value, recall: recallAtK(runs[0]!.value, truth, K), batchQps: set.queries.length / set.dim / median(runs.map((r) => r.seconds)), exactBatchQps });
+      }
+    }
+  }
+  return rows;
 }
 
 /** Recall on repetition 0, batch QPS as the median of `reps` interleaved repetitions, then single queries. */
@@ -108,7 +146,8 @@ export async function runApproximate(p: Params, set: Dataset, drivers: readonly 
     batch: Object.fromEntries(libs.map((a) => [a.label, fastest(a, level, 'batch')])),
     single: Object.fromEntries(libs.map((a) => [a.label, fastest(a, level, 'single')])),
   }));
-  return { difficulty: set.difficulty, n: set.n, nlist, libs, levels };
+  const filtered = measureFiltered(set, sweeps);
+  return { difficulty: set.difficulty, n: set.n, nlist, libs, levels, filtered };
 }
 
 // --------------------------------------------------------------- printing ---
@@ -178,6 +217,13 @@ export function printApproximate(report: Report, run: ApproxRun, p: Params, svgF
     (x) => fmtMs(x.singleMedianMs),
     (s, peer) => peer.singleMedianMs / s.singleMedianMs,
   );
+  if (run.filtered.length > 0) {
+    report.heading(`Filtered search, ${run.difficulty} data: allow-lists of every 100th and every 10th id (batch of all queries)`);
+    report.table(
+      ['index', 'selectivity', 'ef', 'recall@10', 'batch QPS', 'exact filtered QPS (FlatIndex)', 'x exact'],
+      run.filtered.map((f) => [f.label, `${f.selectivity * 100}%`, String(f.value), fmt(f.recall, 4), fmtInt(f.batchQps), fmtInt(f.exactBatchQps), fmtRatio(f.batchQps / f.exactBatchQps)]),
+    );
+  }
   report.markdown(`![recall@10 against single-query QPS, ${run.difficulty} data](${relative(dirname(p.md), svgFile)})`);
 }
 
@@ -199,7 +245,7 @@ export function renderApproxSvg(run: ApproxRun, p: Params, machine: Machine, exa
       `HNSW: M ${HNSW_M}, efConstruction ${HNSW_EF_CONSTRUCTION};`,
       'labels: ef',
       '',
-      ...DIFFICULTY_NOTES[run.difficulty],
+      ...dataNotes(run.difficulty),
     ],
   });
 }

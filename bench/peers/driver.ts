@@ -11,7 +11,9 @@ import { join } from 'node:path';
 
 import { FlatIndex } from '../../src/index.js';
 import type { ResultIds } from '../../src/index.js';
-import { DIFFICULTIES, draw, rowViews, type Difficulty } from '../lib/data.js';
+import { DIFFICULTIES, DIFFICULTY_NAMES, DIFFICULTY_NOTES, draw, rowViews, type Difficulty } from '../lib/data.js';
+import { loadRealText } from '../lib/realtext.js';
+import { BenchError } from '../lib/args.js';
 import { fmtInt, progress } from '../lib/format.js';
 import { collectGarbage } from '../lib/machine.js';
 import { timeEachWarm, timed, type Timed } from '../lib/timing.js';
@@ -19,9 +21,20 @@ import { K, WARMUP_CALLS, type Lib, type Params } from './settings.js';
 
 // ------------------------------------------------------------------- data ---
 
+/**
+ * The data sets of the approximate comparison: the synthetic mixtures, and
+ * `realtext`, vectors with the structure of text embeddings (bench/lib/realtext.ts).
+ */
+export type DataName = Difficulty | 'realtext';
+export const DATA_NAMES: readonly DataName[] = [...DIFFICULTY_NAMES, 'realtext'];
+
+/** Two short lines describing a data set, for the charts. */
+export const dataNotes = (name: DataName): readonly [string, string] =>
+  name === 'realtext' ? ['realtext: TF-IDF + SVD of man pages', 'and package docs (held-out queries)'] : DIFFICULTY_NOTES[name];
+
 /** One difficulty's vectors and queries, normalised, and their files for the subprocess. */
 export interface Dataset {
-  difficulty: Difficulty;
+  difficulty: DataName;
   dim: number;
   /** Rows indexed by every library. */
   n: number;
@@ -38,10 +51,18 @@ export interface Dataset {
 }
 
 /** `rowCount` rows (the first p.n indexed) and p.queries queries of a difficulty, normalised (inner product = cosine). */
-export function makeDataset(p: Params, difficulty: Difficulty, rowCount: number, tmp: string, writeFiles: boolean): Dataset {
+export function makeDataset(p: Params, difficulty: DataName, rowCount: number, tmp: string, writeFiles: boolean): Dataset {
   const { dim } = p;
-  progress(`${difficulty}: generating ${fmtInt(rowCount)} + ${fmtInt(p.queries)} rows`);
-  const { data: rows, queries } = draw(DIFFICULTIES[difficulty], dim, rowCount, p.queries, true);
+  progress(`${difficulty}: ${difficulty === 'realtext' ? 'loading' : 'generating'} ${fmtInt(rowCount)} + ${fmtInt(p.queries)} rows`);
+  let rows: Float32Array, queries: Float32Array;
+  if (difficulty === 'realtext') {
+    const real = loadRealText(rowCount, p.queries);
+    if (real.dim !== dim) throw new BenchError(`the real-text set has ${real.dim} dimensions; run with --dim ${real.dim}`);
+    if (real.nQueries < p.queries) throw new BenchError(`the real-text set has ${real.nQueries} queries; run with --queries ${real.nQueries} or fewer`);
+    ({ vectors: rows, queries } = real);
+  } else {
+    ({ data: rows, queries } = draw(DIFFICULTIES[difficulty], dim, rowCount, p.queries, true));
+  }
   const qs = rowViews(queries, dim);
   const set: Dataset = {
     difficulty,
@@ -108,6 +129,8 @@ export interface ApproxIndex {
   batch(value: number): Promise<Timed<ResultIds[]>>;
   /** Seconds per call of `count` single-query calls (after a warm-up). */
   single(value: number, count: number): Promise<number[]>;
+  /** A batch search restricted to `allowIds`, where the library has one (semvec). */
+  filtered?(allowIds: Float64Array, value: number): Timed<ResultIds[]>;
 }
 
 /** What an approximate build needs besides the data: semvec's nlist (the IVF peers use the same) and a scratch directory. */

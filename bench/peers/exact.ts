@@ -5,7 +5,7 @@
  */
 import type { ResultIds } from '../../src/index.js';
 import { recallAtK } from '../../src/index.js';
-import type { Difficulty } from '../lib/data.js';
+import type { DataName } from './driver.js';
 import { fmt, fmtInt, fmtMs, fmtSize, progress } from '../lib/format.js';
 import type { Machine } from '../lib/machine.js';
 import { renderBarSvg, type Report } from '../lib/report.js';
@@ -32,7 +32,7 @@ export interface ExactRow {
 }
 
 export interface ExactResult {
-  difficulty: Difficulty;
+  difficulty: DataName;
   n: number;
   rows: ExactRow[];
 }

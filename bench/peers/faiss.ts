@@ -18,7 +18,7 @@ import type { ResultIds } from '../../src/index.js';
 import { progress } from '../lib/format.js';
 import type { Timed } from '../lib/timing.js';
 import { idRows, nprobeSweep, type ApproxIndex, type BuildContext, type Dataset, type KMeansRun, type PeerDriver } from './driver.js';
-import { KMEANS } from './settings.js';
+import { EFS, FAISS_HNSW_M, HNSW_EF_CONSTRUCTION, KMEANS } from './settings.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const SETUP_COMMAND = 'sh bench/setup-peers.sh   # apt-get install python3-faiss python3-numpy python3-sklearn';
@@ -71,12 +71,12 @@ class FaissProcess {
   }
 
   /** Seconds per call of `count` single-query searches (after a warm-up). */
-  async single(index: 'flat' | 'ivf', count: number, nprobe?: number): Promise<number[]> {
+  async single(index: 'flat' | 'ivf' | 'hnsw', count: number, nprobe?: number): Promise<number[]> {
     return (await this.call<{ times: number[] }>({ cmd: 'single', index, count, nprobe, out: this.#idsPath })).times;
   }
 
   /** One search of all queries. */
-  async batch(index: 'flat' | 'ivf', nprobe?: number): Promise<Timed<ResultIds[]>> {
+  async batch(index: 'flat' | 'ivf' | 'hnsw', nprobe?: number): Promise<Timed<ResultIds[]>> {
     const r = await this.call<{ seconds: number }>({ cmd: 'batch', index, nprobe, out: this.#idsPath });
     return { seconds: r.seconds, value: readIds(this.#idsPath, this.#queries) };
   }
@@ -114,6 +114,27 @@ async function faissIvf(faiss: FaissProcess, set: Dataset, { nlist, tmp }: Build
     footprint: { memoryBytes: io.fileBytes, memorySource: 'file size', ...io },
     batch: (nprobe) => faiss.batch('ivf', nprobe),
     single: (nprobe, count) => faiss.single('ivf', count, nprobe),
+  };
+}
+
+/** IndexHNSWFlat (M = FAISS_HNSW_M, efConstruction HNSW_EF_CONSTRUCTION), built on every OpenMP thread, swept over efSearch. */
+async function faissHnsw(faiss: FaissProcess, set: Dataset, { tmp }: BuildContext): Promise<ApproxIndex> {
+  progress(`${set.difficulty}: FAISS HNSW build (M ${FAISS_HNSW_M}, efConstruction ${HNSW_EF_CONSTRUCTION})`);
+  const b = await faiss.call<{ addSeconds: number }>({ cmd: 'hnsw_build', m: FAISS_HNSW_M, efConstruction: HNSW_EF_CONSTRUCTION });
+  const file = join(tmp, 'faiss-hnsw.index');
+  const io = await faiss.call<{ saveSeconds: number; loadSeconds: number; fileBytes: number }>({ cmd: 'hnsw_io', path: file });
+  rmSync(file, { force: true });
+  return {
+    label: 'FAISS HNSW',
+    lib: 'faiss',
+    method: `IndexHNSWFlat M ${FAISS_HNSW_M}, efConstruction ${HNSW_EF_CONSTRUCTION}`,
+    setting: 'ef',
+    values: EFS,
+    buildSeconds: b.addSeconds,
+    buildDetail: b,
+    footprint: { memoryBytes: io.fileBytes, memorySource: 'file size', ...io },
+    batch: (ef) => faiss.batch('hnsw', ef),
+    single: (ef, count) => faiss.single('hnsw', count, ef),
   };
 }
 
@@ -174,7 +195,7 @@ export async function startFaiss(tmp: string): Promise<FaissDriver> {
       batch: () => faiss.batch('flat'),
     }),
     dropExact: async () => void (await faiss.call({ cmd: 'drop', index: 'flat' })),
-    approximate: async (set, at) => [await faissIvf(faiss, set, at)],
+    approximate: async (set, at) => [await faissIvf(faiss, set, at), await faissHnsw(faiss, set, at)],
     kmeans: (set, n, k) => kmeansRuns(faiss, info, tmp, set, n, k),
     quit: () => faiss.quit(),
   };

@@ -5,7 +5,7 @@
  * every library from the centroids it returned.
  */
 import { FlatIndex } from '../../src/index.js';
-import type { Difficulty } from '../lib/data.js';
+import type { DataName } from './driver.js';
 import { fmt, fmtInt, fmtMs, progress } from '../lib/format.js';
 import type { Report } from '../lib/report.js';
 import type { Dataset, KMeansRun, PeerDriver } from './driver.js';
@@ -25,7 +25,7 @@ interface KMeansRow {
 }
 
 export interface KMeansResult {
-  difficulty: Difficulty;
+  difficulty: DataName;
   n: number;
   k: number;
   rows: KMeansRow[];

@@ -1,16 +1,17 @@
 /**
  * bench/peers/semvec.ts: semvec's driver. FlatIndex for exact search,
  * IVFIndex (one curve per entry of SEMVEC_IVF, IVF defaults, nlist =
- * suggestNlist(N)) for approximate search, kmeans for k-means.
+ * suggestNlist(N)) and GraphIndex (its defaults, swept over ef) for
+ * approximate search, kmeans for k-means.
  */
 import { join } from 'node:path';
 
-import { FlatIndex, IVF_TRAINING_DEFAULTS, IVFIndex, kmeans } from '../../src/index.js';
+import { FlatIndex, GRAPH_DEFAULTS, GraphIndex, IVF_TRAINING_DEFAULTS, IVFIndex, kmeans } from '../../src/index.js';
 import type { IVFIndexOptions, IVFSearchOptions } from '../../src/index.js';
 import { progress } from '../lib/format.js';
 import { timed } from '../lib/timing.js';
 import { footprintOf, nprobeSweep, timeSingles, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver } from './driver.js';
-import { K, KMEANS } from './settings.js';
+import { EFS, K, KMEANS } from './settings.js';
 
 /** One semvec IVF curve of the approximate comparison. */
 interface SemvecIvfConfig {
@@ -54,6 +55,29 @@ function semvecIvf(config: SemvecIvfConfig, set: Dataset, { nlist, tmp }: BuildC
   };
 }
 
+/** semvec's GraphIndex with its defaults (built on all cores), swept over ef. */
+function semvecGraph(set: Dataset, { tmp }: BuildContext): ApproxIndex {
+  const { degree, buildEf, alpha, rerank } = GRAPH_DEFAULTS;
+  progress(`${set.difficulty}: semvec Graph build (degree ${degree}, buildEf ${buildEf}, all cores)`);
+  const graph = new GraphIndex({ dim: set.dim, metric: 'ip' });
+  const add = timed(() => graph.add(set.data));
+  const file = join(tmp, 'semvec-graph.svx');
+  const footprint = footprintOf(file, graph.memoryUsage(), () => graph.save(file), () => GraphIndex.load(file));
+  return {
+    label: 'semvec Graph',
+    lib: 'semvec',
+    method: `GraphIndex degree ${degree}, buildEf ${buildEf}, alpha ${alpha}, rerank ${rerank} (8-bit codes, exact re-ranking)`,
+    setting: 'ef',
+    values: EFS,
+    buildSeconds: add.seconds,
+    buildDetail: { addSeconds: add.seconds },
+    footprint,
+    batch: async (ef) => timed(() => graph.searchBatch(set.queries, K, { ef })),
+    single: async (ef, count) => timeSingles(count, (i) => graph.search(set.qs[i]!, K, { ef })),
+    filtered: (allowIds, ef) => timed(() => graph.searchBatch(set.queries, K, { allowIds, ef })),
+  };
+}
+
 export function semvecDriver(): PeerDriver {
   return {
     lib: 'semvec',
@@ -72,7 +96,7 @@ export function semvecDriver(): PeerDriver {
         batch: async () => timed(() => flat.searchBatch(set.queries, K)),
       };
     },
-    approximate: async (set, at) => SEMVEC_IVF.map((config) => semvecIvf(config, set, at)),
+    approximate: async (set, at) => [...SEMVEC_IVF.map((config) => semvecIvf(config, set, at)), semvecGraph(set, at)],
     kmeans: (set, n, k) => [
       {
         lib: 'semvec',

@@ -3,11 +3,13 @@
  * (k, HNSW parameters, the ef sweep, k-means settings), its targets and its
  * parameters.
  */
-import type { Difficulty } from '../lib/data.js';
+import type { DataName } from './driver.js';
 
 export const K = 10;
 export const EFS = [10, 20, 40, 80, 160, 320, 640, 1280] as const;
 export const HNSW_M = 16;
+/** FAISS's IndexHNSWFlat is built with M = 32 (its common setting for 384-d text embeddings). */
+export const FAISS_HNSW_M = 32;
 export const HNSW_EF_CONSTRUCTION = 128;
 export const RECALL_LEVELS = [0.9, 0.95, 0.99] as const;
 /** Untimed calls before each run of single queries. */
@@ -24,6 +26,10 @@ export const TARGETS = {
   ivfOverFaissIvf: 1.5, // ... >= 1.5x FAISS IVF's ...
   ivfOverBestHnsw: 1, // ... and >= the best HNSW peer's
   hnswBuildOverIvfBuild: 10, // semvec IVF build <= 1/10 of each HNSW build
+  graphRecalls: [0.95, 0.99], // on every data set, at each of these recall@10 levels, semvec Graph's ...
+  graphSingleOverBestPeer: 1.5, // ... single-query QPS >= 1.5x the best peer's ...
+  // ... and batch QPS >= the best peer's
+  graphBuildOverIvf: 3, // semvec Graph build <= 3x semvec IVF build (train + add)
 } as const;
 
 /** The libraries whose indexes are compared. */
@@ -35,7 +41,7 @@ export interface Params {
   queries: number;
   single: number;
   reps: number;
-  difficulties: Difficulty[];
+  difficulties: DataName[];
   approximate: boolean;
   kmeans: boolean;
   kmeansK: number;

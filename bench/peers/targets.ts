@@ -44,24 +44,31 @@ export function exactTargets(exact: ExactResult): TargetResult[] {
  * setting reaching it) against the fastest of the peers; a peer that never
  * reaches the level counts as beaten, semvec not reaching it as a miss.
  */
-function qpsAtRecallTarget(name: string, semvec: ApproxLib, peers: readonly ApproxLib[], min: number): TargetResult {
-  const level = TARGETS.recall;
+function qpsAtRecallTarget(
+  name: string,
+  semvec: ApproxLib,
+  peers: readonly ApproxLib[],
+  min: number,
+  level: number = TARGETS.recall,
+  by: 'single' | 'batch' = 'single',
+): TargetResult {
   if (peers.length === 0) return { name, measured: 'peer not run', pass: null };
-  const mine = fastest(semvec, level, 'single');
+  const qps = (x: NonNullable<Pick>): number => (by === 'single' ? x.singleQps : x.batchQps);
+  const mine = fastest(semvec, level, by);
   if (mine === null) {
     const top = Math.max(...semvec.rows.map((r) => r.recall));
     return { name, measured: `${semvec.label} does not reach recall ${level} (best ${fmt(top, 4)})`, pass: false };
   }
-  const at = (label: string, x: NonNullable<Pick>): string => `${label} ${fmtQps(x.singleQps)} QPS (${x.setting}, recall ${fmt(x.recall, 3)})`;
+  const at = (label: string, x: NonNullable<Pick>): string => `${label} ${fmtQps(qps(x))} QPS (${x.setting}, recall ${fmt(x.recall, 3)})`;
   const reached = peers.flatMap((peer) => {
-    const pick = fastest(peer, level, 'single');
+    const pick = fastest(peer, level, by);
     return pick ? [{ peer, pick }] : [];
   });
   if (reached.length === 0) {
     return { name, measured: `${at(semvec.label, mine)}; ${peers.map((x) => x.label).join(', ')}: recall ${level} not reached`, pass: true };
   }
-  const best = reached.reduce((a, b) => (b.pick.singleQps > a.pick.singleQps ? b : a));
-  const ratio = mine.singleQps / best.pick.singleQps;
+  const best = reached.reduce((a, b) => (qps(b.pick) > qps(a.pick) ? b : a));
+  const ratio = qps(mine) / qps(best.pick);
   return ratioTarget(name, ratio, min, `${at(semvec.label, mine)}, ${at(best.peer.label, best.pick)}: ${fmtRatio(ratio)}`);
 }
 
@@ -71,10 +78,10 @@ export function approximateTargets(run: ApproxRun | undefined): TargetResult[] {
     return [{ name: 'approximate targets (hard data)', measured: 'not measured: run with --difficulty hard and without --no-approximate', pass: null }];
   }
   const where = `(hard, N = ${fmtInt(run.n)})`;
-  const faissIvf = run.libs.filter((a) => a.lib === 'faiss');
-  const hnsws = run.libs.filter((a) => a.setting === 'ef');
+  const faissIvf = run.libs.filter((a) => a.lib === 'faiss' && a.setting === 'nprobe');
+  const hnsws = run.libs.filter((a) => a.lib !== 'semvec' && a.setting === 'ef');
   return run.libs
-    .filter((a) => a.lib === 'semvec')
+    .filter((a) => a.lib === 'semvec' && a.setting === 'nprobe')
     .flatMap((s) => {
       const prefix = `at recall@10 >= ${TARGETS.recall} ${where}: ${s.label} single-query QPS`;
       return [
@@ -91,6 +98,43 @@ export function approximateTargets(run: ApproxRun | undefined): TargetResult[] {
         }),
       ];
     });
+}
+
+/**
+ * The graph index's targets on one data set: at each of TARGETS.graphRecalls,
+ * single-query QPS >= TARGETS.graphSingleOverBestPeer x the best peer's and
+ * batch QPS >= the best peer's; its build within TARGETS.graphBuildOverIvf x
+ * semvec IVF's.
+ */
+export function graphTargets(run: ApproxRun): TargetResult[] {
+  const graph = run.libs.find((a) => a.lib === 'semvec' && a.setting === 'ef');
+  const ivf = run.libs.find((a) => a.lib === 'semvec' && a.setting === 'nprobe');
+  if (!graph) return [];
+  const where = `(${run.difficulty}, N = ${fmtInt(run.n)})`;
+  const peers = run.libs.filter((a) => a.lib !== 'semvec');
+  const out = TARGETS.graphRecalls.flatMap((level) => [
+    qpsAtRecallTarget(
+      `at recall@10 >= ${level} ${where}: ${graph.label} single-query QPS >= ${TARGETS.graphSingleOverBestPeer}x the best peer`,
+      graph,
+      peers,
+      TARGETS.graphSingleOverBestPeer,
+      level,
+      'single',
+    ),
+    qpsAtRecallTarget(`at recall@10 >= ${level} ${where}: ${graph.label} batch QPS >= the best peer`, graph, peers, 1, level, 'batch'),
+  ]);
+  if (ivf) {
+    const ratio = (TARGETS.graphBuildOverIvf * ivf.buildSeconds) / graph.buildSeconds;
+    out.push(
+      ratioTarget(
+        `${graph.label} build <= ${TARGETS.graphBuildOverIvf}x ${ivf.label} build ${where}`,
+        ratio,
+        1,
+        `${fmtMs(graph.buildSeconds * 1e3)} vs ${fmtMs(ivf.buildSeconds * 1e3)}: ${fmt(graph.buildSeconds / ivf.buildSeconds, 2)}x`,
+      ),
+    );
+  }
+  return out;
 }
 
 export function printTargets(report: Report, targets: readonly TargetResult[]): void {

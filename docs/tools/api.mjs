@@ -32,6 +32,7 @@ const ALLOWED = [
   { id: 'ae-forgotten-export', text: '"NativeIndex"' },
   { id: 'ae-forgotten-export', text: '"NativeFlatIndex"' },
   { id: 'ae-forgotten-export', text: '"NativeIvfIndex"' },
+  { id: 'ae-forgotten-export', text: '"NativeGraphIndex"' },
 ];
 
 /**

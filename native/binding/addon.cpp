@@ -14,6 +14,7 @@
 #include "constants.h"
 #include "errors.h"
 #include "flat_index_wrap.h"
+#include "graph_index_wrap.h"
 #include "ivf_index_wrap.h"
 #include "kmeans_binding.h"
 #include "../core/ivf_index.h"
@@ -145,6 +146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kmeansAsync", Napi::Function::New<KMeansAsync>(env, "kmeansAsync"));
   exports.Set("FlatIndex", FlatIndexWrap::Define(env));
   exports.Set("IvfIndex", IvfIndexWrap::Define(env));
+  exports.Set("GraphIndex", GraphIndexWrap::Define(env));
   return exports;
 }
 

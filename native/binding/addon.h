@@ -10,6 +10,7 @@ struct AddonData {
   Napi::FunctionReference error_factory;
   Napi::FunctionReference flat_index_ctor;
   Napi::FunctionReference ivf_index_ctor;
+  Napi::FunctionReference graph_index_ctor;
 };
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

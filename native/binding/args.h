@@ -146,4 +146,9 @@ inline semvec::Metric metric_arg(const Napi::CallbackInfo& info, size_t i) {
               "metric must be 'ip', 'cosine' or 'l2'; received '" + m + "'");
 }
 
+// A graph index's alpha (a float) as the decimal it was given: 1.2, not
+// 1.2000000476837158 (alpha is 1..2, so six decimals hold every float
+// the API takes from a decimal of up to six places).
+inline double alpha_to_js(float alpha) { return std::nearbyint(static_cast<double>(alpha) * 1e6) / 1e6; }
+
 }  // namespace semvec_binding

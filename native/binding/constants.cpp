@@ -1,6 +1,7 @@
 #include "constants.h"
 
 #include "../core/api_limits.h"
+#include "../core/graph_index.h"
 #include "../core/ivf_index.h"
 #include "../core/kmeans.h"
 #include "args.h"
@@ -19,6 +20,9 @@ Napi::Object limits(Napi::Env env) {
   o.Set("maxNextId", number(env, static_cast<double>(semvec::kMaxNextId)));
   o.Set("maxNlist", number(env, static_cast<double>(semvec::kMaxNlist)));
   o.Set("maxRerank", number(env, static_cast<double>(semvec::kMaxRerank)));
+  o.Set("maxEf", number(env, static_cast<double>(semvec::kMaxEf)));
+  o.Set("minGraphDegree", number(env, static_cast<double>(semvec::kMinGraphDegree)));
+  o.Set("maxGraphDegree", number(env, static_cast<double>(semvec::kMaxGraphDegree)));
   o.Set("maxK", number(env, static_cast<double>(semvec::kMaxK)));
   o.Set("maxArrayLength", number(env, static_cast<double>(kMaxArrayLength)));
   o.Set("maxRqDim", number(env, static_cast<double>(semvec::kMaxRqDim)));
@@ -46,6 +50,16 @@ Napi::Object constants_object(Napi::Env env) {
   defaults.Set("ivfTraining", kmeans_defaults(env, semvec::IvfIndex::training_defaults(), false));
   defaults.Set("rerank", number(env, static_cast<double>(semvec::kDefaultRerank)));
   defaults.Set("nprobe", number(env, static_cast<double>(semvec::kDefaultNprobe)));
+  const semvec::GraphParams g;
+  Napi::Object graph = Napi::Object::New(env);
+  graph.Set("degree", number(env, static_cast<double>(g.degree)));
+  graph.Set("buildEf", number(env, static_cast<double>(g.build_ef)));
+  graph.Set("alpha", number(env, alpha_to_js(g.alpha)));
+  graph.Set("ef", number(env, static_cast<double>(g.ef)));
+  graph.Set("rerank", number(env, static_cast<double>(g.rerank)));
+  graph.Set("seed", number(env, static_cast<double>(g.seed)));
+  graph.Freeze();
+  defaults.Set("graph", graph);
   defaults.Freeze();
   Napi::Array encodings = Napi::Array::New(env);
   uint32_t at = 0;

@@ -27,6 +27,17 @@ constexpr size_t kMaxNlist = size_t(1) << 20;
 // Candidates an sq8 IVF index re-ranks exactly per query.
 constexpr size_t kMaxRerank = size_t(1) << 20;
 
+// Links per node of a graph index.
+constexpr size_t kMinGraphDegree = 4;
+constexpr size_t kMaxGraphDegree = 256;
+
+// Candidates a graph walk keeps (ef, and the build's ef).
+constexpr size_t kMaxEf = size_t(1) << 16;
+
+// Slots of a graph index, tombstones included (slot 2^32 - 1 marks "no
+// link").
+constexpr size_t kMaxGraphSlots = 0xFFFFFFFEu;
+
 // k of a search: any id count. A larger k than the candidates means "all
 // of them"; the core clamps it.
 constexpr size_t kMaxK = kMaxId;

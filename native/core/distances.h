@@ -78,6 +78,15 @@ struct Kernels {
   //           sum_j 2^j bit_j) at planes[j * words + w]; zero past d
   //   out:    nb * kBlock sums, out[v] = sum over c of bit(v, c) * q[c]
   void (*rq1_dots)(const uint64_t* planes, const uint64_t* codes, size_t nb, size_t words, int32_t* out);
+
+  // Integer scores of one 8-bit query against m 8-bit codes kept row-major
+  // at scattered places (the neighbours a graph search visits; see
+  // graph_codes.h): rows[j] points at the `bytes` code bytes of one vector
+  // (bytes a multiple of 4; codes and query zero past the vector's dim).
+  //   q:   bytes signed bytes
+  //   out: m sums, out[j] = sum over c of rows[j][c] * q[c]
+  // Exact int32 arithmetic, so every level returns the same.
+  void (*sq8_dots_rows)(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out);
 };
 
 extern const Kernels kScalarKernels;

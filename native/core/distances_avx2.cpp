@@ -129,6 +129,44 @@ void rq1_dots_avx2(const uint64_t* planes, const uint64_t* codes, size_t nb, siz
     alignas(32) uint64_t sums[kBlock];
     for (int r = 0; r < 4; ++r) _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 4 * r), acc[r]);
     for (size_t l = 0; l < kBlock; ++l) out[b * kBlock + l] = static_cast<int32_t>(sums[l]);
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Row-major codes: 16 components per step, widened to 16 bits (vpmaddwd);
+// two rows at a time share the widened query. The tail (bytes % 16, a
+// multiple of 4) is summed one component at a time.
+void sq8_dots_rows_avx2(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out) {
+  const size_t body = bytes / 16 * 16;
+  auto tail = [&](const uint8_t* r) {
+    int32_t acc = 0;
+    for (size_t c = body; c < bytes; ++c) acc += int32_t(r[c]) * int32_t(q[c]);
+    return acc;
+  };
+  size_t j = 0;
+  for (; j + 2 <= m; j += 2) {
+    const uint8_t* r0 = rows[j];
+    const uint8_t* r1 = rows[j + 1];
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    for (size_t c = 0; c < body; c += 16) {
+      const __m256i qq = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + c)));
+      a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + c))), qq));
+      a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + c))), qq));
+    }
+    out[j] = hsum_epi32(a0) + tail(r0);
+    out[j + 1] = hsum_epi32(a1) + tail(r1);
+  }
+  for (; j < m; ++j) {
+    const uint8_t* r0 = rows[j];
+    __m256i a0 = _mm256_setzero_si256();
+    for (size_t c = 0; c < body; c += 16) {
+      const __m256i qq = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + c)));
+      a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + c))), qq));
+    }
+    out[j] = hsum_epi32(a0) + tail(r0);
   }
 }
 
@@ -136,7 +174,7 @@ void rq1_dots_avx2(const uint64_t* planes, const uint64_t* codes, size_t nb, siz
 
 const Kernels kAvx2Kernels = {
     SimdLevel::Avx2,      inner_product_simd, l2sqr_simd, scores_packed_simd,
-    select_at_least_avx2, sq8_dots_avx2, rq4_dots_avx2, rq1_dots_avx2,
+    select_at_least_avx2, sq8_dots_avx2, rq4_dots_avx2, rq1_dots_avx2, sq8_dots_rows_avx2,
 };
 
 }  // namespace semvec

@@ -3,6 +3,7 @@
 // CPU has these instructions.
 // GCC 12 warns falsely about _mm256_undefined_pd inside its own headers.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "distances.h"
@@ -162,6 +163,69 @@ void rq1_dots_avx512(const uint64_t* planes, const uint64_t* codes, size_t nb, s
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock), _mm512_cvtepi64_epi32(acc0));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock + 8), _mm512_cvtepi64_epi32(acc1));
+// The sum of 16 int32 lanes (GCC 12's _mm512_reduce_add_epi32 warns
+// falsely about its own temporaries).
+inline int32_t reduce_epi32(__m512i v) {
+  const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Row-major codes without VNNI: 32 components per step widened to 16 bits
+// (vpmaddwd); the tail (bytes % 32) through a zeroing masked load.
+void sq8_dots_rows_avx512(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out) {
+  const size_t body = bytes / 32 * 32;
+  const __mmask32 tail = static_cast<__mmask32>((uint64_t(1) << (bytes - body)) - 1u);
+  const __m512i qt = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(tail, q + body));
+  for (size_t j = 0; j < m; ++j) {
+    const uint8_t* r = rows[j];
+    __m512i a = _mm512_setzero_si512();
+    for (size_t c = 0; c < body; c += 32) {
+      const __m512i qq = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + c)));
+      a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + c))), qq));
+    }
+    if (tail) a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(tail, r + body)), qt));
+    out[j] = reduce_epi32(a);
+  }
+}
+
+// Row-major codes with VNNI: one vpdpbusd per 64 components; four rows at a
+// time (independent accumulators); the tail through a zeroing masked load.
+__attribute__((target("avx512vnni"))) void sq8_dots_rows_vnni(const int8_t* q, const uint8_t* const* rows,
+                                                               size_t m, size_t bytes, int32_t* out) {
+  const size_t body = bytes / 64 * 64;
+  const __mmask64 tail = bytes == body ? 0 : (~uint64_t(0)) >> (64 - (bytes - body));
+  const __m512i qt = _mm512_maskz_loadu_epi8(tail, q + body);
+  size_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const uint8_t *r0 = rows[j], *r1 = rows[j + 1], *r2 = rows[j + 2], *r3 = rows[j + 3];
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t c = 0; c < body; c += 64) {
+      const __m512i qq = _mm512_loadu_si512(q + c);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(r0 + c), qq);
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(r1 + c), qq);
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(r2 + c), qq);
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(r3 + c), qq);
+    }
+    if (tail) {
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_maskz_loadu_epi8(tail, r0 + body), qt);
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_loadu_epi8(tail, r1 + body), qt);
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_maskz_loadu_epi8(tail, r2 + body), qt);
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_maskz_loadu_epi8(tail, r3 + body), qt);
+    }
+    out[j] = reduce_epi32(a0);
+    out[j + 1] = reduce_epi32(a1);
+    out[j + 2] = reduce_epi32(a2);
+    out[j + 3] = reduce_epi32(a3);
+  }
+  for (; j < m; ++j) {
+    const uint8_t* r = rows[j];
+    __m512i a = _mm512_setzero_si512();
+    for (size_t c = 0; c < body; c += 64) a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512(r + c), _mm512_loadu_si512(q + c));
+    if (tail) a = _mm512_dpbusd_epi32(a, _mm512_maskz_loadu_epi8(tail, r + body), qt);
+    out[j] = reduce_epi32(a);
   }
 }
 
@@ -169,12 +233,12 @@ void rq1_dots_avx512(const uint64_t* planes, const uint64_t* codes, size_t nb, s
 
 const Kernels kAvx512Kernels = {
     SimdLevel::Avx512,      inner_product_simd, l2sqr_simd, scores_packed_simd,
-    select_at_least_avx512, sq8_dots_avx512, rq4_dots_avx512, rq1_dots_avx512,
+    select_at_least_avx512, sq8_dots_avx512, rq4_dots_avx512, rq1_dots_avx512, sq8_dots_rows_avx512,
 };
 
 const Kernels kAvx512VnniKernels = {
     SimdLevel::Avx512,      inner_product_simd, l2sqr_simd, scores_packed_simd,
-    select_at_least_avx512, sq8_dots_vnni, rq4_dots_vnni, rq1_dots_avx512,
+    select_at_least_avx512, sq8_dots_vnni, rq4_dots_vnni, rq1_dots_avx512, sq8_dots_rows_vnni,
 };
 
 }  // namespace semvec

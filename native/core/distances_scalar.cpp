@@ -80,6 +80,11 @@ void rq1_dots_scalar(const uint64_t* planes, const uint64_t* codes, size_t nb, s
           acc += int32_t(__builtin_popcountll(blk[w * kBlock + l] & planes[j * words + w])) << j;
       out[b * kBlock + l] = acc;
     }
+void sq8_dots_rows_scalar(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out) {
+  for (size_t j = 0; j < m; ++j) {
+    int32_t acc = 0;
+    for (size_t c = 0; c < bytes; ++c) acc += int32_t(rows[j][c]) * int32_t(q[c]);
+    out[j] = acc;
   }
 }
 
@@ -87,7 +92,7 @@ void rq1_dots_scalar(const uint64_t* planes, const uint64_t* codes, size_t nb, s
 
 const Kernels kScalarKernels = {
     SimdLevel::Scalar,      inner_product_scalar, l2sqr_scalar, scores_packed_scalar,
-    select_at_least_scalar, sq8_dots_scalar, rq4_dots_scalar, rq1_dots_scalar,
+    select_at_least_scalar, sq8_dots_scalar, rq4_dots_scalar, rq1_dots_scalar, sq8_dots_rows_scalar,
 };
 
 }  // namespace semvec

@@ -64,6 +64,7 @@ const char* index_kind_name(IndexKind kind) {
   switch (kind) {
     case IndexKind::Flat: return "flat";
     case IndexKind::Ivf: return "ivf";
+    case IndexKind::Graph: return "graph";
   }
   return "unknown";
 }
@@ -185,7 +186,7 @@ FileHeader Reader::read_header() {
   if (get_le<uint32_t>(b + 60) != crc32c(b, 60)) corrupt("header checksum mismatch");
   if (h.major == 0) corrupt("format major version 0 does not exist");
   uint32_t kind = get_le<uint32_t>(b + 12);
-  if (kind != 1 && kind != 2) corrupt("unknown index kind " + std::to_string(kind));
+  if (kind < 1 || kind > 3) corrupt("unknown index kind " + std::to_string(kind));
   h.kind = static_cast<IndexKind>(kind);
   uint32_t metric = get_le<uint32_t>(b + 16);
   if (metric > 2) corrupt("unknown metric " + std::to_string(metric));

@@ -12,9 +12,10 @@
 //     32 u64      payload bytes
 //     40 u8[20]   reserved, zero
 //     60 u32      CRC-32C of bytes 0..59
-//   payload (kind-specific: format 3.0 in flat_index_io.cpp and
-//   ivf_index_v3.cpp over the sections of file_sections.h; formats 1.0 and
-//   2.0, read only, in flat_index_io.cpp and ivf_index_io.cpp; shared pieces
+//   payload (kind-specific: format 3.0 in flat_index_io.cpp,
+//   ivf_index_v3.cpp and graph_index_io.cpp over the sections of
+//   file_sections.h; formats 1.0 and 2.0, read only, in flat_index_io.cpp
+//   and ivf_index_io.cpp; shared pieces
 //   in file_payload.h)
 //   trailer, 8 bytes:
 //     u32 CRC-32C of the payload, then char[4] "XEND"
@@ -47,7 +48,7 @@ constexpr size_t kHeaderBytes = 64;
 constexpr size_t kTrailerBytes = 8;
 
 // The kind of index a file holds (the header's kind field).
-enum class IndexKind : uint32_t { Flat = 1, Ivf = 2 };
+enum class IndexKind : uint32_t { Flat = 1, Ivf = 2, Graph = 3 };
 
 const char* index_kind_name(IndexKind kind);
 

@@ -37,6 +37,11 @@ const char* section_name(SectionTag tag) {
     case SectionTag::RqBias: return "rq bias";
     case SectionTag::RqOnes: return "rq ones";
     case SectionTag::Rotation: return "rq rotation";
+    case SectionTag::GraphSum: return "sum of the vectors";
+    case SectionTag::GraphEntries: return "entry slots";
+    case SectionTag::GraphCodes: return "graph codes";
+    case SectionTag::GraphLinks: return "links";
+    case SectionTag::Tombstones: return "tombstones";
   }
   return "unknown";
 }

@@ -34,7 +34,9 @@ constexpr uint64_t kSectionAlign = 64;
 // What a section holds. Flat (kind 1): Vectors, SqNorms, Ids, IdTable.
 // IVF (kind 2): ListSizes, Centroids, CentroidSqNorms, CentroidIds,
 // CentroidRows, ListVectors, ListSqNorms, ListIds, Codes, CodeLo,
-// CodeStep, CodeBias, IdTable. A section an index does not use has 0 bytes.
+// CodeStep, CodeBias, IdTable. Graph (kind 3): GraphSum, GraphEntries,
+// Vectors, SqNorms, GraphCodes, GraphLinks, Ids, Tombstones, IdTable. A
+// section an index does not use has 0 bytes.
 enum class SectionTag : uint32_t {
   Vectors = 1,
   SqNorms = 2,
@@ -56,6 +58,11 @@ enum class SectionTag : uint32_t {
   RqBias = 18,
   RqOnes = 19,
   Rotation = 20,
+  GraphSum = 21,
+  GraphEntries = 22,
+  GraphCodes = 23,
+  GraphLinks = 24,
+  Tombstones = 25,
 };
 
 const char* section_name(SectionTag tag);

@@ -105,6 +105,33 @@ void CodeStore::reserve(size_t n) {
   bias_.owned().reserve(want * kBlock);
 }
 
+Sq8Range sq8_encode(const float* x, const float* c, size_t dim, bool l2, uint8_t* code,
+                    std::vector<double>& r) {
+  r.resize(dim);
+  // In double: residuals of floats near +-FLT_MAX, their range and the sums
+  // below all overflow a float.
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, cr = 0.0, xx = 0.0;
+  for (size_t i = 0; i < dim; ++i) {
+    const double ci = c ? c[i] : 0.0;
+    r[i] = static_cast<double>(x[i]) - ci;
+    lo = std::min(lo, r[i]);
+    hi = std::max(hi, r[i]);
+    cr += ci * r[i];
+    xx += static_cast<double>(x[i]) * x[i];
+  }
+  // What is stored is what the codes are decoded with: lo and step as
+  // floats (lo clamped to the float range: residuals below it get code 0),
+  // step positive and finite.
+  const float flo = to_float(lo);
+  double step = (hi - flo) / 255.0;
+  if (!(step > 0.0)) step = 1.0;  // a constant residual: codes 0, any positive step
+  float fstep = to_float(step);
+  if (fstep == 0.0f) fstep = std::numeric_limits<float>::denorm_min();  // a range too small for a float
+  const double inv = 1.0 / fstep;
+  for (size_t i = 0; i < dim; ++i) code[i] = static_cast<uint8_t>(round_int(std::clamp((r[i] - flo) * inv, 0.0, 255.0)));
+  return {flo, fstep, to_float(l2 ? 2.0 * cr - xx : cr)};
+}
+
 void CodeStore::append(const float* x, size_t n, const float* c) {
   if (n == 0) return;
   reserve(size_ + n);
@@ -115,34 +142,15 @@ void CodeStore::append(const float* x, size_t n, const float* c) {
   lo_out.resize(size_ + n);
   step_out.resize(size_ + n);
   bias_out.resize(size_ + n);
-  std::vector<double> r(dim_);
+  std::vector<double> scratch(dim_);
+  std::vector<uint8_t> row(dim_);
   for (size_t j = 0; j < n; ++j) {
-    const float* row = x + j * dim_;
     const size_t slot = size_ + j;
-    // In double: residuals of floats near +-FLT_MAX, their range and the
-    // sums below all overflow a float.
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo, cr = 0.0, xx = 0.0;
-    for (size_t i = 0; i < dim_; ++i) {
-      r[i] = static_cast<double>(row[i]) - c[i];
-      lo = std::min(lo, r[i]);
-      hi = std::max(hi, r[i]);
-      cr += static_cast<double>(c[i]) * r[i];
-      xx += static_cast<double>(row[i]) * row[i];
-    }
-    // What is stored is what the codes are decoded with: lo and step as
-    // floats (lo clamped to the float range: residuals below it get code 0),
-    // step positive and finite.
-    const float flo = to_float(lo);
-    double step = (hi - flo) / 255.0;
-    if (!(step > 0.0)) step = 1.0;  // a constant residual: codes 0, any positive step
-    float fstep = to_float(step);
-    if (fstep == 0.0f) fstep = std::numeric_limits<float>::denorm_min();  // a range too small for a float
-    const double inv = 1.0 / fstep;
-    for (size_t i = 0; i < dim_; ++i)
-      *byte(slot, i) = static_cast<uint8_t>(round_int(std::clamp((r[i] - flo) * inv, 0.0, 255.0)));
-    lo_out[slot] = flo;
-    step_out[slot] = fstep;
-    bias_out[slot] = to_float(l2_ ? 2.0 * cr - xx : cr);
+    const Sq8Range range = sq8_encode(x + j * dim_, c, dim_, l2_, row.data(), scratch);
+    for (size_t i = 0; i < dim_; ++i) *byte(slot, i) = row[i];
+    lo_out[slot] = range.lo;
+    step_out[slot] = range.step;
+    bias_out[slot] = range.bias;
   }
   size_ += n;
 }

@@ -55,6 +55,20 @@ struct Sq8Probe {
   float score(int32_t dot, float lo, float step, float bias) const;
 };
 
+// The range a code is decoded with: component i of the residual is about
+// lo + step * code[i]; bias is the query-independent rest of the estimate
+// (<c, r>, or 2 <c, r> - ||x||^2 for l2; see above).
+struct Sq8Range {
+  float lo = 0.0f, step = 1.0f, bias = 0.0f;
+};
+
+// Encodes one vector x (dim values) as the code of its residual r = x - c
+// from c (dim values, or nullptr for the origin: r = x) into code[0..dim),
+// one byte per component, and returns its range. `scratch` is reused
+// between calls. Never fails: every finite x gets finite codes and range.
+Sq8Range sq8_encode(const float* x, const float* c, size_t dim, bool l2, uint8_t* code,
+                    std::vector<double>& scratch);
+
 class CodeStore;
 
 // Estimates of the first n codes of `codes` (dots: their sq8_dots with

@@ -71,7 +71,10 @@ export interface CreateCollectionOptions {
   metric?: Metric;
   /** Embeds documents and queryTexts; also fixes the dimension. */
   embedder?: Embedder;
-  /** 'flat' (default, exact) or 'ivf' (exact until AUTO_IVF.minVectors records, 50,000, then IVF). */
+  /**
+   * 'flat' (default, exact), 'ivf' (exact until AUTO_IVF.minVectors records,
+   * 50,000, then IVF) or 'graph' (a GraphIndex from the first record).
+   */
   index?: IndexKind;
   /**
    * `index: 'ivf'` only: the list encoding of the IVF index (see
@@ -129,7 +132,7 @@ function collectionMetric(metric: unknown, metadata: Metadata | null): Metric {
     if (key.startsWith('hnsw:') && key !== HNSW_SPACE) {
       fail(
         ErrorCode.INVALID_ARGUMENT,
-        `metadata ${JSON.stringify(key)} configures Chroma's HNSW index, which semvec collections do not have; remove it (semvec's options are metric and index: 'flat' | 'ivf', and nprobe per query)`,
+        `metadata ${JSON.stringify(key)} configures Chroma's HNSW index, which semvec collections do not have; remove it (semvec's options are metric and index: 'flat' | 'ivf' | 'graph', and nprobe per query)`,
       );
     }
   }
@@ -305,7 +308,7 @@ export class Client {
     if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
     const metadata = checkMetadata(options.metadata, 'metadata');
     const metric = collectionMetric(options.metric, metadata);
-    const index = options.index === undefined ? 'flat' : checkOneOf(options.index, 'index', ['flat', 'ivf'] as const);
+    const index = options.index === undefined ? 'flat' : checkOneOf(options.index, 'index', ['flat', 'ivf', 'graph'] as const);
     const encoding =
       options.encoding === undefined ? null : checkOneOf(options.encoding, 'encoding', IVF_ENCODINGS.map((e) => e.name));
     if (encoding !== null && index !== 'ivf') {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 
 import { SemvecWarning, WarningCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
+import { GraphIndex } from '../graph-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 import type { Matching } from './matching.js';
@@ -25,7 +26,7 @@ import { LayeredIndex, loadAny } from './layered-index.js';
 import { SearchBatcher } from './search-batcher.js';
 import { Op, type CollectionStore, type EmbeddingScan } from './store.js';
 
-type Index = FlatIndex | IVFIndex | LayeredIndex;
+type Index = FlatIndex | IVFIndex | GraphIndex | LayeredIndex;
 
 const isIvf = (index: Index): boolean => index instanceof IVFIndex || (index instanceof LayeredIndex && index.isIvf);
 
@@ -95,6 +96,11 @@ export class CollectionIndex {
     const index = this.#index;
     if (index instanceof LayeredIndex) return index.memory();
     return { mapped: 0, heap: index?.memoryUsage() ?? 0 };
+  }
+
+  /** The native index; undefined while the collection has no dimension. */
+  get native(): Index | undefined {
+    return this.#index;
   }
 
   get size(): number {
@@ -197,7 +203,7 @@ export class CollectionIndex {
    * writes the current one).
    */
   async #openFile(path: string): Promise<Index> {
-    const mapped = this.#owner.mapped;
+    const mapped = this.#owner.kind === 'graph' ? undefined : this.#owner.mapped; // graphs are read into memory
     if (mapped) {
       try {
         return await LayeredIndex.open(path, mapped.verify);
@@ -242,9 +248,9 @@ export class CollectionIndex {
 
   /** Builds the index again from every embedding in the database. */
   async rebuild(dim: number): Promise<void> {
-    const { store, cid, metric } = this.#owner;
+    const { store, cid } = this.#owner;
     const before = this.#index;
-    this.#index = new FlatIndex({ dim, metric });
+    this.#index = this.#fresh(dim);
     this.#retire(before);
     this.#size = 0;
     this.#skipped = 0;
@@ -272,8 +278,14 @@ export class CollectionIndex {
     this.#size += scan.rids.length;
   }
 
+  /** A new, empty index of the collection's kind ('ivf' starts exact). */
+  #fresh(dim: number): FlatIndex | GraphIndex {
+    const { kind, metric } = this.#owner;
+    return kind === 'graph' ? new GraphIndex({ dim, metric }) : new FlatIndex({ dim, metric });
+  }
+
   #ensure(dim: number): Index {
-    this.#index ??= new FlatIndex({ dim, metric: this.#owner.metric });
+    this.#index ??= this.#fresh(dim);
     return this.#index;
   }
 
@@ -347,7 +359,7 @@ export class CollectionIndex {
     this.#dirty = false;
     // The file was checksummed as it was written: mapping it needs no second pass.
     const before = this.#index;
-    this.#index = this.#owner.mapped ? await LayeredIndex.open(path, false) : whole;
+    this.#index = this.#owner.mapped && this.#owner.kind !== 'graph' ? await LayeredIndex.open(path, false) : whole;
     this.#retire(before);
     if (whole !== this.#index) this.#retire(whole);
     if (old && old.file !== file) await rm(join(snapshots, old.file), { force: true });
@@ -388,13 +400,14 @@ export class CollectionIndex {
   async #search(queries: Float32Array, k: number, allow: Matching | undefined, nprobe: number | undefined): Promise<SearchResult[]> {
     const index = this.#index as Index;
     const size = this.#size;
-    const ivf = isIvf(index);
     const run = (kk: number, allowIds?: Float64Array) =>
-      index instanceof FlatIndex ? index.searchBatchAsync(queries, kk, { allowIds }) : index.searchBatchAsync(queries, kk, { allowIds, nprobe });
-    if (allow === undefined && !ivf) return this.#batcher.search(queries, queries.length / index.dim, k);
+      index instanceof FlatIndex || index instanceof GraphIndex ? index.searchBatchAsync(queries, kk, { allowIds }) : index.searchBatchAsync(queries, kk, { allowIds, nprobe });
+    // Exact search (flat, mapped or not) batches and widens filters; a graph filters in its walk (or scans a narrow allow-list) by itself.
+    const exact = index instanceof FlatIndex || (index instanceof LayeredIndex && !index.isIvf);
+    if (allow === undefined && exact) return this.#batcher.search(queries, queries.length / index.dim, k);
     if (allow === undefined) return run(k);
     const selectivity = allow.count / size;
-    if (selectivity > 0.1 && !ivf) {
+    if (selectivity > 0.1 && exact) {
       const wider = Math.min(size, Math.ceil((k * 2) / selectivity) + 16);
       const loose = await run(wider);
       const kept = loose.map((r) => {

@@ -14,6 +14,7 @@
  * (due), which keeps both, and the extra k, small.
  */
 import { FlatIndex } from '../flat-index.js';
+import { GraphIndex } from '../graph-index.js';
 import { IVFIndex } from '../ivf-index.js';
 import type { Metric, SearchResult } from '../vector-index.js';
 
@@ -37,14 +38,16 @@ async function openAny(path: string, verify: boolean): Promise<Index> {
   }
 }
 
-/** Reads a snapshot file of either kind into memory. */
-export async function loadAny(path: string): Promise<Index> {
-  try {
-    return await FlatIndex.loadAsync(path);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_WRONG_INDEX_KIND') throw err;
-    return IVFIndex.loadAsync(path);
+/** Reads a snapshot file of any kind into memory. */
+export async function loadAny(path: string): Promise<FlatIndex | IVFIndex | GraphIndex> {
+  for (const cls of [FlatIndex, IVFIndex]) {
+    try {
+      return await cls.loadAsync(path);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_WRONG_INDEX_KIND') throw err;
+    }
   }
+  return GraphIndex.loadAsync(path);
 }
 
 export class LayeredIndex {
@@ -151,7 +154,7 @@ export class LayeredIndex {
    * read from the database by the caller) added.
    */
   async materialize(added: { rids: readonly number[]; vectors: Float32Array }): Promise<Index> {
-    const index = await loadAny(this.#path);
+    const index = (await loadAny(this.#path)) as Index; // a layered base is flat or IVF
     const hidden = [...this.#hidden];
     if (hidden.length > 0) await index.removeAsync(hidden);
     if (added.rids.length > 0) await index.addAsync(added.vectors, added.rids);

@@ -30,7 +30,7 @@ export interface CollectionRow {
   name: string;
   metric: Metric;
   dim: number | null;
-  index_kind: 'flat' | 'ivf';
+  index_kind: 'flat' | 'ivf' | 'graph';
   metadata: string | null;
   embedder: string | null;
   tokenizer: Tokenizer;

@@ -14,8 +14,8 @@ import type { Include } from './records-input.js';
 import type { CollectionStore } from './store.js';
 import type { WriteQueue } from './writer.js';
 
-/** The index a collection keeps: exact, or IVF once it is large enough. */
-export type IndexKind = 'flat' | 'ivf';
+/** The index a collection keeps: exact, IVF once it is large enough, or a graph. */
+export type IndexKind = 'flat' | 'ivf' | 'graph';
 
 export interface CollectionRecord {
   id: string;

@@ -6,6 +6,7 @@ import { Embedder } from '../embedder/embedder.js';
 import { DEFAULT_MODEL } from '../embedder/registry.js';
 import { ErrorCode } from '../errors.js';
 import { FlatIndex } from '../flat-index.js';
+import { GraphIndex } from '../graph-index.js';
 import { AUTO_IVF, IVFIndex, suggestNlist } from '../ivf-index.js';
 import { nativeConstants } from '../native.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
@@ -14,10 +15,10 @@ export interface SemanticSearchOptions {
   /** An Embedder, or a model name / hub id / directory to load. Default 'all-MiniLM-L6-v2'. */
   model?: Embedder | string;
   /**
-   * 'flat' (exact), 'ivf' (approximate), or 'auto' (default): IVF from
-   * `ivfThreshold` documents on.
+   * 'flat' (exact), 'ivf' (approximate), 'graph' (approximate, a
+   * GraphIndex), or 'auto' (default): IVF from `ivfThreshold` documents on.
    */
-  index?: 'flat' | 'ivf' | 'auto';
+  index?: 'flat' | 'ivf' | 'graph' | 'auto';
   /** Documents from which 'auto' uses IVF; default AUTO_IVF.minVectors (50,000). */
   ivfThreshold?: number;
   /** Lists probed per query when IVF is used; default AUTO_IVF.nprobe (16). */
@@ -52,12 +53,12 @@ export interface SemanticSearchQuery {
  */
 export class SemanticSearch {
   readonly #model: Embedder | string;
-  readonly #kind: 'flat' | 'ivf' | 'auto';
+  readonly #kind: 'flat' | 'ivf' | 'graph' | 'auto';
   readonly #threshold: number;
   readonly #nprobe: number;
   #embedder: Embedder | undefined;
   #documents: string[] = [];
-  #index: FlatIndex | IVFIndex | undefined;
+  #index: FlatIndex | IVFIndex | GraphIndex | undefined;
 
   constructor(options: SemanticSearchOptions = {}) {
     if (options === null || typeof options !== 'object') fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
@@ -66,7 +67,7 @@ export class SemanticSearch {
       fail(ErrorCode.INVALID_ARGUMENT, `model must be an Embedder or a model name; received ${describe(model)}`);
     }
     this.#model = model;
-    this.#kind = checkOneOf(orDefault(options.index, 'auto'), 'index', ['flat', 'ivf', 'auto'] as const);
+    this.#kind = checkOneOf(orDefault(options.index, 'auto'), 'index', ['flat', 'ivf', 'graph', 'auto'] as const);
     this.#threshold = checkInteger(orDefault(options.ivfThreshold, AUTO_IVF.minVectors), 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
     this.#nprobe = checkInteger(orDefault(options.nprobe, AUTO_IVF.nprobe), 'nprobe', 1, nativeConstants().limits.maxNlist);
   }
@@ -82,8 +83,10 @@ export class SemanticSearch {
   }
 
   /** Which index the engine uses now. */
-  get indexKind(): 'flat' | 'ivf' | undefined {
-    return this.#index instanceof IVFIndex ? 'ivf' : this.#index ? 'flat' : undefined;
+  get indexKind(): 'flat' | 'ivf' | 'graph' | undefined {
+    if (this.#index instanceof IVFIndex) return 'ivf';
+    if (this.#index instanceof GraphIndex) return 'graph';
+    return this.#index ? 'flat' : undefined;
   }
 
   /** Embeds and indexes documents, replacing any indexed before. */
@@ -92,8 +95,10 @@ export class SemanticSearch {
     const model = await this.#load();
     const vectors = await model.embed(documents, { batchSize: options.batchSize, onProgress: options.onProgress });
     const useIvf = this.#kind === 'ivf' || (this.#kind === 'auto' && documents.length >= this.#threshold);
-    let index: FlatIndex | IVFIndex;
-    if (useIvf && documents.length > 0) {
+    let index: FlatIndex | IVFIndex | GraphIndex;
+    if (this.#kind === 'graph') {
+      index = new GraphIndex({ dim: model.dim, metric: 'cosine' });
+    } else if (useIvf && documents.length > 0) {
       const nlist = Math.max(1, Math.min(suggestNlist(documents.length), documents.length));
       const ivf = new IVFIndex({ dim: model.dim, metric: 'cosine', nlist, nprobe: Math.min(this.#nprobe, nlist) });
       await ivf.trainAsync(vectors);

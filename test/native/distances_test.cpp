@@ -200,5 +200,30 @@ TEST("distances: rq1_dots of every implementation is the exact dot product of 1-
           CHECK_EQ(int64_t(out[v]), want);
         }
         for (size_t j = n; j < n + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
+TEST("distances: sq8_dots_rows of every implementation is the exact integer dot product") {
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const Kernels* k : sq8_implementations())
+    for (size_t d : kDims)
+      for (size_t m : {1, 2, 3, 4, 5, 9}) {
+        const size_t bytes = (d + 3) / 4 * 4;
+        // Each row its own allocation of exactly `bytes` (a sanitizer build
+        // catches a read past it), zero past d as the codes are.
+        std::vector<std::vector<uint8_t>> rows(m, std::vector<uint8_t>(bytes, 0));
+        std::vector<const uint8_t*> ptrs(m);
+        for (size_t j = 0; j < m; ++j) {
+          for (size_t c = 0; c < d; ++c) rows[j][c] = static_cast<uint8_t>(byte(rng));
+          ptrs[j] = rows[j].data();
+        }
+        std::vector<int8_t> q(bytes, 0);
+        for (size_t c = 0; c < d; ++c) q[c] = static_cast<int8_t>(c % 3 == 0 ? -128 : c % 3 == 1 ? 127 : byte(rng) - 128);
+        std::vector<int32_t> out(m + 3, -7);
+        k->sq8_dots_rows(q.data(), ptrs.data(), m, bytes, out.data());
+        for (size_t j = 0; j < m; ++j) {
+          int64_t want = 0;
+          for (size_t c = 0; c < d; ++c) want += int64_t(rows[j][c]) * q[c];
+          CHECK_EQ(int64_t(out[j]), want);
+        }
+        for (size_t j = m; j < m + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
       }
 }

@@ -44,6 +44,13 @@ describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder 
     expect((await engine.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
   });
 
+  it('uses a graph index when asked, with the same best match', async () => {
+    const engine = new SemanticSearch({ model: toy.model(), index: 'graph' });
+    await engine.index(docs);
+    expect(engine.indexKind).toBe('graph');
+    expect((await engine.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
+  });
+
   it('rejects bad queries and returns nothing before indexing', async () => {
     const engine = new SemanticSearch({ model: toy.model() });
     expect(await engine.search('anything')).toEqual([]);

@@ -1,0 +1,154 @@
+#include "graph_build.h"
+
+#include <algorithm>
+#include <atomic>
+#include <numeric>
+
+#include "graph_prune.h"
+#include "graph_search.h"
+#include "rng.h"
+#include "thread_pool.h"
+
+namespace semvec {
+
+namespace {
+
+// Scratch of the insertion walks, one per thread.
+struct BuildScratch {
+  GraphScratch walk;
+  std::vector<GraphHit> hits;
+  std::vector<PruneCandidate> candidates;
+};
+
+BuildScratch& build_scratch() {
+  thread_local BuildScratch s;
+  return s;
+}
+
+// Walks the graph for slot p's nearest live slots and selects its links
+// into out (degree slots); returns how many.
+size_t choose_links(const GraphStore& g, uint32_t p, const GraphBuildParams& prm, const std::vector<uint32_t>& entries,
+                    uint32_t* out) {
+  BuildScratch& s = build_scratch();
+  s.walk.probe.prepare(g.vector(p), g.dim(), g.l2());
+  SlotFilter filter;
+  filter.deleted = g.deleted_flags();
+  beam_search(g, entries.data(), entries.size(), prm.build_ef, filter, s.walk, s.hits);
+  s.candidates.clear();
+  for (const GraphHit& h : s.hits)
+    if (h.slot != p) s.candidates.push_back({prune_distance(g, p, h.slot), h.slot});
+  sort_candidates(s.candidates);
+  return select_neighbours(g, s.candidates.data(), s.candidates.size(), prm.alpha, g.degree(), out);
+}
+
+// Gives slot v its new links back from `from` (n slots, ascending): appended
+// when the row has room, else chosen again with the old ones.
+void link_back(GraphStore& g, uint32_t v, const uint32_t* from, size_t n, float alpha) {
+  const size_t degree = g.degree();
+  const size_t have = g.link_count(v);
+  BuildScratch& s = build_scratch();
+  std::vector<uint32_t>& row = s.walk.slots;  // free between walks
+  row.assign(g.links(v), g.links(v) + have);
+  if (have + n <= degree) {
+    row.insert(row.end(), from, from + n);
+    g.set_links(v, row.data(), row.size());
+    return;
+  }
+  s.candidates.clear();
+  for (uint32_t x : row)
+    if (!g.deleted(x)) s.candidates.push_back({prune_distance(g, v, x), x});
+  for (size_t i = 0; i < n; ++i) s.candidates.push_back({prune_distance(g, v, from[i]), from[i]});
+  sort_candidates(s.candidates);
+  row.resize(degree);
+  const size_t kept = select_neighbours(g, s.candidates.data(), s.candidates.size(), alpha, degree, row.data());
+  g.set_links(v, row.data(), kept);
+}
+
+// Commits one batch: its rows of links, then the links back, grouped by the
+// slot linked to (each group on one task).
+void commit_batch(GraphStore& g, const uint32_t* batch, size_t size, const std::vector<uint32_t>& rows,
+                  const std::vector<uint32_t>& counts, float alpha, ThreadPool& pool) {
+  const size_t degree = g.degree();
+  std::vector<std::pair<uint32_t, uint32_t>> back;  // (linked to, from)
+  for (size_t i = 0; i < size; ++i) {
+    g.set_links(batch[i], rows.data() + i * degree, counts[i]);
+    for (size_t j = 0; j < counts[i]; ++j) back.emplace_back(rows[i * degree + j], batch[i]);
+  }
+  std::sort(back.begin(), back.end());
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < back.size(); ++i)
+    if (i == 0 || back[i].first != back[i - 1].first) starts.push_back(i);
+  starts.push_back(back.size());
+  std::vector<uint32_t> from(back.size());
+  for (size_t i = 0; i < back.size(); ++i) from[i] = back[i].second;
+  std::atomic<size_t> next{0};
+  const size_t groups = starts.size() - 1;
+  pool.parallel_for(std::min(pool.threads(), groups), [&](size_t) {
+    for (size_t k = next++; k < groups; k = next++)
+      link_back(g, back[starts[k]].first, from.data() + starts[k], starts[k + 1] - starts[k], alpha);
+  });
+}
+
+}  // namespace
+
+void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry) {
+  const size_t d = g.dim();
+  if (entry.sum.size() != d) entry.sum.assign(d, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    const float* x = g.vector(slots[i]);
+    for (size_t c = 0; c < d; ++c) entry.sum[c] += sign * static_cast<double>(x[c]);
+  }
+  entry.live = sign > 0 ? entry.live + n : entry.live - n;
+}
+
+void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry) {
+  if (entry.slots.empty() || entry.live == 0) return;
+  const size_t d = g.dim();
+  std::vector<float> mean(d);
+  for (size_t c = 0; c < d; ++c) mean[c] = static_cast<float>(entry.sum[c] / static_cast<double>(entry.live));
+  BuildScratch& s = build_scratch();
+  s.walk.probe.prepare(mean.data(), d, g.l2());
+  SlotFilter filter;
+  filter.deleted = g.deleted_flags();
+  beam_search(g, entry.slots.data(), entry.slots.size(), build_ef, filter, s.walk, s.hits);
+  if (!s.hits.empty()) entry.slots = {s.hits[0].slot};
+}
+
+void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParams& p, GraphEntry& entry,
+                    ThreadPool& pool) {
+  if (n == 0) return;
+  const size_t degree = g.degree();
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), static_cast<uint32_t>(first));
+  Rng rng(p.seed ^ (uint64_t(first) * 0x9E3779B97F4A7C15ull));
+  for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+  size_t pos = 0;
+  if (entry.slots.empty() || entry.live == 0) {
+    entry.slots = {order[0]};
+    add_to_sum(g, order.data(), 1, 1, entry);
+    pos = 1;
+  }
+  const size_t max_batch = std::max<size_t>(1, (first + n) / 50);
+  size_t graph = first + pos, next_entry = 2 * graph;
+  std::vector<uint32_t> rows(std::min(max_batch, n) * degree), counts(std::min(max_batch, n));
+  while (pos < n) {
+    const size_t size = std::min({n - pos, max_batch, graph});
+    const uint32_t* batch = order.data() + pos;
+    std::atomic<size_t> next{0};
+    pool.parallel_for(std::min(pool.threads(), size), [&](size_t) {
+      for (size_t i = next++; i < size; i = next++)
+        counts[i] = static_cast<uint32_t>(choose_links(g, batch[i], p, entry.slots, rows.data() + i * degree));
+    });
+    commit_batch(g, batch, size, rows, counts, p.alpha, pool);
+    add_to_sum(g, batch, size, 1, entry);
+    pos += size;
+    graph += size;
+    if (graph >= next_entry) {
+      choose_entry(g, p.build_ef, entry);
+      next_entry = 2 * graph;
+    }
+  }
+  choose_entry(g, p.build_ef, entry);
+}
+
+}  // namespace semvec

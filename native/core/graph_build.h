@@ -1,0 +1,62 @@
+// Building the graph: linking new slots into it, in parallel and
+// deterministically.
+//
+// New slots are inserted in batches (prefix doubling, as ParlayANN builds
+// Vamana and HNSW): a batch is never larger than the graph it goes into,
+// nor than a fiftieth of the slots the add ends with, so the first slots go
+// in one, two, four at a time and most of a large add in batches of 2%.
+// Within a batch every slot, on any thread:
+//   1. walks the graph as it was before the batch (beam search on the codes
+//      with ef = build_ef, from the entry slots) for its nearest live slots;
+//   2. selects its links among them with the heuristic of graph_prune.h
+//      (exact distances).
+// Then, serially in slot order, the batch is committed: each slot gets its
+// links, and each slot linked to gets a link back; a slot whose row would
+// overflow chooses again among its old links and the new ones (the same
+// heuristic), on all threads, one slot per task.
+//
+// Because each walk only reads the graph as it was before its batch, and
+// every choice is a function of its inputs (ties broken by slot), the graph
+// depends on the vectors, the ids' order, the seed and how the adds were
+// split, and never on the number of threads or their timing. Within an add
+// the new slots are inserted in a seeded random order, so sorted input does
+// not make a chain of the graph.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "graph_store.h"
+
+namespace semvec {
+
+class ThreadPool;
+
+struct GraphBuildParams {
+  size_t build_ef = 0;  // candidates each insertion walk keeps
+  float alpha = 1.0f;   // the heuristic's alpha (graph_prune.h)
+  uint64_t seed = 0;    // insertion order within an add
+};
+
+// What the build keeps between adds: the entry slots of every walk and the
+// sum of the live vectors (their mean picks the entry).
+struct GraphEntry {
+  std::vector<uint32_t> slots;
+  std::vector<double> sum;  // dim values
+  size_t live = 0;          // vectors in the sum
+};
+
+// Links slots [first, first + n) of g (appended, without links) into the
+// graph of the slots before them, and updates `entry`.
+void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParams& p, GraphEntry& entry,
+                    ThreadPool& pool);
+
+// The live slot nearest to the mean of the live vectors (a walk from the
+// current entry), as the new entry; none when the graph holds no live slot.
+void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry);
+
+// Adds (sign 1) or subtracts (-1) the vectors of the given slots to the sum.
+void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry);
+
+}  // namespace semvec

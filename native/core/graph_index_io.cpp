@@ -1,0 +1,303 @@
+// GraphIndex persistence: the graph payload of the index file format
+// (docs/file-format.md), format 3.0 (file_sections.h): the index's arrays
+// as they are in memory (graph_store.h), so that a mapped file is walked in
+// place. save and toBuffer write it; load and fromBuffer read it into
+// owned arrays; open maps it.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+
+#include "api_limits.h"
+#include "errors.h"
+#include "file_payload.h"
+#include "file_sections.h"
+#include "graph_codes.h"
+#include "graph_index.h"
+#include "temp_files.h"
+#include "vectors.h"
+
+namespace semvec {
+
+// Payload of kind Graph, format 3.0:
+//   fields, 64 bytes: u64 next_id, u64 slots, u32 degree, u32 build_ef,
+//     f32 alpha, u32 ef, u32 rerank, u32 entries, u64 seed,
+//     u64 id table capacity, u64 id table max probe
+//   section table (9 sections), then at 64-byte aligned offsets:
+//   GraphSum      f64[dim]             the live vectors' sum (the entry's mean)
+//   GraphEntries  u32[entries]         the slots every walk starts from
+//   Vectors       f32[slots * dim]     row-major (unit vectors for cosine)
+//   SqNorms       f32[slots]           l2 only (else 0 bytes)
+//   GraphCodes    u8[slots * stride]   code rows (graph_codes.h)
+//   GraphLinks    u32[slots * degree]  neighbour slots, kNoLink after the last
+//   Ids           u64[slots]
+//   Tombstones    u8[slots]            1 for a removed vector
+//   IdTable       IdEntry[capacity]    (id_table.h): live id -> slot
+// The header's count is the live vectors.
+struct GraphIndex::Fields3 {
+  uint64_t next_id = 0, slots = 0;
+  uint32_t degree = 0, build_ef = 0;
+  float alpha = 0;
+  uint32_t ef = 0, rerank = 0, entries = 0;
+  uint64_t seed = 0, capacity = 0, max_probe = 0;
+  SectionLayout layout{0, 0};
+};
+
+namespace {
+
+constexpr uint64_t kGraphFieldsBytes = 64;
+constexpr size_t kMaxEntries = 64;
+
+SectionLayout graph_layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64_t entries, bool l2,
+                           uint64_t capacity) {
+  SectionLayout l(kHeaderBytes + kGraphFieldsBytes, 9);
+  l.add(SectionTag::GraphSum, dim * sizeof(double));
+  l.add(SectionTag::GraphEntries, entries * sizeof(uint32_t));
+  l.add(SectionTag::Vectors, slots * dim * sizeof(float));
+  l.add(SectionTag::SqNorms, l2 ? slots * sizeof(float) : 0);
+  l.add(SectionTag::GraphCodes, slots * graph_code_stride(dim));
+  l.add(SectionTag::GraphLinks, slots * degree * sizeof(uint32_t));
+  l.add(SectionTag::Ids, slots * sizeof(uint64_t));
+  l.add(SectionTag::Tombstones, slots);
+  l.add(SectionTag::IdTable, capacity * sizeof(IdEntry));
+  return l;
+}
+
+void outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+  corrupt_file(std::string(field) + " " + std::to_string(v) + " is outside " + std::to_string(lo) + ".." +
+               std::to_string(hi));
+}
+
+}  // namespace
+
+size_t GraphIndex::payload_bytes_locked() const {
+  const size_t n = slot_of_.size();
+  return payload_bytes_of(graph_layout(dim_, store_.size(), params_.degree, entry_.slots.size(),
+                                       metric_ == Metric::L2, 2 * n));
+}
+
+void GraphIndex::write_locked(Writer& w) const {
+  const size_t slots = store_.size();
+  const bool l2 = metric_ == Metric::L2;
+  size_t live = 0;
+  const IdTable table = IdTable::build(slot_of_.size(), [&](size_t, uint64_t* id, uint64_t* where) {
+    while (store_.deleted(live)) ++live;
+    *id = store_.id(live);
+    *where = live++;
+  });
+  const SectionLayout l = graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity());
+  FileHeader h;
+  h.major = 3;
+  h.kind = IndexKind::Graph;
+  h.metric = metric_;
+  h.dim = static_cast<uint32_t>(dim_);
+  h.count = slot_of_.size();
+  h.payload_bytes = payload_bytes_of(l);
+  w.write_header(h);
+  w.write_pod<uint64_t>(next_id_);
+  w.write_pod<uint64_t>(slots);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.degree));
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.build_ef));
+  w.write_pod<float>(params_.alpha);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.ef));
+  w.write_pod<uint32_t>(static_cast<uint32_t>(params_.rerank));
+  w.write_pod<uint32_t>(static_cast<uint32_t>(entry_.slots.size()));
+  w.write_pod<uint64_t>(params_.seed);
+  w.write_pod<uint64_t>(table.capacity());
+  w.write_pod<uint64_t>(table.max_probe());
+  write_section_table(w, l);
+  std::vector<double> sum = entry_.sum;
+  sum.resize(dim_, 0.0);
+  SectionWriter out(w, l.table_end());
+  out.put(l[SectionTag::GraphSum].offset, sum.data(), dim_ * sizeof(double));
+  out.put(l[SectionTag::GraphEntries].offset, entry_.slots.data(), entry_.slots.size() * sizeof(uint32_t));
+  out.put(l[SectionTag::Vectors].offset, store_.vectors(), slots * dim_ * sizeof(float));
+  if (l2) out.put(l[SectionTag::SqNorms].offset, store_.sqnorms(), slots * sizeof(float));
+  out.put(l[SectionTag::GraphCodes].offset, store_.codes(), slots * store_.code_stride());
+  out.put(l[SectionTag::GraphLinks].offset, store_.all_links(), slots * params_.degree * sizeof(uint32_t));
+  out.put(l[SectionTag::Ids].offset, store_.ids(), slots * sizeof(uint64_t));
+  out.put(l[SectionTag::Tombstones].offset, store_.deleted_flags(), slots);
+  out.put(l[SectionTag::IdTable].offset, table.entries(), table.capacity() * sizeof(IdEntry));
+  out.finish(l.end());
+  w.write_trailer();
+}
+
+void GraphIndex::save(const std::string& path) const {
+  std::shared_lock<RwLock> lock(mutex_);
+  FileWriter w(path);
+  write_locked(w);
+  w.commit();
+}
+
+void GraphIndex::serialize(const std::function<void*(size_t)>& alloc) const {
+  std::shared_lock<RwLock> lock(mutex_);
+  const size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
+  MemoryWriter w(alloc(total), total);
+  write_locked(w);
+}
+
+namespace {
+
+// The fields and section table of a graph file, every field held to the
+// API's limits and every section to the layout they imply.
+template <typename Fields>
+Fields read_graph_fields(Reader& r, const FileHeader& h) {
+  if (h.major < 3) corrupt_file("a graph index is stored in format 3 or later, not " + std::to_string(h.major));
+  Fields f;
+  f.next_id = r.read_pod<uint64_t>();
+  f.slots = r.read_pod<uint64_t>();
+  f.degree = r.read_pod<uint32_t>();
+  f.build_ef = r.read_pod<uint32_t>();
+  f.alpha = r.read_pod<float>();
+  f.ef = r.read_pod<uint32_t>();
+  f.rerank = r.read_pod<uint32_t>();
+  f.entries = r.read_pod<uint32_t>();
+  f.seed = r.read_pod<uint64_t>();
+  f.capacity = r.read_pod<uint64_t>();
+  f.max_probe = r.read_pod<uint64_t>();
+  if (f.next_id > kMaxNextId) corrupt_file("next id " + std::to_string(f.next_id) + " is outside 0..2^53");
+  if (f.slots > std::min<uint64_t>(kMaxGraphSlots, kMaxVectors)) outside("slots", f.slots, 0, kMaxGraphSlots);
+  if (h.count > f.slots) outside("count", h.count, 0, f.slots);
+  if (f.degree < kMinGraphDegree || f.degree > kMaxGraphDegree)
+    outside("degree", f.degree, kMinGraphDegree, kMaxGraphDegree);
+  if (f.build_ef < 1 || f.build_ef > kMaxEf) outside("build ef", f.build_ef, 1, kMaxEf);
+  if (f.ef < 1 || f.ef > kMaxEf) outside("ef", f.ef, 1, kMaxEf);
+  if (f.rerank > kMaxRerank) outside("rerank", f.rerank, 0, kMaxRerank);
+  if (!(f.alpha >= 1.0f && f.alpha <= 2.0f)) corrupt_file("alpha " + std::to_string(f.alpha) + " is outside 1..2");
+  if (f.seed > kMaxId) outside("seed", f.seed, 0, kMaxId);
+  const uint64_t max_entries = std::min<uint64_t>(kMaxEntries, f.slots);
+  if (f.entries > max_entries) outside("entries", f.entries, 0, max_entries);
+  if (h.count > 0 && f.entries == 0) corrupt_file("a graph holding vectors has no entry");
+  if (f.capacity < h.count || f.capacity > 2 * uint64_t(kMaxVectors))
+    corrupt_file("id table capacity " + std::to_string(f.capacity) + " is outside count.." +
+                 std::to_string(2 * uint64_t(kMaxVectors)));
+  if (f.max_probe > f.capacity) corrupt_file("id table max probe " + std::to_string(f.max_probe) + " exceeds its capacity");
+  f.layout = graph_layout(h.dim, f.slots, f.degree, f.entries, h.metric == Metric::L2, f.capacity);
+  if (payload_bytes_of(f.layout) != h.payload_bytes)
+    corrupt_file("payload size does not match count, dim, slots and degree");
+  expect_sections(read_section_table(r), f.layout);
+  return f;
+}
+
+}  // namespace
+
+// The structure every reader checks, even open() without verify, because a
+// walk follows it: every entry and every link names a slot (or is
+// kNoLink). O(slots * degree) for the links, which is why open() without
+// verify checks them too: a walk must never leave the mapping.
+template <typename Source>
+std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fields3& f, Source& src, bool verify) {
+  GraphParams p;
+  p.degree = f.degree;
+  p.build_ef = f.build_ef;
+  p.alpha = f.alpha;
+  p.ef = f.ef;
+  p.rerank = f.rerank;
+  p.seed = f.seed;
+  auto index = std::make_unique<GraphIndex>(h.dim, h.metric, p);
+  GraphIndex& ix = *index;
+  const SectionLayout& l = f.layout;
+  const size_t dim = h.dim, slots = f.slots;
+  const bool l2 = h.metric == Metric::L2;
+  auto sum = src.template take<double>(l[SectionTag::GraphSum].offset, dim);
+  auto entries = src.template take<uint32_t>(l[SectionTag::GraphEntries].offset, f.entries);
+  auto vectors = src.template take<float>(l[SectionTag::Vectors].offset, slots * dim);
+  auto norms = l2 ? src.template take<float>(l[SectionTag::SqNorms].offset, slots) : PodStorage<float>();
+  auto codes = src.template take<uint8_t>(l[SectionTag::GraphCodes].offset, slots * graph_code_stride(dim));
+  auto links = src.template take<uint32_t>(l[SectionTag::GraphLinks].offset, slots * f.degree);
+  auto ids = src.template take<uint64_t>(l[SectionTag::Ids].offset, slots);
+  auto tombstones = src.template take<uint8_t>(l[SectionTag::Tombstones].offset, slots);
+  auto table = src.template take<IdEntry>(l[SectionTag::IdTable].offset, f.capacity);
+  src.finish(l.end());
+  ix.entry_.sum.assign(sum.data(), sum.data() + dim);
+  ix.entry_.slots.assign(entries.data(), entries.data() + f.entries);
+  ix.entry_.live = h.count;
+  for (uint32_t e : ix.entry_.slots)
+    if (e >= slots) outside("entry slot", e, 0, slots - 1);
+  const uint32_t* link = links.data();
+  for (size_t i = 0, n = slots * f.degree; i < n; ++i)
+    if (link[i] >= slots && link[i] != kNoLink)
+      corrupt_file("link to slot " + std::to_string(link[i]) + " of " + std::to_string(slots));
+  (void)verify;
+  ix.store_ = GraphStore(dim, f.degree, l2, slots, std::move(vectors), std::move(norms), std::move(codes),
+                         std::move(links), std::move(ids), std::move(tombstones));
+  ix.slot_of_ = table.borrowed() ? IdTable::view(table.data(), f.capacity, h.count, f.max_probe)
+                                 : IdTable::adopt(std::move(table.owned()), h.count, f.max_probe);
+  ix.deleted_ = slots - h.count;
+  ix.next_id_ = f.next_id;
+  return index;
+}
+
+// What load() checks beyond the structure, and open() with verify: finite
+// vectors, norms, sums and code ranges; tombstone flags 0 or 1, as many
+// live slots as the count; an id table holding each live slot's id (each
+// at most 2^53-1, none twice) at its slot, below the next id.
+void GraphIndex::check_contents_locked() const {
+  const size_t slots = store_.size();
+  check_stored_finite(store_.vectors(), slots * dim_, "vector");
+  if (metric_ == Metric::L2) check_stored_finite(store_.sqnorms(), slots, "norm");
+  for (double v : entry_.sum)
+    if (!std::isfinite(v)) corrupt_file("the sum of the vectors is not finite");
+  for (size_t s = 0; s < slots; ++s) {
+    const Sq8Range r = graph_code_range(store_.code(s), dim_);
+    if (!std::isfinite(r.lo) || !std::isfinite(r.bias) || !std::isfinite(r.step) || !(r.step > 0.0f))
+      corrupt_file("the code range of slot " + std::to_string(s) + " is not finite and positive");
+  }
+  const uint8_t* flags = store_.deleted_flags();
+  size_t live = 0;
+  for (size_t s = 0; s < slots; ++s) {
+    if (flags[s] > 1) outside("tombstone flag", flags[s], 0, 1);
+    live += flags[s] == 0;
+  }
+  if (live != slot_of_.size()) corrupt_file("the tombstones do not match the count");
+  const uint64_t largest = slot_of_.check(live, [&](uint64_t where, uint64_t* id) {
+    if (where >= slots || flags[where] != 0) return false;
+    *id = store_.id(where);
+    return true;
+  });
+  check_next_id(next_id_, live > 0, largest);
+}
+
+std::unique_ptr<GraphIndex> GraphIndex::read(Reader& r) {
+  const FileHeader h = r.read_header();
+  expect_kind(h, IndexKind::Graph);
+  const Fields3 f = read_graph_fields<Fields3>(r, h);
+  StreamSections src(r, f.layout.table_end());
+  auto index = assemble(h, f, src, true);
+  r.read_trailer();
+  index->check_contents_locked();
+  return index;
+}
+
+std::unique_ptr<GraphIndex> GraphIndex::load(const std::string& path) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
+  FileReader r(path);
+  return read(r);
+}
+
+std::unique_ptr<GraphIndex> GraphIndex::deserialize(const void* data, size_t size) {
+  MemoryReader r(data, size);
+  return read(r);
+}
+
+std::unique_ptr<GraphIndex> GraphIndex::open(const std::string& path, bool verify) {
+  remove_stale_temp_files(path);  // left by writers killed mid-save
+  return open_image(FileMapping::map(path), verify);
+}
+
+std::unique_ptr<GraphIndex> GraphIndex::open_image(std::shared_ptr<const FileMapping> image, bool verify) {
+  MemoryReader r(image->data(), image->size());
+  const FileHeader h = r.read_header();
+  expect_kind(h, IndexKind::Graph);
+  expect_mappable(h);
+  const Fields3 f = read_graph_fields<Fields3>(r, h);
+  check_image_trailer(image->data(), image->size(), verify);
+  MappedSections src(image->data(), image->size(), f.layout.table_end(), verify);
+  auto index = assemble(h, f, src, verify);
+  if (verify) index->check_contents_locked();
+  index->mapping_ = std::move(image);
+  return index;
+}
+
+}  // namespace semvec

@@ -1,0 +1,140 @@
+#include "graph_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "distances.h"
+#include "vectors.h"
+
+namespace semvec {
+
+namespace {
+
+// A hit is better than another with a higher score, or on equal scores a
+// lower slot, so a walk never depends on more than its inputs.
+inline bool graph_better(const GraphHit& a, const GraphHit& b) {
+  return a.score > b.score || (a.score == b.score && a.slot < b.slot);
+}
+
+// The queue is a max-heap (the best candidate on top), the results a
+// min-heap (the worst result on top).
+inline bool queue_less(const GraphHit& a, const GraphHit& b) { return graph_better(b, a); }
+inline bool results_less(const GraphHit& a, const GraphHit& b) { return graph_better(a, b); }
+
+inline void prefetch_bytes(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
+}
+
+// Scores scratch.rows / scratch.slots and offers each to the walk.
+void offer_scored(size_t ef, const SlotFilter& filter, GraphScratch& s) {
+  const size_t m = s.slots.size();
+  if (m == 0) return;
+  if (s.scores.size() < m) s.scores.resize(m);
+  s.probe.score(s.rows.data(), m, s.scores.data());
+  for (size_t j = 0; j < m; ++j) {
+    const GraphHit h{s.scores[j], s.slots[j]};
+    if (s.results.size() >= ef && !graph_better(h, s.results.front())) continue;
+    s.queue.push_back(h);
+    std::push_heap(s.queue.begin(), s.queue.end(), queue_less);
+    if (!filter.passes(h.slot)) continue;
+    s.results.push_back(h);
+    std::push_heap(s.results.begin(), s.results.end(), results_less);
+    if (s.results.size() > ef) {
+      std::pop_heap(s.results.begin(), s.results.end(), results_less);
+      s.results.pop_back();
+    }
+  }
+}
+
+}  // namespace
+
+void VisitedSet::reset(size_t n) {
+  if (marks_.size() < n) marks_.resize(n, 0);
+  if (++epoch_ == 0) {
+    std::fill(marks_.begin(), marks_.end(), 0);
+    epoch_ = 1;
+  }
+}
+
+void beam_search(const GraphStore& g, const uint32_t* entries, size_t n_entries, size_t ef,
+                 const SlotFilter& filter, GraphScratch& s, std::vector<GraphHit>& out, size_t* scored) {
+  out.clear();
+  if (g.size() == 0 || ef == 0) return;
+  const size_t degree = g.degree(), stride = g.code_stride();
+  s.visited.reset(g.size());
+  s.queue.clear();
+  s.results.clear();
+  s.rows.clear();
+  s.slots.clear();
+  for (size_t e = 0; e < n_entries; ++e) {
+    if (!s.visited.visit(entries[e])) continue;
+    s.slots.push_back(entries[e]);
+    s.rows.push_back(g.code(entries[e]));
+  }
+  size_t count = s.slots.size();
+  offer_scored(ef, filter, s);
+  while (!s.queue.empty()) {
+    const GraphHit c = s.queue.front();
+    if (s.results.size() >= ef && graph_better(s.results.front(), c)) break;
+    std::pop_heap(s.queue.begin(), s.queue.end(), queue_less);
+    s.queue.pop_back();
+    if (!s.queue.empty()) prefetch_bytes(g.links(s.queue.front().slot), degree * sizeof(uint32_t));
+    const uint32_t* row = g.links(c.slot);
+    s.rows.clear();
+    s.slots.clear();
+    for (size_t j = 0; j < degree; ++j) {
+      const uint32_t v = row[j];
+      if (v == kNoLink) break;
+      if (!s.visited.visit(v)) continue;
+      const uint8_t* code = g.code(v);
+      prefetch_bytes(code, stride);
+      s.slots.push_back(v);
+      s.rows.push_back(code);
+    }
+    count += s.slots.size();
+    offer_scored(ef, filter, s);
+  }
+  out.assign(s.results.begin(), s.results.end());
+  std::sort(out.begin(), out.end(), graph_better);
+  if (scored) *scored += count;
+}
+
+void score_slots(const GraphStore& g, const uint32_t* slots, size_t n, GraphScratch& s, TopK& keep) {
+  constexpr size_t kChunk = 32;
+  const size_t stride = g.code_stride();
+  for (size_t i = 0; i < n; i += kChunk) {
+    const size_t m = std::min(kChunk, n - i);
+    s.rows.resize(m);
+    for (size_t j = 0; j < m; ++j) s.rows[j] = g.code(slots[i + j]);
+    // The next chunk's rows, while this one is scored.
+    for (size_t j = i + m; j < std::min(n, i + m + kChunk); ++j) prefetch_bytes(g.code(slots[j]), stride);
+    if (s.scores.size() < m) s.scores.resize(m);
+    s.probe.score(s.rows.data(), m, s.scores.data());
+    for (size_t j = 0; j < m; ++j)
+      if (s.scores[j] >= keep.threshold()) keep.push(s.scores[j], slots[i + j]);
+  }
+}
+
+float exact_score(const GraphStore& g, const float* q, uint32_t slot) {
+  const float* x = g.vector(slot);
+  const size_t d = g.dim();
+  const float ip = kernels().inner_product(q, x, d);
+  float score = g.l2() ? 2.0f * ip - g.sqnorm(slot) : ip;
+  if (!std::isfinite(score)) score = score_in_double(q, x, d, g.l2());
+  return score;
+}
+
+void rerank_exact(const GraphStore& g, const float* q, const GraphHit* hits, size_t n, TopK& heap) {
+  // Vectors are read whole from scattered places: fetch a few ahead.
+  constexpr size_t kAhead = 4;
+  const size_t bytes = g.dim() * sizeof(float);
+  for (size_t j = 0; j < std::min(kAhead, n); ++j) prefetch_bytes(g.vector(hits[j].slot), bytes);
+  for (size_t j = 0; j < n; ++j) {
+    if (j + kAhead < n) prefetch_bytes(g.vector(hits[j + kAhead].slot), bytes);
+    heap.push(exact_score(g, q, hits[j].slot), g.id(hits[j].slot));
+  }
+}
+
+}  // namespace semvec

@@ -1,0 +1,93 @@
+// The walk of a graph index: a best-first beam search on the 8-bit codes
+// (graph_codes.h), then exact re-ranking of the best candidates from the
+// float vectors.
+//
+// The beam search keeps `ef` results and a queue of candidates to expand,
+// best first; it starts from the entry slots and stops when the best
+// candidate left scores below the worst of ef results. Expanding a slot
+// scores all its neighbours not visited yet in one kernel call
+// (sq8_dots_rows), their code rows prefetched first. Every slot may be
+// walked through; only slots that pass the filter (`allowed`, and not
+// deleted) become results, so a filter never disconnects the graph.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "graph_codes.h"
+#include "graph_store.h"
+#include "metric.h"
+#include "topk.h"
+
+namespace semvec {
+
+// Which slots were seen by the current search: one 16-bit mark per slot,
+// compared with an epoch that each search advances, so starting a search
+// costs nothing (the marks are cleared once every 65,535 searches).
+class VisitedSet {
+ public:
+  // Prepares a new search over n slots.
+  void reset(size_t n);
+  // True the first time a slot is visited in this search.
+  bool visit(uint32_t slot) {
+    if (marks_[slot] == epoch_) return false;
+    marks_[slot] = epoch_;
+    return true;
+  }
+  bool seen(uint32_t slot) const { return marks_[slot] == epoch_; }
+  const uint16_t* mark_address(uint32_t slot) const { return marks_.data() + slot; }
+
+ private:
+  std::vector<uint16_t> marks_;
+  uint16_t epoch_ = 0;
+};
+
+struct GraphHit {
+  float score;
+  uint32_t slot;
+};
+
+// The slots a search may return: a slot is returned when it is not
+// deleted and, with `allowed`, allowed[slot] is 1. `none_deleted` skips the
+// deleted check.
+struct SlotFilter {
+  const uint8_t* allowed = nullptr;
+  const uint8_t* deleted = nullptr;
+  bool passes(uint32_t slot) const {
+    return (deleted == nullptr || deleted[slot] == 0) && (allowed == nullptr || allowed[slot] != 0);
+  }
+};
+
+// Scratch of one searching thread, reused between searches.
+struct GraphScratch {
+  VisitedSet visited;
+  GraphProbe probe;
+  std::vector<GraphHit> queue;    // candidates, a max-heap by score
+  std::vector<GraphHit> results;  // a min-heap by score (worst on top)
+  std::vector<const uint8_t*> rows;
+  std::vector<uint32_t> slots;
+  std::vector<float> scores;
+};
+
+// The best `ef` slots passing the filter found from `entries`, best first,
+// by their estimates, into out. scratch.probe must be prepared for the
+// query. counts (may be null) adds the codes scored.
+void beam_search(const GraphStore& g, const uint32_t* entries, size_t n_entries, size_t ef,
+                 const SlotFilter& filter, GraphScratch& scratch, std::vector<GraphHit>& out,
+                 size_t* scored = nullptr);
+
+// The estimates of the given slots (the scan of a narrow allow-list) into
+// `keep` (ids: slots); slots must pass the caller's filter already.
+void score_slots(const GraphStore& g, const uint32_t* slots, size_t n, GraphScratch& scratch, TopK& keep);
+
+// The exact score of q (dim values, as scored: a unit vector for cosine)
+// and a slot's vector, in the convention of the selections
+// (search_results.h): <q, x>, or 2 <q, x> - ||x||^2 for l2.
+float exact_score(const GraphStore& g, const float* q, uint32_t slot);
+
+// The best hits[0..n) (slots, by estimate, best first) scored exactly from
+// their floats into `heap` with their ids.
+void rerank_exact(const GraphStore& g, const float* q, const GraphHit* hits, size_t n, TopK& heap);
+
+}  // namespace semvec

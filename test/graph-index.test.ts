@@ -1,0 +1,168 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { Client, FlatIndex, GRAPH_DEFAULTS, GraphIndex, recallAtK, SemvecError, type Metric } from '../src/index.js';
+import { blobs } from './helpers/data.js';
+import { codeOf } from './helpers/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'semvec-graph-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const dim = 24;
+const data = blobs(5000, dim, 60, 0.35, 1);
+const queries = blobs(100, dim, 60, 0.35, 2);
+
+function pair(metric: Metric): { graph: GraphIndex; flat: FlatIndex } {
+  const graph = new GraphIndex({ dim, metric });
+  graph.add(data);
+  const flat = new FlatIndex({ dim, metric });
+  flat.add(data);
+  return { graph, flat };
+}
+
+describe('GraphIndex against the exact index', () => {
+  for (const metric of ['l2', 'ip', 'cosine'] as Metric[]) {
+    it(`${metric}: recall@10 is high at ef 128, and single, batch and async searches agree`, async () => {
+      const { graph, flat } = pair(metric);
+      const exact = flat.searchBatch(queries, 10);
+      const got = graph.searchBatch(queries, 10, { ef: 128 });
+      expect(recallAtK(got, exact, 10)).toBeGreaterThanOrEqual(0.95);
+      expect(graph.search(queries.subarray(0, dim), 10, { ef: 128 })).toEqual(got[0]);
+      expect(await graph.searchAsync(queries.subarray(dim, 2 * dim), 10, { ef: 128 })).toEqual(got[1]);
+      expect((await graph.searchBatchAsync(queries, 10, { ef: 128 })).map((r) => Array.from(r.ids))).toEqual(got.map((r) => Array.from(r.ids)));
+    });
+  }
+
+  it('recall does not fall as ef grows, and ef set on the index is the default of every search', () => {
+    const { graph, flat } = pair('l2');
+    const exact = flat.searchBatch(queries, 10);
+    const recalls = [10, 20, 40, 80, 160].map((ef) => recallAtK(graph.searchBatch(queries, 10, { ef }), exact, 10));
+    expect(recalls.at(-1)!).toBeGreaterThanOrEqual(recalls[0]!);
+    graph.ef = 160;
+    expect(graph.ef).toBe(160);
+    expect(graph.searchBatch(queries, 10)).toEqual(graph.searchBatch(queries, 10, { ef: 160 }));
+  });
+
+  it('an allow-list returns only allowed ids, near the exact filtered results, at 1% and at 30%', () => {
+    const { graph, flat } = pair('cosine');
+    for (const every of [100, 3]) {
+      const allowIds = Array.from({ length: Math.ceil(5000 / every) }, (_, i) => i * every);
+      const got = graph.searchBatch(queries, 10, { allowIds });
+      const exact = flat.searchBatch(queries, 10, { allowIds });
+      for (const r of got) {
+        expect(r.ids.length).toBe(10);
+        for (const id of r.ids) expect(id % every).toBe(0);
+      }
+      expect(recallAtK(got, exact, 10)).toBeGreaterThanOrEqual(0.9);
+    }
+  });
+});
+
+describe('GraphIndex lifecycle', () => {
+  it('has the documented defaults, and its settings can be chosen', () => {
+    const g = new GraphIndex({ dim: 4 });
+    expect(GRAPH_DEFAULTS).toEqual({ degree: 32, buildEf: 96, alpha: 1.2, ef: 64, rerank: 32, seed: 1234 });
+    expect([g.degree, g.buildEf, g.ef, g.rerank, g.seed, g.metric]).toEqual([32, 96, 64, 32, 1234, 'cosine']);
+    const h = new GraphIndex({ dim: 4, metric: 'l2', degree: 8, buildEf: 20, alpha: 1, ef: 10, rerank: 0, seed: 3 });
+    expect([h.degree, h.buildEf, h.alpha, h.ef, h.rerank, h.seed]).toEqual([8, 20, 1, 10, 0, 3]);
+  });
+
+  it('rejects bad settings and inputs with SemvecError and changes nothing', () => {
+    expect(codeOf(() => new GraphIndex({ dim: 4, degree: 2 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => new GraphIndex({ dim: 4, alpha: 3 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => new GraphIndex({ dim: 4, ef: 0 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => new GraphIndex(null as never))).toBe('ERR_INVALID_ARGUMENT');
+    const g = new GraphIndex({ dim: 2, metric: 'l2' });
+    g.add([[0, 0], [1, 1]]);
+    expect(codeOf(() => g.add([[0, Number.NaN]]))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => g.add([[0, 1]], [1]))).toBe('ERR_DUPLICATE_ID');
+    expect(codeOf(() => g.search([0, 0, 0], 1))).toBe('ERR_DIMENSION_MISMATCH');
+    expect(codeOf(() => g.search([0, 0], 1, { ef: 0 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => g.search([0, 0], 1, 'x' as never))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => (g.ef = -1))).toBe('ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => g.remove([0, 7]))).toBe('ERR_NOT_FOUND');
+    expect(codeOf(() => g.neighbours(9))).toBe('ERR_NOT_FOUND');
+    expect(g.size).toBe(2);
+    expect(() => g.search([0, 0], 0)).toThrow(SemvecError);
+  });
+
+  it('removed ids are never returned; past a tenth of tombstones the graph is compacted', async () => {
+    const { graph, flat } = pair('l2');
+    const gone = Array.from({ length: 100 }, (_, i) => i * 50);
+    expect(graph.remove(gone)).toBe(100);
+    flat.remove(gone);
+    expect([graph.size, graph.slots]).toEqual([4900, 5000]);
+    for (const r of graph.searchBatch(queries, 10)) for (const id of r.ids) expect(id % 50).not.toBe(0);
+    const more = Array.from({ length: 500 }, (_, i) => i * 10 + 1);
+    expect(await graph.removeAsync(more)).toBe(500);
+    flat.remove(more);
+    expect([graph.size, graph.slots]).toEqual([4400, 4400]);
+    const got = graph.searchBatch(queries, 10, { ef: 128 });
+    expect(recallAtK(got, flat.searchBatch(queries, 10), 10)).toBeGreaterThanOrEqual(0.95);
+    expect(graph.has(1)).toBe(false);
+    expect(graph.neighbours(2).every((id) => graph.has(id))).toBe(true);
+  });
+
+  it('save, load, fromBuffer and open search exactly as the original; a mapped index is read-only', async () => {
+    const { graph } = pair('cosine');
+    graph.remove([5, 6]);
+    const want = graph.searchBatch(queries, 10);
+    const path = join(dir, 'g.svx');
+    graph.save(path);
+    await graph.saveAsync(join(dir, 'g2.svx'));
+    const copies = [GraphIndex.load(path), await GraphIndex.loadAsync(join(dir, 'g2.svx')), GraphIndex.fromBuffer(graph.toBuffer()), GraphIndex.open(path), await GraphIndex.openAsync(path, { verify: false })];
+    for (const c of copies) {
+      expect(c.searchBatch(queries, 10)).toEqual(want);
+      expect([c.size, c.nextId, c.has(5), c.degree, c.ef]).toEqual([4998, 5000, false, 32, 64]);
+    }
+    const mapped = copies[3]!;
+    expect(mapped.readOnly).toBe(true);
+    expect(mapped.mappedBytes()).toBe(graph.toBuffer().length);
+    expect(codeOf(() => mapped.add(queries.subarray(0, dim)))).toBe('ERR_READ_ONLY');
+    expect(codeOf(() => mapped.remove([1]))).toBe('ERR_READ_ONLY');
+    mapped.ef = 100; // search settings may change
+    expect(mapped.ef).toBe(100);
+    expect(codeOf(() => FlatIndex.load(path))).toBe('ERR_WRONG_INDEX_KIND');
+    const buf = graph.toBuffer();
+    buf[buf.length - 20] = buf[buf.length - 20]! ^ 0xff;
+    expect(codeOf(() => GraphIndex.fromBuffer(buf))).toBe('ERR_CORRUPT_FILE');
+  });
+});
+
+describe("collections with index: 'graph'", () => {
+  const n = 600;
+  const cdim = 8;
+  const emb = blobs(n, cdim, 12, 0.3, 5);
+  const rows = (i: number) => Array.from(emb.subarray(i * cdim, (i + 1) * cdim));
+
+  it('query and where-filtered query agree with a flat collection, and a reopened client loads the graph snapshot', async () => {
+    const path = join(dir, 'db');
+    mkdirSync(path);
+    let client = await Client.open(path);
+    const cols = await Promise.all([client.createCollection('graph-docs', { metric: 'l2', index: 'graph' }), client.createCollection('flat-docs', { metric: 'l2' })]);
+    for (const col of cols) {
+      await col.add({ ids: Array.from({ length: n }, (_, i) => `r${i}`), embeddings: Array.from({ length: n }, (_, i) => rows(i)), metadatas: Array.from({ length: n }, (_, i) => ({ cat: i % 20 === 0 ? 'rare' : 'common' })) });
+    }
+    const [g, f] = cols as [NonNullable<(typeof cols)[0]>, NonNullable<(typeof cols)[1]>];
+    expect(g.indexKind).toBe('graph');
+    const ask = async (col: typeof g, where?: { cat: string }) =>
+      (await col.query({ queryEmbeddings: [rows(3), rows(300)], nResults: 5, where })).map((hits) => hits.map((h) => h.id));
+    for (const where of [undefined, { cat: 'rare' }, { cat: 'common' }]) expect(await ask(g, where)).toEqual(await ask(f, where));
+    await g.delete({ ids: ['r3'] });
+    expect((await ask(g))[0]).not.toContain('r3');
+    await client.close();
+    client = await Client.open(path);
+    const back = await client.getCollection('graph-docs');
+    expect(back.indexKind).toBe('graph');
+    expect(await back.count()).toBe(n - 1);
+    expect((await back.query({ queryEmbeddings: [rows(300)], nResults: 1 }))[0]![0]!.id).toBe('r300');
+    await client.close();
+  });
+
+  it('an unknown index kind is refused', async () => {
+    await expect(new Client().createCollection('x', { index: 'hnsw' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});

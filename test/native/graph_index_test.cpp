@@ -1,0 +1,257 @@
+// The graph index: recall against the exact index, filtered search on both
+// of its strategies, removal and repair, determinism across thread counts,
+// persistence (load, fromBuffer, open by mapping) and its checks.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "file_util.h"
+#include "flat_index.h"
+#include "graph_filter.h"
+#include "graph_index.h"
+#include "harness.h"
+#include "thread_pool.h"
+#include "util.h"
+
+using namespace semvec;
+using testutil::bytes_of;
+
+namespace {
+
+const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
+
+// n points around 40 centres (d dims): clustered, as real data is.
+std::vector<float> clustered(size_t n, size_t d, uint32_t seed) {
+  auto centres = testutil::random_vectors(40, d, seed);
+  auto noise = testutil::random_vectors(n, d, seed + 1);
+  std::vector<float> x(n * d);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < d; ++c) x[i * d + c] = centres[(i * 7 % 40) * d + c] + 0.4f * noise[i * d + c];
+  return x;
+}
+
+// Results of query q (counts may be empty: k each).
+size_t found(const SearchResults& r, size_t q) { return r.counts.empty() ? r.k : r.counts[q]; }
+
+// Mean share of the exact top k found.
+double recall(const SearchResults& got, const SearchResults& want) {
+  double hit = 0;
+  size_t total = 0;
+  for (size_t q = 0; q < want.nq; ++q) {
+    std::set<uint64_t> truth;
+    for (size_t j = 0; j < found(want, q); ++j) truth.insert(want.ids[q * want.k + j]);
+    for (size_t j = 0; j < found(got, q); ++j) hit += truth.count(got.ids[q * got.k + j]);
+    total += truth.size();
+  }
+  return total ? hit / total : 1.0;
+}
+
+bool same(const SearchResults& a, const SearchResults& b) {
+  return a.nq == b.nq && a.k == b.k && a.ids == b.ids && a.scores == b.scores && a.counts == b.counts;
+}
+
+struct Pair {
+  std::unique_ptr<GraphIndex> graph;
+  std::unique_ptr<FlatIndex> flat;
+};
+
+Pair build(Metric m, size_t n, size_t d, uint32_t seed) {
+  Pair p{std::make_unique<GraphIndex>(d, m), std::make_unique<FlatIndex>(d, m)};
+  auto x = clustered(n, d, seed);
+  p.graph->add(x.data(), n, nullptr);
+  p.flat->add(x.data(), n, nullptr);
+  return p;
+}
+
+}  // namespace
+
+TEST("graph: recall@10 against the exact index is high for every metric, and higher ef does not lower it") {
+  const size_t n = 4000, d = 24, nq = 100, k = 10;
+  for (Metric m : kMetrics) {
+    Pair p = build(m, n, d, 11);
+    auto q = clustered(nq, d, 99);
+    const SearchResults exact = p.flat->search(q.data(), nq, k);
+    GraphSearchParams narrow, wide;
+    narrow.ef = 16;
+    wide.ef = 128;
+    const double r16 = recall(p.graph->search(q.data(), nq, k, narrow), exact);
+    const double r128 = recall(p.graph->search(q.data(), nq, k, wide), exact);
+    CHECK(r128 >= 0.97);
+    CHECK(r128 >= r16);
+    CHECK_EQ(p.graph->size(), n);
+  }
+}
+
+TEST("graph: results are scored exactly, in the convention of the flat index") {
+  const size_t n = 500, d = 16;
+  for (Metric m : kMetrics) {
+    Pair p = build(m, n, d, 3);
+    auto q = clustered(1, d, 5);
+    const SearchResults g = p.graph->search(q.data(), 1, 5);
+    const SearchResults f = p.flat->search(q.data(), 1, 5);
+    CHECK_EQ(g.ids[0], f.ids[0]);
+    CHECK(std::fabs(g.scores[0] - f.scores[0]) <= 1e-4f * (1.0f + std::fabs(f.scores[0])));
+  }
+}
+
+TEST("graph: the build does not depend on the number of threads") {
+  const size_t n = 3000, d = 16;
+  auto x = clustered(n, d, 21);
+  ThreadPool& pool = ThreadPool::global();
+  const size_t before = pool.threads();
+  pool.set_threads(1);
+  GraphIndex one(d, Metric::L2);
+  one.add(x.data(), n, nullptr);
+  pool.set_threads(3);
+  GraphIndex three(d, Metric::L2);
+  three.add(x.data(), n, nullptr);
+  pool.set_threads(before);
+  CHECK(bytes_of(one) == bytes_of(three));
+}
+
+TEST("graph: an allow-list returns only allowed ids, scanned when narrow and walked when wide, near the exact filtered result") {
+  const size_t n = 20000, d = 16, nq = 40, k = 10;
+  Pair p = build(Metric::Cosine, n, d, 31);
+  auto q = clustered(nq, d, 77);
+  for (size_t every : {100, 2}) {  // 1% (a scan) and 50% (a walk)
+    std::vector<uint64_t> allow;
+    for (uint64_t id = 0; id < n; id += every) allow.push_back(id);
+    allow.push_back(n + 5);  // not in the index: ignored
+    CHECK_EQ(graph_scan_allowed(allow.size() - 1, n, 64, kGraphScanFactor), every == 100);
+    GraphSearchParams gp;
+    gp.allow = allow.data();
+    gp.n_allow = allow.size();
+    const SearchResults g = p.graph->search(q.data(), nq, k, gp);
+    const SearchResults f = p.flat->search(q.data(), nq, k, allow.data(), allow.size());
+    for (size_t i = 0; i < nq; ++i) {
+      CHECK_EQ(found(g, i), k);
+      for (size_t j = 0; j < found(g, i); ++j) CHECK_EQ(g.ids[i * g.k + j] % every, 0u);
+    }
+    CHECK(recall(g, f) >= 0.9);
+  }
+  // An allow-list of ids the index does not hold finds nothing.
+  uint64_t none = n + 100;
+  GraphSearchParams gp;
+  gp.allow = &none;
+  gp.n_allow = 1;
+  CHECK_EQ(p.graph->search(q.data(), 1, k, gp).k, 0u);
+}
+
+TEST("graph: removed ids are never returned; past the repair threshold the graph is compacted and keeps its recall") {
+  const size_t n = 3000, d = 16, nq = 50, k = 10;
+  Pair p = build(Metric::L2, n, d, 41);
+  auto q = clustered(nq, d, 43);
+  std::vector<uint64_t> gone;
+  for (uint64_t id = 0; id < n; id += 50) gone.push_back(id);  // 2%: tombstones only
+  p.graph->remove(gone.data(), gone.size());
+  p.flat->remove(gone.data(), gone.size());
+  CHECK_EQ(p.graph->slots(), n);
+  CHECK_EQ(p.graph->size(), n - gone.size());
+  CHECK(!p.graph->contains(0));
+  GraphSearchParams gp;
+  gp.ef = 128;
+  SearchResults g = p.graph->search(q.data(), nq, k, gp);
+  for (uint64_t id : g.ids) CHECK(id % 50 != 0);
+  CHECK(recall(g, p.flat->search(q.data(), nq, k)) >= 0.95);
+  std::vector<uint64_t> more;
+  for (uint64_t id = 1; id < n; id += 8) more.push_back(id);  // 12.5% more: repair
+  p.graph->remove(more.data(), more.size());
+  p.flat->remove(more.data(), more.size());
+  CHECK_EQ(p.graph->slots(), p.graph->size());
+  CHECK_EQ(p.graph->size(), p.flat->size());
+  g = p.graph->search(q.data(), nq, k, gp);
+  for (uint64_t id : g.ids) CHECK(p.graph->contains(id));
+  CHECK(recall(g, p.flat->search(q.data(), nq, k)) >= 0.95);
+  // Adding after a repair works, and an absent id removes nothing.
+  auto x = clustered(10, d, 45);
+  p.graph->add(x.data(), 10, nullptr);
+  CHECK_EQ(p.graph->next_id(), n + 10);
+  uint64_t bad[2] = {n + 1, 0};
+  const size_t size = p.graph->size();
+  CHECK_THROWS_CODE(p.graph->remove(bad, 2), ErrorCode::NotFound);
+  CHECK_EQ(p.graph->size(), size);
+}
+
+TEST("graph: bad parameters and inputs are InvalidArgument and change nothing") {
+  CHECK_THROWS_CODE(GraphIndex(8, Metric::L2, GraphParams{2}), ErrorCode::InvalidArgument);
+  GraphParams p;
+  p.alpha = 3.0f;
+  CHECK_THROWS_CODE(GraphIndex(8, Metric::L2, p), ErrorCode::InvalidArgument);
+  GraphIndex ix(4, Metric::L2);
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, NAN};
+  CHECK_THROWS_CODE(ix.add(x, 2, nullptr), ErrorCode::InvalidArgument);
+  CHECK_EQ(ix.size(), 0u);
+  x[7] = 8;
+  ix.add(x, 2, nullptr);
+  CHECK_THROWS_CODE(ix.search(x, 1, 0), ErrorCode::InvalidArgument);
+  GraphSearchParams gp;
+  gp.ef = 0;
+  CHECK_THROWS_CODE(ix.search(x, 1, 1, gp), ErrorCode::InvalidArgument);
+  uint64_t dup[2] = {7, 7};
+  CHECK_THROWS_CODE(ix.add(x, 2, dup), ErrorCode::DuplicateId);
+  CHECK_EQ(ix.size(), 2u);
+}
+
+TEST("graph: save, load, deserialize and open (verified or not) search exactly as the original, tombstones included") {
+  const size_t n = 1500, d = 12, nq = 20;
+  for (Metric m : kMetrics) {
+    Pair p = build(m, n, d, 51);
+    std::vector<uint64_t> gone = {3, 9, 27};
+    p.graph->remove(gone.data(), gone.size());
+    auto q = clustered(nq, d, 53);
+    const SearchResults want = p.graph->search(q.data(), nq, 10);
+    const std::string path = testutil::temp_path("graph.svx");
+    p.graph->save(path);
+    auto loaded = GraphIndex::load(path);
+    const auto bytes = bytes_of(*p.graph);
+    auto from = GraphIndex::deserialize(bytes.data(), bytes.size());
+    auto mapped = GraphIndex::open(path, true);
+    auto quick = GraphIndex::open(path, false);
+    for (GraphIndex* ix : {loaded.get(), from.get(), mapped.get(), quick.get()}) {
+      CHECK(same(ix->search(q.data(), nq, 10), want));
+      CHECK_EQ(ix->size(), n - 3);
+      CHECK_EQ(ix->next_id(), uint64_t(n));
+      CHECK(!ix->contains(9));
+    }
+    CHECK(bytes_of(*loaded) == bytes);
+    CHECK(bytes_of(*mapped) == bytes);
+    CHECK(mapped->read_only());
+    CHECK_EQ(mapped->mapped_bytes(), bytes.size());
+    CHECK_THROWS_CODE(mapped->add(q.data(), 1, nullptr), ErrorCode::ReadOnly);
+    CHECK_THROWS_CODE(mapped->remove(gone.data(), 1), ErrorCode::ReadOnly);
+    // A loaded copy changes as any index does.
+    loaded->add(q.data(), 1, nullptr);
+    CHECK_EQ(loaded->size(), n - 2);
+    std::remove(path.c_str());
+  }
+}
+
+TEST("graph: a link or entry outside the slots is refused even without verify; bit flips are refused with verify") {
+  const size_t n = 300, d = 8;
+  Pair p = build(Metric::L2, n, d, 61);
+  const auto good = bytes_of(*p.graph);
+  const uint64_t links = testutil::section_at(good, SectionTag::GraphLinks);
+  CHECK(links > 0);
+  auto bad = good;
+  testutil::put<uint32_t>(bad, links + 4 * 5, uint32_t(n + 7));
+  testutil::reseal(bad);
+  CHECK_THROWS_CODE(GraphIndex::open_image(FileMapping::borrow(bad.data(), bad.size()), false), ErrorCode::CorruptFile);
+  CHECK_THROWS_CODE(GraphIndex::deserialize(bad.data(), bad.size()), ErrorCode::CorruptFile);
+  const uint64_t entries = testutil::section_at(good, SectionTag::GraphEntries);
+  bad = good;
+  testutil::put<uint32_t>(bad, entries, uint32_t(n));
+  testutil::reseal(bad);
+  CHECK_THROWS_CODE(GraphIndex::open_image(FileMapping::borrow(bad.data(), bad.size()), false), ErrorCode::CorruptFile);
+  for (size_t at = 0; at < good.size(); at += 37) {
+    bad = good;
+    bad[at] ^= 0x10;
+    CHECK_THROWS_CODE(GraphIndex::deserialize(bad.data(), bad.size()), ErrorCode::CorruptFile);
+    CHECK_THROWS_CODE(GraphIndex::open_image(FileMapping::borrow(bad.data(), bad.size()), true), ErrorCode::CorruptFile);
+  }
+  for (size_t len : {size_t(0), size_t(63), good.size() / 2, good.size() - 1}) {
+    CHECK_THROWS_CODE(GraphIndex::deserialize(good.data(), len), ErrorCode::CorruptFile);
+  }
+  // A flat file is not a graph.
+  const auto flat = bytes_of(*p.flat);
+  CHECK_THROWS_CODE(GraphIndex::deserialize(flat.data(), flat.size()), ErrorCode::WrongKind);
+}
