@@ -129,6 +129,9 @@ void rq1_dots_avx2(const uint64_t* planes, const uint64_t* codes, size_t nb, siz
     alignas(32) uint64_t sums[kBlock];
     for (int r = 0; r < 4; ++r) _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 4 * r), acc[r]);
     for (size_t l = 0; l < kBlock; ++l) out[b * kBlock + l] = static_cast<int32_t>(sums[l]);
+  }
+}
+
 inline int32_t hsum_epi32(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));

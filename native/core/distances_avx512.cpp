@@ -163,6 +163,9 @@ void rq1_dots_avx512(const uint64_t* planes, const uint64_t* codes, size_t nb, s
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock), _mm512_cvtepi64_epi32(acc0));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * kBlock + 8), _mm512_cvtepi64_epi32(acc1));
+  }
+}
+
 // The sum of 16 int32 lanes (GCC 12's _mm512_reduce_add_epi32 warns
 // falsely about its own temporaries).
 inline int32_t reduce_epi32(__m512i v) {

@@ -80,6 +80,9 @@ void rq1_dots_scalar(const uint64_t* planes, const uint64_t* codes, size_t nb, s
           acc += int32_t(__builtin_popcountll(blk[w * kBlock + l] & planes[j * words + w])) << j;
       out[b * kBlock + l] = acc;
     }
+  }
+}
+
 void sq8_dots_rows_scalar(const int8_t* q, const uint8_t* const* rows, size_t m, size_t bytes, int32_t* out) {
   for (size_t j = 0; j < m; ++j) {
     int32_t acc = 0;

@@ -200,6 +200,9 @@ TEST("distances: rq1_dots of every implementation is the exact dot product of 1-
           CHECK_EQ(int64_t(out[v]), want);
         }
         for (size_t j = n; j < n + 3; ++j) CHECK_EQ(out[j], -7);  // no overrun
+      }
+}
+
 TEST("distances: sq8_dots_rows of every implementation is the exact integer dot product") {
   std::mt19937 rng(23);
   std::uniform_int_distribution<int> byte(0, 255);
