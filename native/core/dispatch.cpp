@@ -2,6 +2,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "distances.h"
 #include "errors.h"
 
@@ -27,7 +31,11 @@ CpuFeatures detect_cpu() {
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
   f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
-  f.avx_vnni = f.avx2_fma && __builtin_cpu_supports("avxvnni");
+  // AVX-VNNI (CPUID leaf 7, subleaf 1, EAX bit 4) from cpuid itself: not
+  // every compiler's __builtin_cpu_supports knows the name (clang 14 does
+  // not). Its registers are the AVX2 ones, already checked above.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  f.avx_vnni = f.avx2_fma && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4)) != 0;
 #endif
   return f;
 }
