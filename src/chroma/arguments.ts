@@ -106,7 +106,7 @@ function refuseTuning(kind: 'hnsw' | 'spann', config: HNSWConfiguration | SpannC
   if (typeof config !== 'object' || Array.isArray(config)) invalid(`configuration.${kind} must be an object; received ${describe(config)}`);
   for (const [k, v] of Object.entries(config)) {
     if (k === 'space' || v === null || v === undefined) continue;
-    unsupported(`configuration.${kind}.${k}`, `semvec has no ${kind.toUpperCase()} index (its collections search exactly, or by IVF with index: 'ivf'); remove the setting`);
+    unsupported(`configuration.${kind}.${k}`, `semvec has no ${kind.toUpperCase()} index (its collections search exactly, by IVF with index: 'ivf', or by a graph with index: 'graph'); remove the setting`);
   }
   return (config.space ?? undefined) as Space | undefined;
 }

@@ -11,15 +11,18 @@
 
 namespace {
 
+// Looks ids up and reads them back. A verified index must read back every
+// id it contains; an unverified one (its contents trusted) may instead
+// refuse with a typed error where its id table points outside the stores.
 template <typename Index>
-void lookups(const Index& ix) {
+void lookups(const Index& ix, bool verified) {
   std::vector<float> v(ix.dim());
   for (uint64_t id : {uint64_t(0), uint64_t(1), uint64_t(2), uint64_t(3), ix.next_id(), semvec::kMaxId}) {
     if (!ix.contains(id)) continue;
     try {
       ix.reconstruct(id, v.data());
     } catch (const semvec::Error&) {
-      semvec_fuzz::finding("a contained id cannot be read back");
+      if (verified) semvec_fuzz::finding("a contained id cannot be read back");
     }
   }
 }
@@ -40,7 +43,7 @@ void differential(const std::shared_ptr<const semvec::FileMapping>& image, const
   if (semvec_fuzz::bytes_of(*mapped) != semvec_fuzz::bytes_of(*loaded) || mapped->size() != loaded->size())
     semvec_fuzz::finding("a mapped index saves differently from the loaded one");
   semvec_fuzz::exercise(*mapped);
-  lookups(*mapped);
+  lookups(*mapped, true);
 }
 
 template <typename Index>
@@ -71,7 +74,7 @@ void unverified(const std::shared_ptr<const semvec::FileMapping>& image) {
   } catch (const semvec::Error& e) {
     if (e.code() != semvec::ErrorCode::NotTrained) semvec_fuzz::finding("an unverified mapped index failed a search");
   }
-  lookups(*ix);
+  lookups(*ix, false);
   semvec_fuzz::bytes_of(*ix);  // saving trusts the contents too, and never reads past them
 }
 
