@@ -236,7 +236,7 @@ export interface NativeConstants {
   };
 }
 
-/** @internal CPU features the native core detects. */
+/** CPU features the native core detects. */
 export interface CpuFeatures {
   avx2: boolean;
   avx512: boolean;
