@@ -15,7 +15,10 @@ namespace {
 
 size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
 
-inline int round_int(double v) { return static_cast<int>(v + (v < 0.0 ? -0.5 : 0.5)); }
+// Callers clamp v to a small range first; NaN (a query so large that its
+// rotation overflowed to inf - inf) passes a clamp and becomes 0 here, so
+// that no NaN is ever converted to int (undefined behaviour).
+inline int round_int(double v) { return std::isnan(v) ? 0 : static_cast<int>(v + (v < 0.0 ? -0.5 : 0.5)); }
 
 inline float to_float(double v) {
   constexpr double kMax = std::numeric_limits<float>::max();

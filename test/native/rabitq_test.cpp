@@ -2,6 +2,7 @@
 // code storage, and IVF indexes that use them.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include <cstdio>
@@ -296,4 +297,19 @@ TEST("format 4.0: a flat index claiming format 4.0 is ERR_CORRUPT_FILE (4.0 hold
   testutil::put<uint16_t>(b, 8, 4);
   testutil::reseal(b);
   CHECK_THROWS_MSG(FlatIndex::deserialize(b.data(), b.size()), ErrorCode::CorruptFile, "flat indexes are 3.0");
+}
+
+TEST("rabitq: a query so large that its rotation overflows searches without undefined behaviour (checked under UBSan)") {
+  const size_t d = 40, n = 300;
+  auto x = testutil::random_vectors(n, d, 37);
+  for (IvfEncoding e : {IvfEncoding::Rq4, IvfEncoding::Rq1})
+    for (Metric m : {Metric::L2, Metric::InnerProduct}) {
+      auto ix = trained(e, m, d, x, n);
+      std::vector<float> q(d, std::numeric_limits<float>::max());
+      for (size_t c = 1; c < d; c += 2) q[c] = -std::numeric_limits<float>::max();
+      IvfSearchParams p;
+      p.nprobe = 8;
+      const SearchResults r = ix->search(q.data(), 1, 5, p);
+      CHECK(r.ids.size() <= 5);
+    }
 }
