@@ -6,6 +6,7 @@
 
 #include "distances.h"
 #include "errors.h"
+#include "round_int.h"
 #include "rng.h"
 #include "vectors.h"
 
@@ -15,10 +16,6 @@ namespace {
 
 size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
 
-// Callers clamp v to a small range first; NaN (a query so large that its
-// rotation overflowed to inf - inf) passes a clamp and becomes 0 here, so
-// that no NaN is ever converted to int (undefined behaviour).
-inline int round_int(double v) { return std::isnan(v) ? 0 : static_cast<int>(v + (v < 0.0 ? -0.5 : 0.5)); }
 
 inline float to_float(double v) {
   constexpr double kMax = std::numeric_limits<float>::max();

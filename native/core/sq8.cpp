@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "distances.h"
+#include "round_int.h"
 #include "vectors.h"
 
 namespace semvec {
@@ -15,10 +16,6 @@ size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
 
 constexpr double kFloatMax = std::numeric_limits<float>::max();
 
-// Round to nearest (halves away from zero) without a libm call: this runs
-// once per component of every probe and every stored vector. v must lie
-// well within the int range (callers clamp first).
-inline int round_int(double v) { return static_cast<int>(v + (v < 0.0 ? -0.5 : 0.5)); }
 
 // v clamped to the finite float range.
 inline float to_float(double v) { return static_cast<float>(std::clamp(v, -kFloatMax, kFloatMax)); }
