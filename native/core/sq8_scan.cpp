@@ -1,9 +1,9 @@
 #include "sq8_scan.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 
+#include "code_candidates.h"
 #include "distances.h"
 #include "sq8.h"
 #include "thread_pool.h"
@@ -12,11 +12,6 @@
 namespace semvec {
 
 namespace {
-
-// A candidate's id inside the scan: (list << 32) | slot.
-uint64_t candidate_id(size_t list, size_t slot) { return (uint64_t(list) << 32) | uint64_t(slot); }
-size_t candidate_list(uint64_t c) { return static_cast<size_t>(c >> 32); }
-size_t candidate_slot(uint64_t c) { return static_cast<size_t>(c & 0xFFFFFFFFu); }
 
 // Selects each query's candidates by their 8-bit estimates into
 // candidates[0..nq).
@@ -43,43 +38,9 @@ void select_candidates(const Sq8Lists& in, const float* qs, size_t nq, const Ivf
       sq8_scores(probe, dots.data(), cs, count, scores.data());
       TopK& heap = partial[i];
       const size_t m = kn.select_at_least(scores.data(), count, heap.threshold(), picked.data());
-      for (size_t j = 0; j < m; ++j) {
-        const size_t slot = picked[j];
-        if (mask && !((mask[slot / kBlock] >> (slot % kBlock)) & 1u)) continue;
-        heap.push(scores[slot], candidate_id(l, slot));
-      }
+      code_candidates::push_picked(heap, l, scores.data(), picked.data(), m, mask);
     }
   });
-}
-
-// One query's candidates into its results: exact scores (rerank > 0) or
-// the estimates, with the vectors' ids.
-void finish_query(const Sq8Lists& in, const float* q, TopK& candidates, bool rerank, TopK& heap) {
-  const Kernels& kn = kernels();
-  const size_t d = in.dim;
-  const std::vector<Hit> hits = candidates.take_sorted();
-  // Vectors are read whole from scattered places: fetch a few ahead.
-  constexpr size_t kAhead = 4;
-  auto prefetch = [&](const Hit& h) {
-    if (!rerank) return;
-    const char* p = reinterpret_cast<const char*>(in.lists[candidate_list(h.id)]->rows().row(candidate_slot(h.id)));
-    for (size_t b = 0; b < d * sizeof(float); b += 64) __builtin_prefetch(p + b);
-  };
-  for (size_t j = 0; j < std::min(kAhead, hits.size()); ++j) prefetch(hits[j]);
-  for (size_t j = 0; j < hits.size(); ++j) {
-    const Hit& h = hits[j];
-    if (j + kAhead < hits.size()) prefetch(hits[j + kAhead]);
-    const RowStore& rows = in.lists[candidate_list(h.id)]->rows();
-    const size_t slot = candidate_slot(h.id);
-    float score = h.score;
-    if (rerank) {
-      const float* row = rows.row(slot);
-      const float ip = kn.inner_product(q, row, d);
-      score = rows.sqnorms() ? 2.0f * ip - rows.sqnorms()[slot] : ip;
-      if (!std::isfinite(score)) score = score_in_double(q, row, d, rows.sqnorms() != nullptr);
-    }
-    heap.push(score, rows.ids()[slot]);
-  }
 }
 
 }  // namespace
@@ -89,16 +50,7 @@ void sq8_scan(const Sq8Lists& in, const float* qs, size_t nq, const IvfProbes& p
   const size_t k = heaps[0].k();
   std::vector<TopK> candidates(nq, TopK(rerank == 0 ? k : std::max(rerank, k)));
   select_candidates(in, qs, nq, probes, allowed, candidates.data());
-  auto finish = [&](size_t i) { finish_query(in, qs + i * in.dim, candidates[i], rerank > 0, heaps[i]); };
-  ThreadPool& pool = ThreadPool::global();
-  if (nq == 1 || rerank == 0) {
-    for (size_t i = 0; i < nq; ++i) finish(i);
-  } else {
-    std::atomic<size_t> next{0};
-    pool.parallel_for(std::min(pool.threads(), nq), [&](size_t) {
-      for (size_t i = next++; i < nq; i = next++) finish(i);
-    });
-  }
+  code_candidates::finish_queries(in, qs, nq, candidates, rerank, heaps);
 }
 
 }  // namespace semvec
