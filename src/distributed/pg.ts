@@ -22,6 +22,23 @@ const TYPES = {
   getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * node-postgres emits 'error' on a connection when the server sends an error
+ * while no query is running (a FATAL "terminating connection" when the
+ * server dies), and an 'error' with no listener ends the process. The pool
+ * takes its listener off a connection it hands out before the borrower can
+ * put one on, and a new connection's ReadyForQuery and a FATAL can arrive in
+ * one read: so every connection carries a listener from its construction.
+ * Failures are reported through the queries that fail and the pool's
+ * 'error' event.
+ */
+class Connection extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+
 /** A URL without its password, for messages. */
 export function redact(url: string): string {
   try {
@@ -90,8 +107,7 @@ export class Pg {
 
   /** A new connection to one URL (the caller ends it). */
   async client(url: string): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: this.#application, types: TYPES });
-    c.on('error', () => undefined); // reported through the queries that fail
+    const c = new Connection({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: this.#application, types: TYPES });
     await c.connect();
     return c;
   }
@@ -122,7 +138,7 @@ export class Pg {
     this.#finding ??= (async () => {
       try {
         const url = await this.findPrimary();
-        const pool = new pg.Pool({ connectionString: url, max: this.#max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: this.#application, types: TYPES, idleTimeoutMillis: 30_000 });
+        const pool = new pg.Pool({ connectionString: url, max: this.#max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: this.#application, types: TYPES, idleTimeoutMillis: 30_000, Client: Connection });
         pool.on('error', () => this.#broken(pool));
         this.primary = url;
         this.#pool = pool;
