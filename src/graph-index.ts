@@ -7,9 +7,10 @@
  * of them again exactly from the floats. Search time grows about with
  * log n, where an IVF index's grows with sqrt n.
  *
- * - Build: vectors are linked in parallel batches on every core. The graph
- *   depends on the vectors, their order, the seed and how adds were split,
- *   never on the number of threads: it is deterministic.
+ * - Build: vectors are linked in parallel batches on every core, their
+ *   neighbours chosen on the 8-bit codes. The graph depends on the vectors,
+ *   their order, the seed and how adds were split, never on the number of
+ *   threads or the SIMD level: it is deterministic.
  * - Filtered search (`allowIds`): a narrow allow-list (allowed^2 <= 50 * ef
  *   * size) is scanned, its codes scored and the best re-ranked exactly; a
  *   wider one is walked, the graph traversed through every node but only

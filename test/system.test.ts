@@ -12,6 +12,7 @@ interface ChildResult {
   level?: string;
   ids?: number[];
   scores?: number[];
+  graphSha?: string;
   error?: string;
   name?: string;
   message?: string;
@@ -31,7 +32,7 @@ describe('SIMD dispatch', () => {
     expect(['scalar', 'avx2', 'avx512']).toContain(simdLevel());
   });
 
-  it('SEMVEC_SIMD forces each level the CPU has; all give the same results', () => {
+  it('SEMVEC_SIMD forces each level the CPU has; all give the same results, and build the same graph', () => {
     const levels = ['scalar', 'avx2', 'avx512'];
     const supported = levels.slice(0, levels.indexOf(simdLevel()) + 1);
     const runs = supported.map((level) => runWith(level));
@@ -39,6 +40,7 @@ describe('SIMD dispatch', () => {
     for (const r of runs.slice(1)) {
       expect(r.ids).toEqual(runs[0]!.ids);
       r.scores!.forEach((s, j) => expect(s).toBeCloseTo(runs[0]!.scores![j]!, 3));
+      expect(r.graphSha).toBe(runs[0]!.graphSha);
     }
   });
 

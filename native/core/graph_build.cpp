@@ -18,6 +18,8 @@ struct BuildScratch {
   GraphScratch walk;
   std::vector<GraphHit> hits;
   std::vector<PruneCandidate> candidates;
+  std::vector<uint32_t> slots;
+  std::vector<float> dists;
 };
 
 BuildScratch& build_scratch() {
@@ -27,23 +29,27 @@ BuildScratch& build_scratch() {
 
 // Walks the graph for slot p's nearest live slots and selects its links
 // into out (degree slots); returns how many.
-size_t choose_links(const GraphStore& g, uint32_t p, const GraphBuildParams& prm, const std::vector<uint32_t>& entries,
-                    uint32_t* out) {
+size_t choose_links(const GraphStore& g, const PruneDistances& dist, uint32_t p, const GraphBuildParams& prm,
+                    const std::vector<uint32_t>& entries, uint32_t* out) {
   BuildScratch& s = build_scratch();
   s.walk.probe.prepare(g.vector(p), g.dim(), g.l2());
   SlotFilter filter;
   filter.deleted = g.deleted_flags();
   beam_search(g, entries.data(), entries.size(), prm.build_ef, filter, s.walk, s.hits);
-  s.candidates.clear();
+  s.slots.clear();
   for (const GraphHit& h : s.hits)
-    if (h.slot != p) s.candidates.push_back({prune_distance(g, p, h.slot), h.slot});
+    if (h.slot != p) s.slots.push_back(h.slot);
+  s.dists.resize(s.slots.size());
+  dist.many(g, p, s.slots.data(), s.slots.size(), s.dists.data());
+  s.candidates.clear();
+  for (size_t i = 0; i < s.slots.size(); ++i) s.candidates.push_back({s.dists[i], s.slots[i]});
   sort_candidates(s.candidates);
-  return select_neighbours(g, s.candidates.data(), s.candidates.size(), prm.alpha, g.degree(), out);
+  return select_neighbours(g, dist, s.candidates.data(), s.candidates.size(), prm.alpha, g.degree(), out);
 }
 
 // Gives slot v its new links back from `from` (n slots, ascending): appended
 // when the row has room, else chosen again with the old ones.
-void link_back(GraphStore& g, uint32_t v, const uint32_t* from, size_t n, float alpha) {
+void link_back(GraphStore& g, const PruneDistances& dist, uint32_t v, const uint32_t* from, size_t n, float alpha) {
   const size_t degree = g.degree();
   const size_t have = g.link_count(v);
   BuildScratch& s = build_scratch();
@@ -54,20 +60,24 @@ void link_back(GraphStore& g, uint32_t v, const uint32_t* from, size_t n, float 
     g.set_links(v, row.data(), row.size());
     return;
   }
-  s.candidates.clear();
+  s.slots.clear();
   for (uint32_t x : row)
-    if (!g.deleted(x)) s.candidates.push_back({prune_distance(g, v, x), x});
-  for (size_t i = 0; i < n; ++i) s.candidates.push_back({prune_distance(g, v, from[i]), from[i]});
+    if (!g.deleted(x)) s.slots.push_back(x);
+  s.slots.insert(s.slots.end(), from, from + n);
+  s.dists.resize(s.slots.size());
+  dist.many(g, v, s.slots.data(), s.slots.size(), s.dists.data());
+  s.candidates.clear();
+  for (size_t i = 0; i < s.slots.size(); ++i) s.candidates.push_back({s.dists[i], s.slots[i]});
   sort_candidates(s.candidates);
   row.resize(degree);
-  const size_t kept = select_neighbours(g, s.candidates.data(), s.candidates.size(), alpha, degree, row.data());
+  const size_t kept = select_neighbours(g, dist, s.candidates.data(), s.candidates.size(), alpha, degree, row.data());
   g.set_links(v, row.data(), kept);
 }
 
 // Commits one batch: its rows of links, then the links back, grouped by the
 // slot linked to (each group on one task).
-void commit_batch(GraphStore& g, const uint32_t* batch, size_t size, const std::vector<uint32_t>& rows,
-                  const std::vector<uint32_t>& counts, float alpha, ThreadPool& pool) {
+void commit_batch(GraphStore& g, const PruneDistances& dist, const uint32_t* batch, size_t size,
+                  const std::vector<uint32_t>& rows, const std::vector<uint32_t>& counts, float alpha, ThreadPool& pool) {
   const size_t degree = g.degree();
   std::vector<std::pair<uint32_t, uint32_t>> back;  // (linked to, from)
   for (size_t i = 0; i < size; ++i) {
@@ -85,7 +95,7 @@ void commit_batch(GraphStore& g, const uint32_t* batch, size_t size, const std::
   const size_t groups = starts.size() - 1;
   pool.parallel_for(std::min(pool.threads(), groups), [&](size_t) {
     for (size_t k = next++; k < groups; k = next++)
-      link_back(g, back[starts[k]].first, from.data() + starts[k], starts[k + 1] - starts[k], alpha);
+      link_back(g, dist, back[starts[k]].first, from.data() + starts[k], starts[k + 1] - starts[k], alpha);
   });
 }
 
@@ -115,8 +125,9 @@ void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry) {
 }
 
 void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParams& p, GraphEntry& entry,
-                    ThreadPool& pool) {
+                    PruneDistances& dist, ThreadPool& pool) {
   if (n == 0) return;
+  dist.update(g, &pool);
   const size_t degree = g.degree();
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), static_cast<uint32_t>(first));
@@ -137,9 +148,9 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
     std::atomic<size_t> next{0};
     pool.parallel_for(std::min(pool.threads(), size), [&](size_t) {
       for (size_t i = next++; i < size; i = next++)
-        counts[i] = static_cast<uint32_t>(choose_links(g, batch[i], p, entry.slots, rows.data() + i * degree));
+        counts[i] = static_cast<uint32_t>(choose_links(g, dist, batch[i], p, entry.slots, rows.data() + i * degree));
     });
-    commit_batch(g, batch, size, rows, counts, p.alpha, pool);
+    commit_batch(g, dist, batch, size, rows, counts, p.alpha, pool);
     add_to_sum(g, batch, size, 1, entry);
     pos += size;
     graph += size;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph_prune.h"
 #include "graph_store.h"
 
 namespace semvec {
@@ -48,9 +49,10 @@ struct GraphEntry {
 };
 
 // Links slots [first, first + n) of g (appended, without links) into the
-// graph of the slots before them, and updates `entry`.
+// graph of the slots before them, and updates `entry`; `dist` is brought up
+// to the new slots.
 void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParams& p, GraphEntry& entry,
-                    ThreadPool& pool);
+                    PruneDistances& dist, ThreadPool& pool);
 
 // The live slot nearest to the mean of the live vectors (a walk from the
 // current entry), as the new entry; none when the graph holds no live slot.

@@ -99,7 +99,7 @@ bool GraphIndex::contains(uint64_t id) const {
 size_t GraphIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
   return sizeof(*this) + store_.memory_usage() + slot_of_.memory_usage() +
-         entry_.sum.capacity() * sizeof(double) + entry_.slots.capacity() * sizeof(uint32_t);
+         entry_.sum.capacity() * sizeof(double) + entry_.slots.capacity() * sizeof(uint32_t) + prune_.memory_usage();
 }
 
 size_t GraphIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
@@ -131,7 +131,7 @@ void GraphIndex::add(const float* x, size_t n, const uint64_t* ids) {
   try {
     store_.append(x, n, assigned.data(), metric_ == Metric::Cosine, &pool);
     GraphBuildParams bp{params_.build_ef, params_.alpha, params_.seed};
-    link_new_slots(store_, first, n, bp, entry_, pool);
+    link_new_slots(store_, first, n, bp, entry_, prune_, pool);
   } catch (...) {
     // An allocation failed while linking: the new vectors go, and every
     // link to them (compact drops links to dropped slots). Old nodes that
@@ -139,6 +139,7 @@ void GraphIndex::add(const float* x, size_t n, const uint64_t* ids) {
     std::vector<uint8_t> keep(store_.size(), 1);
     std::fill(keep.begin() + first, keep.end(), 0);
     store_.compact(keep);
+    prune_.truncate(first);
     entry_ = before;
     throw;
   }
@@ -241,10 +242,12 @@ size_t GraphIndex::remove(const uint64_t* ids, size_t n) {
 
 void GraphIndex::repair_locked() {
   ThreadPool& pool = ThreadPool::global();
-  repair_tombstone_links(store_, params_.alpha, pool);
+  repair_tombstone_links(store_, params_.alpha, prune_, pool);
   std::vector<uint8_t> keep(store_.size());
   for (size_t s = 0; s < store_.size(); ++s) keep[s] = store_.deleted(s) ? 0 : 1;
   store_.compact(keep);
+  // Slots were renumbered from the first deleted one on.
+  prune_.truncate(std::find(keep.begin(), keep.end(), 0) - keep.begin());
   for (size_t s = 0; s < store_.size(); ++s) slot_of_.update(store_.id(s), s);
   deleted_ = 0;
   entry_.slots.clear();

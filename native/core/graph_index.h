@@ -154,6 +154,7 @@ class GraphIndex {
   GraphParams params_;
   GraphStore store_;
   GraphEntry entry_;
+  PruneDistances prune_;  // the build's per-slot terms (derived from the codes, not saved)
   IdTable slot_of_;  // live ids only: id -> slot
   size_t deleted_ = 0;
   uint64_t next_id_ = 0;

@@ -8,12 +8,27 @@
 // when c can be reached through s; alpha > 1 keeps some longer links,
 // which shortens walks across the data. At most `degree` are kept.
 //
-// Distances are exact squared L2, from the float vectors, for every metric:
-// for cosine (unit vectors) it orders as 1 - <x, y> does, and the rule is
-// invariant to the factor of 2; for ip, linking by L2 among the candidates
-// the inner-product walk found keeps the graph a proximity graph even when
-// norms differ (measured: recall@10 at ef 128 rose from 0.80 to 0.996 on
-// un-normalised clustered data against 1 - <x, y>).
+// Distances are squared L2 for every metric: for cosine (unit vectors) it
+// orders as 1 - <x, y> does, and the rule is invariant to the factor of 2;
+// for ip, linking by L2 among the candidates the inner-product walk found
+// keeps the graph a proximity graph even when norms differ (measured:
+// recall@10 at ef 128 rose from 0.80 to 0.996 on un-normalised clustered
+// data against 1 - <x, y>).
+//
+// They are the distances of the decoded 8-bit codes (graph_codes.h), not of
+// the floats: the heuristic compares distances among a slot's neighbours
+// and candidates, tens of thousands per inserted slot, and a code row is a
+// quarter of a float row to read. With x = lo + step * code per row,
+//   ||x - y||^2 = |x|^2 + |y|^2 - 2 <x, y>,
+//   <x, y> = d lo_x lo_y + lo_x step_y S_y + lo_y step_x S_x
+//            + step_x step_y <code_x, code_y>
+// where S is a row's sum of codes and |x|^2 the decoded norm, both kept per
+// slot; <code_x, code_y> is exact int32 arithmetic (the graph walk's
+// kernel, with code_x shifted to signed bytes), and the rest is computed
+// in double in a fixed order, so a distance is the same at every SIMD
+// level and on every thread. (Measured on 50k real-text vectors: the
+// build's CPU time fell from 16.5 s to 12.6 s against float distances,
+// with the same recall@10 at ef 32, 64 and 128 to within 0.001.)
 #pragma once
 
 #include <cstddef>
@@ -24,20 +39,58 @@
 
 namespace semvec {
 
+class ThreadPool;
+
 struct PruneCandidate {
   float dist;
   uint32_t slot;
 };
 
-// The distance of two stored slots used by the heuristic.
-float prune_distance(const GraphStore& g, uint32_t a, uint32_t b);
+// The heuristic's distances between stored slots, with the per-slot terms
+// they need (derived from the codes: not saved, computed when first needed).
+class PruneDistances {
+ public:
+  // Computes the terms of the slots of g that have none yet (on pool, may
+  // be null). Call before any concurrent use, whenever slots were added.
+  void update(const GraphStore& g, ThreadPool* pool);
+  // Forgets the terms of slots from `size` on (slots dropped or renumbered
+  // from there: the next update computes them again).
+  void truncate(size_t size);
+
+  // The distance of slots a and b (both updated). Never NaN: an overflow
+  // is +infinity.
+  float operator()(const GraphStore& g, uint32_t a, uint32_t b) const;
+  // The distances of slot a to slots b[0..m) into out.
+  void many(const GraphStore& g, uint32_t a, const uint32_t* b, size_t m, float* out) const;
+
+  size_t memory_usage() const { return terms_.capacity() * sizeof(Terms); }
+
+  // Working memory of many(), one per thread.
+  struct Scratch {
+    std::vector<int8_t> q;
+    std::vector<const uint8_t*> rows;
+    std::vector<int32_t> dots;
+    std::vector<uint32_t> rest, at;
+    std::vector<float> to_rest;
+  };
+  static Scratch& scratch();
+  void many(const GraphStore& g, uint32_t a, const uint32_t* b, size_t m, float* out, Scratch& s) const;
+
+ private:
+  struct Terms {
+    double norm;      // |x|^2 of the decoded row
+    double sum;       // sum of the row's codes
+    float lo, step;   // the row's range (graph_codes.h), kept here to spare a cache line
+  };
+  std::vector<Terms> terms_;
+};
 
 // Sorts candidates nearest first (ties: lower slot) and drops repeats.
 void sort_candidates(std::vector<PruneCandidate>& c);
 
 // Writes the kept candidates (c: sorted by sort_candidates, distances to
 // the slot being linked) to out (at most `degree`), returns how many.
-size_t select_neighbours(const GraphStore& g, const PruneCandidate* c, size_t n, float alpha, size_t degree,
-                         uint32_t* out);
+size_t select_neighbours(const GraphStore& g, const PruneDistances& dist, const PruneCandidate* c, size_t n,
+                         float alpha, size_t degree, uint32_t* out);
 
 }  // namespace semvec

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 
+#include "graph_prune.h"
 #include "graph_store.h"
 
 namespace semvec {
@@ -20,6 +21,7 @@ namespace semvec {
 class ThreadPool;
 
 // Repairs every live node of g linked to a deleted one; returns how many.
-size_t repair_tombstone_links(GraphStore& g, float alpha, ThreadPool& pool);
+// `dist` is brought up to g's slots.
+size_t repair_tombstone_links(GraphStore& g, float alpha, PruneDistances& dist, ThreadPool& pool);
 
 }  // namespace semvec
