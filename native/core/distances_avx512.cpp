@@ -6,6 +6,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "distances.h"
 
 namespace semvec {
@@ -204,6 +206,9 @@ __attribute__((target("avx512vnni"))) void sq8_dots_rows_vnni(const int8_t* q, c
   size_t j = 0;
   for (; j + 4 <= m; j += 4) {
     const uint8_t *r0 = rows[j], *r1 = rows[j + 1], *r2 = rows[j + 2], *r3 = rows[j + 3];
+    // The rows are scattered: ask for the next four while these four run.
+    for (size_t p = j + 4; p < std::min(m, j + 8); ++p)
+      for (size_t c = 0; c < bytes; c += 64) _mm_prefetch(reinterpret_cast<const char*>(rows[p] + c), _MM_HINT_T0);
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t c = 0; c < body; c += 64) {
       const __m512i qq = _mm512_loadu_si512(q + c);
