@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { FlatIndex, IVFIndex, ValidationError, type IVFEncoding, type Metric } from '../src/index.js';
+import { FlatIndex, GraphIndex, IVFIndex, ValidationError, type IVFEncoding, type Metric } from '../src/index.js';
 import { randomVectors } from './helpers/data.js';
 import { expectCode, expectRejects } from './helpers/errors.js';
 import { Section, sectionAt } from './helpers/format3.js';
@@ -231,5 +231,24 @@ describe('IVFIndex.emptyLike', () => {
     expect(like.isTrained).toBe(false);
     like.add(data.subarray(0, 200 * dim)); // autoTrain carried over
     expect([like.isTrained, like.size, untrained.size]).toEqual([true, 200, 0]);
+  });
+});
+
+describe('GraphIndex.open without verify', () => {
+  // A fuzzed file (test/fuzz/load_graph.cpp) whose checksums are right but
+  // whose id table maps id 0 to a slot far past the 5 stored: load and a
+  // verified open refuse it; a trusted open may answer wrongly, but an
+  // allow-listed search and getVector never read outside the file.
+  const fixture = new URL('fixtures/graph-corrupt-id-table.svx', import.meta.url);
+
+  it('an id table pointing past the store: allow-listed searches skip the id, getVector is ERR_CORRUPT_FILE', () => {
+    expectCode(() => GraphIndex.fromBuffer(readFileSync(fixture)), 'ERR_CORRUPT_FILE', /id table/);
+    expectCode(() => GraphIndex.open(fixture.pathname, { verify: true }), 'ERR_CORRUPT_FILE', /id table/);
+    const g = GraphIndex.open(fixture.pathname, { verify: false });
+    const r = g.search(new Float32Array(g.dim).fill(1), 4, { allowIds: [0, 1, 2, 3, 4] });
+    expect([...r.ids].sort()).toEqual([1, 2, 3, 4]);
+    expectCode(() => g.getVector(0), 'ERR_CORRUPT_FILE', /maps id 0 to slot \d+ of 5 \(open the file with verify\)/);
+    expect(g.getVector(1)).toHaveLength(g.dim);
+    g.close();
   });
 });

@@ -152,7 +152,8 @@ GraphFilter GraphIndex::filter_locked(const uint64_t* allow, size_t n_allow, siz
   return make_graph_filter(allow, n_allow, store_.size(), slot_of_.size(), ef, kGraphScanFactor,
                            [&](uint64_t id, uint32_t* slot) {
                              uint64_t where;
-                             if (!slot_of_.find(id, &where)) return false;
+                             // A slot past the store: an unverified mapped file's id table (skipped).
+                             if (!slot_of_.find(id, &where) || where >= store_.size()) return false;
                              *slot = static_cast<uint32_t>(where);
                              return true;
                            });
@@ -261,17 +262,25 @@ void GraphIndex::repair_locked() {
   choose_entry(store_, params_.build_ef, entry_);
 }
 
-void GraphIndex::reconstruct(uint64_t id, float* out) const {
-  std::shared_lock<RwLock> lock(mutex_);
+uint64_t GraphIndex::slot_of_locked(uint64_t id) const {
   uint64_t slot;
   if (!slot_of_.find(id, &slot)) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  // Only an unverified mapped file's id table can point past the store.
+  if (slot >= store_.size())
+    throw Error(ErrorCode::CorruptFile, "the id table maps id " + std::to_string(id) + " to slot " + std::to_string(slot) +
+                                            " of " + std::to_string(store_.size()) + " (open the file with verify)");
+  return slot;
+}
+
+void GraphIndex::reconstruct(uint64_t id, float* out) const {
+  std::shared_lock<RwLock> lock(mutex_);
+  const uint64_t slot = slot_of_locked(id);
   std::copy(store_.vector(slot), store_.vector(slot) + dim_, out);
 }
 
 std::vector<uint64_t> GraphIndex::neighbours(uint64_t id) const {
   std::shared_lock<RwLock> lock(mutex_);
-  uint64_t slot;
-  if (!slot_of_.find(id, &slot)) throw Error(ErrorCode::NotFound, "id " + std::to_string(id) + " is not in the index");
+  const uint64_t slot = slot_of_locked(id);
   std::vector<uint64_t> out;
   const uint32_t* links = store_.links(slot);
   for (size_t j = 0; j < store_.degree() && links[j] != kNoLink; ++j)

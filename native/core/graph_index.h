@@ -139,6 +139,7 @@ class GraphIndex {
                   TopK& heap) const;
   GraphFilter filter_locked(const uint64_t* allow, size_t n_allow, size_t ef) const;
   void repair_locked();
+  uint64_t slot_of_locked(uint64_t id) const;  // NotFound, or CorruptFile past the store
   void check_writable() const;
   // Persistence (graph_index_io.cpp).
   size_t payload_bytes_locked() const;

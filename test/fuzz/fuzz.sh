@@ -4,7 +4,7 @@
 #
 #   npm run fuzz -- [--seconds N] [--target NAME]...
 #
-# Targets: load_flat, load_ivf_f32, load_ivf_sq8, load_snapshot, open_mapped
+# Targets: load_flat, load_ivf_f32, load_ivf_sq8, load_graph, load_snapshot, open_mapped
 # (default: all; N defaults to 60). Corpora grow across runs in
 # build/fuzz/corpus/<target>; findings are written to
 # build/fuzz/artifacts/<target>/ and the script exits non-zero if any target
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     *) echo "fuzz: unknown argument '$1' (expected --seconds N, --target NAME)" >&2; exit 2 ;;
   esac
 done
-all=(load_flat load_ivf_f32 load_ivf_sq8 load_snapshot open_mapped)
+all=(load_flat load_ivf_f32 load_ivf_sq8 load_graph load_snapshot open_mapped)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
   case " ${all[*]} " in *" $t "*) ;; *) echo "fuzz: unknown target '$t' (one of: ${all[*]})" >&2; exit 2 ;; esac
@@ -61,6 +61,7 @@ seeds_for() {
     load_flat) echo "$out/seeds/flat" ;;
     load_ivf_f32) echo "$out/seeds/ivf_f32" ;;
     load_ivf_sq8) echo "$out/seeds/ivf_sq8" ;;
+    load_graph) echo "$out/seeds/graph" ;;
     *) echo "$out/seeds/flat $out/seeds/ivf_f32 $out/seeds/ivf_sq8" ;;
   esac
 }

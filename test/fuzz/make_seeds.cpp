@@ -1,5 +1,5 @@
 // Writes small seed files for the fuzz targets: make_seeds <dir> writes
-// <dir>/flat/*, <dir>/ivf_f32/*, <dir>/ivf_sq8/* (the snapshot and mapped
+// <dir>/flat/*, <dir>/ivf_f32/*, <dir>/ivf_sq8/*, <dir>/graph/* (the snapshot and mapped
 // targets use all three), each index in format 3 and in the older format
 // of its kind (1.0, or 2.0 for sq8; names ending in -v1, -v2). Together
 // with the golden files of test/fixtures they cover every kind, encoding,
@@ -14,6 +14,7 @@
 
 #include "../native/legacy_files.h"
 #include "flat_index.h"
+#include "graph_index.h"
 #include "ivf_index.h"
 
 using namespace semvec;
@@ -41,6 +42,8 @@ void write(const Index& ix, const std::string& path) {
   write_bytes(b, path);
   if constexpr (std::is_same_v<Index, FlatIndex>) {
     write_bytes(testutil::legacy_flat(b), path + "-v1");
+  } else if constexpr (std::is_same_v<Index, GraphIndex>) {
+    // format 3 only
   } else {
     write_bytes(testutil::legacy_ivf(b), path + (ix.encoding() == IvfEncoding::Sq8 ? "-v2" : "-v1"));
   }
@@ -62,7 +65,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  for (const char* sub : {"", "/flat", "/ivf_f32", "/ivf_sq8"}) ::mkdir((dir + sub).c_str(), 0755);
+  for (const char* sub : {"", "/flat", "/ivf_f32", "/ivf_sq8", "/graph"}) ::mkdir((dir + sub).c_str(), 0755);
   const Metric metrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
   unsigned seed = 1;
   for (Metric m : metrics)
@@ -96,5 +99,22 @@ int main(int argc, char** argv) {
           }
         }
   }
+  // Graphs: small degrees keep the files under the fuzzer's length limit;
+  // some hold tombstones.
+  for (Metric m : metrics)
+    for (size_t d : {1, 3, 8})
+      for (size_t n : {0, 1, 5, 40}) {
+        GraphParams p;
+        p.degree = 4;
+        p.build_ef = 8;
+        GraphIndex ix(d, m, p);
+        auto x = vectors(n, d, ++seed);
+        ix.add(x.data(), n, nullptr);
+        if (n == 40) {
+          const uint64_t gone[] = {3, 7};
+          ix.remove(gone, 2);
+        }
+        write(ix, dir + "/graph/" + metric_name(m) + "-d" + std::to_string(d) + "-n" + std::to_string(n));
+      }
   return 0;
 }
