@@ -65,7 +65,7 @@ interface Built {
   saveSeconds: number;
 }
 
-const ENCODINGS: readonly IVFEncoding[] = ['f32', 'sq8'];
+const ENCODINGS: readonly IVFEncoding[] = ['f32', 'sq8', 'rq4'];
 
 /** Frees dropped indexes: a full collection, then a turn of the event loop, where their finalisers run. */
 async function freeDropped(): Promise<void> {

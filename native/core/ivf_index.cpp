@@ -26,6 +26,12 @@ size_t suggest_nlist(size_t n) {
 
 IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEncoding encoding,
                    size_t rerank)
+    : IvfIndex(dim, metric, nlist, nprobe, encoding, rerank, RotationGiven{}) {
+  if (is_rq(encoding)) rotation_ = Rotation(dim, kRqRotationSeed);
+}
+
+IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEncoding encoding,
+                   size_t rerank, RotationGiven)
     : dim_(check_dim(dim)),
       metric_(check_metric(metric)),
       nlist_(nlist),
@@ -46,7 +52,6 @@ IvfIndex::IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEn
                                                 std::to_string(nlist));
   check_nprobe(nprobe);
   check_rerank(rerank);
-  if (is_rq(encoding)) rotation_ = Rotation(dim, kRqRotationSeed);
 }
 
 IvfList& IvfIndex::make_list(size_t l) {
@@ -198,7 +203,9 @@ void IvfIndex::set_centroids_locked(const float* c) {
     std::copy(c, c + nlist_ * dim_, rows.data());
     centroid_rows_ = PodStorage<float>(std::move(rows));
   }
-  if (is_rq(encoding_)) {
+  // A reader sets the rotation after the centroids (set_rotation_locked
+  // rotates them then).
+  if (is_rq(encoding_) && rotation_.dim() == dim_) {
     PodBuffer<float> rot;
     rot.resize(nlist_ * dim_);
     rotation_.apply(c, nlist_, rot.data());
@@ -361,13 +368,13 @@ void IvfIndex::reconstruct(uint64_t id, float* out) const {
 
 std::unique_ptr<IvfIndex> IvfIndex::empty_like() const {
   std::shared_lock<RwLock> lock(mutex_);
-  auto out = std::make_unique<IvfIndex>(dim_, metric_, nlist_, nprobe_, encoding_, rerank_);
+  std::unique_ptr<IvfIndex> out(new IvfIndex(dim_, metric_, nlist_, nprobe_, encoding_, rerank_, RotationGiven{}));
+  if (is_rq(encoding_)) out->rotation_ = Rotation(dim_, rotation_.rows().data());
   if (trained_) {
     // Bit for bit, norms included, so that every vector goes to the same list.
     out->centroids_ = centroids_.copy();
     out->centroid_rows_ = centroid_rows_.copy();
     out->centroid_rot_ = centroid_rot_.copy();
-    if (is_rq(encoding_)) out->rotation_ = Rotation(dim_, rotation_.rows().data());
     out->lists_.resize(nlist_);
     out->trained_ = true;
   }

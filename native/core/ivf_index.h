@@ -168,6 +168,12 @@ class IvfIndex {
   static std::unique_ptr<IvfIndex> open_image(std::shared_ptr<const FileMapping> image, bool verify = true);
 
  private:
+  // For copies and readers, which set the rotation from the source
+  // (set_rotation_locked): the seeded one (Gram-Schmidt on dim x dim, tens
+  // of ms at 384 dims) is not computed only to be replaced.
+  struct RotationGiven {};
+  IvfIndex(size_t dim, Metric metric, size_t nlist, size_t nprobe, IvfEncoding encoding, size_t rerank,
+           RotationGiven);
   // The fields of an IVF payload, every format (ivf_index_io.cpp).
   struct Fields {
     uint64_t next_id = 0;

@@ -202,7 +202,9 @@ std::unique_ptr<IvfIndex> IvfIndex::assemble(const FileHeader& h, const Fields& 
     corrupt_file("payload size does not match count, dim, nlist and list sizes");
   expect_sections(table, *layout);
   // Every section lies inside the file: now the arrays.
-  auto index = std::make_unique<IvfIndex>(h.dim, h.metric, f.nlist, f.nprobe, f.encoding, f.rerank);
+  // rq: the rotation is the file's, set after the lists (sections are read
+  // in order); the centroids are rotated once, when it is set.
+  std::unique_ptr<IvfIndex> index(new IvfIndex(h.dim, h.metric, f.nlist, f.nprobe, f.encoding, f.rerank, RotationGiven{}));
   if (f.trained) {
     index->assemble_centroids_locked(*layout, src);
     index->assemble_lists_locked(*layout, sizes.data(), src);
