@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import Database from 'better-sqlite3';
 
-import { createStatements, dropStatements, fillStatements } from '../src/collection/keyword-index.js';
+import { createStatements, dropStatements, fillStatements, keywordPhrases } from '../src/collection/keyword-index.js';
 import { Client, evaluateRetrieval, Reranker, type QueryOptions, type RetrievalRun } from '../src/index.js';
 import { gaussianRow, mulberry32 } from '../src/random.js';
 import { option, parseCommand, runMain } from './lib/args.js';
@@ -50,6 +50,8 @@ const K = 10;
 const WARMUP = 10;
 const BATCH = 10_000;
 const BUCKETS = 100;
+/** Label of the keyword baseline rows (see benchScoreEveryMatch). */
+const BASELINE = 'keyword baseline: every match scored';
 const RERANKED_QUERIES = 100; // queries of the (meaningless) reranked quality rows // `where: { bucket: 7 }` keeps 1% of the records
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const sharedModels = join(repo, '..', '..', 'shared', 'models');
@@ -140,9 +142,47 @@ async function benchSize(n: number, corpus: readonly string[], queryTexts: reado
       }
     }
     await client.close();
+    Object.assign(latency, await benchScoreEveryMatch(file, n, queryTexts, p));
     return { n, addSeconds, ftsBytes, ftsRebuildSeconds, dbBytes, latency };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The baseline of the keyword rows, in the same run: every match scored by
+ * bm25() and sorted, the filter applied to that ranking (what keyword
+ * search did before it pruned by score bounds and passed a selective
+ * filter to SQLite), straight on the database.
+ */
+async function benchScoreEveryMatch(file: string, n: number, queryTexts: readonly string[], p: ReturnType<typeof parseParams>): Promise<Record<string, Latency>> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const t = 'fts_1';
+    const top = db.prepare(`SELECT rowid, bm25(${t}) AS s FROM ${t} WHERE ${t} MATCH ? ORDER BY s, rowid LIMIT ?`).raw(true);
+    const all = db.prepare(`SELECT rowid, bm25(${t}) AS s FROM ${t} WHERE ${t} MATCH ? ORDER BY s, rowid`).raw(true);
+    const allowed = new Set(db.prepare("SELECT rid FROM records WHERE cid = 1 AND json_extract(metadata, '$.bucket') = 7").pluck().all() as number[]);
+    const match = (i: number) => (keywordPhrases(queryTexts[i % queryTexts.length] as string) ?? ['""']).join(' OR ');
+    const out: Record<string, Latency> = {};
+    for (const filtered of [false, true]) {
+      const label = `${BASELINE}${filtered ? ' + 1% where' : ''}`;
+      progress(`N ${fmtInt(n)}: timing ${label}`);
+      const run = async (i: number) => {
+        if (!filtered) return top.all(match(i), K);
+        const found: unknown[] = [];
+        for (const row of all.iterate(match(i)) as IterableIterator<[number, number]>) {
+          if (!allowed.has(row[0])) continue;
+          found.push(row);
+          if (found.length >= K) break;
+        }
+        return found;
+      };
+      for (let i = 0; i < WARMUP; i++) await run(p.queries + i);
+      out[label] = latencyOf(await timeEachAsync(p.queries, run), 1, 'hrtime');
+    }
+    return out;
+  } finally {
+    db.close();
   }
 }
 
@@ -297,6 +337,13 @@ async function main(): Promise<void> {
   console.log('\nLatency per query (ms; vectors random, so vector-side results mean nothing here, only their cost):');
   const labels = Object.keys(sizes[0]?.latency ?? {});
   console.log(table(['N', 'query', 'median ms', 'p99 ms'], sizes.flatMap((s) => labels.map((l) => [fmtInt(s.n), l, fmt(s.latency[l]!.medianMs, 2), fmt(s.latency[l]!.p99Ms, 2)]))));
+  for (const s of sizes) {
+    for (const w of ['', ' + 1% where']) {
+      const before = s.latency[`${BASELINE}${w}`];
+      const after = s.latency[`keyword${w}`];
+      if (before && after) console.log(`  N ${fmtInt(s.n)}: keyword${w} median ${fmt(before.medianMs / after.medianMs, 1)}x faster than every match scored (p99 ${fmt(before.p99Ms / after.p99Ms, 1)}x)`);
+    }
+  }
   console.log('\nKeyword index (FTS5, unicode61):');
   console.log(
     table(
