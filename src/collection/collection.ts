@@ -57,7 +57,8 @@ import type {
 /** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
 export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 
-const QUERY_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
+/** The query modes, in the order messages list them. */
+export const QUERY_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
 
 /** A ranked record on its way to a query's result. */
 interface Hit {
