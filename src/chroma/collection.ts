@@ -4,7 +4,9 @@
  * Chroma's `include` values, `modify`, `count`, `peek`. Documents without
  * embeddings are embedded by the collection's embedding function.
  */
-import type { CollectionRecord, QueryMatch } from '../collection/collection.js';
+import { QUERY_MODES, type CollectionRecord, type QueryMatch } from '../collection/collection.js';
+import type { Fusion } from '../collection/fusion.js';
+import type { QueryMode, RerankQueryOptions } from '../collection/types.js';
 import type { CollectionApi as CoreCollection } from './backend.js';
 import type { Include as CoreInclude, RecordsInput } from '../collection/records-input.js';
 import type { Where as CoreWhere, WhereDocument as CoreWhereDocument } from '../collection/filter.js';
@@ -63,6 +65,18 @@ export interface QueryArgs {
   where?: Where;
   whereDocument?: WhereDocument;
   include?: Include[];
+  /**
+   * semvec's addition: 'vector' (default, Chroma's query), 'keyword' (BM25
+   * over the documents, from queryTexts alone) or 'hybrid' (both, fused).
+   * With a mode or a rerank, the result carries each match's `scores`.
+   */
+  mode?: QueryMode;
+  /** semvec's addition: how hybrid mode merges its two rankings; default `{ method: 'rrf', k: 60 }`. */
+  fusion?: Fusion;
+  /** semvec's addition: hybrid mode's candidates from each side; default max(nResults, 50). */
+  candidates?: number;
+  /** semvec's addition: reorder the best `candidates` of the mode with a cross-encoder (a Reranker); needs queryTexts. */
+  rerank?: RerankQueryOptions;
 }
 
 export interface DeleteArgs {
@@ -80,7 +94,7 @@ export interface ModifyArgs {
 
 const RECORD_KEYS = ['ids', 'embeddings', 'metadatas', 'documents', 'uris'];
 const GET_KEYS = ['ids', 'where', 'limit', 'offset', 'whereDocument', 'include'];
-const QUERY_KEYS = ['queryEmbeddings', 'queryTexts', 'queryURIs', 'ids', 'nResults', 'where', 'whereDocument', 'include'];
+const QUERY_KEYS = ['queryEmbeddings', 'queryTexts', 'queryURIs', 'ids', 'nResults', 'where', 'whereDocument', 'include', 'mode', 'fusion', 'candidates', 'rerank'];
 const DELETE_KEYS = ['ids', 'where', 'whereDocument', 'limit'];
 const GET_DEFAULT: Include[] = ['documents', 'metadatas'];
 const QUERY_DEFAULT: Include[] = ['metadatas', 'documents', 'distances'];
@@ -241,9 +255,12 @@ export class Collection {
     checkWhereDocument(a.whereDocument);
     if (a.nResults !== undefined && (typeof a.nResults !== 'number' || !(a.nResults > 0))) invalid(`query: nResults must be a positive integer; received ${describe(a.nResults)}`);
     if (a.queryEmbeddings === undefined && a.queryTexts === undefined) invalid("query: at least one of 'queryEmbeddings' and 'queryTexts' must be provided");
+    if (a.mode !== undefined && !QUERY_MODES.includes(a.mode)) invalid(`query: mode must be one of ${QUERY_MODES.map((m) => `'${m}'`).join(', ')}; received ${describe(a.mode)}`);
+    const mode = a.mode ?? 'vector';
     const matches = await chroma(async () => {
       let queryEmbeddings: VectorsInput | undefined = a.queryEmbeddings;
-      if (queryEmbeddings === undefined) {
+      // Keyword mode reads the texts alone; the other modes embed them when no vectors are given.
+      if (queryEmbeddings === undefined && mode !== 'keyword') {
         if (!Array.isArray(a.queryTexts) || a.queryTexts.some((t) => typeof t !== 'string')) invalid(`query: queryTexts must be an array of strings; received ${describe(a.queryTexts)}`);
         queryEmbeddings = await this.#embed(a.queryTexts, true, 'query');
         if (queryEmbeddings instanceof Float32Array && this.#core.dim === undefined) {
@@ -253,16 +270,23 @@ export class Collection {
           queryEmbeddings = Array.from({ length: n }, (_, i) => flat.subarray(i * dim, (i + 1) * dim));
         }
       }
+      // The texts go along for the keyword side and the reranker.
+      const withTexts = mode !== 'vector' || a.rerank !== undefined;
       return this.#core.query({
         queryEmbeddings,
+        ...(withTexts && a.queryTexts !== undefined ? { queryTexts: a.queryTexts } : {}),
         ids: a.ids,
         nResults: a.nResults,
         where: a.where as CoreWhere | undefined,
         whereDocument: a.whereDocument as CoreWhereDocument | undefined,
         include: coreInclude(include),
+        ...(a.mode !== undefined ? { mode: a.mode } : {}),
+        ...(a.fusion !== undefined ? { fusion: a.fusion } : {}),
+        ...(a.candidates !== undefined ? { candidates: a.candidates } : {}),
+        ...(a.rerank !== undefined ? { rerank: a.rerank } : {}),
       });
     });
-    return queryResult<TMeta>(matches, include);
+    return queryResult<TMeta>(matches, include, a.mode !== undefined || a.rerank !== undefined);
   }
 
   /**
@@ -349,7 +373,7 @@ export function getResult<TMeta extends Metadata>(records: CollectionRecord[], i
 }
 
 /** Core matches to Chroma's QueryResult. */
-export function queryResult<TMeta extends Metadata>(matches: QueryMatch[][], include: Include[]): QueryResult<TMeta> {
+export function queryResult<TMeta extends Metadata>(matches: QueryMatch[][], include: Include[], withScores = false): QueryResult<TMeta> {
   const has = (f: Include) => include.includes(f);
   return new QueryResult<TMeta>({
     ids: matches.map((q) => q.map((m) => m.id)),
@@ -359,5 +383,6 @@ export function queryResult<TMeta extends Metadata>(matches: QueryMatch[][], inc
     distances: has('distances') ? matches.map((q) => q.map((m) => m.distance)) : [],
     uris: has('uris') ? matches.map((q) => q.map(() => null)) : [],
     include,
+    ...(withScores ? { scores: matches.map((q) => q.map((m) => m.scores ?? null)) } : {}),
   });
 }

@@ -3,6 +3,7 @@
  * `query`), with `rows()` for record-by-record iteration. Fields not in
  * `include` are empty arrays, as the `chromadb` client makes them.
  */
+import type { MatchScores } from '../collection/types.js';
 import type { Include, Metadata } from './types.js';
 
 export interface GetResultData<TMeta extends Metadata = Metadata> {
@@ -66,6 +67,8 @@ export interface QueryResultData<TMeta extends Metadata = Metadata> {
   include: Include[];
   metadatas: (TMeta | null)[][];
   uris: (string | null)[][];
+  /** semvec's addition: each match's score per stage, when the query gave a mode or a rerank. */
+  scores?: (MatchScores | null)[][];
 }
 
 export class QueryResult<TMeta extends Metadata = Metadata> {
@@ -76,8 +79,13 @@ export class QueryResult<TMeta extends Metadata = Metadata> {
   readonly include: Include[];
   readonly metadatas: (TMeta | null)[][];
   readonly uris: (string | null)[][];
+  /**
+   * semvec's addition, present when the query gave a `mode` or a `rerank`:
+   * each match's score and rank per stage (vector, keyword, fused, rerank).
+   */
+  readonly scores?: (MatchScores | null)[][];
 
-  constructor({ distances, documents, embeddings, ids, include, metadatas, uris }: QueryResultData<TMeta>) {
+  constructor({ distances, documents, embeddings, ids, include, metadatas, uris, scores }: QueryResultData<TMeta>) {
     this.distances = distances;
     this.documents = documents;
     this.embeddings = embeddings;
@@ -85,6 +93,7 @@ export class QueryResult<TMeta extends Metadata = Metadata> {
     this.include = include;
     this.metadatas = metadatas;
     this.uris = uris;
+    if (scores !== undefined) this.scores = scores;
   }
 
   /**

@@ -18,7 +18,7 @@ import type { Metric } from '../vector-index.js';
 import { CollectionIndex, type IndexOwner } from './collection-index.js';
 import { compileWhereDocument, evaluate, parseWhere } from './filter.js';
 import { checkFusion, fuse, type FusionSpec } from './fusion.js';
-import { keywordQuery, type Tokenizer } from './keyword-index.js';
+import { keywordPhrases, type Tokenizer } from './keyword-index.js';
 import { intersect, setMatching, type Matching } from './matching.js';
 import type { Metadata } from './metadata.js';
 import { MetadataColumns } from './metadata-columns.js';
@@ -57,7 +57,8 @@ import type {
 /** Records at which an 'ivf' collection moves from exact to IVF search (AUTO_IVF.minVectors). */
 export const IVF_MIN_RECORDS = AUTO_IVF.minVectors;
 
-const QUERY_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
+/** The query modes, in the order messages list them. */
+export const QUERY_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
 
 /** A ranked record on its way to a query's result. */
 interface Hit {
@@ -641,7 +642,7 @@ export class Collection {
         if (q.nq !== texts.length) bad(`mode 'hybrid': queryEmbeddings holds ${q.nq} vectors for ${texts.length} queryTexts; give one per text`);
       }
     }
-    const matches = texts?.map((t) => keywordQuery(t, 'queryTexts'));
+    const matches = texts?.map((t) => keywordPhrases(t, 'queryTexts'));
     const empty = () => Array.from({ length: q.nq }, () => [] as QueryMatch[]);
     const dim = this.#info.dim;
     const vectorSide = mode !== 'keyword' && 'queries' in q && dim !== undefined && this.#index.size > 0;
@@ -660,9 +661,9 @@ export class Collection {
       return results.map((r) => Array.from(r.ids, (rid, j): Hit => ({ rid, ...distanceAndScore(metric, r.scores[j] as number) })));
     };
     const keywordHits = (k: number): Hit[][] =>
-      (matches as (string | undefined)[]).map((match) => {
-        if (match === undefined) return [];
-        const { rids, scores } = this.#host.store.keywordSearch(this.cid, match, k, allow && ((rid) => allow.has(rid)));
+      (matches as (string[] | undefined)[]).map((phrases) => {
+        if (phrases === undefined) return [];
+        const { rids, scores } = this.#host.store.keywordSearch(this.cid, phrases, k, allow);
         return rids.map((rid, j) => {
           const score = scores[j] as number;
           return { rid, score, distance: -score, scores: { keyword: score, keywordRank: j + 1 } };

@@ -92,16 +92,24 @@ export function keywordIndexComplete(names: ReadonlySet<string>, cid: number): b
 const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 /**
- * An FTS5 query for user text: its whitespace-separated pieces as quoted
- * phrases joined with OR (a record matching more of them ranks higher), or
- * undefined when the text holds no piece. ERR_INVALID_ARGUMENT for more
- * than {@link MAX_KEYWORD_TERMS} pieces.
+ * The FTS5 phrases of user text: its whitespace-separated pieces, each
+ * quoted (quotes doubled), or undefined when the text holds no piece.
+ * ERR_INVALID_ARGUMENT for more than {@link MAX_KEYWORD_TERMS} pieces.
  */
-export function keywordQuery(text: string, at = 'queryTexts'): string | undefined {
+export function keywordPhrases(text: string, at = 'queryTexts'): string[] | undefined {
   const pieces = text.replace(CONTROL, ' ').split(/\s+/u).filter((p) => p.length > 0);
   if (pieces.length > MAX_KEYWORD_TERMS) {
     fail(ErrorCode.INVALID_ARGUMENT, `${at}: a keyword query may hold at most ${MAX_KEYWORD_TERMS} terms; received ${pieces.length}`);
   }
   if (pieces.length === 0) return undefined;
-  return pieces.map((p) => `"${p.replaceAll('"', '""')}"`).join(' OR ');
+  return pieces.map((p) => `"${p.replaceAll('"', '""')}"`);
+}
+
+/**
+ * An FTS5 query for user text: its phrases ({@link keywordPhrases}) joined
+ * with OR (a record matching more of them ranks higher), or undefined when
+ * the text holds no piece.
+ */
+export function keywordQuery(text: string, at = 'queryTexts'): string | undefined {
+  return keywordPhrases(text, at)?.join(' OR ');
 }

@@ -235,6 +235,10 @@ export class DistributedCollection {
   async query(options: DistributedQueryOptions): Promise<QueryMatch[][]> {
     this.#check();
     if (options === null || typeof options !== 'object') bad(`query expects an object like { queryEmbeddings, nResults }; received ${describe(options)}`);
+    // Shards keep no keyword index: refused, never ignored.
+    if ((options.mode !== undefined && options.mode !== 'vector') || options.fusion !== undefined || options.candidates !== undefined || options.rerank !== undefined) {
+      throw createError(ErrorCode.UNSUPPORTED, 'distributed collections rank by vectors only: keyword and hybrid modes (mode, fusion, candidates) and rerank are not supported; query a semvec collection directory for those');
+    }
     const include = checkInclude(options.include);
     const nResults = checkInteger(options.nResults ?? 10, 'nResults', 1, 1_000_000);
     for (const key of ['minScore', 'maxDistance'] as const) {

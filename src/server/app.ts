@@ -18,6 +18,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import type { CollectionBackend } from '../chroma/backend.js';
+import type { RerankModel } from '../collection/types.js';
 import { presentedToken, tokenChecker } from './auth.js';
 import { ServedCollections } from './collections.js';
 import { httpError, notFound, toHttpError } from './http-errors.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** Log each request (pino, to stdout). */
   logRequests?: boolean;
+  /** The cross-encoder of queries that ask for `rerank` (the caller closes it); without one, such a query is a 400. */
+  reranker?: RerankModel;
 }
 
 export interface SemvecServer {
@@ -99,7 +102,7 @@ export async function createServer(options: ServerOptions): Promise<SemvecServer
   });
   app.setNotFoundHandler(async (req, reply) => reply.code(404).send(notFound(`no route ${req.method} ${req.url.split('?')[0]}`).body));
 
-  registerRoutes(app, served);
+  registerRoutes(app, served, { reranker: options.reranker });
   registerPage(app);
   app.get('/semvec/stats', async (req) => {
     const out = { event_loop_delay: percentiles(lag), memory_rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20) };

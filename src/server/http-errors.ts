@@ -1,6 +1,8 @@
 /**
  * Errors as Chroma's server answers them: a status code and
- * `{ "error": <name>, "message": <text> }`.
+ * `{ "error": <name>, "message": <text> }`, plus semvec's error code
+ * (`"code": "ERR_INVALID_ARGUMENT"`, ...) when the error is a SemvecError
+ * (Chroma's clients read error and message and ignore the rest).
  *
  *   400 InvalidArgumentError   a bad value: NaN or infinite numbers, a wrong dimension, a bad filter, malformed JSON
  *   401 AuthError              no token, or a wrong one (the body says nothing more)
@@ -17,7 +19,7 @@ import { ChromaUnsupportedError } from '../chroma/errors.js';
 
 export interface HttpError {
   status: number;
-  body: { error: string; message: string };
+  body: { error: string; message: string; code?: string };
 }
 
 export const httpError = (status: number, error: string, message: string): HttpError => ({ status, body: { error, message } });
@@ -35,6 +37,8 @@ const BY_CODE: Partial<Record<string, [number, string]>> = {
   [ErrorCode.UNSUPPORTED]: [501, 'UnimplementedError'],
 };
 
+const withCode = (http: HttpError, code: string): HttpError => ({ status: http.status, body: { ...http.body, code } });
+
 /** Fastify's own errors that are the client's fault. */
 interface FastifyLikeError {
   code?: string;
@@ -45,11 +49,11 @@ interface FastifyLikeError {
 
 /** The HTTP answer for an error thrown while serving a request. */
 export function toHttpError(err: unknown): HttpError {
-  if (err instanceof ChromaUnsupportedError) return unimplemented(err.message);
+  if (err instanceof ChromaUnsupportedError) return withCode(unimplemented(err.message), err.code);
   if (err instanceof SemvecError) {
     const mapped = BY_CODE[err.code];
-    if (mapped) return httpError(mapped[0], mapped[1], err.message);
-    return httpError(500, 'InternalError', `${err.code}: ${err.message}`);
+    if (mapped) return withCode(httpError(mapped[0], mapped[1], err.message), err.code);
+    return withCode(httpError(500, 'InternalError', `${err.code}: ${err.message}`), err.code);
   }
   const e = err as FastifyLikeError;
   if (e && e.validation) return httpError(422, 'UnprocessableEntityError', e.message);

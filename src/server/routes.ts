@@ -11,7 +11,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { semvecVersion } from '../chroma/client.js';
-import type { Collection } from '../chroma/collection.js';
+import type { Collection, QueryArgs } from '../chroma/collection.js';
+import type { Fusion } from '../collection/fusion.js';
+import type { QueryMode, RerankModel } from '../collection/types.js';
+import { createError, ErrorCode } from '../errors.js';
+import { describe } from '../validate.js';
 import { DEFAULT_DATABASE, DEFAULT_TENANT, MAX_BATCH_SIZE, type Include, type Where, type WhereDocument } from '../chroma/types.js';
 import type { ServedCollections } from './collections.js';
 import { httpError, notFound, unimplemented, type HttpError } from './http-errors.js';
@@ -53,6 +57,44 @@ function filterOf<T>(f: unknown): T | undefined {
 
 const orUndefined = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
+/** The body of a query: Chroma's fields and semvec's ranking options. */
+interface QueryBody {
+  query_embeddings?: number[][] | null;
+  query_texts?: string[] | null;
+  ids?: string[] | null;
+  n_results?: number | null;
+  where?: unknown;
+  where_document?: unknown;
+  include?: Include[];
+  mode?: unknown;
+  fusion?: unknown;
+  candidates?: unknown;
+  rerank?: unknown;
+}
+
+/**
+ * semvec's ranking options of a query body, as the collection takes them
+ * (absent or null: Chroma's vector query). `rerank` is `{ candidates? }`
+ * and uses the server's reranker; the values are checked by the
+ * collection layer (a bad one is a 400 carrying its error code).
+ */
+function rankingOf(b: QueryBody, reranker: RerankModel | undefined): Pick<QueryArgs, 'mode' | 'fusion' | 'candidates' | 'rerank'> {
+  const out: Pick<QueryArgs, 'mode' | 'fusion' | 'candidates' | 'rerank'> = {};
+  if (b.mode !== undefined && b.mode !== null) out.mode = b.mode as QueryMode;
+  if (b.fusion !== undefined && b.fusion !== null) out.fusion = b.fusion as Fusion;
+  if (b.candidates !== undefined && b.candidates !== null) out.candidates = b.candidates as number;
+  if (b.rerank !== undefined && b.rerank !== null) {
+    if (!reranker) throw createError(ErrorCode.INVALID_ARGUMENT, 'rerank: this server has no reranker; start semvec serve with --reranker MODEL');
+    const r = b.rerank;
+    if (typeof r !== 'object' || Array.isArray(r)) throw createError(ErrorCode.INVALID_ARGUMENT, `rerank must be an object like { "candidates": 50 }; received ${describe(r)}`);
+    const extra = Object.keys(r).find((k) => k !== 'candidates');
+    if (extra !== undefined) throw createError(ErrorCode.INVALID_ARGUMENT, `rerank: unknown key ${JSON.stringify(extra)} (it takes candidates; the model is the server's --reranker)`);
+    const candidates = (r as { candidates?: unknown }).candidates;
+    out.rerank = { model: reranker, ...(candidates !== undefined && candidates !== null ? { candidates: candidates as number } : {}) };
+  }
+  return out;
+}
+
 function unsupportedRoute(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, what: string): void {
   app.route({
     method,
@@ -63,7 +105,12 @@ function unsupportedRoute(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' |
   });
 }
 
-export function registerRoutes(app: FastifyInstance, served: ServedCollections): void {
+/** What the routes take beyond the collections: the reranker of queries that ask for one. */
+export interface RouteOptions {
+  reranker?: RerankModel;
+}
+
+export function registerRoutes(app: FastifyInstance, served: ServedCollections, options: RouteOptions = {}): void {
   const chroma = served.chroma;
   const collection = (req: FastifyRequest): Promise<Collection> => {
     const p = req.params as Params;
@@ -213,7 +260,7 @@ export function registerRoutes(app: FastifyInstance, served: ServedCollections):
     };
   });
   app.post(`${DB}/collections/:collection_id/query`, { schema: schemas.query }, async (req) => {
-    const b = req.body as { query_embeddings?: number[][] | null; query_texts?: string[] | null; ids?: string[] | null; n_results?: number | null; where?: unknown; where_document?: unknown; include?: Include[] };
+    const b = req.body as QueryBody;
     const r = await (await collection(req)).query({
       queryEmbeddings: orUndefined(b.query_embeddings),
       queryTexts: orUndefined(b.query_texts),
@@ -222,6 +269,7 @@ export function registerRoutes(app: FastifyInstance, served: ServedCollections):
       where: filterOf<Where>(b.where),
       whereDocument: filterOf<WhereDocument>(b.where_document),
       include: b.include,
+      ...rankingOf(b, options.reranker),
     });
     const has = (f: Include) => r.include.includes(f);
     return {
@@ -232,6 +280,8 @@ export function registerRoutes(app: FastifyInstance, served: ServedCollections):
       metadatas: has('metadatas') ? r.metadatas : null,
       uris: has('uris') ? r.uris : null,
       include: r.include,
+      // semvec's addition, only for a query that used semvec's ranking options.
+      ...(r.scores !== undefined ? { scores: r.scores } : {}),
     };
   });
   unsupportedRoute(app, 'POST', `${DB}/collections/:collection_id/fork`, 'fork (a Chroma Cloud feature)');

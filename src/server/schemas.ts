@@ -101,6 +101,17 @@ export const schemas = {
         where: filter,
         where_document: filter,
         include,
+        /**
+         * semvec's additions (any value here: the collection layer checks
+         * them and answers 400 with its error code): mode ('vector',
+         * 'keyword', 'hybrid'), fusion ({ method: 'rrf', k } or
+         * { method: 'weighted', alpha }), candidates (hybrid), and rerank
+         * ({ candidates }: the server's --reranker model).
+         */
+        mode: {},
+        fusion: {},
+        candidates: {},
+        rerank: {},
       },
     },
   },

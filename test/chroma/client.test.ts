@@ -300,3 +300,66 @@ describe.skipIf(!haveToyModel)('SemvecEmbeddingFunction', () => {
     expect((await toy.model().embed(['still open'])).length).toBe(toy.model().dim);
   });
 });
+
+/** A reranker that prefers longer documents (so its order differs from the modes'). */
+const byLength = { score: async (_q: string, passages: readonly string[]) => passages.map((p) => p.length) };
+
+describe('semvec/chroma query: semvec\'s modes, fusion and rerank', () => {
+  async function filled() {
+    const client = new ChromaClient();
+    const ef = new Recording();
+    const col = await client.createCollection({ name: 'modes', embeddingFunction: ef });
+    await col.add({
+      ids: ['fox', 'dog', 'cat'],
+      embeddings: [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+      documents: ['the quick brown fox', 'a lazy dog sleeps all day long', 'a cat'],
+      metadatas: [{ k: 1 }, { k: 2 }, { k: 3 }],
+    });
+    return { col, ef };
+  }
+
+  it('keyword mode ranks by BM25 from queryTexts alone, honours where, and returns each match\'s scores', async () => {
+    const { col, ef } = await filled();
+    const r = await col.query({ queryTexts: ['fox'], mode: 'keyword', nResults: 3 });
+    expect(ef.queries).toBe(0); // nothing embedded
+    expect(r.ids).toEqual([['fox']]);
+    expect(r.scores![0]![0]).toEqual({ keyword: expect.any(Number), keywordRank: 1 });
+    expect(r.distances[0]![0]).toBeCloseTo(-r.scores![0]![0]!.keyword!, 12);
+    expect((await col.query({ queryTexts: ['a'], mode: 'keyword', where: { k: 3 } })).ids).toEqual([['cat']]);
+  });
+
+  it('hybrid mode embeds queryTexts with the embedding function and fuses both sides; weighted alpha 1 is the vector order', async () => {
+    const { col, ef } = await filled();
+    const r = await col.query({ queryTexts: ['dog'], mode: 'hybrid', nResults: 3 });
+    expect(ef.queries).toBe(1);
+    expect(r.ids[0]![0]).toBe('dog'); // first by keywords
+    expect(r.scores![0]![0]).toMatchObject({ fused: expect.any(Number), keyword: expect.any(Number), keywordRank: 1 });
+    const vectorOnly = await col.query({ queryEmbeddings: [[0, 0, 1]], queryTexts: ['dog'], mode: 'hybrid', fusion: { method: 'weighted', alpha: 1 }, nResults: 1 });
+    expect(vectorOnly.ids).toEqual([['cat']]);
+  });
+
+  it('rerank reorders the mode\'s candidates with the model; a plain query has no scores', async () => {
+    const { col } = await filled();
+    const r = await col.query({ queryEmbeddings: [[1, 0, 0]], queryTexts: ['anything'], rerank: { model: byLength, candidates: 3 }, nResults: 2 });
+    expect(r.ids).toEqual([['dog', 'fox']]);
+    expect(r.scores![0]![0]).toMatchObject({ rerank: 'a lazy dog sleeps all day long'.length, vectorRank: expect.any(Number) });
+    expect((await col.query({ queryEmbeddings: [[1, 0, 0]], nResults: 1 })).scores).toBeUndefined();
+  });
+
+  it('bad mode, fusion and rerank values are ChromaValueErrors with ERR_INVALID_ARGUMENT', async () => {
+    const { col } = await filled();
+    const cases: [object, RegExp][] = [
+      [{ queryTexts: ['fox'], mode: 'bm25' }, /mode must be one of 'vector', 'keyword', 'hybrid'/],
+      [{ queryTexts: ['fox'], mode: 'hybrid', fusion: { method: 'max' } }, /fusion.method/],
+      [{ queryTexts: ['fox'], mode: 'keyword', fusion: { method: 'rrf' } }, /fusion applies to mode 'hybrid'/],
+      [{ queryEmbeddings: [[1, 0, 0]], rerank: { model: byLength } }, /rerank reads the query text/],
+      [{ queryTexts: ['fox'], rerank: { model: 'name' } }, /rerank.model must be a Reranker/],
+    ];
+    for (const [args, message] of cases) {
+      const err = await rejection(col.query(args as never));
+      expect(err).toBeInstanceOf(ChromaValueError);
+      expect((err as ChromaValueError).code).toBe('ERR_INVALID_ARGUMENT');
+      expect(err.message).toMatch(message);
+    }
+  });
+});

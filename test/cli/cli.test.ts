@@ -424,6 +424,51 @@ describe.skipIf(!haveToyModel)('semvec eval and cluster', () => {
     expect(only.status).toBe(1);
   });
 
+  it('eval --modes compares vector, keyword and hybrid on a labelled set, each also reranked with --rerank', async () => {
+    // Identical query and document texts: the toy model finds them, and so do their words.
+    const documents = ['redis keeps data in memory', 'postgres stores rows on disk', 'kafka streams events between services', 'nginx serves static files'];
+    writeFileSync(join(work, 'task.json'), JSON.stringify({ documents, queries: [documents[0], 'kafka events', documents[3]], relevant: [[0], [2], [3]] }));
+    const withReranker = haveToyReranker ? toyRerankerDir() : undefined;
+    try {
+      const [tableRun, json, keywordOnly] = await Promise.all([
+        semvec('eval', 'task.json', '--modes', 'vector,keyword,hybrid', '--models', model, '-k', '3'),
+        semvec('eval', 'task.json', '--modes', 'vector,keyword,hybrid', '--models', model, '--json', ...(withReranker ? ['--rerank', withReranker, '--rerank-candidates', '4'] : [])),
+        semvec('eval', 'task.json', '--modes', 'keyword', '--json'),
+      ]);
+      expectOk(tableRun);
+      const lines = tableRun.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe('3 queries over 4 documents; k = 3');
+      expect(lines[2]).toMatch(/^model\s+mode\s+reranked\s+recall@3\s+MRR\s+nDCG@3$/);
+      expect(lines.slice(4).map((l) => l.split(/\s+/).slice(1, 3).join(' '))).toEqual(['vector no', 'keyword no', 'hybrid no']);
+      expect(lines[5]).toMatch(/keyword\s+no\s+1\.000\s+1\.000\s+1\.000$/); // every query's words are in its document
+
+      expectOk(json);
+      type Runs = { queries: number; documents: number; k: number; reranker: string | null; runs: { model: string; mode: string; reranked: boolean; recallAtK: number; mrr: number }[] };
+      const out = JSON.parse(json.stdout) as Runs;
+      expect(out).toMatchObject({ queries: 3, documents: 4, k: 10 });
+      expect(out.runs.map((r) => `${r.mode}${r.reranked ? '+rerank' : ''}`)).toEqual(withReranker ? ['vector', 'keyword', 'hybrid', 'vector+rerank', 'keyword+rerank', 'hybrid+rerank'] : ['vector', 'keyword', 'hybrid']);
+      expect(out.reranker).toBe(withReranker ? basename(withReranker) : null);
+      for (const r of out.runs) expect(r.recallAtK).toBe(1); // k = 10 holds all four documents
+
+      expectOk(keywordOnly);
+      const kw = JSON.parse(keywordOnly.stdout) as Runs;
+      expect(kw.runs).toEqual([{ model: '-', mode: 'keyword', reranked: false, recallAtK: 1, mrr: 1, ndcgAtK: 1 }]);
+    } finally {
+      if (withReranker) rmSync(withReranker, { recursive: true, force: true });
+    }
+
+    const bad = await Promise.all([
+      semvec('eval', 'task.json', '--modes', 'vector,bm25'),
+      semvec('eval', 'pairs.jsonl', '--rerank', 'some-model'),
+      semvec('eval', 'task.json', '--modes', 'keyword', '--threshold', '0.7'),
+      semvec('eval', 'pairs.jsonl', '--modes', 'keyword'),
+    ]);
+    expectOneLineError(bad[0]!, /--modes: each must be vector, keyword or hybrid; received "bm25"/);
+    expectOneLineError(bad[1]!, /--rerank needs --modes/);
+    expectOneLineError(bad[2]!, /--threshold applies to pairs, not to --modes/);
+    expectOneLineError(bad[3]!, /pairs\.jsonl: not valid JSON .*with --modes the file is \{"documents"/);
+  });
+
   it('cluster prints each cluster with its members; -k auto uses suggestK', async () => {
     const [three, auto] = await Promise.all([
       semvec('cluster', 'lines.txt', '-k', '3', '--model', model),
@@ -466,7 +511,7 @@ describe('semvec help and errors', () => {
       index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--window <n>', '--overlap <n>', '--dtype <dtype>', '--text-field <name>', '--batch-size <n>'],
       query: ['Usage: semvec query [options] <text>', '--db <dir>', '-k, --top-k <n>', '--where <json>', '--min-score <score>', '--json'],
       bench: ['Usage: semvec bench [options]', '--n <n>', '--dim <dim>', '--nlist <n>', '--nprobe <list>', '--encoding <encoding>', '--queries <n>', '--metric <metric>', '--seed <seed>', '--out <file>', '--svg <file>'],
-      eval: ['Usage: semvec eval [options] <pairs>', '--models <list>', '--threshold <t>'],
+      eval: ['Usage: semvec eval [options] <file>', '--models <list>', '--threshold <t>', '--modes <list>', '--rerank <model>'],
       cluster: ['Usage: semvec cluster [options] <file>', '-k, --clusters <k>', '--model <model>', '--seed <seed>'],
     };
     Object.values(expected).forEach((needles, i) => {

@@ -67,7 +67,7 @@ describe('semvec exit codes', () => {
       [['query', 'hello'], /required option '--db <dir>' not specified \(see 'semvec query --help'\)$/],
       [['query', 'index'], /required option '--db <dir>' not specified \(see 'semvec query --help'\)$/],
       [['query', 'hello', '--db'], /option '--db <dir>' argument missing/],
-      [['eval'], /missing required argument 'pairs' \(see 'semvec eval --help'\)$/],
+      [['eval'], /missing required argument 'file' \(see 'semvec eval --help'\)$/],
       [['bench', 'extra'], /too many arguments for 'bench'/],
       [['bench', '--n', 'abc'], /option '--n <n>' argument 'abc' is invalid\. expected a positive integer/],
       [['bench', '--nprobe', '1,x'], /--nprobe <list>' argument '1,x' is invalid/],

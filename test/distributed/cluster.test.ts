@@ -179,6 +179,14 @@ describe.skipIf(!bin)('a distributed deployment: PostgreSQL, three nodes, two re
     await local.close();
   });
 
+  it('keyword and hybrid modes and rerank are refused with ERR_UNSUPPORTED, not ignored', async () => {
+    const col = await (await cluster.client()).getOrCreateCollection('vectors-only', { metric: 'l2' });
+    const q = { queryEmbeddings: [new Array(DIM).fill(0.5)], queryTexts: ['x'] };
+    for (const extra of [{ mode: 'keyword' }, { mode: 'hybrid' }, { fusion: { method: 'rrf' } }, { candidates: 5 }, { rerank: { model: { score: async () => [] } } }]) {
+      await expectRejects(col.query({ ...q, ...extra } as never), ErrorCode.UNSUPPORTED, /rank by vectors only/);
+    }
+  });
+
   it('a query needing a sequence number no node reaches fails with ERR_TIMEOUT after the wait', async () => {
     const client = await cluster.client({ waitMs: 300 });
     const col = await client.getCollection('ryw');

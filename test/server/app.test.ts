@@ -86,7 +86,7 @@ describe('semvec serve: Chroma API v2', () => {
     expect((await s.call('DELETE', `${DB}/collections/gamma`)).status).toBe(200);
     const gone = await s.call('GET', `${DB}/collections/gamma`);
     expect(gone.status).toBe(404);
-    expect(gone.json).toEqual({ error: 'NotFoundError', message: expect.stringContaining('gamma') });
+    expect(gone.json).toEqual({ error: 'NotFoundError', message: expect.stringContaining('gamma'), code: 'ERR_NOT_FOUND' });
     expect((await s.call('DELETE', `${DB}/collections/gamma`)).status).toBe(404);
   });
 
@@ -137,7 +137,8 @@ describe('semvec serve: Chroma API v2', () => {
     for (const [op, body, status, message] of cases) {
       const res = await s.call('POST', at(op), body);
       expect([op, body, res.status]).toEqual([op, body, status]);
-      expect(Object.keys(res.json).sort()).toEqual(['error', 'message']);
+      // semvec's errors carry their code beside Chroma's two fields; the body parser's and the schema's do not.
+      expect(Object.keys(res.json).sort()).toEqual(status === 422 || message.source === 'JSON' ? ['error', 'message'] : ['code', 'error', 'message']);
       expect(res.json.message).toMatch(message);
     }
     const tooMany = Array.from({ length: MAX_BATCH_SIZE + 1 }, (_, i) => `r${i}`);
@@ -171,7 +172,7 @@ describe('semvec serve: Chroma API v2', () => {
     for (const [method, url, body] of cases) {
       const res = await s.call(method, url, body);
       expect([method, url, res.status]).toEqual([method, url, 501]);
-      expect(res.json).toEqual({ error: 'UnimplementedError', message: expect.stringMatching(/not supported by semvec/) });
+      expect(res.json).toEqual({ error: 'UnimplementedError', message: expect.stringMatching(/not supported by semvec/), ...('code' in res.json ? { code: 'ERR_UNSUPPORTED' } : {}) });
     }
     expect((await s.call('POST', '/api/v2/tenants', { name: 'default_tenant' })).status).toBe(409);
     expect((await s.call('GET', `${DB}/collections_count`)).json).toBeGreaterThan(0);
@@ -242,6 +243,65 @@ describe('semvec serve: limits, token and CORS', () => {
     expect((await s.call('POST', `${DB}/collections`, { name: 'nope' })).status).toBe(403);
     expect((await s.call('GET', `${DB}/collections_count`)).json).toBe(0);
     await s.server.close();
+  });
+});
+
+describe('semvec serve: semvec\'s query modes, fusion and rerank on the query route', () => {
+  /** A reranker that prefers longer documents. */
+  const byLength = { score: async (_q: string, passages: readonly string[]) => passages.map((p) => p.length) };
+
+  async function filled(options: Partial<Parameters<typeof createServer>[0]> = {}) {
+    const s = await serve(options);
+    const { json: col } = await s.call('POST', `${DB}/collections`, { name: 'modes' });
+    const at = (op: string) => `${DB}/collections/${col.id}/${op}`;
+    await s.call('POST', at('add'), {
+      ids: ['fox', 'dog', 'cat'],
+      embeddings: [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+      documents: ['the quick brown fox', 'a lazy dog sleeps all day long', 'a cat'],
+      metadatas: [{ k: 1 }, { k: 2 }, { k: 3 }],
+    });
+    return { s, at };
+  }
+
+  it('keyword and hybrid queries honour where and answer each match\'s scores; a Chroma query answers as before', async () => {
+    const { s, at } = await filled();
+    const kw = await s.call('POST', at('query'), { query_texts: ['a'], mode: 'keyword', n_results: 3, where: { k: { $gte: 2 } }, include: ['distances'] });
+    expect(kw.status).toBe(200);
+    expect(kw.json.ids[0].sort()).toEqual(['cat', 'dog']);
+    expect(kw.json.scores[0][0]).toEqual({ keyword: expect.any(Number), keywordRank: 1 });
+    const hy = await s.call('POST', at('query'), { query_texts: ['dog'], query_embeddings: [[0, 0, 1]], mode: 'hybrid', fusion: { method: 'rrf', k: 10 }, candidates: 3, n_results: 3, include: [] });
+    expect(hy.json.ids[0]).toHaveLength(3);
+    expect(hy.json.scores[0].find((x: Json) => x.keywordRank === 1)).toMatchObject({ fused: expect.any(Number), vector: expect.any(Number) });
+    const plain = await s.call('POST', at('query'), { query_embeddings: [[1, 0, 0]], n_results: 1, include: [], mode: null, fusion: null, rerank: null });
+    expect(plain.json).toEqual({ ids: [['fox']], distances: null, documents: null, embeddings: null, metadatas: null, uris: null, include: [] });
+    await s.server.close();
+  });
+
+  it('rerank uses the server\'s reranker; without one, or with a bad value, the query is a 400 carrying the error code', async () => {
+    const { s, at } = await filled({ reranker: byLength });
+    const r = await s.call('POST', at('query'), { query_texts: ['x'], query_embeddings: [[1, 0, 0]], rerank: { candidates: 3 }, n_results: 2, include: [] });
+    expect(r.json.ids).toEqual([['dog', 'fox']]);
+    expect(r.json.scores[0][0]).toMatchObject({ rerank: 'a lazy dog sleeps all day long'.length });
+    const bad: [object, RegExp][] = [
+      [{ query_texts: ['x'], mode: 'bm25' }, /mode must be one of 'vector', 'keyword', 'hybrid'/],
+      [{ query_texts: ['x'], mode: 3 }, /mode must be one of/],
+      [{ query_texts: ['x'], query_embeddings: [[1, 0, 0]], mode: 'hybrid', fusion: { method: 'weighted', alpha: 2 } }, /fusion.alpha/],
+      [{ query_texts: ['x'], mode: 'keyword', candidates: 5 }, /candidates applies to mode 'hybrid'/],
+      [{ query_texts: ['x'], query_embeddings: [[1, 0, 0]], rerank: 'yes' }, /rerank must be an object/],
+      [{ query_texts: ['x'], query_embeddings: [[1, 0, 0]], rerank: { model: '/some/dir' } }, /unknown key "model"/],
+      [{ query_texts: ['x'], query_embeddings: [[1, 0, 0]], rerank: { candidates: 0 } }, /rerank.candidates/],
+    ];
+    for (const [body, message] of bad) {
+      const res = await s.call('POST', at('query'), body);
+      expect([body, res.status]).toEqual([body, 400]);
+      expect(res.json).toEqual({ error: 'InvalidArgumentError', message: expect.stringMatching(message), code: 'ERR_INVALID_ARGUMENT' });
+    }
+    await s.server.close();
+    const { s: none, at: at2 } = await filled();
+    const res = await none.call('POST', at2('query'), { query_texts: ['x'], query_embeddings: [[1, 0, 0]], rerank: {} });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/no reranker.*--reranker/) });
+    await none.server.close();
   });
 });
 

@@ -1,12 +1,15 @@
 /**
  * The `semvec serve` command as a process: it binds to loopback by
  * default, takes its token from SEMVEC_AUTH_TOKEN, and stops cleanly on
- * SIGTERM even while a client holds an idle connection open.
+ * SIGTERM even while a client holds an idle connection open; --reranker
+ * gives queries that send "rerank" their cross-encoder.
  */
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
+import { haveToyReranker, toyRerankerDir } from '../helpers/models.js';
 import { startServe } from '../helpers/serve.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -47,6 +50,25 @@ describe('semvec serve (the command)', () => {
     expect((await post(base(reader), { name: 'other' })).status).toBe(403);
     expect(await reader.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await writer.stop();
+  }, 60_000);
+
+  it.skipIf(!haveToyReranker)('--reranker loads a cross-encoder that queries sending "rerank" use; its scores come back per match', async () => {
+    const model = toyRerankerDir();
+    try {
+      const server = await startServe(tempDir('semvec-serve-'), ['--reranker', model]);
+      const base = `${server.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
+      const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const { id } = (await (await post(base, { name: 'docs' })).json()) as { id: string };
+      await post(`${base}/${id}/add`, { ids: ['a', 'b', 'c'], embeddings: [[1, 0], [0, 1], [1, 1]], documents: ['disk quota exceeded', 'free space on the disk', 'upload fails'] });
+      const res = await post(`${base}/${id}/query`, { query_texts: ['disk full'], mode: 'keyword', rerank: { candidates: 3 }, n_results: 2, include: [] });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { ids: string[][]; scores: { rerank: number; keywordRank: number }[][] };
+      expect(body.ids[0]!.sort()).toEqual(['a', 'b']); // the two documents with "disk" (the toy model's order means nothing)
+      for (const s of body.scores[0]!) expect(s).toMatchObject({ rerank: expect.any(Number), keywordRank: expect.any(Number) });
+      expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      rmSync(model, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('refuses a short token and a taken port with one line and a non-zero exit', async () => {

@@ -4,16 +4,19 @@
  * compareModels: dimension, size, throughput, accuracy at the threshold,
  * best-threshold accuracy and ROC AUC. A model that fails to load or run
  * is reported in its own row and makes the command exit 1, after the
- * results of the others.
+ * results of the others. With `--modes`, it compares query modes on a
+ * labelled retrieval set instead (eval-modes.ts).
  */
 import { readFile } from 'node:fs/promises';
 
 import type { Embedder } from '../../embedder/embedder.js';
 import type { ModelComparisonRow, Pair } from '../../evaluate/evaluate.js';
 import { DEFAULT_MODEL, loadEmbedder } from '../models.js';
-import { CliError, errorMessage, fmt, fmtRate, painter, phase, table, type Style } from '../output.js';
+import { CliError, errorMessage, fmt, fmtRate, painter, phase, table, usage, type Style } from '../output.js';
 import { type Command } from 'commander';
-import { finiteNumber, MODEL_HELP, nameList, styleOf } from '../options.js';
+import { finiteNumber, MODEL_HELP, nameList, nonEmpty, positiveInt, styleOf } from '../options.js';
+import type { QueryMode } from '../../collection/types.js';
+import { EVAL_MODES, runEvalModes } from './eval-modes.js';
 
 export interface EvalCommandOptions {
   models: string[];
@@ -140,18 +143,47 @@ function codeOf(err: unknown): { code?: string } {
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('Compare embedding models on labelled pairs: accuracy, best-threshold accuracy, ROC AUC, size and speed.')
-    .argument('<pairs>', '.jsonl file, one {"a": "...", "b": "...", "label": 0|1} per line (1: similar)')
+    .description('Compare embedding models on labelled pairs (accuracy, best-threshold accuracy, ROC AUC, size and speed), or query modes on a labelled retrieval set (--modes).')
+    .argument('<file>', 'pairs: .jsonl, one {"a": "...", "b": "...", "label": 0|1} per line (1: similar); with --modes: .json {"documents": [...], "queries": [...], "relevant": [[0, 3], ...]}')
     .option('--models <list>', `models, comma-separated (${MODEL_HELP})`, nameList, [DEFAULT_MODEL])
     .option('--threshold <t>', 'cosine similarity from which a pair is called similar', finiteNumber, 0.5)
+    .option('--modes <list>', 'compare query modes instead, comma-separated: vector, keyword (BM25; loads no model), hybrid', nameList)
+    .option('--rerank <model>', 'with --modes: also run each mode reranked by this cross-encoder (name, hub id or directory)', nonEmpty)
+    .option('--rerank-candidates <n>', 'candidates the reranker reads (default 50)', positiveInt)
+    .option('-k <n>', 'with --modes: recall, MRR and nDCG at k (default 10)', positiveInt)
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
       `
-Example:
-  $ semvec eval pairs.jsonl --models all-MiniLM-L6-v2,all-mpnet-base-v2 --threshold 0.6`,
+Examples:
+  $ semvec eval pairs.jsonl --models all-MiniLM-L6-v2,all-mpnet-base-v2 --threshold 0.6
+  $ semvec eval task.json --modes vector,keyword,hybrid --rerank ms-marco-MiniLM-L-6-v2`,
     )
     .action(async (path: string, opts: Record<string, unknown>, cmd: Command) => {
-      await runEval(path, { models: opts.models as string[], threshold: opts.threshold as number, json: opts.json === true }, styleOf(cmd));
+      const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+      if (opts.rerankCandidates !== undefined && opts.rerank === undefined) throw usage('--rerank-candidates needs --rerank <model>');
+      if (opts.modes === undefined) {
+        for (const flag of ['rerank', 'k'] as const) if (opts[flag] !== undefined) throw usage(`--${flag} needs --modes (it applies to the comparison of query modes)`);
+        await runEval(path, { models: opts.models as string[], threshold: opts.threshold as number, json: opts.json === true }, styleOf(cmd));
+        return;
+      }
+      const modes = opts.modes as string[];
+      const unknown = modes.find((m) => !(EVAL_MODES as readonly string[]).includes(m));
+      if (unknown !== undefined) throw usage(`--modes: each must be vector, keyword or hybrid; received ${JSON.stringify(unknown)}`);
+      if (new Set(modes).size !== modes.length) throw usage(`--modes lists a mode twice: ${modes.join(',')}`);
+      if (given('threshold')) throw usage('--threshold applies to pairs, not to --modes');
+      if (given('models') && modes.every((m) => m === 'keyword')) throw usage('--models has no use with --modes keyword (keyword search loads no model)');
+      await runEvalModes(
+        path,
+        {
+          modes: modes as QueryMode[],
+          models: opts.models as string[],
+          rerank: opts.rerank as string | undefined,
+          rerankCandidates: opts.rerankCandidates as number | undefined,
+          k: (opts.k as number | undefined) ?? 10,
+          json: opts.json === true,
+        },
+        styleOf(cmd),
+      );
     });
 }

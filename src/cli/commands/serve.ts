@@ -27,6 +27,8 @@ export interface ServeCommandOptions {
   /** Serve beside the directory's writer: reads only, caught up every refreshMs. */
   readOnly: boolean;
   refreshMs: number;
+  /** A cross-encoder (name, hub id or directory) for queries that ask for `rerank`. */
+  reranker?: string;
 }
 
 const LOOPBACK = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -54,10 +56,19 @@ export async function runServe(o: ServeCommandOptions): Promise<void> {
 async function serve(o: ServeCommandOptions, requested: () => string | undefined, onWake: (fn: () => void) => void): Promise<void> {
   const { Client } = await import('../../collection/client.js');
   const { createServer } = await import('../../server/app.js');
-  const client = await Client.open(o.db, o.readOnly ? { readOnly: true, refreshMs: o.refreshMs } : {});
+  let reranker: import('../../embedder/reranker.js').Reranker | undefined;
+  if (o.reranker !== undefined) {
+    const { Reranker } = await import('../../embedder/reranker.js');
+    reranker = await Reranker.load(o.reranker);
+  }
+  const client = await Client.open(o.db, o.readOnly ? { readOnly: true, refreshMs: o.refreshMs } : {}).catch(async (err: unknown) => {
+    await reranker?.close();
+    throw err;
+  });
   let server;
   try {
     server = await createServer({
+      reranker,
       client,
       authToken: o.authToken,
       corsOrigins: o.corsOrigins,
@@ -68,6 +79,7 @@ async function serve(o: ServeCommandOptions, requested: () => string | undefined
   } catch (err) {
     await server?.close();
     await client.close();
+    await reranker?.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') throw new CliError(`port ${o.port} on ${o.host} is in use; choose another with --port`);
     if (e.code === 'EACCES') throw new CliError(`not allowed to listen on ${o.host}:${o.port}; choose a port above 1023 with --port`);
@@ -90,6 +102,7 @@ async function serve(o: ServeCommandOptions, requested: () => string | undefined
   process.stdout.write(`semvec serve: ${requested()}: finishing requests in flight${o.readOnly ? '' : ', checkpointing'}\n`);
   await server.close();
   await client.close();
+  await reranker?.close();
   process.stdout.write('semvec serve: stopped\n');
 }
 
@@ -107,6 +120,7 @@ export function register(program: Command): void {
     .option('--log-requests', 'log every request (JSON lines on stdout)')
     .option('--read-only', "serve reads only, beside the directory's writing process (any number of read-only servers may share a directory); writes answer 403")
     .option('--refresh-ms <ms>', 'with --read-only: the most a read lags behind the writer, in ms', positiveInt, 1000)
+    .option('--reranker <model>', 'cross-encoder (name, hub id or directory) for queries that send "rerank": { "candidates": N }', nonEmpty)
     .addHelpText(
       'after',
       `
@@ -126,6 +140,7 @@ Example:
         logRequests: opts.logRequests === true,
         readOnly: opts.readOnly === true,
         refreshMs: opts.refreshMs as number,
+        reranker: opts.reranker as string | undefined,
       });
     });
 }
