@@ -162,3 +162,27 @@ export function agreementOf(a: Float32Array, b: Float32Array, dim: number): Agre
     pass: cosine.min > AGREEMENT && centred.min > AGREEMENT,
   };
 }
+
+/**
+ * Runs fn (which loads semvec embedders) with `extra` merged into the
+ * options of every InferenceSession created meanwhile: how the lever runs
+ * try session options without a public option for each.
+ */
+export async function withSessionOptions<T>(extra: object, fn: () => Promise<T>): Promise<T> {
+  type Create = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as { InferenceSession: { create: Create } };
+  const cls = ort.InferenceSession;
+  const create = cls.create;
+  // create(path | buffer, options?) or create(buffer, offset, length, options?): options last.
+  cls.create = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    const last = args.length - 1;
+    const given = typeof args[last] === 'object' && args[last] !== null && !ArrayBuffer.isView(args[last]) ? (args[last] as object) : undefined;
+    const merged = { ...given, ...extra };
+    return create.apply(cls, given ? [...args.slice(0, last), merged] : [...args, merged]);
+  };
+  try {
+    return await fn();
+  } finally {
+    cls.create = create;
+  }
+}
