@@ -13,6 +13,11 @@ import { flopsPerToken, type ModelShape } from './model.js';
 /** Seconds spent inside InferenceSession.run, by either library (same onnxruntime-node). */
 const sessionRun = { seconds: 0, calls: 0 };
 
+/** Seconds and calls inside InferenceSession.run so far (after instrumentSessionRun). */
+export function sessionRunTotals(): { seconds: number; calls: number } {
+  return { ...sessionRun };
+}
+
 export function instrumentSessionRun(): void {
   // transformers.js loads onnxruntime-node with require(); so does this, to get the same class.
   // The typings declare InferenceSession as an interface plus a factory; at run time it is a class.
