@@ -13,6 +13,7 @@ import os from 'node:os';
 import { basename, dirname } from 'node:path';
 
 import { Embedder } from '../src/index.js';
+import { sessionOptions as semvecSessionOptions } from '../src/embedder/runtime.js';
 import { option, parseCommand, runMain } from './lib/args.js';
 import { progress } from './lib/format.js';
 import { bestLimits, machineInfo, probeFma, type FmaLimits } from './lib/machine.js';
@@ -78,12 +79,10 @@ async function load(p: Params, texts: string[], transformers: typeof import('@hu
   env.allowLocalModels = true;
   env.localModelPath = `${dirname(p.modelDir)}/`;
   // dtype 'q8' is transformers.js's name for onnx/model_quantized.onnx: the same file as semvec's q8.
-  const extractor = await pipeline('feature-extraction', basename(p.modelDir), {
-    dtype: 'q8',
-    device: 'cpu',
-    local_files_only: true,
-    session_options: sessionOptions,
-  });
+  const q8Pipeline = (session_options: object) =>
+    pipeline('feature-extraction', basename(p.modelDir), { dtype: 'q8', device: 'cpu', local_files_only: true, session_options });
+  const extractor = await q8Pipeline(sessionOptions);
+  const extractorAsSemvec = await q8Pipeline(semvecSessionOptions(p.threads));
   const t0 = now();
   const tokens = texts.map((t) => semvec.q8.countTokens(t));
   const tokenizeSeconds = now() - t0;
@@ -92,6 +91,7 @@ async function load(p: Params, texts: string[], transformers: typeof import('@hu
     semvec,
     semvec1,
     extractor,
+    extractorAsSemvec,
     dim: semvec.q8.dim,
     texts,
     tokens,
@@ -114,10 +114,11 @@ async function main(): Promise<void> {
   const transformers = await import('@huggingface/transformers');
   const ortPackage = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
   const versions = { onnxruntimeNode: (JSON.parse(readFileSync(ortPackage, 'utf8')) as { version: string }).version, transformers: transformers.env.version };
+  // transformers.js gets the same threads and optimisation level, and onnxruntime's defaults otherwise.
   const sessionOptions = { intraOpNumThreads: p.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
   const machine = machineFacts();
   const model = modelInfo(p.modelDir, p.generated);
-  printHeader(p, machine, versions, model, sessionOptions);
+  printHeader(p, machine, versions, model, { semvec: semvecSessionOptions(p.threads), transformers: sessionOptions });
   const limitsBefore = probeLimits(p, 'before');
 
   const { texts, kinds, words } = makeTexts(p.texts, SEED);
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadAverageAfterMainRuns: loadAfterRuns, loadAverageAtEnd: os.loadavg() },
     versions,
     model,
-    sessionOptions,
+    sessionOptions: { semvec: semvecSessionOptions(p.threads), transformers: sessionOptions },
     limits,
     limitsBefore,
     limitsAfter,
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
   await setup.semvec.fp32.close();
   await setup.semvec1.close();
   await setup.extractor.dispose();
+  await setup.extractorAsSemvec.dispose();
 }
 
 await runMain(COMMAND.script, main);

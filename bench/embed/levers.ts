@@ -28,7 +28,7 @@ export interface Lever {
   tokenBudget?: number;
 }
 
-/** semvec's own session options are intraOpNumThreads = threads, interOpNumThreads 1, graphOptimizationLevel 'all'. */
+/** semvec's own session options: sessionOptions() in src/embedder/runtime.ts. */
 export const LEVERS: readonly Lever[] = [
   { name: 'batch 16', batch: 16 },
   { name: 'batch 64', batch: 64 },
@@ -38,7 +38,7 @@ export const LEVERS: readonly Lever[] = [
   { name: "graphOptimizationLevel 'extended'", session: { graphOptimizationLevel: 'extended' } },
   { name: "graphOptimizationLevel 'basic'", session: { graphOptimizationLevel: 'basic' } },
   { name: "executionMode 'parallel', 2 inter-op threads", session: { executionMode: 'parallel', interOpNumThreads: 2 } },
-  { name: 'intra-op spinning off', session: { extra: { session: { intra_op: { allow_spinning: '0' } } } } },
+  { name: "intra-op spinning on (onnxruntime's default)", session: { extra: { session: { intra_op: { allow_spinning: '1' } } } } },
   { name: 'CPU memory arena off', session: { enableCpuMemArena: false } },
   { name: 'memory pattern off', session: { enableMemPattern: false } },
 ];

@@ -69,6 +69,8 @@ export interface Setup {
   semvec1: Embedder;
   /** transformers.js's feature-extraction pipeline with dtype 'q8'. */
   extractor: FeatureExtractionPipeline;
+  /** The same with semvec's session options (intra-op threads that do not spin). */
+  extractorAsSemvec: FeatureExtractionPipeline;
   dim: number;
   texts: string[];
   tokens: number[];
@@ -78,7 +80,7 @@ export interface Setup {
 }
 
 /** transformers.js on consecutive slices of `batch` texts, in input order or sorted by token count. */
-function transformersRunner(s: Setup, batch: number, sorted: boolean) {
+function transformersRunner(s: Setup, batch: number, sorted: boolean, extractor: FeatureExtractionPipeline = s.extractor) {
   return async (list: readonly string[]): Promise<Float32Array> => {
     const { dim } = s;
     const out = new Float32Array(list.length * dim);
@@ -90,7 +92,7 @@ function transformersRunner(s: Setup, batch: number, sorted: boolean) {
     }
     for (let from = 0; from < order.length; from += batch) {
       const rows = order.slice(from, from + batch);
-      const result = await s.extractor(
+      const result = await extractor(
         rows.map((i) => list[i] as string),
         { pooling: 'mean', normalize: true },
       );
@@ -111,6 +113,16 @@ function configs(p: Params, s: Setup): Runner[] {
     { name: 'transformers.js q8', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, run: transformersRunner(s, p.batch, true) },
     { name: 'semvec fp32', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: t, order: sorted, main: true, run: semvecRun(s.semvec.fp32, p.batch) },
     { name: 'transformers.js q8, input order', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: 'input', main: false, run: transformersRunner(s, p.batch, false) },
+    {
+      name: "transformers.js q8, semvec's session options",
+      library: 'transformers.js',
+      dtype: 'q8',
+      batch: p.batch,
+      threads: t,
+      order: sorted,
+      main: false,
+      run: transformersRunner(s, p.batch, true, s.extractorAsSemvec),
+    },
     { name: 'semvec q8 1 thread', library: 'semvec', dtype: 'q8', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1, p.batch) },
   ];
 }
