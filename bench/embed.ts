@@ -68,12 +68,12 @@ function probeLimits(p: Params, when: string): FmaLimits {
   return probeFma(p.fmaSeconds, p.threads);
 }
 
-/** semvec (q8 and fp32 with all threads, q8 with 1), transformers.js's q8 pipeline, and the texts' token counts. */
+/** semvec (q8 and fp32, with `threads` threads and with 1), transformers.js's q8 pipelines, and the texts' token counts. */
 async function load(p: Params, texts: string[], transformers: typeof import('@huggingface/transformers'), sessionOptions: object) {
-  progress(`loading semvec (q8 and fp32, ${p.threads} threads; q8 1 thread) and transformers.js (q8)`);
+  progress(`loading semvec (q8 and fp32, ${p.threads} threads and 1) and transformers.js (q8)`);
   const open = (dtype: Precision, threads: number) => Embedder.load(p.modelDir, { threads, dtype, onnxFile: ONNX_FILES[dtype], offline: true });
   const semvec = { q8: await open('q8', p.threads), fp32: await open('fp32', p.threads) };
-  const semvec1 = await open('q8', 1);
+  const semvec1 = { q8: await open('q8', 1), fp32: await open('fp32', 1) };
   const { env, pipeline } = transformers;
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -176,7 +176,8 @@ async function main(): Promise<void> {
   console.log(`\nResults written to ${p.out}`);
   await setup.semvec.q8.close();
   await setup.semvec.fp32.close();
-  await setup.semvec1.close();
+  await setup.semvec1.q8.close();
+  await setup.semvec1.fp32.close();
   await setup.extractor.dispose();
   await setup.extractorAsSemvec.dispose();
 }

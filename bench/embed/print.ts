@@ -152,6 +152,8 @@ export interface Targets {
   overTransformersInputOrder: number;
   /** semvec q8 over transformers.js q8 given semvec's session options too (the same runtime work). */
   overTransformersSameOptions: number;
+  /** semvec q8 over fp32 with 1 thread each: the kernels alone, without waits between threads. */
+  q8OverFp32OneThread: number;
 }
 
 export function summaryOf(byName: (name: string) => ConfigResult, a: Agreements): Targets {
@@ -165,6 +167,7 @@ export function summaryOf(byName: (name: string) => ConfigResult, a: Agreements)
     transformersAgreement: a.transformers.pass,
     overTransformersInputOrder: q8 / byName('transformers.js q8, input order').textsPerSecond,
     overTransformersSameOptions: q8 / byName("transformers.js q8, semvec's session options").textsPerSecond,
+    q8OverFp32OneThread: byName('semvec q8 1 thread').textsPerSecond / byName('semvec fp32 1 thread').textsPerSecond,
   };
 }
 
@@ -191,6 +194,7 @@ export function printSummary(
       (t.transformersAgreement ? '' : '   (but the embeddings DISAGREE)'),
   );
   console.log(`  q8 vs fp32, min centred cosine   = ${fmt(t.fp32Agreement.minCentredCosine, 5)}   target >= ${t.fp32Agreement.target}   ${verdict(t.fp32Agreement.pass)}`);
+  console.log(`  reference: semvec q8 / semvec fp32 with 1 thread each = ${fmt(t.q8OverFp32OneThread, 2)}x (best of ${p.variantReps})`);
   console.log(`  reference: semvec q8 / transformers.js q8 on slices in input order = ${fmt(t.overTransformersInputOrder, 2)}x`);
   console.log(`  reference: semvec q8 / transformers.js q8 given semvec's session options too = ${fmt(t.overTransformersSameOptions, 2)}x (best of ${p.variantReps})`);
   console.log(`  load average (1, 5, 15 min): start ${load.start.map((x) => fmt(x, 2)).join(' ')}; after the main runs ${load.afterRuns.map((x) => fmt(x, 2)).join(' ')}; end ${load.end.map((x) => fmt(x, 2)).join(' ')}`);

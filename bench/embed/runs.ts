@@ -65,8 +65,8 @@ type Runner = Config & { run: (list: readonly string[]) => Promise<Float32Array>
 export interface Setup {
   /** semvec with all threads, per precision. */
   semvec: Record<Precision, Embedder>;
-  /** semvec q8 with 1 thread. */
-  semvec1: Embedder;
+  /** semvec with 1 thread, per precision. */
+  semvec1: Record<Precision, Embedder>;
   /** transformers.js's feature-extraction pipeline with dtype 'q8'. */
   extractor: FeatureExtractionPipeline;
   /** The same with semvec's session options (intra-op threads that do not spin). */
@@ -123,7 +123,8 @@ function configs(p: Params, s: Setup): Runner[] {
       main: false,
       run: transformersRunner(s, p.batch, true, s.extractorAsSemvec),
     },
-    { name: 'semvec q8 1 thread', library: 'semvec', dtype: 'q8', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1, p.batch) },
+    { name: 'semvec q8 1 thread', library: 'semvec', dtype: 'q8', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1.q8, p.batch) },
+    { name: 'semvec fp32 1 thread', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1.fp32, p.batch) },
   ];
 }
 
