@@ -1,7 +1,10 @@
 /**
  * bench/embed.ts (npm run bench:embed): how fast does semvec's Embedder turn
- * texts into vectors, against @huggingface/transformers (transformers.js) on
- * the same ONNX file through the same onnxruntime-node, and do the two agree?
+ * texts into vectors with a model's int8 export (dtype 'q8'), against its
+ * own fp32 model and against @huggingface/transformers (transformers.js,
+ * dtype 'q8') on the same ONNX file, the same length-sorted slices and the
+ * same onnxruntime-node; do the vectors agree; and which runtime levers
+ * (batch sizes, session options, tokenising apart) pay?
  * Method, options and seeds: bench/README.md.
  */
 import { readFileSync } from 'node:fs';
@@ -9,28 +12,35 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename, dirname } from 'node:path';
 
-import { Embedder, hardwareThreads } from '../src/index.js';
+import { Embedder } from '../src/index.js';
+import { sessionOptions as semvecSessionOptions } from '../src/embedder/runtime.js';
 import { option, parseCommand, runMain } from './lib/args.js';
 import { progress } from './lib/format.js';
 import { bestLimits, machineInfo, probeFma, type FmaLimits } from './lib/machine.js';
 import { writeJson } from './lib/report.js';
 import { now } from './lib/timing.js';
+import { measureLevers, printLevers } from './embed/levers.js';
 import { agreementOf, instrumentSessionRun } from './embed/measure.js';
-import { DEFAULT_MODEL_DIR, MODEL_FILES, ensureModel, modelInfo, modelShape } from './embed/model.js';
-import { BUSY_FRACTION, TARGET, printAgreement, printHeader, printRuns, printSummary, printTexts, printTimeSplit, type EmbedMachine } from './embed/print.js';
-import { configResults, runPasses, warmupTexts, type ConfigResult, type Params, type Setup } from './embed/runs.js';
+import { DEFAULT_MODEL_DIR, MODEL_FILES, ONNX_FILES, ensureModel, modelInfo, modelShape } from './embed/model.js';
+import { BUSY_FRACTION, printAgreement, printHeader, printRuns, printSummary, printTexts, printTimeSplit, summaryOf, type EmbedMachine } from './embed/print.js';
+import { configResults, runPasses, warmupTexts, type ConfigResult, type Params, type Precision, type Setup } from './embed/runs.js';
 import { MIX, SEED, WORDS, WORDS_RANGE, makeTexts } from './embed/texts.js';
 
 const COMMAND = {
   script: 'bench/embed.ts',
   npm: 'bench:embed',
-  summary: "how fast does semvec's Embedder embed texts, against transformers.js on the same ONNX file?",
+  summary:
+    "how fast does semvec's Embedder embed texts with a model's int8 export, against its own fp32 and against transformers.js " +
+    '(dtype q8) on the same ONNX file, and which runtime levers pay?',
   options: {
     'model-dir': option.optionalPath(
       `a BERT-style export laid out as on the hub (${MODEL_FILES.join(', ')}); default: a random-weight ` +
-        `all-MiniLM-L6-v2-sized model in bench/.models/minilm-random, made if missing`,
+        `all-MiniLM-L6-v2-sized model in bench/.models/minilm-random (made if missing) with ../shared/models/minilm-shape-qint8 beside it`,
     ),
     texts: option.int('texts per pass', { full: '2000', quick: '300' }, { min: 2 }),
+    threads: option.int('intra-op threads of every session', '2'),
+    'lever-texts': option.int('texts per pass of the lever measurements', { full: '1000', quick: '200' }, { min: 2 }),
+    'lever-rounds': option.int('paired rounds per lever (0: no lever measurements)', { full: '3', quick: '1' }, { min: 0 }),
     out: option.path('JSON results', 'bench/results/embed.json'),
   },
 };
@@ -42,11 +52,12 @@ function parseParams(): Params {
     generated: v['model-dir'] === undefined,
     texts: v.texts,
     batch: 32,
-    batchSizes: [16, 32, 64],
     reps: v.quick ? 1 : 3,
     variantReps: v.quick ? 1 : 2,
-    threads: hardwareThreads(),
+    threads: v.threads,
     fmaSeconds: v.quick ? 0.2 : 0.5,
+    leverTexts: v['lever-texts'],
+    leverRounds: v['lever-rounds'],
     out: v.out,
     quick: v.quick,
   };
@@ -57,30 +68,31 @@ function probeLimits(p: Params, when: string): FmaLimits {
   return probeFma(p.fmaSeconds, p.threads);
 }
 
-/** semvec with all threads and with 1, transformers.js's pipeline, and the texts' token counts. */
+/** semvec (q8 and fp32, with `threads` threads and with 1), transformers.js's q8 pipelines, and the texts' token counts. */
 async function load(p: Params, texts: string[], transformers: typeof import('@huggingface/transformers'), sessionOptions: object) {
-  progress(`loading semvec (${p.threads} threads and 1 thread) and transformers.js`);
-  const semvec = await Embedder.load(p.modelDir, { threads: p.threads, onnxFile: 'onnx/model.onnx', offline: true });
-  const semvec1 = await Embedder.load(p.modelDir, { threads: 1, onnxFile: 'onnx/model.onnx', offline: true });
+  progress(`loading semvec (q8 and fp32, ${p.threads} threads and 1) and transformers.js (q8)`);
+  const open = (dtype: Precision, threads: number) => Embedder.load(p.modelDir, { threads, dtype, onnxFile: ONNX_FILES[dtype], offline: true });
+  const semvec = { q8: await open('q8', p.threads), fp32: await open('fp32', p.threads) };
+  const semvec1 = { q8: await open('q8', 1), fp32: await open('fp32', 1) };
   const { env, pipeline } = transformers;
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = `${dirname(p.modelDir)}/`;
-  const extractor = await pipeline('feature-extraction', basename(p.modelDir), {
-    dtype: 'fp32',
-    device: 'cpu',
-    local_files_only: true,
-    session_options: sessionOptions,
-  });
+  // dtype 'q8' is transformers.js's name for onnx/model_quantized.onnx: the same file as semvec's q8.
+  const q8Pipeline = (session_options: object) =>
+    pipeline('feature-extraction', basename(p.modelDir), { dtype: 'q8', device: 'cpu', local_files_only: true, session_options });
+  const extractor = await q8Pipeline(sessionOptions);
+  const extractorAsSemvec = await q8Pipeline(semvecSessionOptions(p.threads));
   const t0 = now();
-  const tokens = texts.map((t) => semvec.countTokens(t));
+  const tokens = texts.map((t) => semvec.q8.countTokens(t));
   const tokenizeSeconds = now() - t0;
   const tjsTokens = texts.map((t) => (extractor.tokenizer(t).input_ids as { dims: number[] }).dims[1] as number);
   const setup: Setup = {
     semvec,
     semvec1,
     extractor,
-    dim: semvec.dim,
+    extractorAsSemvec,
+    dim: semvec.q8.dim,
     texts,
     tokens,
     sortedOrder: tokens.map((_, i) => i).sort((a, b) => (tokens[a] as number) - (tokens[b] as number) || a - b),
@@ -102,10 +114,11 @@ async function main(): Promise<void> {
   const transformers = await import('@huggingface/transformers');
   const ortPackage = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
   const versions = { onnxruntimeNode: (JSON.parse(readFileSync(ortPackage, 'utf8')) as { version: string }).version, transformers: transformers.env.version };
+  // transformers.js gets the same threads and optimisation level, and onnxruntime's defaults otherwise.
   const sessionOptions = { intraOpNumThreads: p.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
   const machine = machineFacts();
   const model = modelInfo(p.modelDir, p.generated);
-  printHeader(p, machine, versions, model, sessionOptions);
+  printHeader(p, machine, versions, model, { semvec: semvecSessionOptions(p.threads), transformers: sessionOptions });
   const limitsBefore = probeLimits(p, 'before');
 
   const { texts, kinds, words } = makeTexts(p.texts, SEED);
@@ -113,27 +126,36 @@ async function main(): Promise<void> {
   printTexts(setup, kinds, words, tokenMismatches, tokenizeSeconds);
   const warm = warmupTexts(setup);
   const timedRuns = await runPasses(p, setup, warm);
+  const loadAfterRuns = os.loadavg();
+  const levers = p.leverRounds > 0 ? await measureLevers(p, setup) : undefined;
   const limitsAfter = probeLimits(p, 'after');
   const limits = bestLimits(limitsBefore, limitsAfter);
 
   const results = configResults(setup, shape, limits, timedRuns);
   const byName = (name: string): ConfigResult => results.find((r) => r.name === name) as ConfigResult;
-  const agreement = agreementOf(timedRuns.outputs.get('semvec')!, timedRuns.outputs.get('transformers.js')!, setup.dim);
+  const out = (name: string): Float32Array => timedRuns.outputs.get(name) as Float32Array;
+  const agreement = {
+    // Same file, two libraries: the same vectors up to rounding.
+    transformers: agreementOf(out('semvec q8'), out('transformers.js q8'), setup.dim),
+    // int8 against fp32, centred on the fp32 vectors' mean.
+    fp32: agreementOf(out('semvec fp32'), out('semvec q8'), setup.dim),
+  };
   // Another process on the machine shows as CPU time below the threads asked for.
   const busy = results.filter((r) => r.cpuUtilisation < BUSY_FRACTION * r.threads);
   printRuns(p, shape, { used: limits, before: limitsBefore, after: limitsAfter }, results, texts.length);
   printTimeSplit(results, texts.length);
-  printAgreement(p, agreement, results, texts.length);
-  printSummary(p, byName, agreement.pass, busy, texts.length);
+  printAgreement(agreement, texts.length);
+  if (levers) printLevers(p, levers);
+  const targets = summaryOf(byName, agreement);
+  printSummary(p, targets, byName, busy, texts.length, { start: machine.loadAverageAtStart, afterRuns: loadAfterRuns, end: os.loadavg() });
 
-  const ratio = byName('semvec').textsPerSecond / byName('transformers.js').textsPerSecond;
   const { tokens } = setup;
   writeJson(p.out, {
-    benchmark: 'semvec Embedder vs transformers.js feature-extraction (bench/embed.ts)',
-    machine: { ...machine, loadAverageAtEnd: os.loadavg() },
+    benchmark: 'semvec Embedder q8 vs fp32 vs transformers.js q8 feature-extraction (bench/embed.ts)',
+    machine: { ...machine, loadAverageAfterMainRuns: loadAfterRuns, loadAverageAtEnd: os.loadavg() },
     versions,
     model,
-    sessionOptions,
+    sessionOptions: { semvec: semvecSessionOptions(p.threads), transformers: sessionOptions },
     limits,
     limitsBefore,
     limitsAfter,
@@ -142,23 +164,22 @@ async function main(): Promise<void> {
       count: texts.length,
       tokens: tokens.reduce((a, b) => a + b, 0),
       maxTokens: Math.max(...tokens),
-      truncated: tokens.filter((t) => t >= setup.semvec.maxTokens).length,
+      truncated: tokens.filter((t) => t >= setup.semvec.q8.maxTokens).length,
       tokenCountMismatches: tokenMismatches,
     },
     results,
     agreement,
+    levers,
     busy: { machineBusy: busy.length > 0, fraction: BUSY_FRACTION, runs: busy.map((r) => r.name) },
-    target: {
-      semvecOverTransformers: ratio,
-      semvecOverTransformersSorted: byName('semvec').textsPerSecond / byName('transformers.js, sorted input').textsPerSecond,
-      target: TARGET,
-      pass: ratio >= TARGET,
-    },
+    targets,
   });
   console.log(`\nResults written to ${p.out}`);
-  await setup.semvec.close();
-  await setup.semvec1.close();
+  await setup.semvec.q8.close();
+  await setup.semvec.fp32.close();
+  await setup.semvec1.q8.close();
+  await setup.semvec1.fp32.close();
   await setup.extractor.dispose();
+  await setup.extractorAsSemvec.dispose();
 }
 
 await runMain(COMMAND.script, main);

@@ -13,6 +13,11 @@ import { flopsPerToken, type ModelShape } from './model.js';
 /** Seconds spent inside InferenceSession.run, by either library (same onnxruntime-node). */
 const sessionRun = { seconds: 0, calls: 0 };
 
+/** Seconds and calls inside InferenceSession.run so far (after instrumentSessionRun). */
+export function sessionRunTotals(): { seconds: number; calls: number } {
+  return { ...sessionRun };
+}
+
 export function instrumentSessionRun(): void {
   // transformers.js loads onnxruntime-node with require(); so does this, to get the same class.
   // The typings declare InferenceSession as an interface plus a factory; at run time it is a class.
@@ -161,4 +166,28 @@ export function agreementOf(a: Float32Array, b: Float32Array, dim: number): Agre
     threshold: AGREEMENT,
     pass: cosine.min > AGREEMENT && centred.min > AGREEMENT,
   };
+}
+
+/**
+ * Runs fn (which loads semvec embedders) with `extra` merged into the
+ * options of every InferenceSession created meanwhile: how the lever runs
+ * try session options without a public option for each.
+ */
+export async function withSessionOptions<T>(extra: object, fn: () => Promise<T>): Promise<T> {
+  type Create = (this: unknown, ...args: unknown[]) => Promise<unknown>;
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as { InferenceSession: { create: Create } };
+  const cls = ort.InferenceSession;
+  const create = cls.create;
+  // create(path | buffer, options?) or create(buffer, offset, length, options?): options last.
+  cls.create = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    const last = args.length - 1;
+    const given = typeof args[last] === 'object' && args[last] !== null && !ArrayBuffer.isView(args[last]) ? (args[last] as object) : undefined;
+    const merged = { ...given, ...extra };
+    return create.apply(cls, given ? [...args.slice(0, last), merged] : [...args, merged]);
+  };
+  try {
+    return await fn();
+  } finally {
+    cls.create = create;
+  }
 }

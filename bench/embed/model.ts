@@ -18,10 +18,14 @@ const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED_MODELS = resolve(BENCH_DIR, '..', '..', 'shared', 'models');
 const MAKE_BERT = join(SHARED_MODELS, 'make_bert.py');
 const TOKENIZER_SOURCE = join(SHARED_MODELS, 'all-MiniLM-L6-v2');
+/** The int8 twin of make_bert.py's model (onnxruntime's dynamic quantisation), copied beside it. */
+const SHARED_INT8 = join(SHARED_MODELS, 'minilm-shape-qint8', 'model_quantized.onnx');
 export const DEFAULT_MODEL_DIR = join(BENCH_DIR, '.models', 'minilm-random');
 const PYTHON = '/usr/bin/python3';
 /** Files both libraries need, as laid out in a hub repository. */
-export const MODEL_FILES = ['onnx/model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+export const MODEL_FILES = ['onnx/model.onnx', 'onnx/model_quantized.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+/** The fp32 and int8 files, by the precision both libraries name them with. */
+export const ONNX_FILES = { fp32: 'onnx/model.onnx', q8: 'onnx/model_quantized.onnx' } as const;
 const TOKENIZER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
 
 function missingFiles(dir: string): string[] {
@@ -46,6 +50,7 @@ function cannotMake(modelDir: string): string | null {
 
 /** Makes the default random-weight model if it is not there yet (`generated`); checks a given directory. */
 export function ensureModel(modelDir: string, generated: boolean): void {
+  if (generated) ensureInt8(modelDir);
   const missing = missingFiles(modelDir);
   if (missing.length === 0) return;
   if (!generated) {
@@ -67,8 +72,18 @@ export function ensureModel(modelDir: string, generated: boolean): void {
   if (made.error || made.status !== 0) {
     throw new BenchError(`make_bert.py failed (${made.error?.message ?? `exit ${made.status}`}); see its output above`);
   }
+  ensureInt8(modelDir);
   const still = missingFiles(modelDir);
   if (still.length > 0) throw new BenchError(`after make_bert.py, ${modelDir} still lacks ${still.join(', ')}`);
+}
+
+/** Copies the shared int8 twin beside the generated fp32 model when it is not there yet. */
+function ensureInt8(modelDir: string): void {
+  const int8 = join(modelDir, ONNX_FILES.q8);
+  if (existsSync(int8) || !existsSync(join(modelDir, ONNX_FILES.fp32))) return;
+  if (!existsSync(SHARED_INT8)) throw new BenchError(`the int8 model ${SHARED_INT8} is missing; pass --model-dir DIR with both precisions`);
+  progress(`copying the int8 export ${SHARED_INT8} beside the fp32 model`);
+  copyFileSync(SHARED_INT8, int8);
 }
 
 export interface ModelShape {
@@ -105,9 +120,12 @@ export function flopsPerToken(m: ModelShape, seqLen: number): number {
   return 2 * m.matmulWeights + m.layers * 2 * 2 * seqLen * m.hidden;
 }
 
-/** The model's directory, ONNX file, checksum, size and shape, as reported. */
+function fileInfo(path: string) {
+  const bytes = readFileSync(path);
+  return { path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
+}
+
+/** The model's directory, its two ONNX files (checksum, size) and its shape, as reported. */
 export function modelInfo(dir: string, randomWeights: boolean) {
-  const onnx = join(dir, 'onnx', 'model.onnx');
-  const bytes = readFileSync(onnx);
-  return { dir, onnx, randomWeights, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength, ...modelShape(dir) };
+  return { dir, randomWeights, fp32: fileInfo(join(dir, ONNX_FILES.fp32)), q8: fileInfo(join(dir, ONNX_FILES.q8)), ...modelShape(dir) };
 }

@@ -1,11 +1,12 @@
 /**
- * bench/embed/runs.ts: the configurations bench:embed times and how. semvec
- * (Embedder.embed, batch 32) and transformers.js (slices of 32 texts in
- * input order) are the two main runs, interleaved for `reps` passes; the
- * variants (transformers.js on length-sorted texts, semvec batch 16 and 64,
- * semvec with 1 thread) get `variantReps` passes. Every configuration is
- * warmed up on texts of all lengths first; each best pass is then set against
- * its batching plan's FLOPs and the FMA peak.
+ * bench/embed/runs.ts: the configurations bench:embed times and how. The
+ * three main runs, interleaved for `reps` passes: semvec on the int8 export
+ * (`dtype: 'q8'`), transformers.js with `dtype: 'q8'` on the same file and
+ * the same length-sorted slices, and semvec on the fp32 model. The variants
+ * (transformers.js q8 on slices in input order, semvec q8 with 1 thread) get
+ * `variantReps` passes. Every configuration is warmed up on texts of all
+ * lengths first; each best pass is then set against its batching plan's
+ * FLOPs and the FMA peak.
  */
 import type { FeatureExtractionPipeline } from '@huggingface/transformers';
 
@@ -22,22 +23,27 @@ export interface Params {
   generated: boolean; // the default random model (made if missing)
   texts: number;
   batch: number;
-  batchSizes: number[];
   reps: number;
   variantReps: number;
   threads: number;
   fmaSeconds: number;
+  /** Texts per pass and paired rounds of the lever measurements (0 rounds: none). */
+  leverTexts: number;
+  leverRounds: number;
   out: string;
   quick: boolean;
 }
 
+export type Precision = 'q8' | 'fp32';
+
 export interface Config {
   name: string;
   library: 'semvec' | 'transformers.js';
+  dtype: Precision;
   batch: number;
   threads: number;
   order: 'length-sorted' | 'input';
-  main: boolean; // one of the two runs the target compares
+  main: boolean; // one of the runs the targets compare
 }
 
 export interface ConfigResult extends Config {
@@ -50,16 +56,21 @@ export interface ConfigResult extends Config {
   fractionOfFmaPeak: number; // executed GFLOP/s over the FMA peak at the same thread count
   cpuUtilisation: number; // CPU seconds / wall seconds of the best pass
   outsideRunSeconds: number; // best pass time not inside InferenceSession.run
-  minCosineToSemvecMain: number;
+  minCosineToSemvecQ8: number;
 }
 
 type Runner = Config & { run: (list: readonly string[]) => Promise<Float32Array> };
 
 /** The loaded libraries, the texts and their token counts (semvec's tokenizer). */
 export interface Setup {
-  semvec: Embedder;
-  semvec1: Embedder;
+  /** semvec with all threads, per precision. */
+  semvec: Record<Precision, Embedder>;
+  /** semvec with 1 thread, per precision. */
+  semvec1: Record<Precision, Embedder>;
+  /** transformers.js's feature-extraction pipeline with dtype 'q8'. */
   extractor: FeatureExtractionPipeline;
+  /** The same with semvec's session options (intra-op threads that do not spin). */
+  extractorAsSemvec: FeatureExtractionPipeline;
   dim: number;
   texts: string[];
   tokens: number[];
@@ -69,20 +80,19 @@ export interface Setup {
 }
 
 /** transformers.js on consecutive slices of `batch` texts, in input order or sorted by token count. */
-function transformersRunner(s: Setup, batch: number, sorted: boolean) {
+function transformersRunner(s: Setup, batch: number, sorted: boolean, extractor: FeatureExtractionPipeline = s.extractor) {
   return async (list: readonly string[]): Promise<Float32Array> => {
     const { dim } = s;
     const out = new Float32Array(list.length * dim);
     let order = list.map((_, i) => i);
     if (sorted) {
-      const len = list.map((t) => t.length);
-      // Sort by token count, as semvec does (same tokenizer; counted up front for the benchmark's texts).
-      const tk = list === s.texts ? s.tokens : len;
+      // Sorted by token count, as semvec sorts (same tokenizer; counted up front, untimed, for the benchmark's texts).
+      const tk = list === s.texts ? s.tokens : list.map((t) => s.semvec.q8.countTokens(t));
       order = order.sort((a, b) => (tk[a] as number) - (tk[b] as number) || a - b);
     }
     for (let from = 0; from < order.length; from += batch) {
       const rows = order.slice(from, from + batch);
-      const result = await s.extractor(
+      const result = await extractor(
         rows.map((i) => list[i] as string),
         { pooling: 'mean', normalize: true },
       );
@@ -93,18 +103,28 @@ function transformersRunner(s: Setup, batch: number, sorted: boolean) {
   };
 }
 
-/** The main runs first (semvec, transformers.js), then the variants. */
+/** The main runs first (semvec q8, transformers.js q8 sorted, semvec fp32), then the variants. */
 function configs(p: Params, s: Setup): Runner[] {
   const semvecRun = (model: Embedder, batch: number) => (list: readonly string[]) => model.embed(list, { batchSize: batch });
   const sorted = 'length-sorted' as const;
+  const t = p.threads;
   return [
-    { name: 'semvec', library: 'semvec', batch: p.batch, threads: p.threads, order: sorted, main: true, run: semvecRun(s.semvec, p.batch) },
-    { name: 'transformers.js', library: 'transformers.js', batch: p.batch, threads: p.threads, order: 'input', main: true, run: transformersRunner(s, p.batch, false) },
-    { name: 'transformers.js, sorted input', library: 'transformers.js', batch: p.batch, threads: p.threads, order: sorted, main: false, run: transformersRunner(s, p.batch, true) },
-    ...p.batchSizes
-      .filter((b) => b !== p.batch)
-      .map((b) => ({ name: `semvec batch ${b}`, library: 'semvec' as const, batch: b, threads: p.threads, order: sorted, main: false, run: semvecRun(s.semvec, b) })),
-    { name: 'semvec 1 thread', library: 'semvec', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1, p.batch) },
+    { name: 'semvec q8', library: 'semvec', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, run: semvecRun(s.semvec.q8, p.batch) },
+    { name: 'transformers.js q8', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, run: transformersRunner(s, p.batch, true) },
+    { name: 'semvec fp32', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: t, order: sorted, main: true, run: semvecRun(s.semvec.fp32, p.batch) },
+    { name: 'transformers.js q8, input order', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: 'input', main: false, run: transformersRunner(s, p.batch, false) },
+    {
+      name: "transformers.js q8, semvec's session options",
+      library: 'transformers.js',
+      dtype: 'q8',
+      batch: p.batch,
+      threads: t,
+      order: sorted,
+      main: false,
+      run: transformersRunner(s, p.batch, true, s.extractorAsSemvec),
+    },
+    { name: 'semvec q8 1 thread', library: 'semvec', dtype: 'q8', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1.q8, p.batch) },
+    { name: 'semvec fp32 1 thread', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1.fp32, p.batch) },
   ];
 }
 
@@ -136,8 +156,8 @@ export async function runPasses(p: Params, s: Setup, warm: readonly string[]) {
   };
   const mains = all.filter((c) => c.main);
   for (let r = 0; r < p.reps; r++) {
-    // Interleaved, the order alternating, so drift on a shared machine hits both alike.
-    for (const c of r % 2 === 0 ? mains : [...mains].reverse()) {
+    // Interleaved, the order rotating, so drift on a shared machine hits each alike.
+    for (const c of mains.map((_, i) => mains[(i + r) % mains.length] as Runner)) {
       progress(`pass ${r + 1}/${p.reps}: ${c.name}`);
       await record(c);
     }
@@ -152,14 +172,14 @@ export async function runPasses(p: Params, s: Setup, warm: readonly string[]) {
   return { configs: configList, passes, outputs };
 }
 
-/** Each configuration's best pass against its batching plan, the FMA peak and semvec's main output. */
+/** Each configuration's best pass against its batching plan, the FMA peak and semvec q8's output. */
 export function configResults(
   s: Setup,
   shape: ModelShape,
   limits: FmaLimits,
   timedRuns: { configs: Config[]; passes: Map<string, Pass[]>; outputs: Map<string, Float32Array> },
 ): ConfigResult[] {
-  const semvecMain = timedRuns.outputs.get('semvec') as Float32Array;
+  const semvecQ8 = timedRuns.outputs.get('semvec q8') as Float32Array;
   return timedRuns.configs.map((c) => {
     const ps = timedRuns.passes.get(c.name) ?? [];
     const best = ps.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -176,7 +196,7 @@ export function configResults(
       fractionOfFmaPeak: executedGflops / (c.threads === 1 ? limits.fma1Gflops : limits.fmaAllGflops),
       cpuUtilisation: best.cpuSeconds / best.seconds,
       outsideRunSeconds: best.seconds - best.runSeconds,
-      minCosineToSemvecMain: cosineStats(timedRuns.outputs.get(c.name) as Float32Array, semvecMain, s.dim, 0).min,
+      minCosineToSemvecQ8: cosineStats(timedRuns.outputs.get(c.name) as Float32Array, semvecQ8, s.dim, 0).min,
     };
   });
 }

@@ -21,7 +21,7 @@ import { checkChunkOptions, chunkText, type Chunk, type ChunkOptions, type Chunk
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
-import { loadRuntime, type Ort } from './runtime.js';
+import { loadRuntime, sessionOptions, type Ort } from './runtime.js';
 import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
 
 export interface EmbedderOptions extends ResolveOptions {
@@ -181,11 +181,7 @@ export class Embedder {
 
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(files.onnx, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
+      session = await ort.InferenceSession.create(files.onnx, sessionOptions(threads));
     } catch (err) {
       throw createError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
     }

@@ -16,7 +16,7 @@ import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
 import { checkInteger, describe, fail, orDefault } from '../validate.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
-import { loadRuntime, type Ort } from './runtime.js';
+import { loadRuntime, sessionOptions, type Ort } from './runtime.js';
 import { TextEncoder, type Encoding } from './tokenize.js';
 
 /** Cross-encoders semvec knows by short name. */
@@ -139,7 +139,7 @@ export class Reranker {
     const encoder = new TextEncoder(tokenizer, maxTokens, padId, specialToken(tokenizerConfig.sep_token) ?? specialToken(tokenizerConfig.eos_token));
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(files.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(files.onnx, sessionOptions(threads));
     } catch (err) {
       throw createError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
     }

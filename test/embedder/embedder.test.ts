@@ -1,10 +1,11 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { Embedder, MODELS, SemvecError } from '../../src/index.js';
 import { findModel } from '../../src/embedder/registry.js';
+import { loadRuntime, sessionOptions } from '../../src/embedder/runtime.js';
 import { codeOf } from '../helpers/errors.js';
 import { haveToyModel, sharedModels, toyModelDir } from '../helpers/models.js';
 
@@ -90,6 +91,20 @@ describe.skipIf(!haveToyModel)('Embedder on the toy model with the MiniLM tokeni
     await expect(model.embed([1 as never])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /texts\[0\] must be a string; received the number 1/ });
     await expect(model.embed({} as never)).rejects.toBeInstanceOf(SemvecError);
     await expect(model.embed(texts, { batchSize: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('sessions run with the intra-op threads asked for, sleeping instead of spinning between operators', async () => {
+    const { ort } = await loadRuntime();
+    const create = vi.spyOn(ort.InferenceSession, 'create');
+    try {
+      const m = await Embedder.load(dir, { threads: 2 });
+      await m.close();
+      expect(create).toHaveBeenCalledTimes(1);
+      expect(create.mock.calls[0]![1]).toEqual(sessionOptions(2));
+      expect(sessionOptions(2)).toMatchObject({ intraOpNumThreads: 2, interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    } finally {
+      create.mockRestore();
+    }
   });
 
   it('a closed embedder refuses work', async () => {
