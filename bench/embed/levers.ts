@@ -19,13 +19,8 @@ export interface Lever {
   batch?: number;
   /** Merged into semvec's InferenceSession options. */
   session?: Record<string, unknown>;
-  /**
-   * Batches of about this many positions (batch size x longest text)
-   * instead of a fixed count: many short texts per run, few long ones.
-   * Emulated with the public API: one embed() call per batch of the
-   * length-sorted texts.
-   */
-  tokenBudget?: number;
+  /** embed()'s batchTokens (default: semvec's, DEFAULT_BATCH_TOKENS). */
+  batchTokens?: number;
 }
 
 /** semvec's own session options: sessionOptions() in src/embedder/runtime.ts. */
@@ -33,8 +28,9 @@ export const LEVERS: readonly Lever[] = [
   { name: 'batch 16', batch: 16 },
   { name: 'batch 64', batch: 64 },
   { name: 'batch 128', batch: 128 },
-  { name: 'batches of ~2,048 positions', tokenBudget: 2048 },
-  { name: 'batches of ~4,096 positions', tokenBudget: 4096 },
+  { name: 'no position cap (batches of 32 texts)', batchTokens: 1 << 24 },
+  { name: 'batches of <= 512 positions', batchTokens: 512 },
+  { name: 'batches of <= 2,048 positions', batchTokens: 2048 },
   { name: "graphOptimizationLevel 'extended'", session: { graphOptimizationLevel: 'extended' } },
   { name: "graphOptimizationLevel 'basic'", session: { graphOptimizationLevel: 'basic' } },
   { name: "executionMode 'parallel', 2 inter-op threads", session: { executionMode: 'parallel', interOpNumThreads: 2 } },
@@ -66,34 +62,6 @@ export interface TokenisingShare {
 export async function measureLevers(p: Params, s: Setup): Promise<{ levers: LeverResult[]; tokenising: TokenisingShare }> {
   const texts = s.texts.slice(0, p.leverTexts);
   const base = s.semvec.q8;
-  const lengths = texts.map((t) => base.countTokens(t));
-  const sorted = texts.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b);
-  /** The length-sorted texts cut into batches of at most `budget` positions. */
-  const budgetBatches = (budget: number): number[][] => {
-    const out: number[][] = [];
-    let cur: number[] = [];
-    for (const i of sorted) {
-      // Sorted ascending: text i is the longest of the batch so far.
-      if (cur.length > 0 && (cur.length + 1) * (lengths[i] as number) > budget) {
-        out.push(cur);
-        cur = [];
-      }
-      cur.push(i);
-    }
-    if (cur.length > 0) out.push(cur);
-    return out;
-  };
-  const budgetRun = (model: Embedder, budget: number) => async (): Promise<Float32Array> => {
-    const out = new Float32Array(texts.length * s.dim);
-    for (const rows of budgetBatches(budget)) {
-      const x = await model.embed(
-        rows.map((i) => texts[i] as string),
-        { batchSize: rows.length },
-      );
-      rows.forEach((r, k) => out.set(x.subarray(k * s.dim, (k + 1) * s.dim), r * s.dim));
-    }
-    return out;
-  };
   const baseRun = () => base.embed(texts, { batchSize: p.batch });
   const results: LeverResult[] = [];
   for (const lever of LEVERS) {
@@ -102,7 +70,7 @@ export async function measureLevers(p: Params, s: Setup): Promise<{ levers: Leve
       ? await withSessionOptions(lever.session, () => Embedder.load(p.modelDir, { threads: p.threads, onnxFile: ONNX_FILES.q8, dtype: 'q8', offline: true }))
       : base;
     try {
-      const leverRun = lever.tokenBudget ? budgetRun(model, lever.tokenBudget) : () => model.embed(texts, { batchSize: batch });
+      const leverRun = () => model.embed(texts, { batchSize: batch, batchTokens: lever.batchTokens });
       progress(`lever: ${lever.name} (warm-up)`);
       await leverRun();
       const rounds: { base: Pass; lever: Pass }[] = [];

@@ -85,6 +85,27 @@ describe.skipIf(!haveToyModel)('Embedder on the toy model with the MiniLM tokeni
     ]);
   });
 
+  it('batchTokens caps a run at that many positions: short texts run many at a time, long ones few, one always', async () => {
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i % 7}`).join(' ');
+    const mixed = [words(2), words(40), words(3), words(120), words(2), words(40)];
+    const lengths = mixed.map((t) => model.countTokens(t)).sort((a, b) => a - b);
+    const budget = 2 * lengths[3]!; // two of the mid-length texts fit, the longest runs alone
+    const done: number[] = [];
+    const capped = await model.embed(mixed, { batchTokens: budget, onProgress: (d) => void done.push(d) });
+    // Each run: at most budget positions (count x the longest of the run), or a single text.
+    let start = 0;
+    for (const end of done) {
+      expect(end - start === 1 || (end - start) * lengths[end - 1]! <= budget).toBe(true);
+      start = end;
+    }
+    expect(done.at(-1)).toBe(mixed.length);
+    expect(done.length).toBeGreaterThan(1);
+    expect(done.slice(-2)).toEqual([mixed.length - 1, mixed.length]); // the longest alone
+    close(capped, await model.embed(mixed, { batchTokens: 1 << 20 })); // the same vectors as one run
+    close(capped, await model.embed(mixed, { batchTokens: 1 })); // and as one text per run
+    await expect(model.embed(mixed, { batchTokens: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /batchTokens/ });
+  });
+
   it('an empty list gives an empty result; bad input is a typed error', async () => {
     expect(await model.embed([])).toHaveLength(0);
     await expect(model.embed([''])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: /texts\[0\] is an empty string/ });
