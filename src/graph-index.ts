@@ -45,7 +45,7 @@ import {
 
 const { limits, defaults } = nativeConstants();
 
-/** A graph index's settings unless told otherwise: degree 32, buildEf 96, alpha 1.2, ef 64, rerank 32, seed 1234. */
+/** A graph index's settings unless told otherwise: degree 32, buildEf 96, alpha 1, ef 64, rerank 32, seed 1234. */
 export const GRAPH_DEFAULTS = defaults.graph;
 
 export interface GraphIndexOptions {
@@ -57,7 +57,14 @@ export interface GraphIndexOptions {
   degree?: number;
   /** Candidates each insertion keeps while it looks for its links; default 96. More: a better graph, slower build. */
   buildEf?: number;
-  /** The neighbour heuristic's alpha, 1 to 2; default 1.2. Above 1 keeps some longer links, which shortens walks. */
+  /**
+   * The neighbour heuristic's alpha, 1 to 2; default 1 (HNSW's heuristic).
+   * Above 1 prunes fewer candidates: with 32 links on data whose
+   * neighbours are all about equally far (overlapping isotropic clusters),
+   * 1.2 filled the rows with the nearest few and recall@10 collapsed (0.12
+   * at ef 320, against 0.96 with 1); on text-like vectors it was a little
+   * better (0.9975 against 0.9890 at ef 64). Raise it with `degree`.
+   */
   alpha?: number;
   /** Candidates a search keeps unless it says (raised to k); default 64. */
   ef?: number;

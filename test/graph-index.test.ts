@@ -64,7 +64,7 @@ describe('GraphIndex against the exact index', () => {
 describe('GraphIndex lifecycle', () => {
   it('has the documented defaults, and its settings can be chosen', () => {
     const g = new GraphIndex({ dim: 4 });
-    expect(GRAPH_DEFAULTS).toEqual({ degree: 32, buildEf: 96, alpha: 1.2, ef: 64, rerank: 32, seed: 1234 });
+    expect(GRAPH_DEFAULTS).toEqual({ degree: 32, buildEf: 96, alpha: 1, ef: 64, rerank: 32, seed: 1234 });
     expect([g.degree, g.buildEf, g.ef, g.rerank, g.seed, g.metric]).toEqual([32, 96, 64, 32, 1234, 'cosine']);
     const h = new GraphIndex({ dim: 4, metric: 'l2', degree: 8, buildEf: 20, alpha: 1, ef: 10, rerank: 0, seed: 3 });
     expect([h.degree, h.buildEf, h.alpha, h.ef, h.rerank, h.seed]).toEqual([8, 20, 1, 10, 0, 3]);

@@ -57,7 +57,7 @@ namespace semvec {
 struct GraphParams {
   size_t degree = 32;     // links per node
   size_t build_ef = 96;   // candidates each insertion keeps
-  float alpha = 1.2f;     // the neighbour heuristic's alpha, 1..2
+  float alpha = 1.0f;     // the neighbour heuristic's alpha, 1..2 (1: HNSW's heuristic; see graph_prune.h)
   size_t ef = 64;         // candidates a search keeps unless it says
   size_t rerank = 32;     // of those, re-scored exactly (at least k; 0: none)
   uint64_t seed = 1234;   // insertion order within an add

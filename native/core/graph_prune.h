@@ -6,7 +6,11 @@
 // neighbour s kept before it is so much nearer to it than the slot p is
 // that alpha * d(c, s) <= d(p, c). With alpha = 1 a link to c is dropped
 // when c can be reached through s; alpha > 1 keeps some longer links,
-// which shortens walks across the data. At most `degree` are kept.
+// which shortens walks across the data. At most `degree` are kept. With
+// few links (the default 32) alpha > 1 can fill a row with the nearest
+// candidates and leave no way out of a neighbourhood: on overlapping
+// isotropic clusters, 20k x 384, alpha 1.2 gave recall@10 0.12 at ef 320
+// where alpha 1 gave 0.96; so the default is 1.
 //
 // Distances are squared L2 for every metric: for cosine (unit vectors) it
 // orders as 1 - <x, y> does, and the rule is invariant to the factor of 2;
