@@ -112,12 +112,17 @@ export async function collectFiles(paths: readonly string[]): Promise<string[]> 
   return out;
 }
 
-async function readText(abs: string): Promise<string> {
+/** A UTF-8 text file without its byte-order mark; a missing or unreadable file is a CliError naming it as given. */
+export async function readTextFile(path: string, shown = path): Promise<string> {
   try {
-    return (await readFile(abs, 'utf8')).replace(/^\uFEFF/, '');
+    return (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
   } catch (err) {
-    throw new CliError(fsMessage(err, displayPath(abs)));
+    throw new CliError(fsMessage(err, shown));
   }
+}
+
+function readText(abs: string): Promise<string> {
+  return readTextFile(abs, displayPath(abs));
 }
 
 /** Paragraphs: text separated by one or more blank lines, trimmed, empty ones dropped. */

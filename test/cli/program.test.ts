@@ -102,7 +102,7 @@ describe('semvec exit codes', () => {
       [['query', 'hello', '--db', 'no-such-db'], /no semvec database in no-such-db/],
       [['index', 'no-such-dir', '--db', 'db2'], /no such file or directory: no-such-dir/],
       [['index', 'pairs.jsonl', '--db', 'db2', '--text-field', 'body'], /pairs\.jsonl:1: no string field "body"/],
-      [['eval', 'missing.jsonl'], /no such file: missing\.jsonl/],
+      [['eval', 'missing.jsonl'], /no such file or directory: missing\.jsonl/],
       [['cluster', 'missing.txt'], /no such file or directory: missing\.txt/],
       [['shards', 'show', '--pg', 'postgres://nobody@127.0.0.1:1/none'], /no writable PostgreSQL server among 1 URL \(postgres:\/\/nobody@127\.0\.0\.1:1\/none: /],
       [['shards', 'init', '--pg', 'postgres://127.0.0.1:1/none', '--nodes', 'a,a'], /nodes lists a node twice/],

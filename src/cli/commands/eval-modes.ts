@@ -8,7 +8,6 @@
  * documents). A model that fails to load or run gets a row naming its
  * error and makes the command exit 1, after the results of the others.
  */
-import { readFile } from 'node:fs/promises';
 
 import type { QueryMode } from '../../collection/types.js';
 import type { Embedder } from '../../embedder/embedder.js';
@@ -16,6 +15,7 @@ import type { Reranker } from '../../embedder/reranker.js';
 import type { RetrievalRun, RetrievalTask } from '../../evaluate/retrieval-modes.js';
 import { SemvecError } from '../../errors.js';
 import { loadEmbedder, loadReranker } from '../models.js';
+import { readTextFile } from '../sources.js';
 import { CliError, errorMessage, fmt, painter, phase, table, type Style } from '../output.js';
 
 export const EVAL_MODES: readonly QueryMode[] = ['vector', 'keyword', 'hybrid'];
@@ -33,13 +33,7 @@ export interface EvalModesOptions {
 
 /** The labelled set of a .json file, checked; a bad one is an error naming the file. */
 export async function readTask(path: string): Promise<RetrievalTask> {
-  let text: string;
-  try {
-    text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(err as Error).message}`);
-  }
+  const text = await readTextFile(path);
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -7,11 +7,11 @@
  * results of the others. With `--modes`, it compares query modes on a
  * labelled retrieval set instead (eval-modes.ts).
  */
-import { readFile } from 'node:fs/promises';
 
 import type { Embedder } from '../../embedder/embedder.js';
 import type { ModelComparisonRow, Pair } from '../../evaluate/evaluate.js';
 import { DEFAULT_MODEL, loadEmbedder } from '../models.js';
+import { readTextFile } from '../sources.js';
 import { CliError, errorMessage, fmt, fmtRate, painter, phase, table, usage, type Style } from '../output.js';
 import { type Command } from 'commander';
 import { finiteNumber, MODEL_HELP, nameList, nonEmpty, positiveInt, styleOf } from '../options.js';
@@ -26,13 +26,7 @@ export interface EvalCommandOptions {
 
 /** The pairs of a .jsonl file; a malformed line is an error naming it. */
 export async function readPairs(path: string): Promise<Pair[]> {
-  let text: string;
-  try {
-    text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(err as Error).message}`);
-  }
+  const text = await readTextFile(path);
   const pairs: Pair[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return;
