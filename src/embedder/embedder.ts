@@ -7,11 +7,9 @@
  * onnxruntime-node and @huggingface/tokenizers are loaded only when an
  * embedder is made, so the index API works without them.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { Tokenizer } from '@huggingface/tokenizers';
 
 import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
@@ -21,7 +19,8 @@ import { checkChunkOptions, chunkText, type Chunk, type ChunkOptions, type Chunk
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
-import { loadRuntime, sessionOptions, type Ort } from './runtime.js';
+import { openSession, readModelText } from './model-load.js';
+import { loadRuntime, type Ort } from './runtime.js';
 import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
 
 export interface EmbedderOptions extends ResolveOptions {
@@ -72,23 +71,6 @@ export interface EmbedWork {
   tokens: number;
   /** Texts longer than the model reads: their end was dropped. */
   truncated: number;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw createError(ErrorCode.CORRUPT_FILE, `cannot read ${path} as JSON: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** The token text of a special token entry in tokenizer_config.json. */
-function specialToken(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
-    return (value as { content: string }).content;
-  }
-  return undefined;
 }
 
 /**
@@ -168,38 +150,16 @@ export class Embedder {
     const { ort, Tokenizer } = await loadRuntime();
     const files = await resolveModelFiles(nameOrPath, hubId, { fp32File: known?.onnxFile, ...options, dtype: options.dtype ?? 'auto' });
 
-    const [tokenizerJson, tokenizerConfig, config] = await Promise.all([
-      readJson(files.tokenizer),
-      readJson(files.tokenizerConfig),
-      files.config ? readJson(files.config) : Promise.resolve({} as Record<string, unknown>),
-    ]);
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
-    } catch (err) {
-      throw createError(ErrorCode.CORRUPT_FILE, `cannot build the tokenizer from ${files.tokenizer}: ${(err as Error).message}`, { cause: err });
-    }
+    const { tokenizer, tokenizerConfig, config, padId, endToken } = await readModelText(files, Tokenizer);
 
     // Longest input: explicit, else the registry's, else the model's limits.
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 512;
     const configured = typeof tokenizerConfig.model_max_length === 'number' ? tokenizerConfig.model_max_length : positions;
     const maxTokens = checkInteger(orDefault(options.maxTokens, known?.maxTokens ?? Math.min(configured, positions)), 'maxTokens', 2, 1 << 20);
     const pooling = checkOneOf(orDefault(options.pooling, known?.pooling ?? 'mean'), 'pooling', ['mean', 'cls'] as const);
-    const padToken = specialToken(tokenizerConfig.pad_token) ?? '[PAD]';
-    const padId = tokenizer.token_to_id(padToken) ?? 0;
-    const endToken = specialToken(tokenizerConfig.sep_token) ?? specialToken(tokenizerConfig.eos_token);
     const encoder = new TextEncoder(tokenizer, maxTokens, padId, endToken);
 
-    let session: InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(files.onnx, sessionOptions(threads));
-    } catch (err) {
-      throw createError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
-    }
-    if (!session.inputNames.includes('input_ids')) {
-      await session.release();
-      fail(ErrorCode.INVALID_ARGUMENT, `the ONNX model ${files.onnx} has no input_ids input (inputs: ${session.inputNames.join(', ')}); semvec runs BERT-style text encoders`);
-    }
+    const session = await openSession(ort, files, threads, 'BERT-style text encoders');
     const hidden = typeof config.hidden_size === 'number' ? config.hidden_size : undefined;
     const name = known?.name ?? (hubId ?? basename(files.dir));
     const embedder = new Embedder({ name, dim: known?.dim ?? hidden ?? 0, pooling, files, session, ort, encoder });

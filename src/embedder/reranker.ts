@@ -6,7 +6,6 @@
  *
  * Loaded as an Embedder is: a local directory, the cache, or the hub.
  */
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
@@ -16,7 +15,8 @@ import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
 import { checkInteger, describe, fail, orDefault } from '../validate.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
-import { loadRuntime, sessionOptions, type Ort } from './runtime.js';
+import { openSession, readModelText } from './model-load.js';
+import { loadRuntime, type Ort } from './runtime.js';
 import { TextEncoder, type Encoding } from './tokenize.js';
 
 /** Cross-encoders semvec knows by short name. */
@@ -53,20 +53,6 @@ export interface RerankOptions {
 export interface RerankResult {
   index: number;
   score: number;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw createError(ErrorCode.CORRUPT_FILE, `cannot read ${path} as JSON: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function specialToken(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
-  return undefined;
 }
 
 /**
@@ -122,31 +108,11 @@ export class Reranker {
     const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
     const { ort, Tokenizer } = await loadRuntime();
     const files = await resolveModelFiles(nameOrPath, hubId, { onnxFile: known?.onnxFile, ...options });
-    const [tokenizerJson, tokenizerConfig, config] = await Promise.all([
-      readJson(files.tokenizer),
-      readJson(files.tokenizerConfig),
-      files.config ? readJson(files.config) : Promise.resolve({} as Record<string, unknown>),
-    ]);
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(tokenizerJson as never, tokenizerConfig as never);
-    } catch (err) {
-      throw createError(ErrorCode.CORRUPT_FILE, `cannot build the tokenizer from ${files.tokenizer}: ${(err as Error).message}`, { cause: err });
-    }
+    const { tokenizer, config, padId, endToken } = await readModelText(files, Tokenizer);
     const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 512;
     const maxTokens = checkInteger(orDefault(options.maxTokens, known?.maxTokens ?? positions), 'maxTokens', 8, 1 << 20);
-    const padId = tokenizer.token_to_id(specialToken(tokenizerConfig.pad_token) ?? '[PAD]') ?? 0;
-    const encoder = new TextEncoder(tokenizer, maxTokens, padId, specialToken(tokenizerConfig.sep_token) ?? specialToken(tokenizerConfig.eos_token));
-    let session: InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(files.onnx, sessionOptions(threads));
-    } catch (err) {
-      throw createError(ErrorCode.CORRUPT_FILE, `cannot load the ONNX model ${files.onnx}: ${(err as Error).message}`, { cause: err });
-    }
-    if (!session.inputNames.includes('input_ids')) {
-      await session.release();
-      fail(ErrorCode.INVALID_ARGUMENT, `the ONNX model ${files.onnx} has no input_ids input (inputs: ${session.inputNames.join(', ')}); semvec runs BERT-style cross-encoders`);
-    }
+    const encoder = new TextEncoder(tokenizer, maxTokens, padId, endToken);
+    const session = await openSession(ort, files, threads, 'BERT-style cross-encoders');
     const name = entry?.[0] ?? hubId ?? basename(files.dir);
     const reranker = new Reranker({ name, files, session, ort, tokenizer, encoder });
     // One pair, to refuse a model without a one-logit head now rather than at the first query.
