@@ -1,9 +1,12 @@
 // A growable buffer of trivially copyable values for large vector storage.
 //
-// Large buffers are mapped directly and advised to use transparent huge
-// pages: on virtual machines a 4 KiB page fault can cost microseconds, so a
-// 1.5 GB index fills ~30x faster, and scans take fewer TLB misses. New
-// elements are always zero.
+// Buffers of 1 MiB and more are mapped directly, so capacity never touched
+// is never resident and growth is a remap, not a copy. Those of 32 MiB and
+// more are advised to use transparent huge pages: on virtual machines a
+// 4 KiB page fault can cost microseconds, so a 1.5 GB index fills ~30x
+// faster, and scans take fewer TLB misses; below that, rounding up to whole
+// 2 MiB pages would cost more memory than it saves time. New elements are
+// always zero.
 #pragma once
 
 #include <cstddef>
