@@ -93,4 +93,31 @@ describe.skipIf(!linux)('opening by mapping reads nothing until a search (Linux 
     expect(mapped.search(query, 10, { nprobe: 16 }).ids.length).toBe(10);
     expect(mappedRss(path)).toBeGreaterThan(size / 8);
   });
+
+  it('IVFIndex.open codes-only with verify (rq4) leaves none of the file resident but what a search re-reads', () => {
+    const n = (48 * MiB) / (dim * 4);
+    const path = join(dir, 'ivf-rq4.svx');
+    {
+      const data = randomVectors(n, dim, 5);
+      const ivf = new IVFIndex({ dim, metric: 'ip', nlist: 16, encoding: 'rq4' });
+      ivf.train(data, { seed: 1 });
+      ivf.add(data);
+      ivf.save(path);
+    }
+    const size = statSync(path).size;
+    const query = randomVectors(1, dim, 6);
+
+    // The checksum pass reads every page of the file through the mapping; a
+    // plain open keeps them (the bound below would fail for it).
+    const plain = IVFIndex.open(path);
+    expect(mappedRss(path)).toBeGreaterThan(size / 2);
+    const expected = plain.search(query, 10, { nprobe: 16, rerank: 64 });
+    plain.close();
+
+    const small = IVFIndex.open(path, { codesOnly: true });
+    expect(small.memoryParts().floatsMapped).toBeGreaterThan(size / 2);
+    expect(mappedRss(path)).toBeLessThan(size / 8);
+    // The dropped pages come back as a re-rank reads them: the same results.
+    expect(small.search(query, 10, { nprobe: 16, rerank: 64 })).toEqual(expected);
+  });
 });

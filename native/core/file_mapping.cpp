@@ -47,4 +47,6 @@ void FileMapping::advise_random(uint64_t offset, uint64_t bytes) const { advise(
 
 void FileMapping::advise_willneed(uint64_t offset, uint64_t bytes) const { advise(offset, bytes, MADV_WILLNEED); }
 
+void FileMapping::release() const { advise(0, size_, MADV_DONTNEED); }
+
 }  // namespace semvec

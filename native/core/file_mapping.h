@@ -44,6 +44,10 @@ class FileMapping {
   // willneed: start reading them into the page cache now.
   void advise_random(uint64_t offset, uint64_t bytes) const;
   void advise_willneed(uint64_t offset, uint64_t bytes) const;
+  // Drops the whole mapping's pages from this process's resident set
+  // (MADV_DONTNEED: the file is read-only and shared, so nothing is lost;
+  // a later read faults the page back in from the page cache or the file).
+  void release() const;
 
  private:
   FileMapping(const unsigned char* data, size_t size, bool mapped) : data_(data), size_(size), mapped_(mapped) {}
