@@ -45,7 +45,7 @@ import {
 
 const { limits, defaults } = nativeConstants();
 
-/** A graph index's settings unless told otherwise: degree 32, buildEf 96, alpha 1, ef 64, rerank 32, seed 1234. */
+/** A graph index's settings unless told otherwise: degree 32, buildEf 96, alpha 1, ef 64, rerank 'auto', seed 1234. */
 export const GRAPH_DEFAULTS = defaults.graph;
 
 export interface GraphIndexOptions {
@@ -68,8 +68,14 @@ export interface GraphIndexOptions {
   alpha?: number;
   /** Candidates a search keeps unless it says (raised to k); default 64. */
   ef?: number;
-  /** Of those, re-scored exactly from the float vectors (at least k are); 0 returns the 8-bit estimates. Default 32. */
-  rerank?: number;
+  /**
+   * Of those, re-scored exactly from the float vectors (at least k are); 0
+   * returns the 8-bit estimates. Default `'auto'`: max(32, ceil(ef / 2)),
+   * so a wider search also re-scores more (on tightly clustered data a
+   * fixed 32 stopped recall@10 at 0.972 however large ef was; half of ef
+   * 320 reached 0.993).
+   */
+  rerank?: GraphRerank;
   /** Seeds the insertion order within each add; default 1234. */
   seed?: number;
 }
@@ -77,8 +83,20 @@ export interface GraphIndexOptions {
 export interface GraphSearchOptions extends SearchOptions {
   /** Candidates the walk keeps for this call, 1 to 65536 (raised to k); default the index's ef. Higher: better recall, slower. */
   ef?: number;
-  /** Candidates re-scored exactly for this call; default the index's rerank. */
-  rerank?: number;
+  /** Candidates re-scored exactly for this call (a count, or `'auto'`); default the index's rerank. */
+  rerank?: GraphRerank;
+}
+
+/** Candidates a graph search re-scores exactly: a count from 0, or `'auto'` (max(32, ceil(ef / 2))). */
+export type GraphRerank = number | 'auto';
+
+/** A rerank option checked, as the native calls take it. */
+function nativeRerank(value: unknown): number {
+  if (value === 'auto') return limits.autoRerank;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > limits.maxRerank) {
+    fail(ErrorCode.INVALID_ARGUMENT, `rerank must be an integer from 0 to ${limits.maxRerank} or 'auto'; received ${describe(value)}`);
+  }
+  return value;
 }
 
 const NATIVE = Symbol('native');
@@ -117,7 +135,7 @@ export class GraphIndex extends VectorIndex<NativeGraphIndex> {
         fail(ErrorCode.INVALID_ARGUMENT, `alpha must be a number from 1 to 2; received ${describe(alpha)}`);
       }
       const ef = checkInteger(orDefault(options.ef, defaults.graph.ef), 'ef', 1, limits.maxEf);
-      const rerank = checkInteger(orDefault(options.rerank, defaults.graph.rerank), 'rerank', 0, limits.maxRerank);
+      const rerank = nativeRerank(orDefault<unknown>(options.rerank, defaults.graph.rerank));
       const seed = checkInteger(orDefault(options.seed, defaults.graph.seed), 'seed', 0, Number.MAX_SAFE_INTEGER);
       super(new (native().GraphIndex)(dim, metric, degree, buildEf, alpha, ef, rerank, seed));
     }
@@ -153,13 +171,14 @@ export class GraphIndex extends VectorIndex<NativeGraphIndex> {
     this.handle.setEf(checkInteger(value, 'ef', 1, limits.maxEf));
   }
 
-  /** Candidates re-scored exactly when a search does not say. */
-  get rerank(): number {
-    return this.handle.rerank();
+  /** Candidates re-scored exactly when a search does not say: a count, or `'auto'`. */
+  get rerank(): GraphRerank {
+    const rerank = this.handle.rerank();
+    return rerank === limits.autoRerank ? 'auto' : rerank;
   }
 
-  set rerank(value: number) {
-    this.handle.setRerank(checkInteger(value, 'rerank', 0, limits.maxRerank));
+  set rerank(value: GraphRerank) {
+    this.handle.setRerank(nativeRerank(value));
   }
 
   /** Nodes of the graph, removed vectors not yet compacted away included. */
@@ -184,7 +203,7 @@ export class GraphIndex extends VectorIndex<NativeGraphIndex> {
     return [
       allowList(options),
       options.ef === undefined ? undefined : checkInteger(options.ef, 'ef', 1, limits.maxEf),
-      options.rerank === undefined ? undefined : checkInteger(options.rerank, 'rerank', 0, limits.maxRerank),
+      options.rerank === undefined ? undefined : nativeRerank(options.rerank),
     ];
   }
 

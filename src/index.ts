@@ -18,7 +18,7 @@ export type { FlatIndexOptions } from './flat-index.js';
 export { AUTO_IVF, DEFAULT_RERANK, IVF_ENCODINGS, IVF_TRAINING_DEFAULTS, IVFIndex, suggestNlist } from './ivf-index.js';
 export type { IVFEncoding, IVFEncodingInfo, IVFIndexOptions, IVFMemoryParts, IVFOpenOptions, IVFSearchOptions, TrainResult } from './ivf-index.js';
 export { GRAPH_DEFAULTS, GraphIndex } from './graph-index.js';
-export type { GraphIndexOptions, GraphSearchOptions } from './graph-index.js';
+export type { GraphIndexOptions, GraphRerank, GraphSearchOptions } from './graph-index.js';
 export { kmeans, kmeansAsync } from './cluster/kmeans.js';
 export type { ClusteringOptions, KMeansOptions, KMeansResult } from './cluster/kmeans.js';
 export type { KMeansDefaults } from './native.js';

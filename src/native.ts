@@ -208,6 +208,8 @@ export interface NativeConstants {
     readonly maxNextId: number;
     readonly maxNlist: number;
     readonly maxRerank: number;
+    /** A graph index's rerank 'auto', as the native calls take it (one past maxRerank). */
+    readonly autoRerank: number;
     readonly maxK: number;
     /** Candidates a graph search keeps (ef), at most. */
     readonly maxEf: number;
@@ -230,7 +232,7 @@ export interface NativeConstants {
       readonly buildEf: number;
       readonly alpha: number;
       readonly ef: number;
-      readonly rerank: number;
+      readonly rerank: 'auto';
       readonly seed: number;
     };
   };

@@ -64,10 +64,34 @@ describe('GraphIndex against the exact index', () => {
 describe('GraphIndex lifecycle', () => {
   it('has the documented defaults, and its settings can be chosen', () => {
     const g = new GraphIndex({ dim: 4 });
-    expect(GRAPH_DEFAULTS).toEqual({ degree: 32, buildEf: 96, alpha: 1, ef: 64, rerank: 32, seed: 1234 });
-    expect([g.degree, g.buildEf, g.ef, g.rerank, g.seed, g.metric]).toEqual([32, 96, 64, 32, 1234, 'cosine']);
+    expect(GRAPH_DEFAULTS).toEqual({ degree: 32, buildEf: 96, alpha: 1, ef: 64, rerank: 'auto', seed: 1234 });
+    expect([g.degree, g.buildEf, g.ef, g.rerank, g.seed, g.metric]).toEqual([32, 96, 64, 'auto', 1234, 'cosine']);
     const h = new GraphIndex({ dim: 4, metric: 'l2', degree: 8, buildEf: 20, alpha: 1, ef: 10, rerank: 0, seed: 3 });
     expect([h.degree, h.buildEf, h.alpha, h.ef, h.rerank, h.seed]).toEqual([8, 20, 1, 10, 0, 3]);
+  });
+
+  it("rerank 'auto' re-scores max(32, ceil(ef / 2)) candidates: an explicit count can be set, saved and taken back", () => {
+    const { graph } = pair('l2');
+    const q = queries.subarray(0, 20 * dim);
+    const at = (options: object) => graph.searchBatch(q, 40, options).map((r) => Array.from(r.ids));
+    const half = at({ ef: 200, rerank: 100 });
+    // The test can tell the counts apart: re-scoring 40 candidates (k) ranks differently.
+    expect(at({ ef: 200, rerank: 40 })).not.toEqual(half);
+    expect(at({ ef: 200 })).toEqual(half);
+    expect(at({ ef: 200, rerank: 'auto' })).toEqual(half);
+    expect(at({ ef: 40 })).toEqual(at({ ef: 40, rerank: 32 }));
+    graph.rerank = 40;
+    expect(graph.rerank).toBe(40);
+    expect(at({ ef: 200 })).toEqual(at({ ef: 200, rerank: 40 }));
+    const path = join(dir, 'rerank.svx');
+    graph.save(path);
+    expect(GraphIndex.load(path).rerank).toBe(40);
+    graph.rerank = 'auto';
+    graph.save(path);
+    expect(GraphIndex.open(path).rerank).toBe('auto');
+    expect(codeOf(() => (graph.rerank = 'all' as never))).toBe('ERR_INVALID_ARGUMENT');
+    expect(() => graph.search(q.subarray(0, dim), 1, { rerank: -1 })).toThrow(/rerank must be an integer from 0 to \d+ or 'auto'; received the number -1/);
+    expect(graph.rerank).toBe('auto');
   });
 
   it('rejects bad settings and inputs with SemvecError and changes nothing', () => {

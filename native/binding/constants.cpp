@@ -20,6 +20,7 @@ Napi::Object limits(Napi::Env env) {
   o.Set("maxNextId", number(env, static_cast<double>(semvec::kMaxNextId)));
   o.Set("maxNlist", number(env, static_cast<double>(semvec::kMaxNlist)));
   o.Set("maxRerank", number(env, static_cast<double>(semvec::kMaxRerank)));
+  o.Set("autoRerank", number(env, static_cast<double>(semvec::kAutoRerank)));
   o.Set("maxEf", number(env, static_cast<double>(semvec::kMaxEf)));
   o.Set("minGraphDegree", number(env, static_cast<double>(semvec::kMinGraphDegree)));
   o.Set("maxGraphDegree", number(env, static_cast<double>(semvec::kMaxGraphDegree)));
@@ -56,7 +57,7 @@ Napi::Object constants_object(Napi::Env env) {
   graph.Set("buildEf", number(env, static_cast<double>(g.build_ef)));
   graph.Set("alpha", number(env, alpha_to_js(g.alpha)));
   graph.Set("ef", number(env, static_cast<double>(g.ef)));
-  graph.Set("rerank", number(env, static_cast<double>(g.rerank)));
+  graph.Set("rerank", Napi::String::New(env, "auto"));  // g.rerank is kAutoRerank
   graph.Set("seed", number(env, static_cast<double>(g.seed)));
   graph.Freeze();
   defaults.Set("graph", graph);

@@ -36,7 +36,8 @@ Napi::Value GraphIndexWrap::Wrap(Napi::Env env, std::shared_ptr<GraphIndex> inde
 namespace {
 
 constexpr double kMaxEf = static_cast<double>(semvec::kMaxEf);
-constexpr double kMaxRerank = static_cast<double>(semvec::kMaxRerank);
+// rerank travels as a count, or as kAutoRerank (one past the largest) for 'auto'.
+constexpr double kMaxRerank = static_cast<double>(semvec::kAutoRerank);
 
 // search(queries, k, allow?, ef?, rerank?): undefined ef and rerank are the
 // index's own.

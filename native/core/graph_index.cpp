@@ -40,7 +40,7 @@ void GraphIndex::check_params(size_t dim, const GraphParams& p) {
   check_range("degree", p.degree, kMinGraphDegree, kMaxGraphDegree);
   check_range("buildEf", p.build_ef, 1, kMaxEf);
   check_range("ef", p.ef, 1, kMaxEf);
-  check_range("rerank", p.rerank, 0, kMaxRerank);
+  check_range("rerank", p.rerank, 0, kAutoRerank);
   if (!(p.alpha >= 1.0f && p.alpha <= 2.0f))
     bad("alpha must be a number from 1 to 2; received " + std::to_string(p.alpha));
   if (p.seed > kMaxId) bad("seed must be an integer in 0..2^53-1; received " + std::to_string(p.seed));
@@ -71,7 +71,7 @@ size_t GraphIndex::rerank() const {
 }
 
 void GraphIndex::set_rerank(size_t rerank) {
-  check_range("rerank", rerank, 0, kMaxRerank);
+  check_range("rerank", rerank, 0, kAutoRerank);
   std::unique_lock<RwLock> lock(mutex_);
   params_.rerank = rerank;
 }
@@ -183,14 +183,14 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
 SearchResults GraphIndex::search(const float* q, size_t nq, size_t k, const GraphSearchParams& params) const {
   if (k == 0) bad("k must be >= 1; received 0");
   if (params.ef) check_range("ef", *params.ef, 1, kMaxEf);
-  if (params.rerank) check_range("rerank", *params.rerank, 0, kMaxRerank);
+  if (params.rerank) check_range("rerank", *params.rerank, 0, kAutoRerank);
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);
 
   std::shared_lock<RwLock> lock(mutex_);
   const size_t ef = std::max(params.ef.value_or(params_.ef), std::min<size_t>(k, kMaxEf));
-  const size_t rerank = params.rerank.value_or(params_.rerank);
+  const size_t rerank = effective_rerank(params.rerank.value_or(params_.rerank), ef);
   const GraphFilter filter = filter_locked(params.allow, params.n_allow, ef);
   SearchResults res;
   res.nq = nq;

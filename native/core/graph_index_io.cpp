@@ -163,7 +163,7 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
     outside("degree", f.degree, kMinGraphDegree, kMaxGraphDegree);
   if (f.build_ef < 1 || f.build_ef > kMaxEf) outside("build ef", f.build_ef, 1, kMaxEf);
   if (f.ef < 1 || f.ef > kMaxEf) outside("ef", f.ef, 1, kMaxEf);
-  if (f.rerank > kMaxRerank) outside("rerank", f.rerank, 0, kMaxRerank);
+  if (f.rerank > kAutoRerank) outside("rerank", f.rerank, 0, kAutoRerank);
   if (!(f.alpha >= 1.0f && f.alpha <= 2.0f)) corrupt_file("alpha " + std::to_string(f.alpha) + " is outside 1..2");
   if (f.seed > kMaxId) outside("seed", f.seed, 0, kMaxId);
   const uint64_t max_entries = std::min<uint64_t>(kMaxEntries, f.slots);
