@@ -182,7 +182,9 @@ export async function withSessionOptions<T>(extra: object, fn: () => Promise<T>)
   cls.create = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     const last = args.length - 1;
     const given = typeof args[last] === 'object' && args[last] !== null && !ArrayBuffer.isView(args[last]) ? (args[last] as object) : undefined;
-    const merged = { ...given, ...extra };
+    // `extra` (onnxruntime's config entries) merges one level deeper, so a lever adds entries to semvec's.
+    const g = given as { extra?: object } | undefined, e = extra as { extra?: object };
+    const merged = { ...given, ...extra, ...(g?.extra && e.extra ? { extra: { ...g.extra, ...e.extra } } : {}) };
     return create.apply(cls, given ? [...args.slice(0, last), merged] : [...args, merged]);
   };
   try {

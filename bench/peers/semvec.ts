@@ -26,6 +26,7 @@ interface SemvecIvfConfig {
 export const SEMVEC_IVF: readonly SemvecIvfConfig[] = [
   { label: 'semvec IVF', options: {} },
   { label: 'semvec IVF-SQ8', options: { encoding: 'sq8' } },
+  { label: 'semvec IVF-RQ4', options: { encoding: 'rq4', rerank: 128 } },
 ];
 
 function semvecIvf(config: SemvecIvfConfig, set: Dataset, { nlist, tmp }: BuildContext): ApproxIndex {
