@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { FlatIndex, IVFIndex } from '../src/index.js';
+import { FlatIndex, IVFIndex, type IVFEncoding, type Metric } from '../src/index.js';
 import { randomVectors } from './helpers/data.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -38,6 +38,17 @@ function mappedRss(path: string): number {
     }
   }
   return bytes;
+}
+
+/** An IVF index of 48 MiB of random vectors in 16 lists, saved in dir as `name`; its path. */
+function savedIvf(name: string, metric: Metric, encoding: IVFEncoding, seed: number): string {
+  const path = join(dir, name);
+  const data = randomVectors((48 * MiB) / (dim * 4), dim, seed);
+  const ivf = new IVFIndex({ dim, metric, nlist: 16, encoding });
+  ivf.train(data, { seed: 1 });
+  ivf.add(data);
+  ivf.save(path);
+  return path;
 }
 
 describe.skipIf(!linux)('opening by mapping reads nothing until a search (Linux only: reads /proc/self/smaps)', () => {
@@ -71,15 +82,7 @@ describe.skipIf(!linux)('opening by mapping reads nothing until a search (Linux 
   });
 
   it('IVFIndex.open without verify (sq8 lists) leaves RSS below a quarter of the file until a search of every list', () => {
-    const n = (48 * MiB) / (dim * 4);
-    const path = join(dir, 'ivf-sq8.svx');
-    {
-      const data = randomVectors(n, dim, 3);
-      const ivf = new IVFIndex({ dim, metric: 'l2', nlist: 16, encoding: 'sq8' });
-      ivf.train(data, { seed: 1 });
-      ivf.add(data);
-      ivf.save(path);
-    }
+    const path = savedIvf('ivf-sq8.svx', 'l2', 'sq8', 3);
     const size = statSync(path).size;
     expect(size).toBeGreaterThan(48 * MiB);
     const query = randomVectors(1, dim, 4);
@@ -95,15 +98,7 @@ describe.skipIf(!linux)('opening by mapping reads nothing until a search (Linux 
   });
 
   it('IVFIndex.open codes-only with verify (rq4) leaves none of the file resident but what a search re-reads', () => {
-    const n = (48 * MiB) / (dim * 4);
-    const path = join(dir, 'ivf-rq4.svx');
-    {
-      const data = randomVectors(n, dim, 5);
-      const ivf = new IVFIndex({ dim, metric: 'ip', nlist: 16, encoding: 'rq4' });
-      ivf.train(data, { seed: 1 });
-      ivf.add(data);
-      ivf.save(path);
-    }
+    const path = savedIvf('ivf-rq4.svx', 'ip', 'rq4', 5);
     const size = statSync(path).size;
     const query = randomVectors(1, dim, 6);
 
