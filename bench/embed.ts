@@ -20,6 +20,7 @@ import { bestLimits, machineInfo, probeFma, type FmaLimits } from './lib/machine
 import { writeJson } from './lib/report.js';
 import { now } from './lib/timing.js';
 import { measureLevers, printLevers } from './embed/levers.js';
+import { printOperators, profileOperators } from './embed/operators.js';
 import { agreementOf, instrumentSessionRun } from './embed/measure.js';
 import { DEFAULT_MODEL_DIR, MODEL_FILES, ONNX_FILES, ensureModel, modelInfo, modelShape } from './embed/model.js';
 import { BUSY_FRACTION, printAgreement, printHeader, printRuns, printSummary, printTexts, printTimeSplit, summaryOf, type EmbedMachine } from './embed/print.js';
@@ -41,6 +42,7 @@ const COMMAND = {
     threads: option.int('intra-op threads of every session', '2'),
     'lever-texts': option.int('texts per pass of the lever measurements', { full: '1000', quick: '200' }, { min: 2 }),
     'lever-rounds': option.int('paired rounds per lever (0: no lever measurements)', { full: '3', quick: '1' }, { min: 0 }),
+    operators: option.flag("one more pass per precision under onnxruntime's profiler: kernel time by operator type"),
     out: option.path('JSON results', 'bench/results/embed.json'),
   },
 };
@@ -58,6 +60,7 @@ function parseParams(): Params {
     fmaSeconds: v.quick ? 0.2 : 0.5,
     leverTexts: v['lever-texts'],
     leverRounds: v['lever-rounds'],
+    operators: v.operators,
     out: v.out,
     quick: v.quick,
   };
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
   const timedRuns = await runPasses(p, setup, warm);
   const loadAfterRuns = os.loadavg();
   const levers = p.leverRounds > 0 ? await measureLevers(p, setup) : undefined;
+  const operators = p.operators ? await profileOperators(p, setup.sortedOrder.map((i) => texts[i]!)) : undefined;
   const limitsAfter = probeLimits(p, 'after');
   const limits = bestLimits(limitsBefore, limitsAfter);
 
@@ -146,6 +150,7 @@ async function main(): Promise<void> {
   printTimeSplit(results, texts.length);
   printAgreement(agreement, texts.length);
   if (levers) printLevers(p, levers);
+  if (operators) printOperators(operators, texts.length);
   const targets = summaryOf(byName, agreement);
   printSummary(p, targets, byName, busy, texts.length, { start: machine.loadAverageAtStart, afterRuns: loadAfterRuns, end: os.loadavg() });
 
@@ -170,6 +175,7 @@ async function main(): Promise<void> {
     results,
     agreement,
     levers,
+    operators,
     busy: { machineBusy: busy.length > 0, fraction: BUSY_FRACTION, runs: busy.map((r) => r.name) },
     targets,
   });

@@ -30,6 +30,8 @@ export interface Params {
   /** Texts per pass and paired rounds of the lever measurements (0 rounds: none). */
   leverTexts: number;
   leverRounds: number;
+  /** One profiled pass per precision: time by onnxruntime operator type. */
+  operators: boolean;
   out: string;
   quick: boolean;
 }
