@@ -57,7 +57,8 @@ Napi::Object constants_object(Napi::Env env) {
   graph.Set("buildEf", number(env, static_cast<double>(g.build_ef)));
   graph.Set("alpha", number(env, alpha_to_js(g.alpha)));
   graph.Set("ef", number(env, static_cast<double>(g.ef)));
-  graph.Set("rerank", Napi::String::New(env, "auto"));  // g.rerank is kAutoRerank
+  if (g.rerank == semvec::kAutoRerank) graph.Set("rerank", Napi::String::New(env, "auto"));
+  else graph.Set("rerank", number(env, static_cast<double>(g.rerank)));
   graph.Set("seed", number(env, static_cast<double>(g.seed)));
   graph.Freeze();
   defaults.Set("graph", graph);

@@ -37,7 +37,7 @@ namespace {
 
 constexpr double kMaxEf = static_cast<double>(semvec::kMaxEf);
 // rerank travels as a count, or as kAutoRerank (one past the largest) for 'auto'.
-constexpr double kMaxRerank = static_cast<double>(semvec::kAutoRerank);
+constexpr double kRerankArgMax = static_cast<double>(semvec::kAutoRerank);
 
 // search(queries, k, allow?, ef?, rerank?): undefined ef and rerank are the
 // index's own.
@@ -58,7 +58,7 @@ GraphSearchArgs graph_search_args(const Napi::CallbackInfo& info, size_t dim, bo
   GraphSearchArgs a;
   static_cast<SearchArgs&>(a) = search_args(info, dim, async);
   a.ef = optional_count_arg(info, 3, "ef", 1, kMaxEf);
-  a.rerank = optional_count_arg(info, 4, "rerank", 0, kMaxRerank);
+  a.rerank = optional_count_arg(info, 4, "rerank", 0, kRerankArgMax);
   return a;
 }
 
@@ -81,7 +81,7 @@ GraphIndexWrap::GraphIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info)
     p.alpha = static_cast<float>(alpha);
   }
   p.ef = optional_count_arg(info, 5, "ef", 1, kMaxEf).value_or(d.ef);
-  p.rerank = optional_count_arg(info, 6, "rerank", 0, kMaxRerank).value_or(d.rerank);
+  p.rerank = optional_count_arg(info, 6, "rerank", 0, kRerankArgMax).value_or(d.rerank);
   p.seed = optional_count_arg(info, 7, "seed", 0, kMaxSafeInteger).value_or(d.seed);
   index_ = guard(info.Env(), [&] { return std::make_shared<GraphIndex>(dim, metric, p); });
 }
@@ -123,7 +123,7 @@ Napi::Value GraphIndexWrap::SetEf(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value GraphIndexWrap::SetRerank(const Napi::CallbackInfo& info) {
-  size_t rerank = count_arg(info, 0, "rerank", 0, kMaxRerank);
+  size_t rerank = count_arg(info, 0, "rerank", 0, kRerankArgMax);
   guard(info.Env(), [&] { index_->set_rerank(rerank); });
   return info.Env().Undefined();
 }

@@ -28,6 +28,13 @@ void check_range(const char* name, size_t v, size_t lo, size_t hi) {
         "; received " + std::to_string(v));
 }
 
+// A rerank setting: a count up to kMaxRerank, or kAutoRerank.
+void check_rerank(size_t rerank) {
+  if (rerank > kMaxRerank && rerank != kAutoRerank)
+    bad("rerank must be an integer from 0 to " + std::to_string(kMaxRerank) + " or 'auto'; received " +
+        std::to_string(rerank));
+}
+
 GraphScratch& search_scratch() {
   thread_local GraphScratch s;
   return s;
@@ -40,7 +47,7 @@ void GraphIndex::check_params(size_t dim, const GraphParams& p) {
   check_range("degree", p.degree, kMinGraphDegree, kMaxGraphDegree);
   check_range("buildEf", p.build_ef, 1, kMaxEf);
   check_range("ef", p.ef, 1, kMaxEf);
-  check_range("rerank", p.rerank, 0, kAutoRerank);
+  check_rerank(p.rerank);
   if (!(p.alpha >= 1.0f && p.alpha <= 2.0f))
     bad("alpha must be a number from 1 to 2; received " + std::to_string(p.alpha));
   if (p.seed > kMaxId) bad("seed must be an integer in 0..2^53-1; received " + std::to_string(p.seed));
@@ -71,7 +78,7 @@ size_t GraphIndex::rerank() const {
 }
 
 void GraphIndex::set_rerank(size_t rerank) {
-  check_range("rerank", rerank, 0, kAutoRerank);
+  check_rerank(rerank);
   std::unique_lock<RwLock> lock(mutex_);
   params_.rerank = rerank;
 }
@@ -183,7 +190,7 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
 SearchResults GraphIndex::search(const float* q, size_t nq, size_t k, const GraphSearchParams& params) const {
   if (k == 0) bad("k must be >= 1; received 0");
   if (params.ef) check_range("ef", *params.ef, 1, kMaxEf);
-  if (params.rerank) check_range("rerank", *params.rerank, 0, kAutoRerank);
+  if (params.rerank) check_rerank(*params.rerank);
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);
