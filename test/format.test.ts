@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { FlatIndex, FileFormatError, IVFIndex, NotFoundError, SemvecError } from '../src/index.js';
+import { FlatIndex, FileFormatError, GraphIndex, IVFIndex, NotFoundError, SemvecError } from '../src/index.js';
 import { crc32c, randomVectors } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
+import { GRAPH_FIXTURE_ROWS, graphFixtureIds, graphFixtureRows } from './fixtures/make-graph-fixture.js';
 import { idEntryAt, reseal, Section, sectionAt } from './helpers/format3.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
@@ -111,6 +112,40 @@ describe('format version 3 golden files', () => {
       expect(Array.from(r.scores)).toEqual([0, 2, 4.3125]);
       expect(ivf.toBuffer().equals(bytes)).toBe(true);
     }
+  });
+
+  it('graph 3.1 (upper layers): load and open hold the exact contents; the writer reproduces the file byte for byte', () => {
+    const path = fixture('graph-v3-1.svx');
+    const bytes = readFileSync(path);
+    expect([bytes.readUInt16LE(8), bytes.readUInt16LE(10)]).toEqual([3, 1]);
+    const exact = new FlatIndex({ dim: 4, metric: 'l2' });
+    exact.add(graphFixtureRows(), graphFixtureIds());
+    exact.remove([1003]);
+    const query = graphFixtureRows()[5]!;
+    for (const graph of [GraphIndex.load(path), GraphIndex.open(path), GraphIndex.open(path, { verify: false })]) {
+      expect([graph.size, graph.nextId, graph.degree]).toEqual([GRAPH_FIXTURE_ROWS - 1, 1000 + GRAPH_FIXTURE_ROWS, 8]);
+      expect(graph.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
+      expect(graph.toBuffer().equals(bytes)).toBe(true);
+    }
+  });
+
+  it('graph 3.0 (no layers) loads and searches as before; its first add builds layers over every slot', () => {
+    const graph = GraphIndex.load(fixture('graph-v3-0.svx'));
+    const exact = new FlatIndex({ dim: 4, metric: 'l2' });
+    exact.add(graphFixtureRows(), graphFixtureIds());
+    exact.remove([1003]);
+    const query = graphFixtureRows()[5]!;
+    expect(graph.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
+    // Saved again it is 3.1, with a layers section of one word: no layers.
+    const layerWords = (b: Buffer) => Number(b.readBigUInt64LE(64 + 64));
+    const before = graph.toBuffer();
+    expect([before.readUInt16LE(8), before.readUInt16LE(10), layerWords(before)]).toEqual([3, 1, 1]);
+    // One more vector: the layers hold the old slots too (at 8 links, 1 in
+    // 4 slots joins layer 1 with 6 words), not only the new one.
+    graph.add([[0.1, 0.2, 0.3, 0.4]], [5000]);
+    exact.add([[0.1, 0.2, 0.3, 0.4]], [5000]);
+    expect(layerWords(graph.toBuffer())).toBeGreaterThan(6 * 25);
+    expect(graph.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
   });
 
   it('the older golden files load to the indexes of the 3.0 ones', () => {

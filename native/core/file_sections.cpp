@@ -42,6 +42,7 @@ const char* section_name(SectionTag tag) {
     case SectionTag::GraphCodes: return "graph codes";
     case SectionTag::GraphLinks: return "links";
     case SectionTag::Tombstones: return "tombstones";
+    case SectionTag::GraphLayers: return "graph layers";
   }
   return "unknown";
 }

@@ -63,6 +63,7 @@ enum class SectionTag : uint32_t {
   GraphCodes = 23,
   GraphLinks = 24,
   Tombstones = 25,
+  GraphLayers = 26,
 };
 
 const char* section_name(SectionTag tag);

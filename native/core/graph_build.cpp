@@ -20,6 +20,7 @@ struct BuildScratch {
   std::vector<PruneCandidate> candidates;
   std::vector<uint32_t> slots;
   std::vector<float> dists;
+  std::vector<uint32_t> routed;
 };
 
 BuildScratch& build_scratch() {
@@ -30,12 +31,13 @@ BuildScratch& build_scratch() {
 // Walks the graph for slot p's nearest live slots and selects its links
 // into out (degree slots); returns how many.
 size_t choose_links(const GraphStore& g, const PruneDistances& dist, uint32_t p, const GraphBuildParams& prm,
-                    const std::vector<uint32_t>& entries, uint32_t* out) {
+                    const GraphEntry& entry, uint32_t* out) {
   BuildScratch& s = build_scratch();
   s.walk.probe.prepare(g.vector(p), g.dim(), g.l2());
   SlotFilter filter;
   filter.deleted = g.deleted_flags();
-  beam_search(g, entries.data(), entries.size(), prm.build_ef, filter, s.walk, s.hits);
+  const WalkStart start = walk_start(g, entry, s.walk, s.routed);
+  beam_search(g, start.slots, start.n, prm.build_ef, filter, s.walk, s.hits);
   s.slots.clear();
   for (const GraphHit& h : s.hits)
     if (h.slot != p) s.slots.push_back(h.slot);
@@ -99,7 +101,23 @@ void commit_batch(GraphStore& g, const PruneDistances& dist, const uint32_t* bat
   });
 }
 
+// Inserts the slots of a batch that have a level into the upper layers, in
+// the batch's order, serially (they are about 1 in 15).
+void insert_into_layers(const GraphStore& g, const PruneDistances& dist, const uint32_t* slots, size_t n,
+                        const GraphBuildParams& p, GraphLayers& layers) {
+  for (size_t i = 0; i < n; ++i) {
+    const size_t level = GraphLayers::level(g.id(slots[i]), p.seed, layers.links());
+    if (level > 0) layers.insert(g, dist, slots[i], level, p.build_ef, p.alpha);
+  }
+}
+
 }  // namespace
+
+WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed) {
+  if (entry.layers.empty()) return {entry.slots.data(), entry.slots.size()};
+  entry.layers.route(g, s, routed);
+  return {routed.data(), routed.size()};
+}
 
 void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry) {
   const size_t d = g.dim();
@@ -128,6 +146,9 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
                     PruneDistances& dist, ThreadPool& pool) {
   if (n == 0) return;
   dist.update(g, &pool);
+  // A graph read from a format 3.0 file has no layers: they are built over
+  // its slots first, so that they route to all of them.
+  if (entry.layers.empty() && first > 0) entry.layers.rebuild(g, dist, first, p.seed, p.build_ef, p.alpha);
   const size_t degree = g.degree();
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), static_cast<uint32_t>(first));
@@ -137,6 +158,7 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
   if (entry.slots.empty() || entry.live == 0) {
     entry.slots = {order[0]};
     add_to_sum(g, order.data(), 1, 1, entry);
+    insert_into_layers(g, dist, order.data(), 1, p, entry.layers);
     pos = 1;
   }
   const size_t max_batch = std::max<size_t>(1, (first + n) / 50);
@@ -148,9 +170,10 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
     std::atomic<size_t> next{0};
     pool.parallel_for(std::min(pool.threads(), size), [&](size_t) {
       for (size_t i = next++; i < size; i = next++)
-        counts[i] = static_cast<uint32_t>(choose_links(g, dist, batch[i], p, entry.slots, rows.data() + i * degree));
+        counts[i] = static_cast<uint32_t>(choose_links(g, dist, batch[i], p, entry, rows.data() + i * degree));
     });
     commit_batch(g, dist, batch, size, rows, counts, p.alpha, pool);
+    insert_into_layers(g, dist, batch, size, p, entry.layers);
     add_to_sum(g, batch, size, 1, entry);
     pos += size;
     graph += size;

@@ -7,13 +7,15 @@
 // in one, two, four at a time and most of a large add in batches of 2%.
 // Within a batch every slot, on any thread:
 //   1. walks the graph as it was before the batch (beam search on the codes
-//      with ef = build_ef, from the entry slots) for its nearest live slots;
+//      with ef = build_ef, from where the upper layers route it, or the
+//      entry slots while there are none) for its nearest live slots;
 //   2. selects its links among them with the heuristic of graph_prune.h
 //      (exact distances).
 // Then, serially in slot order, the batch is committed: each slot gets its
 // links, and each slot linked to gets a link back; a slot whose row would
 // overflow chooses again among its old links and the new ones (the same
-// heuristic), on all threads, one slot per task.
+// heuristic), on all threads, one slot per task. Last, the batch's slots
+// that have a level join the upper layers (graph_layers.h), serially.
 //
 // Because each walk only reads the graph as it was before its batch, and
 // every choice is a function of its inputs (ties broken by slot), the graph
@@ -27,12 +29,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph_layers.h"
 #include "graph_prune.h"
 #include "graph_store.h"
 
 namespace semvec {
 
 class ThreadPool;
+struct GraphScratch;
 
 struct GraphBuildParams {
   size_t build_ef = 0;  // candidates each insertion walk keeps
@@ -40,9 +44,11 @@ struct GraphBuildParams {
   uint64_t seed = 0;    // insertion order within an add
 };
 
-// What the build keeps between adds: the entry slots of every walk and the
-// sum of the live vectors (their mean picks the entry).
+// What the build keeps between adds: the upper layers that route every
+// walk, the entry slots of walks while there are no layers (a graph of a
+// few slots), and the sum of the live vectors (their mean picks the entry).
 struct GraphEntry {
+  GraphLayers layers;
   std::vector<uint32_t> slots;
   std::vector<double> sum;  // dim values
   size_t live = 0;          // vectors in the sum
@@ -57,6 +63,14 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
 // The live slot nearest to the mean of the live vectors (a walk from the
 // current entry), as the new entry; none when the graph holds no live slot.
 void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry);
+
+// Where a walk for the query s.probe is prepared for starts: the slots the
+// upper layers route it to (kept in `routed`), or the entry slots.
+struct WalkStart {
+  const uint32_t* slots;
+  size_t n;
+};
+WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed);
 
 // Adds (sign 1) or subtracts (-1) the vectors of the given slots to the sum.
 void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry);

@@ -59,6 +59,7 @@ GraphIndex::GraphIndex(size_t dim, Metric metric, const GraphParams& params)
       params_(params),
       store_(dim, params.degree, metric == Metric::L2) {
   check_params(dim, params);
+  entry_.layers = GraphLayers(GraphLayers::links_for(params.degree));
 }
 
 size_t GraphIndex::ef() const {
@@ -106,7 +107,8 @@ bool GraphIndex::contains(uint64_t id) const {
 size_t GraphIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
   return sizeof(*this) + store_.memory_usage() + slot_of_.memory_usage() +
-         entry_.sum.capacity() * sizeof(double) + entry_.slots.capacity() * sizeof(uint32_t) + prune_.memory_usage();
+         entry_.sum.capacity() * sizeof(double) + entry_.slots.capacity() * sizeof(uint32_t) +
+         entry_.layers.memory_usage() + prune_.memory_usage();
 }
 
 size_t GraphIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
@@ -170,6 +172,7 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
                             TopK& heap) const {
   GraphScratch& s = search_scratch();
   thread_local std::vector<GraphHit> hits;
+  thread_local std::vector<uint32_t> routed;
   s.probe.prepare(q, dim_, metric_ == Metric::L2);
   const size_t keep = rerank == 0 ? k : std::max(rerank, k);
   if (filter.scan) {
@@ -178,7 +181,8 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
     hits.clear();
     for (const Hit& h : best.take_sorted()) hits.push_back({h.score, static_cast<uint32_t>(h.id)});
   } else {
-    beam_search(store_, entry_.slots.data(), entry_.slots.size(), ef, filter.slot_filter(store_), s, hits);
+    const WalkStart start = walk_start(store_, entry_, s, routed);
+    beam_search(store_, start.slots, start.n, ef, filter.slot_filter(store_), s, hits);
   }
   if (rerank == 0) {
     for (const GraphHit& h : hits) heap.push(h.score, store_.id(h.slot));
@@ -259,6 +263,7 @@ void GraphIndex::repair_locked() {
   for (size_t s = 0; s < store_.size(); ++s) slot_of_.update(store_.id(s), s);
   deleted_ = 0;
   entry_.slots.clear();
+  entry_.layers.clear();
   if (store_.size() == 0) {
     entry_.sum.assign(dim_, 0.0);
     entry_.live = 0;
@@ -267,6 +272,9 @@ void GraphIndex::repair_locked() {
   // A start for the walk that finds the mean's nearest node: any live slot.
   entry_.slots = {0};
   choose_entry(store_, params_.build_ef, entry_);
+  // The layers named old slots: built again over the live ones.
+  prune_.update(store_, &pool);
+  entry_.layers.rebuild(store_, prune_, store_.size(), params_.seed, params_.build_ef, params_.alpha);
 }
 
 uint64_t GraphIndex::slot_of_locked(uint64_t id) const {

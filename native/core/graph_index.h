@@ -2,11 +2,11 @@
 // Vamana and NSG do, over 8-bit codes, with exact re-ranking.
 //
 // Every vector is a node (a slot, graph_store.h) with at most `degree`
-// links to others, chosen by the heuristic of graph_prune.h (alpha > 1
-// keeps some long links, so the graph has one layer and no hierarchy: the
-// walk starts at the node nearest to the mean of the data). A search walks
-// the graph best-first over the codes (graph_search.h), keeping the `ef`
-// best estimates, and re-scores the best `rerank` of them exactly from the
+// links to others, chosen by the heuristic of graph_prune.h. Upper layers
+// over a sample of the nodes, as HNSW's (graph_layers.h), route each
+// search to the query's region; from there a search walks the graph
+// best-first over the codes (graph_search.h), keeping the `ef` best
+// estimates, and re-scores the best `rerank` of them exactly from the
 // float vectors; larger ef: higher recall, less speed. Building links new
 // vectors in parallel batches, deterministically (graph_build.h).
 //

@@ -20,13 +20,15 @@
 
 namespace semvec {
 
-// Payload of kind Graph, format 3.0:
+// Payload of kind Graph, format 3.1 (3.0: no layers):
 //   fields, 64 bytes: u64 next_id, u64 slots, u32 degree, u32 build_ef,
 //     f32 alpha, u32 ef, u32 rerank, u32 entries, u64 seed,
 //     u64 id table capacity, u64 id table max probe
-//   section table (9 sections), then at 64-byte aligned offsets:
+//   3.1: 64 more bytes: u64 layer words, 56 bytes reserved (zeros)
+//   section table (10 sections; 3.0: 9), then at 64-byte aligned offsets:
 //   GraphSum      f64[dim]             the live vectors' sum (the entry's mean)
-//   GraphEntries  u32[entries]         the slots every walk starts from
+//   GraphEntries  u32[entries]         the slots walks start from without layers
+//   GraphLayers   u32[layer words]     3.1: the upper layers (graph_layers.h)
 //   Vectors       f32[slots * dim]     row-major (unit vectors for cosine)
 //   SqNorms       f32[slots]           l2 only (else 0 bytes)
 //   GraphCodes    u8[slots * stride]   code rows (graph_codes.h)
@@ -41,19 +43,25 @@ struct GraphIndex::Fields3 {
   float alpha = 0;
   uint32_t ef = 0, rerank = 0, entries = 0;
   uint64_t seed = 0, capacity = 0, max_probe = 0;
+  uint64_t layer_words = 0;  // 3.1; 3.0: none (no section)
+  bool layers = false;       // whether the file has the section (3.1 on)
   SectionLayout layout{0, 0};
 };
 
 namespace {
 
 constexpr uint64_t kGraphFieldsBytes = 64;
+constexpr uint64_t kGraphFields1Bytes = 128;  // 3.1
+constexpr uint16_t kGraphMinor = 1;
 constexpr size_t kMaxEntries = 64;
 
+// layers: the 3.1 layout with layer_words words of layers; else 3.0's.
 SectionLayout graph_layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64_t entries, bool l2,
-                           uint64_t capacity) {
-  SectionLayout l(kHeaderBytes + kGraphFieldsBytes, 9);
+                           uint64_t capacity, bool layers, uint64_t layer_words) {
+  SectionLayout l(kHeaderBytes + (layers ? kGraphFields1Bytes : kGraphFieldsBytes), layers ? 10 : 9);
   l.add(SectionTag::GraphSum, dim * sizeof(double));
   l.add(SectionTag::GraphEntries, entries * sizeof(uint32_t));
+  if (layers) l.add(SectionTag::GraphLayers, layer_words * sizeof(uint32_t));
   l.add(SectionTag::Vectors, slots * dim * sizeof(float));
   l.add(SectionTag::SqNorms, l2 ? slots * sizeof(float) : 0);
   l.add(SectionTag::GraphCodes, slots * graph_code_stride(dim));
@@ -74,7 +82,7 @@ void outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
 size_t GraphIndex::payload_bytes_locked() const {
   const size_t n = slot_of_.size();
   return payload_bytes_of(graph_layout(dim_, store_.size(), params_.degree, entry_.slots.size(),
-                                       metric_ == Metric::L2, 2 * n));
+                                       metric_ == Metric::L2, 2 * n, true, entry_.layers.word_count()));
 }
 
 void GraphIndex::write_locked(Writer& w) const {
@@ -86,9 +94,13 @@ void GraphIndex::write_locked(Writer& w) const {
     *id = store_.id(live);
     *where = live++;
   });
-  const SectionLayout l = graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity());
+  std::vector<uint32_t> layers(entry_.layers.word_count());
+  entry_.layers.to_words(layers.data());
+  const SectionLayout l =
+      graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity(), true, layers.size());
   FileHeader h;
   h.major = 3;
+  h.minor = kGraphMinor;
   h.kind = IndexKind::Graph;
   h.metric = metric_;
   h.dim = static_cast<uint32_t>(dim_);
@@ -106,12 +118,15 @@ void GraphIndex::write_locked(Writer& w) const {
   w.write_pod<uint64_t>(params_.seed);
   w.write_pod<uint64_t>(table.capacity());
   w.write_pod<uint64_t>(table.max_probe());
+  w.write_pod<uint64_t>(layers.size());
+  for (int i = 0; i < 7; ++i) w.write_pod<uint64_t>(0);
   write_section_table(w, l);
   std::vector<double> sum = entry_.sum;
   sum.resize(dim_, 0.0);
   SectionWriter out(w, l.table_end());
   out.put(l[SectionTag::GraphSum].offset, sum.data(), dim_ * sizeof(double));
   out.put(l[SectionTag::GraphEntries].offset, entry_.slots.data(), entry_.slots.size() * sizeof(uint32_t));
+  out.put(l[SectionTag::GraphLayers].offset, layers.data(), layers.size() * sizeof(uint32_t));
   out.put(l[SectionTag::Vectors].offset, store_.vectors(), slots * dim_ * sizeof(float));
   if (l2) out.put(l[SectionTag::SqNorms].offset, store_.sqnorms(), slots * sizeof(float));
   out.put(l[SectionTag::GraphCodes].offset, store_.codes(), slots * store_.code_stride());
@@ -156,6 +171,11 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
   f.seed = r.read_pod<uint64_t>();
   f.capacity = r.read_pod<uint64_t>();
   f.max_probe = r.read_pod<uint64_t>();
+  f.layers = h.minor >= 1;
+  if (f.layers) {
+    f.layer_words = r.read_pod<uint64_t>();
+    for (int i = 0; i < 7; ++i) r.read_pod<uint64_t>();  // reserved
+  }
   if (f.next_id > kMaxNextId) corrupt_file("next id " + std::to_string(f.next_id) + " is outside 0..2^53");
   if (f.slots > std::min<uint64_t>(kMaxGraphSlots, kMaxVectors)) outside("slots", f.slots, 0, kMaxGraphSlots);
   if (h.count > f.slots) outside("count", h.count, 0, f.slots);
@@ -173,7 +193,11 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
     corrupt_file("id table capacity " + std::to_string(f.capacity) + " is outside count.." +
                  std::to_string(2 * uint64_t(kMaxVectors)));
   if (f.max_probe > f.capacity) corrupt_file("id table max probe " + std::to_string(f.max_probe) + " exceeds its capacity");
-  f.layout = graph_layout(h.dim, f.slots, f.degree, f.entries, h.metric == Metric::L2, f.capacity);
+  // Each member takes at least 2 + 2 words (links >= 2), and a layer holds at most all slots.
+  const uint64_t max_words = 1 + GraphLayers::kMaxLayers * (1 + f.slots * (2 + kMaxGraphDegree));
+  if (f.layers && (f.layer_words < 1 || f.layer_words > max_words)) outside("layer words", f.layer_words, 1, max_words);
+  f.layout = graph_layout(h.dim, f.slots, f.degree, f.entries, h.metric == Metric::L2, f.capacity, f.layers,
+                          f.layer_words);
   if (payload_bytes_of(f.layout) != h.payload_bytes)
     corrupt_file("payload size does not match count, dim, slots and degree");
   expect_sections(read_section_table(r), f.layout);
@@ -202,6 +226,8 @@ std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fiel
   const bool l2 = h.metric == Metric::L2;
   auto sum = src.template take<double>(l[SectionTag::GraphSum].offset, dim);
   auto entries = src.template take<uint32_t>(l[SectionTag::GraphEntries].offset, f.entries);
+  auto layers = f.layers ? src.template take<uint32_t>(l[SectionTag::GraphLayers].offset, f.layer_words)
+                         : PodStorage<uint32_t>();
   auto vectors = src.template take<float>(l[SectionTag::Vectors].offset, slots * dim);
   auto norms = l2 ? src.template take<float>(l[SectionTag::SqNorms].offset, slots) : PodStorage<float>();
   auto codes = src.template take<uint8_t>(l[SectionTag::GraphCodes].offset, slots * graph_code_stride(dim));
@@ -215,6 +241,9 @@ std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fiel
   ix.entry_.live = h.count;
   for (uint32_t e : ix.entry_.slots)
     if (e >= slots) outside("entry slot", e, 0, slots - 1);
+  // The layers are copied even from a mapped file: about 5 bytes per slot.
+  if (f.layers)
+    ix.entry_.layers = GraphLayers::from_words(layers.data(), f.layer_words, GraphLayers::links_for(f.degree), slots);
   const uint32_t* link = links.data();
   for (size_t i = 0, n = slots * f.degree; i < n; ++i)
     if (link[i] >= slots && link[i] != kNoLink)

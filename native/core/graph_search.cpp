@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "distances.h"
+#include "graph_layers.h"
 #include "vectors.h"
 
 namespace semvec {
@@ -58,7 +59,8 @@ void VisitedSet::reset(size_t n) {
   }
 }
 
-void beam_search(const GraphStore& g, const uint32_t* entries, size_t n_entries, size_t ef,
+template <typename Graph>
+void beam_search(const Graph& g, const uint32_t* entries, size_t n_entries, size_t ef,
                  const SlotFilter& filter, GraphScratch& s, std::vector<GraphHit>& out, size_t* scored) {
   out.clear();
   if (g.size() == 0 || ef == 0) return;
@@ -100,6 +102,11 @@ void beam_search(const GraphStore& g, const uint32_t* entries, size_t n_entries,
   std::sort(out.begin(), out.end(), graph_better);
   if (scored) *scored += count;
 }
+
+template void beam_search<GraphStore>(const GraphStore&, const uint32_t*, size_t, size_t, const SlotFilter&,
+                                      GraphScratch&, std::vector<GraphHit>&, size_t*);
+template void beam_search<LayerView>(const LayerView&, const uint32_t*, size_t, size_t, const SlotFilter&,
+                                     GraphScratch&, std::vector<GraphHit>&, size_t*);
 
 void score_slots(const GraphStore& g, const uint32_t* slots, size_t n, GraphScratch& s, TopK& keep) {
   constexpr size_t kChunk = 32;

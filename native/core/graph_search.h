@@ -68,12 +68,17 @@ struct GraphScratch {
   std::vector<const uint8_t*> rows;
   std::vector<uint32_t> slots;
   std::vector<float> scores;
+  std::vector<GraphHit> layer_hits;  // a route's result in each upper layer (graph_layers.h)
 };
 
 // The best `ef` slots passing the filter found from `entries`, best first,
 // by their estimates, into out. scratch.probe must be prepared for the
-// query. counts (may be null) adds the codes scored.
-void beam_search(const GraphStore& g, const uint32_t* entries, size_t n_entries, size_t ef,
+// query. counts (may be null) adds the codes scored. Graph: a GraphStore
+// (the full graph, by slot) or a LayerView (an upper layer, by member,
+// graph_layers.h); either gives size(), degree(), code_stride(), links(i)
+// and code(i).
+template <typename Graph>
+void beam_search(const Graph& g, const uint32_t* entries, size_t n_entries, size_t ef,
                  const SlotFilter& filter, GraphScratch& scratch, std::vector<GraphHit>& out,
                  size_t* scored = nullptr);
 
