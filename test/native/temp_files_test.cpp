@@ -69,7 +69,10 @@ TEST("temp files: stale temp files of dead writers go on the next save and load;
       "xindex.svx.tmp-" + dead + "-3",
   };
   plant(dir + "/" + stale, 120);
-  for (const std::string& k : kept) plant(dir + "/" + k, k == "index.svx.tmp-" + dead + "-456" ? 0 : 120);
+  // Fresh files are planted 1 s old, not 0: remove_stale_temp_files reads
+  // the time in whole seconds from the coarse clock, which can still be in
+  // the second before the one the fine clock stamped the file with.
+  for (const std::string& k : kept) plant(dir + "/" + k, k == "index.svx.tmp-" + dead + "-456" ? 1 : 120);
   ::mkdir((dir + "/index.svx.tmp-" + dead + "-9").c_str(), 0755);  // not a regular file
 
   FlatIndex ix(3, Metric::L2);
@@ -90,7 +93,7 @@ TEST("temp files: stale temp files of dead writers go on the next save and load;
   CHECK(entries(dir) == want);
   // A file younger than the threshold stays; with no threshold it goes
   // (with the fresh one planted above).
-  plant(dir + "/" + stale, 0);
+  plant(dir + "/" + stale, 1);
   CHECK_EQ(remove_stale_temp_files(path), size_t(0));
   CHECK_EQ(remove_stale_temp_files(path, 0), size_t(2));
   CHECK_EQ(remove_stale_temp_files(dir + "/missing-dir/x.svx"), size_t(0));
