@@ -16,7 +16,7 @@ struct LayerScratch {
   GraphScratch walk;
   std::vector<GraphHit> hits;
   std::vector<PruneCandidate> candidates;
-  std::vector<uint32_t> slots, members, chosen;
+  std::vector<uint32_t> slots, members, chosen, kept;
   std::vector<float> dists;
 };
 
@@ -36,13 +36,13 @@ void choose_members(const GraphStore& g, const PruneDistances& dist, const Graph
   s.candidates.clear();
   for (size_t i = 0; i < s.slots.size(); ++i) s.candidates.push_back({s.dists[i], s.slots[i]});
   sort_candidates(s.candidates);
-  std::vector<uint32_t> out(m);
-  const size_t kept = select_neighbours(g, dist, s.candidates.data(), s.candidates.size(), alpha, m, out.data());
+  s.kept.resize(m);
+  const size_t kept = select_neighbours(g, dist, s.candidates.data(), s.candidates.size(), alpha, m, s.kept.data());
   // Back to member numbers: a layer holds each slot once.
   s.chosen.clear();
   for (size_t i = 0; i < kept; ++i)
     for (size_t j = 0; j < s.slots.size(); ++j)
-      if (s.slots[j] == out[i]) {
+      if (s.slots[j] == s.kept[i]) {
         s.chosen.push_back(s.members[j]);
         break;
       }
