@@ -2,7 +2,7 @@
  * bench/graph-rerank.ts (npm run bench:graph-rerank): how many of a graph
  * walk's candidates must be re-scored exactly? GraphIndex (its defaults)
  * on each data set, recall@10 and single-query latency over ef x rerank,
- * with the default `'auto'` (max(32, ceil(ef / 2))) beside fixed counts.
+ * with the default `'auto'` (max(32, ef)) beside fixed counts.
  * The walk ranks candidates by 8-bit codes; re-scoring corrects their
  * order, and how many need it depends on how tightly the data clusters.
  */

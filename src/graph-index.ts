@@ -70,10 +70,10 @@ export interface GraphIndexOptions {
   ef?: number;
   /**
    * Of those, re-scored exactly from the float vectors (at least k are); 0
-   * returns the 8-bit estimates. Default `'auto'`: max(32, ceil(ef / 2)),
-   * so a wider search also re-scores more (on tightly clustered data a
-   * fixed 32 stopped recall@10 at 0.972 however large ef was; half of ef
-   * 320 reached 0.993).
+   * returns the 8-bit estimates. Default `'auto'`: max(32, ef),
+   * every candidate the walk keeps, so a wider search also re-scores more
+   * (on tightly clustered data a fixed 32 stopped recall@10 at 0.972
+   * however large ef was; all of ef 160 reached 0.993).
    */
   rerank?: GraphRerank;
   /** Seeds the insertion order within each add; default 1234. */
@@ -87,7 +87,7 @@ export interface GraphSearchOptions extends SearchOptions {
   rerank?: GraphRerank;
 }
 
-/** Candidates a graph search re-scores exactly: a count from 0, or `'auto'` (max(32, ceil(ef / 2))). */
+/** Candidates a graph search re-scores exactly: a count from 0, or `'auto'` (max(32, ef)). */
 export type GraphRerank = number | 'auto';
 
 /** A rerank option checked, as the native calls take it. */

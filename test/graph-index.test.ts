@@ -70,15 +70,18 @@ describe('GraphIndex lifecycle', () => {
     expect([h.degree, h.buildEf, h.alpha, h.ef, h.rerank, h.seed]).toEqual([8, 20, 1, 10, 0, 3]);
   });
 
-  it("rerank 'auto' re-scores max(32, ceil(ef / 2)) candidates: an explicit count can be set, saved and taken back", () => {
+  it("rerank 'auto' re-scores max(32, ef) candidates: an explicit count can be set, saved and taken back", () => {
     const { graph } = pair('l2');
     const q = queries.subarray(0, 20 * dim);
-    const at = (options: object) => graph.searchBatch(q, 40, options).map((r) => Array.from(r.ids));
-    const half = at({ ef: 200, rerank: 100 });
-    // The test can tell the counts apart: re-scoring 40 candidates (k) ranks differently.
-    expect(at({ ef: 200, rerank: 40 })).not.toEqual(half);
-    expect(at({ ef: 200 })).toEqual(half);
-    expect(at({ ef: 200, rerank: 'auto' })).toEqual(half);
+    const at = (options: object, k = 40) => graph.searchBatch(q, k, options).map((r) => Array.from(r.ids));
+    const all = at({ ef: 200, rerank: 200 });
+    // The test can tell the counts apart: re-scoring 40 (k) candidates ranks differently,
+    // and so does re-scoring 150 of 200 when 150 are asked for.
+    expect(at({ ef: 200, rerank: 40 })).not.toEqual(all);
+    expect(at({ ef: 200, rerank: 150 }, 150)).not.toEqual(at({ ef: 200, rerank: 200 }, 150));
+    expect(at({ ef: 200 }, 150)).toEqual(at({ ef: 200, rerank: 200 }, 150));
+    expect(at({ ef: 200 })).toEqual(all);
+    expect(at({ ef: 200, rerank: 'auto' })).toEqual(all);
     expect(at({ ef: 40 })).toEqual(at({ ef: 40, rerank: 32 }));
     graph.rerank = 40;
     expect(graph.rerank).toBe(40);
