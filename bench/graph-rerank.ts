@@ -2,7 +2,7 @@
  * bench/graph-rerank.ts (npm run bench:graph-rerank): how many of a graph
  * walk's candidates must be re-scored exactly? GraphIndex (its defaults)
  * on each data set, recall@10 and single-query latency over ef x rerank,
- * with the default `'auto'` (max(32, ef)) beside fixed counts.
+ * with the default `'auto'` (min(max(32, ef), 256)) beside fixed counts.
  * The walk ranks candidates by 8-bit codes; re-scoring corrects their
  * order, and how many need it depends on how tightly the data clusters.
  */
@@ -80,7 +80,7 @@ function main(): void {
         return `${fmt(p.recall, 4)}  ${fmt(p.medianMs, 3)}`;
       }),
     ]);
-    console.log(table(['ef', ...RERANKS.map((r) => (r === 'auto' ? `auto (max(32, ef/2))` : `rerank ${r}`))], rows));
+    console.log(table(['ef', ...RERANKS.map((r) => (r === 'auto' ? `auto (min(max(32, ef), 256))` : `rerank ${r}`))], rows));
     out.push({ dataset: name, n: v.n, buildSeconds, points });
   }
   console.log(`\n  load      ${loadText(os.loadavg())} (1, 5, 15 min averages at the end)`);

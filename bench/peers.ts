@@ -18,7 +18,7 @@ import { fmtInt } from './lib/format.js';
 import { collectGarbage, machineInfo, machineLines, type Machine } from './lib/machine.js';
 import { Report, writeJson, writeText } from './lib/report.js';
 import { printApproximate, renderApproxSvg, runApproximate, type ApproxRun } from './peers/approximate.js';
-import { DATA_NAMES, makeDataset, type PeerDriver } from './peers/driver.js';
+import { DATA_NAMES, makeDataset, type Dataset, type PeerDriver } from './peers/driver.js';
 import { printExact, renderExactSvg, runExact, type ExactResult } from './peers/exact.js';
 import { PYTHON, SETUP_COMMAND, faissAvailable, startFaiss, type FaissDriver } from './peers/faiss.js';
 import { hnswlibDriver } from './peers/hnswlib.js';
@@ -82,25 +82,29 @@ interface Results {
 
 const svgFile = (p: Params, name: string): string => join(p.svgDir, `peers-${name}.svg`);
 
-/** Exact search and k-means on the hard data, approximate search per difficulty, then the targets. */
+/** Exact search and k-means on the hard data, approximate search per difficulty (one data set in memory at a time), then the targets. */
 async function runAll(p: Params, report: Report, drivers: readonly PeerDriver[], tmp: string): Promise<Results> {
   const writeFiles = drivers.some((d) => d.runs === 'subprocess');
-  const hard = makeDataset(p, 'hard', Math.max(p.n, p.kmeans ? p.kmeansN : 0), tmp, writeFiles);
+  const difficulties = p.approximate ? p.difficulties : [];
+  let hard: Dataset | null = makeDataset(p, 'hard', Math.max(p.n, p.kmeans ? p.kmeansN : 0), tmp, writeFiles);
   for (const d of drivers) await d.prepare?.(hard);
   const exact = await runExact(p, hard, drivers);
   printExact(report, exact, p);
   // The exact indexes are done with: free their memory for the approximate ones.
   for (const d of drivers) await d.dropExact?.();
+  const kmeans = p.kmeans ? await runKMeans(p, hard, drivers) : null;
+  if (kmeans) printKMeans(report, kmeans, p);
+  if (!difficulties.includes('hard')) hard = null;
   collectGarbage();
   const approximate: ApproxRun[] = [];
-  for (const difficulty of p.approximate ? p.difficulties : []) {
-    const set = difficulty === 'hard' ? hard : makeDataset(p, difficulty, p.n, tmp, writeFiles);
+  for (const difficulty of difficulties) {
+    const set = difficulty === 'hard' && hard !== null ? hard : makeDataset(p, difficulty, p.n, tmp, writeFiles);
+    if (difficulty === 'hard') hard = null; // the runs below hold only their own data set
     const run = await runApproximate(p, set, drivers, tmp);
     printApproximate(report, run, p, svgFile(p, difficulty));
     approximate.push(run);
+    collectGarbage();
   }
-  const kmeans = p.kmeans ? await runKMeans(p, hard, drivers) : null;
-  if (kmeans) printKMeans(report, kmeans, p);
   const targets = [...exactTargets(exact), ...approximateTargets(approximate.find((r) => r.difficulty === 'hard')), ...approximate.flatMap(graphTargets)];
   printTargets(report, targets);
   return { exact, approximate, kmeans, targets };

@@ -70,8 +70,8 @@ export interface GraphIndexOptions {
   ef?: number;
   /**
    * Of those, re-scored exactly from the float vectors (at least k are); 0
-   * returns the 8-bit estimates. Default `'auto'`: max(32, ef),
-   * every candidate the walk keeps, so a wider search also re-scores more
+   * returns the 8-bit estimates. Default `'auto'`: min(max(32, ef), 256),
+   * every candidate the walk keeps up to 256, so a wider search also re-scores more
    * (on tightly clustered data a fixed 32 stopped recall@10 at 0.972
    * however large ef was; all of ef 160 reached 0.993).
    */
@@ -87,7 +87,7 @@ export interface GraphSearchOptions extends SearchOptions {
   rerank?: GraphRerank;
 }
 
-/** Candidates a graph search re-scores exactly: a count from 0, or `'auto'` (max(32, ef)). */
+/** Candidates a graph search re-scores exactly: a count from 0, or `'auto'` (min(max(32, ef), 256)). */
 export type GraphRerank = number | 'auto';
 
 /** A rerank option checked, as the native calls take it. */

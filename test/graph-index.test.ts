@@ -70,7 +70,7 @@ describe('GraphIndex lifecycle', () => {
     expect([h.degree, h.buildEf, h.alpha, h.ef, h.rerank, h.seed]).toEqual([8, 20, 1, 10, 0, 3]);
   });
 
-  it("rerank 'auto' re-scores max(32, ef) candidates: an explicit count can be set, saved and taken back", () => {
+  it("rerank 'auto' re-scores min(max(32, ef), 256) candidates: an explicit count can be set, saved and taken back", () => {
     const { graph } = pair('l2');
     const q = queries.subarray(0, 20 * dim);
     const at = (options: object, k = 40) => graph.searchBatch(q, k, options).map((r) => Array.from(r.ids));
@@ -81,6 +81,9 @@ describe('GraphIndex lifecycle', () => {
     expect(at({ ef: 200, rerank: 150 }, 150)).not.toEqual(at({ ef: 200, rerank: 200 }, 150));
     expect(at({ ef: 200 }, 150)).toEqual(at({ ef: 200, rerank: 200 }, 150));
     expect(at({ ef: 200 })).toEqual(all);
+    // Up to 256: at ef 400, 'auto' re-scores 256, and re-scoring all 400 ranks differently.
+    expect(at({ ef: 400 }, 250)).toEqual(at({ ef: 400, rerank: 256 }, 250));
+    expect(at({ ef: 400 }, 250)).not.toEqual(at({ ef: 400, rerank: 400 }, 250));
     expect(at({ ef: 200, rerank: 'auto' })).toEqual(all);
     expect(at({ ef: 40 })).toEqual(at({ ef: 40, rerank: 32 }));
     graph.rerank = 40;

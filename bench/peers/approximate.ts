@@ -1,18 +1,19 @@
 /**
  * bench/peers/approximate.ts: approximate search against the peers, per
- * difficulty. Every driver builds its indexes (one build each: build time,
- * memory, save and load), then each index is swept over its setting (nprobe
- * or ef): recall@10 against the exact ground truth, batch QPS (median of
- * `reps` interleaved repetitions) and single-query latency; then, per recall
- * level, the fastest setting of each index and semvec's speed as a multiple
- * of each peer's.
+ * difficulty. Each index in turn is built (one build: build time, memory,
+ * save and load), swept over its setting (nprobe or ef): recall@10 against
+ * the exact ground truth, batch QPS (median of `reps` repetitions, the
+ * settings' order rotated between them) and single-query latency, searched
+ * with allow-lists where it can, and freed before the next is built, so
+ * memory holds one index at a time. Then, per recall level, the fastest
+ * setting of each index and semvec's speed as a multiple of each peer's.
  */
 import { dirname, relative } from 'node:path';
 
 import { FlatIndex, recallAtK, suggestNlist } from '../../src/index.js';
 import type { ResultIds } from '../../src/index.js';
 import { fmt, fmtBytes, fmtInt, fmtMs, fmtQps, fmtRatio, fmtSize, progress } from '../lib/format.js';
-import type { Machine } from '../lib/machine.js';
+import { collectGarbage, type Machine } from '../lib/machine.js';
 import { renderRecallQpsSvg, type Report } from '../lib/report.js';
 import { median, rotate, timed } from '../lib/timing.js';
 import { dataNotes, groundTruth, type ApproxIndex, type DataName, type Dataset, type Footprint, type PeerDriver } from './driver.js';
@@ -72,56 +73,65 @@ export interface ApproxRun {
 export const FILTER_SELECTIVITIES = [0.01, 0.1] as const;
 const FILTER_EFS = [64, 128] as const;
 
-/** Every index with an allow-list search, at 1% and 10% selectivity, against FlatIndex's exact filtered search. */
-function measureFiltered(set: Dataset, sweeps: readonly ApproxIndex[]): FilteredRow[] {
-  const withFilter = sweeps.filter((s) => s.filtered !== undefined);
-  if (withFilter.length === 0) return [];
-  const flat = new FlatIndex({ dim: set.dim, metric: 'ip' });
-  flat.add(set.data);
-  const rows: FilteredRow[] = [];
-  for (const selectivity of FILTER_SELECTIVITIES) {
-    const every = Math.round(1 / selectivity);
-    const allowIds = Float64Array.from({ length: Math.ceil(set.n / every) }, (_, i) => i * every);
-    progress(`${set.difficulty}: filtered search at ${selectivity * 100}%`);
-    const exactRuns = [0, 1, 2].map(() => timed(() => flat.searchBatch(set.queries, K, { allowIds })));
-    const truth = exactRuns[0]!.value;
-    const exactBatchQps = set.queries.length / set.dim / median(exactRuns.map((r) => r.seconds));
-    for (const s of withFilter) {
-      for (const value of FILTER_EFS) {
-        const runs = [0, 1, 2].map(() => s.filtered!(allowIds, value));
-        rows.push({ label: s.label, selectivity, value, recall: recallAtK(runs[0]!.value, truth, K), batchQps: set.queries.length / set.dim / median(runs.map((r) => r.seconds)), exactBatchQps });
-      }
-    }
-  }
-  return rows;
+/** The exact filtered search each allow-list is measured against: its allow-list, top k and batch QPS. */
+interface FilterBaseline {
+  selectivity: number;
+  allowIds: Float64Array;
+  truth: ResultIds[];
+  exactBatchQps: number;
 }
 
-/** Recall on repetition 0, batch QPS as the median of `reps` interleaved repetitions, then single queries. */
-async function measureSweeps(p: Params, set: Dataset, sweeps: readonly ApproxIndex[], truth: ResultIds[]): Promise<ApproxLib[]> {
-  const runs = sweeps.map((sweep) => ({ sweep, batch: sweep.values.map(() => [] as number[]), recall: sweep.values.map(() => 0) }));
+/** Allow-lists of every 1/selectivity-th id, each searched exactly by FlatIndex (batch, median of 3). */
+function filterBaselines(set: Dataset): FilterBaseline[] {
+  const flat = new FlatIndex({ dim: set.dim, metric: 'ip' });
+  flat.add(set.data);
+  const out = FILTER_SELECTIVITIES.map((selectivity) => {
+    const every = Math.round(1 / selectivity);
+    const allowIds = Float64Array.from({ length: Math.ceil(set.n / every) }, (_, i) => i * every);
+    progress(`${set.difficulty}: exact filtered search at ${selectivity * 100}%`);
+    const runs = [0, 1, 2].map(() => timed(() => flat.searchBatch(set.queries, K, { allowIds })));
+    return { selectivity, allowIds, truth: runs[0]!.value, exactBatchQps: set.queries.length / set.dim / median(runs.map((r) => r.seconds)) };
+  });
+  flat.close();
+  return out;
+}
+
+/** An index with an allow-list search, at each baseline's selectivity and each of FILTER_EFS. */
+function measureFiltered(index: ApproxIndex, set: Dataset, baselines: readonly FilterBaseline[]): FilteredRow[] {
+  const filtered = index.filtered;
+  if (filtered === undefined) return [];
+  progress(`${set.difficulty}: ${index.label}: filtered search`);
+  return baselines.flatMap(({ selectivity, allowIds, truth, exactBatchQps }) =>
+    FILTER_EFS.map((value) => {
+      const runs = [0, 1, 2].map(() => filtered(allowIds, value));
+      const batchQps = set.queries.length / set.dim / median(runs.map((r) => r.seconds));
+      return { label: index.label, selectivity, value, recall: recallAtK(runs[0]!.value, truth, K), batchQps, exactBatchQps };
+    }),
+  );
+}
+
+/** One index's sweep: recall on repetition 0, batch QPS as the median of `reps` repetitions (the settings' order rotated), then single queries. */
+async function measureSweep(p: Params, set: Dataset, index: ApproxIndex, truth: ResultIds[]): Promise<ApproxLib> {
+  const batch = index.values.map(() => [] as number[]);
+  const recall = index.values.map(() => 0);
+  const order = index.values.map((_, j) => j);
   for (let r = 0; r < p.reps; r++) {
-    for (const run of rotate(runs, r)) {
-      progress(`${set.difficulty}: approximate rep ${r + 1}/${p.reps}: ${run.sweep.label} sweep`);
-      for (const [j, value] of run.sweep.values.entries()) {
-        const b = await run.sweep.batch(value);
-        run.batch[j]!.push(b.seconds);
-        if (r === 0) run.recall[j] = recallAtK(b.value, truth, K);
-      }
+    progress(`${set.difficulty}: ${index.label}: rep ${r + 1}/${p.reps}`);
+    for (const j of rotate(order, r)) {
+      const b = await index.batch(index.values[j]!);
+      batch[j]!.push(b.seconds);
+      if (r === 0) recall[j] = recallAtK(b.value, truth, K);
     }
   }
   const singleCount = Math.min(p.single, p.queries);
-  progress(`${set.difficulty}: approximate: single-query latency (${singleCount} per setting)`);
-  const out: ApproxLib[] = [];
-  for (const { sweep, batch, recall } of runs) {
-    const rows: ApproxRow[] = [];
-    for (const [j, value] of sweep.values.entries()) {
-      const singleMedianMs = median(await sweep.single(value, singleCount)) * 1e3;
-      rows.push({ value, recall: recall[j]!, batchQps: p.queries / median(batch[j]!), singleMedianMs, singleQps: 1e3 / singleMedianMs });
-    }
-    const { label, lib, method, setting, buildSeconds, buildDetail, footprint } = sweep;
-    out.push({ label, lib, method, setting, buildSeconds, buildDetail, footprint, rows });
+  progress(`${set.difficulty}: ${index.label}: single-query latency (${singleCount} per setting)`);
+  const rows: ApproxRow[] = [];
+  for (const [j, value] of index.values.entries()) {
+    const singleMedianMs = median(await index.single(value, singleCount)) * 1e3;
+    rows.push({ value, recall: recall[j]!, batchQps: p.queries / median(batch[j]!), singleMedianMs, singleQps: 1e3 / singleMedianMs });
   }
-  return out;
+  const { label, lib, method, setting, buildSeconds, buildDetail, footprint } = index;
+  return { label, lib, method, setting, buildSeconds, buildDetail, footprint, rows };
 }
 
 /** The fastest setting reaching the recall level: highest batch QPS, or lowest single-query median. */
@@ -132,21 +142,29 @@ export function fastest(a: ApproxLib, level: number, by: 'batch' | 'single'): Pi
   return { ...best, setting: `${a.setting} ${best.value}` };
 }
 
-/** Ground truth, every driver's approximate indexes built in turn, then the sweeps. */
+/** Ground truth and the exact filtered searches, then each index in turn: built, swept, searched with allow-lists and freed. */
 export async function runApproximate(p: Params, set: Dataset, drivers: readonly PeerDriver[], tmp: string): Promise<ApproxRun> {
   const nlist = suggestNlist(set.n);
   progress(`${set.difficulty}: ground truth`);
   const truth = groundTruth(set);
+  const baselines = filterBaselines(set);
   for (const d of drivers) await d.prepare?.(set);
-  const sweeps: ApproxIndex[] = [];
-  for (const d of drivers) sweeps.push(...(await d.approximate(set, { nlist, tmp })));
-  const libs = await measureSweeps(p, set, sweeps, truth);
+  const libs: ApproxLib[] = [];
+  const filtered: FilteredRow[] = [];
+  for (const d of drivers) {
+    for (const build of d.approximate(set, { nlist, tmp })) {
+      const index = await build.build();
+      libs.push(await measureSweep(p, set, index, truth));
+      filtered.push(...measureFiltered(index, set, baselines));
+      await index.free?.();
+      collectGarbage();
+    }
+  }
   const levels = RECALL_LEVELS.map((level) => ({
     level,
     batch: Object.fromEntries(libs.map((a) => [a.label, fastest(a, level, 'batch')])),
     single: Object.fromEntries(libs.map((a) => [a.label, fastest(a, level, 'single')])),
   }));
-  const filtered = measureFiltered(set, sweeps);
   return { difficulty: set.difficulty, n: set.n, nlist, libs, levels, filtered };
 }
 

@@ -87,7 +87,9 @@ export function makeDataset(p: Params, difficulty: DataName, rowCount: number, t
 export function groundTruth(set: Dataset): ResultIds[] {
   const flat = new FlatIndex({ dim: set.dim, metric: 'ip' });
   flat.add(set.data);
-  return flat.searchBatch(set.queries, K);
+  const truth = flat.searchBatch(set.queries, K);
+  flat.close();
+  return truth;
 }
 
 // ---------------------------------------------------------------- indexes ---
@@ -131,6 +133,19 @@ export interface ApproxIndex {
   single(value: number, count: number): Promise<number[]>;
   /** A batch search restricted to `allowIds`, where the library has one (semvec). */
   filtered?(allowIds: Float64Array, value: number): Timed<ResultIds[]>;
+  /** Releases the index now (in-process indexes without one go with their last reference). */
+  free?(): Promise<void>;
+}
+
+/**
+ * One approximate index, not yet built. The benchmark builds, sweeps and
+ * frees each in turn, so memory holds one index at a time (at 1M x 384 every
+ * index built at once does not fit in 24 GiB).
+ */
+export interface ApproxBuild {
+  label: string;
+  /** Builds the index (timed), then measures its memory, save and load. */
+  build(): Promise<ApproxIndex>;
 }
 
 /** What an approximate build needs besides the data: semvec's nlist (the IVF peers use the same) and a scratch directory. */
@@ -158,8 +173,8 @@ export interface PeerDriver {
   exact(set: Dataset): ExactIndex;
   /** Frees the exact index (in-process ones go with their last reference). */
   dropExact?(): Promise<void>;
-  /** The approximate indexes, each built (timed), then its memory, save and load measured. */
-  approximate(set: Dataset, at: BuildContext): Promise<ApproxIndex[]>;
+  /** The approximate indexes, each built on demand (timed), then its memory, save and load measured. */
+  approximate(set: Dataset, at: BuildContext): ApproxBuild[];
   /** The k-means runs this library offers on the first `n` rows. */
   kmeans?(set: Dataset, n: number, k: number): KMeansRun[];
 }

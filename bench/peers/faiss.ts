@@ -17,7 +17,7 @@ import { IVF_TRAINING_DEFAULTS } from '../../src/index.js';
 import type { ResultIds } from '../../src/index.js';
 import { progress } from '../lib/format.js';
 import type { Timed } from '../lib/timing.js';
-import { idRows, nprobeSweep, type ApproxIndex, type BuildContext, type Dataset, type KMeansRun, type PeerDriver } from './driver.js';
+import { idRows, nprobeSweep, type ApproxBuild, type ApproxIndex, type BuildContext, type Dataset, type KMeansRun, type PeerDriver } from './driver.js';
 import { EFS, FAISS_HNSW_M, HNSW_EF_CONSTRUCTION, KMEANS } from './settings.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -114,6 +114,7 @@ async function faissIvf(faiss: FaissProcess, set: Dataset, { nlist, tmp }: Build
     footprint: { memoryBytes: io.fileBytes, memorySource: 'file size', ...io },
     batch: (nprobe) => faiss.batch('ivf', nprobe),
     single: (nprobe, count) => faiss.single('ivf', count, nprobe),
+    free: async () => void (await faiss.call({ cmd: 'drop', index: 'ivf' })),
   };
 }
 
@@ -135,6 +136,7 @@ async function faissHnsw(faiss: FaissProcess, set: Dataset, { tmp }: BuildContex
     footprint: { memoryBytes: io.fileBytes, memorySource: 'file size', ...io },
     batch: (ef) => faiss.batch('hnsw', ef),
     single: (ef, count) => faiss.single('hnsw', count, ef),
+    free: async () => void (await faiss.call({ cmd: 'drop', index: 'hnsw' })),
   };
 }
 
@@ -195,7 +197,10 @@ export async function startFaiss(tmp: string): Promise<FaissDriver> {
       batch: () => faiss.batch('flat'),
     }),
     dropExact: async () => void (await faiss.call({ cmd: 'drop', index: 'flat' })),
-    approximate: async (set, at) => [await faissIvf(faiss, set, at), await faissHnsw(faiss, set, at)],
+    approximate: (set, at): ApproxBuild[] => [
+      { label: 'FAISS IVF', build: () => faissIvf(faiss, set, at) },
+      { label: 'FAISS HNSW', build: () => faissHnsw(faiss, set, at) },
+    ],
     kmeans: (set, n, k) => kmeansRuns(faiss, info, tmp, set, n, k),
     quit: () => faiss.quit(),
   };

@@ -78,6 +78,6 @@ export function hnswlibDriver(): PeerDriver {
         batch: async () => timed(() => set.qsArrays.map((q) => ({ ids: brute.searchKnn(q, K).neighbors }))),
       };
     },
-    approximate: async (set, { tmp }) => [hnswlibHnsw(set, tmp)],
+    approximate: (set, { tmp }) => [{ label: 'hnswlib HNSW', build: async () => hnswlibHnsw(set, tmp) }],
   };
 }

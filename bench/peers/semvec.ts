@@ -10,7 +10,7 @@ import { FlatIndex, GRAPH_DEFAULTS, GraphIndex, IVF_TRAINING_DEFAULTS, IVFIndex,
 import type { IVFIndexOptions, IVFSearchOptions } from '../../src/index.js';
 import { progress } from '../lib/format.js';
 import { timed } from '../lib/timing.js';
-import { footprintOf, nprobeSweep, timeSingles, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver } from './driver.js';
+import { footprintOf, nprobeSweep, timeSingles, type ApproxBuild, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver } from './driver.js';
 import { EFS, K, KMEANS } from './settings.js';
 
 /** One semvec IVF curve of the approximate comparison. */
@@ -41,7 +41,7 @@ function semvecIvf(config: SemvecIvfConfig, set: Dataset, { nlist, tmp }: BuildC
   ].filter((s) => s !== '');
   const search = (nprobe: number): IVFSearchOptions => ({ ...config.search, nprobe });
   const file = join(tmp, 'semvec-ivf.svx');
-  const footprint = footprintOf(file, ivf.memoryUsage(), () => ivf.save(file), () => IVFIndex.load(file));
+  const footprint = footprintOf(file, ivf.memoryUsage(), () => ivf.save(file), () => IVFIndex.load(file).close());
   return {
     label: config.label,
     lib: 'semvec',
@@ -53,6 +53,7 @@ function semvecIvf(config: SemvecIvfConfig, set: Dataset, { nlist, tmp }: BuildC
     footprint,
     batch: async (nprobe) => timed(() => ivf.searchBatch(set.queries, K, search(nprobe))),
     single: async (nprobe, count) => timeSingles(count, (i) => ivf.search(set.qs[i]!, K, search(nprobe))),
+    free: async () => ivf.close(),
   };
 }
 
@@ -63,7 +64,7 @@ function semvecGraph(set: Dataset, { tmp }: BuildContext): ApproxIndex {
   const graph = new GraphIndex({ dim: set.dim, metric: 'ip' });
   const add = timed(() => graph.add(set.data));
   const file = join(tmp, 'semvec-graph.svx');
-  const footprint = footprintOf(file, graph.memoryUsage(), () => graph.save(file), () => GraphIndex.load(file));
+  const footprint = footprintOf(file, graph.memoryUsage(), () => graph.save(file), () => GraphIndex.load(file).close());
   return {
     label: 'semvec Graph',
     lib: 'semvec',
@@ -76,6 +77,7 @@ function semvecGraph(set: Dataset, { tmp }: BuildContext): ApproxIndex {
     batch: async (ef) => timed(() => graph.searchBatch(set.queries, K, { ef })),
     single: async (ef, count) => timeSingles(count, (i) => graph.search(set.qs[i]!, K, { ef })),
     filtered: (allowIds, ef) => timed(() => graph.searchBatch(set.queries, K, { allowIds, ef })),
+    free: async () => graph.close(),
   };
 }
 
@@ -97,7 +99,10 @@ export function semvecDriver(): PeerDriver {
         batch: async () => timed(() => flat.searchBatch(set.queries, K)),
       };
     },
-    approximate: async (set, at) => [...SEMVEC_IVF.map((config) => semvecIvf(config, set, at)), semvecGraph(set, at)],
+    approximate: (set, at): ApproxBuild[] => [
+      ...SEMVEC_IVF.map((config) => ({ label: config.label, build: async () => semvecIvf(config, set, at) })),
+      { label: 'semvec Graph', build: async () => semvecGraph(set, at) },
+    ],
     kmeans: (set, n, k) => [
       {
         lib: 'semvec',

@@ -5,6 +5,7 @@
  * automatic choice) everywhere. It has no ef setter: one build, saved once
  * and viewed (memory-mapped) by one Index per expansion_search.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import usearch from 'usearch';
@@ -25,13 +26,18 @@ function usearchHnsw(set: Dataset, tmp: string): ApproxIndex {
     expansion_search: ef,
     multi: false,
   });
-  const keys = new BigUint64Array(set.n);
-  for (let i = 0; i < set.n; i++) keys[i] = BigInt(i);
-  const built = new usearch.Index(config(EFS[0]));
-  const build = timed(() => built.add(keys, set.data, 0));
   const file = join(tmp, `hnsw-${set.difficulty}.usearch`);
-  const footprint = footprintOf(file, null, () => built.save(file), () => new usearch.Index(config(EFS[0])).load(file));
-  built.save(file);
+  // Built, measured and saved in a scope of its own: the searches use views of
+  // the file, and the built index goes before they run.
+  const { build, footprint } = (() => {
+    const keys = new BigUint64Array(set.n);
+    for (let i = 0; i < set.n; i++) keys[i] = BigInt(i);
+    const built = new usearch.Index(config(EFS[0]));
+    const build = timed(() => built.add(keys, set.data, 0));
+    const footprint = footprintOf(file, null, () => built.save(file), () => new usearch.Index(config(EFS[0])).load(file));
+    built.save(file);
+    return { build, footprint };
+  })();
   // One index per ef, all views of one memory-mapped file (no copies: at 1M
   // eight loaded copies would not fit in memory beside the other indexes).
   const byEf = new Map<number, InstanceType<typeof usearch.Index>>(
@@ -58,6 +64,11 @@ function usearchHnsw(set: Dataset, tmp: string): ApproxIndex {
       const u = byEf.get(ef)!;
       return timeSingles(count, (i) => u.search(set.qs[i]!, K, 0));
     },
+    // The views go with their last reference; the mapped file's space with the last view.
+    free: async () => {
+      byEf.clear();
+      rmSync(file, { force: true });
+    },
   };
 }
 
@@ -79,6 +90,6 @@ export function usearchDriver(): PeerDriver {
         },
       };
     },
-    approximate: async (set, { tmp }) => [usearchHnsw(set, tmp)],
+    approximate: (set, { tmp }) => [{ label: 'usearch HNSW', build: async () => usearchHnsw(set, tmp) }],
   };
 }

@@ -54,17 +54,20 @@
 
 namespace semvec {
 
-// rerank 'auto': a search re-scores every candidate its walk keeps,
-// max(kAutoRerankFloor, ef), so a wider search also re-scores more. The
+// rerank 'auto': a search re-scores every candidate its walk keeps, up to
+// kAutoRerankCap: min(max(kAutoRerankFloor, ef), kAutoRerankCap). The
 // 8-bit estimates mis-order near neighbours on tightly clustered data: with
 // a fixed 32, recall@10 stopped at 0.972 however wide the walk (100k x 384,
-// flat clusters). Re-scoring half of ef reached 0.989 at ef 160 and all of
-// it 0.993, for 0.006 ms more (bench:graph-rerank); at 1M text-like vectors
-// all of ef 320 gave 0.979 against half's 0.975.
+// flat clusters). There re-scoring half of ef 160 reached 0.989 and all of
+// it 0.993; at 1M text-like vectors all of ef 320 gave 0.979 against half's
+// 0.975. Past 256 no data set gained (ef 640: 256 and 640 gave the same
+// recall on three 100k sets) while each float row re-scored cost time
+// (0.96 against 1.07 ms per query on the hard mixture).
 constexpr size_t kAutoRerank = kMaxRerank + 1;
 constexpr size_t kAutoRerankFloor = 32;
+constexpr size_t kAutoRerankCap = 256;
 inline size_t effective_rerank(size_t rerank, size_t ef) {
-  return rerank == kAutoRerank ? std::max(kAutoRerankFloor, ef) : rerank;
+  return rerank == kAutoRerank ? std::min(std::max(kAutoRerankFloor, ef), kAutoRerankCap) : rerank;
 }
 
 // How a graph is built and searched by default; the API's defaults (one
