@@ -6,7 +6,7 @@
 import type { DataName } from './driver.js';
 
 export const K = 10;
-export const EFS = [10, 20, 40, 80, 160, 320, 640, 1280] as const;
+export const EFS = [10, 20, 40, 80, 160, 320, 640, 1280, 2560] as const;
 export const HNSW_M = 16;
 /** FAISS's IndexHNSWFlat is built with M = 32 (its common setting for 384-d text embeddings). */
 export const FAISS_HNSW_M = 32;
