@@ -9,6 +9,7 @@
 import os from 'node:os';
 
 import { FlatIndex, GraphIndex, recallAtK, type GraphRerank } from '../src/index.js';
+import { innerProductScore, recallWithTies } from './lib/recall.js';
 import { option, parseCommand, runMain } from './lib/args.js';
 import { DIFFICULTIES, draw, rowViews } from './lib/data.js';
 import { fmt, fmtInt, progress, table } from './lib/format.js';
@@ -20,7 +21,6 @@ import { median, now, timeEachWarm } from './lib/timing.js';
 const DATASETS = ['realtext', 'easy', 'hard'] as const;
 const DIM = 384;
 const K = 10;
-const EFS = [40, 80, 160, 320, 640];
 const RERANKS: GraphRerank[] = [32, 64, 128, 256, 'auto'];
 
 const COMMAND = {
@@ -31,6 +31,7 @@ const COMMAND = {
     n: option.int('vectors', { full: '100000', quick: '20000' }),
     queries: option.int('queries (held out)', { full: '500', quick: '200' }),
     data: option.choices('data sets', DATASETS, DATASETS.join(',')),
+    ef: option.sizes('ef values swept', '40,80,160,320,640'),
     out: option.path('JSON results', 'bench/results/graph-rerank.json'),
   },
 };
@@ -50,7 +51,7 @@ function main(): void {
   console.log(`semvec graph re-ranking benchmark${v.quick ? ' (quick)' : ''}`);
   printMachine(machine);
   console.log(`  load      ${loadText()} (1, 5, 15 min averages at start)`);
-  console.log(`  params    N ${fmtInt(v.n)} x ${DIM}; ip on unit vectors; k ${K}; ${v.queries} queries; GraphIndex defaults; ef ${EFS.join(', ')}`);
+  console.log(`  params    N ${fmtInt(v.n)} x ${DIM}; ip on unit vectors; k ${K}; ${v.queries} queries; GraphIndex defaults; ef ${v.ef.join(', ')}`);
   const out: unknown[] = [];
   for (const name of v.data) {
     progress(`${name}: data, exact top ${K}`);
@@ -64,16 +65,18 @@ function main(): void {
     graph.add(data);
     const buildSeconds = now() - t0;
     const qs = rowViews(queries, DIM);
-    const points: { ef: number; rerank: GraphRerank; recall: number; medianMs: number }[] = [];
-    for (const ef of EFS) {
+    const points: { ef: number; rerank: GraphRerank; recall: number; recallIds: number; medianMs: number }[] = [];
+    const score = innerProductScore(data, queries, DIM);
+    for (const ef of v.ef) {
       for (const rerank of RERANKS) {
         const results = qs.map((q) => graph.search(q, K, { ef, rerank }));
         const seconds = timeEachWarm(5, qs.length, (i) => graph.search(qs[i]!, K, { ef, rerank }));
-        points.push({ ef, rerank, recall: recallAtK(results, truth, K), medianMs: 1000 * median(seconds) });
+        const recall = recallWithTies(results, truth, K, score);
+        points.push({ ef, rerank, recall, recallIds: recallAtK(results, truth, K), medianMs: 1000 * median(seconds) });
       }
     }
-    console.log(`\n${name}, N = ${fmtInt(v.n)} (build ${fmt(buildSeconds, 1)} s): recall@10, median ms per single query`);
-    const rows = EFS.map((ef) => [
+    console.log(`\n${name}, N = ${fmtInt(v.n)} (build ${fmt(buildSeconds, 1)} s): recall@10 (ties counted), median ms per single query`);
+    const rows = v.ef.map((ef) => [
       String(ef),
       ...RERANKS.map((rerank) => {
         const p = points.find((x) => x.ef === ef && x.rerank === rerank)!;

@@ -122,6 +122,7 @@ function writeOutputs(p: Params, report: Report, machine: Machine, peers: Record
     'FAISS is Debian python3-faiss: a generic build (compile options as reported), not AVX-512 specialised.',
     'hnswlib-node takes number[]: ingest includes the Float32Array -> number[] conversion (shown separately); queries are converted outside the timings; it has no batch call, its batch is a single-threaded loop.',
     'usearch exactSearch has no index: each call scans the given Float32Array, so it has no ingest step.',
+    'Approximate recall@10 counts ties, as ann-benchmarks does: a returned id is a hit when its exact score reaches the 10th true score (bench/lib/recall.ts); recall by id is shown beside it. Duplicate vectors tie: at 1M real-text vectors 13% of the queries tie past the 10th place.',
     'k-means inertia is computed by this script for every library from its returned centroids (nearest centroid, squared L2, float64 sum); ownInertia is what each library reports (FAISS: before its last centroid update).',
   ];
   writeJson(p.out, {
