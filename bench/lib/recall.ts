@@ -8,9 +8,8 @@
  * by id. As ann-benchmarks does, a returned id is a hit when its exact score
  * reaches the k-th true score.
  */
+import { idsOf } from '../../src/evaluate/recall.js';
 import type { ResultIds } from '../../src/index.js';
-
-const idsOf = (r: ResultIds): ArrayLike<number> => ('ids' in (r as object) ? (r as { ids: ArrayLike<number> }).ids : (r as ArrayLike<number>));
 
 /**
  * recall@k with ties counted: per query, the distinct ids among the first k

@@ -6,8 +6,8 @@
  * batch QPS (median of `reps` repetitions, the settings' order rotated
  * between them) and single-query latency, searched with allow-lists where it
  * can, and freed before the next is built, so memory holds one index at a
- * time. Then, per recall level, the fastest
- * setting of each index and semvec's speed as a multiple of each peer's.
+ * time. Then, per recall level, the fastest setting of each index and
+ * semvec's speed as a multiple of each peer's.
  */
 import { dirname, relative } from 'node:path';
 

@@ -5,7 +5,8 @@ import { checkK, describe, fail } from '../validate.js';
 /** Ids of one query's results, best first (a SearchResult or a plain id list). */
 export type ResultIds = { ids: ArrayLike<number> } | ArrayLike<number>;
 
-function idsOf(r: ResultIds): ArrayLike<number> {
+/** @internal The ids of one result (also used by the benchmarks' recall with ties). */
+export function idsOf(r: ResultIds): ArrayLike<number> {
   return 'ids' in (r as object) ? (r as { ids: ArrayLike<number> }).ids : (r as ArrayLike<number>);
 }
 
