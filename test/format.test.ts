@@ -114,32 +114,95 @@ describe('format version 3 golden files', () => {
     }
   });
 
-  it('graph 3.1 (upper layers): load and open hold the exact contents; the writer reproduces the file byte for byte', () => {
-    const path = fixture('graph-v3-1.svx');
-    const bytes = readFileSync(path);
-    expect([bytes.readUInt16LE(8), bytes.readUInt16LE(10)]).toEqual([3, 1]);
+  // Graph files: the code rows (section 23) of the 4 x f32 fixture are 64
+  // bytes each; a row's anchor field (slot + 1, 0 for none) follows its 4
+  // code bytes and 3 floats.
+  const graphSection = (b: Buffer, tag: number) => {
+    const table = 64 + 128;
+    for (let i = 0; i < b.readUInt32LE(table); i++) {
+      const e = table + 8 + 24 * i;
+      if (b.readUInt32LE(e) === tag) return Number(b.readBigUInt64LE(e + 8));
+    }
+    throw new Error(`no section ${tag}`);
+  };
+  const anchorsOf = (b: Buffer) => {
+    const codes = graphSection(b, 23);
+    return Array.from({ length: GRAPH_FIXTURE_ROWS }, (_, i) => b.readUInt32LE(codes + 64 * i + 16));
+  };
+  const graphExact = () => {
     const exact = new FlatIndex({ dim: 4, metric: 'l2' });
     exact.add(graphFixtureRows(), graphFixtureIds());
     exact.remove([1003]);
+    return exact;
+  };
+
+  it('graph 4.0 (anchored codes): load and open hold the exact contents; the writer reproduces the file byte for byte', () => {
+    const path = fixture('graph-v4-0.svx');
+    const bytes = readFileSync(path);
+    expect([bytes.readUInt16LE(8), bytes.readUInt16LE(10)]).toEqual([4, 0]);
+    // Rows name anchors, and an anchor names none.
+    const anchors = anchorsOf(bytes);
+    expect(anchors.filter((a) => a > 0).length).toBeGreaterThan(20);
+    for (const a of anchors) if (a > 0) expect(anchors[a - 1]).toBe(0);
+    const exact = graphExact();
     const query = graphFixtureRows()[5]!;
     for (const graph of [GraphIndex.load(path), GraphIndex.open(path), GraphIndex.open(path, { verify: false })]) {
       expect([graph.size, graph.nextId, graph.degree]).toEqual([GRAPH_FIXTURE_ROWS - 1, 1000 + GRAPH_FIXTURE_ROWS, 8]);
       expect(graph.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
       expect(graph.toBuffer().equals(bytes)).toBe(true);
     }
+    // An anchor past the slots, or one with an anchor of its own, is a
+    // corrupt file even without verify (a search follows anchors).
+    const codes = graphSection(bytes, 23);
+    const anchored = anchors.findIndex((a) => a > 0);
+    const other = anchors.findIndex((a, i) => a > 0 && i !== anchored);
+    for (const value of [GRAPH_FIXTURE_ROWS + 1, other + 1]) {
+      const bad = Buffer.from(bytes);
+      bad.writeUInt32LE(value, codes + 64 * anchored + 16);
+      reseal(bad);
+      const file = join(dir, `graph-bad-anchor-${value}.svx`);
+      writeFileSync(file, bad);
+      for (const open of [() => GraphIndex.load(file), () => GraphIndex.open(file, { verify: false })]) {
+        expect(codeOf(open)).toBe('ERR_CORRUPT_FILE');
+        expect(open).toThrow(/anchor/);
+      }
+    }
+  });
+
+  it('graph 3.1 (upper layers, no anchors): load and open hold the exact contents; saved again it is 4.0 without anchors', () => {
+    const path = fixture('graph-v3-1.svx');
+    const bytes = readFileSync(path);
+    expect([bytes.readUInt16LE(8), bytes.readUInt16LE(10)]).toEqual([3, 1]);
+    const exact = graphExact();
+    const query = graphFixtureRows()[5]!;
+    for (const graph of [GraphIndex.load(path), GraphIndex.open(path), GraphIndex.open(path, { verify: false })]) {
+      expect([graph.size, graph.nextId, graph.degree]).toEqual([GRAPH_FIXTURE_ROWS - 1, 1000 + GRAPH_FIXTURE_ROWS, 8]);
+      expect(graph.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
+      const again = graph.toBuffer();
+      expect([again.readUInt16LE(8), again.readUInt16LE(10)]).toEqual([4, 0]);
+      expect(anchorsOf(again).every((a) => a === 0)).toBe(true);
+      // The same arrays: only the version, the code stride field and the
+      // checksums differ.
+      expect(again.length).toBe(bytes.length);
+      const differ = [...again.keys()].filter((i) => again[i] !== bytes[i]);
+      const allowed = (i: number) => (i >= 8 && i < 12) || (i >= 60 && i < 64) || (i >= 136 && i < 140) || i >= bytes.length - 8;
+      expect(differ.length).toBeGreaterThan(0);
+      expect(differ.filter((i) => !allowed(i))).toEqual([]);
+      const back = GraphIndex.fromBuffer(again);
+      expect(back.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
+      expect(back.toBuffer().equals(again)).toBe(true);
+    }
   });
 
   it('graph 3.0 (no layers) loads and searches as before; its first add builds layers over every slot', () => {
     const graph = GraphIndex.load(fixture('graph-v3-0.svx'));
-    const exact = new FlatIndex({ dim: 4, metric: 'l2' });
-    exact.add(graphFixtureRows(), graphFixtureIds());
-    exact.remove([1003]);
+    const exact = graphExact();
     const query = graphFixtureRows()[5]!;
     expect(graph.search(query, 5, { ef: 64 })).toEqual(exact.search(query, 5));
-    // Saved again it is 3.1, with a layers section of one word: no layers.
+    // Saved again it is 4.0, with a layers section of one word: no layers.
     const layerWords = (b: Buffer) => Number(b.readBigUInt64LE(64 + 64));
     const before = graph.toBuffer();
-    expect([before.readUInt16LE(8), before.readUInt16LE(10), layerWords(before)]).toEqual([3, 1, 1]);
+    expect([before.readUInt16LE(8), before.readUInt16LE(10), layerWords(before)]).toEqual([4, 0, 1]);
     // One more vector: the layers hold the old slots too (at 8 links, 1 in
     // 4 slots joins layer 1 with 6 words), not only the new one.
     graph.add([[0.1, 0.2, 0.3, 0.4]], [5000]);

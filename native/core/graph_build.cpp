@@ -21,6 +21,7 @@ struct BuildScratch {
   std::vector<uint32_t> slots;
   std::vector<float> dists;
   std::vector<uint32_t> routed;
+  std::vector<double> encode;
 };
 
 BuildScratch& build_scratch() {
@@ -29,14 +30,19 @@ BuildScratch& build_scratch() {
 }
 
 // Walks the graph for slot p's nearest live slots and selects its links
-// into out (degree slots); returns how many.
-size_t choose_links(const GraphStore& g, const PruneDistances& dist, uint32_t p, const GraphBuildParams& prm,
+// into out (degree slots); returns how many. Encodes p's code again as its
+// residual from the layer-2 member its route met, unless p is to be one
+// (graph_codes.h): p is in no walk of its batch, so no thread reads it.
+size_t choose_links(GraphStore& g, PruneDistances& dist, uint32_t p, const GraphBuildParams& prm,
                     const GraphEntry& entry, uint32_t* out) {
   BuildScratch& s = build_scratch();
-  s.walk.probe.prepare(g.vector(p), g.dim(), g.l2());
+  s.walk.probe.prepare(g.vector(p), g);
   SlotFilter filter;
   filter.deleted = g.deleted_flags();
-  const WalkStart start = walk_start(g, entry, s.walk, s.routed);
+  uint32_t anchor = kNoAnchor;
+  const WalkStart start = walk_start(g, entry, s.walk, s.routed, &anchor);
+  if (anchor != kNoAnchor && !GraphLayers::anchors(GraphLayers::level(g.id(p), prm.seed, entry.layers.links())))
+    if (g.set_anchor(p, anchor, s.encode)) dist.refresh(g, p);
   beam_search(g, start.slots, start.n, prm.build_ef, filter, s.walk, s.hits);
   s.slots.clear();
   for (const GraphHit& h : s.hits)
@@ -113,9 +119,10 @@ void insert_into_layers(const GraphStore& g, const PruneDistances& dist, const u
 
 }  // namespace
 
-WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed) {
+WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed,
+                     uint32_t* anchor) {
   if (entry.layers.empty()) return {entry.slots.data(), entry.slots.size()};
-  entry.layers.route(g, s, routed);
+  entry.layers.route(g, s, routed, anchor);
   return {routed.data(), routed.size()};
 }
 
@@ -135,7 +142,7 @@ void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry) {
   std::vector<float> mean(d);
   for (size_t c = 0; c < d; ++c) mean[c] = static_cast<float>(entry.sum[c] / static_cast<double>(entry.live));
   BuildScratch& s = build_scratch();
-  s.walk.probe.prepare(mean.data(), d, g.l2());
+  s.walk.probe.prepare(mean.data(), g);
   SlotFilter filter;
   filter.deleted = g.deleted_flags();
   beam_search(g, entry.slots.data(), entry.slots.size(), build_ef, filter, s.walk, s.hits);

@@ -8,9 +8,11 @@
 // Within a batch every slot, on any thread:
 //   1. walks the graph as it was before the batch (beam search on the codes
 //      with ef = build_ef, from where the upper layers route it, or the
-//      entry slots while there are none) for its nearest live slots;
+//      entry slots while there are none) for its nearest live slots, and
+//      its code becomes its residual from the layer-2 member the route met
+//      (its anchor, graph_codes.h), unless it is to be one;
 //   2. selects its links among them with the heuristic of graph_prune.h
-//      (exact distances).
+//      (distances of 8-bit codes, exact integer arithmetic).
 // Then, serially in slot order, the batch is committed: each slot gets its
 // links, and each slot linked to gets a link back; a slot whose row would
 // overflow chooses again among its old links and the new ones (the same
@@ -66,11 +68,13 @@ void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry);
 
 // Where a walk for the query s.probe is prepared for starts: the slots the
 // upper layers route it to (kept in `routed`), or the entry slots.
+// anchor (may be null): the route's layer-2 member (GraphLayers::route).
 struct WalkStart {
   const uint32_t* slots;
   size_t n;
 };
-WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed);
+WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed,
+                     uint32_t* anchor = nullptr);
 
 // Adds (sign 1) or subtracts (-1) the vectors of the given slots to the sum.
 void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry);

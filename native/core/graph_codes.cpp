@@ -1,10 +1,13 @@
 #include "graph_codes.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 
 #include "distances.h"
+#include "graph_store.h"
 #include "thread_pool.h"
 
 namespace semvec {
@@ -16,6 +19,15 @@ void write_range(uint8_t* row, size_t dim, const Sq8Range& r) {
   std::memcpy(row + graph_code_bytes(dim), v, sizeof(v));
 }
 
+void write_anchor(uint8_t* row, size_t dim, uint32_t anchor) {
+  const uint32_t field = anchor == kNoAnchor ? 0 : anchor + 1;
+  std::memcpy(row + graph_code_bytes(dim) + 3 * sizeof(float), &field, sizeof(field));
+}
+
+float clamp_to_float(double v) {
+  return static_cast<float>(std::clamp(v, -double(FLT_MAX), double(FLT_MAX)));
+}
+
 }  // namespace
 
 Sq8Range graph_code_range(const uint8_t* row, size_t dim) {
@@ -24,12 +36,21 @@ Sq8Range graph_code_range(const uint8_t* row, size_t dim) {
   return {v[0], v[1], v[2]};
 }
 
-void encode_graph_codes(const float* x, size_t n, size_t dim, bool l2, uint8_t* rows, ThreadPool* pool) {
-  const size_t stride = graph_code_stride(dim);
+uint32_t graph_code_anchor(const uint8_t* row, size_t dim) {
+  uint32_t field;
+  std::memcpy(&field, row + graph_code_bytes(dim) + 3 * sizeof(float), sizeof(field));
+  return field == 0 ? kNoAnchor : field - 1;
+}
+
+void set_graph_code_anchor(uint8_t* row, size_t dim, uint32_t anchor) { write_anchor(row, dim, anchor); }
+
+void encode_graph_codes(const float* x, size_t n, size_t dim, bool l2, size_t stride, uint8_t* rows,
+                        ThreadPool* pool) {
   auto encode = [&](size_t first, size_t last) {
     std::vector<double> scratch(dim);
     for (size_t i = first; i < last; ++i) {
       uint8_t* row = rows + i * stride;
+      std::memset(row, 0, stride);
       write_range(row, dim, sq8_encode(x + i * dim, nullptr, dim, l2, row, scratch));
     }
   };
@@ -44,11 +65,90 @@ void encode_graph_codes(const float* x, size_t n, size_t dim, bool l2, uint8_t* 
   });
 }
 
-void GraphProbe::prepare(const float* q, size_t dim, bool l2) {
+bool encode_graph_code(const float* x, const uint8_t* anchor_row, uint32_t anchor, size_t dim, bool l2,
+                       size_t stride, uint8_t* row, std::vector<double>& scratch) {
+  thread_local std::vector<float> c;
+  bool anchored = anchor_row != nullptr;
+  if (anchored) {
+    // The anchor as its code decodes; dropped when farther from x than
+    // the origin (it would widen the range).
+    c.resize(dim);
+    const Sq8Range a = graph_code_range(anchor_row, dim);
+    double rr = 0.0, xx = 0.0;
+    for (size_t i = 0; i < dim; ++i) {
+      c[i] = static_cast<float>(a.lo + static_cast<double>(a.step) * anchor_row[i]);
+      const double d = static_cast<double>(x[i]) - c[i];
+      rr += d * d;
+      xx += static_cast<double>(x[i]) * x[i];
+    }
+    anchored = rr < 0.5 * xx && std::isfinite(rr);
+  }
+  std::memset(row, 0, stride);
+  Sq8Range r = sq8_encode(x, anchored ? c.data() : nullptr, dim, l2, row, scratch);
+  if (anchored) {
+    // sq8_encode's bias holds <c, r> for the t = q - c form of sq8.h; here
+    // <q, c> is added whole, so the bias is what remains: -||x||^2 or 0.
+    double xx = 0.0;
+    for (size_t i = 0; i < dim; ++i) xx += static_cast<double>(x[i]) * x[i];
+    r.bias = l2 ? clamp_to_float(-xx) : 0.0f;
+  }
+  write_range(row, dim, r);
+  write_anchor(row, dim, anchored ? anchor : kNoAnchor);
+  return anchored;
+}
+
+void GraphProbe::prepare(const float* q, const GraphStore& g) {
+  const size_t dim = g.dim();
   if (origin_.size() != dim) origin_.assign(dim, 0.0f);
   dim_ = dim;
   code_bytes_ = graph_code_bytes(dim);
-  probe_.prepare(q, origin_.data(), dim, l2);
+  g_ = &g;
+  has_anchor_ = graph_code_has_anchor(dim, g.code_stride());
+  probe_.prepare(q, origin_.data(), dim, g.l2());
+  constexpr size_t kInitial = 256;
+  if (keys_.size() != kInitial) {
+    keys_.assign(kInitial, kNoAnchor);
+    terms_.assign(kInitial, 0.0);
+  } else if (used_ > 0) {
+    std::fill(keys_.begin(), keys_.end(), kNoAnchor);
+  }
+  used_ = 0;
+}
+
+double GraphProbe::anchor_term(uint32_t a) {
+  size_t mask = keys_.size() - 1;
+  size_t i = (a * 0x9E3779B1u) & mask;
+  while (keys_[i] != kNoAnchor) {
+    if (keys_[i] == a) return terms_[i];
+    i = (i + 1) & mask;
+  }
+  // The anchor's code scored as a row (it has no anchor), without its bias.
+  const uint8_t* row = g_->code(a);
+  int32_t dot;
+  kernels().sq8_dots_rows(probe_.w.data(), &row, 1, code_bytes_, &dot);
+  const Sq8Range r = graph_code_range(row, dim_);
+  const double t = probe_.factor * (r.lo * probe_.tsum + r.step * probe_.alpha * static_cast<double>(dot));
+  if (2 * (used_ + 1) > keys_.size()) {
+    // Half full: twice the size, every entry placed again.
+    std::vector<uint32_t> keys(2 * keys_.size(), kNoAnchor);
+    std::vector<double> terms(keys.size());
+    mask = keys.size() - 1;
+    for (size_t j = 0; j < keys_.size(); ++j) {
+      if (keys_[j] == kNoAnchor) continue;
+      size_t k = (keys_[j] * 0x9E3779B1u) & mask;
+      while (keys[k] != kNoAnchor) k = (k + 1) & mask;
+      keys[k] = keys_[j];
+      terms[k] = terms_[j];
+    }
+    keys_.swap(keys);
+    terms_.swap(terms);
+    i = (a * 0x9E3779B1u) & mask;
+    while (keys_[i] != kNoAnchor) i = (i + 1) & mask;
+  }
+  keys_[i] = a;
+  terms_[i] = t;
+  ++used_;
+  return t;
 }
 
 void GraphProbe::score(const uint8_t* const* rows, size_t m, float* out) {
@@ -59,8 +159,15 @@ void GraphProbe::score(const uint8_t* const* rows, size_t m, float* out) {
   for (size_t j = 0; j < m; ++j) {
     const Sq8Range r = graph_code_range(rows[j], dim_);
     float s = p.base_f + (r.lo * t + r.step * a * static_cast<float>(dots_[j])) + r.bias;
-    // Float overflowed (extreme vectors): this one again, in double.
-    if (!std::isfinite(s)) s = p.score(dots_[j], r.lo, r.step, r.bias);
+    const uint32_t anchor = has_anchor_ ? graph_code_anchor(rows[j], dim_) : kNoAnchor;
+    if (anchor != kNoAnchor) {
+      const double c = anchor_term(anchor);
+      s += static_cast<float>(c);
+      // Float overflowed (extreme vectors): this one again, in double.
+      if (!std::isfinite(s)) s = clamp_to_float(static_cast<double>(p.score(dots_[j], r.lo, r.step, r.bias)) + c);
+    } else if (!std::isfinite(s)) {
+      s = p.score(dots_[j], r.lo, r.step, r.bias);
+    }
     out[j] = s;
   }
 }

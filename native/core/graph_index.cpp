@@ -173,7 +173,7 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
   GraphScratch& s = search_scratch();
   thread_local std::vector<GraphHit> hits;
   thread_local std::vector<uint32_t> routed;
-  s.probe.prepare(q, dim_, metric_ == Metric::L2);
+  s.probe.prepare(q, store_);
   const size_t keep = rerank == 0 ? k : std::max(rerank, k);
   if (filter.scan) {
     TopK best(keep);
@@ -258,8 +258,9 @@ void GraphIndex::repair_locked() {
   std::vector<uint8_t> keep(store_.size());
   for (size_t s = 0; s < store_.size(); ++s) keep[s] = store_.deleted(s) ? 0 : 1;
   store_.compact(keep);
-  // Slots were renumbered from the first deleted one on.
-  prune_.truncate(std::find(keep.begin(), keep.end(), 0) - keep.begin());
+  // Slots were renumbered from the first deleted one on, and with them the
+  // anchors that the prune terms of every slot name.
+  prune_.truncate(0);
   for (size_t s = 0; s < store_.size(); ++s) slot_of_.update(store_.id(s), s);
   deleted_ = 0;
   entry_.slots.clear();

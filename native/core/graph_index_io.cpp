@@ -1,5 +1,5 @@
 // GraphIndex persistence: the graph payload of the index file format
-// (docs/file-format.md), format 3.0 (file_sections.h): the index's arrays
+// (docs/file-format.md), format 4.0 (file_sections.h): the index's arrays
 // as they are in memory (graph_store.h), so that a mapped file is walked in
 // place. save and toBuffer write it; load and fromBuffer read it into
 // owned arrays; open maps it.
@@ -20,18 +20,22 @@
 
 namespace semvec {
 
-// Payload of kind Graph, format 3.1 (3.0: no layers):
+// Payload of kind Graph, format 4.0 (read: 3.1, no anchors; 3.0, no layers):
 //   fields, 64 bytes: u64 next_id, u64 slots, u32 degree, u32 build_ef,
 //     f32 alpha, u32 ef, u32 rerank, u32 entries, u64 seed,
 //     u64 id table capacity, u64 id table max probe
 //   3.1: 64 more bytes: u64 layer words, 56 bytes reserved (zeros)
+//   4.0: 64 more bytes: u64 layer words, u32 code stride, 52 bytes reserved
+//     (zeros); the code rows name their anchors (graph_codes.h). The
+//     stride is graph_code_stride(dim), or graph_code_stride_v3(dim) for an
+//     index read from a format 3 file and saved again.
 //   section table (10 sections; 3.0: 9), then at 64-byte aligned offsets:
 //   GraphSum      f64[dim]             the live vectors' sum (the entry's mean)
 //   GraphEntries  u32[entries]         the slots walks start from without layers
 //   GraphLayers   u32[layer words]     3.1: the upper layers (graph_layers.h)
 //   Vectors       f32[slots * dim]     row-major (unit vectors for cosine)
 //   SqNorms       f32[slots]           l2 only (else 0 bytes)
-//   GraphCodes    u8[slots * stride]   code rows (graph_codes.h)
+//   GraphCodes    u8[slots * stride]   code rows (graph_codes.h; 3.x: stride v3, no anchors)
 //   GraphLinks    u32[slots * degree]  neighbour slots, kNoLink after the last
 //   Ids           u64[slots]
 //   Tombstones    u8[slots]            1 for a removed vector
@@ -45,6 +49,8 @@ struct GraphIndex::Fields3 {
   uint64_t seed = 0, capacity = 0, max_probe = 0;
   uint64_t layer_words = 0;  // 3.1; 3.0: none (no section)
   bool layers = false;       // whether the file has the section (3.1 on)
+  uint32_t code_stride = 0;  // 4.0; 3.x: graph_code_stride_v3(dim)
+  bool anchors = false;      // whether code rows may name anchors (4.0 on)
   SectionLayout layout{0, 0};
 };
 
@@ -52,19 +58,19 @@ namespace {
 
 constexpr uint64_t kGraphFieldsBytes = 64;
 constexpr uint64_t kGraphFields1Bytes = 128;  // 3.1
-constexpr uint16_t kGraphMinor = 1;
+constexpr uint16_t kGraphMajor = 4, kGraphMinor = 0;
 constexpr size_t kMaxEntries = 64;
 
 // layers: the 3.1 layout with layer_words words of layers; else 3.0's.
 SectionLayout graph_layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64_t entries, bool l2,
-                           uint64_t capacity, bool layers, uint64_t layer_words) {
+                           uint64_t capacity, bool layers, uint64_t layer_words, uint64_t code_stride) {
   SectionLayout l(kHeaderBytes + (layers ? kGraphFields1Bytes : kGraphFieldsBytes), layers ? 10 : 9);
   l.add(SectionTag::GraphSum, dim * sizeof(double));
   l.add(SectionTag::GraphEntries, entries * sizeof(uint32_t));
   if (layers) l.add(SectionTag::GraphLayers, layer_words * sizeof(uint32_t));
   l.add(SectionTag::Vectors, slots * dim * sizeof(float));
   l.add(SectionTag::SqNorms, l2 ? slots * sizeof(float) : 0);
-  l.add(SectionTag::GraphCodes, slots * graph_code_stride(dim));
+  l.add(SectionTag::GraphCodes, slots * code_stride);
   l.add(SectionTag::GraphLinks, slots * degree * sizeof(uint32_t));
   l.add(SectionTag::Ids, slots * sizeof(uint64_t));
   l.add(SectionTag::Tombstones, slots);
@@ -82,7 +88,8 @@ void outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
 size_t GraphIndex::payload_bytes_locked() const {
   const size_t n = slot_of_.size();
   return payload_bytes_of(graph_layout(dim_, store_.size(), params_.degree, entry_.slots.size(),
-                                       metric_ == Metric::L2, 2 * n, true, entry_.layers.word_count()));
+                                       metric_ == Metric::L2, 2 * n, true, entry_.layers.word_count(),
+                                       store_.code_stride()));
 }
 
 void GraphIndex::write_locked(Writer& w) const {
@@ -97,9 +104,10 @@ void GraphIndex::write_locked(Writer& w) const {
   std::vector<uint32_t> layers(entry_.layers.word_count());
   entry_.layers.to_words(layers.data());
   const SectionLayout l =
-      graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity(), true, layers.size());
+      graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity(), true, layers.size(),
+                   store_.code_stride());
   FileHeader h;
-  h.major = 3;
+  h.major = kGraphMajor;
   h.minor = kGraphMinor;
   h.kind = IndexKind::Graph;
   h.metric = metric_;
@@ -119,7 +127,9 @@ void GraphIndex::write_locked(Writer& w) const {
   w.write_pod<uint64_t>(table.capacity());
   w.write_pod<uint64_t>(table.max_probe());
   w.write_pod<uint64_t>(layers.size());
-  for (int i = 0; i < 7; ++i) w.write_pod<uint64_t>(0);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(store_.code_stride()));
+  w.write_pod<uint32_t>(0);
+  for (int i = 0; i < 6; ++i) w.write_pod<uint64_t>(0);
   write_section_table(w, l);
   std::vector<double> sum = entry_.sum;
   sum.resize(dim_, 0.0);
@@ -171,11 +181,22 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
   f.seed = r.read_pod<uint64_t>();
   f.capacity = r.read_pod<uint64_t>();
   f.max_probe = r.read_pod<uint64_t>();
-  f.layers = h.minor >= 1;
+  f.layers = h.major >= 4 || h.minor >= 1;
+  f.anchors = h.major >= 4;
+  f.code_stride = static_cast<uint32_t>(graph_code_stride_v3(h.dim));
   if (f.layers) {
     f.layer_words = r.read_pod<uint64_t>();
-    for (int i = 0; i < 7; ++i) r.read_pod<uint64_t>();  // reserved
+    int reserved = 7;
+    if (f.anchors) {
+      f.code_stride = r.read_pod<uint32_t>();
+      r.read_pod<uint32_t>();
+      reserved = 6;
+    }
+    for (int i = 0; i < reserved; ++i) r.read_pod<uint64_t>();  // reserved
   }
+  if (f.code_stride != graph_code_stride(h.dim) && f.code_stride != graph_code_stride_v3(h.dim))
+    corrupt_file("code stride " + std::to_string(f.code_stride) + " is not " + std::to_string(graph_code_stride(h.dim)) +
+                 " or " + std::to_string(graph_code_stride_v3(h.dim)) + " for dim " + std::to_string(h.dim));
   if (f.next_id > kMaxNextId) corrupt_file("next id " + std::to_string(f.next_id) + " is outside 0..2^53");
   if (f.slots > std::min<uint64_t>(kMaxGraphSlots, kMaxVectors)) outside("slots", f.slots, 0, kMaxGraphSlots);
   if (h.count > f.slots) outside("count", h.count, 0, f.slots);
@@ -197,7 +218,7 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
   const uint64_t max_words = 1 + GraphLayers::kMaxLayers * (1 + f.slots * (2 + kMaxGraphDegree));
   if (f.layers && (f.layer_words < 1 || f.layer_words > max_words)) outside("layer words", f.layer_words, 1, max_words);
   f.layout = graph_layout(h.dim, f.slots, f.degree, f.entries, h.metric == Metric::L2, f.capacity, f.layers,
-                          f.layer_words);
+                          f.layer_words, f.code_stride);
   if (payload_bytes_of(f.layout) != h.payload_bytes)
     corrupt_file("payload size does not match count, dim, slots and degree");
   expect_sections(read_section_table(r), f.layout);
@@ -230,7 +251,7 @@ std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fiel
                          : PodStorage<uint32_t>();
   auto vectors = src.template take<float>(l[SectionTag::Vectors].offset, slots * dim);
   auto norms = l2 ? src.template take<float>(l[SectionTag::SqNorms].offset, slots) : PodStorage<float>();
-  auto codes = src.template take<uint8_t>(l[SectionTag::GraphCodes].offset, slots * graph_code_stride(dim));
+  auto codes = src.template take<uint8_t>(l[SectionTag::GraphCodes].offset, slots * f.code_stride);
   auto links = src.template take<uint32_t>(l[SectionTag::GraphLinks].offset, slots * f.degree);
   auto ids = src.template take<uint64_t>(l[SectionTag::Ids].offset, slots);
   auto tombstones = src.template take<uint8_t>(l[SectionTag::Tombstones].offset, slots);
@@ -248,8 +269,21 @@ std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fiel
   for (size_t i = 0, n = slots * f.degree; i < n; ++i)
     if (link[i] >= slots && link[i] != kNoLink)
       corrupt_file("link to slot " + std::to_string(link[i]) + " of " + std::to_string(slots));
+  // Anchors, which a search follows too: a slot without an anchor of its
+  // own, or none (always none in a format 3 file).
+  if (graph_code_has_anchor(dim, f.code_stride)) {
+    const uint8_t* rows = codes.data();
+    for (size_t i = 0; i < slots; ++i) {
+      const uint32_t a = graph_code_anchor(rows + i * f.code_stride, dim);
+      if (a == kNoAnchor) continue;
+      if (!f.anchors) corrupt_file("slot " + std::to_string(i) + " of a format 3 graph names an anchor");
+      if (a >= slots || graph_code_anchor(rows + size_t(a) * f.code_stride, dim) != kNoAnchor)
+        corrupt_file("slot " + std::to_string(i) + " names anchor " + std::to_string(a) +
+                     ", which is not a slot without an anchor");
+    }
+  }
   (void)verify;
-  ix.store_ = GraphStore(dim, f.degree, l2, slots, std::move(vectors), std::move(norms), std::move(codes),
+  ix.store_ = GraphStore(dim, f.degree, l2, slots, f.code_stride, std::move(vectors), std::move(norms), std::move(codes),
                          std::move(links), std::move(ids), std::move(tombstones));
   ix.slot_of_ = table.borrowed() ? IdTable::view(table.data(), f.capacity, h.count, f.max_probe)
                                  : IdTable::adopt(std::move(table.owned()), h.count, f.max_probe);

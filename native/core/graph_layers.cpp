@@ -4,6 +4,7 @@
 #include <string>
 
 #include "file_payload.h"
+#include "graph_codes.h"
 #include "graph_search.h"
 #include "rng.h"
 
@@ -64,18 +65,28 @@ size_t GraphLayers::level(uint64_t id, uint64_t seed, size_t links) {
   return l;
 }
 
-void GraphLayers::route(const GraphStore& g, GraphScratch& s, std::vector<uint32_t>& entries) const {
-  uint32_t at = 0;  // the top layer's first member
+void GraphLayers::route(const GraphStore& g, GraphScratch& s, std::vector<uint32_t>& entries, uint32_t* anchor) const {
+  // The members a layer's walk starts from: the top layer's first, then
+  // the places below of the best kRouteWidth the layer above found.
+  thread_local std::vector<uint32_t> from;
+  from.assign(1, 0);
+  if (anchor) *anchor = kNoAnchor;
   for (size_t i = layers_.size(); i-- > 1;) {
     const LayerView view{g, layers_[i], m_};
-    beam_search(view, &at, 1, 1, SlotFilter{}, s, s.layer_hits);
-    at = layers_[i].down[s.layer_hits.empty() ? at : s.layer_hits[0].slot];
+    beam_search(view, from.data(), from.size(), kRouteWidth, SlotFilter{}, s, s.layer_hits);
+    if (s.layer_hits.empty()) {
+      for (uint32_t& f : from) f = layers_[i].down[f];
+      continue;
+    }
+    if (anchor && i == kAnchorLayer) *anchor = layers_[i].slots[s.layer_hits[0].slot];
+    from.clear();
+    for (const GraphHit& h : s.layer_hits) from.push_back(layers_[i].down[h.slot]);
   }
   const LayerView one{g, layers_[0], m_};
-  beam_search(one, &at, 1, kRouteWidth, SlotFilter{}, s, s.layer_hits);
+  beam_search(one, from.data(), from.size(), kRouteWidth, SlotFilter{}, s, s.layer_hits);
   entries.clear();
   for (const GraphHit& h : s.layer_hits) entries.push_back(layers_[0].slots[h.slot]);
-  if (entries.empty()) entries.push_back(layers_[0].slots[at]);
+  if (entries.empty()) entries.push_back(layers_[0].slots[from[0]]);
 }
 
 void GraphLayers::insert(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level,
@@ -87,7 +98,7 @@ void GraphLayers::insert(const GraphStore& g, const PruneDistances& dist, uint32
   uint32_t number[kMaxLayers];
   for (size_t i = 0; i < level; ++i) number[i] = i < top ? static_cast<uint32_t>(layers_[i].slots.size()) : 0;
   LayerScratch& s = layer_scratch();
-  s.walk.probe.prepare(g.vector(slot), g.dim(), g.l2());
+  s.walk.probe.prepare(g.vector(slot), g);
   uint32_t at = 0;
   for (size_t i = top; i-- > 0;) {
     GraphLayer& layer = layers_[i];

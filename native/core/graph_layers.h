@@ -10,10 +10,10 @@
 // What: layer 1 holds a sample of the slots, layer 2 a sample of layer 1,
 // and so on, each `links` times sparser than the one below; each layer is a
 // proximity graph of its own with at most `links` links per member. A route
-// starts at the top layer's first member and walks each layer greedily (a
-// beam of one, graph_search.h), each layer's result the start of the next,
-// down to layer 1, where it keeps the best kRouteWidth members; the walk on
-// the full graph starts from all of them. The layers hold
+// starts at the top layer's first member and walks each layer (a beam
+// search, graph_search.h, keeping kRouteWidth members), each layer's result
+// the starts of the next, down to layer 1; the walk on the full graph
+// starts from layer 1's best kRouteWidth members. The layers hold
 // about 1 / (links - 1) of the slots (1/15 at the default degree 32, whose
 // layers have 16 links), links + 2 u32 each: 5 bytes per vector.
 //
@@ -60,11 +60,20 @@ struct LayerView {
 class GraphLayers {
  public:
   static constexpr size_t kMaxLayers = 16;
-  // Members a route keeps in layer 1: the entries of the walk below. HNSW
-  // keeps one; recall@10 at ef 10 / 20 / 40 (100k x 384, the build routed
-  // the same way): real text 0.778 / 0.868 / 0.927 with one, 0.813 /
-  // 0.891 / 0.942 with 16, 0.825 / 0.898 / 0.948 with 32; flat separated
-  // clusters 0.823 / 0.916 / 0.953 with one, 0.865 / 0.951 / 0.972 with 16.
+  // Members a route keeps in every layer: the walk in each layer starts
+  // from the places below of the best kRouteWidth of the layer above, and
+  // the walk on the full graph from the best of layer 1. HNSW keeps one
+  // above layer 1. recall@10 at ef 10 / 20 / 40 (100k x 384, the build
+  // routed the same way, one member above layer 1): real text 0.778 /
+  // 0.868 / 0.927 with one in layer 1, 0.813 / 0.891 / 0.942 with 16;
+  // flat separated clusters 0.823 / 0.916 / 0.953 with one, 0.865 / 0.951
+  // / 0.972 with 16. At 1M vectors in 1,000 flat clusters one member
+  // above layer 1 strands walks in the wrong cluster: recall@10 at ef 40 /
+  // 80 / 160 was 0.913 / 0.950 / 0.969 with one, 0.942 / 0.970 / 0.981
+  // with 4, 0.953 / 0.980 / 0.988 with 16 and 0.954 / 0.981 / 0.989 with
+  // 32 (builds 66, 62, 67 and 76 s; anchored codes whose anchor terms came
+  // from the query's floats, graph_codes.h; with today's terms, 16 gives
+  // 0.980 / 0.989 / 0.992).
   static constexpr size_t kRouteWidth = 16;
 
   // The links per member of a graph of the given degree: half, as HNSW's M
@@ -82,10 +91,17 @@ class GraphLayers {
   // layer it joins.
   static size_t level(uint64_t id, uint64_t seed, size_t links);
 
+  // The layer whose members anchor the codes of other slots (graph_codes.h):
+  // layer 2, about one slot in links^2 (256 at the default degree).
+  static constexpr size_t kAnchorLayer = 1;
+  // Whether a slot of this level anchors others (and so has no anchor).
+  static bool anchors(size_t level) { return level > kAnchorLayer; }
+
   // The slots where a walk on the full graph starts (into entries), for
   // the query s.probe is prepared for (not empty()). Uses s's visited set
-  // and layer hits.
-  void route(const GraphStore& g, GraphScratch& s, std::vector<uint32_t>& entries) const;
+  // and layer hits. anchor (may be null): the slot of the best member the
+  // route met in layer 2, or kNoAnchor without one.
+  void route(const GraphStore& g, GraphScratch& s, std::vector<uint32_t>& entries, uint32_t* anchor = nullptr) const;
 
   // Inserts a slot of level >= 1 into its layers. dist: updated for g.
   void insert(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level, size_t build_ef,

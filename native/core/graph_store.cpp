@@ -14,13 +14,13 @@ namespace semvec {
 GraphStore::GraphStore(size_t dim, size_t degree, bool l2)
     : dim_(dim), degree_(degree), l2_(l2), code_stride_(graph_code_stride(dim)) {}
 
-GraphStore::GraphStore(size_t dim, size_t degree, bool l2, size_t size, PodStorage<float> vectors,
+GraphStore::GraphStore(size_t dim, size_t degree, bool l2, size_t size, size_t code_stride, PodStorage<float> vectors,
                        PodStorage<float> sqnorms, PodStorage<uint8_t> codes, PodStorage<uint32_t> links,
                        PodStorage<uint64_t> ids, PodStorage<uint8_t> deleted)
     : dim_(dim),
       degree_(degree),
       l2_(l2),
-      code_stride_(graph_code_stride(dim)),
+      code_stride_(code_stride),
       size_(size),
       vectors_(std::move(vectors)),
       sqnorms_(std::move(sqnorms)),
@@ -94,7 +94,20 @@ void GraphStore::append(const float* x, size_t n, const uint64_t* ids, bool norm
   } else {
     copy(0);
   }
-  encode_graph_codes(rows, n, dim_, l2_, codes_.owned().data() + first * code_stride_, pool);
+  encode_graph_codes(rows, n, dim_, l2_, code_stride_, codes_.owned().data() + first * code_stride_, pool);
+}
+
+bool GraphStore::anchored() const { return graph_code_has_anchor(dim_, code_stride_); }
+
+uint32_t GraphStore::anchor(size_t slot) const {
+  return anchored() ? graph_code_anchor(code(slot), dim_) : kNoAnchor;
+}
+
+bool GraphStore::set_anchor(size_t slot, uint32_t anchor, std::vector<double>& scratch) {
+  if (!anchored()) return false;
+  const uint8_t* c = anchor == kNoAnchor ? nullptr : code(anchor);
+  return encode_graph_code(vector(slot), c, anchor, dim_, l2_, code_stride_, codes_.owned().data() + slot * code_stride_,
+                           scratch);
 }
 
 void GraphStore::set_links(size_t slot, const uint32_t* to, size_t count) {
@@ -115,6 +128,8 @@ std::vector<uint32_t> GraphStore::compact(const std::vector<uint8_t>& keep) {
   uint64_t* ids = ids_.owned().data();
   uint8_t* deleted = deleted_.owned().data();
   std::vector<uint32_t> row(degree_);
+  std::vector<double> scratch;
+  const bool anchors = anchored();
   for (size_t s = 0; s < size_; ++s) {
     if (!keep[s]) continue;
     const size_t to = moved[s];
@@ -133,6 +148,15 @@ std::vector<uint32_t> GraphStore::compact(const std::vector<uint8_t>& keep) {
       deleted[to] = deleted[s];
     }
     set_links(to, row.data(), count);
+    // The anchor's new slot; a row whose anchor is dropped is encoded
+    // again without one.
+    uint8_t* code = codes + to * code_stride_;
+    const uint32_t a = anchors ? graph_code_anchor(code, dim_) : kNoAnchor;
+    if (a != kNoAnchor && moved[a] != kNoLink) {
+      set_graph_code_anchor(code, dim_, moved[a]);
+    } else if (a != kNoAnchor) {
+      encode_graph_code(vectors + to * dim_, nullptr, kNoAnchor, dim_, l2_, code_stride_, code, scratch);
+    }
   }
   vectors_.owned().resize(n * dim_);
   if (l2_) sqnorms_.owned().resize(n);

@@ -5,7 +5,7 @@
 // format holds them as they are (docs/file-format.md):
 //   vectors  size * dim f32, row-major (unit vectors for cosine)
 //   sqnorms  size f32 (l2 only): ||x||^2 of each vector, for exact scores
-//   codes    size * graph_code_stride(dim) bytes (graph_codes.h)
+//   codes    size * code_stride bytes (graph_codes.h)
 //   links    size * degree u32: each slot's neighbour slots, kNoLink after
 //            the last (a row of 32 links is two cache lines)
 //   ids      size u64
@@ -30,11 +30,12 @@ constexpr uint32_t kNoLink = 0xFFFFFFFFu;
 class GraphStore {
  public:
   GraphStore(size_t dim, size_t degree, bool l2);
-  // A store of `size` slots over existing arrays (sizes as above; sqnorms
-  // empty unless l2), owned or borrowed: a file read or mapped.
-  GraphStore(size_t dim, size_t degree, bool l2, size_t size, PodStorage<float> vectors, PodStorage<float> sqnorms,
-             PodStorage<uint8_t> codes, PodStorage<uint32_t> links, PodStorage<uint64_t> ids,
-             PodStorage<uint8_t> deleted);
+  // A store of `size` slots over existing arrays (sizes as above, codes
+  // rows of `code_stride` bytes: graph_code_stride, or a format 3 file's;
+  // sqnorms empty unless l2), owned or borrowed: a file read or mapped.
+  GraphStore(size_t dim, size_t degree, bool l2, size_t size, size_t code_stride, PodStorage<float> vectors,
+             PodStorage<float> sqnorms, PodStorage<uint8_t> codes, PodStorage<uint32_t> links,
+             PodStorage<uint64_t> ids, PodStorage<uint8_t> deleted);
   GraphStore(GraphStore&&) noexcept = default;
   GraphStore& operator=(GraphStore&&) noexcept = default;
 
@@ -72,12 +73,24 @@ class GraphStore {
   // allocates nothing and cannot fail.
   void append(const float* x, size_t n, const uint64_t* ids, bool normalize, ThreadPool* pool);
 
+  // Whether the code rows hold anchors (graph_codes.h): all but some
+  // format 3 files' rows.
+  bool anchored() const;
+  // The anchor of a slot's code, or kNoAnchor.
+  uint32_t anchor(size_t slot) const;
+  // Encodes a slot's code again as its residual from slot `anchor` (or
+  // kNoAnchor: none), which must have no anchor itself. Returns whether
+  // the code uses it (not when the anchor is farther than the origin, or
+  // the rows hold no anchors).
+  bool set_anchor(size_t slot, uint32_t anchor, std::vector<double>& scratch);
+
   // Replaces the links of a slot with count <= degree slots.
   void set_links(size_t slot, const uint32_t* to, size_t count);
   void set_deleted(size_t slot, bool deleted) { deleted_.owned().data()[slot] = deleted ? 1 : 0; }
 
   // Keeps only the slots with keep[slot] set, in order, renumbered densely;
-  // links to dropped slots are removed. Returns the new slot of each old
+  // links to dropped slots are removed, and codes anchored to dropped
+  // slots are encoded again without an anchor. Returns the new slot of each old
   // one (kNoLink for dropped).
   std::vector<uint32_t> compact(const std::vector<uint8_t>& keep);
 

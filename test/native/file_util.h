@@ -57,9 +57,10 @@ std::vector<unsigned char> with_field(std::vector<unsigned char> b, size_t paylo
 // The file offset of section `tag` of a format-3 file, from its table.
 inline uint64_t section_at(const std::vector<unsigned char>& b, semvec::SectionTag tag) {
   const uint32_t kind = get<uint32_t>(b, 12);
-  const uint16_t minor = get<uint16_t>(b, 10);
-  // The fields before the section table: flat, IVF, graph (3.1: 128 bytes).
-  const uint64_t table = semvec::kHeaderBytes + (kind == 1 ? 24 : kind == 2 ? 48 : minor >= 1 ? 128 : 64);
+  const uint16_t major = get<uint16_t>(b, 8), minor = get<uint16_t>(b, 10);
+  // The fields before the section table: flat, IVF, graph (3.1 and 4.0: 128 bytes).
+  const uint64_t table =
+      semvec::kHeaderBytes + (kind == 1 ? 24 : kind == 2 ? 48 : major >= 4 || minor >= 1 ? 128 : 64);
   const uint32_t count = get<uint32_t>(b, table);
   for (uint32_t i = 0; i < count; ++i) {
     const size_t e = table + 8 + 24 * size_t(i);
