@@ -115,53 +115,71 @@ void GraphProbe::prepare(const float* q, const GraphStore& g) {
   used_ = 0;
 }
 
-double GraphProbe::anchor_term(uint32_t a) {
-  size_t mask = keys_.size() - 1;
-  size_t i = (a * 0x9E3779B1u) & mask;
-  while (keys_[i] != kNoAnchor) {
-    if (keys_[i] == a) return terms_[i];
-    i = (i + 1) & mask;
+void GraphProbe::grow(size_t want) {
+  size_t size = keys_.size();
+  while (2 * want > size) size *= 2;
+  if (size == keys_.size()) return;
+  std::vector<uint32_t> keys(size, kNoAnchor);
+  std::vector<double> terms(size);
+  const size_t mask = size - 1;
+  for (size_t j = 0; j < keys_.size(); ++j) {
+    if (keys_[j] == kNoAnchor) continue;
+    size_t k = (keys_[j] * 0x9E3779B1u) & mask;
+    while (keys[k] != kNoAnchor) k = (k + 1) & mask;
+    keys[k] = keys_[j];
+    terms[k] = terms_[j];
   }
-  // The anchor's code scored as a row (it has no anchor), without its bias.
-  const uint8_t* row = g_->code(a);
-  int32_t dot;
-  kernels().sq8_dots_rows(probe_.w.data(), &row, 1, code_bytes_, &dot);
-  const Sq8Range r = graph_code_range(row, dim_);
-  const double t = probe_.factor * (r.lo * probe_.tsum + r.step * probe_.alpha * static_cast<double>(dot));
-  if (2 * (used_ + 1) > keys_.size()) {
-    // Half full: twice the size, every entry placed again.
-    std::vector<uint32_t> keys(2 * keys_.size(), kNoAnchor);
-    std::vector<double> terms(keys.size());
-    mask = keys.size() - 1;
-    for (size_t j = 0; j < keys_.size(); ++j) {
-      if (keys_[j] == kNoAnchor) continue;
-      size_t k = (keys_[j] * 0x9E3779B1u) & mask;
-      while (keys[k] != kNoAnchor) k = (k + 1) & mask;
-      keys[k] = keys_[j];
-      terms[k] = terms_[j];
+  keys_.swap(keys);
+  terms_.swap(terms);
+}
+
+void GraphProbe::anchor_terms(const uint8_t* const* rows, size_t m) {
+  // Room for every row's anchor first: the places found stay valid.
+  grow(used_ + m);
+  const size_t mask = keys_.size() - 1;
+  at_.resize(m);
+  pending_.clear();
+  for (size_t j = 0; j < m; ++j) {
+    const uint32_t a = graph_code_anchor(rows[j], dim_);
+    if (a == kNoAnchor) {
+      at_[j] = kNoAnchor;
+      continue;
     }
-    keys_.swap(keys);
-    terms_.swap(terms);
-    i = (a * 0x9E3779B1u) & mask;
-    while (keys_[i] != kNoAnchor) i = (i + 1) & mask;
+    size_t i = (a * 0x9E3779B1u) & mask;
+    while (keys_[i] != kNoAnchor && keys_[i] != a) i = (i + 1) & mask;
+    if (keys_[i] == kNoAnchor) {
+      keys_[i] = a;
+      ++used_;
+      pending_.push_back(static_cast<uint32_t>(i));
+    }
+    at_[j] = static_cast<uint32_t>(i);
   }
-  keys_[i] = a;
-  terms_[i] = t;
-  ++used_;
-  return t;
+  if (pending_.empty()) return;
+  // The new anchors' codes scored as rows (they have no anchor), in one
+  // call, without their bias.
+  const size_t n = pending_.size();
+  anchor_rows_.resize(n);
+  anchor_dots_.resize(n);
+  for (size_t k = 0; k < n; ++k) anchor_rows_[k] = g_->code(keys_[pending_[k]]);
+  kernels().sq8_dots_rows(probe_.w.data(), anchor_rows_.data(), n, code_bytes_, anchor_dots_.data());
+  const Sq8Probe& p = probe_;
+  for (size_t k = 0; k < n; ++k) {
+    const Sq8Range r = graph_code_range(anchor_rows_[k], dim_);
+    terms_[pending_[k]] = p.factor * (r.lo * p.tsum + r.step * p.alpha * static_cast<double>(anchor_dots_[k]));
+  }
 }
 
 void GraphProbe::score(const uint8_t* const* rows, size_t m, float* out) {
   if (dots_.size() < m) dots_.resize(m);
   kernels().sq8_dots_rows(probe_.w.data(), rows, m, code_bytes_, dots_.data());
+  if (has_anchor_) anchor_terms(rows, m);
   const Sq8Probe& p = probe_;
   const float a = p.factor_f * p.alpha_f, t = p.factor_f * p.tsum_f;
   for (size_t j = 0; j < m; ++j) {
     const Sq8Range r = graph_code_range(rows[j], dim_);
     float s = p.base_f + (r.lo * t + r.step * a * static_cast<float>(dots_[j])) + r.bias;
-    const uint32_t anchor = has_anchor_ ? graph_code_anchor(rows[j], dim_) : kNoAnchor;
-    if (anchor != kNoAnchor) {
-      const double c = anchor_term(anchor);
+    if (has_anchor_ && at_[j] != kNoAnchor) {
+      const double c = terms_[at_[j]];
       s += static_cast<float>(c);
       // Float overflowed (extreme vectors): this one again, in double.
       if (!std::isfinite(s)) s = clamp_to_float(static_cast<double>(p.score(dots_[j], r.lo, r.step, r.bias)) + c);

@@ -99,8 +99,12 @@ class GraphProbe {
   size_t dim() const { return dim_; }
 
  private:
-  // factor * <q, c> of anchor slot a, computed once per query.
-  double anchor_term(uint32_t a);
+  // Makes room in the table for `want` anchors.
+  void grow(size_t want);
+  // The anchor terms (factor * <q, c>) of m rows: at_[j] is where row j's
+  // is in the table, or kNoAnchor; anchors new to this query are scored
+  // together in one call.
+  void anchor_terms(const uint8_t* const* rows, size_t m);
 
   Sq8Probe probe_;
   std::vector<float> origin_;  // dim zeros: the codes' residuals are scored against q itself
@@ -114,6 +118,9 @@ class GraphProbe {
   std::vector<uint32_t> keys_;
   std::vector<double> terms_;
   size_t used_ = 0;
+  std::vector<uint32_t> at_, pending_;
+  std::vector<const uint8_t*> anchor_rows_;
+  std::vector<int32_t> anchor_dots_;
 };
 
 }  // namespace semvec
