@@ -301,8 +301,8 @@ export abstract class VectorIndex<N extends NativeIndex = NativeIndex> {
   /**
    * Writes the index to `path` atomically (temporary file, fsync, rename):
    * a crash leaves the old file or the new one, never a mix. The file is
-   * versioned and checksummed (CRC-32C), in format 3, which `open()` can
-   * map. A mapped index saves a copy of itself; saving over the file it
+   * versioned and checksummed (CRC-32C), in format 3 (flat, f32 and sq8
+   * IVF) or 4 (rq4 and rq1 IVF, graph), which `open()` can map. A mapped index saves a copy of itself; saving over the file it
    * maps is safe (the mapping keeps the old file's contents).
    *
    * @example

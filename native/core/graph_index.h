@@ -7,7 +7,9 @@
 // search to the query's region; from there a search walks the graph
 // best-first over the codes (graph_search.h), keeping the `ef` best
 // estimates, and re-scores the best `rerank` of them exactly from the
-// float vectors; larger ef: higher recall, less speed. Building links new
+// float vectors; larger ef: higher recall, less speed. A code is the
+// residual of its vector from a nearby member of the second layer (its
+// anchor, graph_codes.h), so 8 bits resolve neighbours in tight clusters. Building links new
 // vectors in parallel batches, deterministically (graph_build.h).
 //
 // Filtered search (an allow-list): when the allowed vectors are few, they
@@ -56,11 +58,12 @@ namespace semvec {
 
 // rerank 'auto': a search re-scores every candidate its walk keeps, up to
 // kAutoRerankCap: min(max(kAutoRerankFloor, ef), kAutoRerankCap). The
-// 8-bit estimates mis-order near neighbours on tightly clustered data: with
-// a fixed 32, recall@10 stopped at 0.972 however wide the walk (100k x 384,
-// flat clusters). There re-scoring half of ef 160 reached 0.989 and all of
-// it 0.993; at 1M text-like vectors all of ef 320 gave 0.979 against half's
-// 0.975. Past 256 no data set gained (ef 640: 256 and 640 gave the same
+// 8-bit estimates mis-order near neighbours on tightly clustered data:
+// before codes were anchored (graph_codes.h), a fixed 32 stopped recall@10
+// at 0.972 however wide the walk (100k x 384, flat clusters), where
+// re-scoring half of ef 160 reached 0.989 and all of it 0.993 (anchored,
+// 32 gives 0.993 at ef 40); at 1M text-like vectors all of ef 320 gave
+// 0.979 against half's 0.975. Past 256 no data set gained (ef 640: 256 and 640 gave the same
 // recall on three 100k sets) while each float row re-scored cost time
 // (0.96 against 1.07 ms per query on the hard mixture).
 constexpr size_t kAutoRerank = kMaxRerank + 1;

@@ -24,13 +24,16 @@ namespace {
 
 const Metric kMetrics[] = {Metric::InnerProduct, Metric::Cosine, Metric::L2};
 
-// n points around 40 centres (d dims): clustered, as real data is.
-std::vector<float> clustered(size_t n, size_t d, uint32_t seed) {
-  auto centres = testutil::random_vectors(40, d, seed);
+// n points around `clusters` centres (d dims), point i in cluster
+// i * step % clusters: clustered, as real data is.
+std::vector<float> clustered(size_t n, size_t d, uint32_t seed, size_t clusters = 40, float spread = 0.4f,
+                             size_t step = 7) {
+  auto centres = testutil::random_vectors(clusters, d, seed);
   auto noise = testutil::random_vectors(n, d, seed + 1);
   std::vector<float> x(n * d);
   for (size_t i = 0; i < n; ++i)
-    for (size_t c = 0; c < d; ++c) x[i * d + c] = centres[(i * 7 % 40) * d + c] + 0.4f * noise[i * d + c];
+    for (size_t c = 0; c < d; ++c)
+      x[i * d + c] = centres[(i * step % clusters) * d + c] + spread * noise[i * d + c];
   return x;
 }
 
@@ -147,14 +150,7 @@ TEST("graph: a slot's level is 1 or more with probability 1 / links, 2 or more w
 namespace {
 
 // n points in 60 tight clusters (d dims): the data anchors are made for.
-std::vector<float> tight(size_t n, size_t d, uint32_t seed) {
-  auto centres = testutil::random_vectors(60, d, seed);
-  auto noise = testutil::random_vectors(n, d, seed + 1);
-  std::vector<float> x(n * d);
-  for (size_t i = 0; i < n; ++i)
-    for (size_t c = 0; c < d; ++c) x[i * d + c] = centres[(i * 13 % 60) * d + c] + 0.05f * noise[i * d + c];
-  return x;
-}
+std::vector<float> tight(size_t n, size_t d, uint32_t seed) { return clustered(n, d, seed, 60, 0.05f, 13); }
 
 // How far estimates misorder the rows of a query's own cluster: the
 // standard deviation of estimate - exact inner product over them, averaged
