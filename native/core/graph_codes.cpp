@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cfloat>
 #include <cmath>
 #include <cstring>
 
 #include "distances.h"
 #include "graph_store.h"
+#include "round_int.h"
 #include "thread_pool.h"
 
 namespace semvec {
@@ -19,14 +19,8 @@ void write_range(uint8_t* row, size_t dim, const Sq8Range& r) {
   std::memcpy(row + graph_code_bytes(dim), v, sizeof(v));
 }
 
-void write_anchor(uint8_t* row, size_t dim, uint32_t anchor) {
-  const uint32_t field = anchor == kNoAnchor ? 0 : anchor + 1;
-  std::memcpy(row + graph_code_bytes(dim) + 3 * sizeof(float), &field, sizeof(field));
-}
-
-float clamp_to_float(double v) {
-  return static_cast<float>(std::clamp(v, -double(FLT_MAX), double(FLT_MAX)));
-}
+// Where an anchor is first looked for in a table of size mask + 1.
+size_t home(uint32_t anchor, size_t mask) { return (anchor * 0x9E3779B1u) & mask; }
 
 }  // namespace
 
@@ -42,7 +36,10 @@ uint32_t graph_code_anchor(const uint8_t* row, size_t dim) {
   return field == 0 ? kNoAnchor : field - 1;
 }
 
-void set_graph_code_anchor(uint8_t* row, size_t dim, uint32_t anchor) { write_anchor(row, dim, anchor); }
+void set_graph_code_anchor(uint8_t* row, size_t dim, uint32_t anchor) {
+  const uint32_t field = anchor == kNoAnchor ? 0 : anchor + 1;
+  std::memcpy(row + graph_code_bytes(dim) + 3 * sizeof(float), &field, sizeof(field));
+}
 
 void encode_graph_codes(const float* x, size_t n, size_t dim, bool l2, size_t stride, uint8_t* rows,
                         ThreadPool* pool) {
@@ -69,6 +66,7 @@ bool encode_graph_code(const float* x, const uint8_t* anchor_row, uint32_t ancho
                        size_t stride, uint8_t* row, std::vector<double>& scratch) {
   thread_local std::vector<float> c;
   bool anchored = anchor_row != nullptr;
+  float bias = 0.0f;
   if (anchored) {
     // The anchor as its code decodes; dropped when farther from x than
     // the origin (it would widen the range).
@@ -82,18 +80,15 @@ bool encode_graph_code(const float* x, const uint8_t* anchor_row, uint32_t ancho
       xx += static_cast<double>(x[i]) * x[i];
     }
     anchored = rr < 0.5 * xx && std::isfinite(rr);
+    // sq8_encode's bias holds <c, r> for the t = q - c form of sq8.h; here
+    // <q, c> is added whole, so the bias is what remains: -||x||^2 or 0.
+    bias = l2 ? clamp_to_float(-xx) : 0.0f;
   }
   std::memset(row, 0, stride);
   Sq8Range r = sq8_encode(x, anchored ? c.data() : nullptr, dim, l2, row, scratch);
-  if (anchored) {
-    // sq8_encode's bias holds <c, r> for the t = q - c form of sq8.h; here
-    // <q, c> is added whole, so the bias is what remains: -||x||^2 or 0.
-    double xx = 0.0;
-    for (size_t i = 0; i < dim; ++i) xx += static_cast<double>(x[i]) * x[i];
-    r.bias = l2 ? clamp_to_float(-xx) : 0.0f;
-  }
+  if (anchored) r.bias = bias;
   write_range(row, dim, r);
-  write_anchor(row, dim, anchored ? anchor : kNoAnchor);
+  set_graph_code_anchor(row, dim, anchored ? anchor : kNoAnchor);
   return anchored;
 }
 
@@ -124,7 +119,7 @@ void GraphProbe::grow(size_t want) {
   const size_t mask = size - 1;
   for (size_t j = 0; j < keys_.size(); ++j) {
     if (keys_[j] == kNoAnchor) continue;
-    size_t k = (keys_[j] * 0x9E3779B1u) & mask;
+    size_t k = home(keys_[j], mask);
     while (keys[k] != kNoAnchor) k = (k + 1) & mask;
     keys[k] = keys_[j];
     terms[k] = terms_[j];
@@ -145,7 +140,7 @@ void GraphProbe::anchor_terms(const uint8_t* const* rows, size_t m) {
       at_[j] = kNoAnchor;
       continue;
     }
-    size_t i = (a * 0x9E3779B1u) & mask;
+    size_t i = home(a, mask);
     while (keys_[i] != kNoAnchor && keys_[i] != a) i = (i + 1) & mask;
     if (keys_[i] == kNoAnchor) {
       keys_[i] = a;

@@ -16,12 +16,6 @@ namespace {
 
 size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
 
-
-inline float to_float(double v) {
-  constexpr double kMax = std::numeric_limits<float>::max();
-  return static_cast<float>(std::clamp(v, -kMax, kMax));
-}
-
 // Candidate grid steps of an rq4 code, as fractions of max |r| / 8: the
 // best of these by cosine (extended RaBitQ searches the same criterion).
 constexpr double kRq4Fractions[] = {0.40, 0.46, 0.52, 0.58, 0.64, 0.70, 0.76, 0.82, 0.88, 0.94, 1.0};
@@ -96,14 +90,14 @@ void RqProbe::prepare(const float* qr, const float* cr, double qc, size_t dim, u
     most = std::max(most, std::abs(s[i]));
   }
   factor = l2 ? 2.0f : 1.0f;
-  base = to_float(factor * qc);
-  ssum = to_float(sum);
+  base = clamp_to_float(factor * qc);
+  ssum = clamp_to_float(sum);
   if (bits == 4) {
     const double alpha = most > 0.0 ? most / 127.0 : 1.0, inv = 1.0 / alpha;
     w.assign(rq4_pairs(dim) * 8, 0);
     for (size_t i = 0; i < dim; ++i) w[i] = static_cast<int8_t>(round_int(std::clamp(s[i] * inv, -127.0, 127.0)));
     lo = 0.0f;
-    delta = to_float(alpha);
+    delta = clamp_to_float(alpha);
   } else {
     const size_t words = rq1_words(dim);
     const double step = hi_d > lo_d ? (hi_d - lo_d) / 15.0 : 1.0, inv = 1.0 / step;
@@ -113,8 +107,8 @@ void RqProbe::prepare(const float* qr, const float* cr, double qc, size_t dim, u
       for (unsigned j = 0; j < 4; ++j)
         if ((v >> j) & 1) planes[j * words + i / 64] |= uint64_t(1) << (i % 64);
     }
-    lo = to_float(lo_d);
-    delta = to_float(step);
+    lo = clamp_to_float(lo_d);
+    delta = clamp_to_float(step);
   }
 }
 
@@ -136,7 +130,7 @@ void rq_scores(const RqProbe& p, const int32_t* dots, const RqCodeStore& codes, 
   // An overflow (extreme vectors) must not drop a vector from the scan.
   for (size_t j = 0; j < n; ++j)
     if (!std::isfinite(out[j])) out[j] = std::isnan(out[j]) ? -std::numeric_limits<float>::max()
-                                                           : to_float(static_cast<double>(out[j]));
+                                                           : clamp_to_float(static_cast<double>(out[j]));
 }
 
 RqCodeStore::RqCodeStore(size_t dim, unsigned bits, bool l2, size_t size, PodStorage<uint8_t> codes,
@@ -237,8 +231,8 @@ void RqCodeStore::append(const float* x, const float* xr, size_t n, const float*
       if (most == 0.0) std::fill(best.begin(), best.end(), levels / 2);
     }
     for (size_t i = 0; i < dim_; ++i) set_code(slot, i, best[i]);
-    scale_.owned()[slot] = dot_ru > 0.0 ? to_float(rr2 / dot_ru) : 0.0f;
-    bias_.owned()[slot] = to_float(l2_ ? 2.0 * cres - xx : cres);
+    scale_.owned()[slot] = dot_ru > 0.0 ? clamp_to_float(rr2 / dot_ru) : 0.0f;
+    bias_.owned()[slot] = clamp_to_float(l2_ ? 2.0 * cres - xx : cres);
   }
   size_ += n;
 }

@@ -13,13 +13,6 @@ namespace semvec {
 
 namespace {
 size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
-
-constexpr double kFloatMax = std::numeric_limits<float>::max();
-
-
-// v clamped to the finite float range.
-inline float to_float(double v) { return static_cast<float>(std::clamp(v, -kFloatMax, kFloatMax)); }
-
 }  // namespace
 
 void Sq8Probe::prepare(const float* q, const float* c, size_t dim, bool l2) {
@@ -59,7 +52,7 @@ void Sq8Probe::prepare(const float* q, const float* c, size_t dim, bool l2) {
 }
 
 float Sq8Probe::score(int32_t dot, float lo, float step, float bias) const {
-  return to_float(base + factor * (lo * tsum + step * alpha * static_cast<double>(dot)) + bias);
+  return clamp_to_float(base + factor * (lo * tsum + step * alpha * static_cast<double>(dot)) + bias);
 }
 
 void sq8_scores(const Sq8Probe& p, const int32_t* dots, const CodeStore& codes, size_t n, float* out) {
@@ -119,14 +112,14 @@ Sq8Range sq8_encode(const float* x, const float* c, size_t dim, bool l2, uint8_t
   // What is stored is what the codes are decoded with: lo and step as
   // floats (lo clamped to the float range: residuals below it get code 0),
   // step positive and finite.
-  const float flo = to_float(lo);
+  const float flo = clamp_to_float(lo);
   double step = (hi - flo) / 255.0;
   if (!(step > 0.0)) step = 1.0;  // a constant residual: codes 0, any positive step
-  float fstep = to_float(step);
+  float fstep = clamp_to_float(step);
   if (fstep == 0.0f) fstep = std::numeric_limits<float>::denorm_min();  // a range too small for a float
   const double inv = 1.0 / fstep;
   for (size_t i = 0; i < dim; ++i) code[i] = static_cast<uint8_t>(round_int(std::clamp((r[i] - flo) * inv, 0.0, 255.0)));
-  return {flo, fstep, to_float(l2 ? 2.0 * cr - xx : cr)};
+  return {flo, fstep, clamp_to_float(l2 ? 2.0 * cr - xx : cr)};
 }
 
 void CodeStore::append(const float* x, size_t n, const float* c) {
