@@ -4,7 +4,7 @@
  * with the real export's inputs and outputs; it is paired here with the real
  * all-MiniLM-L6-v2 tokenizer files. Without them the model tests are skipped.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,5 +69,18 @@ export function toyRerankerDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'semvec-toy-reranker-'));
   copyFileSync(toyRerankerOnnx, join(dir, 'model.onnx'));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(miniLmDir, f), join(dir, f));
+  return dir;
+}
+
+/** The MiniLM-shaped int8 export (random weights, quantised as the hub's int8 exports are). */
+export const miniLmShapeQ8 = join(sharedModels, 'minilm-shape-qint8', 'model_quantized.onnx');
+export const haveMiniLmShapeQ8 = existsSync(miniLmShapeQ8) && existsSync(join(miniLmDir, 'tokenizer.json'));
+
+/** A temporary model directory: the MiniLM-shaped int8 export (linked) with MiniLM's tokenizer and config. */
+export function miniLmShapeQ8Dir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'semvec-minilm-q8-'));
+  mkdirSync(join(dir, 'onnx'));
+  symlinkSync(miniLmShapeQ8, join(dir, 'onnx', 'model_quantized.onnx'));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'config.json']) copyFileSync(join(miniLmDir, f), join(dir, f));
   return dir;
 }
