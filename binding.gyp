@@ -22,7 +22,7 @@
     {
       "target_name": "semvec_avx512",
       "type": "static_library",
-      "sources": ["native/core/distances_avx512.cpp"],
+      "sources": ["native/core/distances_avx512.cpp", "native/core/encoder_kernels_avx512.cpp"],
       "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"]
     },
     {
@@ -35,6 +35,7 @@
         "native/core/crc32c.cpp",
         "native/core/dispatch.cpp",
         "native/core/distances_scalar.cpp",
+        "native/core/encoder_kernels_scalar.cpp",
         "native/core/errors.cpp",
         "native/core/file_format.cpp",
         "native/core/file_lock.cpp",
@@ -65,6 +66,7 @@
         "native/core/packed_store.cpp",
         "native/core/query_preparation.cpp",
         "native/core/rabitq.cpp",
+        "native/core/quantized_linear.cpp",
         "native/core/row_store.cpp",
         "native/core/rq_scan.cpp",
         "native/core/rw_lock.cpp",
