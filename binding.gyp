@@ -35,6 +35,7 @@
         "native/core/crc32c.cpp",
         "native/core/dispatch.cpp",
         "native/core/distances_scalar.cpp",
+        "native/core/encoder.cpp",
         "native/core/encoder_kernels_scalar.cpp",
         "native/core/errors.cpp",
         "native/core/file_format.cpp",
