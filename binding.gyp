@@ -82,6 +82,7 @@
         "native/binding/addon.cpp",
         "native/binding/async_progress.cpp",
         "native/binding/constants.cpp",
+        "native/binding/encoder_wrap.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
         "native/binding/graph_index_wrap.cpp",
