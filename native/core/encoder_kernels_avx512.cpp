@@ -80,10 +80,12 @@ SEMVEC_INLINE uint32_t load_u32(const uint8_t* p) {
 }
 
 // The exact sums of an MR x NR tile, then its epilogue (encoder_kernels.h).
+// The accumulators come through memory (acc[i * NR + j]): indexing registers
+// in a loop the compiler does not unroll would make it keep every
+// accumulator on the stack in the multiply-add loop too.
 template <int MR, int NR>
-SEMVEC_INLINE void tile_epilogue(__m512i (&acc)[MR][NR], const GemmRows& a, const GemmWeights& w,
-                                 const GemmOut& o, size_t r0, size_t b0) {
-#pragma GCC unroll 4
+void tile_epilogue(const __m512i* acc, const GemmRows& a, const GemmWeights& w, const GemmOut& o, size_t r0,
+                   size_t b0) {
   for (int j = 0; j < NR; ++j) {
     const size_t col = (b0 + j) * 16;
     const __mmask16 m = tail_mask(w.n - col);
@@ -91,10 +93,9 @@ SEMVEC_INLINE void tile_epilogue(__m512i (&acc)[MR][NR], const GemmRows& a, cons
     const __m512i zw = _mm512_loadu_si512(w.zero_point + col);
     const __m512 sw = _mm512_loadu_ps(w.scale + col);
     const __m512 bias = _mm512_loadu_ps(w.bias + col);
-#pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
       const size_t r = r0 + i;
-      __m512i s = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(_mm512_set1_epi32(a.zero_point[r]), ct));
+      __m512i s = _mm512_sub_epi32(acc[i * NR + j], _mm512_mullo_epi32(_mm512_set1_epi32(a.zero_point[r]), ct));
       s = _mm512_sub_epi32(s, _mm512_mullo_epi32(_mm512_set1_epi32(a.sum[r]), zw));
       if (o.epilogue == GemmEpilogue::Sums) {
         _mm512_mask_storeu_epi32(o.sums + r * o.ldo + col, m, s);
@@ -136,7 +137,12 @@ __attribute__((target("avx512vnni"))) void tile_vnni(const GemmRows& a, const Ge
       for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, b[j]);
     }
   }
-  tile_epilogue<MR, NR>(acc, a, w, o, r0, b0);
+  __m512i sums[MR * NR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NR; ++j) sums[i * NR + j] = acc[i][j];
+  tile_epilogue<MR, NR>(sums, a, w, o, r0, b0);
 }
 
 // vpmaddwd: each 4-byte group split into its even and odd bytes, widened to
@@ -170,7 +176,12 @@ void tile_madd(const GemmRows& a, const GemmWeights& w, const GemmOut& o, size_t
                                                                  _mm512_madd_epi16(ao, bo[j])));
     }
   }
-  tile_epilogue<MR, NR>(acc, a, w, o, r0, b0);
+  __m512i sums[MR * NR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NR; ++j) sums[i * NR + j] = acc[i][j];
+  tile_epilogue<MR, NR>(sums, a, w, o, r0, b0);
 }
 
 using TileFn = void (*)(const GemmRows&, const GemmWeights&, const GemmOut&, size_t, size_t);
@@ -276,15 +287,18 @@ void attention_scores(const float* q, size_t ld, size_t dh, const float* kt, siz
   size_t c = 0;
   for (; c + 2 <= chunks; c += 2) {
     __m512 acc[R][2];
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (size_t d = 0; d < dh; ++d) {
       const __m512 k0 = _mm512_loadu_ps(kt + d * sp + c * 16), k1 = _mm512_loadu_ps(kt + d * sp + c * 16 + 16);
+      #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m512 qb = _mm512_set1_ps(q[r * ld + d]);
         acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(qb, k1, acc[r][1]);
       }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       _mm512_storeu_ps(sc + r * sp + c * 16, acc[r][0]);
       _mm512_storeu_ps(sc + r * sp + c * 16 + 16, acc[r][1]);
@@ -292,11 +306,14 @@ void attention_scores(const float* q, size_t ld, size_t dh, const float* kt, siz
   }
   if (c < chunks) {
     __m512 acc[R];
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     for (size_t d = 0; d < dh; ++d) {
       const __m512 k0 = _mm512_loadu_ps(kt + d * sp + c * 16);
+      #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ld + d]), k0, acc[r]);
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) _mm512_storeu_ps(sc + r * sp + c * 16, acc[r]);
   }
 }
@@ -324,16 +341,19 @@ void attention_values(const float* sc, size_t sp, const float* inv, const float*
   for (size_t p = 0; p < dh; p += 32) {
     const __mmask16 m0 = tail_mask(dh - p), m1 = p + 16 < dh ? tail_mask(dh - p - 16) : 0;
     __m512 acc[R][2];
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (size_t j = 0; j < s; ++j) {
       const __m512 v0 = _mm512_maskz_loadu_ps(m0, v + j * ld + p);
       const __m512 v1 = _mm512_maskz_loadu_ps(m1, v + j * ld + p + 16);
+      #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m512 e = _mm512_set1_ps(sc[r * sp + j]);
         acc[r][0] = _mm512_fmadd_ps(e, v0, acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(e, v1, acc[r][1]);
       }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m512 vi = _mm512_set1_ps(inv[r]);
       _mm512_mask_storeu_ps(out + r * ldo + p, m0, _mm512_mul_ps(acc[r][0], vi));
@@ -347,6 +367,7 @@ void attention_rows(const float* q, const float* v, size_t ld, size_t s, size_t 
                     float* sc, float* out, size_t ldo) {
   attention_scores<R>(q, ld, dh, kt, sp, sc);
   float inv[R];
+  #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) inv[r] = softmax_row(sc + r * sp, s);
   attention_values<R>(sc, sp, inv, v, ld, s, dh, out, ldo);
 }
