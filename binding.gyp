@@ -16,7 +16,7 @@
     {
       "target_name": "semvec_avx2",
       "type": "static_library",
-      "sources": ["native/core/distances_avx2.cpp"],
+      "sources": ["native/core/distances_avx2.cpp", "native/core/encoder_kernels_avx2.cpp"],
       "cflags_cc": ["-mavx2", "-mfma"]
     },
     {

@@ -86,7 +86,7 @@ const EncoderKernels* encoder_kernels_for(SimdLevel level) {
   static const CpuFeatures cpu = detect_cpu();
   switch (level) {
     case SimdLevel::Scalar: return &kScalarEncoderKernels;
-    case SimdLevel::Avx2: return cpu.avx2_fma ? &kScalarEncoderKernels : nullptr;
+    case SimdLevel::Avx2: return cpu.avx2_fma ? &kAvx2EncoderKernels : nullptr;
     case SimdLevel::Avx512:
       if (!cpu.avx512) return nullptr;
       return cpu.avx512_vnni ? &kAvx512VnniEncoderKernels : &kAvx512EncoderKernels;

@@ -107,12 +107,12 @@ inline size_t attention_scratch(size_t s, size_t dh) {
 void quantize_params(float min, float max, float* scale, int32_t* zero_point, float* inv);
 
 extern const EncoderKernels kScalarEncoderKernels;
+extern const EncoderKernels kAvx2EncoderKernels;        // GEMM by vpmaddwd on 16-bit values
 extern const EncoderKernels kAvx512EncoderKernels;      // GEMM by vpmaddwd on 16-bit values
 extern const EncoderKernels kAvx512VnniEncoderKernels;  // GEMM by vpdpbusd
 
 // The encoder kernels of one level (the best variant this CPU runs), or
-// nullptr when the CPU cannot run that level. AVX2 CPUs use the scalar
-// kernels.
+// nullptr when the CPU cannot run that level.
 const EncoderKernels* encoder_kernels_for(SimdLevel level);
 
 // The kernels for the level chosen at load (SEMVEC_SIMD, see distances.h).

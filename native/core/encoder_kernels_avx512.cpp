@@ -4,7 +4,6 @@
 // values widened to 16 bits (exact as well: vpmaddubsw would saturate).
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -14,6 +13,13 @@ namespace semvec {
 namespace {
 
 #define SEMVEC_INLINE inline __attribute__((always_inline))
+
+// Local min and max: std::min and std::max instantiated in this file (with
+// its wider target flags) could be the copy the linker keeps for every file.
+template <typename T>
+SEMVEC_INLINE T lmin(T a, T b) { return b < a ? b : a; }
+template <typename T>
+SEMVEC_INLINE T lmax(T a, T b) { return a < b ? b : a; }
 
 SEMVEC_INLINE __mmask16 tail_mask(size_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
 
@@ -200,9 +206,9 @@ template <size_t Mr>
 void gemm_tiles(const TileFn (&tiles)[Mr][kNr], const GemmRows& a, const GemmWeights& w, const GemmOut& o,
                 size_t row0, size_t row1, size_t block0, size_t block1) {
   for (size_t r = row0; r < row1; r += Mr) {
-    const size_t mr = std::min(Mr, row1 - r);
+    const size_t mr = lmin(Mr, row1 - r);
     for (size_t b = block0; b < block1; b += kNr) {
-      const size_t nr = std::min<size_t>(kNr, block1 - b);
+      const size_t nr = lmin<size_t>(kNr, block1 - b);
       tiles[mr - 1][nr - 1](a, w, o, r, b);
     }
   }
@@ -266,7 +272,7 @@ void layer_norm_rows_avx512(const float* x, size_t ldx, size_t rows, size_t n, c
       ss = _mm512_fmadd_ps(d, d, ss);
     }
     const float var = _mm512_reduce_add_ps(ss) / static_cast<float>(n);
-    const __m512 rs = _mm512_set1_ps(1.0f / std::sqrt(var + eps));
+    const __m512 rs = _mm512_set1_ps(1.0f / __builtin_sqrtf(var + eps));
     for (size_t i = 0; i < n; i += 16) {
       const __mmask16 m = tail_mask(n - i);
       const __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xr + i), vm), rs);
