@@ -2,6 +2,9 @@
 // with those flags). The GEMM has two variants: vpdpbusd (VNNI, chosen when
 // the CPU has it; those functions carry target("avx512vnni")) and vpmaddwd on
 // values widened to 16 bits (exact as well: vpmaddubsw would saturate).
+// GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_*).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cmath>
