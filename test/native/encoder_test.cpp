@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "encoder.h"
@@ -451,4 +452,23 @@ TEST("encoder: bad inputs are rejected and change nothing") {
   // The encoder still works after the failures.
   std::vector<float> again = run(e, good, EncoderPooling::Mean);
   CHECK(std::memcmp(again.data(), want.data(), want.size() * sizeof(float)) == 0);
+}
+
+TEST("encoder: concurrent encode calls on one encoder give the results of sequential ones") {
+  Model m = random_model(91);
+  Encoder e(m.spec(), 2);
+  auto seqs = random_sequences(92, 12, 40, 50, 2);
+  std::vector<Batch> batches(4);
+  for (size_t i = 0; i < seqs.size(); i += 2) batches[(i / 2) % 4].add(seqs[i], seqs[i + 1]);
+  std::vector<std::vector<float>> want;
+  for (const Batch& b : batches) want.push_back(run(e, b, EncoderPooling::Mean));
+  std::vector<std::vector<float>> got(batches.size());
+  std::vector<std::thread> threads;
+  for (int round = 0; round < 3; ++round) {
+    threads.clear();
+    for (size_t i = 0; i < batches.size(); ++i)
+      threads.emplace_back([&, i] { got[i] = run(e, batches[i], EncoderPooling::Mean); });
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < batches.size(); ++i) CHECK(got[i] == want[i]);
+  }
 }
