@@ -76,8 +76,9 @@ struct EncoderKernels {
   void (*gemm)(const GemmRows& a, const GemmWeights& w, const GemmOut& o, size_t row0, size_t row1,
                size_t block0, size_t block1);
 
-  // Quantises `rows` rows of k floats (stride ldx) to uint8 rows of ldq
-  // bytes (zero from k to ldq), with each row's scale, zero point and sum.
+  // Quantises `rows` rows of k floats (stride ldx) to uint8 rows ldq bytes
+  // apart (ldq >= k rounded up to 4; zero from k to that), with each row's
+  // scale, zero point and sum.
   void (*quantize_rows)(const float* x, size_t ldx, size_t rows, size_t k, uint8_t* q, size_t ldq,
                         float* scale, int32_t* zero_point, int32_t* sum);
 

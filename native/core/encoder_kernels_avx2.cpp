@@ -242,7 +242,7 @@ void quantize_rows_avx2(const float* x, size_t ldx, size_t rows, size_t k, uint8
       qr[i] = static_cast<uint8_t>(v);
       s += v;
     }
-    std::memset(qr + k, 0, ldq - k);
+    std::memset(qr + k, 0, (k + 3) / 4 * 4 - k);  // the padding the GEMM reads
     sum[r] = s;
   }
 }

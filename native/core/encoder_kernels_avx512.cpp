@@ -252,9 +252,11 @@ void quantize_rows_avx512(const float* x, size_t ldx, size_t rows, size_t k, uin
       __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(t), zp);
       v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), _mm512_set1_epi32(255));
       total = _mm512_mask_add_epi32(total, m, total, v);
-      _mm512_mask_cvtepi32_storeu_epi8(qr + i, m, v);
+      // vpmovdb to a register, then a byte store (the memory form is slow on
+      // some CPUs)
+      _mm_mask_storeu_epi8(qr + i, m, _mm512_cvtepi32_epi8(v));
     }
-    std::memset(qr + k, 0, ldq - k);
+    std::memset(qr + k, 0, (k + 3) / 4 * 4 - k);  // the padding the GEMM reads
     sum[r] = _mm512_reduce_add_epi32(total);
   }
 }

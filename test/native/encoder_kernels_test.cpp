@@ -183,7 +183,8 @@ TEST("encoder: quantize_rows of every level equals scalar and follows the dynami
         CHECK(std::fabs((qv - z0[r]) * s0[r] - x[r * ldx + i]) <= 0.5001f * s0[r]);
       }
       CHECK_EQ(sum0[r], sum);
-      for (size_t i = k; i < ldq; ++i) CHECK_EQ(int(q0[r * ldq + i]), 0);
+      for (size_t i = k; i < (k + 3) / 4 * 4; ++i) CHECK_EQ(int(q0[r * ldq + i]), 0);  // the padding
+      for (size_t i = (k + 3) / 4 * 4; i < ldq; ++i) CHECK_EQ(int(q0[r * ldq + i]), 77);  // untouched
     }
     CHECK_EQ(s0[1], 1.0f);
     CHECK_EQ(z0[1], 0);
