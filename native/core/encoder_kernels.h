@@ -95,11 +95,9 @@ struct EncoderKernels {
                     float* out, size_t ldo, float* scratch);
 };
 
-// Floats of scratch one attention call needs.
-inline size_t attention_scratch(size_t s, size_t dh) {
-  size_t sp = (s + 15) / 16 * 16;
-  return dh * sp + 4 * sp;
-}
+// Floats of scratch one attention call needs: the keys transposed, the
+// values copied contiguous, and 8 rows of scores (each padded to 16).
+size_t attention_scratch(size_t s, size_t dh);
 
 // The per-row quantisation parameters from the row's extremes (shared by
 // every level, so all quantise alike): lo = min(0, min), hi = max(0, max),

@@ -355,30 +355,33 @@ void attention_values(const float* sc, size_t sp, const float* inv, const float*
 }
 
 template <int R>
-void attention_rows(const float* q, const float* v, size_t ld, size_t s, size_t dh, const float* kt, size_t sp,
-                    float* sc, float* out, size_t ldo) {
+void attention_rows(const float* q, const float* v, size_t ld, size_t ldv, size_t s, size_t dh, const float* kt,
+                    size_t sp, float* sc, float* out, size_t ldo) {
   attention_scores<R>(q, ld, dh, kt, sp, sc);
   float inv[R];
   for (int r = 0; r < R; ++r) inv[r] = softmax_row(sc + r * sp, s);
-  attention_values<R>(sc, sp, inv, v, ld, s, dh, out, ldo);
+  attention_values<R>(sc, sp, inv, v, ldv, s, dh, out, ldo);
 }
 
 void attention_avx2(const float* q, const float* k, const float* v, size_t ld, size_t s, size_t dh, float* out,
                     size_t ldo, float* scratch) {
   const size_t sp = (s + 15) / 16 * 16;  // attention_scratch's layout
-  float* kt = scratch;
-  float* sc = scratch + dh * sp;
+  const size_t dhp = (dh + 15) / 16 * 16;
+  float* kt = scratch;             // dh x sp: the keys transposed
+  float* vc = kt + dh * sp;        // s x dhp: the values, contiguous
+  float* sc = vc + sp * dhp;       // 4 x sp: scores
+  for (size_t j = 0; j < s; ++j) std::memcpy(vc + j * dhp, v + j * ld, dh * sizeof(float));
   for (size_t d = 0; d < dh; ++d) {
     float* row = kt + d * sp;
     for (size_t j = 0; j < s; ++j) row[j] = k[j * ld + d];
     for (size_t j = s; j < sp; ++j) row[j] = 0.0f;
   }
   size_t i = 0;
-  for (; i + 4 <= s; i += 4) attention_rows<4>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo);
+  for (; i + 4 <= s; i += 4) attention_rows<4>(q + i * ld, vc, ld, dhp, s, dh, kt, sp, sc, out + i * ldo, ldo);
   switch (s - i) {
-    case 3: attention_rows<3>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
-    case 2: attention_rows<2>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
-    case 1: attention_rows<1>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
+    case 3: attention_rows<3>(q + i * ld, vc, ld, dhp, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
+    case 2: attention_rows<2>(q + i * ld, vc, ld, dhp, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
+    case 1: attention_rows<1>(q + i * ld, vc, ld, dhp, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
     default: break;
   }
 }

@@ -288,44 +288,29 @@ void layer_norm_rows_avx512(const float* x, size_t ldx, size_t rows, size_t n, c
 }
 
 // ---- Attention ----
+//
+// Query rows go in blocks of up to kRows; every multiply-add takes its own
+// broadcast operand (an embedded broadcast: no shuffle competes with the
+// multiply-adds), and kRows independent accumulators hide the latency.
+// Each output is the same chain of operations whatever the block.
+
+constexpr int kRows = 8;
 
 // Scores of R query rows against all keys: sc[r][j] = q_r . k_j, from the
-// transposed keys kt[d][j] (sp columns, zero past s). Two chunks of 16 keys
-// at a time: 2R independent accumulators over d.
+// transposed keys kt[d][j] (sp columns, zero past s).
 template <int R>
 void attention_scores(const float* q, size_t ld, size_t dh, const float* kt, size_t sp, float* sc) {
-  const size_t chunks = sp / 16;
-  size_t c = 0;
-  for (; c + 2 <= chunks; c += 2) {
-    __m512 acc[R][2];
-    #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (size_t d = 0; d < dh; ++d) {
-      const __m512 k0 = _mm512_loadu_ps(kt + d * sp + c * 16), k1 = _mm512_loadu_ps(kt + d * sp + c * 16 + 16);
-      #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m512 qb = _mm512_set1_ps(q[r * ld + d]);
-        acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(qb, k1, acc[r][1]);
-      }
-    }
-    #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      _mm512_storeu_ps(sc + r * sp + c * 16, acc[r][0]);
-      _mm512_storeu_ps(sc + r * sp + c * 16 + 16, acc[r][1]);
-    }
-  }
-  if (c < chunks) {
+  for (size_t c = 0; c < sp; c += 16) {
     __m512 acc[R];
-    #pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     for (size_t d = 0; d < dh; ++d) {
-      const __m512 k0 = _mm512_loadu_ps(kt + d * sp + c * 16);
-      #pragma GCC unroll 4
+      const __m512 k0 = _mm512_loadu_ps(kt + d * sp + c);
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ld + d]), k0, acc[r]);
     }
-    #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) _mm512_storeu_ps(sc + r * sp + c * 16, acc[r]);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) _mm512_storeu_ps(sc + r * sp + c, acc[r]);
   }
 }
 
@@ -344,62 +329,55 @@ float softmax_row(float* sc, size_t s) {
   return 1.0f / _mm512_reduce_add_ps(total);
 }
 
-// out_r = inv_r sum_j e[r][j] v_j for R rows, 32 output values at a time:
-// 2R independent accumulators over j.
+// out_r = inv_r sum_j e[r][j] v_j for R rows, 16 output values at a time.
 template <int R>
-void attention_values(const float* sc, size_t sp, const float* inv, const float* v, size_t ld, size_t s,
+void attention_values(const float* sc, size_t sp, const float* inv, const float* v, size_t ldv, size_t s,
                       size_t dh, float* out, size_t ldo) {
-  for (size_t p = 0; p < dh; p += 32) {
-    const __mmask16 m0 = tail_mask(dh - p), m1 = p + 16 < dh ? tail_mask(dh - p - 16) : 0;
-    __m512 acc[R][2];
-    #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (size_t p = 0; p < dh; p += 16) {
+    const __mmask16 m = tail_mask(dh - p);
+    __m512 acc[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     for (size_t j = 0; j < s; ++j) {
-      const __m512 v0 = _mm512_maskz_loadu_ps(m0, v + j * ld + p);
-      const __m512 v1 = _mm512_maskz_loadu_ps(m1, v + j * ld + p + 16);
-      #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m512 e = _mm512_set1_ps(sc[r * sp + j]);
-        acc[r][0] = _mm512_fmadd_ps(e, v0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(e, v1, acc[r][1]);
-      }
+      const __m512 v0 = _mm512_maskz_loadu_ps(m, v + j * ldv + p);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(sc[r * sp + j]), v0, acc[r]);
     }
-    #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 vi = _mm512_set1_ps(inv[r]);
-      _mm512_mask_storeu_ps(out + r * ldo + p, m0, _mm512_mul_ps(acc[r][0], vi));
-      if (m1) _mm512_mask_storeu_ps(out + r * ldo + p + 16, m1, _mm512_mul_ps(acc[r][1], vi));
-    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(out + r * ldo + p, m, _mm512_mul_ps(acc[r], _mm512_set1_ps(inv[r])));
   }
 }
 
 template <int R>
-void attention_rows(const float* q, const float* v, size_t ld, size_t s, size_t dh, const float* kt, size_t sp,
-                    float* sc, float* out, size_t ldo) {
+void attention_rows(const float* q, const float* v, size_t ld, size_t ldv, size_t s, size_t dh, const float* kt,
+                    size_t sp, float* sc, float* out, size_t ldo) {
   attention_scores<R>(q, ld, dh, kt, sp, sc);
   float inv[R];
-  #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) inv[r] = softmax_row(sc + r * sp, s);
-  attention_values<R>(sc, sp, inv, v, ld, s, dh, out, ldo);
+  attention_values<R>(sc, sp, inv, v, ldv, s, dh, out, ldo);
 }
+
+using RowsFn = void (*)(const float*, const float*, size_t, size_t, size_t, size_t, const float*, size_t, float*,
+                        float*, size_t);
+const RowsFn kAttentionRows[kRows] = {attention_rows<1>, attention_rows<2>, attention_rows<3>, attention_rows<4>,
+                                      attention_rows<5>, attention_rows<6>, attention_rows<7>, attention_rows<8>};
 
 void attention_avx512(const float* q, const float* k, const float* v, size_t ld, size_t s, size_t dh,
                       float* out, size_t ldo, float* scratch) {
   const size_t sp = (s + 15) / 16 * 16;
-  float* kt = scratch;
-  float* sc = scratch + dh * sp;
+  const size_t dhp = (dh + 15) / 16 * 16;
+  float* kt = scratch;        // dh x sp: the keys transposed
+  float* vc = kt + dh * sp;   // s x dhp: the values, contiguous
+  float* sc = vc + sp * dhp;  // kRows x sp: scores
+  for (size_t j = 0; j < s; ++j) std::memcpy(vc + j * dhp, v + j * ld, dh * sizeof(float));
   for (size_t d = 0; d < dh; ++d) {
     float* row = kt + d * sp;
     for (size_t j = 0; j < s; ++j) row[j] = k[j * ld + d];
     for (size_t j = s; j < sp; ++j) row[j] = 0.0f;
   }
-  size_t i = 0;
-  for (; i + 4 <= s; i += 4) attention_rows<4>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo);
-  switch (s - i) {
-    case 3: attention_rows<3>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
-    case 2: attention_rows<2>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
-    case 1: attention_rows<1>(q + i * ld, v, ld, s, dh, kt, sp, sc, out + i * ldo, ldo); break;
-    default: break;
+  for (size_t i = 0; i < s; i += kRows) {
+    const size_t rows = lmin<size_t>(kRows, s - i);
+    kAttentionRows[rows - 1](q + i * ld, vc, ld, dhp, s, dh, kt, sp, sc, out + i * ldo, ldo);
   }
 }
 

@@ -18,6 +18,11 @@ void quantize_params(float min, float max, float* scale, int32_t* zero_point, fl
   *inv = 1.0f / s;
 }
 
+size_t attention_scratch(size_t s, size_t dh) {
+  const size_t sp = (s + 15) / 16 * 16;
+  return dh * sp + sp * ((dh + 15) / 16 * 16) + 8 * sp;
+}
+
 namespace {
 
 // The exact integer sum (see encoder_kernels.h): the true value fits int32.
