@@ -16,13 +16,13 @@
     {
       "target_name": "semvec_avx2",
       "type": "static_library",
-      "sources": ["native/core/distances_avx2.cpp"],
+      "sources": ["native/core/distances_avx2.cpp", "native/core/encoder_kernels_avx2.cpp"],
       "cflags_cc": ["-mavx2", "-mfma"]
     },
     {
       "target_name": "semvec_avx512",
       "type": "static_library",
-      "sources": ["native/core/distances_avx512.cpp"],
+      "sources": ["native/core/distances_avx512.cpp", "native/core/encoder_kernels_avx512.cpp"],
       "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma"]
     },
     {
@@ -35,6 +35,8 @@
         "native/core/crc32c.cpp",
         "native/core/dispatch.cpp",
         "native/core/distances_scalar.cpp",
+        "native/core/encoder.cpp",
+        "native/core/encoder_kernels_scalar.cpp",
         "native/core/errors.cpp",
         "native/core/file_format.cpp",
         "native/core/file_lock.cpp",
@@ -65,6 +67,7 @@
         "native/core/packed_store.cpp",
         "native/core/query_preparation.cpp",
         "native/core/rabitq.cpp",
+        "native/core/quantized_linear.cpp",
         "native/core/row_store.cpp",
         "native/core/rq_scan.cpp",
         "native/core/rw_lock.cpp",
@@ -79,6 +82,7 @@
         "native/binding/addon.cpp",
         "native/binding/async_progress.cpp",
         "native/binding/constants.cpp",
+        "native/binding/encoder_wrap.cpp",
         "native/binding/errors.cpp",
         "native/binding/flat_index_wrap.cpp",
         "native/binding/graph_index_wrap.cpp",

@@ -307,6 +307,82 @@ export interface CpuFeatures {
   avxVnni: boolean;
 }
 
+/** One int8 linear layer of an encoder (ONNX MatMulInteger's B with its dequantisation). */
+export interface NativeEncoderLinear {
+  /** in * out values, row-major [in][out]. */
+  weight: Int8Array;
+  /** Per output column (out values) or per tensor (1). */
+  scale: Float32Array;
+  /** Per output column (out values) or per tensor (1), each in -128..127. */
+  zeroPoint: Int32Array;
+  /** out values. */
+  bias: Float32Array;
+}
+
+/** A layer norm's parameters, hidden values each. */
+export interface NativeEncoderNorm {
+  gamma: Float32Array;
+  beta: Float32Array;
+}
+
+/** An embedding table of rows * hidden values, row-major; a quantised one dequantises as (q - zeroPoint) * scale. */
+export type NativeEncoderTable =
+  | { data: Float32Array }
+  | { data: Uint8Array | Int8Array; scale: number; zeroPoint: number };
+
+/** A BERT encoder (post-LayerNorm) with int8 linear layers. */
+export interface NativeEncoderSpec {
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  layerNormEps: number;
+  gelu: 'erf' | 'tanh';
+  word: NativeEncoderTable;
+  /** Its rows are the longest sequence the encoder takes. */
+  position: NativeEncoderTable;
+  /** Absent: no token-type embedding (type ids must be 0). */
+  tokenType?: NativeEncoderTable;
+  embeddingNorm: NativeEncoderNorm;
+  layers: Array<{
+    query: NativeEncoderLinear;
+    key: NativeEncoderLinear;
+    value: NativeEncoderLinear;
+    output: NativeEncoderLinear;
+    attentionNorm: NativeEncoderNorm;
+    intermediate: NativeEncoderLinear;
+    ffnOutput: NativeEncoderLinear;
+    outputNorm: NativeEncoderNorm;
+  }>;
+}
+
+/**
+ * The native int8 encoder. Sequences arrive packed (no padding): `ids` and
+ * `typeIds` hold every token, `lengths` each sequence's token count. The
+ * result holds one pooled row of `hidden` floats per sequence (not
+ * normalised); a sequence's row is bit-identical whatever the batch.
+ */
+export interface NativeEncoder {
+  encode(ids: Int32Array, typeIds: Int32Array | null, lengths: Uint32Array, pooling: 'mean' | 'cls'): Float32Array;
+  encodeAsync(
+    ids: Int32Array,
+    typeIds: Int32Array | null,
+    lengths: Uint32Array,
+    pooling: 'mean' | 'cls',
+  ): Promise<Float32Array>;
+  readonly hidden: number;
+  readonly layers: number;
+  readonly maxPositions: number;
+  readonly vocab: number;
+  memoryUsage(): number;
+  /** Frees the encoder once running async calls finish; later calls throw ERR_CLOSED. */
+  release(): void;
+}
+
+export interface NativeEncoderClass {
+  /** Checks every shape and copies what it needs (keeps no reference to the arrays). threads: 0 or absent for the hardware threads. */
+  new (spec: NativeEncoderSpec, threads?: number): NativeEncoder;
+}
+
 export interface NativeAddon {
   simdLevel(): 'scalar' | 'avx2' | 'avx512';
   getThreads(): number;

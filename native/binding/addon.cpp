@@ -12,6 +12,7 @@
 #include "addon.h"
 #include "args.h"
 #include "constants.h"
+#include "encoder_wrap.h"
 #include "errors.h"
 #include "flat_index_wrap.h"
 #include "graph_index_wrap.h"
@@ -147,6 +148,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("FlatIndex", FlatIndexWrap::Define(env));
   exports.Set("IvfIndex", IvfIndexWrap::Define(env));
   exports.Set("GraphIndex", GraphIndexWrap::Define(env));
+  exports.Set("Encoder", EncoderWrap::Define(env));
   return exports;
 }
 

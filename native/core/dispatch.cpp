@@ -7,6 +7,7 @@
 #endif
 
 #include "distances.h"
+#include "encoder_kernels.h"
 #include "errors.h"
 
 namespace semvec {
@@ -78,6 +79,23 @@ const Kernels* kernels_for(SimdLevel level) {
 const Kernels& kernels() {
   static const Kernels* chosen =
       kernels_for(resolve_simd_level(std::getenv("SEMVEC_SIMD"), detect_cpu()));
+  return *chosen;
+}
+
+const EncoderKernels* encoder_kernels_for(SimdLevel level) {
+  static const CpuFeatures cpu = detect_cpu();
+  switch (level) {
+    case SimdLevel::Scalar: return &kScalarEncoderKernels;
+    case SimdLevel::Avx2: return cpu.avx2_fma ? &kAvx2EncoderKernels : nullptr;
+    case SimdLevel::Avx512:
+      if (!cpu.avx512) return nullptr;
+      return cpu.avx512_vnni ? &kAvx512VnniEncoderKernels : &kAvx512EncoderKernels;
+  }
+  return nullptr;
+}
+
+const EncoderKernels& encoder_kernels() {
+  static const EncoderKernels* chosen = encoder_kernels_for(kernels().level);
   return *chosen;
 }
 
