@@ -238,67 +238,6 @@ export interface NativeConstants {
   };
 }
 
-/** One linear layer of semvec's encoder: y = x W + b, W int8 [in][out] row-major, dequantised per output column. */
-export interface NativeEncoderLinear {
-  weight: Int8Array;
-  /** Per output column, or one for the whole matrix. */
-  scale: Float32Array;
-  /** Per output column (int8 values), or one for the whole matrix. */
-  zeroPoint: Int32Array;
-  bias: Float32Array;
-}
-
-export interface NativeEncoderNorm {
-  gamma: Float32Array;
-  beta: Float32Array;
-}
-
-/** An embedding table, rows x hidden, row-major: float, or quantised with value = (q - zeroPoint) * scale. */
-export type NativeEncoderTable = { data: Float32Array } | { data: Uint8Array | Int8Array; scale: number; zeroPoint: number };
-
-/** The weights and shape of a BERT encoder (post-layer-norm blocks). */
-export interface NativeEncoderSpec {
-  hidden: number;
-  heads: number;
-  intermediate: number;
-  layerNormEps: number;
-  gelu: 'erf' | 'tanh';
-  word: NativeEncoderTable;
-  position: NativeEncoderTable;
-  tokenType?: NativeEncoderTable;
-  embeddingNorm: NativeEncoderNorm;
-  layers: Array<{
-    query: NativeEncoderLinear;
-    key: NativeEncoderLinear;
-    value: NativeEncoderLinear;
-    output: NativeEncoderLinear;
-    attentionNorm: NativeEncoderNorm;
-    intermediate: NativeEncoderLinear;
-    ffnOutput: NativeEncoderLinear;
-    outputNorm: NativeEncoderNorm;
-  }>;
-}
-
-/**
- * semvec's own int8 encoder. Sequences are packed: `ids` holds every
- * token, `lengths` each sequence's count; the result is one pooled row of
- * `hidden` floats per sequence (not normalised).
- */
-export interface NativeEncoder {
-  encode(ids: Int32Array, typeIds: Int32Array | null, lengths: Uint32Array, pooling: 'mean' | 'cls'): Float32Array;
-  encodeAsync(ids: Int32Array, typeIds: Int32Array | null, lengths: Uint32Array, pooling: 'mean' | 'cls'): Promise<Float32Array>;
-  readonly hidden: number;
-  readonly layers: number;
-  readonly maxPositions: number;
-  readonly vocab: number;
-  memoryUsage(): number;
-  release(): void;
-}
-
-export interface NativeEncoderClass {
-  new (spec: NativeEncoderSpec, threads?: number): NativeEncoder;
-}
-
 /** CPU features the native core detects. */
 export interface CpuFeatures {
   avx2: boolean;
