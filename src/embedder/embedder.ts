@@ -9,19 +9,18 @@
  */
 import { basename } from 'node:path';
 
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
-
 import { createError, ErrorCode } from '../errors.js';
 import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
 import { checkChunkOptions, chunkText, type Chunk, type ChunkOptions, type ChunkPlan } from './chunking.js';
+import { ENGINE_OPTIONS, nativeEngineFor, OrtEngine, type Engine, type EngineName, type EngineOption } from './engines.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
 import { openSession, readModelText } from './model-load.js';
-import { loadRuntime, type Ort } from './runtime.js';
-import { clsPool, meanPool, TextEncoder, type Batch } from './tokenize.js';
+import { loadRuntime } from './runtime.js';
+import { TextEncoder } from './tokenize.js';
 
 export interface EmbedderOptions extends ResolveOptions {
   /**
@@ -38,6 +37,15 @@ export interface EmbedderOptions extends ResolveOptions {
   maxTokens?: number;
   /** Token pooling; default: the model's (`'mean'` for sentence-transformers). */
   pooling?: Pooling;
+  /**
+   * What runs the model: `'semvec'`, semvec's own int8 encoder (int8 BERT
+   * exports only: ERR_UNSUPPORTED, saying why, for any other model),
+   * `'onnxruntime'`, or `'auto'` (default): semvec's encoder for the int8
+   * BERT exports it recognises and whose vectors agree with onnxruntime's
+   * on a set of probe texts when loaded, else onnxruntime.
+   * `embedder.engine` says which runs, `embedder.engineNote` why not semvec's.
+   */
+  engine?: EngineOption;
 }
 
 /** Positions per ONNX run unless told (see {@link EmbedOptions.batchTokens}). */
@@ -93,11 +101,12 @@ export class Embedder {
   readonly dtype: Dtype;
   /** Where the model's files are. */
   readonly files: ModelFiles;
-  readonly #session: InferenceSession;
-  readonly #ort: Ort;
+  /** What runs the model (see {@link EmbedderOptions.engine}). */
+  readonly engine: EngineName;
+  /** Why onnxruntime runs an int8 model under `engine: 'auto'`; undefined otherwise. */
+  readonly engineNote: string | undefined;
+  readonly #engine: Engine;
   readonly #encoder: TextEncoder;
-  readonly #inputs: ReadonlySet<string>;
-  readonly #output: string;
   #closed = false;
 
   private constructor(init: {
@@ -105,8 +114,8 @@ export class Embedder {
     dim: number;
     pooling: Pooling;
     files: ModelFiles;
-    session: InferenceSession;
-    ort: Ort;
+    engine: Engine;
+    engineNote: string | undefined;
     encoder: TextEncoder;
   }) {
     this.name = init.name;
@@ -114,13 +123,11 @@ export class Embedder {
     this.pooling = init.pooling;
     this.files = init.files;
     this.dtype = init.files.dtype;
-    this.#session = init.session;
-    this.#ort = init.ort;
+    this.#engine = init.engine;
+    this.engine = init.engine.name;
+    this.engineNote = init.engineNote;
     this.#encoder = init.encoder;
     this.maxTokens = init.encoder.maxTokens;
-    this.#inputs = new Set(init.session.inputNames);
-    const outs = init.session.outputNames;
-    this.#output = outs.includes('last_hidden_state') ? 'last_hidden_state' : (outs[0] as string);
   }
 
   /**
@@ -143,6 +150,7 @@ export class Embedder {
       fail(ErrorCode.INVALID_ARGUMENT, `options must be an object; received ${describe(options)}`);
     }
     const threads = checkInteger(orDefault(options.threads, hardwareThreads()), 'threads', 1, 1024);
+    const engineOption = checkOneOf(orDefault(options.engine, 'auto'), 'engine', ENGINE_OPTIONS);
     const known = findModel(nameOrPath);
     // `org/name` may be a hub id; a path such as ./models/x never is.
     const hubId = known?.hubId ?? (nameOrPath.includes('/') && isHubId(nameOrPath) ? nameOrPath : undefined);
@@ -160,33 +168,27 @@ export class Embedder {
     const encoder = new TextEncoder(tokenizer, maxTokens, padId, endToken);
 
     const session = await openSession(ort, files, threads, 'BERT-style text encoders');
+    const onnx = new OrtEngine(session, ort, encoder);
+    let engine: Engine = onnx;
+    let engineNote: string | undefined;
+    if (engineOption === 'semvec' || (engineOption === 'auto' && files.dtype === 'q8')) {
+      const mine = await nativeEngineFor(files, config, threads, onnx, pooling).catch((err: Error) => ({ reason: err.message }));
+      if ('reason' in mine) {
+        if (engineOption === 'semvec') {
+          await onnx.close();
+          throw createError(ErrorCode.UNSUPPORTED, `engine 'semvec' cannot run this model: ${mine.reason}`);
+        }
+        engineNote = mine.reason;
+      } else {
+        await onnx.close();
+        engine = mine;
+      }
+    }
     const hidden = typeof config.hidden_size === 'number' ? config.hidden_size : undefined;
     const name = known?.name ?? (hubId ?? basename(files.dir));
-    const embedder = new Embedder({ name, dim: known?.dim ?? hidden ?? 0, pooling, files, session, ort, encoder });
-    if (embedder.dim === 0) {
-      // Unknown size: run one text to find it.
-      const probe = await embedder.#run(encoder.batch([encoder.encode('a')]));
-      return new Embedder({ name, dim: probe.dim, pooling, files, session, ort, encoder });
-    }
-    return embedder;
-  }
-
-  async #run(batch: Batch): Promise<{ hidden: Float32Array; dim: number }> {
-    const ort = this.#ort;
-    const shape = [batch.size, batch.seqLen];
-    const feeds: Record<string, Tensor> = { input_ids: new ort.Tensor('int64', batch.inputIds, shape) };
-    if (this.#inputs.has('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', batch.attentionMask, shape);
-    if (this.#inputs.has('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, shape);
-    const out = await this.#session.run(feeds, [this.#output]);
-    const t = out[this.#output] as Tensor;
-    const dims = t.dims;
-    if (dims.length !== 3 || dims[0] !== batch.size || dims[1] !== batch.seqLen) {
-      throw createError(
-        ErrorCode.INVALID_ARGUMENT,
-        `the model's output ${this.#output} has shape [${dims.join(', ')}]; expected [batch, sequence, hidden] = [${batch.size}, ${batch.seqLen}, ...]`,
-      );
-    }
-    return { hidden: t.data as Float32Array, dim: dims[2] as number };
+    // Unknown size: run one text to find it.
+    const dim = known?.dim ?? hidden ?? (await engine.pooled([encoder.encode('a')], pooling)).dim;
+    return new Embedder({ name, dim, pooling, files, engine, engineNote, encoder });
   }
 
   /**
@@ -221,18 +223,16 @@ export class Embedder {
     const encodings = list.map((t) => this.#encoder.encode(t));
     const work: EmbedWork = { tokens: 0, truncated: 0 };
     const order = encodings.map((_, i) => i).sort((a, b) => (encodings[a]!.ids.length - encodings[b]!.ids.length) || a - b);
-    const pool = this.pooling === 'cls' ? clsPool : meanPool;
     for (let start = 0, end = 0; start < order.length; start = end) {
       // Sorted by length: the text at `end` is the longest of the run so far.
       end = start + 1;
       while (end < order.length && end - start < batchSize && (end - start + 1) * encodings[order[end]!]!.ids.length <= batchTokens) end++;
       const rowsOf = order.slice(start, end);
-      const batch = this.#encoder.batch(rowsOf.map((i) => encodings[i]!));
-      const { hidden, dim } = await this.#run(batch);
+      const { rows, dim } = await this.#engine.pooled(rowsOf.map((i) => encodings[i]!), this.pooling);
       if (dim !== this.dim) {
         throw createError(ErrorCode.DIMENSION_MISMATCH, `the model produced ${dim}-d vectors; expected ${this.dim}`);
       }
-      pool(hidden, batch, dim, out, rowsOf);
+      rowsOf.forEach((row, j) => out.set(rows.subarray(j * dim, (j + 1) * dim), row * dim));
       for (const i of rowsOf) {
         const e = encodings[i]!;
         work.tokens += e.ids.length;
@@ -291,10 +291,10 @@ export class Embedder {
     return Math.max(0, n - this.maxTokens);
   }
 
-  /** Frees the ONNX session. The embedder cannot be used afterwards. */
+  /** Frees the model (its ONNX session or semvec's encoder). The embedder cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#session.release();
+    await this.#engine.close();
   }
 }
