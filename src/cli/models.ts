@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
+import type { EngineOption } from '../embedder/engines.js';
 import type { DtypeOption } from '../embedder/precision.js';
 import type { Reranker } from '../embedder/reranker.js';
 import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';
@@ -42,12 +43,12 @@ export async function loadReranker(spec: string, style: Style): Promise<Reranker
   }
 }
 
-/** Loads a model (at the precision asked, else the embedder's default), drawing download bars when the terminal's style shows progress. */
-export async function loadEmbedder(spec: string, style: Style, dtype?: DtypeOption): Promise<Embedder> {
+/** Loads a model (at the precision and on the engine asked, else the embedder's defaults), drawing download bars when the terminal's style shows progress. */
+export async function loadEmbedder(spec: string, style: Style, dtype?: DtypeOption, engine?: EngineOption): Promise<Embedder> {
   const { Embedder } = await import('../embedder/embedder.js');
   const bars = await DownloadBars.create(style);
   try {
-    return await Embedder.load(spec, { ...(bars ? { onProgress: bars.report } : {}), ...(dtype ? { dtype } : {}) });
+    return await Embedder.load(spec, { ...(bars ? { onProgress: bars.report } : {}), ...(dtype ? { dtype } : {}), ...(engine ? { engine } : {}) });
   } finally {
     bars?.stop();
   }

@@ -508,7 +508,7 @@ describe('semvec help and errors', () => {
     expect(pkg.bin.semvec).toBe('./dist/cli/main.js');
 
     const expected: Record<string, string[]> = {
-      index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--window <n>', '--overlap <n>', '--dtype <dtype>', '--text-field <name>', '--batch-size <n>'],
+      index: ['Usage: semvec index [options] <paths...>', '--db <dir>', '--collection <name>', '--model <model>', '--split <mode>', '--window <n>', '--overlap <n>', '--dtype <dtype>', '--engine <engine>', '--text-field <name>', '--batch-size <n>'],
       query: ['Usage: semvec query [options] <text>', '--db <dir>', '-k, --top-k <n>', '--where <json>', '--min-score <score>', '--json'],
       bench: ['Usage: semvec bench [options]', '--n <n>', '--dim <dim>', '--nlist <n>', '--nprobe <list>', '--encoding <encoding>', '--queries <n>', '--metric <metric>', '--seed <seed>', '--out <file>', '--svg <file>'],
       eval: ['Usage: semvec eval [options] <file>', '--models <list>', '--threshold <t>', '--modes <list>', '--rerank <model>'],

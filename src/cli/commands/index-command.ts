@@ -12,6 +12,7 @@ import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtInt, fmtRate, IngestMeter, usage, type Style } from '../output.js';
 import { collectFiles, duplicateId, isJsonlFile, readFileDocuments, type SourceDocument, type Split } from '../sources.js';
 import type { ChunkMode, ChunkPlan } from '../../embedder/chunking.js';
+import type { EngineOption } from '../../embedder/engines.js';
 import type { DtypeOption } from '../../embedder/precision.js';
 import type { IngestRecord, IngestResult } from '../../collection/ingest.js';
 import { type Command, Option } from 'commander';
@@ -27,6 +28,8 @@ export interface IndexCommandOptions {
   batchSize: number;
   /** Model precision (`--dtype`); default: the embedder's ('auto'). */
   dtype?: DtypeOption;
+  /** What runs the model (`--engine`); default: the embedder's ('auto'). */
+  engine?: EngineOption;
   /** `--split tokens|packed`: chunk window and overlap in tokens. */
   window?: number;
   overlap?: number;
@@ -101,7 +104,7 @@ export async function runIndex(paths: readonly string[], o: IndexCommandOptions,
           `index with --model ${recorded}, or into another collection (--collection)`,
       );
     }
-    embedder = await loadEmbedder(spec, style, o.dtype);
+    embedder = await loadEmbedder(spec, style, o.dtype, o.engine);
     const model = embedder;
     let plan: ChunkPlan | undefined;
     if (chunking) {
@@ -224,6 +227,7 @@ export function register(program: Command): void {
     .option('--window <n>', "--split tokens|packed: longest chunk in tokens (default: the model's maximum)", positiveInt)
     .option('--overlap <n>', '--split tokens|packed: tokens shared by consecutive token windows (default 32)', nonNegativeInt)
     .addOption(new Option('--dtype <dtype>', "model precision: fp32, q8 (its int8 export) or auto (q8 on CPUs with VNNI when the model has one)").choices(['fp32', 'q8', 'auto']))
+    .addOption(new Option('--engine <engine>', "what runs the model: semvec (its own int8 encoder), onnxruntime, or auto (semvec's for the int8 BERT exports it recognises)").choices(['auto', 'semvec', 'onnxruntime']))
     .option('--text-field <name>', '.jsonl: the field holding the text', nonEmpty, 'text')
     .option('--id-field <name>', '.jsonl: a field holding the id (default: <path>:<line>)', nonEmpty)
     .option('--batch-size <n>', 'texts per model run', positiveInt, 32)
@@ -253,6 +257,7 @@ Example:
           window: opts.window as number | undefined,
           overlap: opts.overlap as number | undefined,
           dtype: opts.dtype as DtypeOption | undefined,
+          engine: opts.engine as EngineOption | undefined,
           textField: opts.textField as string,
           idField: opts.idField as string | undefined,
           batchSize: opts.batchSize as number,

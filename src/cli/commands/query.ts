@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import type { QueryMode } from '../../collection/types.js';
+import type { EngineOption } from '../../embedder/engines.js';
 import type { DtypeOption } from '../../embedder/precision.js';
 import type { Reranker } from '../../embedder/reranker.js';
 import { DEFAULT_MODEL, loadEmbedder, loadReranker, MODEL_KEY, modelKey } from '../models.js';
@@ -26,6 +27,8 @@ export interface QueryCommandOptions {
   model?: string;
   /** Model precision (`--dtype`). */
   dtype?: DtypeOption;
+  /** What runs the model (`--engine`). */
+  engine?: EngineOption;
   /** At most one match per source file (the best of its chunks or paragraphs). */
   perSource?: boolean;
   /** vector (default), keyword (BM25 over documents; no model loaded) or hybrid. */
@@ -70,7 +73,7 @@ export async function runQuery(text: string, o: QueryCommandOptions, style: Styl
       if (typeof recorded === 'string' && modelKey(spec) !== recorded) {
         warn(`collection "${o.collection}" was indexed with the model ${recorded}; scores from ${spec} may be meaningless`);
       }
-      embedder = await loadEmbedder(spec, style, o.dtype);
+      embedder = await loadEmbedder(spec, style, o.dtype, o.engine);
     }
     if (o.rerank !== undefined) reranker = await loadReranker(o.rerank, style);
     const col = await client.getCollection(o.collection, embedder ? { embedder } : {});
@@ -136,6 +139,7 @@ export function register(program: Command): void {
     .option('--model <model>', `embedding model (default: the one the collection was indexed with)`, nonEmpty)
     .option('--per-source', 'at most one result per source file: its best chunk or paragraph')
     .addOption(new Option('--dtype <dtype>', 'model precision: fp32, q8 or auto (as semvec index)').choices(['fp32', 'q8', 'auto']))
+    .addOption(new Option('--engine <engine>', 'what runs the model: auto, semvec or onnxruntime (as semvec index)').choices(['auto', 'semvec', 'onnxruntime']))
     .option('--json', 'print JSON instead of a table')
     .addHelpText(
       'after',
@@ -173,6 +177,7 @@ Examples:
           minScore: opts.minScore as number | undefined,
           model: opts.model as string | undefined,
           dtype: opts.dtype as DtypeOption | undefined,
+          engine: opts.engine as EngineOption | undefined,
           perSource: opts.perSource === true,
           mode: mode as QueryMode | undefined,
           rerank: opts.rerank as string | undefined,
