@@ -24,7 +24,7 @@ import { printOperators, profileOperators } from './embed/operators.js';
 import { agreementOf, instrumentSessionRun } from './embed/measure.js';
 import { DEFAULT_MODEL_DIR, MODEL_FILES, ONNX_FILES, ensureModel, modelInfo, modelShape } from './embed/model.js';
 import { BUSY_FRACTION, printAgreement, printHeader, printRuns, printSummary, printTexts, printTimeSplit, summaryOf, type EmbedMachine } from './embed/print.js';
-import { configResults, runPasses, warmupTexts, type ConfigResult, type Params, type Precision, type Setup } from './embed/runs.js';
+import { configResults, Q8_ONNX, runPasses, warmupTexts, type ConfigResult, type Params, type Precision, type Setup } from './embed/runs.js';
 import { MIX, SEED, WORDS, WORDS_RANGE, makeTexts } from './embed/texts.js';
 
 const COMMAND = {
@@ -77,6 +77,8 @@ async function load(p: Params, texts: string[], transformers: typeof import('@hu
   const open = (dtype: Precision, threads: number) => Embedder.load(p.modelDir, { threads, dtype, onnxFile: ONNX_FILES[dtype], offline: true });
   const semvec = { q8: await open('q8', p.threads), fp32: await open('fp32', p.threads) };
   const semvec1 = { q8: await open('q8', 1), fp32: await open('fp32', 1) };
+  // The same int8 file on onnxruntime: what semvec's own encoder replaces.
+  const semvecOnnx = await Embedder.load(p.modelDir, { threads: p.threads, dtype: 'q8', onnxFile: ONNX_FILES.q8, offline: true, engine: 'onnxruntime' });
   const { env, pipeline } = transformers;
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -93,6 +95,7 @@ async function load(p: Params, texts: string[], transformers: typeof import('@hu
   const setup: Setup = {
     semvec,
     semvec1,
+    semvecOnnx,
     extractor,
     extractorAsSemvec,
     dim: semvec.q8.dim,
@@ -139,8 +142,10 @@ async function main(): Promise<void> {
   const byName = (name: string): ConfigResult => results.find((r) => r.name === name) as ConfigResult;
   const out = (name: string): Float32Array => timedRuns.outputs.get(name) as Float32Array;
   const agreement = {
-    // Same file, two libraries: the same vectors up to rounding.
-    transformers: agreementOf(out('semvec q8'), out('transformers.js q8'), setup.dim),
+    // Same file, same runtime, two libraries: the same vectors up to rounding.
+    transformers: agreementOf(out(Q8_ONNX), out('transformers.js q8'), setup.dim),
+    // Same file, semvec's encoder against onnxruntime (activations quantised per token, not per batch).
+    engines: agreementOf(out(Q8_ONNX), out('semvec q8'), setup.dim),
     // int8 against fp32, centred on the fp32 vectors' mean.
     fp32: agreementOf(out('semvec fp32'), out('semvec q8'), setup.dim),
   };
@@ -151,7 +156,8 @@ async function main(): Promise<void> {
   printAgreement(agreement, texts.length);
   if (levers) printLevers(p, levers);
   if (operators) printOperators(operators, texts.length);
-  const targets = summaryOf(byName, agreement);
+  const q8 = setup.semvec.q8;
+  const targets = summaryOf(byName, agreement, q8.engine === 'semvec' ? "semvec's encoder" : `onnxruntime (${q8.engineNote ?? 'engine option'})`);
   printSummary(p, targets, byName, busy, texts.length, { start: machine.loadAverageAtStart, afterRuns: loadAfterRuns, end: os.loadavg() });
 
   const { tokens } = setup;
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
   await setup.semvec.fp32.close();
   await setup.semvec1.q8.close();
   await setup.semvec1.fp32.close();
+  await setup.semvecOnnx.close();
   await setup.extractor.dispose();
   await setup.extractorAsSemvec.dispose();
 }

@@ -1,6 +1,6 @@
 /**
  * bench/embed/levers.ts: what else could make semvec's int8 embedding
- * faster, each measured against semvec q8 as it ships, in paired rounds
+ * faster, each measured against semvec q8 on onnxruntime as it ships, in paired rounds
  * (base and lever back to back, the order alternating) so that a shared
  * machine's drift falls on both: batch sizes, onnxruntime session options,
  * and how much of a pass tokenising takes (the most that tokenising in a
@@ -58,16 +58,17 @@ export interface TokenisingShare {
   share: number;
 }
 
-/** Each lever paired with semvec q8 as it ships, on the first `leverTexts` texts. */
+/** Each lever paired with semvec q8 on onnxruntime as it ships, on the first `leverTexts` texts. */
 export async function measureLevers(p: Params, s: Setup): Promise<{ levers: LeverResult[]; tokenising: TokenisingShare }> {
   const texts = s.texts.slice(0, p.leverTexts);
-  const base = s.semvec.q8;
+  // The levers are onnxruntime's (session options, batch shapes): measured on semvec q8 on onnxruntime.
+  const base = s.semvecOnnx;
   const baseRun = () => base.embed(texts, { batchSize: p.batch });
   const results: LeverResult[] = [];
   for (const lever of LEVERS) {
     const batch = lever.batch ?? p.batch;
     const model = lever.session
-      ? await withSessionOptions(lever.session, () => Embedder.load(p.modelDir, { threads: p.threads, onnxFile: ONNX_FILES.q8, dtype: 'q8', offline: true }))
+      ? await withSessionOptions(lever.session, () => Embedder.load(p.modelDir, { threads: p.threads, onnxFile: ONNX_FILES.q8, dtype: 'q8', offline: true, engine: 'onnxruntime' }))
       : base;
     try {
       const leverRun = () => model.embed(texts, { batchSize: batch, batchTokens: lever.batchTokens });
@@ -109,7 +110,7 @@ export async function measureLevers(p: Params, s: Setup): Promise<{ levers: Leve
 }
 
 export function printLevers(p: Params, r: { levers: LeverResult[]; tokenising: TokenisingShare }): void {
-  console.log(`\nLevers: each against semvec q8 as it ships (batch ${p.batch}, ${p.threads} threads), ${fmtInt(p.leverTexts)} texts, ${p.leverRounds} paired rounds`);
+  console.log(`\nLevers: each against semvec q8 on onnxruntime as it ships (batch ${p.batch}, ${p.threads} threads), ${fmtInt(p.leverTexts)} texts, ${p.leverRounds} paired rounds`);
   console.log(
     table(
       ['lever', 'base s / lever s per round', 'median speed-up', 'min cosine to base'],

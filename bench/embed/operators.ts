@@ -47,7 +47,8 @@ export async function profileOperators(p: Params, texts: string[]): Promise<Oper
     try {
       progress(`operators: one profiled pass, ${dtype}`);
       const model = await withSessionOptions({ enableProfiling: true, profileFilePrefix: join(dir, dtype) }, () =>
-        Embedder.load(p.modelDir, { threads: p.threads, dtype, onnxFile: ONNX_FILES[dtype], offline: true }),
+        // onnxruntime's operators: semvec's own int8 encoder runs no ONNX session to profile.
+        Embedder.load(p.modelDir, { threads: p.threads, dtype, onnxFile: ONNX_FILES[dtype], offline: true, engine: 'onnxruntime' }),
       );
       await model.embed(texts.slice(0, Math.min(texts.length, 50)), { batchSize: p.batch }); // warm-up, profiled too
       await model.embed(texts, { batchSize: p.batch });

@@ -97,7 +97,7 @@ export function printRuns(p: Params, shape: ModelShape, limits: { used: FmaLimit
         fmt(r.executedGflops, 1),
         `${fmt(r.fractionOfFmaPeak * 100, 1)}%`,
         fmt(r.cpuUtilisation, 2),
-        `${fmt((r.best.runSeconds / r.best.seconds) * 100, 1)}%`,
+        r.engine === 'semvec' ? '-' : `${fmt((r.best.runSeconds / r.best.seconds) * 100, 1)}%`,
       ]),
     ),
   );
@@ -105,17 +105,17 @@ export function printRuns(p: Params, shape: ModelShape, limits: { used: FmaLimit
     '  real tok: tokens of the texts; padded tok: positions run (each batch padded to its longest text). ' +
       "GFLOP/s exec counts padded positions (the work the runtime does), real only the texts' own tokens; " +
       '% peak = exec / fp32 FMA peak at the same thread count (int8 products can exceed it); CPU/wall = process CPU time / wall time; ' +
-      'in run() = share of the time inside InferenceSession.run.',
+      "in run() = share of the time inside InferenceSession.run ('-': semvec's own encoder, which runs no ONNX session and no padding).",
   );
 }
 
-/** Where each best pass spent its time: inside InferenceSession.run or outside it. */
+/** Where each onnxruntime best pass spent its time: inside InferenceSession.run or outside it. */
 export function printTimeSplit(results: readonly ConfigResult[], count: number): void {
-  console.log('\nWhere the time goes (best pass)');
+  console.log("\nWhere the time goes (best pass; runs on onnxruntime only: semvec's encoder runs no session)");
   console.log(
     table(
       ['run', 'total s', 'in session.run s', 'outside s', 'run() calls', 'outside per text'],
-      results.map((r) => [
+      results.filter((r) => r.engine === 'onnxruntime').map((r) => [
         r.name,
         fmt(r.best.seconds, 3),
         fmt(r.best.runSeconds, 3),
@@ -127,15 +127,19 @@ export function printTimeSplit(results: readonly ConfigResult[], count: number):
   );
 }
 
-type Agreements = { transformers: Agreement; fp32: Agreement };
+type Agreements = { transformers: Agreement; engines: Agreement; fp32: Agreement };
 
 export function printAgreement(a: Agreements, count: number): void {
   const stats = (c: CosineStats, digits: number): string => `min ${fmt(c.min, digits)}, mean ${fmt(c.mean, digits)}, max ${fmt(c.max, digits)}`;
   const t = a.transformers;
-  console.log(`\nAgreement, semvec q8 and transformers.js q8 (same ONNX file, same texts, all ${fmtInt(count)})`);
+  console.log(`\nAgreement, semvec q8 on onnxruntime and transformers.js q8 (same ONNX file, same runtime, same texts, all ${fmtInt(count)})`);
   console.log(`  cosine of corresponding rows:          ${stats(t.cosine, 7)}`);
   console.log(`  centred (mean embedding subtracted):   ${stats(t.centred, 7)}`);
   console.log(`  largest |difference| of a component: ${t.maxAbsDiff.toExponential(2)}; rows agree (plain and centred > ${t.threshold}): ${t.pass ? 'yes' : 'NO'}`);
+  const e = a.engines;
+  console.log(`Agreement, semvec q8 (semvec's encoder) and semvec q8 on onnxruntime (same ONNX file; activations quantised per token against per batch)`);
+  console.log(`  cosine of corresponding rows:          ${stats(e.cosine, 5)}`);
+  console.log(`  centred (mean embedding subtracted):   ${stats(e.centred, 5)}`);
   const f = a.fp32;
   console.log(`Agreement, semvec q8 and semvec fp32 (int8 against the fp32 graph it was quantised from)`);
   console.log(`  cosine of corresponding rows:          ${stats(f.cosine, 5)}`);
@@ -154,9 +158,13 @@ export interface Targets {
   overTransformersSameOptions: number;
   /** semvec q8 over fp32 with 1 thread each: the kernels alone, without waits between threads. */
   q8OverFp32OneThread: number;
+  /** semvec q8 (semvec's encoder) over the same file on onnxruntime. */
+  overOnnxQ8: number;
+  /** Which engine ran semvec q8, and why not semvec's when it did not. */
+  q8Engine: string;
 }
 
-export function summaryOf(byName: (name: string) => ConfigResult, a: Agreements): Targets {
+export function summaryOf(byName: (name: string) => ConfigResult, a: Agreements, q8Engine: string): Targets {
   const q8 = byName('semvec q8').textsPerSecond;
   const r1 = q8 / byName('semvec fp32').textsPerSecond;
   const r2 = q8 / byName('transformers.js q8').textsPerSecond;
@@ -168,6 +176,8 @@ export function summaryOf(byName: (name: string) => ConfigResult, a: Agreements)
     overTransformersInputOrder: q8 / byName('transformers.js q8, input order').textsPerSecond,
     overTransformersSameOptions: q8 / byName("transformers.js q8, semvec's session options").textsPerSecond,
     q8OverFp32OneThread: byName('semvec q8 1 thread').textsPerSecond / byName('semvec fp32 1 thread').textsPerSecond,
+    overOnnxQ8: q8 / byName('semvec q8 on onnxruntime').textsPerSecond,
+    q8Engine,
   };
 }
 
@@ -194,6 +204,7 @@ export function printSummary(
       (t.transformersAgreement ? '' : '   (but the embeddings DISAGREE)'),
   );
   console.log(`  q8 vs fp32, min centred cosine   = ${fmt(t.fp32Agreement.minCentredCosine, 5)}   target >= ${t.fp32Agreement.target}   ${verdict(t.fp32Agreement.pass)}`);
+  console.log(`  reference: semvec q8 / semvec q8 on onnxruntime (the same file) = ${fmt(t.overOnnxQ8, 2)}x; semvec q8 ran on: ${t.q8Engine}`);
   console.log(`  reference: semvec q8 / semvec fp32 with 1 thread each = ${fmt(t.q8OverFp32OneThread, 2)}x (best of ${p.variantReps})`);
   console.log(`  reference: semvec q8 / transformers.js q8 on slices in input order = ${fmt(t.overTransformersInputOrder, 2)}x`);
   console.log(`  reference: semvec q8 / transformers.js q8 given semvec's session options too = ${fmt(t.overTransformersSameOptions, 2)}x (best of ${p.variantReps})`);

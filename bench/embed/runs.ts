@@ -1,8 +1,9 @@
 /**
  * bench/embed/runs.ts: the configurations bench:embed times and how. The
- * three main runs, interleaved for `reps` passes: semvec on the int8 export
- * (`dtype: 'q8'`), transformers.js with `dtype: 'q8'` on the same file and
- * the same length-sorted slices, and semvec on the fp32 model. The variants
+ * four main runs, interleaved for `reps` passes: semvec on the int8 export
+ * (`dtype: 'q8'`, semvec's own encoder), the same file on onnxruntime
+ * (`engine: 'onnxruntime'`), transformers.js with `dtype: 'q8'` on the same
+ * file and the same length-sorted slices, and semvec on the fp32 model. The variants
  * (transformers.js q8 on slices in input order, semvec q8 with 1 thread) get
  * `variantReps` passes. Every configuration is warmed up on texts of all
  * lengths first; each best pass is then set against its batching plan's
@@ -46,6 +47,8 @@ export interface Config {
   threads: number;
   order: 'length-sorted' | 'input';
   main: boolean; // one of the runs the targets compare
+  /** What ran the model: onnxruntime, or semvec's own encoder (packed sequences: no padding, no InferenceSession.run). */
+  engine: 'onnxruntime' | 'semvec';
 }
 
 export interface ConfigResult extends Config {
@@ -69,6 +72,8 @@ export interface Setup {
   semvec: Record<Precision, Embedder>;
   /** semvec with 1 thread, per precision. */
   semvec1: Record<Precision, Embedder>;
+  /** semvec q8 on onnxruntime (`engine: 'onnxruntime'`). */
+  semvecOnnx: Embedder;
   /** transformers.js's feature-extraction pipeline with dtype 'q8'. */
   extractor: FeatureExtractionPipeline;
   /** The same with semvec's session options (intra-op threads that do not spin). */
@@ -105,16 +110,21 @@ function transformersRunner(s: Setup, batch: number, sorted: boolean, extractor:
   };
 }
 
-/** The main runs first (semvec q8, transformers.js q8 sorted, semvec fp32), then the variants. */
+/** The run of semvec q8 on onnxruntime. */
+export const Q8_ONNX = 'semvec q8 on onnxruntime';
+
+/** The main runs first (semvec q8, on onnxruntime, transformers.js q8 sorted, semvec fp32), then the variants. */
 function configs(p: Params, s: Setup): Runner[] {
   const semvecRun = (model: Embedder, batch: number) => (list: readonly string[]) => model.embed(list, { batchSize: batch });
   const sorted = 'length-sorted' as const;
   const t = p.threads;
+  const ort = 'onnxruntime' as const;
   return [
-    { name: 'semvec q8', library: 'semvec', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, run: semvecRun(s.semvec.q8, p.batch) },
-    { name: 'transformers.js q8', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, run: transformersRunner(s, p.batch, true) },
-    { name: 'semvec fp32', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: t, order: sorted, main: true, run: semvecRun(s.semvec.fp32, p.batch) },
-    { name: 'transformers.js q8, input order', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: 'input', main: false, run: transformersRunner(s, p.batch, false) },
+    { name: 'semvec q8', library: 'semvec', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, engine: s.semvec.q8.engine, run: semvecRun(s.semvec.q8, p.batch) },
+    { name: Q8_ONNX, library: 'semvec', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, engine: ort, run: semvecRun(s.semvecOnnx, p.batch) },
+    { name: 'transformers.js q8', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: sorted, main: true, engine: ort, run: transformersRunner(s, p.batch, true) },
+    { name: 'semvec fp32', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: t, order: sorted, main: true, engine: ort, run: semvecRun(s.semvec.fp32, p.batch) },
+    { name: 'transformers.js q8, input order', library: 'transformers.js', dtype: 'q8', batch: p.batch, threads: t, order: 'input', main: false, engine: ort, run: transformersRunner(s, p.batch, false) },
     {
       name: "transformers.js q8, semvec's session options",
       library: 'transformers.js',
@@ -123,10 +133,11 @@ function configs(p: Params, s: Setup): Runner[] {
       threads: t,
       order: sorted,
       main: false,
+      engine: ort,
       run: transformersRunner(s, p.batch, true, s.extractorAsSemvec),
     },
-    { name: 'semvec q8 1 thread', library: 'semvec', dtype: 'q8', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1.q8, p.batch) },
-    { name: 'semvec fp32 1 thread', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: 1, order: sorted, main: false, run: semvecRun(s.semvec1.fp32, p.batch) },
+    { name: 'semvec q8 1 thread', library: 'semvec', dtype: 'q8', batch: p.batch, threads: 1, order: sorted, main: false, engine: s.semvec1.q8.engine, run: semvecRun(s.semvec1.q8, p.batch) },
+    { name: 'semvec fp32 1 thread', library: 'semvec', dtype: 'fp32', batch: p.batch, threads: 1, order: sorted, main: false, engine: ort, run: semvecRun(s.semvec1.fp32, p.batch) },
   ];
 }
 
@@ -185,7 +196,9 @@ export function configResults(
   return timedRuns.configs.map((c) => {
     const ps = timedRuns.passes.get(c.name) ?? [];
     const best = ps.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    const plan = batching(s.tokens, c.order === 'input' ? s.inputOrder : s.sortedOrder, c.batch, shape);
+    const padded = batching(s.tokens, c.order === 'input' ? s.inputOrder : s.sortedOrder, c.batch, shape);
+    // semvec's encoder packs sequences: it runs the texts' own tokens only.
+    const plan = c.engine === 'semvec' ? { ...padded, paddedTokens: padded.realTokens, executedGflop: padded.realGflop } : padded;
     const executedGflops = plan.executedGflop / best.seconds;
     return {
       ...c,
