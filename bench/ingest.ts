@@ -145,7 +145,7 @@ function printIndexRun(r: IndexRun, corpus: Corpus): void {
       ['part', 'seconds', 'of wall', 'calls'],
       [
         ['tokenising (tokenizer encode)', fmt(tk, 1), pct(tk), fmtInt(r.split.tokeniseCalls)],
-        ['inference (InferenceSession.run)', fmt(inf, 1), pct(inf), fmtInt(r.split.runCalls)],
+        ['inference (InferenceSession.run or semvec\'s encoder)', fmt(inf, 1), pct(inf), fmtInt(r.split.runCalls)],
         ['storage (batch upserts)', fmt(st, 1), pct(st), fmtInt(r.split.writeCalls)],
         ['rest (reading files, tensors, pooling, waiting)', fmt(Math.max(0, r.seconds - tk - inf - st), 1), pct(Math.max(0, r.seconds - tk - inf - st)), '-'],
       ],
