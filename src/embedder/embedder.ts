@@ -14,7 +14,7 @@ import { hardwareThreads } from '../system.js';
 import { checkInteger, checkOneOf, describe, fail, orDefault } from '../validate.js';
 import { normalizeInPlace } from '../vectors.js';
 import { checkChunkOptions, chunkText, type Chunk, type ChunkOptions, type ChunkPlan } from './chunking.js';
-import { ENGINE_OPTIONS, nativeEngineFor, OrtEngine, type Engine, type EngineName, type EngineOption } from './engines.js';
+import { ENGINE_OPTIONS, nativeEngineFor, OrtEngine, vnniEncoder, type Engine, type EngineName, type EngineOption } from './engines.js';
 import { isHubId, resolveModelFiles, type ModelFiles, type ResolveOptions } from './model-files.js';
 import type { Dtype, DtypeOption } from './precision.js';
 import { DEFAULT_MODEL, findModel, type Pooling } from './registry.js';
@@ -171,7 +171,9 @@ export class Embedder {
     const onnx = new OrtEngine(session, ort, encoder);
     let engine: Engine = onnx;
     let engineNote: string | undefined;
-    if (engineOption === 'semvec' || (engineOption === 'auto' && files.dtype === 'q8')) {
+    if (engineOption === 'auto' && files.dtype === 'q8' && !vnniEncoder()) {
+      engineNote = "semvec's encoder runs its int8 products at full speed only on AVX-512 VNNI, which this process does not use; engine: 'semvec' runs it anyway";
+    } else if (engineOption === 'semvec' || (engineOption === 'auto' && files.dtype === 'q8')) {
       const mine = await nativeEngineFor(files, config, threads, onnx, pooling).catch((err: Error) => ({ reason: err.message }));
       if ('reason' in mine) {
         if (engineOption === 'semvec') {

@@ -155,6 +155,18 @@ export function agreement(a: Float32Array, b: Float32Array, dim: number): { cosi
   return { cosine, centred };
 }
 
+/**
+ * Whether semvec's encoder runs its int8 products on AVX-512 VNNI here
+ * (`vpdpbusd`). Its other kernels (16-bit multiply-adds on AVX-512 or AVX2,
+ * scalar elsewhere) run at a third of that or less, so `engine: 'auto'`
+ * leaves int8 models to onnxruntime on such CPUs (and under SEMVEC_SIMD
+ * below avx512).
+ */
+export function vnniEncoder(): boolean {
+  const addon = native();
+  return addon.simdLevel() === 'avx512' && addon.cpuFeatures().avx512Vnni;
+}
+
 /** The centred cosine every probe text must reach for semvec's encoder to run a model. */
 export const PROBE_AGREEMENT = 0.99;
 

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,7 +12,8 @@ import { openSession, readModelText } from '../../src/embedder/model-load.js';
 import { readOnnxGraph } from '../../src/embedder/onnx-file.js';
 import { loadRuntime } from '../../src/embedder/runtime.js';
 import { TextEncoder } from '../../src/embedder/tokenize.js';
-import type { NativeEncoderSpec } from '../../src/native.js';
+import { native, type NativeEncoderSpec } from '../../src/native.js';
+import { simdLevel } from '../../src/index.js';
 import { haveMiniLmShapeQ8, haveToyModel, miniLmShapeQ8, miniLmShapeQ8Dir, toyModelDir } from '../helpers/models.js';
 
 /** Texts of 1 to ~200 tokens, words repeating as in real text. */
@@ -43,7 +46,7 @@ describe.skipIf(!haveMiniLmShapeQ8)("semvec's int8 encoder on the MiniLM-shaped 
   let theirs: Embedder;
   beforeAll(async () => {
     dir = miniLmShapeQ8Dir();
-    mine = await Embedder.load(dir, { dtype: 'q8', threads: 2 });
+    mine = await Embedder.load(dir, { dtype: 'q8', threads: 2, engine: 'semvec' });
     theirs = await Embedder.load(dir, { dtype: 'q8', threads: 2, engine: 'onnxruntime' });
   });
   afterAll(async () => {
@@ -52,7 +55,7 @@ describe.skipIf(!haveMiniLmShapeQ8)("semvec's int8 encoder on the MiniLM-shaped 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("engine 'auto' picks it, and its vectors agree with onnxruntime's for the same file (centred cosine >= 0.99 for every text)", async () => {
+  it("its vectors agree with onnxruntime's for the same file (centred cosine >= 0.99 for every text)", async () => {
     expect(mine.engine).toBe('semvec');
     expect(mine.engineNote).toBeUndefined();
     expect(theirs.engine).toBe('onnxruntime');
@@ -70,7 +73,7 @@ describe.skipIf(!haveMiniLmShapeQ8)("semvec's int8 encoder on the MiniLM-shaped 
     const texts = corpus(24);
     const together = mine.rows(await mine.embed(texts));
     const reversed = mine.rows(await mine.embed([...texts].reverse(), { batchSize: 5 }));
-    const one = await Embedder.load(dir, { dtype: 'q8', threads: 1 });
+    const one = await Embedder.load(dir, { dtype: 'q8', threads: 1, engine: 'semvec' });
     try {
       expect(one.engine).toBe('semvec');
       for (const i of [0, 3, 11, 23]) {
@@ -98,6 +101,31 @@ describe.skipIf(!haveMiniLmShapeQ8)("semvec's int8 encoder on the MiniLM-shaped 
       expect(refused).toEqual({ reason: expect.stringMatching(/disagree on the swapped spec: lowest centred cosine 0?\.\d+ over 12 probe texts/) });
     } finally {
       await reference.close();
+    }
+  });
+});
+
+describe.skipIf(!haveMiniLmShapeQ8)("engine 'auto' and the SIMD level", () => {
+  it("below AVX-512 VNNI (SEMVEC_SIMD=avx2) 'auto' keeps onnxruntime and says why; 'semvec' still runs the AVX2 kernels, agreeing with onnxruntime", () => {
+    const child = fileURLToPath(new URL('../helpers/engine-child.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, SEMVEC_SIMD: 'avx2' }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { auto: string; note?: string; semvec: string; agreement: { cosine: number; centred: number } };
+    expect(out.auto).toBe('onnxruntime');
+    expect(out.note).toMatch(/only on AVX-512 VNNI/);
+    expect(out.semvec).toBe('semvec');
+    expect(out.agreement.cosine).toBeGreaterThan(0.999);
+  });
+
+  it("at this machine's level 'auto' picks semvec's encoder exactly when the kernels are VNNI", async () => {
+    const dir = miniLmShapeQ8Dir();
+    try {
+      const m = await Embedder.load(dir, { dtype: 'q8', threads: 1 });
+      const vnni = simdLevel() === 'avx512' && native().cpuFeatures().avx512Vnni;
+      expect(m.engine).toBe(vnni ? 'semvec' : 'onnxruntime');
+      await m.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
