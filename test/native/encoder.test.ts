@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { SemvecError } from '../../src/index.js';
 import { native, type NativeEncoderLinear, type NativeEncoderNorm, type NativeEncoderSpec } from '../../src/native.js';
+import { codeOf } from '../helpers/errors.js';
 
 /** A deterministic pseudo-random stream (xorshift32) in [0, 1). */
 function stream(seed: number): () => number {
@@ -55,16 +55,6 @@ function tinySpec(seed = 1): NativeEncoderSpec {
       },
     ],
   };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SemvecError);
-    return (err as SemvecError).code;
-  }
-  return undefined;
 }
 
 describe('native encoder', () => {
