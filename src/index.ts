@@ -40,7 +40,7 @@ export type { RerankerOptions, RerankOptions, RerankResult } from './embedder/re
 export { defaultCacheDir, resolveModelFiles } from './embedder/model-files.js';
 export type { DownloadProgress, ModelFiles, ResolveOptions } from './embedder/model-files.js';
 export type { Dtype, DtypeOption } from './embedder/precision.js';
-export type { EngineName, EngineOption } from './embedder/engines.js';
+export type { EngineName, EngineOption } from './embedder/engine-option.js';
 export type { Chunk, ChunkMode, ChunkOptions } from './embedder/chunking.js';
 export { Client, checkCollectionName } from './collection/client.js';
 export type { ClientOptions, CollectionSummary, CreateCollectionOptions, GetCollectionOptions, OpenOptions } from './collection/client.js';

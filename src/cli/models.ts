@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { Embedder } from '../embedder/embedder.js';
-import type { EngineOption } from '../embedder/engines.js';
+import type { EngineOption } from '../embedder/engine-option.js';
 import type { DtypeOption } from '../embedder/precision.js';
 import type { Reranker } from '../embedder/reranker.js';
 import { DEFAULT_MODEL, findModel } from '../embedder/registry.js';

@@ -18,16 +18,13 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { createError, ErrorCode } from '../errors.js';
 import { native, type NativeEncoder, type NativeEncoderSpec } from '../native.js';
 import { findBert } from './bert-graph.js';
+import type { EngineName } from './engine-option.js';
 import type { ModelFiles } from './model-files.js';
 import { readOnnxGraph } from './onnx-file.js';
 import type { Pooling } from './registry.js';
 import type { Ort } from './runtime.js';
 import { clsPool, meanPool, type Encoding, type TextEncoder } from './tokenize.js';
 
-/** Which engine runs a model: `'auto'` picks semvec's for the int8 BERT exports it recognises. */
-export type EngineOption = 'auto' | 'semvec' | 'onnxruntime';
-export type EngineName = Exclude<EngineOption, 'auto'>;
-export const ENGINE_OPTIONS: readonly EngineOption[] = ['auto', 'semvec', 'onnxruntime'];
 
 /** Runs batches of encoded texts: one pooled row of `dim` floats per text. */
 export interface Engine {

@@ -12,7 +12,7 @@ import { DEFAULT_MODEL, loadEmbedder, MODEL_KEY, modelKey } from '../models.js';
 import { CliError, fmt, fmtInt, fmtRate, IngestMeter, usage, type Style } from '../output.js';
 import { collectFiles, duplicateId, isJsonlFile, readFileDocuments, type SourceDocument, type Split } from '../sources.js';
 import type { ChunkMode, ChunkPlan } from '../../embedder/chunking.js';
-import type { EngineOption } from '../../embedder/engines.js';
+import type { EngineOption } from '../../embedder/engine-option.js';
 import type { DtypeOption } from '../../embedder/precision.js';
 import type { IngestRecord, IngestResult } from '../../collection/ingest.js';
 import { type Command, Option } from 'commander';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Embedder } from '../../embedder/embedder.js';
 import type { Where, WhereDocument } from '../../collection/filter.js';
 import type { QueryMode } from '../../collection/types.js';
-import type { EngineOption } from '../../embedder/engines.js';
+import type { EngineOption } from '../../embedder/engine-option.js';
 import type { DtypeOption } from '../../embedder/precision.js';
 import type { Reranker } from '../../embedder/reranker.js';
 import { DEFAULT_MODEL, loadEmbedder, loadReranker, MODEL_KEY, modelKey } from '../models.js';
