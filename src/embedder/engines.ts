@@ -203,11 +203,16 @@ export async function checkedEngine(
   what: string,
 ): Promise<NativeEngine | { reason: string }> {
   const engine = new NativeEngine(new (native().Encoder)(spec, threads));
+  let agree = { cosine: 0, centred: 0 };
   const texts = probeTexts().map((t) => reference.encoder.encode(t));
-  const [mine, theirs] = [await engine.pooled(texts, pooling), await reference.pooled(texts, pooling)];
-  const agree = mine.dim === theirs.dim ? agreement(mine.rows, theirs.rows, mine.dim) : { cosine: 0, centred: 0 };
+  try {
+    const [mine, theirs] = [await engine.pooled(texts, pooling), await reference.pooled(texts, pooling)];
+    if (mine.dim === theirs.dim) agree = agreement(mine.rows, theirs.rows, mine.dim);
+  } finally {
+    // The encoder is freed unless it is returned: a failed probe frees it too.
+    if (agree.centred < PROBE_AGREEMENT) await engine.close();
+  }
   if (agree.centred < PROBE_AGREEMENT) {
-    await engine.close();
     return {
       reason:
         `semvec's encoder and onnxruntime disagree on ${what}: lowest centred cosine ${agree.centred.toFixed(4)} ` +
