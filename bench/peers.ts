@@ -24,7 +24,7 @@ import { PYTHON, SETUP_COMMAND, faissAvailable, startFaiss, type FaissDriver } f
 import { hnswlibDriver } from './peers/hnswlib.js';
 import { printKMeans, runKMeans, type KMeansResult } from './peers/kmeans.js';
 import { SEMVEC_IVF, semvecDriver } from './peers/semvec.js';
-import { EFS, HNSW_EF_CONSTRUCTION, HNSW_M, K, KMEANS, RECALL_LEVELS, TARGETS, type Params } from './peers/settings.js';
+import { APPROX_INDEXES, EFS, HNSW_EF_CONSTRUCTION, HNSW_M, K, KMEANS, RECALL_LEVELS, TARGETS, type ApproxIndexName, type Params } from './peers/settings.js';
 import { approximateTargets, exactTargets, graphTargets, printTargets, type TargetResult } from './peers/targets.js';
 import { usearchDriver } from './peers/usearch.js';
 
@@ -41,6 +41,7 @@ const COMMAND = {
     single: option.int('single-query calls per library and setting', '100'),
     reps: option.int('interleaved repetitions', '3'),
     difficulty: option.choices('data sets of the approximate comparison (realtext: text-like vectors, built once by bench/lib/realtext.py)', DATA_NAMES, 'hard,easy,realtext'),
+    indexes: option.choices('approximate indexes to build and sweep (semvec IVF, the reference of the build ratios, always runs)', APPROX_INDEXES, APPROX_INDEXES.join(',')),
     'no-approximate': option.flag('skip the approximate comparison'),
     'no-kmeans': option.flag('skip the k-means comparison'),
     'kmeans-k': option.int('k of the k-means comparison', { full: '1000', quick: '200' }),
@@ -62,6 +63,7 @@ function parseParams(): Params {
     single: v.single,
     reps: v.reps,
     difficulties: v.difficulty,
+    indexes: [...new Set<ApproxIndexName>(['semvec IVF', ...v.indexes])],
     approximate: !v['no-approximate'],
     kmeans: !v['no-kmeans'],
     kmeansK: v['kmeans-k'],
@@ -169,6 +171,8 @@ async function main(): Promise<void> {
   const report = new Report();
   printHeader(report, p, machine);
   const notes: string[] = [];
+  const skipped = APPROX_INDEXES.filter((name) => !p.indexes.includes(name));
+  if (p.approximate && skipped.length > 0) notes.push(`approximate indexes not run (--indexes): ${skipped.join(', ')}`);
   const hasFaiss = faissAvailable();
   if (!hasFaiss) {
     console.log(`\n  FAISS is not available to ${PYTHON} (import faiss, numpy failed); running without it.`);

@@ -37,6 +37,19 @@ export const TARGETS = {
   graphBuildOverIvf: 3, // semvec Graph build <= 3x semvec IVF build (train + add)
 } as const;
 
+/** Every approximate index the benchmark can build; semvec IVF, the reference of the build ratios, always runs. */
+export const APPROX_INDEXES = [
+  'semvec IVF',
+  'semvec IVF-SQ8',
+  'semvec IVF-RQ4',
+  'semvec Graph',
+  'FAISS IVF',
+  'FAISS HNSW',
+  'usearch HNSW',
+  'hnswlib HNSW',
+] as const;
+export type ApproxIndexName = (typeof APPROX_INDEXES)[number];
+
 /** The libraries whose indexes are compared. */
 export type Lib = 'semvec' | 'faiss' | 'usearch' | 'hnswlib';
 
@@ -47,6 +60,8 @@ export interface Params {
   single: number;
   reps: number;
   difficulties: DataName[];
+  /** The approximate indexes to build (always with semvec IVF). */
+  indexes: ApproxIndexName[];
   approximate: boolean;
   kmeans: boolean;
   kmeansK: number;
