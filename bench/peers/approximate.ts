@@ -20,7 +20,7 @@ import { innerProductScore, recallWithTies } from '../lib/recall.js';
 import { median, rotate, timed } from '../lib/timing.js';
 import { dataNotes, groundTruth, type ApproxBuild, type ApproxIndex, type DataName, type Dataset, type Footprint, type PeerDriver } from './driver.js';
 import { times, type ExactResult } from './exact.js';
-import { HNSW_EF_CONSTRUCTION, HNSW_M, K, RECALL_LEVELS, type ApproxIndexName, type Lib, type Params } from './settings.js';
+import { HNSW_EF_CONSTRUCTION, HNSW_M, K, RECALL_LEVELS, type Lib, type Params } from './settings.js';
 
 interface ApproxRow {
   value: number; // nprobe or ef
@@ -173,7 +173,7 @@ export async function runApproximate(p: Params, set: Dataset, drivers: readonly 
   const filtered: FilteredRow[] = [];
   for (const d of drivers) {
     for (const build of d.approximate(set, { nlist, tmp })) {
-      if (!p.indexes.includes(build.label as ApproxIndexName)) continue;
+      if (!p.indexes.includes(build.label)) continue;
       const measured = await buildMeasureFree(p, set, build, truth, baselines);
       libs.push(measured.lib);
       filtered.push(...measured.filtered);

@@ -17,6 +17,7 @@ import { BenchError } from '../lib/args.js';
 import { fmtInt, progress } from '../lib/format.js';
 import { collectGarbage } from '../lib/machine.js';
 import { timeEachWarm, timed, type Timed } from '../lib/timing.js';
+import type { ApproxIndexName } from './settings.js';
 import { K, WARMUP_CALLS, type Lib, type Params } from './settings.js';
 
 // ------------------------------------------------------------------- data ---
@@ -143,7 +144,7 @@ export interface ApproxIndex {
  * index built at once does not fit in 24 GiB).
  */
 export interface ApproxBuild {
-  label: string;
+  label: ApproxIndexName;
   /** Builds the index (timed), then measures its memory, save and load. */
   build(): Promise<ApproxIndex>;
 }

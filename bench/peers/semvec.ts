@@ -11,11 +11,11 @@ import type { IVFIndexOptions, IVFSearchOptions } from '../../src/index.js';
 import { progress } from '../lib/format.js';
 import { timed } from '../lib/timing.js';
 import { footprintOf, nprobeSweep, timeSingles, type ApproxBuild, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver } from './driver.js';
-import { EFS, K, KMEANS } from './settings.js';
+import { EFS, K, KMEANS, type ApproxIndexName } from './settings.js';
 
 /** One semvec IVF curve of the approximate comparison. */
 interface SemvecIvfConfig {
-  label: string;
+  label: ApproxIndexName;
   /** IVFIndex options besides dim, metric and nlist (which the benchmark sets). */
   options: Omit<IVFIndexOptions, 'dim' | 'metric' | 'nlist'>;
   /** Options of every search call besides nprobe (which the sweep sets). */
