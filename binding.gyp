@@ -50,6 +50,7 @@
         "native/core/graph_filter.cpp",
         "native/core/graph_index.cpp",
         "native/core/graph_index_io.cpp",
+        "native/core/graph_partition.cpp",
         "native/core/graph_layers.cpp",
         "native/core/graph_prune.cpp",
         "native/core/graph_repair.cpp",

@@ -15,6 +15,10 @@
  *   * size) is scanned, its codes scored and the best re-ranked exactly; a
  *   wider one is walked, the graph traversed through every node but only
  *   allowed ones returned. Neither collapses at low selectivity.
+ * - Partition (`nprobe`): a search may also start its walk from whole
+ *   groups of a k-means partition of the vectors, the query's best
+ *   `nprobe`, for data a walk alone cannot navigate. Trained on first use,
+ *   not saved; vectors added later join their nearest group.
  * - Remove: a removed vector becomes a tombstone, still a stepping stone for
  *   walks but never returned. When tombstones reach 10% of the nodes, the
  *   remove that gets there repairs the graph (every node linked to a
@@ -85,6 +89,17 @@ export interface GraphSearchOptions extends SearchOptions {
   ef?: number;
   /** Candidates re-scored exactly for this call (a count, or `'auto'`); default the index's rerank. */
   rerank?: GraphRerank;
+  /**
+   * Groups of the index's partition whose members also start this call's
+   * walk: the `nprobe` whose centroids score best against the query, 0 to
+   * 65536 (more than there are: all); default 0, a walk alone. For data
+   * where a walk stalls below the recall you need however wide (overlapping
+   * isotropic clusters, uniform noise), as an IVF scans its best lists.
+   * The partition (k-means, one group per 1,024 vectors) is trained by the
+   * first such search after the index was built, loaded or compacted:
+   * seconds at 1M vectors. See docs/choosing-an-index.md.
+   */
+  nprobe?: number;
 }
 
 /** Candidates a graph search re-scores exactly: a count from 0, or `'auto'` (min(max(32, ef), 256)). */
@@ -194,9 +209,11 @@ export class GraphIndex extends VectorIndex<NativeGraphIndex> {
     return Array.from(this.handle.neighbours(checkInteger(id, 'id', 0, Number.MAX_SAFE_INTEGER)));
   }
 
-  /** The native search arguments after k: allow-list, ef, rerank (undefined: the index's own). */
-  #searchArgs(options: GraphSearchOptions | undefined): [Float64Array | undefined, number | undefined, number | undefined] {
-    if (options === undefined) return [undefined, undefined, undefined];
+  /** The native search arguments after k: allow-list, ef, rerank (undefined: the index's own), nprobe. */
+  #searchArgs(
+    options: GraphSearchOptions | undefined,
+  ): [Float64Array | undefined, number | undefined, number | undefined, number | undefined] {
+    if (options === undefined) return [undefined, undefined, undefined, undefined];
     if (options === null || typeof options !== 'object') {
       fail(ErrorCode.INVALID_ARGUMENT, `search options must be an object like { ef: 128 }; received ${describe(options)}`);
     }
@@ -204,6 +221,7 @@ export class GraphIndex extends VectorIndex<NativeGraphIndex> {
       allowList(options),
       options.ef === undefined ? undefined : checkInteger(options.ef, 'ef', 1, limits.maxEf),
       options.rerank === undefined ? undefined : nativeRerank(options.rerank),
+      options.nprobe === undefined ? undefined : checkInteger(options.nprobe, 'nprobe', 0, limits.maxEf),
     ];
   }
 

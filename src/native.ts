@@ -140,9 +140,16 @@ export interface NativeGraphIndexInfo extends NativeFlatIndexInfo {
 
 export interface NativeGraphIndex extends NativeIndex {
   info(): NativeGraphIndexInfo;
-  /** ef and rerank: undefined for the index's own. */
-  search(queries: Float32Array, k: number, allow?: Float64Array, ef?: number, rerank?: number): NativeSearchResults;
-  searchAsync(queries: Float32Array, k: number, allow?: Float64Array, ef?: number, rerank?: number): Promise<NativeSearchResults>;
+  /** ef and rerank: undefined for the index's own; nprobe: undefined for 0. */
+  search(queries: Float32Array, k: number, allow?: Float64Array, ef?: number, rerank?: number, nprobe?: number): NativeSearchResults;
+  searchAsync(
+    queries: Float32Array,
+    k: number,
+    allow?: Float64Array,
+    ef?: number,
+    rerank?: number,
+    nprobe?: number,
+  ): Promise<NativeSearchResults>;
   ef(): number;
   setEf(ef: number): void;
   rerank(): number;

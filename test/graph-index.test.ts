@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Client, FlatIndex, GRAPH_DEFAULTS, GraphIndex, recallAtK, SemvecError, type Metric } from '../src/index.js';
-import { blobs } from './helpers/data.js';
+import { blobs, randomVectors } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semvec-graph-'));
@@ -58,6 +58,61 @@ describe('GraphIndex against the exact index', () => {
       }
       expect(recallAtK(got, exact, 10)).toBeGreaterThanOrEqual(0.9);
     }
+  });
+});
+
+describe('GraphIndex with nprobe (a k-means partition starts the walk)', () => {
+  // Structureless data: 20,480 random directions in 32 dimensions, where a
+  // narrow walk misses neighbours. 20 groups of about 1,024.
+  const n = 20480;
+  const d = 32;
+  const rows = randomVectors(n, d, 7);
+  const qs = randomVectors(200, d, 8);
+  const graph = new GraphIndex({ dim: d, metric: 'cosine' });
+  graph.add(rows);
+  const flat = new FlatIndex({ dim: d, metric: 'cosine' });
+  flat.add(rows);
+  const exact = flat.searchBatch(qs, 10);
+
+  it('every group scored (nprobe >= the groups) finds the exact top 10 where the walk alone does not', () => {
+    const walk = recallAtK(graph.searchBatch(qs, 10, { ef: 16 }), exact, 10);
+    const all = recallAtK(graph.searchBatch(qs, 10, { ef: 16, nprobe: 1000 }), exact, 10);
+    expect(walk).toBeLessThan(0.97);
+    expect(all).toBeGreaterThanOrEqual(0.99);
+    const some = recallAtK(graph.searchBatch(qs, 10, { ef: 16, nprobe: 4 }), exact, 10);
+    expect(some).toBeGreaterThan(walk);
+  });
+
+  it('single, batch and async searches agree; a loaded copy trains the same partition and searches the same', async () => {
+    const opts = { ef: 24, nprobe: 3 };
+    const got = graph.searchBatch(qs, 10, opts);
+    expect(graph.search(qs.subarray(0, d), 10, opts)).toEqual(got[0]);
+    expect(await graph.searchAsync(qs.subarray(d, 2 * d), 10, opts)).toEqual(got[1]);
+    const path = join(dir, 'nprobe.svx');
+    graph.save(path);
+    for (const copy of [GraphIndex.load(path), GraphIndex.open(path)]) expect(copy.searchBatch(qs, 10, opts)).toEqual(got);
+  });
+
+  it('vectors added after the partition was trained join it; removed ones are never returned; allow-lists hold', () => {
+    const g = new GraphIndex({ dim: d, metric: 'cosine' });
+    g.add(rows.subarray(0, 4096 * d));
+    g.search(qs.subarray(0, d), 1, { nprobe: 1 }); // trains 4 groups
+    // Near copies of the queries, added late: every group scored must find each as its query's best.
+    const late = new Float32Array(qs.subarray(0, 50 * d));
+    for (let i = 0; i < late.length; i++) late[i] = late[i]! + 1e-3;
+    g.add(late, Array.from({ length: 50 }, (_, i) => 100000 + i));
+    const found = g.searchBatch(qs.subarray(0, 50 * d), 1, { ef: 1, rerank: 1, nprobe: 100 });
+    expect(found.map((r) => r.ids[0])).toEqual(Array.from({ length: 50 }, (_, i) => 100000 + i));
+    g.remove([100000, 100001]);
+    const after = g.searchBatch(qs.subarray(0, 2 * d), 5, { nprobe: 100 });
+    for (const r of after) expect(Array.from(r.ids)).not.toContain(100000);
+    for (const r of after) expect(Array.from(r.ids)).not.toContain(100001);
+    const allow = Array.from({ length: 400 }, (_, i) => i * 10);
+    for (const r of g.searchBatch(qs.subarray(0, 5 * d), 10, { nprobe: 2, allowIds: allow })) for (const id of r.ids) expect(id % 10).toBe(0);
+  });
+
+  it('rejects a bad nprobe with ERR_INVALID_ARGUMENT', () => {
+    for (const bad of [-1, 1.5, 65537, 'x', Number.NaN]) expect(codeOf(() => graph.search(qs.subarray(0, d), 1, { nprobe: bad as never }))).toBe('ERR_INVALID_ARGUMENT');
   });
 });
 

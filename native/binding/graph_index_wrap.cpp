@@ -39,19 +39,21 @@ constexpr double kMaxEf = static_cast<double>(semvec::kMaxEf);
 // rerank travels as a count, or as kAutoRerank (one past the largest) for 'auto'.
 constexpr double kRerankArgMax = static_cast<double>(semvec::kAutoRerank);
 
-// search(queries, k, allow?, ef?, rerank?): undefined ef and rerank are the
-// index's own.
+// search(queries, k, allow?, ef?, rerank?, nprobe?): undefined ef and
+// rerank are the index's own; undefined nprobe is 0.
 struct GraphSearchArgs : SearchArgs {
   semvec::GraphSearchParams params() const {
     semvec::GraphSearchParams p;
     p.ef = ef;
     p.rerank = rerank;
+    p.nprobe = nprobe.value_or(0);
     p.allow = allow_data();
     p.n_allow = allow_size();
     return p;
   }
   std::optional<size_t> ef;
   std::optional<size_t> rerank;
+  std::optional<size_t> nprobe;
 };
 
 GraphSearchArgs graph_search_args(const Napi::CallbackInfo& info, size_t dim, bool async) {
@@ -59,6 +61,7 @@ GraphSearchArgs graph_search_args(const Napi::CallbackInfo& info, size_t dim, bo
   static_cast<SearchArgs&>(a) = search_args(info, dim, async);
   a.ef = optional_count_arg(info, 3, "ef", 1, kMaxEf);
   a.rerank = optional_count_arg(info, 4, "rerank", 0, kRerankArgMax);
+  a.nprobe = optional_count_arg(info, 5, "nprobe", 0, kMaxEf);
   return a;
 }
 
@@ -86,7 +89,7 @@ GraphIndexWrap::GraphIndexWrap(const Napi::CallbackInfo& info) : IndexWrap(info)
   index_ = guard(info.Env(), [&] { return std::make_shared<GraphIndex>(dim, metric, p); });
 }
 
-// search(queries, k, allow?, ef?, rerank?) -> { k, nq, ids, scores, counts }
+// search(queries, k, allow?, ef?, rerank?, nprobe?) -> { k, nq, ids, scores, counts }
 Napi::Value GraphIndexWrap::Search(const Napi::CallbackInfo& info) { return SearchOn(info, false); }
 
 Napi::Value GraphIndexWrap::SearchAsync(const Napi::CallbackInfo& info) { return SearchOn(info, true); }

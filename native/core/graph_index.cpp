@@ -108,7 +108,7 @@ size_t GraphIndex::memory_usage() const {
   std::shared_lock<RwLock> lock(mutex_);
   return sizeof(*this) + store_.memory_usage() + slot_of_.memory_usage() +
          entry_.sum.capacity() * sizeof(double) + entry_.slots.capacity() * sizeof(uint32_t) +
-         entry_.layers.memory_usage() + prune_.memory_usage();
+         entry_.layers.memory_usage() + prune_.memory_usage() + partition_memory();
 }
 
 size_t GraphIndex::mapped_bytes() const { return mapping_ ? mapping_->size() : 0; }
@@ -153,6 +153,12 @@ void GraphIndex::add(const float* x, size_t n, const uint64_t* ids) {
     throw;
   }
   for (size_t i = 0; i < n; ++i) slot_of_.insert(assigned[i], first + i);
+  // The partition is derived: dropped (trained again when asked) rather than failing a done add.
+  if (partition_) try {
+      partition_->append(store_, first, n);
+    } catch (...) {
+      partition_.reset();
+    }
   next_id_ = std::max(next_id_, *std::max_element(assigned.begin(), assigned.end()) + 1);
 }
 
@@ -168,11 +174,23 @@ GraphFilter GraphIndex::filter_locked(const uint64_t* allow, size_t n_allow, siz
                            });
 }
 
-void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, const GraphFilter& filter,
-                            TopK& heap) const {
+size_t GraphIndex::partition_memory() const {
+  std::lock_guard<std::mutex> lock(partition_mutex_);
+  return partition_ ? partition_->memory_usage() : 0;
+}
+
+const GraphPartition& GraphIndex::partition() const {
+  std::lock_guard<std::mutex> lock(partition_mutex_);
+  if (!partition_ || partition_->stale(store_.size()))
+    partition_ = std::make_unique<GraphPartition>(store_, metric_, params_.seed);
+  return *partition_;
+}
+
+void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, size_t nprobe,
+                            const GraphPartition* partition, const GraphFilter& filter, TopK& heap) const {
   GraphScratch& s = search_scratch();
   thread_local std::vector<GraphHit> hits;
-  thread_local std::vector<uint32_t> routed;
+  thread_local std::vector<uint32_t> routed, probed;
   s.probe.prepare(q, store_);
   const size_t keep = rerank == 0 ? k : std::max(rerank, k);
   if (filter.scan) {
@@ -180,6 +198,12 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
     score_slots(store_, filter.slots.data(), filter.slots.size(), s, best);
     hits.clear();
     for (const Hit& h : best.take_sorted()) hits.push_back({h.score, static_cast<uint32_t>(h.id)});
+  } else if (partition != nullptr) {
+    // The route's starts, then the members of the nprobe best groups.
+    const WalkStart start = walk_start(store_, entry_, s, routed);
+    probed.assign(start.slots, start.slots + start.n);
+    partition->probe(q, nprobe, probed);
+    beam_search(store_, probed.data(), probed.size(), ef, filter.slot_filter(store_), s, hits);
   } else {
     const WalkStart start = walk_start(store_, entry_, s, routed);
     beam_search(store_, start.slots, start.n, ef, filter.slot_filter(store_), s, hits);
@@ -195,6 +219,7 @@ SearchResults GraphIndex::search(const float* q, size_t nq, size_t k, const Grap
   if (k == 0) bad("k must be >= 1; received 0");
   if (params.ef) check_range("ef", *params.ef, 1, kMaxEf);
   if (params.rerank) check_rerank(*params.rerank);
+  if (params.nprobe) check_range("nprobe", params.nprobe, 0, kMaxEf);
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);
@@ -212,13 +237,16 @@ SearchResults GraphIndex::search(const float* q, size_t nq, size_t k, const Grap
     return res;
   }
   std::vector<TopK> heaps(nq, TopK(res.k));
+  const size_t nprobe = params.nprobe;
+  const GraphPartition* partition = nprobe > 0 && !filter.scan ? &this->partition() : nullptr;
   ThreadPool& pool = ThreadPool::global();
   if (nq == 1) {
-    search_one(qs, res.k, ef, rerank, filter, heaps[0]);
+    search_one(qs, res.k, ef, rerank, nprobe, partition, filter, heaps[0]);
   } else {
     std::atomic<size_t> next{0};
     pool.parallel_for(std::min(pool.threads(), nq), [&](size_t) {
-      for (size_t i = next++; i < nq; i = next++) search_one(qs + i * dim_, res.k, ef, rerank, filter, heaps[i]);
+      for (size_t i = next++; i < nq; i = next++)
+        search_one(qs + i * dim_, res.k, ef, rerank, nprobe, partition, filter, heaps[i]);
     });
   }
   finish_results(heaps.data(), qs, nq, dim_, metric_, res);
@@ -253,6 +281,7 @@ size_t GraphIndex::remove(const uint64_t* ids, size_t n) {
 }
 
 void GraphIndex::repair_locked() {
+  partition_.reset();  // slots are renumbered (until then a tombstone stays in its group: walks skip it)
   ThreadPool& pool = ThreadPool::global();
   repair_tombstone_links(store_, params_.alpha, prune_, pool);
   std::vector<uint8_t> keep(store_.size());

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@
 #include "api_limits.h"
 #include "file_format.h"
 #include "file_mapping.h"
+#include "graph_partition.h"
 #include "graph_build.h"
 #include "graph_filter.h"
 #include "graph_store.h"
@@ -97,6 +99,9 @@ constexpr double kGraphScanFactor = 50.0;
 struct GraphSearchParams {
   std::optional<size_t> ef;      // 1..kMaxEf; raised to k
   std::optional<size_t> rerank;  // 0..kMaxRerank, or kAutoRerank
+  // Groups of the partition whose members also start the walk
+  // (graph_partition.h), 0..kMaxEf; 0: none, and no partition.
+  size_t nprobe = 0;
   // Allow-list: only these n_allow ids may be returned (ids the index does
   // not hold are ignored); nullptr: any.
   const uint64_t* allow = nullptr;
@@ -156,8 +161,12 @@ class GraphIndex {
   static void check_params(size_t dim, const GraphParams& p);
 
  private:
-  void search_one(const float* q, size_t k, size_t ef, size_t rerank, const GraphFilter& filter,
-                  TopK& heap) const;
+  void search_one(const float* q, size_t k, size_t ef, size_t rerank, size_t nprobe, const GraphPartition* partition,
+                  const GraphFilter& filter, TopK& heap) const;
+  // The partition, trained now if there is none or it is stale (under the
+  // shared lock: partition_mutex_ serialises it).
+  const GraphPartition& partition() const;
+  size_t partition_memory() const;
   GraphFilter filter_locked(const uint64_t* allow, size_t n_allow, size_t ef) const;
   void repair_locked();
   uint64_t slot_of_locked(uint64_t id) const;  // NotFound, or CorruptFile past the store
@@ -181,6 +190,10 @@ class GraphIndex {
   size_t deleted_ = 0;
   uint64_t next_id_ = 0;
   mutable RwLock mutex_;
+  // Trained by a search under the shared lock; added to, or dropped, by
+  // changes under the exclusive lock.
+  mutable std::mutex partition_mutex_;
+  mutable std::unique_ptr<GraphPartition> partition_;
   std::shared_ptr<const FileMapping> mapping_;  // set: a read-only index over this file
 };
 

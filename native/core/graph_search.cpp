@@ -68,15 +68,23 @@ void beam_search(const Graph& g, const uint32_t* entries, size_t n_entries, size
   s.visited.reset(g.size());
   s.queue.clear();
   s.results.clear();
-  s.rows.clear();
-  s.slots.clear();
-  for (size_t e = 0; e < n_entries; ++e) {
-    if (!s.visited.visit(entries[e])) continue;
-    s.slots.push_back(entries[e]);
-    s.rows.push_back(g.code(entries[e]));
+  // The entries in chunks, the next chunk's rows fetched while one is
+  // scored (a partition's groups give thousands, graph_partition.h).
+  constexpr size_t kChunk = 32;
+  size_t count = 0;
+  for (size_t e = 0; e < n_entries; e += kChunk) {
+    const size_t end = std::min(n_entries, e + kChunk);
+    for (size_t j = end; j < std::min(n_entries, end + kChunk); ++j) prefetch_bytes(g.code(entries[j]), stride);
+    s.rows.clear();
+    s.slots.clear();
+    for (size_t j = e; j < end; ++j) {
+      if (!s.visited.visit(entries[j])) continue;
+      s.slots.push_back(entries[j]);
+      s.rows.push_back(g.code(entries[j]));
+    }
+    count += s.slots.size();
+    offer_scored(ef, filter, s);
   }
-  size_t count = s.slots.size();
-  offer_scored(ef, filter, s);
   while (!s.queue.empty()) {
     const GraphHit c = s.queue.front();
     if (s.results.size() >= ef && graph_better(s.results.front(), c)) break;

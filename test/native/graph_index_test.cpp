@@ -437,3 +437,35 @@ TEST("graph: a link or entry outside the slots is refused even without verify; b
   const auto flat = bytes_of(*p.flat);
   CHECK_THROWS_CODE(GraphIndex::deserialize(flat.data(), flat.size()), ErrorCode::WrongKind);
 }
+
+TEST("graph nprobe: the partition and its searches do not depend on the number of threads; all groups find the exact top 10") {
+  const size_t n = 6000, d = 16, nq = 40, k = 10;
+  auto x = testutil::random_vectors(n, d, 31);
+  auto q = testutil::random_vectors(nq, d, 32);
+  ThreadPool& pool = ThreadPool::global();
+  const size_t before = pool.threads();
+  for (Metric m : kMetrics) {
+    GraphIndex g(d, m);
+    g.add(x.data(), n, nullptr);
+    FlatIndex flat(d, m);
+    flat.add(x.data(), n, nullptr);
+    GraphSearchParams some;
+    some.ef = 16;
+    some.nprobe = 3;
+    pool.set_threads(1);
+    const SearchResults one = g.search(q.data(), nq, k, some);
+    // A copy trains its own partition, on 3 threads.
+    const auto bytes = bytes_of(g);
+    auto copy = GraphIndex::deserialize(bytes.data(), bytes.size());
+    pool.set_threads(3);
+    CHECK(same(copy->search(q.data(), nq, k, some), one));
+    GraphSearchParams all = some;
+    all.nprobe = n;  // more than the groups: every one
+    GraphSearchParams walk;
+    walk.ef = 16;
+    const double with_all = recall(g.search(q.data(), nq, k, all), flat.search(q.data(), nq, k));
+    CHECK(with_all >= 0.99);
+    CHECK(with_all > recall(g.search(q.data(), nq, k, walk), flat.search(q.data(), nq, k)));
+  }
+  pool.set_threads(before);
+}
