@@ -18,12 +18,12 @@ import { collectGarbage, type Machine } from '../lib/machine.js';
 import { renderRecallQpsSvg, type Report } from '../lib/report.js';
 import { innerProductScore, recallWithTies } from '../lib/recall.js';
 import { median, rotate, timed } from '../lib/timing.js';
-import { dataNotes, groundTruth, type ApproxBuild, type ApproxIndex, type DataName, type Dataset, type Footprint, type PeerDriver } from './driver.js';
+import { dataNotes, groundTruth, type ApproxBuild, type ApproxIndex, type DataName, type Dataset, type Footprint, type PeerDriver, type SettingValue } from './driver.js';
 import { times, type ExactResult } from './exact.js';
 import { HNSW_EF_CONSTRUCTION, HNSW_M, K, RECALL_LEVELS, type Lib, type Params } from './settings.js';
 
 interface ApproxRow {
-  value: number; // nprobe or ef
+  value: SettingValue; // nprobe or ef (with more, a string: '256 nprobe 64')
   /** recall@10 with ties at the 10th score counted (bench/lib/recall.ts); the levels and targets use it. */
   recall: number;
   /** recall@10 by id, for reference. */
@@ -102,7 +102,7 @@ function filterBaselines(set: Dataset): FilterBaseline[] {
 }
 
 /** An index with an allow-list search, at each baseline's selectivity and each of FILTER_EFS. */
-function measureFiltered(index: ApproxIndex, set: Dataset, baselines: readonly FilterBaseline[]): FilteredRow[] {
+function measureFiltered(index: ApproxIndex<SettingValue>, set: Dataset, baselines: readonly FilterBaseline[]): FilteredRow[] {
   const filtered = index.filtered;
   if (filtered === undefined) return [];
   progress(`${set.difficulty}: ${index.label}: filtered search`);
@@ -117,7 +117,7 @@ function measureFiltered(index: ApproxIndex, set: Dataset, baselines: readonly F
 }
 
 /** One index's sweep: recall on repetition 0, batch QPS as the median of `reps` repetitions (the settings' order rotated), then single queries. */
-async function measureSweep(p: Params, set: Dataset, index: ApproxIndex, truth: ResultIds[]): Promise<ApproxLib> {
+async function measureSweep(p: Params, set: Dataset, index: ApproxIndex<SettingValue>, truth: ResultIds[]): Promise<ApproxLib> {
   const batch = index.values.map(() => [] as number[]);
   const recall = index.values.map(() => 0);
   const recallIds = index.values.map(() => 0);

@@ -118,20 +118,23 @@ export interface Footprint {
   loadSeconds: number;
 }
 
+/** One value of a search-time setting: a number, or a string naming more than one (`'256 nprobe 64'`: ef 256 with nprobe 64). */
+export type SettingValue = number | string;
+
 /** One built approximate index and its search-time setting to sweep. */
-export interface ApproxIndex {
+export interface ApproxIndex<V extends SettingValue = number> {
   /** Curve and table name, e.g. 'FAISS IVF'. */
   label: string;
   lib: Lib;
   method: string;
   setting: 'nprobe' | 'ef';
-  values: readonly number[];
+  values: readonly V[];
   buildSeconds: number;
   buildDetail: Record<string, number>;
   footprint: Footprint;
-  batch(value: number): Promise<Timed<ResultIds[]>>;
+  batch(value: V): Promise<Timed<ResultIds[]>>;
   /** Seconds per call of `count` single-query calls (after a warm-up). */
-  single(value: number, count: number): Promise<number[]>;
+  single(value: V, count: number): Promise<number[]>;
   /** A batch search restricted to `allowIds`, where the library has one (semvec). */
   filtered?(allowIds: Float64Array, value: number): Timed<ResultIds[]>;
   /** Releases the index now (in-process indexes without one go with their last reference). */
@@ -146,7 +149,7 @@ export interface ApproxIndex {
 export interface ApproxBuild {
   label: ApproxIndexName;
   /** Builds the index (timed), then measures its memory, save and load. */
-  build(): Promise<ApproxIndex>;
+  build(): Promise<ApproxIndex<SettingValue>>;
 }
 
 /** What an approximate build needs besides the data: semvec's nlist (the IVF peers use the same) and a scratch directory. */

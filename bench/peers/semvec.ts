@@ -7,11 +7,11 @@
 import { join } from 'node:path';
 
 import { FlatIndex, GRAPH_DEFAULTS, GraphIndex, IVF_TRAINING_DEFAULTS, IVFIndex, kmeans } from '../../src/index.js';
-import type { IVFIndexOptions, IVFSearchOptions } from '../../src/index.js';
+import type { GraphSearchOptions, IVFIndexOptions, IVFSearchOptions } from '../../src/index.js';
 import { progress } from '../lib/format.js';
 import { timed } from '../lib/timing.js';
-import { footprintOf, nprobeSweep, timeSingles, type ApproxBuild, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver } from './driver.js';
-import { EFS, K, KMEANS, type ApproxIndexName } from './settings.js';
+import { footprintOf, nprobeSweep, timeSingles, type ApproxBuild, type ApproxIndex, type BuildContext, type Dataset, type PeerDriver, type SettingValue } from './driver.js';
+import { EFS, GRAPH_PROBES, K, KMEANS, type ApproxIndexName } from './settings.js';
 
 /** One semvec IVF curve of the approximate comparison. */
 interface SemvecIvfConfig {
@@ -57,25 +57,42 @@ function semvecIvf(config: SemvecIvfConfig, set: Dataset, { nlist, tmp }: BuildC
   };
 }
 
-/** semvec's GraphIndex with its defaults (built on all cores), swept over ef. */
-function semvecGraph(set: Dataset, { tmp }: BuildContext): ApproxIndex {
+/** A graph setting: ef alone (a walk), or `'<ef> nprobe <nprobe>'` (the partition's best groups start the walk). */
+function graphSearch(value: SettingValue): GraphSearchOptions {
+  if (typeof value === 'number') return { ef: value };
+  const m = /^(\d+) nprobe (\d+)$/.exec(value);
+  if (!m) throw new Error(`not a graph setting: ${value}`);
+  return { ef: Number(m[1]), nprobe: Number(m[2]) };
+}
+
+/**
+ * semvec's GraphIndex with its defaults (built on all cores), swept over ef
+ * and over GRAPH_PROBES; its build time includes training the partition
+ * that nprobe searches use.
+ */
+function semvecGraph(set: Dataset, { tmp }: BuildContext): ApproxIndex<SettingValue> {
   const { degree, buildEf, alpha, rerank } = GRAPH_DEFAULTS;
-  progress(`${set.difficulty}: semvec Graph build (degree ${degree}, buildEf ${buildEf}, all cores)`);
+  progress(`${set.difficulty}: semvec Graph build (degree ${degree}, buildEf ${buildEf}, all cores, then its partition)`);
   const graph = new GraphIndex({ dim: set.dim, metric: 'ip' });
   const add = timed(() => graph.add(set.data));
+  // The first search with nprobe trains the partition.
+  const partition = timed(() => graph.search(set.qs[0]!, 1, { nprobe: 1 }));
   const file = join(tmp, 'semvec-graph.svx');
   const footprint = footprintOf(file, graph.memoryUsage(), () => graph.save(file), () => GraphIndex.load(file).close());
   return {
     label: 'semvec Graph',
     lib: 'semvec',
-    method: `GraphIndex degree ${degree}, buildEf ${buildEf}, alpha ${alpha}, rerank ${rerank} (8-bit codes, exact re-ranking)`,
+    method: `GraphIndex degree ${degree}, buildEf ${buildEf}, alpha ${alpha}, rerank ${rerank} (8-bit codes, exact re-ranking); 'ef E nprobe P': the walk also starts from the P best groups of its k-means partition`,
     setting: 'ef',
-    values: EFS,
-    buildSeconds: add.seconds,
-    buildDetail: { addSeconds: add.seconds },
+    values: [...EFS, ...GRAPH_PROBES],
+    buildSeconds: add.seconds + partition.seconds,
+    buildDetail: { addSeconds: add.seconds, partitionSeconds: partition.seconds },
     footprint,
-    batch: async (ef) => timed(() => graph.searchBatch(set.queries, K, { ef })),
-    single: async (ef, count) => timeSingles(count, (i) => graph.search(set.qs[i]!, K, { ef })),
+    batch: async (value) => timed(() => graph.searchBatch(set.queries, K, graphSearch(value))),
+    single: async (value, count) => {
+      const options = graphSearch(value);
+      return timeSingles(count, (i) => graph.search(set.qs[i]!, K, options));
+    },
     filtered: (allowIds, ef) => timed(() => graph.searchBatch(set.queries, K, { allowIds, ef })),
     free: async () => graph.close(),
   };

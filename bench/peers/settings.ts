@@ -12,6 +12,23 @@ export const K = 10;
  * 2 a library that fell just short at one ef was judged at twice that.
  */
 export const EFS = [10, 14, 20, 28, 40, 56, 80, 112, 160, 224, 320, 448, 640, 896, 1280, 1792, 2560] as const;
+/**
+ * The graph's settings with its partition (`'ef E nprobe P'`, GraphIndex's
+ * nprobe): for data a walk alone cannot navigate (the hard mixture at 1M),
+ * swept after EFS.
+ */
+export const GRAPH_PROBES = [
+  '64 nprobe 16',
+  '64 nprobe 32',
+  '64 nprobe 48',
+  '128 nprobe 64',
+  '256 nprobe 128',
+  '512 nprobe 256',
+  '1024 nprobe 512',
+  '1024 nprobe 768',
+  '1024 nprobe 1024',
+  '2048 nprobe 2048',
+] as const;
 export const HNSW_M = 16;
 /** FAISS's IndexHNSWFlat is built with M = 32 (its common setting for 384-d text embeddings). */
 export const FAISS_HNSW_M = 32;
