@@ -19,9 +19,20 @@ inline bool graph_better(const GraphHit& a, const GraphHit& b) {
 }
 
 // The queue is a max-heap (the best candidate on top), the results a
-// min-heap (the worst result on top).
-inline bool queue_less(const GraphHit& a, const GraphHit& b) { return graph_better(b, a); }
-inline bool results_less(const GraphHit& a, const GraphHit& b) { return graph_better(a, b); }
+// min-heap (the worst result on top). Function objects, not functions, so
+// that the heap operations inline them (as pointers they were a call per
+// comparison: 6% of a build's time).
+struct QueueLess {
+  bool operator()(const GraphHit& a, const GraphHit& b) const { return graph_better(b, a); }
+};
+struct ResultsLess {
+  bool operator()(const GraphHit& a, const GraphHit& b) const { return graph_better(a, b); }
+};
+struct Better {
+  bool operator()(const GraphHit& a, const GraphHit& b) const { return graph_better(a, b); }
+};
+constexpr QueueLess queue_less{};
+constexpr ResultsLess results_less{};
 
 inline void prefetch_bytes(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
@@ -107,7 +118,7 @@ void beam_search(const Graph& g, const uint32_t* entries, size_t n_entries, size
     offer_scored(ef, filter, s);
   }
   out.assign(s.results.begin(), s.results.end());
-  std::sort(out.begin(), out.end(), graph_better);
+  std::sort(out.begin(), out.end(), Better{});
   if (scored) *scored += count;
 }
 
