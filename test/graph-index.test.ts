@@ -236,6 +236,10 @@ describe("collections with index: 'graph'", () => {
     const ask = async (col: typeof g, where?: { cat: string }) =>
       (await col.query({ queryEmbeddings: [rows(3), rows(300)], nResults: 5, where })).map((hits) => hits.map((h) => h.id));
     for (const where of [undefined, { cat: 'rare' }, { cat: 'common' }]) expect(await ask(g, where)).toEqual(await ask(f, where));
+    // nprobe reaches the graph: every group scored agrees too; a bad one is refused.
+    const probed = (await g.query({ queryEmbeddings: [rows(3), rows(300)], nResults: 5, nprobe: 1000 })).map((hits) => hits.map((h) => h.id));
+    expect(probed).toEqual(await ask(f));
+    await expect(g.query({ queryEmbeddings: [rows(3)], nResults: 5, nprobe: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await g.delete({ ids: ['r3'] });
     expect((await ask(g))[0]).not.toContain('r3');
     await client.close();

@@ -401,7 +401,7 @@ export class CollectionIndex {
     const index = this.#index as Index;
     const size = this.#size;
     const run = (kk: number, allowIds?: Float64Array) =>
-      index instanceof FlatIndex || index instanceof GraphIndex ? index.searchBatchAsync(queries, kk, { allowIds }) : index.searchBatchAsync(queries, kk, { allowIds, nprobe });
+      index instanceof FlatIndex ? index.searchBatchAsync(queries, kk, { allowIds }) : index.searchBatchAsync(queries, kk, { allowIds, nprobe });
     // Exact search (flat, mapped or not) batches and widens filters; a graph filters in its walk (or scans a narrow allow-list) by itself.
     const exact = index instanceof FlatIndex || (index instanceof LayeredIndex && !index.isIvf);
     if (allow === undefined && exact) return this.#batcher.search(queries, queries.length / index.dim, k);

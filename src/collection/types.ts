@@ -93,7 +93,7 @@ export interface QueryOptions extends Filters {
   maxDistance?: number;
   /** Default: documents and metadatas. */
   include?: readonly Include[];
-  /** IVF collections: lists to probe (see IVFIndex). */
+  /** IVF collections: lists to probe (see IVFIndex). Graph collections: groups of the graph's partition that also start the walk (see GraphIndex; default 0). */
   nprobe?: number;
   /**
    * A metadata key: at most one match (the best) per value of it, e.g.
