@@ -153,7 +153,9 @@ void GraphIndex::add(const float* x, size_t n, const uint64_t* ids) {
     throw;
   }
   for (size_t i = 0; i < n; ++i) slot_of_.insert(assigned[i], first + i);
-  // The partition is derived: dropped (trained again when asked) rather than failing a done add.
+  // The partition is derived: dropped (trained again when asked) when it
+  // is stale, or rather than failing a done add.
+  if (partition_ && partition_->stale(store_.size())) partition_.reset();
   if (partition_) try {
       partition_->append(store_, first, n);
     } catch (...) {

@@ -9,17 +9,17 @@
 // a walk, points towards the clusters a query's neighbours are in, and
 // recall@10 stopped at 0.9385 at ef 2,560 (0.62 for the queries drawn from
 // the noise). A group's centroid is close to a cluster's centre.
-// Measured there (one-off, 1,000 queries, two cores): ef 64 with nprobe
-// 32 of 3,900 groups 0.9485 in 0.88 ms a query, ef 128 / nprobe 64
-// 0.9595 in 1.6 ms, ef 1,024 / nprobe 1,024 0.9915 in 19 ms. Other
-// groupings tried there: the walk's own anchors (graph_codes.h) as groups,
-// 0.9133 at ef 1,024 / nprobe 1,024, no better than the walk alone; plain
-// (not spherical) k-means ranked by inner product, 0.9163 at ef 256 /
-// nprobe 64 against 0.9604 spherical; two-level k-means (sqrt of the
-// groups, then each split), trained in 2.3 s instead of 16 s, 0.9163
-// against 0.9441 at the same setting (both plain); 64 training points per
-// group instead of 16, 0.9788 against 0.9751 at ef 1,024 / nprobe 1,024
-// (plain) for 26 s of training instead of 12.
+// Measured there (bench:peers, docs/benchmarks/peers-1m-hard-nprobe.md,
+// 3,906 groups): ef 64 with nprobe 48 reached 0.955 in 0.79 ms a single
+// query, ef 1,024 with nprobe 1,024 0.9915 in 11.8 ms. Other groupings
+// tried there (one-off script, 1,000 queries): the walk's own anchors
+// (graph_codes.h) as groups, 0.9133 at ef 1,024 / nprobe 1,024, no better
+// than the walk alone; plain (not spherical) k-means, 0.9441 at ef 256 /
+// nprobe 64 against 0.9604 spherical; plain two-level k-means (sqrt of the
+// groups, then each split), trained in 2.3 s instead of 12, 0.9163 at the
+// same setting; plain with 64 training vectors per group instead of 16,
+// 0.9788 against 0.9751 at ef 1,024 / nprobe 1,024, for 26 s of training
+// instead of 12.
 //
 // Derived from the vectors, never saved: trained by the first search that
 // asks for it, with IVF training's k-means (ivf_index.h: random starts, 10
