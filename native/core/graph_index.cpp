@@ -200,14 +200,13 @@ void GraphIndex::search_one(const float* q, size_t k, size_t ef, size_t rerank, 
     score_slots(store_, filter.slots.data(), filter.slots.size(), s, best);
     hits.clear();
     for (const Hit& h : best.take_sorted()) hits.push_back({h.score, static_cast<uint32_t>(h.id)});
-  } else if (partition != nullptr) {
-    // The route's starts, then the members of the nprobe best groups.
-    const WalkStart start = walk_start(store_, entry_, s, routed);
-    probed.assign(start.slots, start.slots + start.n);
-    partition->probe(q, nprobe, probed);
-    beam_search(store_, probed.data(), probed.size(), ef, filter.slot_filter(store_), s, hits);
   } else {
-    const WalkStart start = walk_start(store_, entry_, s, routed);
+    WalkStart start = walk_start(store_, entry_, s, routed);
+    if (partition != nullptr) {  // the route's starts, then the members of the nprobe best groups
+      probed.assign(start.slots, start.slots + start.n);
+      partition->probe(q, nprobe, probed);
+      start = {probed.data(), probed.size()};
+    }
     beam_search(store_, start.slots, start.n, ef, filter.slot_filter(store_), s, hits);
   }
   if (rerank == 0) {
@@ -221,7 +220,7 @@ SearchResults GraphIndex::search(const float* q, size_t nq, size_t k, const Grap
   if (k == 0) bad("k must be >= 1; received 0");
   if (params.ef) check_range("ef", *params.ef, 1, kMaxEf);
   if (params.rerank) check_rerank(*params.rerank);
-  if (params.nprobe) check_range("nprobe", params.nprobe, 0, kMaxEf);
+  check_range("nprobe", params.nprobe, 0, kMaxEf);
   check_finite(q, nq, dim_, "queries");
   std::vector<float> qbuf;
   const float* qs = prepare_queries(q, nq, dim_, metric_, qbuf);

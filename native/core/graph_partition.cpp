@@ -12,7 +12,7 @@
 namespace semvec {
 
 GraphPartition::GraphPartition(const GraphStore& g, Metric metric, uint64_t seed)
-    : dim_(g.dim()), l2_(metric == Metric::L2), trained_(g.size()) {
+    : dim_(g.dim()), l2_(metric == Metric::L2), trained_(g.size()), packed_(g.dim(), l2_) {
   const size_t n = g.size(), d = dim_;
   const size_t groups = std::max<size_t>(1, (n + kGraphGroupSize / 2) / kGraphGroupSize);
   KMeansParams p = IvfIndex::training_defaults();
@@ -29,17 +29,16 @@ GraphPartition::GraphPartition(const GraphStore& g, Metric metric, uint64_t seed
   sqnorms_.resize(members_.size());
   for (size_t j = 0; j < members_.size(); ++j)
     sqnorms_[j] = kernels().inner_product(centroids_.data() + j * d, centroids_.data() + j * d, d);
+  std::vector<uint64_t> ids(groups);
+  for (size_t j = 0; j < groups; ++j) ids[j] = j;
+  packed_.append(centroids_.data(), groups, ids.data(), false, nullptr);
 }
 
 void GraphPartition::append(const GraphStore& g, size_t first, size_t n) {
   if (n == 0) return;
-  PackedStore packed(dim_, l2_);
-  std::vector<uint64_t> ids(groups());
-  for (size_t j = 0; j < ids.size(); ++j) ids[j] = j;
-  packed.append(centroids_.data(), groups(), ids.data(), false, nullptr);
   std::vector<uint32_t> best(n);
   std::vector<float> score(n);
-  assign_best(g.vector(first), n, dim_, packed.run(), best.data(), score.data());
+  assign_best(g.vector(first), n, dim_, packed_.run(), best.data(), score.data());
   for (size_t i = 0; i < n; ++i) members_[best[i]].push_back(static_cast<uint32_t>(first + i));
 }
 
@@ -65,7 +64,7 @@ void GraphPartition::probe(const float* q, size_t nprobe, std::vector<uint32_t>&
 }
 
 size_t GraphPartition::memory_usage() const {
-  size_t bytes = (centroids_.capacity() + sqnorms_.capacity()) * sizeof(float);
+  size_t bytes = (centroids_.capacity() + sqnorms_.capacity()) * sizeof(float) + packed_.memory_usage();
   for (const auto& group : members_) bytes += group.capacity() * sizeof(uint32_t) + sizeof(group);
   return bytes;
 }

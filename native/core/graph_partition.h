@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "metric.h"
+#include "packed_store.h"
 
 namespace semvec {
 
@@ -68,6 +69,7 @@ class GraphPartition {
   size_t trained_;
   std::vector<float> centroids_;  // groups * dim
   std::vector<float> sqnorms_;    // |centroid|^2 (l2 scores)
+  PackedStore packed_;            // the centroids as assign_best reads them (append)
   std::vector<std::vector<uint32_t>> members_;
 };
 

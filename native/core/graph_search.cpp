@@ -25,14 +25,11 @@ inline bool graph_better(const GraphHit& a, const GraphHit& b) {
 struct QueueLess {
   bool operator()(const GraphHit& a, const GraphHit& b) const { return graph_better(b, a); }
 };
-struct ResultsLess {
-  bool operator()(const GraphHit& a, const GraphHit& b) const { return graph_better(a, b); }
-};
 struct Better {
   bool operator()(const GraphHit& a, const GraphHit& b) const { return graph_better(a, b); }
 };
 constexpr QueueLess queue_less{};
-constexpr ResultsLess results_less{};
+constexpr Better results_less{};
 
 inline void prefetch_bytes(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
