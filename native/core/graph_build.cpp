@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <numeric>
+#include <tuple>
 
 #include "graph_prune.h"
 #include "graph_search.h"
@@ -29,21 +30,39 @@ BuildScratch& build_scratch() {
   return s;
 }
 
-// Walks the graph for slot p's nearest live slots and selects its links
-// into out (degree slots); returns how many. Encodes p's code again as its
-// residual from the layer-2 member its route met, unless p is to be one
-// (graph_codes.h): p is in no walk of its batch, so no thread reads it.
+// Where the walk of one slot of a batch starts: the route's slots (at most
+// kRouteWidth, or the entry slots) and its layer-2 member.
+struct BatchStart {
+  uint32_t n = 0;
+  uint32_t anchor = kNoAnchor;
+};
+
+// Routes slot p through the upper layers (into starts: kRouteWidth slots).
+BatchStart route_slot(const GraphStore& g, uint32_t p, const GraphEntry& entry, uint32_t* starts) {
+  BuildScratch& s = build_scratch();
+  s.walk.probe.prepare(g.vector(p), g);
+  BatchStart b;
+  const WalkStart start = walk_start(g, entry, s.walk, s.routed, &b.anchor);
+  b.n = static_cast<uint32_t>(std::min(start.n, GraphLayers::kRouteWidth));
+  std::copy(start.slots, start.slots + b.n, starts);
+  return b;
+}
+
+// Walks the graph for slot p's nearest live slots from its route and
+// selects its links into out (degree slots); returns how many. Encodes p's
+// code again as its residual from the layer-2 member its route met, unless
+// p is to be one (graph_codes.h): p is in no walk of its batch, so no
+// thread reads it.
 size_t choose_links(GraphStore& g, PruneDistances& dist, uint32_t p, const GraphBuildParams& prm,
-                    const GraphEntry& entry, uint32_t* out) {
+                    const GraphEntry& entry, const BatchStart& start, const uint32_t* starts, uint32_t* out) {
   BuildScratch& s = build_scratch();
   s.walk.probe.prepare(g.vector(p), g);
   SlotFilter filter;
   filter.deleted = g.deleted_flags();
-  uint32_t anchor = kNoAnchor;
-  const WalkStart start = walk_start(g, entry, s.walk, s.routed, &anchor);
-  if (anchor != kNoAnchor && !GraphLayers::anchors(GraphLayers::level(g.id(p), prm.seed, entry.layers.links())))
-    if (g.set_anchor(p, anchor, s.encode)) dist.refresh(g, p);
-  beam_search(g, start.slots, start.n, prm.build_ef, filter, s.walk, s.hits);
+  if (start.anchor != kNoAnchor &&
+      !GraphLayers::anchors(GraphLayers::level(g.id(p), prm.seed, entry.layers.links())))
+    if (g.set_anchor(p, start.anchor, s.encode)) dist.refresh(g, p);
+  beam_search(g, starts, start.n, prm.build_ef, filter, s.walk, s.hits);
   s.slots.clear();
   for (const GraphHit& h : s.hits)
     if (h.slot != p) s.slots.push_back(h.slot);
@@ -53,6 +72,40 @@ size_t choose_links(GraphStore& g, PruneDistances& dist, uint32_t p, const Graph
   for (size_t i = 0; i < s.slots.size(); ++i) s.candidates.push_back({s.dists[i], s.slots[i]});
   sort_candidates(s.candidates);
   return select_neighbours(g, dist, s.candidates.data(), s.candidates.size(), prm.alpha, g.degree(), out);
+}
+
+// Chooses the links of a batch's slots (rows / counts, by place in the
+// batch): every slot is routed first, then the walks run in the order of
+// their routes' layer-2 member and first slot, each thread taking runs of
+// neighbours, so that walks through the same region follow each other and
+// find its rows in cache. Each walk reads only the graph as it was before
+// the batch, so the order changes the time and never the links.
+void choose_batch_links(GraphStore& g, PruneDistances& dist, const uint32_t* batch, size_t size,
+                        const GraphBuildParams& p, const GraphEntry& entry, ThreadPool& pool,
+                        std::vector<uint32_t>& rows, std::vector<uint32_t>& counts) {
+  constexpr size_t kWidth = GraphLayers::kRouteWidth, kRun = 8;
+  const size_t degree = g.degree(), threads = std::min(pool.threads(), size);
+  std::vector<BatchStart> starts(size);
+  std::vector<uint32_t> start_slots(size * kWidth), order(size);
+  std::atomic<size_t> next{0};
+  pool.parallel_for(threads, [&](size_t) {
+    for (size_t i = next++; i < size; i = next++)
+      starts[i] = route_slot(g, batch[i], entry, start_slots.data() + i * kWidth);
+  });
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const uint32_t fa = starts[a].n ? start_slots[a * kWidth] : 0, fb = starts[b].n ? start_slots[b * kWidth] : 0;
+    return std::tie(starts[a].anchor, fa, a) < std::tie(starts[b].anchor, fb, b);
+  });
+  next = 0;
+  pool.parallel_for(threads, [&](size_t) {
+    for (size_t r = next.fetch_add(kRun); r < size; r = next.fetch_add(kRun))
+      for (size_t k = r; k < std::min(size, r + kRun); ++k) {
+        const uint32_t i = order[k];
+        counts[i] = static_cast<uint32_t>(
+            choose_links(g, dist, batch[i], p, entry, starts[i], start_slots.data() + i * kWidth, rows.data() + i * degree));
+      }
+  });
 }
 
 // Gives slot v its new links back from `from` (n slots, ascending): appended
@@ -174,11 +227,7 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
   while (pos < n) {
     const size_t size = std::min({n - pos, max_batch, graph});
     const uint32_t* batch = order.data() + pos;
-    std::atomic<size_t> next{0};
-    pool.parallel_for(std::min(pool.threads(), size), [&](size_t) {
-      for (size_t i = next++; i < size; i = next++)
-        counts[i] = static_cast<uint32_t>(choose_links(g, dist, batch[i], p, entry, rows.data() + i * degree));
-    });
+    choose_batch_links(g, dist, batch, size, p, entry, pool, rows, counts);
     commit_batch(g, dist, batch, size, rows, counts, p.alpha, pool);
     insert_into_layers(g, dist, batch, size, p, entry.layers);
     add_to_sum(g, batch, size, 1, entry);

@@ -13,6 +13,11 @@
 //      (its anchor, graph_codes.h), unless it is to be one;
 //   2. selects its links among them with the heuristic of graph_prune.h
 //      (distances of 8-bit codes, exact integer arithmetic).
+// The batch's slots are routed first, then walk in the order of their
+// routes (layer-2 member, then first slot), each thread taking runs of 8,
+// so that walks through one region follow each other while its code rows
+// are in cache (300k hard-mixture vectors: 23.3 s against 25.1 s, the same
+// graph byte for byte).
 // Then, serially in slot order, the batch is committed: each slot gets its
 // links, and each slot linked to gets a link back; a slot whose row would
 // overflow chooses again among its old links and the new ones (the same
