@@ -60,11 +60,13 @@ void offer_scored(size_t ef, const SlotFilter& filter, GraphScratch& s) {
 }  // namespace
 
 void VisitedSet::reset(size_t n) {
-  if (marks_.size() < n) marks_.resize(n, 0);
-  if (++epoch_ == 0) {
-    std::fill(marks_.begin(), marks_.end(), 0);
-    epoch_ = 1;
+  if (touched_.size() > bits_.size() / 8) {
+    std::fill(bits_.begin(), bits_.end(), 0);
+  } else {
+    for (uint32_t w : touched_) bits_[w] = 0;
   }
+  touched_.clear();
+  if (bits_.size() < (n + 63) / 64) bits_.resize((n + 63) / 64, 0);
 }
 
 template <typename Graph>

