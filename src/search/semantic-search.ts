@@ -21,7 +21,11 @@ export interface SemanticSearchOptions {
   index?: 'flat' | 'ivf' | 'graph' | 'auto';
   /** Documents from which 'auto' uses IVF; default AUTO_IVF.minVectors (50,000). */
   ivfThreshold?: number;
-  /** Lists probed per query when IVF is used; default AUTO_IVF.nprobe (16). */
+  /**
+   * IVF: lists probed per query; default AUTO_IVF.nprobe (16). Graph: the
+   * groups of its partition whose members also start each walk (GraphIndex's
+   * `nprobe`); default none, the walk alone.
+   */
   nprobe?: number;
 }
 
@@ -56,6 +60,7 @@ export class SemanticSearch {
   readonly #kind: 'flat' | 'ivf' | 'graph' | 'auto';
   readonly #threshold: number;
   readonly #nprobe: number;
+  readonly #graphProbes: number | undefined;
   #embedder: Embedder | undefined;
   #documents: string[] = [];
   #index: FlatIndex | IVFIndex | GraphIndex | undefined;
@@ -70,6 +75,7 @@ export class SemanticSearch {
     this.#kind = checkOneOf(orDefault(options.index, 'auto'), 'index', ['flat', 'ivf', 'graph', 'auto'] as const);
     this.#threshold = checkInteger(orDefault(options.ivfThreshold, AUTO_IVF.minVectors), 'ivfThreshold', 1, Number.MAX_SAFE_INTEGER);
     this.#nprobe = checkInteger(orDefault(options.nprobe, AUTO_IVF.nprobe), 'nprobe', 1, nativeConstants().limits.maxNlist);
+    this.#graphProbes = options.nprobe === undefined ? undefined : this.#nprobe;
   }
 
   async #load(): Promise<Embedder> {
@@ -122,7 +128,8 @@ export class SemanticSearch {
     }
     if (!this.#index || this.#documents.length === 0) return [];
     const q = await (await this.#load()).embedOne(query);
-    const { ids, scores } = await this.#index.searchAsync(q, topK);
+    const { ids, scores } =
+      this.#index instanceof GraphIndex ? await this.#index.searchAsync(q, topK, { nprobe: this.#graphProbes }) : await this.#index.searchAsync(q, topK);
     const hits: SearchHit[] = [];
     ids.forEach((id, j) => {
       const score = scores[j] as number;

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-import { Client, SemanticSearch } from '../../src/index.js';
+import { Client, GraphIndex, SemanticSearch } from '../../src/index.js';
 import { haveToyModel, useToyModel } from '../helpers/models.js';
 
 const docs = [
@@ -49,6 +49,21 @@ describe.skipIf(!haveToyModel)('SemanticSearch and collections with an embedder 
     await engine.index(docs);
     expect(engine.indexKind).toBe('graph');
     expect((await engine.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
+  });
+
+  it("passes its nprobe to a graph index's search, and none when not given", async () => {
+    const probed = new SemanticSearch({ model: toy.model(), index: 'graph', nprobe: 3 });
+    const plain = new SemanticSearch({ model: toy.model(), index: 'graph' });
+    await probed.index(docs);
+    await plain.index(docs);
+    const spy = vi.spyOn(GraphIndex.prototype, 'searchAsync');
+    try {
+      expect((await probed.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
+      expect((await plain.search(docs[4]!, { topK: 1 }))[0]!.index).toBe(4);
+      expect(spy.mock.calls.map((c) => c[2])).toEqual([{ nprobe: 3 }, { nprobe: undefined }]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects bad queries and returns nothing before indexing', async () => {
