@@ -252,7 +252,7 @@ describe('damaged and foreign files', () => {
   });
 
   it('a newer major version is ERR_UNSUPPORTED_VERSION with advice', () => {
-    const newer = withHeader(good, (v) => v.setUint16(8, 5, true));
+    const newer = withHeader(good, (v) => v.setUint16(8, 6, true));
     let err: unknown;
     try {
       FlatIndex.fromBuffer(newer);
@@ -260,7 +260,7 @@ describe('damaged and foreign files', () => {
       err = e;
     }
     expect((err as SemvecError).code).toBe('ERR_UNSUPPORTED_VERSION');
-    expect((err as Error).message).toMatch(/format 5\.0 is newer than this semvec reads \(4\.x\); upgrade semvec/);
+    expect((err as Error).message).toMatch(/format 6\.0 is newer than this semvec reads \(5\.x\); upgrade semvec/);
   });
 
   it('a newer minor version of the same major is still read', () => {

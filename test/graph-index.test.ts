@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Client, FlatIndex, GRAPH_DEFAULTS, GraphIndex, recallAtK, SemvecError, type Metric } from '../src/index.js';
 import { blobs, randomVectors } from './helpers/data.js';
 import { codeOf } from './helpers/errors.js';
+import { reseal } from './helpers/format3.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'semvec-graph-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,7 +64,7 @@ describe('GraphIndex against the exact index', () => {
 
 describe('GraphIndex with nprobe (a k-means partition starts the walk)', () => {
   // Structureless data: 20,480 random directions in 32 dimensions, where a
-  // narrow walk misses neighbours. 20 groups of about 1,024.
+  // narrow walk misses neighbours. 80 groups of about 256.
   const n = 20480;
   const d = 32;
   const rows = randomVectors(n, d, 7);
@@ -96,7 +97,7 @@ describe('GraphIndex with nprobe (a k-means partition starts the walk)', () => {
   it('vectors added after the partition was trained join it; removed ones are never returned; allow-lists hold', () => {
     const g = new GraphIndex({ dim: d, metric: 'cosine' });
     g.add(rows.subarray(0, 4096 * d));
-    g.search(qs.subarray(0, d), 1, { nprobe: 1 }); // trains 4 groups
+    g.search(qs.subarray(0, d), 1, { nprobe: 1 }); // trains 16 groups
     // Near copies of the queries, added late: every group scored must find each as its query's best.
     const late = new Float32Array(qs.subarray(0, 50 * d));
     for (let i = 0; i < late.length; i++) late[i] = late[i]! + 1e-3;
@@ -109,6 +110,43 @@ describe('GraphIndex with nprobe (a k-means partition starts the walk)', () => {
     for (const r of after) expect(Array.from(r.ids)).not.toContain(100001);
     const allow = Array.from({ length: 400 }, (_, i) => i * 10);
     for (const r of g.searchBatch(qs.subarray(0, 5 * d), 10, { nprobe: 2, allowIds: allow })) for (const id of r.ids) expect(id % 10).toBe(0);
+  });
+
+  it('a saved index keeps a trained partition (format 5.0): its copies search with it untrained; a bad group is a corrupt file', () => {
+    const g = new GraphIndex({ dim: d, metric: 'cosine' });
+    g.add(rows.subarray(0, 4096 * d));
+    const before = g.toBuffer();
+    expect(before.readUInt16LE(8)).toBe(4); // no partition yet: format 4.0
+    const barePath = join(dir, 'partition-none.svx');
+    g.save(barePath);
+    const opts = { ef: 8, nprobe: 2 };
+    const got = g.searchBatch(qs, 10, opts); // trains 16 groups
+    const path = join(dir, 'partition.svx');
+    g.save(path);
+    const bytes = g.toBuffer();
+    expect(bytes.readUInt16LE(8)).toBe(5);
+    const readers = [(p: string) => GraphIndex.load(p), (p: string) => GraphIndex.open(p), (p: string) => GraphIndex.open(p, { verify: false }), (p: string) => GraphIndex.fromBuffer(readFileSync(p))];
+    for (const read of readers) {
+      const copy = read(path);
+      // The partition came with the file: 4 bytes a vector and 16 centroids more than a copy without, before any nprobe search.
+      expect(copy.memoryUsage() - read(barePath).memoryUsage()).toBeGreaterThanOrEqual(4096 * 4 + 16 * d * 4);
+      expect(copy.searchBatch(qs, 10, opts)).toEqual(got);
+      expect(copy.toBuffer().equals(bytes)).toBe(true);
+    }
+    // A slot in a group past the last: corrupt, even mapped without verify (a search follows the groups).
+    const table = 64 + 128;
+    let groups = -1;
+    for (let i = 0; i < bytes.readUInt32LE(table); i++) if (bytes.readUInt32LE(table + 8 + 24 * i) === 28) groups = Number(bytes.readBigUInt64LE(table + 8 + 24 * i + 8));
+    expect(groups).toBeGreaterThan(0);
+    const bad = Buffer.from(bytes);
+    bad.writeUInt32LE(16, groups + 4 * 7);
+    reseal(bad);
+    const file = join(dir, 'partition-bad.svx');
+    writeFileSync(file, bad);
+    for (const open of [() => GraphIndex.load(file), () => GraphIndex.open(file, { verify: false }), () => GraphIndex.fromBuffer(bad)]) {
+      expect(codeOf(open)).toBe('ERR_CORRUPT_FILE');
+      expect(open).toThrow(/slot 7 is in partition group 16 of 16/);
+    }
   });
 
   it('rejects a bad nprobe with ERR_INVALID_ARGUMENT', () => {

@@ -40,7 +40,7 @@ namespace semvec {
 // payload holds the in-memory arrays (file_sections.h) so that a file can be
 // mapped and searched in place. Formats 1.0 (flat, f32 IVF) and 2.0 (sq8
 // IVF) are still read.
-constexpr uint16_t kFormatMajor = 4;
+constexpr uint16_t kFormatMajor = 5;
 // The oldest format an index can be mapped from (FileMapping, open()).
 constexpr uint16_t kMappableMajor = 3;
 constexpr uint16_t kFormatMinor = 0;

@@ -43,6 +43,8 @@ const char* section_name(SectionTag tag) {
     case SectionTag::GraphLinks: return "links";
     case SectionTag::Tombstones: return "tombstones";
     case SectionTag::GraphLayers: return "graph layers";
+    case SectionTag::GraphCentroids: return "graph partition centroids";
+    case SectionTag::GraphGroups: return "graph partition groups";
   }
   return "unknown";
 }

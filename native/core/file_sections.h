@@ -64,6 +64,8 @@ enum class SectionTag : uint32_t {
   GraphLinks = 24,
   Tombstones = 25,
   GraphLayers = 26,
+  GraphCentroids = 27,
+  GraphGroups = 28,
 };
 
 const char* section_name(SectionTag tag);

@@ -172,8 +172,11 @@ class GraphIndex {
   uint64_t slot_of_locked(uint64_t id) const;  // NotFound, or CorruptFile past the store
   void check_writable() const;
   // Persistence (graph_index_io.cpp).
-  size_t payload_bytes_locked() const;
-  void write_locked(Writer& w) const;
+  // The file's payload with `part` (may be null), under the shared lock
+  // and partition_mutex_.
+  const GraphPartition* partition_to_save_locked() const;
+  size_t payload_bytes_locked(const GraphPartition* part) const;
+  void write_locked(Writer& w, const GraphPartition* part) const;
   struct Fields3;
   static std::unique_ptr<GraphIndex> read(Reader& r);
   template <typename Source>

@@ -20,16 +20,21 @@
 
 namespace semvec {
 
-// Payload of kind Graph, format 4.0 (read: 3.1, no anchors; 3.0, no layers):
+// Payload of kind Graph, format 5.0 with a partition, else 4.0 (read: 3.1,
+// no anchors; 3.0, no layers). A partition adds sections, which a reader of
+// 4.0 cannot skip, so it is a new major that such a reader refuses by name:
 //   fields, 64 bytes: u64 next_id, u64 slots, u32 degree, u32 build_ef,
 //     f32 alpha, u32 ef, u32 rerank, u32 entries, u64 seed,
 //     u64 id table capacity, u64 id table max probe
 //   3.1: 64 more bytes: u64 layer words, 56 bytes reserved (zeros)
 //   4.0: 64 more bytes: u64 layer words, u32 code stride, 52 bytes reserved
-//     (zeros); the code rows name their anchors (graph_codes.h). The
+//     (zeros); the code rows name their anchors (graph_codes.h).
+//   5.0: of those 52 bytes, u32 partition groups, u64 slots the partition
+//     was trained over, 40 reserved (zeros; in 4.0 all 52 are). The
 //     stride is graph_code_stride(dim), or graph_code_stride_v3(dim) for an
 //     index read from a format 3 file and saved again.
-//   section table (10 sections; 3.0: 9), then at 64-byte aligned offsets:
+//   section table (12 sections; 4.0 and 3.1: 10; 3.0: 9), then at 64-byte
+//   aligned offsets:
 //   GraphSum      f64[dim]             the live vectors' sum (the entry's mean)
 //   GraphEntries  u32[entries]         the slots walks start from without layers
 //   GraphLayers   u32[layer words]     3.1: the upper layers (graph_layers.h)
@@ -40,6 +45,8 @@ namespace semvec {
 //   Ids           u64[slots]
 //   Tombstones    u8[slots]            1 for a removed vector
 //   IdTable       IdEntry[capacity]    (id_table.h): live id -> slot
+//   GraphCentroids f32[groups * dim]   5.0: the partition's centroids (graph_partition.h)
+//   GraphGroups   u32[slots]           5.0: each slot's group
 // The header's count is the live vectors.
 struct GraphIndex::Fields3 {
   uint64_t next_id = 0, slots = 0;
@@ -51,6 +58,9 @@ struct GraphIndex::Fields3 {
   bool layers = false;       // whether the file has the section (3.1 on)
   uint32_t code_stride = 0;  // 4.0; 3.x: graph_code_stride_v3(dim)
   bool anchors = false;      // whether code rows may name anchors (4.0 on)
+  bool partition = false;    // whether the file has the partition's sections (5.0)
+  uint32_t groups = 0;       // 5.0: the partition's groups
+  uint64_t trained = 0;      // 5.0: the slots it was trained over
   SectionLayout layout{0, 0};
 };
 
@@ -58,13 +68,15 @@ namespace {
 
 constexpr uint64_t kGraphFieldsBytes = 64;
 constexpr uint64_t kGraphFields1Bytes = 128;  // 3.1
-constexpr uint16_t kGraphMajor = 4, kGraphMinor = 0;
+constexpr uint16_t kGraphMajor = 4, kGraphPartitionMajor = 5;
 constexpr size_t kMaxEntries = 64;
 
 // layers: the 3.1 layout with layer_words words of layers; else 3.0's.
+// partition: 5.0's, with `groups` groups.
 SectionLayout graph_layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64_t entries, bool l2,
-                           uint64_t capacity, bool layers, uint64_t layer_words, uint64_t code_stride) {
-  SectionLayout l(kHeaderBytes + (layers ? kGraphFields1Bytes : kGraphFieldsBytes), layers ? 10 : 9);
+                           uint64_t capacity, bool layers, uint64_t layer_words, uint64_t code_stride,
+                           bool partition, uint64_t groups) {
+  SectionLayout l(kHeaderBytes + (layers ? kGraphFields1Bytes : kGraphFieldsBytes), partition ? 12 : layers ? 10 : 9);
   l.add(SectionTag::GraphSum, dim * sizeof(double));
   l.add(SectionTag::GraphEntries, entries * sizeof(uint32_t));
   if (layers) l.add(SectionTag::GraphLayers, layer_words * sizeof(uint32_t));
@@ -75,6 +87,10 @@ SectionLayout graph_layout(uint64_t dim, uint64_t slots, uint64_t degree, uint64
   l.add(SectionTag::Ids, slots * sizeof(uint64_t));
   l.add(SectionTag::Tombstones, slots);
   l.add(SectionTag::IdTable, capacity * sizeof(IdEntry));
+  if (partition) {
+    l.add(SectionTag::GraphCentroids, groups * dim * sizeof(float));
+    l.add(SectionTag::GraphGroups, slots * sizeof(uint32_t));
+  }
   return l;
 }
 
@@ -85,15 +101,21 @@ void outside(const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
 
 }  // namespace
 
-size_t GraphIndex::payload_bytes_locked() const {
+// The partition a file keeps: none when it is stale (the next search
+// trains it again).
+const GraphPartition* GraphIndex::partition_to_save_locked() const {
+  return partition_ && !partition_->stale(store_.size()) ? partition_.get() : nullptr;
+}
+
+size_t GraphIndex::payload_bytes_locked(const GraphPartition* part) const {
   const size_t n = slot_of_.size();
   return payload_bytes_of(graph_layout(dim_, store_.size(), params_.degree, entry_.slots.size(),
                                        metric_ == Metric::L2, 2 * n, true, entry_.layers.word_count(),
-                                       store_.code_stride()));
+                                       store_.code_stride(), part != nullptr, part ? part->groups() : 0));
 }
 
-void GraphIndex::write_locked(Writer& w) const {
-  const size_t slots = store_.size();
+void GraphIndex::write_locked(Writer& w, const GraphPartition* part) const {
+  const size_t slots = store_.size(), groups = part ? part->groups() : 0;
   const bool l2 = metric_ == Metric::L2;
   size_t live = 0;
   const IdTable table = IdTable::build(slot_of_.size(), [&](size_t, uint64_t* id, uint64_t* where) {
@@ -105,10 +127,10 @@ void GraphIndex::write_locked(Writer& w) const {
   entry_.layers.to_words(layers.data());
   const SectionLayout l =
       graph_layout(dim_, slots, params_.degree, entry_.slots.size(), l2, table.capacity(), true, layers.size(),
-                   store_.code_stride());
+                   store_.code_stride(), part != nullptr, groups);
   FileHeader h;
-  h.major = kGraphMajor;
-  h.minor = kGraphMinor;
+  h.major = part ? kGraphPartitionMajor : kGraphMajor;
+  h.minor = 0;
   h.kind = IndexKind::Graph;
   h.metric = metric_;
   h.dim = static_cast<uint32_t>(dim_);
@@ -128,8 +150,9 @@ void GraphIndex::write_locked(Writer& w) const {
   w.write_pod<uint64_t>(table.max_probe());
   w.write_pod<uint64_t>(layers.size());
   w.write_pod<uint32_t>(static_cast<uint32_t>(store_.code_stride()));
-  w.write_pod<uint32_t>(0);
-  for (int i = 0; i < 6; ++i) w.write_pod<uint64_t>(0);
+  w.write_pod<uint32_t>(static_cast<uint32_t>(groups));
+  w.write_pod<uint64_t>(part ? part->trained() : 0);
+  for (int i = 0; i < 5; ++i) w.write_pod<uint64_t>(0);
   write_section_table(w, l);
   std::vector<double> sum = entry_.sum;
   sum.resize(dim_, 0.0);
@@ -144,22 +167,31 @@ void GraphIndex::write_locked(Writer& w) const {
   out.put(l[SectionTag::Ids].offset, store_.ids(), slots * sizeof(uint64_t));
   out.put(l[SectionTag::Tombstones].offset, store_.deleted_flags(), slots);
   out.put(l[SectionTag::IdTable].offset, table.entries(), table.capacity() * sizeof(IdEntry));
+  if (part) {
+    std::vector<uint32_t> group(slots, 0);
+    part->groups_of(slots, group.data());
+    out.put(l[SectionTag::GraphCentroids].offset, part->centroids().data(), groups * dim_ * sizeof(float));
+    out.put(l[SectionTag::GraphGroups].offset, group.data(), slots * sizeof(uint32_t));
+  }
   out.finish(l.end());
   w.write_trailer();
 }
 
 void GraphIndex::save(const std::string& path) const {
   std::shared_lock<RwLock> lock(mutex_);
+  std::lock_guard<std::mutex> part(partition_mutex_);  // not trained meanwhile
   FileWriter w(path);
-  write_locked(w);
+  write_locked(w, partition_to_save_locked());
   w.commit();
 }
 
 void GraphIndex::serialize(const std::function<void*(size_t)>& alloc) const {
   std::shared_lock<RwLock> lock(mutex_);
-  const size_t total = kHeaderBytes + payload_bytes_locked() + kTrailerBytes;
+  std::lock_guard<std::mutex> part(partition_mutex_);  // the same partition sized and written
+  const GraphPartition* keep = partition_to_save_locked();
+  const size_t total = kHeaderBytes + payload_bytes_locked(keep) + kTrailerBytes;
   MemoryWriter w(alloc(total), total);
-  write_locked(w);
+  write_locked(w, keep);
 }
 
 namespace {
@@ -183,14 +215,20 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
   f.max_probe = r.read_pod<uint64_t>();
   f.layers = h.major >= 4 || h.minor >= 1;
   f.anchors = h.major >= 4;
+  f.partition = h.major >= kGraphPartitionMajor;
   f.code_stride = static_cast<uint32_t>(graph_code_stride_v3(h.dim));
   if (f.layers) {
     f.layer_words = r.read_pod<uint64_t>();
     int reserved = 7;
     if (f.anchors) {
       f.code_stride = r.read_pod<uint32_t>();
-      r.read_pod<uint32_t>();
-      reserved = 6;
+      const uint32_t groups = r.read_pod<uint32_t>();
+      const uint64_t trained = r.read_pod<uint64_t>();
+      if (f.partition) {
+        f.groups = groups;
+        f.trained = trained;
+      }
+      reserved = 5;
     }
     for (int i = 0; i < reserved; ++i) r.read_pod<uint64_t>();  // reserved
   }
@@ -217,8 +255,10 @@ Fields read_graph_fields(Reader& r, const FileHeader& h) {
   // Each member takes at least 2 + 2 words (links >= 2), and a layer holds at most all slots.
   const uint64_t max_words = 1 + GraphLayers::kMaxLayers * (1 + f.slots * (2 + kMaxGraphDegree));
   if (f.layers && (f.layer_words < 1 || f.layer_words > max_words)) outside("layer words", f.layer_words, 1, max_words);
+  if (f.partition && (f.groups < 1 || f.groups > f.slots)) outside("partition groups", f.groups, 1, f.slots);
+  if (f.partition && (f.trained < f.groups || f.trained > f.slots)) outside("partition trained", f.trained, f.groups, f.slots);
   f.layout = graph_layout(h.dim, f.slots, f.degree, f.entries, h.metric == Metric::L2, f.capacity, f.layers,
-                          f.layer_words, f.code_stride);
+                          f.layer_words, f.code_stride, f.partition, f.groups);
   if (payload_bytes_of(f.layout) != h.payload_bytes)
     corrupt_file("payload size does not match count, dim, slots and degree");
   expect_sections(read_section_table(r), f.layout);
@@ -256,6 +296,9 @@ std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fiel
   auto ids = src.template take<uint64_t>(l[SectionTag::Ids].offset, slots);
   auto tombstones = src.template take<uint8_t>(l[SectionTag::Tombstones].offset, slots);
   auto table = src.template take<IdEntry>(l[SectionTag::IdTable].offset, f.capacity);
+  auto centroids = f.groups ? src.template take<float>(l[SectionTag::GraphCentroids].offset, size_t(f.groups) * dim)
+                            : PodStorage<float>();
+  auto groups = f.groups ? src.template take<uint32_t>(l[SectionTag::GraphGroups].offset, slots) : PodStorage<uint32_t>();
   src.finish(l.end());
   ix.entry_.sum.assign(sum.data(), sum.data() + dim);
   ix.entry_.slots.assign(entries.data(), entries.data() + f.entries);
@@ -282,6 +325,16 @@ std::unique_ptr<GraphIndex> GraphIndex::assemble(const FileHeader& h, const Fiel
                      ", which is not a slot without an anchor");
     }
   }
+  // The partition, which a search follows too: every slot in a group. It
+  // is copied even from a mapped file (4 bytes per slot, and its centroids).
+  if (f.groups > 0) {
+    const uint32_t* group = groups.data();
+    for (size_t i = 0; i < slots; ++i)
+      if (group[i] >= f.groups) corrupt_file("slot " + std::to_string(i) + " is in partition group " + std::to_string(group[i]) + " of " + std::to_string(f.groups));
+    ix.partition_ = std::make_unique<GraphPartition>(dim, h.metric, f.trained,
+                                                     std::vector<float>(centroids.data(), centroids.data() + size_t(f.groups) * dim),
+                                                     group, slots);
+  }
   (void)verify;
   ix.store_ = GraphStore(dim, f.degree, l2, slots, f.code_stride, std::move(vectors), std::move(norms), std::move(codes),
                          std::move(links), std::move(ids), std::move(tombstones));
@@ -302,6 +355,7 @@ void GraphIndex::check_contents_locked() const {
   if (metric_ == Metric::L2) check_stored_finite(store_.sqnorms(), slots, "norm");
   for (double v : entry_.sum)
     if (!std::isfinite(v)) corrupt_file("the sum of the vectors is not finite");
+  if (partition_) check_stored_finite(partition_->centroids().data(), partition_->centroids().size(), "partition centroid");
   for (size_t s = 0; s < slots; ++s) {
     const Sq8Range r = graph_code_range(store_.code(s), dim_);
     if (!std::isfinite(r.lo) || !std::isfinite(r.bias) || !std::isfinite(r.step) || !(r.step > 0.0f))

@@ -26,12 +26,31 @@ GraphPartition::GraphPartition(const GraphStore& g, Metric metric, uint64_t seed
   centroids_ = r.centroids;
   members_.resize(groups);
   for (size_t s = 0; s < n; ++s) members_[r.assignments[s]].push_back(static_cast<uint32_t>(s));
-  sqnorms_.resize(members_.size());
-  for (size_t j = 0; j < members_.size(); ++j)
+  pack();
+}
+
+GraphPartition::GraphPartition(size_t dim, Metric metric, size_t trained, std::vector<float> centroids,
+                               const uint32_t* group, size_t slots)
+    : dim_(dim), l2_(metric == Metric::L2), trained_(trained), centroids_(std::move(centroids)), packed_(dim, l2_) {
+  members_.resize(centroids_.size() / dim_);
+  for (size_t s = 0; s < slots; ++s) members_[group[s]].push_back(static_cast<uint32_t>(s));
+  pack();
+}
+
+void GraphPartition::pack() {
+  const size_t d = dim_, groups = members_.size();
+  sqnorms_.resize(groups);
+  for (size_t j = 0; j < groups; ++j)
     sqnorms_[j] = kernels().inner_product(centroids_.data() + j * d, centroids_.data() + j * d, d);
   std::vector<uint64_t> ids(groups);
   for (size_t j = 0; j < groups; ++j) ids[j] = j;
   packed_.append(centroids_.data(), groups, ids.data(), false, nullptr);
+}
+
+void GraphPartition::groups_of(size_t slots, uint32_t* out) const {
+  for (size_t j = 0; j < members_.size(); ++j)
+    for (uint32_t s : members_[j])
+      if (s < slots) out[s] = static_cast<uint32_t>(j);
 }
 
 void GraphPartition::append(const GraphStore& g, size_t first, size_t n) {

@@ -24,8 +24,7 @@
 // 12.9 s to 9.0 s but put 12.3% of the vectors in another group than the
 // nearest: kept exact.
 //
-// Derived from the vectors, never saved: trained by the first search that
-// asks for it, with IVF training's k-means (ivf_index.h: random starts, 10
+// Derived from the vectors: trained by the first search that asks for it, with IVF training's k-means (ivf_index.h: random starts, 10
 // iterations; spherical for ip and cosine, whose centroids are then unit
 // vectors) on 16 vectors per group, seeded by the index's seed, so the
 // same for any thread count; one group per kGraphGroupSize vectors.
@@ -34,6 +33,9 @@
 // it, and the next such search trains it again. Tombstones stay in their
 // groups: the walk steps over them. A group's score against a query is its
 // centroid's in the metric's convention (search_results.h), as a vector's.
+// An index saved with its partition keeps it (the centroids and each
+// slot's group: 4 bytes a vector, docs/file-format.md), so that a loaded
+// or mapped copy needs no training before its first nprobe search.
 #pragma once
 
 #include <cstddef>
@@ -56,6 +58,11 @@ class GraphPartition {
   // Trains the groups over the slots of g (at least one). Throws what
   // kmeans() does (allocation).
   GraphPartition(const GraphStore& g, Metric metric, uint64_t seed);
+  // A partition read from a file: `groups` centroids (groups * dim values)
+  // and the group of each of `slots` slots (each below groups), trained
+  // over `trained` slots. The caller has checked the groups.
+  GraphPartition(size_t dim, Metric metric, size_t trained, std::vector<float> centroids, const uint32_t* group,
+                 size_t slots);
   size_t groups() const { return members_.size(); }
   // Whether the partition should be trained again for a store of `slots`.
   bool stale(size_t slots) const { return slots > kRetrainGrowth * trained_; }
@@ -66,7 +73,16 @@ class GraphPartition {
   void probe(const float* q, size_t nprobe, std::vector<uint32_t>& out) const;
   size_t memory_usage() const;
 
+  // What a file keeps: the centroids, the slots trained over, and each
+  // slot's group (slots values into out).
+  const std::vector<float>& centroids() const { return centroids_; }
+  size_t trained() const { return trained_; }
+  void groups_of(size_t slots, uint32_t* out) const;
+
  private:
+  // The centroids' norms and packed copy, from centroids_.
+  void pack();
+
   size_t dim_;
   bool l2_;
   size_t trained_;

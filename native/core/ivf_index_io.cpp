@@ -37,6 +37,7 @@ namespace {
 
 IvfIndex::Fields IvfIndex::read_fields(Reader& r, const FileHeader& h) {
   Fields f;
+  if (h.major > 4) corrupt_file("an IVF index in a format " + std::to_string(h.major) + " file (IVF indexes are 1.0 to 4.0)");
   if (h.count > kMaxVectors) outside("count", h.count, 0, kMaxVectors);
   f.next_id = r.read_pod<uint64_t>();
   f.nlist = r.read_pod<uint32_t>();
