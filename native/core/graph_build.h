@@ -17,7 +17,8 @@
 // routes (layer-2 member, then first slot), each thread taking runs of 8,
 // so that walks through one region follow each other while its code rows
 // are in cache (300k hard-mixture vectors: 23.3 s against 25.1 s, the same
-// graph byte for byte).
+// graph byte for byte; at 1M, with the bit visited set of graph_search.h,
+// the linking took 83.3 s against 101.5 s).
 // Then, serially in slot order, the batch is committed: each slot gets its
 // links, and each slot linked to gets a link back; a slot whose row would
 // overflow chooses again among its old links and the new ones (the same
