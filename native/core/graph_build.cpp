@@ -30,20 +30,21 @@ BuildScratch& build_scratch() {
   return s;
 }
 
-// Where the walk of one slot of a batch starts: the route's slots (at most
-// kRouteWidth, or the entry slots) and its layer-2 member.
+// Where the walk of one slot of a batch starts: how many slots (the
+// route's, at most kRouteWidth, or the entry slots) and its layer-2 member.
 struct BatchStart {
   uint32_t n = 0;
   uint32_t anchor = kNoAnchor;
 };
 
-// Routes slot p through the upper layers (into starts: kRouteWidth slots).
-BatchStart route_slot(const GraphStore& g, uint32_t p, const GraphEntry& entry, uint32_t* starts) {
+// Routes slot p through the upper layers (into starts: room for `width`,
+// at least kRouteWidth and the entry slots).
+BatchStart route_slot(const GraphStore& g, uint32_t p, const GraphEntry& entry, uint32_t* starts, size_t width) {
   BuildScratch& s = build_scratch();
   s.walk.probe.prepare(g.vector(p), g);
   BatchStart b;
   const WalkStart start = walk_start(g, entry, s.walk, s.routed, &b.anchor);
-  b.n = static_cast<uint32_t>(std::min(start.n, GraphLayers::kRouteWidth));
+  b.n = static_cast<uint32_t>(std::min(start.n, width));
   std::copy(start.slots, start.slots + b.n, starts);
   return b;
 }
@@ -83,18 +84,19 @@ size_t choose_links(GraphStore& g, PruneDistances& dist, uint32_t p, const Graph
 void choose_batch_links(GraphStore& g, PruneDistances& dist, const uint32_t* batch, size_t size,
                         const GraphBuildParams& p, const GraphEntry& entry, ThreadPool& pool,
                         std::vector<uint32_t>& rows, std::vector<uint32_t>& counts) {
-  constexpr size_t kWidth = GraphLayers::kRouteWidth, kRun = 8;
+  constexpr size_t kRun = 8;
   const size_t degree = g.degree(), threads = std::min(pool.threads(), size);
+  const size_t width = std::max(GraphLayers::kRouteWidth, entry.slots.size());
   std::vector<BatchStart> starts(size);
-  std::vector<uint32_t> start_slots(size * kWidth), order(size);
+  std::vector<uint32_t> start_slots(size * width), order(size);
   std::atomic<size_t> next{0};
   pool.parallel_for(threads, [&](size_t) {
     for (size_t i = next++; i < size; i = next++)
-      starts[i] = route_slot(g, batch[i], entry, start_slots.data() + i * kWidth);
+      starts[i] = route_slot(g, batch[i], entry, start_slots.data() + i * width, width);
   });
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const uint32_t fa = starts[a].n ? start_slots[a * kWidth] : 0, fb = starts[b].n ? start_slots[b * kWidth] : 0;
+    const uint32_t fa = starts[a].n ? start_slots[a * width] : 0, fb = starts[b].n ? start_slots[b * width] : 0;
     return std::tie(starts[a].anchor, fa, a) < std::tie(starts[b].anchor, fb, b);
   });
   next = 0;
@@ -103,7 +105,7 @@ void choose_batch_links(GraphStore& g, PruneDistances& dist, const uint32_t* bat
       for (size_t k = r; k < std::min(size, r + kRun); ++k) {
         const uint32_t i = order[k];
         counts[i] = static_cast<uint32_t>(
-            choose_links(g, dist, batch[i], p, entry, starts[i], start_slots.data() + i * kWidth, rows.data() + i * degree));
+            choose_links(g, dist, batch[i], p, entry, starts[i], start_slots.data() + i * width, rows.data() + i * degree));
       }
   });
 }
