@@ -115,6 +115,12 @@ int main(int argc, char** argv) {
           ix.remove(gone, 2);
         }
         write(ix, dir + "/graph/" + metric_name(m) + "-d" + std::to_string(d) + "-n" + std::to_string(n));
+        if (n > 0) {  // with a trained partition: format 5.0
+          GraphSearchParams probe;
+          probe.nprobe = 1;
+          ix.search(x.data(), 1, 1, probe);
+          write(ix, dir + "/graph/" + metric_name(m) + "-d" + std::to_string(d) + "-n" + std::to_string(n) + "-partition");
+        }
       }
   return 0;
 }

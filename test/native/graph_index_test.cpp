@@ -452,10 +452,10 @@ TEST("graph nprobe: the partition and its searches do not depend on the number o
     GraphSearchParams some;
     some.ef = 16;
     some.nprobe = 3;
+    // A copy made before the partition was trained trains its own, on 3 threads.
+    const auto bytes = bytes_of(g);
     pool.set_threads(1);
     const SearchResults one = g.search(q.data(), nq, k, some);
-    // A copy trains its own partition, on 3 threads.
-    const auto bytes = bytes_of(g);
     auto copy = GraphIndex::deserialize(bytes.data(), bytes.size());
     pool.set_threads(3);
     CHECK(same(copy->search(q.data(), nq, k, some), one));
