@@ -162,14 +162,13 @@ void commit_batch(GraphStore& g, const PruneDistances& dist, const uint32_t* bat
   });
 }
 
-// Inserts the slots of a batch that have a level into the upper layers, in
-// the batch's order, serially (they are about 1 in 15).
+// Inserts the slots of a batch that have a level into the upper layers
+// (about 1 in 15; on all threads, GraphLayers::insert_batch).
 void insert_into_layers(const GraphStore& g, const PruneDistances& dist, const uint32_t* slots, size_t n,
-                        const GraphBuildParams& p, GraphLayers& layers) {
-  for (size_t i = 0; i < n; ++i) {
-    const size_t level = GraphLayers::level(g.id(slots[i]), p.seed, layers.links());
-    if (level > 0) layers.insert(g, dist, slots[i], level, p.build_ef, p.alpha);
-  }
+                        const GraphBuildParams& p, GraphLayers& layers, ThreadPool& pool) {
+  std::vector<size_t> levels(n);
+  for (size_t i = 0; i < n; ++i) levels[i] = GraphLayers::level(g.id(slots[i]), p.seed, layers.links());
+  layers.insert_batch(g, dist, slots, levels.data(), n, p.build_ef, p.alpha, pool);
 }
 
 }  // namespace
@@ -220,7 +219,7 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
   if (entry.slots.empty() || entry.live == 0) {
     entry.slots = {order[0]};
     add_to_sum(g, order.data(), 1, 1, entry);
-    insert_into_layers(g, dist, order.data(), 1, p, entry.layers);
+    insert_into_layers(g, dist, order.data(), 1, p, entry.layers, pool);
     pos = 1;
   }
   const size_t max_batch = std::max<size_t>(1, (first + n) / 50);
@@ -231,7 +230,7 @@ void link_new_slots(GraphStore& g, size_t first, size_t n, const GraphBuildParam
     const uint32_t* batch = order.data() + pos;
     choose_batch_links(g, dist, batch, size, p, entry, pool, rows, counts);
     commit_batch(g, dist, batch, size, rows, counts, p.alpha, pool);
-    insert_into_layers(g, dist, batch, size, p, entry.layers);
+    insert_into_layers(g, dist, batch, size, p, entry.layers, pool);
     add_to_sum(g, batch, size, 1, entry);
     pos += size;
     graph += size;

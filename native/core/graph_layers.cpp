@@ -1,12 +1,15 @@
 #include "graph_layers.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <tuple>
 
 #include "file_payload.h"
 #include "graph_codes.h"
 #include "graph_search.h"
 #include "rng.h"
+#include "thread_pool.h"
 
 namespace semvec {
 
@@ -89,19 +92,13 @@ void GraphLayers::route(const GraphStore& g, GraphScratch& s, std::vector<uint32
   if (entries.empty()) entries.push_back(layers_[0].slots[from[0]]);
 }
 
-void GraphLayers::insert(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level,
-                         size_t build_ef, float alpha) {
-  if (level == 0) return;
-  level = std::min(level, kMaxLayers);
-  const size_t top = layers_.size();
-  // The member number the slot gets in each of its layers.
-  uint32_t number[kMaxLayers];
-  for (size_t i = 0; i < level; ++i) number[i] = i < top ? static_cast<uint32_t>(layers_[i].slots.size()) : 0;
+void GraphLayers::choose(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level,
+                         size_t build_ef, float alpha, uint32_t* rows, uint32_t* counts) const {
   LayerScratch& s = layer_scratch();
   s.walk.probe.prepare(g.vector(slot), g);
   uint32_t at = 0;
-  for (size_t i = top; i-- > 0;) {
-    GraphLayer& layer = layers_[i];
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const GraphLayer& layer = layers_[i];
     const LayerView view{g, layer, m_};
     if (i >= level) {  // above the slot's level: greedy
       beam_search(view, &at, 1, 1, SlotFilter{}, s.walk, s.hits);
@@ -112,23 +109,111 @@ void GraphLayers::insert(const GraphStore& g, const PruneDistances& dist, uint32
     s.members.clear();
     for (const GraphHit& h : s.hits) s.members.push_back(h.slot);
     choose_members(g, dist, layer, slot, alpha, m_, s);
-    const std::vector<uint32_t> chosen = s.chosen;
-    const uint32_t me = number[i];
-    layer.slots.push_back(slot);
-    layer.down.push_back(i == 0 ? slot : number[i - 1]);
-    layer.links.resize(layer.links.size() + m_);
-    set_row(layer, m_, me, chosen.data(), chosen.size());
-    for (uint32_t v : chosen) link_back(g, dist, layer, v, me, alpha);
+    std::copy(s.chosen.begin(), s.chosen.end(), rows + i * m_);
+    counts[i] = static_cast<uint32_t>(s.chosen.size());
     at = layer.down[s.hits.empty() ? at : s.hits[0].slot];
+  }
+}
+
+void GraphLayers::append(uint32_t slot, size_t level, const uint32_t* rows, const uint32_t* counts) {
+  uint32_t below = slot;  // the slot's place in the layer below
+  for (size_t i = 0; i < level; ++i) {
+    GraphLayer& layer = layers_[i];
+    const uint32_t me = static_cast<uint32_t>(layer.slots.size());
+    layer.slots.push_back(slot);
+    layer.down.push_back(below);
+    layer.links.resize(layer.links.size() + m_);
+    set_row(layer, m_, me, rows + i * m_, counts[i]);
+    below = me;
+  }
+}
+
+void GraphLayers::insert(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level,
+                         size_t build_ef, float alpha) {
+  if (level == 0) return;
+  level = std::min(level, kMaxLayers);
+  const size_t top = layers_.size(), own = std::min(level, top);
+  thread_local std::vector<uint32_t> rows;
+  uint32_t counts[kMaxLayers];
+  rows.resize(own * m_);
+  choose(g, dist, slot, level, build_ef, alpha, rows.data(), counts);
+  append(slot, own, rows.data(), counts);
+  for (size_t i = 0; i < own; ++i) {
+    const uint32_t me = static_cast<uint32_t>(layers_[i].slots.size() - 1);
+    for (size_t j = 0; j < counts[i]; ++j) link_back(g, dist, layers_[i], rows[i * m_ + j], me, alpha);
   }
   // Layers above the top so far: the slot alone, and the new top's entry.
   for (size_t i = top; i < level; ++i) {
     GraphLayer layer;
     layer.slots = {slot};
-    layer.down = {i == 0 ? slot : number[i - 1]};
+    layer.down = {i == 0 ? slot : static_cast<uint32_t>(layers_[i - 1].slots.size() - 1)};
     layer.links.assign(m_, kNoLink);
     layers_.push_back(std::move(layer));
   }
+}
+
+void GraphLayers::insert_batch(const GraphStore& g, const PruneDistances& dist, const uint32_t* slots,
+                               const size_t* levels, size_t n, size_t build_ef, float alpha, ThreadPool& pool) {
+  std::vector<uint32_t> join;  // places in the batch of the slots with a level
+  size_t adds[kMaxLayers] = {};
+  for (size_t i = 0; i < n; ++i) {
+    if (levels[i] == 0) continue;
+    join.push_back(static_cast<uint32_t>(i));
+    for (size_t l = 0; l < std::min(levels[i], kMaxLayers); ++l) ++adds[l];
+  }
+  // Each layer must hold as many members as the batch adds to it: then no
+  // level is above the layers' count.
+  bool together = !join.empty();
+  for (size_t l = 0; l < kMaxLayers && together; ++l)
+    together = adds[l] <= (l < layers_.size() ? layers_[l].slots.size() : 0);
+  if (!together) {
+    for (uint32_t i : join) insert(g, dist, slots[i], levels[i], build_ef, alpha);
+    return;
+  }
+  // Rows of chosen links: m_ per layer of each slot, from first[j].
+  const size_t count = join.size();
+  std::vector<size_t> first(count + 1, 0);
+  for (size_t j = 0; j < count; ++j) first[j + 1] = first[j] + levels[join[j]];
+  std::vector<uint32_t> rows(first[count] * m_), counts(first[count]);
+  std::atomic<size_t> next{0};
+  pool.parallel_for(std::min(pool.threads(), count), [&](size_t) {
+    for (size_t j = next++; j < count; j = next++)
+      choose(g, dist, slots[join[j]], levels[join[j]], build_ef, alpha, rows.data() + first[j] * m_,
+             counts.data() + first[j]);
+  });
+  // Members in the batch's order, then the links back: (layer, target,
+  // new member), one target per task.
+  struct Back {
+    uint32_t layer, to, from;
+  };
+  std::vector<Back> back;
+  for (size_t j = 0; j < count; ++j) {
+    const size_t level = levels[join[j]];
+    const uint32_t* r = rows.data() + first[j] * m_;
+    const uint32_t* c = counts.data() + first[j];
+    append(slots[join[j]], level, r, c);
+    for (size_t l = 0; l < level; ++l) {
+      const uint32_t me = static_cast<uint32_t>(layers_[l].slots.size() - 1);
+      for (size_t k = 0; k < c[l]; ++k) back.push_back({static_cast<uint32_t>(l), r[l * m_ + k], me});
+    }
+  }
+  std::sort(back.begin(), back.end(),
+            [](const Back& a, const Back& b) { return std::tie(a.layer, a.to, a.from) < std::tie(b.layer, b.to, b.from); });
+  std::vector<size_t> starts;
+  std::vector<uint32_t> from(back.size());
+  for (size_t i = 0; i < back.size(); ++i) {
+    if (i == 0 || back[i].layer != back[i - 1].layer || back[i].to != back[i - 1].to) starts.push_back(i);
+    from[i] = back[i].from;
+  }
+  starts.push_back(back.size());
+  const size_t groups = starts.size() - 1;
+  next = 0;
+  pool.parallel_for(std::min(pool.threads(), groups), [&](size_t) {
+    for (size_t k = next++; k < groups; k = next++) {
+      const Back& b = back[starts[k]];
+      link_back_many(g, dist, layers_[b.layer], b.to, from.data() + starts[k], starts[k + 1] - starts[k], alpha);
+    }
+  });
 }
 
 void GraphLayers::link_back(const GraphStore& g, const PruneDistances& dist, GraphLayer& layer, uint32_t member,
@@ -142,6 +227,21 @@ void GraphLayers::link_back(const GraphStore& g, const PruneDistances& dist, Gra
   LayerScratch& s = layer_scratch();
   s.members.assign(row, row + m_);
   s.members.push_back(from);
+  choose_members(g, dist, layer, layer.slots[member], alpha, m_, s);
+  set_row(layer, m_, member, s.chosen.data(), s.chosen.size());
+}
+
+void GraphLayers::link_back_many(const GraphStore& g, const PruneDistances& dist, GraphLayer& layer, uint32_t member,
+                                 const uint32_t* from, size_t n, float alpha) {
+  uint32_t* row = layer.links.data() + size_t(member) * m_;
+  const size_t have = std::find(row, row + m_, kNoLink) - row;
+  if (have + n <= m_) {
+    std::copy(from, from + n, row + have);
+    return;
+  }
+  LayerScratch& s = layer_scratch();
+  s.members.assign(row, row + have);
+  s.members.insert(s.members.end(), from, from + n);
   choose_members(g, dist, layer, layer.slots[member], alpha, m_, s);
   set_row(layer, m_, member, s.chosen.data(), s.chosen.size());
 }

@@ -22,7 +22,9 @@
 // gives, so the layers depend on nothing the threads do. Inserting a slot
 // is HNSW's: greedy down to the slot's level, then in each of its layers a
 // beam search of build_ef members and the neighbour heuristic of
-// graph_prune.h, with links back (a full row chooses again). Removed slots
+// graph_prune.h, with links back (a full row chooses again). The build
+// inserts each batch of the full graph's together (insert_batch), its
+// walks on all threads over the layers as they were before it. Removed slots
 // stay in the layers as stepping stones; a repair, which renumbers the
 // slots, builds the layers again.
 #pragma once
@@ -37,6 +39,7 @@
 namespace semvec {
 
 struct GraphScratch;
+class ThreadPool;
 
 // One upper layer. Members are numbered in the order they were inserted.
 struct GraphLayer {
@@ -106,6 +109,19 @@ class GraphLayers {
   // Inserts a slot of level >= 1 into its layers. dist: updated for g.
   void insert(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level, size_t build_ef,
               float alpha);
+  // Inserts the slots of a batch (n of them, in the batch's order; levels:
+  // each one's level, 0 for none) into their layers. When every layer
+  // already holds at least as many members as the batch adds to it, on all
+  // threads: each slot's walks and links are chosen over the layers as
+  // they were before the batch (so the batch's new members link to old
+  // ones only, as in the full graph, graph_build.h), the members are
+  // appended in the batch's order, and the links back are given one
+  // target member per task (a full row chooses again among its old links
+  // and all the new ones). Otherwise (the first slots of a graph, or a
+  // slot that opens a new layer) one by one with insert(). Either way the
+  // layers depend on the batch and not on the threads.
+  void insert_batch(const GraphStore& g, const PruneDistances& dist, const uint32_t* slots, const size_t* levels,
+                    size_t n, size_t build_ef, float alpha, ThreadPool& pool);
   // Inserts every live slot of g before `end`, in slot order: after a
   // repair, and before the first add to a graph read from a file without
   // layers (format 3.0).
@@ -127,6 +143,18 @@ class GraphLayers {
  private:
   void link_back(const GraphStore& g, const PruneDistances& dist, GraphLayer& layer, uint32_t member, uint32_t from,
                  float alpha);
+  // The members a slot of `level` (at most count()) links to in each of
+  // its layers, walked and chosen over the layers as they are: layer i's
+  // into rows[i * links() ..], counts[i] of them. Reads the layers only.
+  void choose(const GraphStore& g, const PruneDistances& dist, uint32_t slot, size_t level, size_t build_ef,
+              float alpha, uint32_t* rows, uint32_t* counts) const;
+  // Appends the slot as the last member of its first `level` layers, with
+  // the links chosen (no links back).
+  void append(uint32_t slot, size_t level, const uint32_t* rows, const uint32_t* counts);
+  // Gives `member` of `layer` links back from n new members: appended while
+  // the row has room, else chosen again among its old links and them.
+  void link_back_many(const GraphStore& g, const PruneDistances& dist, GraphLayer& layer, uint32_t member,
+                      const uint32_t* from, size_t n, float alpha);
 
   size_t m_;
   std::vector<GraphLayer> layers_;
