@@ -36,6 +36,25 @@ inline void prefetch_bytes(const void* p, size_t bytes) {
   for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
 }
 
+// Puts h in place of the worst result (the top of the min-heap of
+// results) and restores the heap: one pass down, where a push and a pop
+// take two.
+void replace_worst(std::vector<GraphHit>& results, const GraphHit& h) {
+  const size_t n = results.size();
+  GraphHit* r = results.data();
+  size_t i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) break;
+    // The worse child (heap order: the worst on top).
+    if (c + 1 < n && graph_better(r[c], r[c + 1])) ++c;
+    if (!graph_better(h, r[c])) break;
+    r[i] = r[c];
+    i = c;
+  }
+  r[i] = h;
+}
+
 // Scores scratch.rows / scratch.slots and offers each to the walk.
 void offer_scored(size_t ef, const SlotFilter& filter, GraphScratch& s) {
   const size_t m = s.slots.size();
@@ -48,11 +67,11 @@ void offer_scored(size_t ef, const SlotFilter& filter, GraphScratch& s) {
     s.queue.push_back(h);
     std::push_heap(s.queue.begin(), s.queue.end(), queue_less);
     if (!filter.passes(h.slot)) continue;
-    s.results.push_back(h);
-    std::push_heap(s.results.begin(), s.results.end(), results_less);
-    if (s.results.size() > ef) {
-      std::pop_heap(s.results.begin(), s.results.end(), results_less);
-      s.results.pop_back();
+    if (s.results.size() < ef) {
+      s.results.push_back(h);
+      std::push_heap(s.results.begin(), s.results.end(), results_less);
+    } else {
+      replace_worst(s.results, h);
     }
   }
 }
