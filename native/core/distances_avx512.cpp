@@ -78,12 +78,42 @@ void sq8_dots_avx512(const int8_t* q, const uint8_t* codes, size_t nb, size_t gr
   }
 }
 
-// VNNI: one vpdpbusd per 4 components of 16 vectors; four accumulators so
-// consecutive instructions do not wait on each other.
+// VNNI: one vpdpbusd per 4 components of 16 vectors. Two blocks at a time,
+// four accumulators each, so that eight chains hide the instruction's
+// latency and each broadcast serves both: where the codes are in cache
+// (a graph partition scoring 3,906 centroids against chunks of 64 codes,
+// 1M x 384) the scoring took 4.8-5.1 s against 5.5-6.3 s one block at a
+// time.
 __attribute__((target("avx512vnni"))) void sq8_dots_vnni(const int8_t* q, const uint8_t* codes,
                                                           size_t nb, size_t groups, int32_t* out) {
   const int32_t* q4 = reinterpret_cast<const int32_t*>(q);
-  for (size_t b = 0; b < nb; ++b) {
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const uint8_t* x = codes + b * groups * 64;
+    const uint8_t* y = x + groups * 64;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    size_t g = 0;
+    for (; g + 4 <= groups; g += 4) {
+      const __m512i q0 = _mm512_set1_epi32(q4[g]), q1 = _mm512_set1_epi32(q4[g + 1]);
+      const __m512i q2 = _mm512_set1_epi32(q4[g + 2]), q3 = _mm512_set1_epi32(q4[g + 3]);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(x + g * 64), q0);
+      c0 = _mm512_dpbusd_epi32(c0, _mm512_loadu_si512(y + g * 64), q0);
+      a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(x + g * 64 + 64), q1);
+      c1 = _mm512_dpbusd_epi32(c1, _mm512_loadu_si512(y + g * 64 + 64), q1);
+      a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(x + g * 64 + 128), q2);
+      c2 = _mm512_dpbusd_epi32(c2, _mm512_loadu_si512(y + g * 64 + 128), q2);
+      a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(x + g * 64 + 192), q3);
+      c3 = _mm512_dpbusd_epi32(c3, _mm512_loadu_si512(y + g * 64 + 192), q3);
+    }
+    for (; g < groups; ++g) {
+      const __m512i q0 = _mm512_set1_epi32(q4[g]);
+      a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(x + g * 64), q0);
+      c0 = _mm512_dpbusd_epi32(c0, _mm512_loadu_si512(y + g * 64), q0);
+    }
+    _mm512_storeu_si512(out + b * kBlock, _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+    _mm512_storeu_si512(out + (b + 1) * kBlock, _mm512_add_epi32(_mm512_add_epi32(c0, c1), _mm512_add_epi32(c2, c3)));
+  }
+  for (; b < nb; ++b) {
     const uint8_t* blk = codes + b * groups * 64;
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     size_t g = 0;
