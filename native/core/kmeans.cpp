@@ -158,18 +158,20 @@ KMeansResult kmeans(const float* x_in, size_t n, size_t d, const KMeansParams& p
   check_finite(x_in, n, d, "vectors");
   const size_t k = p.k;
 
-  // Spherical k-means works on unit vectors.
+  Rng rng(p.seed);
+  // Training sample: at most k * max_points_per_centroid points.
+  const size_t cap = p.max_points_per_centroid == 0 ? n : std::min(n, k * p.max_points_per_centroid);
+
+  // Spherical k-means works on unit vectors: all of them when all are used,
+  // else only the sample's (a copy of every vector was 1.5 GB at 1M x 384).
+  const bool sample_only = cap < n && !p.assign_all;
   std::vector<float> normalized;
   const float* x = x_in;
-  if (p.spherical) {
+  if (p.spherical && !sample_only) {
     normalized.resize(n * d);
     fvec_normalized_L2(x_in, n, d, normalized.data());
     x = normalized.data();
   }
-
-  Rng rng(p.seed);
-  // Training sample: at most k * max_points_per_centroid points.
-  const size_t cap = p.max_points_per_centroid == 0 ? n : std::min(n, k * p.max_points_per_centroid);
   std::vector<float> sample;
   const float* train = x;
   size_t nt = n;
@@ -180,6 +182,7 @@ KMeansResult kmeans(const float* x_in, size_t n, size_t d, const KMeansParams& p
     std::sort(idx.begin(), idx.begin() + cap);  // keep input order: cache-friendly, stable
     sample.resize(cap * d);
     for (size_t i = 0; i < cap; ++i) std::memcpy(&sample[i * d], x + size_t(idx[i]) * d, d * sizeof(float));
+    if (p.spherical && sample_only) fvec_renorm_L2(sample.data(), cap, d);
     train = sample.data();
     nt = cap;
   }
