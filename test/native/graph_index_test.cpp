@@ -12,6 +12,8 @@
 #include "graph_filter.h"
 #include "graph_index.h"
 #include "graph_layers.h"
+#include "graph_partition.h"
+#include "graph_prune.h"
 #include "graph_search.h"
 #include "harness.h"
 #include "thread_pool.h"
@@ -344,6 +346,48 @@ TEST("graph layers: a batch inserted on all threads gives the layers of one thre
   const size_t batched = found(one), alone = found(serial);
   CHECK(batched * 100 >= alone * 98);
   CHECK(batched * 10 >= one.layer(0).slots.size() * 9);
+}
+
+TEST("graph partition: every slot joins its nearest group (codes shortlist, floats decide), anchored rows included") {
+  const size_t n = 20000, d = 32;
+  auto x = clustered(n, d, 41, 60, 0.5f);
+  std::vector<uint64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = i;
+  for (Metric m : kMetrics) {
+    const bool l2 = m == Metric::L2;
+    GraphStore g(d, 32, l2);
+    g.reserve(n);
+    g.append(x.data(), n, ids.data(), m == Metric::Cosine, nullptr);
+    GraphEntry entry{GraphLayers(GraphLayers::links_for(32)), {}, {}, 0};
+    PruneDistances dist;
+    link_new_slots(g, 0, n, GraphBuildParams{64, 1.0f, 7}, entry, dist, ThreadPool::global());
+    size_t anchored = 0;
+    for (size_t s = 0; s < n; ++s) anchored += g.anchor(s) != kNoAnchor;
+    CHECK(anchored > n / 4 && anchored < n);  // both kinds of rows (6,723 anchored for ip when written)
+    GraphPartition part(g, m, 7);
+    const size_t groups = part.groups();
+    CHECK(groups == 78);
+    std::vector<uint32_t> group(n);
+    part.groups_of(n, group.data());
+    const std::vector<float>& c = part.centroids();
+    // The exact score of a slot against a group, in double.
+    auto score = [&](size_t s, size_t j) {
+      double ip = 0, sq = 0;
+      for (size_t i = 0; i < d; ++i) {
+        ip += double(g.vector(s)[i]) * c[j * d + i];
+        sq += double(c[j * d + i]) * c[j * d + i];
+      }
+      return l2 ? 2 * ip - sq : ip;
+    };
+    size_t off = 0;
+    for (size_t s = 0; s < n; ++s) {
+      double best = -INFINITY;
+      for (size_t j = 0; j < groups; ++j) best = std::max(best, score(s, j));
+      // Only a float rounding from the best.
+      off += score(s, group[s]) < best - 1e-5 * (1 + std::abs(best));
+    }
+    CHECK(off == 0);
+  }
 }
 
 TEST("graph: an allow-list returns only allowed ids, scanned when narrow and walked when wide, near the exact filtered result") {
