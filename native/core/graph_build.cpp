@@ -59,7 +59,7 @@ size_t choose_links(GraphStore& g, PruneDistances& dist, uint32_t p, const Graph
   BuildScratch& s = build_scratch();
   s.walk.probe.prepare(g.vector(p), g);
   SlotFilter filter;
-  filter.deleted = g.deleted_flags();
+  filter.deleted = g.tombstone_flags();
   if (start.anchor != kNoAnchor &&
       !GraphLayers::anchors(GraphLayers::level(g.id(p), prm.seed, entry.layers.links())))
     if (g.set_anchor(p, start.anchor, s.encode)) dist.refresh(g, p);
@@ -198,7 +198,7 @@ void choose_entry(const GraphStore& g, size_t build_ef, GraphEntry& entry) {
   BuildScratch& s = build_scratch();
   s.walk.probe.prepare(mean.data(), g);
   SlotFilter filter;
-  filter.deleted = g.deleted_flags();
+  filter.deleted = g.tombstone_flags();
   beam_search(g, entry.slots.data(), entry.slots.size(), build_ef, filter, s.walk, s.hits);
   if (!s.hits.empty()) entry.slots = {s.hits[0].slot};
 }

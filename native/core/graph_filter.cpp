@@ -9,7 +9,7 @@ bool graph_scan_allowed(size_t allowed, size_t live, size_t ef, double factor) {
 
 SlotFilter GraphFilter::slot_filter(const GraphStore& g) const {
   SlotFilter f;
-  f.deleted = g.deleted_flags();
+  f.deleted = g.tombstone_flags();
   if (active && !scan) f.allowed = mask.data();
   return f;
 }

@@ -53,14 +53,16 @@ struct GraphHit {
 };
 
 // The slots a search may return: a slot is returned when it is not
-// deleted and, with `allowed`, allowed[slot] is 1. `none_deleted` skips the
-// deleted check.
+// deleted and, with `allowed`, allowed[slot] is 1. Null `deleted` (the
+// store's tombstone_flags() when none is deleted) skips the deleted check,
+// and a filter with neither passes every slot.
 struct SlotFilter {
   const uint8_t* allowed = nullptr;
   const uint8_t* deleted = nullptr;
   bool passes(uint32_t slot) const {
     return (deleted == nullptr || deleted[slot] == 0) && (allowed == nullptr || allowed[slot] != 0);
   }
+  bool passes_all() const { return deleted == nullptr && allowed == nullptr; }
 };
 
 // Scratch of one searching thread, reused between searches.
@@ -69,6 +71,8 @@ struct GraphScratch {
   GraphProbe probe;
   std::vector<GraphHit> queue;    // candidates, a max-heap by score
   std::vector<GraphHit> results;  // a min-heap by score (worst on top)
+  std::vector<GraphHit> pool;     // unfiltered walks: the best ef, best first
+  std::vector<uint8_t> expanded;  // pool[i]'s links were followed
   std::vector<const uint8_t*> rows;
   std::vector<uint32_t> slots;
   std::vector<float> scores;

@@ -31,6 +31,17 @@ GraphStore::GraphStore(size_t dim, size_t degree, bool l2, size_t size, size_t c
   if (vectors_.size() != size * dim || sqnorms_.size() != (l2 ? size : 0) || codes_.size() != size * code_stride_ ||
       links_.size() != size * degree || ids_.size() != size || deleted_.size() != size)
     throw Error(ErrorCode::Internal, "graph arrays do not match their size");
+  tombstones_ = count_tombstones();
+}
+
+size_t GraphStore::count_tombstones() const {
+  return static_cast<size_t>(size_ - std::count(deleted_.data(), deleted_.data() + size_, uint8_t{0}));
+}
+
+void GraphStore::set_deleted(size_t slot, bool deleted) {
+  uint8_t& flag = deleted_.owned().data()[slot];
+  tombstones_ = tombstones_ - (flag != 0) + deleted;
+  flag = deleted ? 1 : 0;
 }
 
 size_t GraphStore::link_count(size_t slot) const {
@@ -165,6 +176,7 @@ std::vector<uint32_t> GraphStore::compact(const std::vector<uint8_t>& keep) {
   ids_.owned().resize(n);
   deleted_.owned().resize(n);
   size_ = n;
+  tombstones_ = count_tombstones();
   return moved;
 }
 

@@ -60,6 +60,9 @@ class GraphStore {
   const uint64_t* ids() const { return ids_.data(); }
   bool deleted(size_t slot) const { return deleted_[slot] != 0; }
   const uint8_t* deleted_flags() const { return deleted_.data(); }
+  // The deleted flags when a slot is deleted, else null: a walk's filter
+  // then reads none (graph_search.h).
+  const uint8_t* tombstone_flags() const { return tombstones_ ? deleted_.data() : nullptr; }
   size_t memory_usage() const;
 
   // Makes room for n slots in all; grows geometrically. May throw
@@ -86,7 +89,7 @@ class GraphStore {
 
   // Replaces the links of a slot with count <= degree slots.
   void set_links(size_t slot, const uint32_t* to, size_t count);
-  void set_deleted(size_t slot, bool deleted) { deleted_.owned().data()[slot] = deleted ? 1 : 0; }
+  void set_deleted(size_t slot, bool deleted);
 
   // Keeps only the slots with keep[slot] set, in order, renumbered densely;
   // links to dropped slots are removed, and codes anchored to dropped
@@ -99,6 +102,7 @@ class GraphStore {
 
  private:
   void resize(size_t n);
+  size_t count_tombstones() const;
 
   size_t dim_;
   size_t degree_;
@@ -111,6 +115,7 @@ class GraphStore {
   PodStorage<uint32_t> links_;
   PodStorage<uint64_t> ids_;
   PodStorage<uint8_t> deleted_;
+  size_t tombstones_ = 0;  // deleted slots
 };
 
 }  // namespace semvec

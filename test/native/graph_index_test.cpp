@@ -293,6 +293,63 @@ TEST("graph: the build does not depend on the number of threads") {
   CHECK(bytes_of(one) == bytes_of(three));
 }
 
+TEST("graph walk: without a filter the one-pool walk gives the two-heap walk's hits, scores and hops; tombstones switch it") {
+  const size_t n = 6000, d = 24;
+  auto x = clustered(n, d, 31);
+  std::vector<uint64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = i;
+  GraphStore g(d, 12, false);
+  g.reserve(n);
+  g.append(x.data(), n, ids.data(), false, nullptr);
+  GraphEntry entry;
+  entry.layers = GraphLayers(GraphLayers::links_for(12));
+  PruneDistances dist;
+  GraphBuildParams bp;
+  bp.build_ef = 48;
+  bp.seed = 5;
+  link_new_slots(g, 0, n, bp, entry, dist, ThreadPool::global());
+  CHECK(g.tombstone_flags() == nullptr);
+  const std::vector<uint8_t> all(n, 1);
+  SlotFilter every;
+  every.allowed = all.data();  // passes every slot, but takes the heap walk
+  auto q = testutil::random_vectors(40, d, 77);
+  GraphScratch s;
+  std::vector<GraphHit> pool_hits, heap_hits;
+  size_t differ = 0;
+  for (size_t ef : {1, 10, 64, 300}) {
+    for (size_t i = 0; i < 40; ++i) {
+      s.probe.prepare(q.data() + i * d, g);
+      size_t pool_scored = 0, heap_scored = 0;
+      beam_search(g, entry.slots.data(), entry.slots.size(), ef, SlotFilter{}, s, pool_hits, &pool_scored);
+      beam_search(g, entry.slots.data(), entry.slots.size(), ef, every, s, heap_hits, &heap_scored);
+      CHECK_EQ(pool_hits.size(), std::min(ef, n));
+      CHECK_EQ(pool_hits.size(), heap_hits.size());
+      CHECK_EQ(pool_scored, heap_scored);
+      for (size_t j = 0; j < pool_hits.size(); ++j) {
+        CHECK_EQ(pool_hits[j].slot, heap_hits[j].slot);
+        CHECK_EQ(pool_hits[j].score, heap_hits[j].score);
+        if (j > 0) CHECK(pool_hits[j - 1].score >= pool_hits[j].score);
+      }
+      // From another start the walk differs: the comparison has teeth.
+      const uint32_t other = static_cast<uint32_t>((i * 613) % n);
+      beam_search(g, &other, 1, ef, SlotFilter{}, s, heap_hits);
+      differ += heap_hits.empty() || heap_hits.back().slot != pool_hits.back().slot;
+    }
+  }
+  CHECK(differ > 0);
+  // A tombstone makes the walks read the flags; undoing it does not.
+  g.set_deleted(17, true);
+  CHECK(g.tombstone_flags() == g.deleted_flags());
+  g.set_deleted(17, true);
+  g.set_deleted(17, false);
+  CHECK(g.tombstone_flags() == nullptr);
+  g.set_deleted(3, true);
+  std::vector<uint8_t> keep(n, 1);
+  keep[3] = 0;
+  g.compact(keep);
+  CHECK(g.tombstone_flags() == nullptr);
+}
+
 TEST("graph layers: a batch inserted on all threads gives the layers of one thread, differs from one by one, and routes members to themselves as well") {
   const size_t n = 4000, d = 16, links = 4;
   auto x = clustered(n, d, 23);
