@@ -72,12 +72,8 @@ namespace {
 // row's codes are zero, so what is there does not count).
 void shifted(const uint8_t* code, size_t bytes, std::vector<int8_t>& out) {
   out.resize(bytes);
-  for (size_t c = 0; c < bytes; c += 4) {  // bytes: a multiple of 4
-    uint32_t w;
-    std::memcpy(&w, code + c, 4);
-    w ^= 0x80808080u;
-    std::memcpy(out.data() + c, &w, 4);
-  }
+  int8_t* to = out.data();  // held here: a store through it could alias out's own pointer
+  for (size_t c = 0; c < bytes; ++c) to[c] = static_cast<int8_t>(code[c] ^ 0x80u);
 }
 
 }  // namespace
