@@ -1,5 +1,9 @@
 #include "sq8.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,25 +19,58 @@ namespace {
 size_t blocks_for(size_t n) { return (n + kBlock - 1) / kBlock; }
 }  // namespace
 
+namespace {
+
+// w[i] = round_int(clamp(t[i] * inv, -127, 127)) for i < n. The compiler
+// leaves that loop scalar and branchy (a probe of 384 dimensions spent 70%
+// of its time in it); SSE2, in every x86-64, does eight at a time with the
+// same bytes: the same product, NaN to 0, the same clamp, half away from
+// zero added with the value's sign, truncated.
+void round_to_bytes(const double* t, size_t n, double inv, int8_t* w) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128d scale = _mm_set1_pd(inv), lo = _mm_set1_pd(-127.0), hi = _mm_set1_pd(127.0);
+  const __m128d half = _mm_set1_pd(0.5), sign = _mm_set1_pd(-0.0);
+  auto two = [&](size_t at) {
+    __m128d v = _mm_mul_pd(_mm_loadu_pd(t + at), scale);
+    v = _mm_andnot_pd(_mm_cmpunord_pd(v, v), v);
+    v = _mm_min_pd(_mm_max_pd(v, lo), hi);
+    v = _mm_add_pd(v, _mm_or_pd(half, _mm_and_pd(v, sign)));
+    return _mm_cvttpd_epi32(v);  // two int32 in the low half
+  };
+  for (; i + 8 <= n; i += 8) {
+    const __m128i a = _mm_unpacklo_epi64(two(i), two(i + 2)), b = _mm_unpacklo_epi64(two(i + 4), two(i + 6));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(w + i), _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_setzero_si128()));
+  }
+#endif
+  for (; i < n; ++i) w[i] = static_cast<int8_t>(round_int(std::clamp(t[i] * inv, -127.0, 127.0)));
+}
+
+}  // namespace
+
 void Sq8Probe::prepare(const float* q, const float* c, size_t dim, bool l2) {
   w.resize(sq8_groups(dim) * 4);
   t.resize(dim);
+  // Held here: a store through w (bytes) could otherwise alias the
+  // vectors' own pointers, and the loops would not vectorise.
+  double* tt = t.data();
+  int8_t* ww = w.data();
   // In double: q - c of two floats near +-FLT_MAX does not fit a float.
   // Four running maxima and sums: independent chains the compiler vectorises.
   double top[4] = {0, 0, 0, 0}, sum[4] = {0, 0, 0, 0}, qc[4] = {0, 0, 0, 0};
   size_t i = 0;
   for (; i + 4 <= dim; i += 4)
     for (size_t k = 0; k < 4; ++k) {
-      t[i + k] = static_cast<double>(q[i + k]) - c[i + k];
-      sum[k] += t[i + k];
+      tt[i + k] = static_cast<double>(q[i + k]) - c[i + k];
+      sum[k] += tt[i + k];
       qc[k] += static_cast<double>(q[i + k]) * c[i + k];
-      top[k] = std::max(top[k], std::abs(t[i + k]));
+      top[k] = std::max(top[k], std::abs(tt[i + k]));
     }
   for (; i < dim; ++i) {
-    t[i] = static_cast<double>(q[i]) - c[i];
-    sum[0] += t[i];
+    tt[i] = static_cast<double>(q[i]) - c[i];
+    sum[0] += tt[i];
     qc[0] += static_cast<double>(q[i]) * c[i];
-    top[0] = std::max(top[0], std::abs(t[i]));
+    top[0] = std::max(top[0], std::abs(tt[i]));
   }
   const double most = std::max(std::max(top[0], top[1]), std::max(top[2], top[3]));
   factor = l2 ? 2.0 : 1.0;
@@ -41,7 +78,7 @@ void Sq8Probe::prepare(const float* q, const float* c, size_t dim, bool l2) {
   tsum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
   alpha = most > 0.0 ? most / 127.0 : 1.0;
   const double inv = 1.0 / alpha;
-  for (i = 0; i < dim; ++i) w[i] = static_cast<int8_t>(round_int(std::clamp(t[i] * inv, -127.0, 127.0)));
+  round_to_bytes(tt, dim, inv, ww);
   std::fill(w.begin() + dim, w.end(), 0);
   // Float copies for the fast path; an overflow here (an infinity) sends
   // the scores to the double path.

@@ -32,6 +32,25 @@ std::vector<float> estimates(const CodeStore& store, const float* q, const float
 
 }  // namespace
 
+TEST("sq8: a probe's bytes are its components rounded half away from zero and clamped, NaN as 0, in every lane") {
+  // max |q - c| = 127 makes alpha 1, so each byte is a component rounded.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> q = {127.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.49999997f, -0.49999997f,
+                                126.5f, -126.5f, -127.0f, nan, 3.25f, -3.75f, 0.0f, 100.5f, -99.5f, nan, 7.0f};
+  const std::vector<int> want = {127, 0, 1, -1, 2, -2, 3, -3, 0, 0, 127, -127, -127, 0, 3, -4, 0, 101, -100, 0, 7};
+  for (size_t offset = 0; offset < 8; ++offset) {  // each value through each SIMD lane and the scalar tail
+    std::vector<float> x(offset, 1.0f), c;
+    x.insert(x.end(), q.begin(), q.end());
+    c.assign(x.size(), 0.0f);
+    Sq8Probe p;
+    p.prepare(x.data(), c.data(), x.size(), false);
+    CHECK_EQ(p.alpha, 1.0);
+    for (size_t i = 0; i < offset; ++i) CHECK_EQ(int(p.w[i]), 1);
+    for (size_t i = 0; i < q.size(); ++i) CHECK_EQ(int(p.w[offset + i]), want[i]);
+    for (size_t i = x.size(); i < p.w.size(); ++i) CHECK_EQ(int(p.w[i]), 0);
+  }
+}
+
 TEST("sq8: residual codes decode to within half a step of each vector's own range") {
   const size_t d = 37, n = 300;
   auto x = testutil::random_vectors(n, d, 5);
