@@ -84,7 +84,9 @@ struct WalkStart {
 WalkStart walk_start(const GraphStore& g, const GraphEntry& entry, GraphScratch& s, std::vector<uint32_t>& routed,
                      uint32_t* anchor = nullptr);
 
-// Adds (sign 1) or subtracts (-1) the vectors of the given slots to the sum.
-void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry);
+// Adds (sign 1) or subtracts (-1) the vectors of the given slots to the
+// sum; on `pool` (may be null) for large batches, with the same result.
+void add_to_sum(const GraphStore& g, const uint32_t* slots, size_t n, int sign, GraphEntry& entry,
+                ThreadPool* pool = nullptr);
 
 }  // namespace semvec
