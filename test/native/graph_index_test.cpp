@@ -350,6 +350,29 @@ TEST("graph walk: without a filter the one-pool walk gives the two-heap walk's h
   CHECK(g.tombstone_flags() == nullptr);
 }
 
+TEST("graph: the running sum of a large batch is the same on the pool as on one thread, and subtracts back") {
+  const size_t n = 5000, d = 200;  // d: three full ranges of components and a part
+  auto x = testutil::random_vectors(n, d, 41);
+  std::vector<uint64_t> ids(n);
+  std::vector<uint32_t> slots(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = i;
+  for (size_t i = 0; i < n; ++i) slots[i] = static_cast<uint32_t>((i * 7919) % n);
+  GraphStore g(d, 8, false);
+  g.reserve(n);
+  g.append(x.data(), n, ids.data(), false, nullptr);
+  GraphEntry serial, pooled;
+  add_to_sum(g, slots.data(), n, 1, serial);
+  add_to_sum(g, slots.data(), n, 1, pooled, &ThreadPool::global());
+  CHECK_EQ(pooled.live, n);
+  CHECK(serial.sum == pooled.sum);
+  double want = 0;  // component 150, in slot order, as each range adds it
+  for (size_t i = 0; i < n; ++i) want += x[slots[i] * d + 150];
+  CHECK_EQ(pooled.sum[150], want);
+  add_to_sum(g, slots.data(), n, -1, pooled, &ThreadPool::global());
+  CHECK_EQ(pooled.live, size_t{0});
+  for (size_t c = 0; c < d; ++c) CHECK(std::abs(pooled.sum[c]) < 1e-9);
+}
+
 TEST("graph layers: a batch inserted on all threads gives the layers of one thread, differs from one by one, and routes members to themselves as well") {
   const size_t n = 4000, d = 16, links = 4;
   auto x = clustered(n, d, 23);
