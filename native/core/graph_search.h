@@ -9,6 +9,16 @@
 // (sq8_dots_rows), their code rows prefetched first. Every slot may be
 // walked through; only slots that pass the filter (`allowed`, and not
 // deleted) become results, so a filter never disconnects the graph.
+//
+// Two forms of the same walk. With a filter: HNSW's two heaps, the
+// candidates (every slot) and the results (slots passing it). Without
+// (no allow-list and no tombstone: a build's insertion walks and most
+// searches): one array of the best ef found, best first, each marked when
+// its links are followed, as NSG and DiskANN keep it. A candidate that
+// leaves that array is one the heap walk would stop at, so the hops and
+// results are the same; an offer is a compare and a short shift from the
+// bottom where the heaps took two sift-ups (100k hard build about 7% faster,
+// single queries at ef 96 about 10%).
 #pragma once
 
 #include <cstddef>
